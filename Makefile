@@ -1,0 +1,49 @@
+# Two commands: `make run` serves the app with demo data; `make test` runs ruff and every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+MO     := web/translations/vi/LC_MESSAGES/messages.mo
+PO     := web/translations/vi/LC_MESSAGES/messages.po
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint install translations extract bench clean
+
+install: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d web/translations
+
+run: install
+	$(BIN)/custody init
+	$(BIN)/custody demo --if-empty
+	$(BIN)/custody serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+# After changing user-visible text: refresh the catalogue, translate what is new, then compile.
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location \
+		--sort-output -o web/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i web/translations/messages.pot \
+		-d web/translations
+	rm web/translations/messages.pot
+
+translations: $(MO)
+
+bench: install
+	$(BIN)/python bench/search_bench.py
+
+clean:
+	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache

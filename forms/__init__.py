@@ -1,0 +1,24 @@
+"""Flask-WTF forms, one class per action; labels are translatable."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+
+from workflow.enums import Labelled
+
+
+def enum_choices(enum_cls: type[Labelled]) -> list[tuple[str, object]]:
+    """Choices for a select of enum members, with translated labels."""
+    return [(m.value, _l(m.label)) for m in enum_cls]
+
+
+class EnumSelect(SelectField):
+    """A select over an enum whose data is the enum member."""
+
+    def __init__(self, label, enum_cls: type[Labelled], **kwargs) -> None:
+        super().__init__(label, choices=enum_choices(enum_cls), coerce=str, **kwargs)
+        self.enum_cls = enum_cls
+
+    @property
+    def member(self):
+        """The chosen member, or None."""
+        return self.enum_cls(self.data) if self.data else None

@@ -1,0 +1,54 @@
+"""Account administration forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forms import EnumSelect, enum_choices
+from workflow.enums import Role, Secrecy
+
+
+class RolesField(SelectMultipleField):
+    """Roles as a list of check boxes; data is a set of Role."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label, **kwargs) -> None:
+        super().__init__(label, choices=enum_choices(Role), **kwargs)
+
+    @property
+    def roles(self) -> set[Role]:
+        """The chosen roles."""
+        return {Role(v) for v in self.data or []}
+
+
+class UserForm(FlaskForm):
+    """Create an account."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
+    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    roles = RolesField(_l("Roles"), validators=[DataRequired()])
+    clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
+    person_id = IntegerField(_l("Person number (detainee accounts only)"),
+                             validators=[Optional()])
+    password = PasswordField(_l("Initial password"),
+                             validators=[DataRequired(), Length(min=8, max=128)])
+
+
+class UserEditForm(FlaskForm):
+    """Change an account's roles, clearance and status."""
+
+    roles = RolesField(_l("Roles"), validators=[DataRequired()])
+    clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
+    active = BooleanField(_l("May sign in"))

@@ -1,0 +1,163 @@
+"""Fixtures: a fresh database per test on SQLite and on PostgreSQL, built once per session through
+the migrations and the demo loader, then copied (SQLite) or cloned from a template (PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from web import create_app
+from workflow.context import SYSTEM
+from workflow.db import make_engine, make_session_factory
+from workflow.demo import load_demo
+from workflow.schema import upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DEMO_PERSONS = 400
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_admin_dsn() -> str:
+    return make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(_pg_admin_dsn(), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _pg(sql: str) -> None:
+    with psycopg.connect(_pg_admin_dsn(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _build(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        load_demo(session, SYSTEM, persons=DEMO_PERSONS, seed=2017)
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    """Each database test runs once per back-end."""
+    if request.param == "postgresql" and not _pg_available():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but does not answer at {PG_URL}")
+        pytest.skip(f"PostgreSQL does not answer at {PG_URL}")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def template_url(backend, tmp_path_factory) -> Iterator[str]:
+    """A database with the schema and the demo data, built once per session and back-end."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite:///{path}"
+        _build(url)
+        yield url
+        return
+    name = f"custody_tpl_{uuid.uuid4().hex[:10]}"
+    _pg(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _build(url)
+    yield url
+    _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(backend, template_url, tmp_path) -> Iterator[str]:
+    """A private copy of the template database for one test."""
+    if backend == "sqlite":
+        source = Path(make_url(template_url).database)
+        target = tmp_path / "test.db"
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+        return
+    template = make_url(template_url).database
+    name = f"custody_t_{uuid.uuid4().hex[:12]}"
+    _pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The application on the test's own database; CSRF off except where a test turns it on."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+    app.instance_path = str(tmp_path)
+    yield app
+    app.extensions["custody_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner bound to the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(database_url):
+    """An autocommit session on the test database for arranging and checking: it never holds a
+    lock or an old snapshot while the app works (call `expire_all()` to re-read objects)."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"isolation_level": None,
+                                                           "timeout": 30})
+    else:
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+def password_of(username: str) -> str:
+    """The demo password of a demo account."""
+    return f"{username}#2026"
+
+
+class Auth:
+    """Sign in and out through the real forms."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str | None = None):
+        return self.client.post("/login", data={"username": username,
+                                                "password": password or password_of(username)})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    """Sign-in helper for the test client."""
+    return Auth(client)
+
+
+def ids_in(html: bytes, pattern: str = r"/persons/(\d+)") -> list[int]:
+    """Object ids linked from a page."""
+    return [int(x) for x in re.findall(pattern, html.decode())]

@@ -1,0 +1,74 @@
+"""Flask application factory: configuration, extensions, blueprints and error pages."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from web import db, errors, i18n
+from web.extensions import csrf, login_manager
+from workflow.policies import Permission, can
+from workflow.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    # A key generated once per installation and kept beside the database, unless configured.
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; `test_config` overrides everything else."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                instance_path=str(ROOT / "instance"))
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'custody.db'}"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        LANGUAGES=("vi", "en"),
+        WTF_CSRF_TIME_LIMIT=None,
+        AUDIT_PAGE_SIZE=50,
+    )
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.config.from_prefixed_env("CUSTODY")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    errors.init_app(app)
+    app.context_processor(lambda: {"can": can, "perms": Permission,
+                                   "record_labels": RECORD_LABELS,
+                                   "field_labels": FIELD_LABELS,
+                                   "outcome_labels": OUTCOME_LABELS})
+
+    from web.admin.views import bp as admin_bp
+    from web.audit_trail.views import bp as audit_bp
+    from web.auth.views import bp as auth_bp
+    from web.main.views import bp as main_bp
+    from web.records.views import bp as records_bp
+
+    for blueprint in (auth_bp, main_bp, records_bp, audit_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from web.cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,70 @@
+"""Account administration: list, create, change roles and status."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from forms.admin import UserEditForm, UserForm
+from web import db
+from web.forms_support import attempt, status_for
+from web.security import actor, requires
+from workflow import accounts, audit
+from workflow.errors import NotFound
+from workflow.models import Organisation, User
+from workflow.policies import Permission
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+@requires(Permission.MANAGE_USERS)
+def users():
+    """All accounts with their organisation and roles."""
+    rows = db.session().execute(select(User).order_by(User.username)).scalars().all()
+    audit.record(db.session(), actor(), "admin.user_list", details={"count": len(rows)})
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def new_user():
+    """Create an account."""
+    form = UserForm()
+    form.organisation_id.choices = [
+        (o.id, o.name) for o in db.session().execute(
+            select(Organisation).order_by(Organisation.name)).scalars()]
+    if form.validate_on_submit():
+        user = attempt(form, lambda: accounts.create_user(
+            db.session(), actor(), username=form.username.data, full_name=form.full_name.data,
+            organisation_id=form.organisation_id.data, roles=form.roles.roles,
+            password=form.password.data, clearance=form.clearance.member,
+            person_id=form.person_id.data))
+        if user:
+            flash(_("The account %(name)s has been created.", name=user.username), "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form, user=None,
+                           title=_("New account")), status_for(form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def edit_user(user_id: int):
+    """Change roles, clearance, or whether the account may sign in."""
+    user = db.session().get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    form = UserEditForm(obj=user)
+    if not form.is_submitted():
+        form.roles.data = sorted(r.value for r in user.roles)
+        form.clearance.data = user.clearance.value
+    if form.validate_on_submit():
+        done = attempt(form, lambda: accounts.update_user(
+            db.session(), actor(), user_id, roles=form.roles.roles, active=form.active.data,
+            clearance=form.clearance.member))
+        if done:
+            flash(_("The account %(name)s has been updated.", name=user.username), "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form, user=user,
+                           title=_("Account %(name)s", name=user.username)), status_for(form)

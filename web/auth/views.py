@@ -1,0 +1,90 @@
+"""Sign in, sign out, change password, choose the language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from forms.auth import LanguageForm, LoginForm, PasswordForm
+from web import db
+from web.forms_support import attempt, status_for
+from web.security import actor
+from workflow import accounts, audit
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: never an absolute or protocol-relative URL.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign-in page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(db.session(), actor(), form.username.data,
+                                     form.password.data)
+        if user is not None:
+            session.clear()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.form_errors.append(_("Wrong username or password."))
+    return render_template("auth/login.html", form=form), status_for(form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (POST only, with the CSRF token)."""
+    audit.record(db.session(), actor(), "auth.logout")
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; other sessions end because the session token changes."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: accounts.change_password(
+            db.session(), actor(), form.current.data, form.new.data) or True)
+        if done:
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form), status_for(form)
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """Switch between Vietnamese and English."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.lang.data in current_app.config["LANGUAGES"]:
+        session["lang"] = form.lang.data
+    return redirect(_safe_next(request.form.get("next")))

@@ -1,0 +1,152 @@
+"""The `custody` command: schema, demo data, accounts, audit checks and the production server."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import func, select
+
+from workflow import accounts, audit, demo, schema
+from workflow.context import SYSTEM
+from workflow.enums import Role, Secrecy
+from workflow.errors import DomainError
+from workflow.models import Organisation, Person
+
+
+def _sessions():
+    return current_app.extensions["custody_sessions"]
+
+
+def _engine():
+    return current_app.extensions["custody_engine"]
+
+
+@click.command("init")
+def init_command() -> None:
+    """Create or upgrade the database schema through the migrations."""
+    schema.upgrade(_engine())
+    click.echo(f"Database at revision {schema.current_revision(_engine())}: "
+               f"{_engine().url.render_as_string(hide_password=True)}")
+
+
+def _print_accounts() -> None:
+    click.echo("Demo accounts (username / password / role / organisation):")
+    for account in [*demo.DEMO_ACCOUNTS, demo.DETAINEE_ACCOUNT]:
+        click.echo(f"  {account.username:<16} {account.password:<22} {account.role.value:<16} "
+                   f"{account.org_code}")
+
+
+@click.command("demo")
+@click.option("--persons", default=3000, show_default=True, help="How many persons to create.")
+@click.option("--seed", default=2017, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when records exist already.")
+def demo_command(persons: int, seed: int, if_empty: bool) -> None:
+    """Load deterministic demo data into an empty database."""
+    with _sessions()() as session:
+        has_records = session.scalar(select(func.count()).select_from(Person))
+        if has_records and if_empty:
+            click.echo(f"The database already holds {has_records} persons; demo not loaded.")
+        else:
+            try:
+                summary = demo.load_demo(session, SYSTEM, persons=persons, seed=seed)
+            except DomainError as error:
+                raise click.ClickException(error.message) from error
+            session.commit()
+            click.echo(f"Loaded {summary['persons']} persons in {summary['organisations']} "
+                       f"organisations, {summary['accounts']} demo accounts.")
+    _print_accounts()
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--org", "org_code", required=True, help="Organisation code, e.g. TTG-HANOI.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]))
+@click.option("--clearance", default="none", type=click.Choice([s.value for s in Secrecy]))
+@click.option("--person-id", type=int, help="The linked person (detainee accounts).")
+@click.password_option()
+def create_user_command(username, full_name, org_code, roles, clearance, person_id, password):
+    """Create an account (audited as an action of the system)."""
+    with _sessions()() as session:
+        org = session.execute(
+            select(Organisation).where(Organisation.code == org_code)).scalar_one_or_none()
+        if org is None:
+            raise click.ClickException(f"Unknown organisation code {org_code}.")
+        try:
+            user = accounts.create_user(
+                session, SYSTEM, username=username, full_name=full_name,
+                organisation_id=org.id, roles={Role(r) for r in roles}, password=password,
+                clearance=Secrecy(clearance), person_id=person_id)
+        except DomainError as error:
+            raise click.ClickException(error.message % error.params) from error
+        session.commit()
+        click.echo(f"Created {user.username} at {org.name}.")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Recompute the hash chain; name the first broken entry and exit 1 if there is one."""
+    with _sessions()() as session:
+        result = audit.verify(session)
+    if result.ok:
+        click.echo(f"Audit chain intact: {result.checked} entries verified.")
+        return
+    click.echo(f"Audit chain BROKEN at entry {result.broken_seq}: {result.problem} "
+               f"({result.checked} entries before it verified).", err=True)
+    sys.exit(1)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the application with gunicorn (a production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            # Each worker opens its own connections.
+            self.cfg.set("post_fork", lambda _server, _worker: _engine_of(app).dispose(False))
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"Serving on http://{host}:{port}")
+    Server().run()
+
+
+def _engine_of(app: Flask):
+    return app.extensions["custody_engine"]
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the application's CLI."""
+    for command in (init_command, demo_command, create_user_command, audit_group, serve_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from web import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=True,
+                  help="Custody records database: administration commands.")

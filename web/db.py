@@ -1,0 +1,38 @@
+"""One database session per request: committed once at the end, rolled back on error."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy.orm import Session
+
+from workflow.db import make_engine, make_session_factory
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and bind the request lifecycle."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["custody_engine"] = engine
+    app.extensions["custody_sessions"] = make_session_factory(engine)
+    app.after_request(_commit)
+    app.teardown_request(_close)
+
+
+def session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["custody_sessions"]()
+    return g.db_session
+
+
+def _commit(response: Response) -> Response:
+    if "db_session" in g and response.status_code < 500:
+        g.db_session.commit()
+    return response
+
+
+def _close(exc: BaseException | None) -> None:
+    sess = g.pop("db_session", None)
+    if sess is not None:
+        if exc is not None:
+            sess.rollback()
+        sess.close()

@@ -1,0 +1,72 @@
+"""Error pages in the user's language; every refusal is rolled back and then audited."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from workflow import audit
+from workflow.audit import Outcome
+from workflow.errors import DomainError
+from workflow.i18n import N_
+
+TITLES = {
+    400: N_("The request could not be understood"),
+    403: N_("You may not do this"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("Changed meanwhile"),
+    422: N_("Check what you entered"),
+    500: N_("Something went wrong on our side"),
+}
+
+
+def _audit_refusal(status: int, reason: str) -> None:
+    from web import db
+    from web.security import actor
+
+    sess = db.session()
+    sess.rollback()
+    audit.record(sess, actor(), "access.refused", outcome=Outcome.DENIED,
+                 object_type="route", object_id=request.endpoint or request.path[:64],
+                 details={"status": status, "reason": reason, "method": request.method})
+
+
+def _page(status: int, message: str | None = None):
+    return render_template("error.html", status=status, title=gettext(TITLES.get(status, TITLES[500])),
+                           message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        from web.i18n import domain_message
+
+        _audit_refusal(error.status, error.message)
+        return _page(error.status, domain_message(error))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        _audit_refusal(400, "csrf")
+        return _page(400, gettext("The form expired or was not sent from this site. "
+                                  "Open the page again and resend it."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 403:
+            _audit_refusal(status, "permission")
+        return _page(status)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        sess = g.pop("db_session", None)
+        if sess is not None:
+            sess.rollback()
+            sess.close()
+        return _page(500)

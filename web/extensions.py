@@ -1,0 +1,13 @@
+"""Extensions created here and bound to the app in the factory."""
+
+from flask_babel import Babel, lazy_gettext
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = lazy_gettext("Please sign in to open this page.")
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"

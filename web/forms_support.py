@@ -1,0 +1,38 @@
+"""Run a service for a form: on a user error nothing is kept and the form shows why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import request
+from flask_wtf import FlaskForm
+
+from web import db
+from web.i18n import domain_message
+from web.security import actor
+from workflow import audit
+from workflow.audit import Outcome
+from workflow.errors import Conflict, InvalidInput
+
+T = TypeVar("T")
+
+
+def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
+    """Call `action` inside a savepoint; an InvalidInput or Conflict undoes it and becomes a form
+    error (so a half-done change is never committed)."""
+    sess = db.session()
+    try:
+        with sess.begin_nested():
+            return action()
+    except (InvalidInput, Conflict) as error:
+        form.form_errors.append(domain_message(error))
+        audit.record(sess, actor(), "form.rejected", outcome=Outcome.FAILURE,
+                     object_type="route", object_id=request.endpoint,
+                     details={"reason": error.message, "status": error.status})
+        return None
+
+
+def status_for(form: FlaskForm) -> int:
+    """422 when a posted form is shown again with errors, 200 otherwise."""
+    return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200

@@ -1,0 +1,268 @@
+"""Search, read, enter and correct records. Views validate, call a service, flash, redirect."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from forms.records import (
+    CaseForm,
+    CorrectEpisodeForm,
+    CorrectPersonForm,
+    DocumentForm,
+    EpisodeForm,
+    EventForm,
+    IdentifierForm,
+    NewPersonForm,
+    SearchForm,
+    StageForm,
+)
+from web import db
+from web.forms_support import attempt, status_for
+from web.i18n import vn_date
+from web.security import actor, requires
+from workflow import records, search
+from workflow.enums import OrgKind
+from workflow.errors import NotFound
+from workflow.models import CustodyEpisode, Organisation
+from workflow.policies import Permission
+from workflow.records import HANDLING_KINDS
+from workflow.scope import facilities_in_scope
+
+bp = Blueprint("records", __name__)
+NONE_CHOICE = (0, _l("— none —"))
+
+
+def _facility_choices() -> list[tuple[int, str]]:
+    scope = records.user_scope(db.session(), actor())
+    return [(f.id, f.name) for f in facilities_in_scope(db.session(), scope)]
+
+
+def _all_facility_choices() -> list[tuple[int, str]]:
+    facilities = db.session().execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind.in_([OrgKind.DETENTION_CAMP, OrgKind.CUSTODY_HOUSE,
+                                      OrgKind.BORDER_CUSTODY_ROOM]))
+        .order_by(Organisation.name)).all()
+    return [NONE_CHOICE, *((i, n) for i, n in facilities)]
+
+
+def _handler_choices() -> dict:
+    rows = db.session().execute(
+        select(Organisation).where(Organisation.kind.in_(list(HANDLING_KINDS.values())))
+        .order_by(Organisation.name)).scalars()
+    groups: dict = {str(_l("— none —")): [NONE_CHOICE]}
+    for org in rows:
+        groups.setdefault(_(org.kind.label), []).append((org.id, org.name))
+    return groups
+
+
+def _episode(episode_id: int) -> CustodyEpisode:
+    episode = db.session().get(CustodyEpisode, episode_id)
+    if episode is None:
+        raise NotFound("No such record.")
+    return episode
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@requires(Permission.SEARCH_RECORDS)
+def search_persons():
+    """Search by name or identity number within one's scope."""
+    form = SearchForm()
+    result = None
+    if form.validate_on_submit():
+        result = attempt(form, lambda: search.search_persons(
+            db.session(), actor(), form.q.data, form.birth_date.data))
+    return render_template("records/search.html", form=form, result=result), status_for(form)
+
+
+@bp.route("/persons/<int:person_id>")
+@requires(Permission.READ_RECORDS)
+def person(person_id: int):
+    """A person's record: identifiers, episodes with events, documents, cases and history."""
+    view = records.view_person(db.session(), actor(), person_id)
+    return render_template("records/person.html", view=view)
+
+
+@bp.route("/persons/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_person():
+    """Register a person received at one's facility."""
+    form = NewPersonForm()
+    form.facility_id.choices = _facility_choices()
+    if form.validate_on_submit():
+        created = attempt(form, lambda: records.create_person(
+            db.session(), actor(), form.person_input(), form.episode_input(),
+            form.identifier_input()))
+        if created:
+            flash(_("%(name)s has been registered.", name=created.full_name), "success")
+            return redirect(url_for(".person", person_id=created.id))
+    return render_template("records/person_new.html", form=form), status_for(form)
+
+
+@bp.route("/persons/<int:person_id>/correct", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def correct_person(person_id: int):
+    """Correct a person's fields; the old version stays in the history."""
+    view = records.view_person(db.session(), actor(), person_id)
+    if not view.can_write:
+        raise NotFound("No such record.")
+    form = CorrectPersonForm(obj=view.person)
+    if not form.is_submitted():
+        form.version.data = str(view.person.version)
+        form.sex.data = view.person.sex.value
+    if form.validate_on_submit():
+        data = form.person_input()
+        changes = {k: getattr(data, k) for k in ("full_name", "birth_date", "sex",
+                                                 "nationality", "place_of_origin")}
+        done = attempt(form, lambda: records.correct(
+            db.session(), actor(), "person", person_id, changes, reason=form.reason.data,
+            expected_version=form.base_version()))
+        if done:
+            flash(_("The correction has been saved as version %(n)s.", n=done.version),
+                  "success")
+            return redirect(url_for(".person", person_id=person_id))
+    return render_template("records/correct.html", form=form, view=view,
+                           title=_("Correct the person's details")), status_for(form)
+
+
+@bp.route("/persons/<int:person_id>/identifiers/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_identifier(person_id: int):
+    """Add an identity document."""
+    view = records.view_person(db.session(), actor(), person_id)
+    form = IdentifierForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: records.add_identifier(
+            db.session(), actor(), person_id, records.IdentifierInput(
+                form.kind.member, form.value.data, form.issued_on.data,
+                form.issuing_country.data)))
+        if done:
+            flash(_("The identity document has been added."), "success")
+            return redirect(url_for(".person", person_id=person_id))
+    return render_template("records/simple_form.html", form=form, view=view,
+                           title=_("Add an identity document")), status_for(form)
+
+
+@bp.route("/persons/<int:person_id>/episodes/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_episode(person_id: int):
+    """Open a new episode for a person already on record."""
+    view = records.view_person(db.session(), actor(), person_id)
+    form = EpisodeForm()
+    form.facility_id.choices = _facility_choices()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: records.add_episode(
+            db.session(), actor(), person_id, form.episode_input()))
+        if done:
+            flash(_("The episode has been opened."), "success")
+            return redirect(url_for(".person", person_id=person_id))
+    return render_template("records/simple_form.html", form=form, view=view,
+                           title=_("Open a custody episode")), status_for(form)
+
+
+@bp.route("/episodes/<int:episode_id>/correct", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def correct_episode(episode_id: int):
+    """Correct an episode; the old version stays in the history."""
+    episode = _episode(episode_id)
+    view = records.view_person(db.session(), actor(), episode.person_id)
+    if episode not in view.episodes or not view.can_write:
+        raise NotFound("No such record.")
+    form = CorrectEpisodeForm(obj=episode)
+    if not form.is_submitted():
+        form.version.data = str(episode.version)
+        form.measure.data = episode.measure.value
+    if form.validate_on_submit():
+        changes = {"measure": form.measure.member, "start_date": form.start_date.data,
+                   "end_date": form.end_date.data, "legal_basis": form.legal_basis.data}
+        done = attempt(form, lambda: records.correct(
+            db.session(), actor(), "episode", episode_id, changes, reason=form.reason.data,
+            expected_version=form.base_version()))
+        if done:
+            flash(_("The correction has been saved as version %(n)s.", n=done.version),
+                  "success")
+            return redirect(url_for(".person", person_id=episode.person_id))
+    title = _("Correct the episode from %(date)s", date=vn_date(episode.start_date))
+    return render_template("records/correct.html", form=form, view=view,
+                           title=title), status_for(form)
+
+
+@bp.route("/episodes/<int:episode_id>/events/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_event(episode_id: int):
+    """Record an event of an episode."""
+    episode = _episode(episode_id)
+    view = records.view_person(db.session(), actor(), episode.person_id)
+    form = EventForm()
+    form.other_facility_id.choices = _all_facility_choices()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: records.add_event(
+            db.session(), actor(), episode_id, kind=form.kind.member,
+            occurred_on=form.occurred_on.data, note=form.note.data,
+            document_number=form.document_number.data,
+            other_facility_id=form.other_facility_id.data or None))
+        if done:
+            flash(_("The event has been recorded."), "success")
+            return redirect(url_for(".person", person_id=episode.person_id))
+    return render_template("records/simple_form.html", form=form, view=view,
+                           title=_("Record an event")), status_for(form)
+
+
+@bp.route("/persons/<int:person_id>/documents/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_document(person_id: int):
+    """File a document of the record."""
+    view = records.view_person(db.session(), actor(), person_id)
+    form = DocumentForm()
+    form.episode_id.choices = [NONE_CHOICE] + [
+        (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes]
+    if form.validate_on_submit():
+        done = attempt(form, lambda: records.add_document(
+            db.session(), actor(), person_id, category=form.category.member,
+            title=form.title.data, number=form.number.data, issued_on=form.issued_on.data,
+            issuer=form.issuer.data, secrecy=form.secrecy.member, summary=form.summary.data,
+            episode_id=form.episode_id.data or None))
+        if done:
+            flash(_("The document has been filed."), "success")
+            return redirect(url_for(".person", person_id=person_id))
+    return render_template("records/simple_form.html", form=form, view=view,
+                           title=_("File a document")), status_for(form)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def new_case():
+    """Register a case with its first stage."""
+    form = CaseForm()
+    form.handling_org_id.choices = _handler_choices()
+    if form.validate_on_submit():
+        case = attempt(form, lambda: records.create_case(
+            db.session(), actor(), number=form.number.data, title=form.title.data,
+            charges=form.charges.data, opened_on=form.opened_on.data, stage=form.stage.member,
+            handling_org_id=form.handling_org_id.data or None))
+        if case:
+            flash(_("Case %(number)s has been registered.", number=case.number), "success")
+            return redirect(url_for(".case", case_id=case.id))
+    return render_template("records/simple_form.html", form=form, view=None,
+                           title=_("Register a case")), status_for(form)
+
+
+@bp.route("/cases/<int:case_id>", methods=["GET", "POST"])
+@requires(Permission.READ_RECORDS)
+def case(case_id: int):
+    """A case with its dated stage history; clerks record stage changes here."""
+    found = records.get_case(db.session(), actor(), case_id)
+    form = StageForm()
+    form.handling_org_id.choices = _handler_choices()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: records.change_case_stage(
+            db.session(), actor(), case_id, stage=form.stage.member,
+            handling_org_id=form.handling_org_id.data or None, from_date=form.from_date.data,
+            note=form.note.data))
+        if done:
+            flash(_("The stage has been recorded."), "success")
+            return redirect(url_for(".case", case_id=case_id))
+    return render_template("records/case.html", case=found, form=form), status_for(form)

@@ -1,0 +1,50 @@
+"""The acting user for services, and view decorators that check permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, request
+from flask_login import current_user, login_required
+
+from web import db
+from web.extensions import login_manager
+from workflow.context import Actor
+from workflow.models import User
+from workflow.policies import Permission, can
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    """Load the user named by the session token if the password has not changed since."""
+    user_id, _, stamp = token.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session().get(User, int(user_id))
+    if user is None or not user.active or user.get_id() != token:
+        return None
+    return user
+
+
+def actor() -> Actor:
+    """The acting user and their address, for services and the audit trail."""
+    user = current_user if current_user.is_authenticated else None
+    return Actor(user, request.remote_addr)
+
+
+def requires(permission: Permission) -> Callable:
+    """Sign-in plus a permission; others get 403 (the error handler audits it)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission
+        return wrapped
+
+    return decorator

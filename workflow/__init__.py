@@ -1,0 +1,1 @@
+"""Domain of the custody records database: models, policies and services (no Flask here)."""

@@ -1,0 +1,147 @@
+"""Accounts: argon2id password hashes, sign-in, password change, and user administration."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.audit import Outcome
+from workflow.context import Actor
+from workflow.enums import Role, Secrecy
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.i18n import N_
+from workflow.models import Organisation, Person, User, UserRole
+from workflow.policies import Permission, can
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the username is unknown, so both cases cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    """Raise InvalidInput when a new password is too short or too long."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(N_("The password must have at least %(n)s characters."), n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(N_("The password must have at most %(n)s characters."), n=MAX_PASSWORD)
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, actor: Actor, username: str, password: str) -> User | None:
+    """The user if the credentials are right and the account active; audited either way."""
+    user = session.execute(
+        select(User).where(User.username == username.strip().lower())
+    ).scalar_one_or_none()
+    if not _password_matches(user, password) or user is None or not user.active:
+        reason = "inactive" if user is not None and user.active is False else "bad credentials"
+        audit.record(session, actor, "auth.login", outcome=Outcome.FAILURE,
+                     actor_name=username[:64], details={"reason": reason})
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(session, Actor(user, actor.ip, actor.now), "auth.login")
+    return user
+
+
+def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+    """Change the acting user's own password after checking the current one."""
+    user = actor.user
+    assert user is not None
+    if not _password_matches(user, current):
+        raise InvalidInput(N_("The current password is wrong."))
+    check_password_policy(new)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = actor.now
+    audit.record(session, actor, "auth.password_change", object_type="user", object_id=user.id)
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    full_name: str,
+    organisation_id: int,
+    roles: set[Role],
+    password: str,
+    clearance: Secrecy = Secrecy.NONE,
+    person_id: int | None = None,
+) -> User:
+    """Create an account; only administrators (or the command line, with no user) may."""
+    if actor.user is not None and not can(actor.user, Permission.MANAGE_USERS):
+        raise Forbidden(N_("You may not manage accounts."))
+    username = username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput(
+            N_("A username has 3 to 64 lower-case letters, digits, dots, dashes or underscores.")
+        )
+    if not roles:
+        raise InvalidInput(N_("Give the account at least one role."))
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict(N_("The username %(name)s is taken."), name=username)
+    if session.get(Organisation, organisation_id) is None:
+        raise NotFound(N_("Unknown organisation."))
+    if Role.DETAINEE in roles:
+        if person_id is None or session.get(Person, person_id) is None:
+            raise InvalidInput(N_("A detainee account must be linked to a person."))
+        if roles != {Role.DETAINEE}:
+            raise InvalidInput(N_("A detainee account holds no other role."))
+    check_password_policy(password)
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        organisation_id=organisation_id,
+        password_hash=hash_password(password),
+        clearance=clearance,
+        person_id=person_id if Role.DETAINEE in roles else None,
+        role_rows=[UserRole(role=r) for r in sorted(roles)],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "admin.user_create", object_type="user", object_id=user.id,
+                 details={"username": username, "roles": sorted(roles),
+                          "organisation_id": organisation_id, "clearance": clearance.value})
+    return user
+
+
+def update_user(
+    session: Session, actor: Actor, user_id: int, *, roles: set[Role], active: bool,
+    clearance: Secrecy,
+) -> User:
+    """Change an account's roles, clearance or whether it may sign in (administrators only)."""
+    if not can(actor.user, Permission.MANAGE_USERS):
+        raise Forbidden(N_("You may not manage accounts."))
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("No such account."))
+    if not roles:
+        raise InvalidInput(N_("Give the account at least one role."))
+    if actor.user is not None and user.id == actor.user.id and (
+        not active or Role.ADMIN not in roles
+    ):
+        raise InvalidInput(N_("You cannot disable your own account or drop your own admin role."))
+    before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
+    user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+    user.active, user.clearance = active, clearance
+    after = {"roles": sorted(roles), "active": active, "clearance": clearance.value}
+    audit.record(session, actor, "admin.user_update", object_type="user", object_id=user.id,
+                 details={"before": before, "after": after})
+    return user

@@ -1,0 +1,128 @@
+"""Append to and verify the audit trail, a SHA-256 hash chain (Decree Art. 4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.context import Actor
+from workflow.db import utcnow
+from workflow.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+class Outcome:
+    """Outcome values of an entry."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+def _canonical(entry: AuditEntry) -> str:
+    payload = {
+        "seq": entry.seq,
+        "occurred_at": entry.occurred_at.isoformat(timespec="microseconds"),
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "organisation_id": entry.organisation_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "person_id": entry.person_id,
+        "outcome": entry.outcome,
+        "purpose": entry.purpose,
+        "ip": entry.ip,
+        "details": entry.details,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash of an entry: SHA-256 over the previous hash and the entry's canonical content."""
+    data = (entry.prev_hash + "\n" + _canonical(entry)).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    outcome: str = Outcome.SUCCESS,
+    object_type: str | None = None,
+    object_id: object = None,
+    person_id: int | None = None,
+    purpose: str | None = None,
+    details: Mapping[str, object] | None = None,
+    actor_name: str | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction; the locked head keeps the chain unforked."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+    ).scalar_one()
+    user = actor.user
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        occurred_at=utcnow(),
+        actor_id=user.id if user else None,
+        actor_name=user.username if user else actor_name,
+        organisation_id=user.organisation_id if user else None,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        person_id=person_id,
+        outcome=outcome,
+        purpose=purpose,
+        ip=actor.ip,
+        details=json.dumps(dict(details or {}), sort_keys=True, ensure_ascii=False, default=str),
+        prev_hash=head.hash,
+    )
+    entry.hash = entry_hash(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Result of checking the chain: how many entries were good and the first broken one."""
+
+    checked: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the whole chain verified."""
+        return self.broken_seq is None
+
+
+def verify(session: Session, batch: int = 10_000) -> Verification:
+    """Recompute the chain from the first entry; name the first entry that was edited, removed or
+    inserted, and notice entries cut off the end (the head row remembers the last one)."""
+    prev_hash, expected, checked = GENESIS, 1, 0
+    rows = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    ).scalars()
+    for entry in rows:
+        if entry.seq != expected:
+            return Verification(checked, expected, f"entry {expected} is missing")
+        if entry.prev_hash != prev_hash:
+            return Verification(checked, entry.seq, "does not link to the entry before it")
+        if entry_hash(entry) != entry.hash:
+            return Verification(checked, entry.seq, "content does not match its hash")
+        prev_hash, expected, checked = entry.hash, expected + 1, checked + 1
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None or head.seq != expected - 1 or head.hash != prev_hash:
+        last = head.seq if head else "?"
+        return Verification(checked, expected, f"chain ends early: the head names entry {last}")
+    return Verification(checked)

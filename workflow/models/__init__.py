@@ -1,0 +1,32 @@
+"""All mapped classes, imported here so the metadata is complete."""
+
+from workflow.models.audit import AuditEntry, AuditHead
+from workflow.models.organisations import Organisation, OrganisationLink
+from workflow.models.records import (
+    Case,
+    CaseStageEntry,
+    CustodyEpisode,
+    CustodyEvent,
+    Person,
+    PersonIdentifier,
+    RecordDocument,
+    RecordVersion,
+)
+from workflow.models.users import User, UserRole
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Case",
+    "CaseStageEntry",
+    "CustodyEpisode",
+    "CustodyEvent",
+    "Organisation",
+    "OrganisationLink",
+    "Person",
+    "PersonIdentifier",
+    "RecordDocument",
+    "RecordVersion",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,69 @@
+"""Organisations and their dated parent links (the 2025 reform re-parented facilities)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.db import Base
+from workflow.enums import Branch, OrgKind, OrgLevel, enum_type
+
+
+class Organisation(Base):
+    """A body of either branch, or an outside body that uses the data (cơ quan, đơn vị)."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind))
+    branch: Mapped[Branch] = mapped_column(enum_type(Branch))
+    level: Mapped[OrgLevel] = mapped_column(enum_type(OrgLevel))
+    province: Mapped[str | None] = mapped_column(String(64))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+    links: Mapped[list[OrganisationLink]] = relationship(
+        foreign_keys="OrganisationLink.organisation_id",
+        back_populates="organisation",
+        order_by="OrganisationLink.valid_from",
+    )
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the body existed on that day."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.code}>"
+
+
+class OrganisationLink(Base):
+    """A dated 'is managed by' link; the periods of one organisation never overlap."""
+
+    __tablename__ = "organisation_link"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_period"),
+        CheckConstraint("organisation_id <> parent_id", name="not_self"),
+        Index("ix_organisation_link_parent", "parent_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+    organisation: Mapped[Organisation] = relationship(
+        foreign_keys=[organisation_id], back_populates="links"
+    )
+    parent: Mapped[Organisation] = relationship(foreign_keys=[parent_id])
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the link held on that day."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)

@@ -1,0 +1,77 @@
+"""Users, their organisation and their roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.db import Base, UTCDateTime, utcnow
+from workflow.enums import Role, Secrecy, enum_type
+from workflow.models.organisations import Organisation
+
+
+class User(Base):
+    """A person who signs in; belongs to exactly one organisation."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    clearance: Mapped[Secrecy] = mapped_column(enum_type(Secrecy), default=Secrecy.NONE)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", use_alter=True, name="fk_app_user_person_id_person")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The roles the user holds."""
+        return frozenset(r.role for r in self.role_rows)
+
+    # Flask-Login's user interface, written out so the domain does not import Flask.
+    @property
+    def is_active(self) -> bool:
+        """Whether the account may sign in."""
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        """A loaded user is always signed in."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A loaded user is never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """Session token: the id and the password's age, so a password change ends old sessions."""
+        return f"{self.id}:{int(self.password_changed_at.timestamp())}"
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the user holds any of the roles."""
+        return not self.roles.isdisjoint(roles)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class UserRole(Base):
+    """One role held by one user."""
+
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role), primary_key=True)

@@ -1,0 +1,61 @@
+"""Who may do what: role permissions as data, and `can_<verb>` checks as pure functions."""
+
+from __future__ import annotations
+
+import enum
+
+from workflow.enums import Role, Secrecy
+from workflow.errors import Forbidden
+from workflow.i18n import N_
+from workflow.models import User
+
+
+class Permission(enum.StrEnum):
+    """Things a role lets a user do; scope checks come on top."""
+
+    SEARCH_RECORDS = "search_records"
+    READ_RECORDS = "read_records"
+    WRITE_RECORDS = "write_records"
+    READ_AUDIT = "read_audit"
+    MANAGE_USERS = "manage_users"
+    READ_OWN_RECORD = "read_own_record"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # Bodies that keep the database use the data in their own scope (Art. 12 §3a).
+    Role.REQUESTER: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS}),
+    Role.APPROVER: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS}),
+    # Consent officers decide on requests; they read records only through requests.
+    Role.CONSENT_OFFICER: frozenset(),
+    Role.CLERK: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS, P.WRITE_RECORDS}),
+    Role.INSPECTOR: frozenset({P.READ_AUDIT}),
+    # Administrators manage accounts, not records: least privilege.
+    Role.ADMIN: frozenset({P.MANAGE_USERS}),
+    Role.DETAINEE: frozenset({P.READ_OWN_RECORD}),
+}
+
+
+def permissions(user: User) -> frozenset[Permission]:
+    """Everything the user's roles allow."""
+    granted: set[Permission] = set()
+    for role in user.roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def can(user: User | None, permission: Permission) -> bool:
+    """Whether an active user holds the permission through any role."""
+    return user is not None and user.active and permission in permissions(user)
+
+
+def can_see_secret(user: User, level: Secrecy) -> bool:
+    """Whether the user's clearance reaches the document's secrecy level."""
+    return user.clearance.rank >= level.rank
+
+
+def require(user: User | None, permission: Permission) -> User:
+    """The user, if they hold the permission; Forbidden otherwise."""
+    if user is None or not can(user, permission):
+        raise Forbidden(N_("Your role does not allow this."))
+    return user

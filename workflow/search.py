@@ -1,0 +1,135 @@
+"""Person search by name (diacritic-insensitive) or identity number, limited to the user's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.context import Actor
+from workflow.errors import InvalidInput
+from workflow.i18n import N_
+from workflow.identifiers import guess_kind, normalise_identifier
+from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
+from workflow.names import search_key
+from workflow.policies import Permission, require
+from workflow.records import user_scope
+from workflow.scope import Scope
+
+LIMIT = 50
+_KEY_END = "\x7f"  # sorts after every character a search key can hold
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One person found, with what a clerk needs to tell namesakes apart."""
+
+    person_id: int
+    full_name: str
+    birth_date: dt.date
+    sex: str
+    identifiers: tuple[str, ...]
+    facility: str | None
+    in_custody: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The hits, and whether more matched than are shown."""
+
+    query: str
+    by: str
+    hits: list[SearchHit]
+    more: bool
+
+
+def _in_scope(stmt: Select, scope: Scope) -> Select:
+    if scope.nationwide:
+        return stmt
+    return stmt.where(
+        exists().where(
+            and_(CustodyEpisode.person_id == Person.id,
+                 CustodyEpisode.facility_id.in_(sorted(scope.facility_ids)))
+        )
+    )
+
+
+def _by_identifier(value: str) -> Select:
+    kind = guess_kind(value)
+    assert kind is not None
+    return (select(Person.id).join(PersonIdentifier, PersonIdentifier.person_id == Person.id)
+            .where(PersonIdentifier.value == normalise_identifier(kind, value)))
+
+
+def _page(session: Session, stmt: Select, scope: Scope, birth: dt.date | None) -> list[int]:
+    if birth is not None:
+        stmt = stmt.where(Person.birth_date == birth)
+    return list(session.execute(_in_scope(stmt, scope).limit(LIMIT + 1)).scalars())
+
+
+def search_persons(
+    session: Session, actor: Actor, query: str, birth_date: dt.date | None = None
+) -> SearchResult:
+    """Find persons in scope whose name starts with the words given (or whose given name is the one
+    word given), or who hold the identity number; audited with the query."""
+    require(actor.user, Permission.SEARCH_RECORDS)
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput(N_("Type a name or an identity number."))
+    if len(query) > 100:
+        raise InvalidInput(N_("The search text is longer than 100 characters."))
+    scope = user_scope(session, actor)
+    if re.search(r"\d", query) and guess_kind(query):
+        by = "identifier"
+        ids = _page(session, _by_identifier(query), scope, birth_date)
+    else:
+        key = search_key(query)
+        if not key:
+            raise InvalidInput(N_("Type a name or an identity number."))
+        by = "name"
+        prefix = (select(Person.id)
+                  .where(Person.name_key >= key, Person.name_key < key + _KEY_END)
+                  .order_by(Person.name_key, Person.id))
+        ids = _page(session, prefix, scope, birth_date)
+        if " " not in key:
+            given = (select(Person.id).where(Person.given_key == key)
+                     .order_by(Person.given_key, Person.name_key, Person.id))
+            ids = list(dict.fromkeys(ids + _page(session, given, scope, birth_date)))
+    hits = _describe(session, ids[:LIMIT], scope)
+    audit.record(session, actor, "record.search",
+                 details={"by": by, "query": query, "birth_date": birth_date,
+                          "results": len(hits)})
+    return SearchResult(query, by, hits, len(ids) > LIMIT)
+
+
+def _describe(session: Session, ids: list[int], scope: Scope) -> list[SearchHit]:
+    if not ids:
+        return []
+    persons = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(ids)))
+               .scalars()}
+    idents: dict[int, list[str]] = {}
+    for person_id, value in session.execute(
+        select(PersonIdentifier.person_id, PersonIdentifier.value)
+        .where(PersonIdentifier.person_id.in_(ids)).order_by(PersonIdentifier.valid_from)
+    ):
+        idents.setdefault(person_id, []).append(value)
+    latest: dict[int, tuple[str, bool]] = {}
+    for person_id, facility_id, name, end in session.execute(
+        select(CustodyEpisode.person_id, CustodyEpisode.facility_id, Organisation.name,
+               CustodyEpisode.end_date)
+        .join(Organisation, Organisation.id == CustodyEpisode.facility_id)
+        .where(CustodyEpisode.person_id.in_(ids)).order_by(CustodyEpisode.start_date)
+    ):
+        if scope.covers(facility_id):
+            latest[person_id] = (name, end is None)
+    hits = [
+        SearchHit(p.id, p.full_name, p.birth_date, p.sex.value, tuple(idents.get(p.id, ())),
+                  *latest.get(p.id, (None, False)))
+        for p in (persons[i] for i in ids)
+    ]
+    hits.sort(key=lambda h: (search_key(h.full_name), h.person_id))
+    return hits
