@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from workflow import accounts, audit, demo, schema
@@ -25,6 +25,7 @@ def _engine():
 
 
 @click.command("init")
+@with_appcontext
 def init_command() -> None:
     """Create or upgrade the database schema through the migrations."""
     schema.upgrade(_engine())
@@ -43,6 +44,7 @@ def _print_accounts() -> None:
 @click.option("--persons", default=3000, show_default=True, help="How many persons to create.")
 @click.option("--seed", default=2017, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when records exist already.")
+@with_appcontext
 def demo_command(persons: int, seed: int, if_empty: bool) -> None:
     """Load deterministic demo data into an empty database."""
     with _sessions()() as session:
@@ -61,6 +63,7 @@ def demo_command(persons: int, seed: int, if_empty: bool) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--org", "org_code", required=True, help="Organisation code, e.g. TTG-HANOI.")
@@ -93,6 +96,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@with_appcontext
 def audit_verify_command() -> None:
     """Recompute the hash chain; name the first broken entry and exit 1 if there is one."""
     with _sessions()() as session:
@@ -106,6 +110,7 @@ def audit_verify_command() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)

@@ -35,8 +35,8 @@ def _audit_refusal(status: int, reason: str) -> None:
 
 
 def _page(status: int, message: str | None = None):
-    return render_template("error.html", status=status, title=gettext(TITLES.get(status, TITLES[500])),
-                           message=message), status
+    title = gettext(TITLES.get(status, TITLES[500]))
+    return render_template("error.html", status=status, title=title, message=message), status
 
 
 def init_app(app: Flask) -> None:

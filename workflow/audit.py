@@ -121,8 +121,16 @@ def verify(session: Session, batch: int = 10_000) -> Verification:
         if entry_hash(entry) != entry.hash:
             return Verification(checked, entry.seq, "content does not match its hash")
         prev_hash, expected, checked = entry.hash, expected + 1, checked + 1
+    last = expected - 1
     head = session.get(AuditHead, HEAD_ID)
-    if head is None or head.seq != expected - 1 or head.hash != prev_hash:
-        last = head.seq if head else "?"
-        return Verification(checked, expected, f"chain ends early: the head names entry {last}")
+    if head is None:
+        return Verification(checked, 1, "the chain head is missing")
+    if head.seq > last:
+        return Verification(checked, last + 1,
+                            f"entries {last + 1} to {head.seq} were cut off the end")
+    if head.seq < last:
+        return Verification(checked, head.seq + 1,
+                            f"entry {head.seq + 1} was added outside the application")
+    if head.hash != prev_hash:
+        return Verification(checked, last, "the chain head does not match the last entry")
     return Verification(checked)

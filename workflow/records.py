@@ -38,7 +38,13 @@ from workflow.models import (
 from workflow.names import given_name_key, normalise_name, search_key
 from workflow.policies import Permission, can, can_see_secret, require
 from workflow.scope import Scope, management_scope
-from workflow.versions import HistoryEntry, person_history, write_version
+from workflow.versions import (
+    Creation,
+    HistoryEntry,
+    person_history,
+    split_history,
+    write_version,
+)
 
 EARLIEST = dt.date(1900, 1, 1)
 HANDLING_KINDS = {
@@ -579,7 +585,8 @@ class PersonView:
     documents: list[RecordDocument]
     withheld_documents: list[RecordDocument]
     cases: list[Case]
-    history: list[HistoryEntry] = field(default_factory=list)
+    corrections: list[HistoryEntry] = field(default_factory=list)
+    creations: list[Creation] = field(default_factory=list)
     can_write: bool = False
 
 
@@ -628,5 +635,6 @@ def view_person(session: Session, actor: Actor, person_id: int) -> PersonView:
     audit.record(session, actor, "record.view", object_type="person", object_id=person.id,
                  person_id=person.id, details={"episodes": sorted(episode_ids),
                                                "withheld_documents": len(withheld)})
+    corrections, creations = split_history(person_history(session, person.id, visible))
     return PersonView(person, episodes, len(person.episodes) - len(episodes), shown, withheld,
-                      cases, person_history(session, person.id, visible), writable)
+                      cases, corrections, creations, writable)

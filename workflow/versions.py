@@ -89,6 +89,29 @@ class HistoryEntry:
     changes: dict[str, tuple[object, object]]
 
 
+@dataclass(frozen=True)
+class Creation:
+    """Records first entered together, summarised as one line of the history."""
+
+    changed_at: dt.datetime
+    changed_by: str | None
+    counts: dict[str, int]
+
+
+def split_history(history: list[HistoryEntry]) -> tuple[list[HistoryEntry], list[Creation]]:
+    """Corrections one by one; first versions grouped by when and by whom they were entered."""
+    corrections = [h for h in history if h.version > 1]
+    groups: dict[tuple[dt.datetime, str | None], dict[str, int]] = {}
+    for h in history:
+        if h.version == 1:
+            key = (h.changed_at.replace(second=0, microsecond=0), h.changed_by)
+            counts = groups.setdefault(key, {})
+            counts[h.record_type] = counts.get(h.record_type, 0) + 1
+    creations = [Creation(at, who, counts) for (at, who), counts in groups.items()]
+    creations.sort(key=lambda c: c.changed_at, reverse=True)
+    return corrections, creations
+
+
 def person_history(session: Session, person_id: int, visible: set[tuple[str, int]]) -> list[
     HistoryEntry
 ]:

@@ -27,12 +27,21 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never an absolute or protocol-relative URL.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only a path on this site: never an absolute or protocol-relative URL, and no backslash,
+    # which browsers read as a slash ("/\\evil.example" would leave the site).
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("main.home")
+
+
+def _fresh_session() -> None:
+    # A new session at every sign-in and sign-out; only the language choice carries over.
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,7 +54,7 @@ def login():
         user = accounts.authenticate(db.session(), actor(), form.username.data,
                                      form.password.data)
         if user is not None:
-            session.clear()
+            _fresh_session()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.form_errors.append(_("Wrong username or password."))
@@ -57,11 +66,8 @@ def login():
 def logout():
     """Sign out (POST only, with the CSRF token)."""
     audit.record(db.session(), actor(), "auth.logout")
-    lang = session.get("lang")
     logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _fresh_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

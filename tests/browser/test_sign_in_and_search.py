@@ -1,0 +1,68 @@
+"""A records clerk signs in, searches without diacritics, opens a record, corrects it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot
+from tests.conftest import password_of
+from tests.helpers import person_at
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password_of(username))
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_clerk_signs_in_searches_and_opens_a_record(page, backend):
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_text("hệ thống thông tin hạn chế")).to_be_visible()
+    shot(page, f"login-{backend}")
+    sign_in(page, "clerk.hanoi")
+    expect(page.get_by_role("heading", name=re.compile("Xin chào"))).to_be_visible()
+    shot(page, f"home-clerk-{backend}")
+
+    page.get_by_label("Họ tên hoặc số giấy tờ").fill("nguyen van")
+    page.get_by_role("button", name="Tra cứu").first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"Tìm thấy \d+ người"))).to_be_visible()
+    rows = page.locator("table.table tbody tr")
+    assert rows.count() > 0
+    for name in rows.locator("td:first-child").all_inner_texts():
+        assert name.startswith("Nguyễn Văn")
+    shot(page, f"search-{backend}")
+
+    rows.first.locator("a").click()
+    expect(page.get_by_role("heading", name="Các lần tạm giữ, tạm giam")).to_be_visible()
+    expect(page.get_by_role("heading", name="Lịch sử hồ sơ")).to_be_visible()
+    shot(page, f"person-{backend}")
+
+    page.get_by_role("link", name="Đính chính thông tin").click()
+    page.get_by_label("Quê quán").fill("Xã Đông Anh, Hà Nội")
+    page.get_by_role("button", name="Lưu đính chính").click()
+    expect(page.get_by_text("Hãy nêu lý do đính chính").or_(
+        page.get_by_text("Trường này bắt buộc"))).to_be_visible()
+    page.get_by_label("Lý do đính chính").fill("Bổ sung quê quán theo lý lịch")
+    page.get_by_role("button", name="Lưu đính chính").click()
+    expect(page.get_by_text("Đã lưu đính chính thành phiên bản 2")).to_be_visible()
+    expect(page.get_by_text("Bổ sung quê quán theo lý lịch")).to_be_visible()
+    shot(page, f"person-corrected-{backend}")
+
+
+def test_english_switch_and_out_of_scope_record(page, backend, db):
+    stranger = person_at(db, "TTG-HOCHIMINH")
+    sign_in(page, "clerk.ntg")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Search records")).to_be_visible()
+    response = page.goto(f"/persons/{stranger.id}")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.get_by_text(stranger.full_name)).to_have_count(0)
+    shot(page, f"not-found-en-{backend}")

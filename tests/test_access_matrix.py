@@ -1,0 +1,121 @@
+"""Every route × every role: what each may open. A route added without an entry here fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import password_of
+from tests.helpers import org, person_at
+from workflow.models import AuditEntry, CustodyEpisode, User
+
+ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
+         "inspector", "admin", "detainee.demo"]
+A, RQ, AP, CO, CL, IN, AD, DE = ROLES
+EVERYONE = set(ROLES)
+SIGNED_IN = EVERYONE - {A}
+
+
+def expect(ok: set[str], *, status_ok: int = 200, others: int = 403, **special: int):
+    """Expected status per role: `ok` roles get `status_ok`, anonymous is sent to sign in."""
+    table = {role: (status_ok if role in ok else others) for role in ROLES}
+    if A not in ok:
+        table[A] = 302
+    for role, status in special.items():
+        table[role.replace("_", ".")] = status
+    return table
+
+
+# endpoint → (url template, expected status for each role)
+MATRIX = {
+    "static": ("/static/app.css", expect(EVERYONE)),
+    "auth.login": ("/login", {**expect(EVERYONE), **{r: 302 for r in SIGNED_IN}}),
+    "auth.logout": ("/logout", expect(set(), others=405, anonymous=405)),
+    "auth.language": ("/language", expect(set(), others=405, anonymous=405)),
+    "auth.change_password": ("/password", expect(SIGNED_IN)),
+    "main.home": ("/", expect(SIGNED_IN, detainee_demo=302)),
+    "main.my_record": ("/me", expect({DE})),
+    "records.search_persons": ("/search", expect({RQ, AP, CL})),
+    "records.person": ("/persons/{person}", expect({AP, CL}, requester_vks=404)),
+    "records.new_person": ("/persons/new", expect({CL})),
+    "records.correct_person": ("/persons/{person}/correct", expect({CL})),
+    "records.new_identifier": ("/persons/{person}/identifiers/new", expect({CL})),
+    "records.new_episode": ("/persons/{person}/episodes/new", expect({CL})),
+    "records.new_document": ("/persons/{person}/documents/new", expect({CL})),
+    "records.correct_episode": ("/episodes/{episode}/correct", expect({CL})),
+    "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
+    "records.new_case": ("/cases/new", expect({CL})),
+    "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
+    "audit_trail.index": ("/audit/", expect({IN})),
+    "audit_trail.verify": ("/audit/verify", expect(set(), others=405, anonymous=405)),
+    "admin.users": ("/admin/users", expect({AD})),
+    "admin.new_user": ("/admin/users/new", expect({AD})),
+    "admin.edit_user": ("/admin/users/{user}", expect({AD})),
+}
+
+
+@pytest.fixture
+def objects(db):
+    person = person_at(db, "TTG-HANOI")
+    episode = person.episodes[-1]
+    case_id = db.execute(select(CustodyEpisode.case_id).where(
+        CustodyEpisode.facility_id == org(db, "TTG-HANOI").id,
+        CustodyEpisode.case_id.is_not(None)).limit(1)).scalar_one()
+    user = db.execute(select(User.id).where(User.username == "clerk.hcm")).scalar_one()
+    return {"person": person.id, "episode": episode.id, "case": case_id, "user": user}
+
+
+def test_every_route_has_an_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(MATRIX), "add the new route to MATRIX with its expected statuses"
+
+
+def _client_as(app, role):
+    client = app.test_client()
+    if role != A:
+        response = client.post("/login", data={"username": role, "password": password_of(role)})
+        assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_opens_exactly_what_it_may(app, objects, role):
+    client = _client_as(app, role)
+    got = {endpoint: client.get(url.format(**objects)).status_code
+           for endpoint, (url, _table) in MATRIX.items()}
+    wanted = {endpoint: table[role] for endpoint, (_url, table) in MATRIX.items()}
+    assert got == wanted
+
+
+WRITES = [
+    ("/persons/new", {"full_name": "X Y Z", "birth_date": "1990-01-01", "sex": "male",
+                      "nationality": "Việt Nam", "measure": "custody",
+                      "start_date": "2026-11-01", "legal_basis": "QĐ 1"}),
+    ("/persons/{person}/correct", {"full_name": "Đổi Tên", "birth_date": "1990-01-01",
+                                   "sex": "male", "nationality": "Việt Nam", "version": "1",
+                                   "reason": "thử quyền"}),
+    ("/persons/{person}/identifiers/new", {"kind": "passport", "value": "C7654321",
+                                           "issuing_country": "Lào"}),
+    ("/episodes/{episode}/events/new", {"kind": "visit", "occurred_on": "2026-11-20"}),
+    ("/cases/new", {"number": "1/X", "title": "t", "charges": "c", "opened_on": "2026-01-01",
+                    "stage": "closed"}),
+    ("/admin/users/new", {"username": "intruder", "full_name": "I", "roles": ["admin"],
+                          "organisation_id": "1", "clearance": "tuyet_mat",
+                          "password": "intruder-password"}),
+    ("/admin/users/{user}", {"roles": ["admin"], "clearance": "tuyet_mat", "active": "y"}),
+]
+
+
+@pytest.mark.parametrize("role", [RQ, AP, CO, IN, DE])
+def test_roles_without_the_right_change_nothing(app, db, objects, role):
+    client = _client_as(app, role)
+    before = db.scalar(select(func.count()).select_from(AuditEntry))
+    for url, data in WRITES:
+        response = client.post(url.format(**objects), data=data)
+        assert response.status_code in (403, 404), url
+    # Only the refusals themselves were written: one audit entry each, nothing else.
+    after = db.scalar(select(func.count()).select_from(AuditEntry))
+    assert after - before == len(WRITES)
+    refused = db.execute(select(AuditEntry.action).order_by(AuditEntry.seq.desc())
+                         .limit(len(WRITES))).scalars().all()
+    assert set(refused) == {"access.refused"}

@@ -1,0 +1,158 @@
+"""The audit trail: an entry for every class of event, append-only in the database, and a chain
+that `custody audit verify` checks down to the first edited, removed or inserted entry."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from tests.helpers import last_audit, org, person_at
+from workflow.audit import entry_hash
+from workflow.migrations.append_only import drop_statements
+from workflow.models import AuditEntry, AuditHead
+
+
+def actions_since(db, seq: int) -> list[tuple[str, str, str | None]]:
+    rows = db.execute(select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq))
+    return [(e.action, e.outcome, e.actor_name) for e in rows.scalars()]
+
+
+def head_seq(db) -> int:
+    return db.execute(select(AuditHead.seq)).scalar_one()
+
+
+def test_every_class_of_event_writes_an_entry(client, auth, db):
+    start = head_seq(db)
+    person = person_at(db, "TTG-HANOI")
+    auth.login("clerk.hanoi", "wrong-password")
+    auth.login("nobody-here", "whatever")
+    auth.login("clerk.hanoi")
+    client.post("/search", data={"q": "Nguyen"})
+    client.get(f"/persons/{person.id}")
+    client.post(f"/persons/{person.id}/identifiers/new",
+                data={"kind": "passport", "value": "B1234567", "issuing_country": "Việt Nam"})
+    client.post(f"/persons/{person.id}/correct", data={
+        "full_name": person.full_name + " Em", "birth_date": person.birth_date.isoformat(),
+        "sex": person.sex.value, "nationality": person.nationality, "version": "1",
+        "reason": "Bổ sung tên đệm"})
+    client.get(f"/persons/{person_at(db, 'TTG-HOCHIMINH').id}")
+    client.get("/admin/users")
+    auth.logout()
+    auth.login("admin")
+    client.post("/admin/users/new", data={
+        "username": "clerk.new", "full_name": "Cán bộ mới", "roles": ["clerk"],
+        "organisation_id": org(db, "TTG-HANOI").id, "clearance": "none",
+        "password": "a-long-passphrase"})
+    auth.logout()
+    auth.login("inspector")
+    client.get("/audit/?actor=clerk.hanoi")
+    got = actions_since(db, start)
+    expected = [
+        ("auth.login", "failure", "clerk.hanoi"),
+        ("auth.login", "failure", "nobody-here"),
+        ("auth.login", "success", "clerk.hanoi"),
+        ("record.search", "success", "clerk.hanoi"),
+        ("record.view", "success", "clerk.hanoi"),
+        ("record.view", "success", "clerk.hanoi"),  # the form page shows the record too
+        ("record.create", "success", "clerk.hanoi"),
+        ("record.view", "success", "clerk.hanoi"),
+        ("record.correct", "success", "clerk.hanoi"),
+        ("access.refused", "denied", "clerk.hanoi"),
+        ("access.refused", "denied", "clerk.hanoi"),
+        ("auth.logout", "success", "clerk.hanoi"),
+        ("auth.login", "success", "admin"),
+        ("admin.user_create", "success", "admin"),
+        ("auth.logout", "success", "admin"),
+        ("auth.login", "success", "inspector"),
+        ("audit.view", "success", "inspector"),
+    ]
+    assert got == expected
+
+
+def test_entries_carry_time_actor_organisation_object_ip_and_link(client, auth, db):
+    person = person_at(db, "TTG-HANOI")
+    client.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    auth.login("clerk.hanoi")
+    client.get(f"/persons/{person.id}")
+    entry = last_audit(db, "record.view")
+    previous = db.get(AuditEntry, entry.seq - 1)
+    assert entry.person_id == person.id and entry.object_type == "person"
+    assert entry.organisation_id == org(db, "TTG-HANOI").id
+    assert entry.ip == "10.1.2.3" and entry.occurred_at.tzinfo is not None
+    assert entry.prev_hash == previous.hash and entry.hash == entry_hash(entry)
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_entry SET action = 'x' WHERE seq = 1",
+                                       "DELETE FROM audit_entry WHERE seq = 1",
+                                       "UPDATE record_version SET reason = 'x' WHERE id = 1",
+                                       "DELETE FROM record_version WHERE id = 1",
+                                       "DELETE FROM case_stage WHERE id = 1"])
+def test_the_database_refuses_to_change_append_only_rows(db, statement):
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.execute(text(statement))
+
+
+def tamper(db, *statements: str) -> None:
+    """Play an attacker with direct database access: drop the guard, then change rows."""
+    for stmt in drop_statements(db.get_bind().dialect.name, "audit_entry"):
+        db.execute(text(stmt))
+    for stmt in statements:
+        db.execute(text(stmt))
+
+
+def verify(runner):
+    return runner.invoke(args=["audit", "verify"])
+
+
+def test_verify_passes_on_an_untouched_chain(client, auth, runner):
+    auth.login("clerk.hanoi")
+    client.post("/search", data={"q": "Tran"})
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+
+
+def test_verify_names_an_edited_entry(runner, db):
+    tamper(db, "UPDATE audit_entry SET actor_name = 'someone-else' WHERE seq = 4")
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "entry 4" in result.output and "content does not match" in result.output
+
+
+def test_verify_names_a_deleted_entry(runner, db):
+    tamper(db, "DELETE FROM audit_entry WHERE seq = 3")
+    result = verify(runner)
+    assert result.exit_code == 1 and "entry 3 is missing" in result.output
+
+
+def test_verify_notices_entries_cut_off_the_end(runner, db):
+    last = head_seq(db)
+    tamper(db, f"DELETE FROM audit_entry WHERE seq = {last}")
+    result = verify(runner)
+    assert result.exit_code == 1 and f"entries {last} to {last} were cut off" in result.output
+
+
+def test_verify_names_an_inserted_entry(runner, db):
+    last = db.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
+    forged = AuditEntry(seq=last.seq + 1, occurred_at=last.occurred_at, actor_id=None,
+                        actor_name="ghost", organisation_id=None, action="record.view",
+                        object_type="person", object_id="1", person_id=1, outcome="success",
+                        purpose=None, ip=None, details="{}", prev_hash=last.hash)
+    forged.hash = entry_hash(forged)
+    db.add(forged)
+    db.flush()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"entry {last.seq + 1} was added outside" in result.output
+
+
+def test_verify_names_a_forged_entry_in_the_middle(runner, db):
+    tamper(db, "DELETE FROM audit_entry WHERE seq = 2")
+    first = db.get(AuditEntry, 1)
+    db.execute(text(
+        "INSERT INTO audit_entry (seq, occurred_at, actor_name, action, outcome, details, "
+        "prev_hash, hash) VALUES (2, :at, 'ghost', 'record.view', 'success', '{}', :prev, :h)"),
+        {"at": first.occurred_at.replace(tzinfo=None), "prev": first.hash, "h": "f" * 64})
+    result = verify(runner)
+    assert result.exit_code == 1 and "entry 2" in result.output

@@ -1,0 +1,98 @@
+"""Sign-in, sign-out, password change, disabled accounts, redirects and CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import password_of
+from workflow.models import User
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, auth):
+    wrong = auth.login("clerk.hanoi", "not-the-password")
+    unknown = auth.login("no.such.user", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 422
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in wrong.data.decode()
+    assert wrong.data.replace(b"clerk.hanoi", b"") == unknown.data.replace(b"no.such.user", b"")
+
+
+def test_pages_need_sign_in_and_sign_out_ends_the_session(client, auth):
+    assert client.get("/search").status_code == 302
+    assert auth.login("clerk.hanoi").status_code == 302
+    assert client.get("/search").status_code == 200
+    assert client.get("/logout").status_code == 405
+    assert auth.logout().status_code == 302
+    assert client.get("/search").status_code == 302
+
+
+def test_password_change_ends_sessions_elsewhere(app, auth, client):
+    other = app.test_client()
+    other.post("/login", data={"username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+    assert other.get("/search").status_code == 200
+    auth.login("clerk.hanoi")
+    response = client.post("/password", data={"current": password_of("clerk.hanoi"),
+                                              "new": "a new long passphrase",
+                                              "confirm": "a new long passphrase"})
+    assert response.status_code == 302
+    assert client.get("/search").status_code == 200
+    assert other.get("/search").status_code == 302
+    auth.logout()
+    assert auth.login("clerk.hanoi", "a new long passphrase").status_code == 302
+
+
+@pytest.mark.parametrize(("current", "new", "confirm", "message"), [
+    ("wrong-password", "a new long passphrase", "a new long passphrase", "không đúng"),
+    (None, "short", "short", "Field must be between 8 and 128 characters long."),
+    (None, "a new long passphrase", "another phrase", "Hai mật khẩu không khớp"),
+])
+def test_bad_password_changes_are_refused(client, auth, current, new, confirm, message):
+    auth.login("clerk.hanoi")
+    response = client.post("/password", data={
+        "current": current or password_of("clerk.hanoi"), "new": new, "confirm": confirm})
+    assert response.status_code == 422 and message in response.data.decode()
+    auth.logout()
+    assert auth.login("clerk.hanoi").status_code == 302
+
+
+def test_a_disabled_account_cannot_sign_in(client, auth, db):
+    auth.login("admin")
+    user = db.execute(select(User).where(User.username == "clerk.hcm")).scalar_one()
+    response = client.post(f"/admin/users/{user.id}", data={"roles": ["clerk"],
+                                                             "clearance": "none"})
+    assert response.status_code == 302
+    auth.logout()
+    assert auth.login("clerk.hcm").status_code == 422
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x",
+                                    "/\\evil.example"])
+def test_sign_in_never_redirects_off_site(client, target):
+    response = client.post(f"/login?next={target}", data={
+        "username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+    assert response.status_code == 302
+    assert response.location in ("/", "http://localhost/")
+
+
+def test_sign_in_returns_to_the_page_asked_for(client):
+    response = client.post("/login?next=/search", data={
+        "username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+    assert response.location == "/search"
+
+
+def test_forms_without_the_csrf_token_are_refused(app, database_url):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    response = client.post("/login", data={"username": "clerk.hanoi",
+                                           "password": password_of("clerk.hanoi")})
+    assert response.status_code == 400
+    page = client.get("/login").data.decode()
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post("/login", data={"username": "clerk.hanoi", "csrf_token": token,
+                                           "password": password_of("clerk.hanoi")})
+    assert response.status_code == 302
+
+
+def test_passwords_are_stored_as_argon2id(db):
+    user = db.execute(select(User).where(User.username == "clerk.hanoi")).scalar_one()
+    assert user.password_hash.startswith("$argon2id$")
