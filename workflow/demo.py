@@ -363,13 +363,15 @@ def generate_persons(
     sync_sequences(session)
 
 
-def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2017) -> dict:
-    """Load the whole demo set into an empty database; returns what was created."""
+def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2017,
+              details: bool = True) -> dict:
+    """Load the whole demo set into an empty database; returns what was created. Without
+    `details`, persons get identifiers and episodes only (for large benchmark loads)."""
     if session.scalar(select(func.count()).select_from(Person)):
         raise Conflict("The database already holds records; demo data goes into an empty one.")
     if not session.scalar(select(func.count()).select_from(Organisation)):
         build_tree(session)
-    for _ in generate_persons(session, persons, seed):
+    for _ in generate_persons(session, persons, seed, details=details):
         pass
     orgs = {o.code: o for o in session.execute(select(Organisation)).scalars()}
     for account in DEMO_ACCOUNTS:

@@ -109,8 +109,9 @@ def search_persons(
 def _describe(session: Session, ids: list[int], scope: Scope) -> list[SearchHit]:
     if not ids:
         return []
-    persons = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(ids)))
-               .scalars()}
+    persons = {row.id: row for row in session.execute(
+        select(Person.id, Person.full_name, Person.name_key, Person.birth_date, Person.sex)
+        .where(Person.id.in_(ids)))}
     idents: dict[int, list[str]] = {}
     for person_id, value in session.execute(
         select(PersonIdentifier.person_id, PersonIdentifier.value)
@@ -126,10 +127,9 @@ def _describe(session: Session, ids: list[int], scope: Scope) -> list[SearchHit]
     ):
         if scope.covers(facility_id):
             latest[person_id] = (name, end is None)
-    hits = [
+    rows = sorted((persons[i] for i in ids), key=lambda p: (p.name_key, p.id))
+    return [
         SearchHit(p.id, p.full_name, p.birth_date, p.sex.value, tuple(idents.get(p.id, ())),
                   *latest.get(p.id, (None, False)))
-        for p in (persons[i] for i in ids)
+        for p in rows
     ]
-    hits.sort(key=lambda h: (search_key(h.full_name), h.person_id))
-    return hits
