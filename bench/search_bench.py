@@ -63,26 +63,27 @@ def load(url: str, persons: int) -> None:
     engine = make_engine(url)
     schema.upgrade(engine)
     with make_session_factory(engine)() as session:
-        if session.scalar(select(func.count()).select_from(Person)):
-            print(f"reusing {session.scalar(select(func.count()).select_from(Person))} persons")
-            engine.dispose()
-            return
-        started = time.perf_counter()
-        load_demo(session, SYSTEM, persons=persons, seed=2017, details=False)
-        centre = session.execute(select(Organisation.id).where(
-            Organisation.code == "TTCSDL")).scalar_one()
-        accounts.create_user(session, SYSTEM, username="bench.central", full_name="Bench",
-                             organisation_id=centre, roles={Role.REQUESTER},
-                             password="bench.central#2026")  # noqa: S106
-        session.commit()
-        print(f"loaded {persons} persons in {time.perf_counter() - started:.0f} s")
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    else:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
+        existing = session.scalar(select(func.count()).select_from(Person))
+        if existing:
+            print(f"reusing {existing} persons")
+        else:
+            _fill(session, persons)
+    # Fresh planner statistics, committed (PostgreSQL keeps ANALYZE's results transactionally).
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
     engine.dispose()
+
+
+def _fill(session, persons: int) -> None:
+    started = time.perf_counter()
+    load_demo(session, SYSTEM, persons=persons, seed=2017, details=False)
+    centre = session.execute(select(Organisation.id).where(
+        Organisation.code == "TTCSDL")).scalar_one()
+    accounts.create_user(session, SYSTEM, username="bench.central", full_name="Bench",
+                         organisation_id=centre, roles={Role.REQUESTER},
+                         password="bench.central#2026")  # noqa: S106
+    session.commit()
+    print(f"loaded {persons} persons in {time.perf_counter() - started:.0f} s")
 
 
 def queries(url: str, rng: random.Random, n: int) -> dict[str, dict[str, list[str]]]:
