@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms import EnumSelect
@@ -46,19 +46,30 @@ class PersonFields(FlaskForm):
                            place_of_origin=self.place_of_origin.data)
 
 
-class NewPersonForm(PersonFields):
-    """Register a person received at the facility: person, identity number, first episode."""
+class EpisodeFields(FlaskForm):
+    """Where, under which measure, since when and on what legal basis a person is held."""
 
-    id_kind = EnumSelect(_l("Kind of identity document"), IdentifierKind)
-    id_value = StringField(_l("Identity number"), validators=[Optional(), Length(max=32)])
-    id_issued_on = DateField(_l("Date of issue"), validators=[Optional()])
-    id_country = StringField(_l("Issuing country"), validators=[Optional(), Length(max=64)])
     facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
     measure = EnumSelect(_l("Measure"), Measure, validators=[REQUIRED])
     start_date = DateField(_l("Start date"), validators=[REQUIRED])
     legal_basis = StringField(_l("Legal basis (order or decision number)"),
                               validators=[REQUIRED, Length(max=255)])
     case_number = StringField(_l("Case number"), validators=[Optional(), Length(max=64)])
+
+    def episode_input(self) -> EpisodeInput:
+        """The episode for the domain."""
+        return EpisodeInput(facility_id=self.facility_id.data, measure=self.measure.member,
+                            start_date=self.start_date.data, legal_basis=self.legal_basis.data,
+                            case_number=self.case_number.data)
+
+
+class NewPersonForm(PersonFields, EpisodeFields):
+    """Register a person received at the facility: person, identity number, first episode."""
+
+    id_kind = EnumSelect(_l("Kind of identity document"), IdentifierKind)
+    id_value = StringField(_l("Identity number"), validators=[Optional(), Length(max=32)])
+    id_issued_on = DateField(_l("Date of issue"), validators=[Optional()])
+    id_country = StringField(_l("Issuing country"), validators=[Optional(), Length(max=64)])
 
     def identifier_input(self) -> IdentifierInput | None:
         """The identity number, if one was given."""
@@ -67,12 +78,6 @@ class NewPersonForm(PersonFields):
         return IdentifierInput(kind=self.id_kind.member, value=self.id_value.data,
                                issued_on=self.id_issued_on.data,
                                issuing_country=self.id_country.data)
-
-    def episode_input(self) -> EpisodeInput:
-        """The first episode."""
-        return EpisodeInput(facility_id=self.facility_id.data, measure=self.measure.member,
-                            start_date=self.start_date.data, legal_basis=self.legal_basis.data,
-                            case_number=self.case_number.data)
 
 
 class Correction(FlaskForm):
@@ -94,21 +99,8 @@ class CorrectPersonForm(PersonFields, Correction):
     """Correct a person's fields."""
 
 
-class EpisodeForm(FlaskForm):
+class EpisodeForm(EpisodeFields):
     """Open another episode for a person."""
-
-    facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
-    measure = EnumSelect(_l("Measure"), Measure, validators=[REQUIRED])
-    start_date = DateField(_l("Start date"), validators=[REQUIRED])
-    legal_basis = StringField(_l("Legal basis (order or decision number)"),
-                              validators=[REQUIRED, Length(max=255)])
-    case_number = StringField(_l("Case number"), validators=[Optional(), Length(max=64)])
-
-    def episode_input(self) -> EpisodeInput:
-        """The episode for the domain."""
-        return EpisodeInput(facility_id=self.facility_id.data, measure=self.measure.member,
-                            start_date=self.start_date.data, legal_basis=self.legal_basis.data,
-                            case_number=self.case_number.data)
 
 
 class CorrectEpisodeForm(Correction):
@@ -175,9 +167,3 @@ class StageForm(FlaskForm):
                                   validators=[Optional()])
     from_date = DateField(_l("From"), validators=[REQUIRED])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
-
-
-class PageForm(FlaskForm):
-    """A page number for lists."""
-
-    page = IntegerField(validators=[Optional()])

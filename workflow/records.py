@@ -371,6 +371,16 @@ def _owner_person_id(record) -> int | None:
     return None
 
 
+def _locked(session: Session, cls, record_id: int):
+    """The row, locked until the transaction ends (writers of one record queue up)."""
+    record = session.execute(
+        select(cls).where(cls.id == record_id).with_for_update()
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFound(N_("No such record."))
+    return record
+
+
 def _check_writable(session: Session, actor: Actor, record) -> None:
     require(actor.user, Permission.WRITE_RECORDS)
     scope = user_scope(session, actor)
@@ -401,11 +411,7 @@ def correct(
     cls = CORRECTABLE.get(record_type)
     if cls is None:
         raise NotFound(N_("No such record."))
-    record = session.execute(
-        select(cls).where(cls.id == record_id).with_for_update()
-    ).scalar_one_or_none()
-    if record is None:
-        raise NotFound(N_("No such record."))
+    record = _locked(session, cls, record_id)
     _check_writable(session, actor, record)
     if record.version != expected_version:
         raise Conflict(N_("Someone corrected this record meanwhile; review it and try again."))
@@ -536,11 +542,7 @@ def change_case_stage(
     note: str | None = None,
 ) -> CaseStageEntry:
     """Record that the case moved to a stage (and body) from a date; the history is kept."""
-    case = session.execute(
-        select(Case).where(Case.id == case_id).with_for_update()
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(N_("No such record."))
+    case = _locked(session, Case, case_id)
     _check_writable(session, actor, case)
     stage = CaseStage(stage)
     day = _past_date(from_date, N_("From date"), actor)
