@@ -12,9 +12,19 @@ from workflow.models.records import (
     RecordDocument,
     RecordVersion,
 )
+from workflow.models.requests import (
+    AccessRequest,
+    Notification,
+    RequestStep,
+    RequestTransition,
+)
 from workflow.models.users import User, UserRole
 
 __all__ = [
+    "AccessRequest",
+    "Notification",
+    "RequestStep",
+    "RequestTransition",
     "AuditEntry",
     "AuditHead",
     "Case",

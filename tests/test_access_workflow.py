@@ -1,0 +1,319 @@
+"""The Article 12 workflow: every path through the machine, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import org, person_at
+from workflow import access, accounts, records
+from workflow.access import RequestInput, Workflow
+from workflow.context import SYSTEM, Actor
+from workflow.enums import (
+    CaseStage,
+    Channel,
+    ProvisionForm,
+    RequestState,
+    Role,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+)
+from workflow.errors import Conflict, Forbidden, InvalidInput
+from workflow.models import AccessRequest, CustodyEpisode, Person, RequestTransition, User
+
+NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
+FLOW = Workflow()
+
+
+class World:
+    """Users by name and a session that commits after each act, like one request each."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def user(self, username: str) -> User:
+        return self.session.execute(select(User).where(User.username == username)).scalar_one()
+
+    def actor(self, username: str, now: dt.datetime = NOW) -> Actor:
+        return Actor(self.user(username), "127.0.0.1", now)
+
+    def make_user(self, username: str, org_code: str, *roles: Role) -> User:
+        user = accounts.create_user(
+            self.session, SYSTEM, username=username, full_name=username,
+            organisation_id=org(self.session, org_code).id, roles=set(roles),
+            password="a test passphrase")
+        self.session.commit()
+        return user
+
+    def act(self, fn, *args, **kwargs):
+        try:
+            result = fn(self.session, *args, **kwargs)
+            self.session.commit()
+            return result
+        except Exception:
+            self.session.rollback()
+            raise
+
+    def reload(self, request_id: int) -> AccessRequest:
+        self.session.expire_all()
+        return self.session.get(AccessRequest, request_id)
+
+
+@pytest.fixture
+def world(app):
+    with app.extensions["custody_sessions"]() as session:
+        yield World(session)
+
+
+def person_with_stage(world: World, stage: CaseStage | None) -> Person:
+    """A person held at the Hà Nội camp whose case is (now) at `stage` (None: closed)."""
+    clerk = world.actor("clerk.hanoi")
+    person = person_at(world.session, "TTG-HANOI")
+    stage = stage or CaseStage.CLOSED
+    handler = {CaseStage.INVESTIGATION: "CSDT-HANOI", CaseStage.PROSECUTION: "VKS-HANOI",
+               CaseStage.TRIAL: "TA-HANOI"}.get(stage)
+    case = world.act(records.create_case, clerk, number=f"T/{person.id}/{stage.value}",
+                     title="Vụ án thử", charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5),
+                     stage=stage, handling_org_id=org(world.session, handler).id
+                     if handler else None)
+    episode = person.episodes[-1]
+    world.act(records.correct, clerk, "episode", episode.id, {"case_id": case.id},
+              reason="Gắn vụ án để thử", expected_version=episode.version)
+    return person
+
+
+def ask(world: World, username: str, person: Person, **overrides) -> AccessRequest:
+    number = person.identifiers[-1].value
+    data = RequestInput(channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
+                        purpose="Phục vụ kiểm sát việc tạm giam theo quy định",
+                        legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP",
+                        provision=ProvisionForm.PDF,
+                        categories=["a_orders", "episodes", "events"],
+                        identity_number=number)
+    for key, value in overrides.items():
+        setattr(data, key, value)
+    request = world.act(access.file_request, world.actor(username), data)
+    return world.act(access.submit, FLOW, world.actor(username), request.id)
+
+
+def states(world: World, request_id: int) -> list[str]:
+    rows = world.session.execute(select(RequestTransition).where(
+        RequestTransition.request_id == request_id).order_by(RequestTransition.id)).scalars()
+    return [f"{r.trigger}:{r.to_state.value}" for r in rows]
+
+
+def test_in_scope_requester_gets_direct_access(world):
+    world.make_user("req.ca", "CA-HANOI", Role.REQUESTER)
+    person = person_with_stage(world, CaseStage.INVESTIGATION)
+    request = ask(world, "req.ca", person)
+    assert request.state is RequestState.APPROVED and request.steps == []
+    assert "direct access" in request.route["reasons"][1]["message"]
+    world.act(access.release, FLOW, world.actor("req.ca"), request.id)
+    assert world.reload(request.id).state is RequestState.RELEASED
+    assert states(world, request.id) == ["file:draft", "submit:submitted", "route:approved",
+                                         "release:released"]
+
+
+def test_out_of_scope_request_needs_the_managing_body_approval(world):
+    person = person_with_stage(world, CaseStage.ENFORCEMENT)
+    request = ask(world, "requester.vks", person)
+    assert request.state is RequestState.AWAITING_APPROVAL
+    [step] = request.steps
+    assert step.kind is StepKind.APPROVAL and step.org.code == "CA-HANOI"
+    assert request.rule_version == "L128-2025.1" and request.due_on == dt.date(2026, 12, 1)
+    world.act(access.approve, world.actor("approver.hanoi"), request.id,
+              categories=["a_orders", "episodes"], note="Chỉ cung cấp lệnh và thời gian giam")
+    request = world.reload(request.id)
+    assert request.state is RequestState.APPROVED
+    assert request.steps[0].granted == ["a_orders", "episodes"]
+    assert request.steps[0].rule_version == "L128-2025.1"
+    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    assert world.reload(request.id).state is RequestState.RELEASED
+
+
+@pytest.mark.parametrize(("stage", "handler"), [(CaseStage.INVESTIGATION, "CSDT-HANOI"),
+                                                (CaseStage.PROSECUTION, "VKS-HANOI"),
+                                                (CaseStage.TRIAL, "TA-HANOI")])
+def test_approval_and_consent_at_each_stage_in_either_order(world, stage, handler):
+    world.make_user("req.hcm", "VKS-HOCHIMINH", Role.REQUESTER)
+    officer = world.make_user("consent.x", handler, Role.CONSENT_OFFICER).username
+    person = person_with_stage(world, stage)
+    first = ask(world, "req.hcm", person)
+    assert {s.kind for s in first.steps} == {StepKind.APPROVAL, StepKind.CONSENT}
+    consent = next(s for s in first.steps if s.kind is StepKind.CONSENT)
+    assert consent.org.code == handler and consent.case.stage_on(NOW.date()).stage is stage
+    # Approval first, then consent.
+    world.act(access.approve, world.actor("approver.hanoi"), first.id)
+    assert world.reload(first.id).state is RequestState.AWAITING_CONSENT
+    world.act(access.grant_consent, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
+    assert world.reload(first.id).state is RequestState.APPROVED
+    # Consent first, then approval.
+    second = ask(world, "req.hcm", person)
+    world.act(access.grant_consent, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
+    assert world.reload(second.id).state is RequestState.AWAITING_APPROVAL
+    world.act(access.approve, world.actor("approver.hanoi"), second.id)
+    assert world.reload(second.id).state is RequestState.APPROVED
+
+
+def test_consent_refused_refuses_the_request(world):
+    person = person_with_stage(world, CaseStage.INVESTIGATION)
+    request = ask(world, "requester.vks", person)
+    with pytest.raises(InvalidInput):
+        world.act(access.refuse_consent, world.actor("consent.hanoi"), request.id,
+                  reason_code="other", text="")
+    world.act(access.refuse_consent, world.actor("consent.hanoi"), request.id,
+              reason_code="harms_case")
+    request = world.reload(request.id)
+    assert request.state is RequestState.REFUSED
+    assert {s.outcome for s in request.steps} == {StepOutcome.REFUSED, StepOutcome.VOID}
+
+
+def test_approval_refused_with_a_catalogued_reason(world):
+    person = person_with_stage(world, None)
+    request = ask(world, "requester.vks", person)
+    with pytest.raises(InvalidInput):
+        world.act(access.refuse, world.actor("approver.hanoi"), request.id, reason_code="nope")
+    world.act(access.refuse, world.actor("approver.hanoi"), request.id, reason_code="purpose",
+              text="Mục đích không rõ")
+    request = world.reload(request.id)
+    assert request.state is RequestState.REFUSED
+    assert request.steps[0].reason_code == "purpose"
+    with pytest.raises(Conflict):
+        world.act(access.approve, world.actor("approver.hanoi"), request.id)
+
+
+def test_returned_pauses_and_resubmission_routes_again(world):
+    person = person_with_stage(world, None)
+    request = ask(world, "requester.vks", person)
+    world.act(access.return_for_supplement, world.actor("approver.hanoi"), request.id,
+              reason="Bổ sung số văn bản đề nghị")
+    request = world.reload(request.id)
+    assert request.state is RequestState.RETURNED and request.paused_at is not None
+    with pytest.raises(Conflict):
+        world.act(access.approve, world.actor("approver.hanoi"), request.id)
+    world.act(access.submit, FLOW, world.actor("requester.vks"), request.id)
+    request = world.reload(request.id)
+    assert request.state is RequestState.AWAITING_APPROVAL and request.paused_at is None
+    assert [s.round for s in request.steps] == [1, 2]
+    assert request.steps[0].outcome is StepOutcome.VOID
+    assert states(world, request.id)[-3:] == ["return_for_supplement:returned",
+                                              "resubmit:submitted", "route:awaiting_approval"]
+
+
+def test_withdrawn_by_the_requester_only(world):
+    person = person_with_stage(world, None)
+    request = ask(world, "requester.vks", person)
+    with pytest.raises(Exception):  # noqa: B017 - NotFound: not their request
+        world.act(access.withdraw, world.actor("approver.hanoi"), request.id)
+    world.act(access.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
+    request = world.reload(request.id)
+    assert request.state is RequestState.WITHDRAWN
+    assert request.steps[0].outcome is StepOutcome.VOID
+
+
+def test_stage_change_between_approval_and_release_needs_new_consent(world):
+    person = person_with_stage(world, CaseStage.ENFORCEMENT)
+    request = ask(world, "requester.vks", person)
+    world.act(access.approve, world.actor("approver.hanoi"), request.id)
+    # The case goes back to investigation (e.g. a retrial ordered): consent is needed again.
+    case = person.episodes[-1].case
+    world.act(records.change_case_stage, world.actor("clerk.hanoi"), case.id,
+              stage=CaseStage.INVESTIGATION, handling_org_id=org(world.session, "CSDT-HANOI").id,
+              from_date=NOW.date())
+    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    request = world.reload(request.id)
+    assert request.state is RequestState.AWAITING_CONSENT
+    assert request.open_steps()[0].org.code == "CSDT-HANOI"
+    world.act(access.grant_consent, world.actor("consent.hanoi"), request.id,
+              letter_ref="CV 99/CSĐT")
+    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    assert world.reload(request.id).state is RequestState.RELEASED
+
+
+def test_deadline_skips_tet(world):
+    person = person_with_stage(world, None)
+    before_tet = dt.datetime(2027, 2, 3, 3, 0, tzinfo=dt.UTC)
+    data = RequestInput(channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
+                        purpose="Phục vụ kiểm sát việc tạm giam theo quy định",
+                        legal_basis="Điều 12", provision=ProvisionForm.SCREEN,
+                        categories=["episodes"], identity_number=person.identifiers[-1].value)
+    actor = world.actor("requester.vks", before_tet)
+    request = world.act(access.file_request, actor, data)
+    request = world.act(access.submit, FLOW, actor, request.id)
+    assert request.due_on == dt.date(2027, 2, 17)
+    skipped = {d["day"]: d["reason"] for d in request.deadline["skipped"]}
+    assert "Tết Nguyên Đán" in skipped["2027-02-06"] and skipped["2027-02-13"] == "Thứ bảy"
+
+
+def test_separation_of_duties(world):
+    both = world.make_user("vks.both", "VKS-HANOI", Role.REQUESTER, Role.CONSENT_OFFICER)
+    world.make_user("vks.other", "VKS-HANOI", Role.CONSENT_OFFICER)
+    person = person_with_stage(world, CaseStage.PROSECUTION)
+    request = ask(world, both.username, person)
+    with pytest.raises(Forbidden):
+        world.act(access.grant_consent, world.actor("vks.both"), request.id, letter_ref="CV 1")
+    world.act(access.grant_consent, world.actor("vks.other"), request.id, letter_ref="CV 2")
+    assert world.reload(request.id).state is RequestState.AWAITING_APPROVAL
+
+
+def test_wrong_actor_or_state_changes_nothing(world):
+    person = person_with_stage(world, CaseStage.INVESTIGATION)
+    request = ask(world, "requester.vks", person)
+    before = (world.reload(request.id).version, len(states(world, request.id)))
+    for username, fn, kwargs in [
+        ("consent.hanoi", access.approve, {}),
+        ("approver.hanoi", access.grant_consent, {"letter_ref": "x"}),
+        ("clerk.hcm", access.approve, {}),
+        ("requester.vks", access.approve, {}),
+    ]:
+        with pytest.raises((Forbidden, Exception)):
+            world.act(fn, world.actor(username), request.id, **kwargs)
+    with pytest.raises(Conflict):
+        world.act(access.close, world.actor("requester.vks"), request.id)
+    after = (world.reload(request.id).version, len(states(world, request.id)))
+    assert after == before
+
+
+def test_detainee_request_through_the_clerk_and_from_the_kiosk(world):
+    kiosk = world.user("detainee.demo")
+    person = world.session.get(Person, kiosk.person_id)
+    number = person.identifiers[-1].value
+    base = dict(subject_kind=SubjectKind.PERSON, purpose="Tôi muốn biết hồ sơ tạm giam của mình",
+                legal_basis="Điều 12 khoản 2 điểm đ Nghị định 121/2017",
+                provision=ProvisionForm.PDF, categories=["episodes"], identity_number=number)
+    with pytest.raises(InvalidInput):  # a written request needs its scan
+        world.act(access.file_request, world.actor("clerk.hanoi"),
+                  RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id, **base))
+    by_clerk = world.act(access.file_request, world.actor("clerk.hanoi"),
+                         RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id,
+                                      scan_ref="scan-001.pdf", **base))
+    assert by_clerk.on_behalf_of_id == person.id
+    other = person_at(world.session, "TTG-HOCHIMINH").identifiers[-1].value
+    with pytest.raises(InvalidInput):
+        world.act(access.file_request, world.actor("detainee.demo"),
+                  RequestInput(channel=Channel.NETWORK, **(base | {"identity_number": other})))
+    own = world.act(access.file_request, world.actor("detainee.demo"),
+                    RequestInput(channel=Channel.NETWORK, **base))
+    own = world.act(access.submit, FLOW, world.actor("detainee.demo"), own.id)
+    assert own.state is RequestState.AWAITING_APPROVAL
+
+
+@pytest.mark.parametrize(("field", "value"), [("purpose", "ngắn"), ("legal_basis", ""),
+                                              ("categories", []), ("categories", ["zzz"]),
+                                              ("identity_number", "123"),
+                                              ("period_from", dt.date(2030, 1, 1))])
+def test_bad_requests_are_refused_and_nothing_is_saved(world, field, value):
+    person = person_with_stage(world, None)
+    count = len(world.session.execute(select(AccessRequest.id)).all())
+    with pytest.raises(InvalidInput):
+        ask(world, "requester.vks", person, **{field: value})
+    assert len(world.session.execute(select(AccessRequest.id)).all()) == count
+
+
+def test_episode_case_link_is_versioned(world):
+    person = person_with_stage(world, CaseStage.TRIAL)
+    episode = world.session.get(CustodyEpisode, person.episodes[-1].id)
+    assert episode.version >= 2

@@ -1,0 +1,633 @@
+"""Access requests (Decree Art. 12): filing, routing, decisions, consent, release, deadlines.
+
+Every state change goes through `_move`: lock the request row, check who may act, fire the
+trigger through the table in `workflow.machine`, write the timeline row and the audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.context import Actor
+from workflow.enums import (
+    Channel,
+    ProvisionForm,
+    RequestCategory,
+    RequestState,
+    Role,
+    Secrecy,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+    Urgency,
+)
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.i18n import N_
+from workflow.identifiers import guess_kind, normalise_identifier
+from workflow.machine import Actor as Who
+from workflow.machine import fire, rows_for
+from workflow.models import (
+    AccessRequest,
+    Notification,
+    Person,
+    PersonIdentifier,
+    RequestStep,
+    RequestTransition,
+    User,
+    UserRole,
+)
+from workflow.names import search_key
+from workflow.policies import can_see_secret
+from workflow.routing import Route, plan_route
+from workflow.rules import Rulebook
+from workflow.scope import subtree_ids
+from workflow.workdays import WorkCalendar
+
+REFUSAL_REASONS: dict[str, str] = {
+    "not_entitled": N_("The requester is not among those who may use the data "
+                       "(Decree 121/2017, Art. 12 §2)."),
+    "purpose": N_("The stated purpose does not justify access (Decree 121/2017, Art. 3 §3)."),
+    "state_secret": N_("The data is a state secret the requester may not receive "
+                       "(Law on Protection of State Secrets 29/2018/QH14)."),
+    "harms_case": N_("Providing the data would harm the investigation, prosecution or trial "
+                     "(Decree 121/2017, Art. 12 §3)."),
+    "no_such_data": N_("The database holds no data matching the request."),
+    "other": N_("Another reason, stated below."),
+}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The configured rules and calendar every request operation uses."""
+
+    rules: Rulebook = field(default_factory=Rulebook)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+
+
+@dataclass
+class RequestInput:
+    """What a requester fills in."""
+
+    channel: Channel
+    subject_kind: SubjectKind
+    purpose: str
+    legal_basis: str
+    provision: ProvisionForm
+    categories: list[str]
+    urgency: Urgency = Urgency.NORMAL
+    identity_number: str | None = None
+    subject_name: str | None = None
+    subject_birth_date: dt.date | None = None
+    statistical_question: str | None = None
+    period_from: dt.date | None = None
+    period_to: dt.date | None = None
+    scan_ref: str | None = None
+    on_behalf_of_id: int | None = None
+
+
+# --- who may act ---------------------------------------------------------------------------
+
+
+def _about_themselves(user: User, request: AccessRequest) -> bool:
+    return user.person_id is not None and user.person_id in (request.subject_person_id,
+                                                              request.on_behalf_of_id)
+
+
+def is_requester(user: User | None, request: AccessRequest) -> bool:
+    """The user who filed the request (for a detainee: the kiosk account or the clerk)."""
+    return user is not None and user.id == request.requester_id
+
+
+def decider_steps(session: Session, user: User | None, request: AccessRequest,
+                  kind: StepKind, day: dt.date) -> list[RequestStep]:
+    """Pending steps of this kind the user may decide: their body or a body above it, never on
+    their own request or one about themselves (separation of duties)."""
+    role = Role.APPROVER if kind is StepKind.APPROVAL else Role.CONSENT_OFFICER
+    if user is None or not user.active or not user.has_role(role):
+        return []
+    if is_requester(user, request) or _about_themselves(user, request):
+        return []
+    steps = request.open_steps(kind)
+    if not steps:
+        return []
+    if kind is StepKind.CONSENT:
+        return [s for s in steps if s.org_id == user.organisation_id]
+    below = subtree_ids(session, user.organisation_id, day)
+    return [s for s in steps if s.org_id in below]
+
+
+def can_view(session: Session, user: User, request: AccessRequest, day: dt.date) -> bool:
+    """Requester, anyone on its route, or the subject detainee may see a request."""
+    if is_requester(user, request) or _about_themselves(user, request):
+        return True
+    mine = subtree_ids(session, user.organisation_id, day)
+    return any(s.org_id in mine for s in request.steps)
+
+
+# --- numbering and lookup ------------------------------------------------------------------
+
+
+def _number(session: Session, day: dt.date) -> str:
+    count = session.scalar(select(func.count()).select_from(AccessRequest)) or 0
+    return f"YC-{day.year}-{count + 1:06d}"
+
+
+def _lock(session: Session, request_id: int) -> AccessRequest:
+    request = session.execute(
+        select(AccessRequest).where(AccessRequest.id == request_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if request is None:
+        raise NotFound(N_("No such request."))
+    return request
+
+
+def get_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    """A request the user may see, audited; 404 otherwise."""
+    assert actor.user is not None
+    request = session.get(AccessRequest, request_id)
+    if request is None or not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    audit.record(session, actor, "request.view", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id)
+    return request
+
+
+# --- filing --------------------------------------------------------------------------------
+
+
+def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
+    purpose = (data.purpose or "").strip()
+    basis = (data.legal_basis or "").strip()
+    if len(purpose) < 10:
+        raise InvalidInput(N_("State the purpose of the request (at least 10 characters)."))
+    if len(purpose) > 2000 or len(basis) > 255:
+        raise InvalidInput(N_("The purpose or the legal basis is too long."))
+    if not basis:
+        raise InvalidInput(N_("State the legal basis of the request."))
+    categories = sorted(set(data.categories or []))
+    try:
+        categories = [RequestCategory(c).value for c in categories]
+    except ValueError as error:
+        raise InvalidInput(N_("Unknown category of record.")) from error
+    if data.period_from and data.period_to and data.period_to < data.period_from:
+        raise InvalidInput(N_("The end of the period is before its start."))
+    if data.period_from and data.period_from > actor.today:
+        raise InvalidInput(N_("The period cannot start in the future."))
+    if data.channel is Channel.WRITTEN and not data.scan_ref:
+        raise InvalidInput(N_("A written request needs the scan of the signed form."))
+    person = None
+    question = None
+    if data.subject_kind is SubjectKind.PERSON:
+        if not categories:
+            raise InvalidInput(N_("Choose at least one category of the record."))
+        person = _find_subject(session, data)
+    else:
+        question = (data.statistical_question or "").strip()
+        if len(question) < 10:
+            raise InvalidInput(N_("State the statistical question (at least 10 characters)."))
+        categories = []
+    return {"channel": Channel(data.channel), "subject_kind": SubjectKind(data.subject_kind),
+            "subject_person": person, "statistical_question": question,
+            "categories_json": json.dumps(categories), "period_from": data.period_from,
+            "period_to": data.period_to, "purpose": purpose, "legal_basis": basis,
+            "provision": ProvisionForm(data.provision), "urgency": Urgency(data.urgency),
+            "scan_ref": data.scan_ref}
+
+
+def _find_subject(session: Session, data: RequestInput) -> Person:
+    number = (data.identity_number or "").strip()
+    if number:
+        kind = guess_kind(number)
+        if kind is None:
+            raise InvalidInput(N_("The identity number has a wrong shape."))
+        person = session.execute(
+            select(Person).join(PersonIdentifier).where(
+                PersonIdentifier.value == normalise_identifier(kind, number))
+        ).scalars().first()
+    elif data.subject_name and data.subject_birth_date:
+        matches = session.execute(select(Person).where(
+            Person.name_key == search_key(data.subject_name),
+            Person.birth_date == data.subject_birth_date).limit(2)).scalars().all()
+        if len(matches) > 1:
+            raise InvalidInput(N_("Several persons have this name and date of birth: give an "
+                                  "identity number."))
+        person = matches[0] if matches else None
+    else:
+        raise InvalidInput(N_("Identify the person by identity number, or by full name and "
+                              "date of birth."))
+    if person is None:
+        raise InvalidInput(N_("No detained person matches these identifiers."))
+    return person
+
+
+def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
+    """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
+    user = actor.user
+    if user is None or not user.has_role(Role.REQUESTER, Role.CLERK, Role.DETAINEE):
+        raise Forbidden(N_("Your role does not allow this."))
+    values = _clean(session, actor, data)
+    behalf = None
+    if user.has_role(Role.DETAINEE):
+        behalf = user.person_id
+        if values["subject_person"] is None or values["subject_person"].id != behalf:
+            raise InvalidInput(N_("From the kiosk you can only ask for your own records."))
+    elif data.on_behalf_of_id:
+        behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
+    elif not user.has_role(Role.REQUESTER):
+        raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
+    request = AccessRequest(number=_number(session, actor.today), requester_id=user.id,
+                            requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
+                            created_at=actor.now, updated_at=actor.now, **values)
+    session.add(request)
+    session.flush()
+    _timeline(session, actor, request, "file", RequestState.DRAFT, RequestState.DRAFT, None, {})
+    audit.record(session, actor, "request.file", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id, purpose=request.purpose,
+                 details={"number": request.number, "categories": request.categories})
+    return request
+
+
+def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> int:
+    from workflow.records import user_scope
+
+    person = session.get(Person, person_id)
+    scope = user_scope(session, actor)
+    if person is None or not any(scope.covers(e.facility_id) and e.end_date is None
+                                 for e in person.episodes):
+        raise InvalidInput(N_("You can file only for a person held at your facility."))
+    if values["channel"] is not Channel.WRITTEN:
+        raise InvalidInput(N_("A request on a detainee's behalf needs their signed form."))
+    if values["subject_person"] is None or values["subject_person"].id != person.id:
+        raise InvalidInput(N_("A detainee may ask only for their own records."))
+    return person.id
+
+
+def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestInput) -> Route:
+    """What filing this request would need, without saving it."""
+    assert actor.user is not None
+    values = _clean(session, actor, data)
+    return plan_route(session, flow.rules.on(actor.today), flow.calendar,
+                      requester_org=actor.user.organisation, person=values["subject_person"],
+                      categories=json.loads(values["categories_json"]),
+                      period_from=values["period_from"], period_to=values["period_to"],
+                      urgency=values["urgency"], day=actor.today,
+                      own_scope=not actor.user.has_role(Role.DETAINEE)
+                      and not data.on_behalf_of_id)
+
+
+# --- moving through the machine ------------------------------------------------------------
+
+
+def _timeline(session, actor, request, trigger, before, after, reason, details,
+              rule_version=None) -> None:
+    session.add(RequestTransition(
+        request=request, trigger=trigger, from_state=before, to_state=after,
+        actor_id=actor.user.id if actor.user else None, at=actor.now, reason=reason,
+        rule_version=rule_version or request.rule_version,
+        details=json.dumps(details, ensure_ascii=False, default=str, sort_keys=True)))
+
+
+def may_fire(session: Session, actor: Actor, request: AccessRequest, trigger: str) -> bool:
+    """The table's "who" column: whether this actor may fire the trigger from the state."""
+    user, day = actor.user, actor.today
+    if user is None:
+        return False
+
+    def approver() -> bool:
+        return bool(decider_steps(session, user, request, StepKind.APPROVAL, day))
+
+    def consent() -> bool:
+        return bool(decider_steps(session, user, request, StepKind.CONSENT, day))
+
+    def releaser() -> bool:
+        granted = [s for s in request.steps if s.kind is StepKind.APPROVAL
+                   and s.outcome is StepOutcome.GRANTED]
+        if not granted:
+            return is_requester(user, request)
+        mine = subtree_ids(session, user.organisation_id, day)
+        return user.has_role(Role.APPROVER) and any(s.org_id in mine for s in granted)
+
+    checks = {Who.REQUESTER: lambda: is_requester(user, request), Who.APPROVER: approver,
+              Who.CONSENT_OFFICER: consent, Who.DECIDER: lambda: approver() or consent(),
+              Who.RELEASER: releaser, Who.SYSTEM: lambda: False}
+    return any(checks[row.actor]() for row in rows_for(trigger, request.state))
+
+
+def _move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
+          reason: str | None = None, details: dict | None = None,
+          authorised: bool = False) -> None:
+    # `authorised`: the caller checked `may_fire` before changing the steps the check reads,
+    # or fires a system row (routing, expiry) that no user can fire.
+    if not authorised and not may_fire(session, actor, request, trigger):
+        raise Forbidden(N_("You may not do this to this request."))
+    before, after = fire(request, trigger)
+    request.version += 1
+    request.updated_at = actor.now
+    _timeline(session, actor, request, trigger, before, after, reason, details or {})
+    audit.record(session, actor, f"request.{trigger}", object_type="request",
+                 object_id=request.id, person_id=request.subject_person_id,
+                 purpose=reason, details={"from": before.value, "to": after.value,
+                                          "rule_version": request.rule_version,
+                                          **(details or {})})
+    session.flush()
+
+
+def _require_state(request: AccessRequest, trigger: str) -> None:
+    if not rows_for(trigger, request.state):
+        raise Conflict(N_("This action is not possible while the request is %(state)s."),
+                       state=request.state.label)
+
+
+def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest) -> None:
+    rules = flow.rules.on(actor.today)
+    route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
+                       person=request.subject_person, categories=request.categories,
+                       period_from=request.period_from, period_to=request.period_to,
+                       urgency=request.urgency, day=actor.today,
+                       own_scope=request.on_behalf_of_id is None)
+    round_no = max((s.round for s in request.steps), default=0) + 1
+    for step in request.open_steps():
+        step.outcome, step.decided_at = StepOutcome.VOID, actor.now
+    for planned in route.steps:
+        session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
+                                org_id=planned.org_id, case_id=planned.case_id,
+                                due_on=planned.due.due if planned.due else None,
+                                rule_version=rules.version))
+    request.rule_version = rules.version
+    request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
+    due = route.due
+    request.due_on = due.due if due else None
+    request.deadline_json = json.dumps(_deadline_json(due, rules.version), ensure_ascii=False)
+    request.due_soon_notified = request.overdue_notified = False
+    session.flush()
+    session.refresh(request, ["steps"])
+    _move(session, actor, request, "route", authorised=True,
+          details={"direct": route.direct, "steps": len(route.steps)})
+    for step in request.open_steps():
+        _notify_org(session, step.org_id, request, "new_task",
+                    Role.APPROVER if step.kind is StepKind.APPROVAL else Role.CONSENT_OFFICER)
+    if request.state is RequestState.APPROVED:
+        _notify(session, request.requester_id, request, "decision")
+
+
+def _deadline_json(due, version: str) -> dict:
+    if due is None:
+        return {"rule_version": version}
+    return {"rule_version": version, "start": due.start.isoformat(),
+            "working_days": due.working_days, "due": due.due.isoformat(),
+            "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}
+
+
+def submit(session: Session, flow: Workflow, actor: Actor, request_id: int) -> AccessRequest:
+    """Submit a draft (or resubmit a returned request); the policy then routes it."""
+    request = _lock(session, request_id)
+    if not is_requester(actor.user, request):
+        raise NotFound(N_("No such request."))
+    trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
+    _require_state(request, trigger)
+    if trigger == "resubmit":
+        request.paused_at = None
+    else:
+        request.submitted_at = actor.now
+    _move(session, actor, request, trigger)
+    _route(session, flow, actor, request)
+    return request
+
+
+def _decide(session: Session, actor: Actor, request_id: int, kind: StepKind,
+            trigger: str) -> tuple[AccessRequest, list[RequestStep]]:
+    request = _lock(session, request_id)
+    assert actor.user is not None
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    _require_state(request, trigger)
+    steps = decider_steps(session, actor.user, request, kind, actor.today)
+    if not steps or not may_fire(session, actor, request, trigger):
+        raise Forbidden(N_("You may not decide on this request."))
+    return request, steps
+
+
+def _close_step(step: RequestStep, actor: Actor, outcome: StepOutcome, **values) -> None:
+    step.outcome, step.decided_at = outcome, actor.now
+    step.decided_by_id = actor.user.id if actor.user else None
+    for key, value in values.items():
+        setattr(step, key, value)
+
+
+def _granted(request: AccessRequest, categories: list[str] | None, start, end) -> dict:
+    asked = set(request.categories)
+    granted = sorted(set(categories)) if categories is not None else sorted(asked)
+    if not set(granted) <= asked:
+        raise InvalidInput(N_("You can grant only categories that were asked for."))
+    if request.subject_kind is SubjectKind.PERSON and not granted:
+        raise InvalidInput(N_("Grant at least one category, or refuse the request."))
+    if start and request.period_from and start < request.period_from:
+        raise InvalidInput(N_("The period granted cannot be wider than the period asked."))
+    if end and request.period_to and end > request.period_to:
+        raise InvalidInput(N_("The period granted cannot be wider than the period asked."))
+    if start and end and end < start:
+        raise InvalidInput(N_("The end of the period is before its start."))
+    return {"granted_json": json.dumps(granted), "granted_from": start or request.period_from,
+            "granted_to": end or request.period_to}
+
+
+def approve(session: Session, actor: Actor, request_id: int, *,
+            categories: list[str] | None = None, period_from: dt.date | None = None,
+            period_to: dt.date | None = None, note: str | None = None) -> AccessRequest:
+    """Approve, possibly narrower than asked; the approver needs the route's clearance."""
+    request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "approve")
+    needed = Secrecy(request.route.get("secrecy", "none"))
+    assert actor.user is not None
+    if not can_see_secret(actor.user, needed):
+        raise Forbidden(N_("Approving this request needs a clearance of %(level)s."),
+                        level=needed.label)
+    values = _granted(request, categories, period_from, period_to)
+    for step in steps:
+        _close_step(step, actor, StepOutcome.GRANTED, reason_text=note,
+                    rule_version=request.rule_version, **values)
+    _move(session, actor, request, "approve", authorised=True, reason=note,
+          details={"granted": json.loads(values["granted_json"])})
+    _notify(session, request.requester_id, request, "decision")
+    return request
+
+
+def refuse(session: Session, actor: Actor, request_id: int, *, reason_code: str,
+           text: str | None = None) -> AccessRequest:
+    """Refuse in writing, with a reason from the catalogue (and free text for 'other')."""
+    request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "refuse")
+    reason_text = _refusal(reason_code, text)
+    for step in steps:
+        _close_step(step, actor, StepOutcome.REFUSED, reason_code=reason_code,
+                    reason_text=reason_text, rule_version=request.rule_version)
+    _void_open(request, actor)
+    _move(session, actor, request, "refuse", authorised=True, reason=reason_text,
+          details={"reason_code": reason_code})
+    _notify(session, request.requester_id, request, "decision")
+    return request
+
+
+def _refusal(code: str, text: str | None) -> str | None:
+    if code not in REFUSAL_REASONS:
+        raise InvalidInput(N_("Choose a reason from the list."))
+    text = (text or "").strip() or None
+    if code == "other" and (text is None or len(text) < 10):
+        raise InvalidInput(N_("Explain the reason (at least 10 characters)."))
+    if text and len(text) > 2000:
+        raise InvalidInput(N_("The explanation is longer than 2000 characters."))
+    return text
+
+
+def _void_open(request: AccessRequest, actor: Actor) -> None:
+    for step in request.open_steps():
+        step.outcome, step.decided_at = StepOutcome.VOID, actor.now
+
+
+def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref: str,
+                  categories: list[str] | None = None, expires_on: dt.date | None = None,
+                  note: str | None = None) -> AccessRequest:
+    """Give the handling body's written consent (a letter reference is required)."""
+    request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent")
+    letter_ref = (letter_ref or "").strip()
+    if not letter_ref or len(letter_ref) > 255:
+        raise InvalidInput(N_("Give the number of the written consent."))
+    if expires_on is not None and expires_on <= actor.today:
+        raise InvalidInput(N_("The consent must be valid beyond today."))
+    values = _granted(request, categories, None, None)
+    for step in steps:
+        _close_step(step, actor, StepOutcome.GRANTED, letter_ref=letter_ref,
+                    expires_on=expires_on, reason_text=note, rule_version=request.rule_version,
+                    granted_json=values["granted_json"])
+    _move(session, actor, request, "grant_consent", authorised=True, reason=note,
+          details={"letter_ref": letter_ref, "expires_on": expires_on})
+    if request.state is RequestState.APPROVED:
+        _notify(session, request.requester_id, request, "decision")
+    else:
+        _notify(session, request.requester_id, request, "consent")
+    return request
+
+
+def refuse_consent(session: Session, actor: Actor, request_id: int, *, reason_code: str,
+                   text: str | None = None) -> AccessRequest:
+    """Refuse consent; the request is refused."""
+    request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "refuse_consent")
+    reason_text = _refusal(reason_code, text)
+    for step in steps:
+        _close_step(step, actor, StepOutcome.REFUSED, reason_code=reason_code,
+                    reason_text=reason_text, rule_version=request.rule_version)
+    _void_open(request, actor)
+    _move(session, actor, request, "refuse_consent", authorised=True, reason=reason_text,
+          details={"reason_code": reason_code})
+    _notify(session, request.requester_id, request, "decision")
+    return request
+
+
+def return_for_supplement(session: Session, actor: Actor, request_id: int, *,
+                          reason: str) -> AccessRequest:
+    """Send the request back to the requester; its clock pauses until it is resubmitted."""
+    request = _lock(session, request_id)
+    assert actor.user is not None
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    _require_state(request, "return_for_supplement")
+    if not (decider_steps(session, actor.user, request, StepKind.APPROVAL, actor.today)
+            or decider_steps(session, actor.user, request, StepKind.CONSENT, actor.today)):
+        raise Forbidden(N_("You may not decide on this request."))
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))
+    request.paused_at = actor.now
+    _move(session, actor, request, "return_for_supplement", reason=reason)
+    _notify(session, request.requester_id, request, "returned")
+    return request
+
+
+def withdraw(session: Session, actor: Actor, request_id: int, *,
+             reason: str | None = None) -> AccessRequest:
+    """The requester withdraws the request."""
+    request = _lock(session, request_id)
+    if not is_requester(actor.user, request):
+        raise NotFound(N_("No such request."))
+    _require_state(request, "withdraw")
+    _void_open(request, actor)
+    _move(session, actor, request, "withdraw", reason=(reason or "").strip() or None)
+    return request
+
+
+def release(session: Session, flow: Workflow, actor: Actor, request_id: int) -> AccessRequest:
+    """Release the approved data; first check the case stage again (Art. 12 §3)."""
+    request = _lock(session, request_id)
+    assert actor.user is not None
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    _require_state(request, "release")
+    if not may_fire(session, actor, request, "release"):
+        raise Forbidden(N_("You may not release this request."))
+    if _needs_new_consent(session, flow, actor, request):
+        _move(session, actor, request, "recheck",
+              reason="case stage changed since the decision")
+        for step in request.open_steps(StepKind.CONSENT):
+            _notify_org(session, step.org_id, request, "new_task", Role.CONSENT_OFFICER)
+        return request
+    _move(session, actor, request, "release")
+    _notify(session, request.requester_id, request, "released")
+    return request
+
+
+def _needs_new_consent(session, flow, actor, request) -> bool:
+    """Add consent steps for handling bodies whose consent the request lacks today."""
+    if request.subject_person is None:
+        return False
+    rules = flow.rules.on(actor.today)
+    route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
+                       person=request.subject_person, categories=request.categories,
+                       period_from=request.period_from, period_to=request.period_to,
+                       urgency=request.urgency, day=actor.today,
+                       own_scope=request.on_behalf_of_id is None)
+    have = {(s.org_id, s.case_id) for s in request.steps if s.kind is StepKind.CONSENT
+            and s.outcome is StepOutcome.GRANTED
+            and (s.expires_on is None or s.expires_on > actor.today)}
+    round_no = max((s.round for s in request.steps), default=0) + 1
+    missing = [p for p in route.steps if p.kind is StepKind.CONSENT
+               and (p.org_id, p.case_id) not in have]
+    for planned in missing:
+        session.add(RequestStep(request=request, round=round_no, kind=StepKind.CONSENT,
+                                org_id=planned.org_id, case_id=planned.case_id,
+                                due_on=planned.due.due if planned.due else None,
+                                rule_version=rules.version))
+    if missing:
+        session.flush()
+        session.refresh(request, ["steps"])
+    return bool(missing)
+
+
+def close(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    """The requester closes a released request."""
+    request = _lock(session, request_id)
+    if not is_requester(actor.user, request):
+        raise NotFound(N_("No such request."))
+    _require_state(request, "close")
+    _move(session, actor, request, "close")
+    return request
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+
+def _notify(session: Session, user_id: int, request: AccessRequest, kind: str) -> None:
+    session.add(Notification(user_id=user_id, request=request, kind=kind))
+
+
+def _notify_org(session: Session, org_id: int, request: AccessRequest, kind: str,
+                role: Role) -> None:
+    users = session.execute(select(User.id).join(UserRole).where(
+        User.organisation_id == org_id, User.active.is_(True), UserRole.role == role)
+    ).scalars().all()
+    for user_id in users:
+        _notify(session, user_id, request, kind)

@@ -1,0 +1,153 @@
+"""The request state machine as data: each row is a transition (trigger, sources, destination,
+conditions, who may fire it). `transitions` runs it; there are no automatic `to_<state>` triggers,
+so nothing can reach a state except through a row of this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transitions import Machine, MachineError
+
+from workflow.enums import RequestState as S
+from workflow.enums import StepKind
+from workflow.errors import Conflict
+from workflow.i18n import N_
+from workflow.models import AccessRequest
+
+
+class Actor:
+    """Who may fire a transition (checked by `workflow.requests` policies)."""
+
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    CONSENT_OFFICER = "consent_officer"
+    DECIDER = "decider"  # an approver or a consent officer on the request's route
+    RELEASER = "releaser"  # the approving body, or the requester of a direct-access request
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One transition of the table."""
+
+    trigger: str
+    sources: tuple[S, ...]
+    dest: S
+    actor: str
+    conditions: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    label: str = ""
+
+
+OPEN_REVIEW = (S.AWAITING_APPROVAL, S.AWAITING_CONSENT)
+TABLE: tuple[Row, ...] = (
+    Row("submit", (S.DRAFT,), S.SUBMITTED, Actor.REQUESTER, label=N_("submit")),
+    Row("resubmit", (S.RETURNED,), S.SUBMITTED, Actor.REQUESTER, label=N_("resubmit")),
+    Row("route", (S.SUBMITTED,), S.AWAITING_APPROVAL, Actor.SYSTEM, ("approval_pending",),
+        label=N_("route: approval needed")),
+    Row("route", (S.SUBMITTED,), S.AWAITING_CONSENT, Actor.SYSTEM, ("consent_pending",),
+        label=N_("route: consent needed")),
+    Row("route", (S.SUBMITTED,), S.APPROVED, Actor.SYSTEM, label=N_("route: direct access")),
+    Row("approve", (S.AWAITING_APPROVAL,), S.AWAITING_CONSENT, Actor.APPROVER,
+        ("consent_pending",), label=N_("approve")),
+    Row("approve", (S.AWAITING_APPROVAL,), S.APPROVED, Actor.APPROVER, label=N_("approve")),
+    Row("refuse", (S.AWAITING_APPROVAL,), S.REFUSED, Actor.APPROVER, label=N_("refuse")),
+    # Consent may come before or after the approval; the request stays with the approver
+    # until the approval is given.
+    Row("grant_consent", (S.AWAITING_APPROVAL,), S.AWAITING_APPROVAL, Actor.CONSENT_OFFICER,
+        label=N_("grant consent")),
+    Row("grant_consent", (S.AWAITING_CONSENT,), S.AWAITING_CONSENT, Actor.CONSENT_OFFICER,
+        ("consent_pending",), label=N_("grant consent")),
+    Row("grant_consent", (S.AWAITING_CONSENT,), S.APPROVED, Actor.CONSENT_OFFICER,
+        label=N_("grant consent")),
+    Row("refuse_consent", OPEN_REVIEW, S.REFUSED, Actor.CONSENT_OFFICER,
+        label=N_("refuse consent")),
+    Row("return_for_supplement", OPEN_REVIEW, S.RETURNED, Actor.DECIDER,
+        label=N_("return for supplement")),
+    Row("withdraw", (S.DRAFT, S.SUBMITTED, S.AWAITING_APPROVAL, S.AWAITING_CONSENT,
+                     S.RETURNED, S.APPROVED), S.WITHDRAWN, Actor.REQUESTER,
+        label=N_("withdraw")),
+    # At release the case stage is checked again (Art. 12 §3): a new consent may be needed.
+    Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Actor.RELEASER, ("consent_pending",),
+        label=N_("stage changed: consent needed")),
+    Row("release", (S.APPROVED,), S.RELEASED, Actor.RELEASER, unless=("consent_pending",),
+        label=N_("release")),
+    Row("close", (S.RELEASED,), S.CLOSED, Actor.REQUESTER, label=N_("close")),
+    Row("expire", (S.RETURNED,), S.EXPIRED, Actor.SYSTEM, label=N_("expire")),
+)
+TRIGGERS = frozenset(row.trigger for row in TABLE)
+
+
+class _Model:
+    """What `transitions` drives: the request's state and the facts conditions look at."""
+
+    def __init__(self, request: AccessRequest) -> None:
+        self.request = request
+        self.state = request.state.value
+
+    def approval_pending(self) -> bool:
+        return any(s.kind is StepKind.APPROVAL for s in self.request.open_steps())
+
+    def consent_pending(self) -> bool:
+        return any(s.kind is StepKind.CONSENT for s in self.request.open_steps())
+
+
+def _machine(model: _Model) -> Machine:
+    return Machine(
+        model=model,
+        states=[s.value for s in S],
+        transitions=[{"trigger": r.trigger, "source": [s.value for s in r.sources],
+                      "dest": r.dest.value, "conditions": list(r.conditions),
+                      "unless": list(r.unless)} for r in TABLE],
+        initial=model.state,
+        auto_transitions=False,
+        ignore_invalid_triggers=False,
+    )
+
+
+def allowed_triggers(request: AccessRequest) -> set[str]:
+    """Triggers with a row leaving the request's current state (conditions not yet checked)."""
+    return {r.trigger for r in TABLE if request.state in r.sources}
+
+
+def rows_for(trigger: str, state: S) -> list[Row]:
+    """The rows a trigger may take from a state, in the order they are tried."""
+    return [r for r in TABLE if r.trigger == trigger and state in r.sources]
+
+
+def fire(request: AccessRequest, trigger: str) -> tuple[S, S]:
+    """Fire a trigger on the request; raise Conflict if no row allows it. Returns (from, to)."""
+    if trigger not in TRIGGERS:
+        raise Conflict(N_("Unknown action."))
+    model = _Model(request)
+    _machine(model)
+    before = request.state
+    try:
+        moved = getattr(model, trigger)()
+    except MachineError as error:
+        raise Conflict(N_("This action is not possible while the request is %(state)s."),
+                       state=before.label) from error
+    if not moved:
+        raise Conflict(N_("This action is not possible while the request is %(state)s."),
+                       state=before.label)
+    request.state = S(model.state)
+    return before, request.state
+
+
+def mermaid(current: S | None = None) -> str:
+    """The machine drawn as a Mermaid state diagram, from the table itself."""
+    lines = ["stateDiagram-v2", "    [*] --> draft"]
+    seen: set[tuple[str, str, str]] = set()
+    for row in TABLE:
+        for source in row.sources:
+            key = (source.value, row.dest.value, row.trigger)
+            if key not in seen:
+                seen.add(key)
+                lines.append(f"    {source.value} --> {row.dest.value}: {row.trigger}")
+    for final in (S.REFUSED, S.WITHDRAWN, S.CLOSED, S.EXPIRED):
+        lines.append(f"    {final.value} --> [*]")
+    if current is not None:
+        lines.append(f"    class {current.value} current")
+        lines.append("    classDef current fill:#fde68a,stroke:#b45309")
+    return "\n".join(lines)
+

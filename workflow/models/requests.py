@@ -1,0 +1,187 @@
+"""Access requests (Decree Art. 12), the decisions on their route, their timeline and inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.db import Base, UTCDateTime, utcnow
+from workflow.enums import (
+    Channel,
+    ProvisionForm,
+    RequestState,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+    Urgency,
+    enum_type,
+)
+from workflow.models.organisations import Organisation
+from workflow.models.records import Case, Person
+from workflow.models.users import User
+
+
+class AccessRequest(Base):
+    """A request to look up or be provided records (phiếu đề nghị cung cấp thông tin)."""
+
+    __tablename__ = "access_request"
+    __table_args__ = (
+        CheckConstraint("period_to IS NULL OR period_from IS NULL OR period_to >= period_from",
+                        name="period"),
+        CheckConstraint("(subject_kind = 'person') = (subject_person_id IS NOT NULL)",
+                        name="person_subject"),
+        Index("ix_access_request_state_due", "state", "due_on"),
+        Index("ix_access_request_requester", "requester_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[RequestState] = mapped_column(enum_type(RequestState),
+                                                default=RequestState.DRAFT)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    requester_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    scan_ref: Mapped[str | None] = mapped_column(String(255))
+    subject_kind: Mapped[SubjectKind] = mapped_column(enum_type(SubjectKind))
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    statistical_question: Mapped[str | None] = mapped_column(Text)
+    categories_json: Mapped[str] = mapped_column("categories", Text, default="[]")
+    period_from: Mapped[dt.date | None] = mapped_column(Date)
+    period_to: Mapped[dt.date | None] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(String(255))
+    provision: Mapped[ProvisionForm] = mapped_column(enum_type(ProvisionForm))
+    urgency: Mapped[Urgency] = mapped_column(enum_type(Urgency), default=Urgency.NORMAL)
+    rule_version: Mapped[str | None] = mapped_column(String(32))
+    route_json: Mapped[str] = mapped_column("route", Text, default="{}")
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_json: Mapped[str] = mapped_column("deadline", Text, default="{}")
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    extended: Mapped[bool] = mapped_column(default=False)
+    overdue_notified: Mapped[bool] = mapped_column(default=False)
+    due_soon_notified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    requester_org: Mapped[Organisation] = relationship(foreign_keys=[requester_org_id])
+    subject_person: Mapped[Person | None] = relationship(foreign_keys=[subject_person_id])
+    on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
+    steps: Mapped[list[RequestStep]] = relationship(back_populates="request",
+                                                    order_by="RequestStep.id")
+    transitions: Mapped[list[RequestTransition]] = relationship(
+        back_populates="request", order_by="RequestTransition.id")
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories asked for."""
+        return json.loads(self.categories_json)
+
+    @property
+    def route(self) -> dict:
+        """Why the request needs the steps it needs, as decided when it was routed."""
+        return json.loads(self.route_json)
+
+    @property
+    def deadline(self) -> dict:
+        """How the due date was computed."""
+        return json.loads(self.deadline_json)
+
+    def open_steps(self, kind: StepKind | None = None) -> list[RequestStep]:
+        """Steps of the current round still waiting for a decision."""
+        return [s for s in self.steps if s.outcome is StepOutcome.PENDING
+                and (kind is None or s.kind is kind)]
+
+
+class RequestStep(Base):
+    """One decision the route needs: approval by a managing body, or a handling body's consent."""
+
+    __tablename__ = "request_step"
+    __table_args__ = (
+        CheckConstraint("(outcome = 'pending') = (decided_at IS NULL)",
+                        name="decided_iff_not_pending"),
+        CheckConstraint("(kind = 'consent') = (case_id IS NOT NULL)", name="consent_has_case"),
+        UniqueConstraint("request_id", "round", "kind", "org_id", "case_id",
+                         name="uq_request_step_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[StepKind] = mapped_column(enum_type(StepKind))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("criminal_case.id"))
+    outcome: Mapped[StepOutcome] = mapped_column(enum_type(StepOutcome),
+                                                 default=StepOutcome.PENDING)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    granted_json: Mapped[str | None] = mapped_column("granted", Text)
+    granted_from: Mapped[dt.date | None] = mapped_column(Date)
+    granted_to: Mapped[dt.date | None] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    letter_ref: Mapped[str | None] = mapped_column(String(255))
+    rule_version: Mapped[str | None] = mapped_column(String(32))
+
+    request: Mapped[AccessRequest] = relationship(back_populates="steps")
+    org: Mapped[Organisation] = relationship()
+    case: Mapped[Case | None] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+    @property
+    def granted(self) -> list[str] | None:
+        """The categories this decision granted (None: as asked)."""
+        return json.loads(self.granted_json) if self.granted_json else None
+
+
+class RequestTransition(Base):
+    """One fired transition: the timeline of a request (append-only)."""
+
+    __tablename__ = "request_transition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[RequestState] = mapped_column(enum_type(RequestState, "from_state"))
+    to_state: Mapped[RequestState] = mapped_column(enum_type(RequestState, "to_state"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule_version: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+    request: Mapped[AccessRequest] = relationship(back_populates="transitions")
+    actor: Mapped[User | None] = relationship()
+
+
+class Notification(Base):
+    """An item of a user's inbox about a request."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_inbox", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[AccessRequest] = relationship()

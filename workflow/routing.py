@@ -1,0 +1,218 @@
+"""Routing policy (Decree Art. 12 §3): which approvals and consents a request needs, and why.
+
+1. The requester's organisation manages every facility holding the data → direct access.
+2. Otherwise → approval by the competent managing body: the lowest management body above all
+   those facilities (the central centre when they belong to both branches).
+3. A related case at a stage the rule set lists (investigation, prosecution, trial) → the written
+   consent of the body handling it at that stage, in addition.
+4. Classified documents asked for → the approver needs a clearance of that level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.enums import OrgKind, RequestCategory, Secrecy, StepKind, Urgency
+from workflow.i18n import N_
+from workflow.models import CustodyEpisode, Organisation, OrganisationLink, Person, RecordDocument
+from workflow.rules import RuleSet
+from workflow.scope import management_scope
+from workflow.workdays import DueDate, WorkCalendar
+
+MANAGEMENT_KINDS = frozenset({
+    OrgKind.CENTRAL_CENTRE, OrgKind.MINISTRY_BODY, OrgKind.PROVINCIAL_BODY,
+    OrgKind.DISTRICT_BODY, OrgKind.MILITARY_REGION_BODY, OrgKind.BORDER_GUARD_COMMAND,
+})
+DOCUMENT_CATEGORIES = {RequestCategory.ORDERS: "a_orders", RequestCategory.HANDOVER: "b_handover",
+                       RequestCategory.IDENTITY: "c_identity",
+                       RequestCategory.SENTENCE: "d_sentence"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A sentence of the explanation, as a message id and its parameters (translated later)."""
+
+    message: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A decision the request will need."""
+
+    kind: StepKind
+    org_id: int
+    org_name: str
+    case_id: int | None = None
+    case_number: str | None = None
+    stage: str | None = None
+    due: DueDate | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """The route a request takes, with the rule set it applied and the reasons, in order."""
+
+    rule_version: str
+    direct: bool
+    steps: tuple[PlannedStep, ...]
+    reasons: tuple[Reason, ...]
+    secrecy: Secrecy
+    facility_ids: tuple[int, ...]
+
+    @property
+    def due(self) -> DueDate | None:
+        """The latest due date among the steps (they run in parallel)."""
+        dues = [s.due for s in self.steps if s.due is not None]
+        return max(dues, key=lambda d: d.due) if dues else None
+
+    def as_json(self) -> dict:
+        """What is stored with the request."""
+        return {
+            "rule_version": self.rule_version, "direct": self.direct,
+            "secrecy": self.secrecy.value, "facility_ids": list(self.facility_ids),
+            "steps": [{"kind": s.kind.value, "org_id": s.org_id, "org_name": s.org_name,
+                       "case_id": s.case_id, "case_number": s.case_number, "stage": s.stage,
+                       "due": s.due.due.isoformat() if s.due else None} for s in self.steps],
+            "reasons": [{"message": r.message, "params": r.params} for r in self.reasons],
+        }
+
+
+def _parents_on(session: Session, day: dt.date) -> dict[int, int]:
+    rows = session.execute(select(OrganisationLink.organisation_id, OrganisationLink.parent_id)
+                           .where(OrganisationLink.valid_from <= day,
+                                  OrganisationLink.valid_to.is_(None)
+                                  | (OrganisationLink.valid_to > day)))
+    return dict(rows.tuples().all())
+
+
+def _chain(parents: dict[int, int], org_id: int) -> list[int]:
+    chain, seen = [org_id], {org_id}
+    while chain[-1] in parents and parents[chain[-1]] not in seen:
+        chain.append(parents[chain[-1]])
+        seen.add(chain[-1])
+    return chain
+
+
+def competent_body(session: Session, facility_ids: set[int], day: dt.date) -> Organisation:
+    """The lowest management body above every facility; the central centre across branches."""
+    parents = _parents_on(session, day)
+    chains = [_chain(parents, f) for f in sorted(facility_ids)]
+    common = [o for o in chains[0] if all(o in c for c in chains[1:])]
+    kinds = dict(session.execute(select(Organisation.id, Organisation.kind)
+                                 .where(Organisation.id.in_(common))).tuples().all())
+    for org_id in common:
+        if kinds[org_id] in MANAGEMENT_KINDS:
+            return session.get(Organisation, org_id)
+    return session.execute(select(Organisation).where(
+        Organisation.kind == OrgKind.CENTRAL_CENTRE)).scalars().first()
+
+
+def _overlaps(episode: CustodyEpisode, start: dt.date | None, end: dt.date | None) -> bool:
+    if start and episode.end_date and episode.end_date < start:
+        return False
+    return not (end and episode.start_date > end)
+
+
+def plan_route(
+    session: Session,
+    rules: RuleSet,
+    calendar: WorkCalendar,
+    *,
+    requester_org: Organisation,
+    person: Person | None,
+    categories: list[str],
+    period_from: dt.date | None,
+    period_to: dt.date | None,
+    urgency: Urgency,
+    day: dt.date,
+    own_scope: bool = True,
+) -> Route:
+    """Decide the route of a request as of `day` under `rules`. `own_scope` is False for a
+    detained person's own request: the facility's scope is not theirs to use."""
+    reasons = [Reason(N_("Rules applied: %(rules)s."), {"rules": rules.law})]
+    days = rules.urgent_days if urgency is Urgency.URGENT else rules.approval_days
+    if person is None:
+        return _statistics_route(session, rules, calendar, requester_org, reasons, days, day)
+    if not own_scope:
+        reasons.append(Reason(N_("A detained person's own request is decided by the body that "
+                                 "manages the facility (Art. 12 §2đ)."), {}))
+    episodes = [e for e in person.episodes if _overlaps(e, period_from, period_to)]
+    if not episodes:
+        episodes = list(person.episodes)
+        reasons.append(Reason(N_("No episode falls in the period asked for; the route covers "
+                                 "all the person's episodes."), {}))
+    facility_ids = {e.facility_id for e in episodes}
+    scope = management_scope(session, requester_org, day)
+    in_scope = own_scope and all(scope.covers(f) for f in facility_ids)
+    steps: list[PlannedStep] = []
+    if in_scope:
+        reasons.append(Reason(N_("Your organisation manages the facilities holding this data: "
+                                 "direct access, recorded with its purpose (Art. 12 §3a)."), {}))
+    else:
+        body = competent_body(session, facility_ids, day)
+        due = calendar.add(day, days)
+        steps.append(PlannedStep(StepKind.APPROVAL, body.id, body.name, due=due))
+        reasons.append(Reason(N_("The data lies outside your organisation's scope: %(body)s, "
+                                 "which manages it, must approve (Art. 12 §3a)."),
+                              {"body": body.name}))
+    if not in_scope or rules.consent_in_scope:
+        steps.extend(_consent_steps(rules, calendar, episodes, day, reasons))
+    secrecy = _secrecy(session, person, categories, {e.id for e in episodes})
+    if secrecy is not Secrecy.NONE and steps:
+        reasons.append(Reason(N_("Documents classified %(level)s are asked for: the approver "
+                                 "needs that clearance."), {"level": secrecy.label}))
+    return Route(rules.version, not steps, tuple(steps), tuple(reasons), secrecy,
+                 tuple(sorted(facility_ids)))
+
+
+def _consent_steps(rules, calendar, episodes, day, reasons) -> list[PlannedStep]:
+    steps: list[PlannedStep] = []
+    seen: set[int] = set()
+    for episode in episodes:
+        case = episode.case
+        if case is None or case.id in seen:
+            continue
+        seen.add(case.id)
+        entry = case.stage_on(day)
+        if entry is None or entry.stage not in rules.consent_stages:
+            continue
+        handler = entry.handling_org
+        steps.append(PlannedStep(StepKind.CONSENT, handler.id, handler.name, case.id,
+                                 case.number, entry.stage.value,
+                                 calendar.add(day, rules.consent_days)))
+        reasons.append(Reason(N_("Case %(case)s is at the %(stage)s stage: the written consent "
+                                 "of %(body)s, which handles it, is needed (Art. 12 §3)."),
+                              {"case": case.number, "stage": entry.stage.label,
+                               "body": handler.name}))
+    return steps
+
+
+def _secrecy(session: Session, person: Person, categories: list[str],
+             episode_ids: set[int]) -> Secrecy:
+    wanted = {DOCUMENT_CATEGORIES[RequestCategory(c)] for c in categories
+              if RequestCategory(c) in DOCUMENT_CATEGORIES}
+    if not wanted:
+        return Secrecy.NONE
+    levels = session.execute(select(RecordDocument.secrecy).where(
+        RecordDocument.person_id == person.id, RecordDocument.category.in_(wanted),
+        RecordDocument.episode_id.in_(episode_ids) | RecordDocument.episode_id.is_(None))
+    ).scalars().all()
+    return max(levels, key=lambda s: s.rank, default=Secrecy.NONE)
+
+
+def _statistics_route(session, rules, calendar, requester_org, reasons, days, day) -> Route:
+    if management_scope(session, requester_org, day).nationwide:
+        reasons.append(Reason(N_("Your organisation keeps the whole database: direct access."),
+                              {}))
+        return Route(rules.version, True, (), tuple(reasons), Secrecy.NONE, ())
+    centre = session.execute(select(Organisation).where(
+        Organisation.kind == OrgKind.CENTRAL_CENTRE)).scalars().first()
+    reasons.append(Reason(N_("Statistics across the database are approved by %(body)s."),
+                          {"body": centre.name}))
+    step = PlannedStep(StepKind.APPROVAL, centre.id, centre.name, due=calendar.add(day, days))
+    return Route(rules.version, False, (step,), tuple(reasons), Secrecy.NONE, ())
