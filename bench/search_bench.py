@@ -68,9 +68,14 @@ def load(url: str, persons: int) -> None:
             print(f"reusing {existing} persons")
         else:
             _fill(session, persons)
-    # Fresh planner statistics, committed (PostgreSQL keeps ANALYZE's results transactionally).
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    # Fresh statistics and visibility maps, as autovacuum would leave a production database
+    # (PostgreSQL runs VACUUM only outside a transaction).
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 

@@ -79,6 +79,11 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
         _tune_sqlite(engine)
         return engine
+    # Requests here are short and many: a parallel worker's start-up costs more than it saves
+    # on a LIMIT 50 search (measured: 19 ms of a 25 ms query), so the app's sessions use none.
+    connect_args = {"options": "-c max_parallel_workers_per_gather=0"}
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        kwargs.setdefault("connect_args", connect_args)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -165,12 +165,14 @@ class CustodyEpisode(Versioned, Base):
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
         Index("ix_custody_episode_facility", "facility_id", "person_id"),
+        # Covers the scope check of a search (does this person have an episode here?).
+        Index("ix_custody_episode_person_facility", "person_id", "facility_id"),
     )
     record_type = "episode"
     corrigible = ("measure", "start_date", "end_date", "legal_basis", "case_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     facility_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     measure: Mapped[Measure] = mapped_column(enum_type(Measure))
     start_date: Mapped[dt.date] = mapped_column(Date)
