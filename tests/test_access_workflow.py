@@ -188,7 +188,7 @@ def test_approval_refused_with_a_catalogued_reason(world):
 def test_returned_pauses_and_resubmission_routes_again(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
-    world.act(access.return_for_supplement, world.actor("approver.hanoi"), request.id,
+    world.act(access.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
               reason="Bổ sung số văn bản đề nghị")
     request = world.reload(request.id)
     assert request.state is RequestState.RETURNED and request.paused_at is not None

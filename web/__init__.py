@@ -10,7 +10,9 @@ from flask import Flask
 
 from web import db, errors, i18n
 from web.extensions import csrf, login_manager
+from workflow.access import Workflow
 from workflow.policies import Permission, can
+from workflow.rules import Rulebook
 from workflow.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
 
     db.init_app(app)
+    app.extensions["custody_workflow"] = Workflow(
+        Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")))
     i18n.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -9,8 +9,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from workflow import accounts, audit, demo, schema
-from workflow.context import SYSTEM
+from workflow import access, accounts, audit, demo, schema
+from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
 from workflow.models import Organisation, Person
@@ -109,6 +109,18 @@ def audit_verify_command() -> None:
     sys.exit(1)
 
 
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Mark due-soon and overdue requests, escalate, expire; safe to run from cron."""
+    flow = current_app.extensions["custody_workflow"]
+    with _sessions()() as session:
+        report = access.sweep(session, flow, Actor(None, "cron"))
+        session.commit()
+    click.echo(f"due soon: {len(report.due_soon)}, overdue: {len(report.overdue)}, "
+               f"escalated: {len(report.escalated)}, expired: {len(report.expired)}")
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -143,7 +155,8 @@ def _engine_of(app: Flask):
 
 def register(app: Flask) -> None:
     """Attach the commands to the application's CLI."""
-    for command in (init_command, demo_command, create_user_command, audit_group, serve_command):
+    for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
+                    sweep_command):
         app.cli.add_command(command)
 
 

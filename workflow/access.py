@@ -35,6 +35,7 @@ from workflow.machine import fire, rows_for
 from workflow.models import (
     AccessRequest,
     Notification,
+    OrganisationLink,
     Person,
     PersonIdentifier,
     RequestStep,
@@ -345,7 +346,8 @@ def _require_state(request: AccessRequest, trigger: str) -> None:
                        state=request.state.label)
 
 
-def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest) -> None:
+def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
+           days_left: int | None = None) -> None:
     rules = flow.rules.on(actor.today)
     route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
                        person=request.subject_person, categories=request.categories,
@@ -355,16 +357,24 @@ def _route(session: Session, flow: Workflow, actor: Actor, request: AccessReques
     round_no = max((s.round for s in request.steps), default=0) + 1
     for step in request.open_steps():
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
+    due = route.due
+    if days_left is not None and due is not None:
+        # Resubmitted after a return: the clock resumes with the days that were left.
+        due = flow.calendar.add(actor.today, max(days_left, 1))
     for planned in route.steps:
+        step_due = planned.due.due if planned.due else None
+        if days_left is not None and due is not None:
+            step_due = due.due
         session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
                                 org_id=planned.org_id, case_id=planned.case_id,
-                                due_on=planned.due.due if planned.due else None,
-                                rule_version=rules.version))
+                                due_on=step_due, rule_version=rules.version))
     request.rule_version = rules.version
     request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
-    due = route.due
     request.due_on = due.due if due else None
-    request.deadline_json = json.dumps(_deadline_json(due, rules.version), ensure_ascii=False)
+    deadline = _deadline_json(due, rules.version)
+    if days_left is not None:
+        deadline["resumed_with"] = days_left
+    request.deadline_json = json.dumps(deadline, ensure_ascii=False)
     request.due_soon_notified = request.overdue_notified = False
     session.flush()
     session.refresh(request, ["steps"])
@@ -392,12 +402,14 @@ def submit(session: Session, flow: Workflow, actor: Actor, request_id: int) -> A
         raise NotFound(N_("No such request."))
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     _require_state(request, trigger)
+    days_left = None
     if trigger == "resubmit":
         request.paused_at = None
+        days_left = request.deadline.get("days_left")
     else:
         request.submitted_at = actor.now
     _move(session, actor, request, trigger)
-    _route(session, flow, actor, request)
+    _route(session, flow, actor, request, days_left)
     return request
 
 
@@ -528,8 +540,8 @@ def refuse_consent(session: Session, actor: Actor, request_id: int, *, reason_co
     return request
 
 
-def return_for_supplement(session: Session, actor: Actor, request_id: int, *,
-                          reason: str) -> AccessRequest:
+def return_for_supplement(session: Session, flow: Workflow, actor: Actor, request_id: int,
+                          *, reason: str) -> AccessRequest:
     """Send the request back to the requester; its clock pauses until it is resubmitted."""
     request = _lock(session, request_id)
     assert actor.user is not None
@@ -543,6 +555,11 @@ def return_for_supplement(session: Session, actor: Actor, request_id: int, *,
     if len(reason) < 10:
         raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))
     request.paused_at = actor.now
+    if request.due_on is not None:
+        # The clock stops: remember how many working days were left.
+        deadline = request.deadline | {
+            "days_left": flow.calendar.between(actor.today, request.due_on)}
+        request.deadline_json = json.dumps(deadline, ensure_ascii=False)
     _move(session, actor, request, "return_for_supplement", reason=reason)
     _notify(session, request.requester_id, request, "returned")
     return request
@@ -631,3 +648,116 @@ def _notify_org(session: Session, org_id: int, request: AccessRequest, kind: str
     ).scalars().all()
     for user_id in users:
         _notify(session, user_id, request, kind)
+
+
+# --- deadlines -----------------------------------------------------------------------------
+
+
+def extend_deadline(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+                    reason: str) -> AccessRequest:
+    """Extend the deadline once, by the rule set's extension, with a recorded reason."""
+    request = _lock(session, request_id)
+    assert actor.user is not None
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    if not decider_steps(session, actor.user, request, StepKind.APPROVAL, actor.today):
+        raise Forbidden(N_("You may not decide on this request."))
+    if request.extended:
+        raise Conflict(N_("The deadline has already been extended once."))
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise InvalidInput(N_("Say why the deadline is extended (at least 10 characters)."))
+    rules = flow.rules.version(request.rule_version) if request.rule_version else flow.rules.on(
+        actor.today)
+    due = flow.calendar.add(request.due_on or actor.today, rules.extension_days)
+    for step in request.open_steps():
+        step.due_on = due.due
+    request.extended, request.due_on = True, due.due
+    request.due_soon_notified = request.overdue_notified = False
+    request.deadline_json = json.dumps(request.deadline | {"extension": {
+        "reason": reason, "working_days": rules.extension_days, "due": due.due.isoformat(),
+        "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}},
+        ensure_ascii=False)
+    request.version += 1
+    _timeline(session, actor, request, "extend", request.state, request.state, reason,
+              {"due": due.due})
+    audit.record(session, actor, "request.extend", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id, purpose=reason,
+                 details={"due": due.due})
+    _notify(session, request.requester_id, request, "extended")
+    return request
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    due_soon: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+
+def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
+    """Mark due-soon and overdue requests (telling the assignees, escalating overdue ones to the
+    body above) and expire returned requests never supplemented. Each fact is acted on once, so
+    running it every few minutes is safe; rows another sweep holds are skipped."""
+    report = SweepReport()
+    today = actor.today
+    waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
+    stmt = (select(AccessRequest).where(AccessRequest.state.in_(waiting),
+                                        AccessRequest.due_on.is_not(None))
+            .order_by(AccessRequest.id).with_for_update(skip_locked=True))
+    for request in session.execute(stmt).scalars():
+        rules = flow.rules.on(today)
+        left = flow.calendar.between(today, request.due_on)
+        if today > request.due_on and not request.overdue_notified:
+            request.overdue_notified = True
+            report.overdue.append(request.number)
+            for step in request.open_steps():
+                _notify_assignees(session, step, request, "overdue")
+                parent = _parent_body(session, step.org_id, today)
+                if parent is not None:
+                    _notify_org(session, parent, request, "escalated", Role.APPROVER)
+                    report.escalated.append(request.number)
+            _system_note(session, actor, request, "overdue", {"due": request.due_on})
+        elif (today <= request.due_on and left <= rules.due_soon_days
+              and not request.due_soon_notified):
+            request.due_soon_notified = True
+            report.due_soon.append(request.number)
+            for step in request.open_steps():
+                _notify_assignees(session, step, request, "due_soon")
+            _system_note(session, actor, request, "due_soon", {"due": request.due_on})
+    returned = (select(AccessRequest).where(AccessRequest.state == RequestState.RETURNED)
+                .order_by(AccessRequest.id).with_for_update(skip_locked=True))
+    for request in session.execute(returned).scalars():
+        rules = flow.rules.on(today)
+        paused = (request.paused_at + dt.timedelta(hours=7)).date()
+        if flow.calendar.between(paused, today) > rules.supplement_days:
+            _void_open(request, actor)
+            _move(session, actor, request, "expire", authorised=True,
+                  reason="not supplemented in time")
+            _notify(session, request.requester_id, request, "expired")
+            report.expired.append(request.number)
+    session.flush()
+    return report
+
+
+def _notify_assignees(session: Session, step: RequestStep, request: AccessRequest,
+                      kind: str) -> None:
+    role = Role.APPROVER if step.kind is StepKind.APPROVAL else Role.CONSENT_OFFICER
+    _notify_org(session, step.org_id, request, kind, role)
+
+
+def _parent_body(session: Session, org_id: int, day: dt.date) -> int | None:
+    return session.execute(select(OrganisationLink.parent_id).where(
+        OrganisationLink.organisation_id == org_id, OrganisationLink.valid_from <= day,
+        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
+    ).scalars().first()
+
+
+def _system_note(session: Session, actor: Actor, request: AccessRequest, what: str,
+                 details: dict) -> None:
+    _timeline(session, actor, request, what, request.state, request.state, None, details)
+    audit.record(session, actor, f"request.{what}", object_type="request",
+                 object_id=request.id, details={k: str(v) for k, v in details.items()})

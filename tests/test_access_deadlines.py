@@ -1,0 +1,94 @@
+"""Deadlines: due soon, overdue with escalation, expiry of unsupplemented requests, the clock
+paused while the requester supplements, and one extension."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from tests.test_access_workflow import FLOW, World, ask, person_with_stage
+from workflow import access
+from workflow.context import Actor
+from workflow.enums import RequestState, Role
+from workflow.errors import Conflict
+from workflow.models import Notification, RequestTransition
+
+
+@pytest.fixture
+def world(app):
+    with app.extensions["custody_sessions"]() as session:
+        yield World(session)
+
+
+def at(day: dt.date) -> Actor:
+    """The system, at 10:00 Vietnam time on that day."""
+    return Actor(None, "cron", dt.datetime.combine(day, dt.time(3, 0), dt.UTC))
+
+
+def inbox(world: World, username: str) -> list[str]:
+    user = world.user(username)
+    rows = world.session.execute(select(Notification).where(Notification.user_id == user.id)
+                                 .order_by(Notification.id)).scalars()
+    return [n.kind for n in rows]
+
+
+def test_due_soon_then_overdue_with_escalation_each_once(world):
+    world.make_user("approver.c11", "C11", Role.APPROVER)
+    request = ask(world, "requester.vks", person_with_stage(world, None))
+    assert request.due_on == dt.date(2026, 12, 1)  # 5 working days from Tue 24/11
+    report = world.act(access.sweep, FLOW, at(dt.date(2026, 11, 26)))
+    assert report.due_soon == [] and report.overdue == []
+    report = world.act(access.sweep, FLOW, at(dt.date(2026, 11, 30)))
+    assert report.due_soon == [request.number]
+    assert world.act(access.sweep, FLOW, at(dt.date(2026, 11, 30))).due_soon == []
+    report = world.act(access.sweep, FLOW, at(dt.date(2026, 12, 2)))
+    assert report.overdue == [request.number] and report.escalated == [request.number]
+    assert world.act(access.sweep, FLOW, at(dt.date(2026, 12, 3))).overdue == []
+    assert inbox(world, "approver.hanoi") == ["new_task", "due_soon", "overdue"]
+    assert inbox(world, "approver.c11") == ["escalated"]
+    notes = world.session.execute(select(RequestTransition.trigger).where(
+        RequestTransition.request_id == request.id)).scalars().all()
+    assert notes[-2:] == ["due_soon", "overdue"]
+
+
+def test_returned_request_expires_when_never_supplemented(world):
+    request = ask(world, "requester.vks", person_with_stage(world, None))
+    world.act(access.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
+              reason="Thiếu văn bản đề nghị có chữ ký")
+    assert world.act(access.sweep, FLOW, at(dt.date(2026, 12, 14))).expired == []
+    report = world.act(access.sweep, FLOW, at(dt.date(2026, 12, 16)))
+    assert report.expired == [request.number]
+    assert world.reload(request.id).state is RequestState.EXPIRED
+    assert inbox(world, "requester.vks")[-1] == "expired"
+
+
+def test_the_clock_pauses_while_the_requester_supplements(world):
+    request = ask(world, "requester.vks", person_with_stage(world, None))
+    returned_on = dt.datetime(2026, 11, 26, 3, 0, tzinfo=dt.UTC)  # Thu, 3 working days left
+    world.act(access.return_for_supplement, FLOW, world.actor("approver.hanoi", returned_on),
+              request.id, reason="Bổ sung số công văn đề nghị")
+    assert world.reload(request.id).deadline["days_left"] == 3
+    resubmitted = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)  # Monday, 11 days later
+    world.act(access.submit, FLOW, world.actor("requester.vks", resubmitted), request.id)
+    request = world.reload(request.id)
+    assert request.due_on == dt.date(2026, 12, 10)  # Mon + 3 working days
+    assert request.deadline["resumed_with"] == 3
+
+
+def test_one_extension_only(world):
+    request = ask(world, "requester.vks", person_with_stage(world, None))
+    world.act(access.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
+              reason="Cần xác minh thêm với trại tạm giam")
+    request = world.reload(request.id)
+    assert request.extended and request.due_on == dt.date(2026, 12, 22)
+    assert request.deadline["extension"]["working_days"] == 15
+    with pytest.raises(Conflict):
+        world.act(access.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
+                  reason="Gia hạn lần thứ hai")
+
+
+def test_sweep_command(runner):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0 and "overdue:" in result.output
