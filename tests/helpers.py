@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from workflow.models import AuditEntry, CustodyEpisode, Organisation, Person, RecordVersion
+from workflow.models import (
+    AuditEntry,
+    CustodyEpisode,
+    Organisation,
+    Person,
+    RecordVersion,
+    User,
+)
 
 
 def org(db, code: str) -> Organisation:
@@ -12,13 +19,17 @@ def org(db, code: str) -> Organisation:
     return db.execute(select(Organisation).where(Organisation.code == code)).scalar_one()
 
 
-def person_at(db, code: str, *, only_there: bool = True) -> Person:
-    """A person with an episode at the facility (and, by default, at no other facility)."""
+def person_at(db, code: str, *, only_there: bool = True, skip_kiosk: bool = False) -> Person:
+    """A person with an episode at the facility (and, by default, at no other facility);
+    `skip_kiosk` passes over persons who have a detainee account."""
     facility = org(db, code)
+    kiosk = set(db.execute(select(User.person_id).where(User.person_id.is_not(None))).scalars())
     for person in db.execute(
         select(Person).join(CustodyEpisode).where(CustodyEpisode.facility_id == facility.id)
         .order_by(Person.id)
     ).scalars():
+        if skip_kiosk and person.id in kiosk:
+            continue
         if not only_there or {e.facility_id for e in person.episodes} == {facility.id}:
             return person
     raise LookupError(code)

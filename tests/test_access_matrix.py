@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import password_of
 from tests.helpers import org, person_at
+from tests.test_access_workflow import World, ask, person_with_stage
+from workflow.enums import CaseStage
 from workflow.models import AuditEntry, CustodyEpisode, User
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
@@ -46,6 +48,10 @@ MATRIX = {
     "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
     "records.new_case": ("/cases/new", expect({CL})),
     "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
+    "requests.new": ("/requests/new", expect({RQ, CL, DE})),
+    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, DE})),
+    "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
+    "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
     "audit_trail.index": ("/audit/", expect({IN})),
     "audit_trail.verify": ("/audit/verify", expect(set(), others=405, anonymous=405)),
     "admin.users": ("/admin/users", expect({AD})),
@@ -55,14 +61,19 @@ MATRIX = {
 
 
 @pytest.fixture
-def objects(db):
+def objects(app, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        subject = person_with_stage(world, CaseStage.INVESTIGATION)
+        request_id = ask(world, "requester.vks", subject).id
     person = person_at(db, "TTG-HANOI")
     episode = person.episodes[-1]
     case_id = db.execute(select(CustodyEpisode.case_id).where(
         CustodyEpisode.facility_id == org(db, "TTG-HANOI").id,
         CustodyEpisode.case_id.is_not(None)).limit(1)).scalar_one()
     user = db.execute(select(User.id).where(User.username == "clerk.hcm")).scalar_one()
-    return {"person": person.id, "episode": episode.id, "case": case_id, "user": user}
+    return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
+            "request": request_id}
 
 
 def test_every_route_has_an_entry(app):

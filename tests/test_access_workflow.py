@@ -71,7 +71,7 @@ def world(app):
 def person_with_stage(world: World, stage: CaseStage | None) -> Person:
     """A person held at the Hà Nội camp whose case is (now) at `stage` (None: closed)."""
     clerk = world.actor("clerk.hanoi")
-    person = person_at(world.session, "TTG-HANOI")
+    person = person_at(world.session, "TTG-HANOI", skip_kiosk=True)
     stage = stage or CaseStage.CLOSED
     handler = {CaseStage.INVESTIGATION: "CSDT-HANOI", CaseStage.PROSECUTION: "VKS-HANOI",
                CaseStage.TRIAL: "TA-HANOI"}.get(stage)

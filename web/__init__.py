@@ -28,6 +28,16 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _unread() -> int:
+    from flask_login import current_user
+
+    from workflow.access import unread_count
+
+    if not current_user.is_authenticated:
+        return 0
+    return unread_count(db.session(), current_user)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides everything else."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
@@ -58,7 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     errors.init_app(app)
-    app.context_processor(lambda: {"can": can, "perms": Permission,
+    app.context_processor(lambda: {"can": can, "perms": Permission, "unread": _unread(),
                                    "record_labels": RECORD_LABELS,
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
@@ -68,8 +78,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.auth.views import bp as auth_bp
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
+    from web.requests.views import bp as requests_bp
 
-    for blueprint in (auth_bp, main_bp, records_bp, audit_bp, admin_bp):
+    for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from web.cli import register

@@ -28,8 +28,10 @@ def label(member) -> str:
     return gettext(member.label) if hasattr(member, "label") else str(member)
 
 
-def vn_date(value: dt.date | None) -> str:
-    """Dates as Vietnamese documents write them: 06/11/2017."""
+def vn_date(value: dt.date | str | None) -> str:
+    """Dates as Vietnamese documents write them: 06/11/2017 (ISO strings accepted)."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value) if value else None
     return value.strftime("%d/%m/%Y") if value else ""
 
 

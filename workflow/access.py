@@ -761,3 +761,75 @@ def _system_note(session: Session, actor: Actor, request: AccessRequest, what: s
     _timeline(session, actor, request, what, request.state, request.state, None, details)
     audit.record(session, actor, f"request.{what}", object_type="request",
                  object_id=request.id, details={k: str(v) for k, v in details.items()})
+
+
+# --- lists and inbox -----------------------------------------------------------------------
+
+VIEWS = ("mine", "approval", "consent", "overdue")
+
+
+def list_requests(session: Session, actor: Actor, view: str, *,
+                  state: RequestState | None = None, urgency: Urgency | None = None,
+                  limit: int = 100) -> list[AccessRequest]:
+    """A dashboard list: my requests, awaiting my decision or consent, overdue in my body."""
+    user = actor.user
+    assert user is not None
+    stmt = select(AccessRequest)
+    waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
+    if view == "mine":
+        stmt = stmt.where(AccessRequest.requester_id == user.id).order_by(
+            AccessRequest.id.desc())
+    elif view in ("approval", "consent"):
+        kind, role = ((StepKind.APPROVAL, Role.APPROVER) if view == "approval"
+                      else (StepKind.CONSENT, Role.CONSENT_OFFICER))
+        if not user.has_role(role):
+            raise Forbidden(N_("Your role does not allow this."))
+        orgs = (subtree_ids(session, user.organisation_id, actor.today) if view == "approval"
+                else {user.organisation_id})
+        pending = select(RequestStep.request_id).where(
+            RequestStep.kind == kind, RequestStep.outcome == StepOutcome.PENDING,
+            RequestStep.org_id.in_(sorted(orgs)))
+        stmt = stmt.where(AccessRequest.id.in_(pending), AccessRequest.state.in_(waiting),
+                          AccessRequest.requester_id != user.id).order_by(
+            AccessRequest.due_on, AccessRequest.id)
+    elif view == "overdue":
+        orgs = subtree_ids(session, user.organisation_id, actor.today)
+        on_route = select(RequestStep.request_id).where(
+            RequestStep.outcome == StepOutcome.PENDING, RequestStep.org_id.in_(sorted(orgs)))
+        stmt = stmt.where(AccessRequest.state.in_(waiting), AccessRequest.due_on < actor.today,
+                          AccessRequest.id.in_(on_route)
+                          | AccessRequest.requester_org_id.in_(sorted(orgs))).order_by(
+            AccessRequest.due_on, AccessRequest.id)
+    else:
+        raise NotFound(N_("No such list."))
+    if state is not None:
+        stmt = stmt.where(AccessRequest.state == state)
+    if urgency is not None:
+        stmt = stmt.where(AccessRequest.urgency == urgency)
+    rows = list(session.execute(stmt.limit(limit)).scalars())
+    audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
+    return rows
+
+
+def inbox(session: Session, user: User, limit: int = 100) -> list[Notification]:
+    """The user's notifications, unread first, newest first."""
+    return list(session.execute(
+        select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)
+    ).scalars())
+
+
+def unread_count(session: Session, user: User) -> int:
+    """How many notifications the user has not read."""
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, actor: Actor) -> int:
+    """Mark all of the user's notifications read; returns how many."""
+    assert actor.user is not None
+    items = session.execute(select(Notification).where(
+        Notification.user_id == actor.user.id, Notification.read_at.is_(None))).scalars().all()
+    for item in items:
+        item.read_at = actor.now
+    return len(items)

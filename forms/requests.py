@@ -1,0 +1,115 @@
+"""Forms of the access-request workflow, one per action."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileSize
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forms import EnumSelect, enum_choices
+from workflow.access import REFUSAL_REASONS, RequestInput
+from workflow.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
+
+REQUIRED = DataRequired(message=_l("This field is required."))
+
+
+class CategoriesField(SelectMultipleField):
+    """Categories of the record as check boxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label, **kwargs) -> None:
+        super().__init__(label, choices=enum_choices(RequestCategory), **kwargs)
+
+
+class RequestForm(FlaskForm):
+    """File a request to look up or be provided records."""
+
+    subject_kind = EnumSelect(_l("The request is about"), SubjectKind, validators=[REQUIRED])
+    identity_number = StringField(_l("Identity number of the person"),
+                                  validators=[Optional(), Length(max=32)])
+    subject_name = StringField(_l("or full name"), validators=[Optional(), Length(max=160)])
+    subject_birth_date = DateField(_l("and date of birth"), validators=[Optional()])
+    statistical_question = TextAreaField(_l("Statistical question"),
+                                         validators=[Optional(), Length(max=2000)])
+    categories = CategoriesField(_l("Parts of the record asked for"))
+    period_from = DateField(_l("Period from"), validators=[Optional()])
+    period_to = DateField(_l("Period to"), validators=[Optional()])
+    purpose = TextAreaField(_l("Purpose"), validators=[REQUIRED, Length(max=2000)])
+    legal_basis = StringField(_l("Legal basis"), validators=[REQUIRED, Length(max=255)])
+    provision = EnumSelect(_l("Form of provision"), ProvisionForm, validators=[REQUIRED])
+    urgency = EnumSelect(_l("Urgency"), Urgency, validators=[REQUIRED])
+    channel = EnumSelect(_l("Channel"), Channel, validators=[REQUIRED])
+    on_behalf_of_id = IntegerField(_l("On behalf of the detained person (person number)"),
+                                   validators=[Optional()])
+    scan = FileField(_l("Scan of the signed request form (PDF, JPEG or PNG)"), validators=[
+        FileAllowed(["pdf", "jpg", "jpeg", "png"], _l("A PDF, JPEG or PNG file.")),
+        FileSize(max_size=10 * 1024 * 1024, message=_l("At most 10 MB."))])
+
+    def request_input(self, scan_ref: str | None) -> RequestInput:
+        """The values for the domain."""
+        return RequestInput(
+            channel=self.channel.member, subject_kind=self.subject_kind.member,
+            purpose=self.purpose.data, legal_basis=self.legal_basis.data,
+            provision=self.provision.member, categories=list(self.categories.data or []),
+            urgency=self.urgency.member, identity_number=self.identity_number.data,
+            subject_name=self.subject_name.data, subject_birth_date=self.subject_birth_date.data,
+            statistical_question=self.statistical_question.data,
+            period_from=self.period_from.data, period_to=self.period_to.data,
+            scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data)
+
+
+class ApproveForm(FlaskForm):
+    """Approve, possibly narrower than asked."""
+
+    categories = CategoriesField(_l("Parts of the record granted"), validators=[REQUIRED])
+    period_from = DateField(_l("Period from"), validators=[Optional()])
+    period_to = DateField(_l("Period to"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class RefuseForm(FlaskForm):
+    """Refuse with a reason from the catalogue (used for approval and for consent)."""
+
+    reason_code = SelectField(_l("Reason"), choices=[(k, _l(v)) for k, v in
+                                                     REFUSAL_REASONS.items()],
+                              validators=[REQUIRED])
+    text = TextAreaField(_l("Explanation"), validators=[Optional(), Length(max=2000)])
+
+
+class ConsentForm(FlaskForm):
+    """Give the written consent of the body handling the case."""
+
+    letter_ref = StringField(_l("Number of the written consent"),
+                             validators=[REQUIRED, Length(max=255)])
+    categories = CategoriesField(_l("Parts of the record consented to"),
+                                 validators=[REQUIRED])
+    expires_on = DateField(_l("Consent valid until"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    """An action that needs only a reason (return, withdraw, extend)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class ListFilterForm(FlaskForm):
+    """Filters of a request list (sent by GET)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("State"), validators=[Optional()])
+    urgency = SelectField(_l("Urgency"), validators=[Optional()])

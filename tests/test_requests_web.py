@@ -1,0 +1,86 @@
+"""Request pages: the kiosk's plain words, tampered fields, scans checked by content."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from tests.helpers import person_at
+from workflow.models import AccessRequest, Person, User
+
+
+def form_for(person: Person, **extra) -> dict:
+    return {"subject_kind": "person", "identity_number": person.identifiers[-1].value,
+            "categories": ["episodes"], "purpose": "Tôi muốn biết hồ sơ tạm giam của mình",
+            "legal_basis": "Điều 12 khoản 2 điểm đ Nghị định 121/2017", "provision": "pdf",
+            "urgency": "normal", "channel": "network", "action": "submit", **extra}
+
+
+def requests_count(db) -> int:
+    return db.scalar(select(func.count()).select_from(AccessRequest))
+
+
+def test_detainee_files_from_the_kiosk_and_reads_the_status_in_plain_words(client, auth, db):
+    kiosk = db.execute(select(User).where(User.username == "detainee.demo")).scalar_one()
+    me = db.get(Person, kiosk.person_id)
+    auth.login("detainee.demo")
+    response = client.post("/requests/new", data=form_for(me))
+    assert response.status_code == 302
+    page = client.get(response.location).data.decode()
+    assert "Đang chờ cơ quan quản lý dữ liệu quyết định." in page
+    assert "Yêu cầu của chính người bị tạm giữ, tạm giam do cơ quan quản lý" in page
+
+
+def test_the_kiosk_cannot_ask_about_someone_else(client, auth, db):
+    other = person_at(db, "TTG-HOCHIMINH")
+    before = requests_count(db)
+    auth.login("detainee.demo")
+    response = client.post("/requests/new", data=form_for(other))
+    assert response.status_code == 422 and requests_count(db) == before
+
+
+def test_tampered_action_and_state_fields_change_nothing(client, auth, db):
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    auth.login("requester.vks")
+    location = client.post("/requests/new", data=form_for(person, state="approved",
+                                                          requester_id="1")).location
+    request_id = int(location.rsplit("/", 1)[1])
+    req = db.get(AccessRequest, request_id)
+    assert req.state.value == "awaiting_approval"
+    assert req.requester.username == "requester.vks"
+    assert client.post(location, data={"action": "approve"}).status_code == 403
+    assert client.post(location, data={"action": "to_approved"}).status_code == 403
+    db.expire_all()
+    assert db.get(AccessRequest, request_id).version == req.version
+
+
+def test_written_request_needs_a_real_scan(client, auth, db):
+    me = db.get(Person, db.execute(select(User.person_id).where(
+        User.username == "detainee.demo")).scalar_one())
+    before = requests_count(db)
+    auth.login("clerk.hanoi")
+    fake = (io.BytesIO(b"MZ\x90\x00 not a pdf"), "form.pdf")
+    response = client.post("/requests/new", content_type="multipart/form-data", data=form_for(
+        me, channel="written", on_behalf_of_id=str(me.id), scan=fake))
+    assert response.status_code == 422
+    assert "Bản quét phải là tệp PDF, JPEG hoặc PNG." in response.data.decode()
+    assert requests_count(db) == before
+    real = (io.BytesIO(b"%PDF-1.7\n%signed form\n"), "form.pdf")
+    response = client.post("/requests/new", content_type="multipart/form-data", data=form_for(
+        me, channel="written", on_behalf_of_id=str(me.id), scan=real))
+    assert response.status_code == 302
+    filed = db.execute(select(AccessRequest).order_by(AccessRequest.id.desc())).scalars().first()
+    assert filed.on_behalf_of_id == me.id and filed.scan_ref.endswith(".pdf")
+    assert filed.scan_ref != "form.pdf"
+
+
+def test_route_preview_saves_nothing(client, auth, db):
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    before = requests_count(db)
+    auth.login("requester.vks")
+    response = client.post("/requests/new", data=form_for(person, action="preview"))
+    assert response.status_code == 200
+    assert "Xem trước tuyến xử lý" in response.data.decode()
+    assert "Công an thành phố Hà Nội" in response.data.decode()
+    assert requests_count(db) == before

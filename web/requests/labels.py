@@ -1,0 +1,61 @@
+"""Words the request pages show: plain-language states, actions, lists, notifications."""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from workflow.access import REFUSAL_REASONS
+from workflow.enums import RequestCategory
+from workflow.i18n import N_
+
+PLAIN_STATUS = {
+    "draft": N_("Not sent yet."),
+    "submitted": N_("Sent; the system is working out who must decide."),
+    "returned": N_("Sent back: something must be added before it can be decided."),
+    "awaiting_approval": N_("Waiting for the body that manages the data to decide."),
+    "awaiting_consent": N_("Waiting for the written consent of the body handling the case."),
+    "approved": N_("Approved: the information can be provided."),
+    "refused": N_("Refused. The reasons are given below, in writing."),
+    "withdrawn": N_("Withdrawn by the requester."),
+    "released": N_("The information has been provided."),
+    "closed": N_("Finished."),
+    "expired": N_("Closed because nothing was added in time."),
+}
+ACTION_LABELS = {
+    "approve": N_("approve"), "refuse": N_("refuse"), "grant_consent": N_("grant consent"),
+    "refuse_consent": N_("refuse consent"), "return_for_supplement": N_("return for supplement"),
+    "withdraw": N_("withdraw"), "resubmit": N_("resubmit"), "close": N_("close"),
+    "release": N_("release"), "extend": N_("extend the deadline"),
+}
+TIMELINE_LABELS = ACTION_LABELS | {
+    "file": N_("filed"), "submit": N_("submit"), "route": N_("routed"),
+    "recheck": N_("stage changed: consent needed"), "expire": N_("expire"),
+    "due_soon": N_("due soon"), "overdue": N_("overdue"),
+}
+VIEW_LABELS = {"mine": N_("My requests"), "approval": N_("Awaiting my decision"),
+               "consent": N_("Awaiting my consent"), "overdue": N_("Overdue in my organisation")}
+NOTIFICATION_LABELS = {
+    "new_task": N_("New request to decide"), "decision": N_("Decision made"),
+    "consent": N_("Consent given"), "returned": N_("Returned for supplement"),
+    "due_soon": N_("Due soon"), "overdue": N_("Overdue"), "escalated": N_("Overdue below you"),
+    "released": N_("Information provided"), "expired": N_("Expired"),
+    "extended": N_("Deadline extended"),
+}
+
+
+def category_label(value: str) -> str:
+    """A category's translated label."""
+    return gettext(RequestCategory(value).label)
+
+
+def translate_params(params: dict) -> dict:
+    """Translate the message ids among a reason's parameters (stage names, laws)."""
+    return {k: gettext(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
+def context() -> dict:
+    """What the request templates use."""
+    return {"plain_status": PLAIN_STATUS, "action_labels": ACTION_LABELS,
+            "timeline_labels": TIMELINE_LABELS, "view_labels": VIEW_LABELS,
+            "notification_labels": NOTIFICATION_LABELS, "refusal_reasons": REFUSAL_REASONS,
+            "category_label": category_label, "translate_params": translate_params}

@@ -1,0 +1,185 @@
+"""Access requests: file with a route preview, follow, decide, consent, release; queues, inbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from forms.requests import (
+    ApproveForm,
+    ConsentForm,
+    ListFilterForm,
+    ReasonForm,
+    RefuseForm,
+    RequestForm,
+)
+from web import db
+from web.diagram import state_diagram
+from web.forms_support import attempt, status_for
+from web.requests.labels import ACTION_LABELS, context
+from web.requests.uploads import store_scan
+from web.security import actor
+from workflow import access
+from workflow.enums import RequestState, Role, StepKind, Urgency
+from workflow.machine import allowed_triggers
+
+bp = Blueprint("requests", __name__, url_prefix="/requests")
+bp.context_processor(context)
+FILERS = (Role.REQUESTER, Role.CLERK, Role.DETAINEE)
+
+
+def _flow() -> access.Workflow:
+    return current_app.extensions["custody_workflow"]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """File a request; "preview" shows the route first without saving anything."""
+    if not current_user.has_role(*FILERS):
+        abort(403)
+    form = RequestForm()
+    route = None
+    if form.validate_on_submit():
+        if request.form.get("action") == "preview":
+            route = attempt(form, lambda: access.preview_route(
+                db.session(), _flow(), actor(), form.request_input("preview")))
+        else:
+            def file_and_submit():
+                filed = access.file_request(db.session(), actor(),
+                                            form.request_input(store_scan(form.scan.data)))
+                return access.submit(db.session(), _flow(), actor(), filed.id)
+
+            filed = attempt(form, file_and_submit)
+            if filed:
+                flash(_("Request %(number)s has been submitted.", number=filed.number),
+                      "success")
+                return redirect(url_for(".show", request_id=filed.id))
+    return render_template("requests/new.html", form=form, route=route), status_for(form)
+
+
+def _forms(req):
+    """The action forms the current user may use on this request."""
+    user, day, sess = current_user, actor().today, db.session()
+    approver = bool(access.decider_steps(sess, user, req, StepKind.APPROVAL, day))
+    consenter = bool(access.decider_steps(sess, user, req, StepKind.CONSENT, day))
+    triggers = allowed_triggers(req)
+    forms = {}
+    if approver and "approve" in triggers:
+        approve = ApproveForm(prefix="approve")
+        approve.categories.choices = [c for c in approve.categories.choices
+                                      if c[0] in req.categories]
+        approve.categories.data = approve.categories.data or req.categories
+        forms["approve"], forms["refuse"] = approve, RefuseForm(prefix="refuse")
+        if not req.extended:
+            forms["extend"] = ReasonForm(prefix="extend")
+    if consenter and "grant_consent" in triggers:
+        consent = ConsentForm(prefix="consent")
+        consent.categories.choices = [c for c in consent.categories.choices
+                                      if c[0] in req.categories]
+        consent.categories.data = consent.categories.data or req.categories
+        forms["grant_consent"] = consent
+        forms["refuse_consent"] = RefuseForm(prefix="refuse_consent")
+    if (approver or consenter) and "return_for_supplement" in triggers:
+        forms["return_for_supplement"] = ReasonForm(prefix="return")
+    if access.is_requester(user, req):
+        for trigger in ("withdraw", "resubmit", "close"):
+            if trigger in triggers:
+                forms[trigger] = ReasonForm(prefix=trigger)
+    if "release" in triggers and access.may_fire(sess, actor(), req, "release"):
+        forms["release"] = ReasonForm(prefix="release")
+    return forms
+
+
+@bp.route("/<int:request_id>", methods=["GET", "POST"])
+@login_required
+def show(request_id: int):
+    """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
+    req = access.get_request(db.session(), actor(), request_id)
+    forms = _forms(req)
+    action = request.form.get("action")
+    if request.method == "POST":
+        form = forms.get(action or "")
+        if form is None:
+            abort(403)
+        done = form.validate_on_submit() and attempt(
+            form, lambda: _perform(action, form, request_id))
+        if done:
+            flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
+            return redirect(url_for(".show", request_id=request_id))
+        return render_template("requests/show.html", req=req, forms=forms, failed=action,
+                               diagram=state_diagram(req.state)), 422
+    return render_template("requests/show.html", req=req, forms=forms, failed=None,
+                           diagram=state_diagram(req.state))
+
+
+def _perform(action: str, form, request_id: int):
+    sess, who, flow = db.session(), actor(), _flow()
+    match action:
+        case "approve":
+            return access.approve(sess, who, request_id, categories=form.categories.data,
+                                  period_from=form.period_from.data,
+                                  period_to=form.period_to.data, note=form.note.data)
+        case "refuse":
+            return access.refuse(sess, who, request_id, reason_code=form.reason_code.data,
+                                 text=form.text.data)
+        case "grant_consent":
+            return access.grant_consent(sess, who, request_id, letter_ref=form.letter_ref.data,
+                                        categories=form.categories.data,
+                                        expires_on=form.expires_on.data, note=form.note.data)
+        case "refuse_consent":
+            return access.refuse_consent(sess, who, request_id,
+                                         reason_code=form.reason_code.data, text=form.text.data)
+        case "return_for_supplement":
+            return access.return_for_supplement(sess, flow, who, request_id,
+                                                reason=form.reason.data)
+        case "withdraw":
+            return access.withdraw(sess, who, request_id, reason=form.reason.data)
+        case "resubmit":
+            return access.submit(sess, flow, who, request_id)
+        case "close":
+            return access.close(sess, who, request_id)
+        case "release":
+            return access.release(sess, flow, who, request_id)
+        case "extend":
+            return access.extend_deadline(sess, flow, who, request_id, reason=form.reason.data)
+    abort(400)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Dashboards: my requests, awaiting my decision, awaiting my consent, overdue."""
+    views = [v for v in access.VIEWS if _may_list(v)]
+    if not views:
+        abort(403)
+    view = request.args.get("view", views[0])
+    if view not in views:
+        abort(404)
+    form = ListFilterForm(request.args)
+    form.state.choices = [("", "—")] + [(s.value, _(s.label)) for s in RequestState]
+    form.urgency.choices = [("", "—")] + [(u.value, _(u.label)) for u in Urgency]
+    state = RequestState(form.state.data) if form.state.data else None
+    urgency = Urgency(form.urgency.data) if form.urgency.data else None
+    rows = access.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
+    return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
+                           today=actor().today)
+
+
+def _may_list(view: str) -> bool:
+    user = current_user
+    return {"mine": user.has_role(*FILERS), "approval": user.has_role(Role.APPROVER),
+            "consent": user.has_role(Role.CONSENT_OFFICER),
+            "overdue": user.has_role(Role.APPROVER, Role.REQUESTER)}[view]
+
+
+@bp.route("/inbox", methods=["GET", "POST"])
+@login_required
+def inbox():
+    """The user's notifications; POST marks them all read."""
+    if request.method == "POST":
+        access.mark_read(db.session(), actor())
+        return redirect(url_for(".inbox"))
+    items = access.inbox(db.session(), current_user)
+    return render_template("requests/inbox.html", items=items)
