@@ -249,14 +249,23 @@ def test_deadline_skips_tet(world):
 
 
 def test_separation_of_duties(world):
-    both = world.make_user("vks.both", "VKS-HANOI", Role.REQUESTER, Role.CONSENT_OFFICER)
-    world.make_user("vks.other", "VKS-HANOI", Role.CONSENT_OFFICER)
-    person = person_with_stage(world, CaseStage.PROSECUTION)
-    request = ask(world, both.username, person)
-    with pytest.raises(Forbidden):
-        world.act(access.grant_consent, world.actor("vks.both"), request.id, letter_ref="CV 1")
-    world.act(access.grant_consent, world.actor("vks.other"), request.id, letter_ref="CV 2")
-    assert world.reload(request.id).state is RequestState.AWAITING_APPROVAL
+    person = person_with_stage(world, CaseStage.INVESTIGATION)
+    request = ask(world, "requester.vks", person)
+    officer, approver = world.user("consent.hanoi"), world.user("approver.hanoi")
+    day = NOW.date()
+    assert access.decider_steps(world.session, officer, request, StepKind.CONSENT, day)
+    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day)
+    # Nobody decides on their own request…
+    request.requester_id = officer.id
+    assert access.decider_steps(world.session, officer, request, StepKind.CONSENT, day) == []
+    request.requester_id = approver.id
+    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    # …or on a request about themselves.
+    world.session.rollback()
+    request = world.reload(request.id)
+    approver.person_id = request.subject_person_id
+    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    world.session.rollback()
 
 
 def test_wrong_actor_or_state_changes_nothing(world):
@@ -317,3 +326,10 @@ def test_episode_case_link_is_versioned(world):
     person = person_with_stage(world, CaseStage.TRIAL)
     episode = world.session.get(CustodyEpisode, person.episodes[-1].id)
     assert episode.version >= 2
+
+
+def test_the_body_handling_the_case_needs_no_consent_from_itself(world):
+    person = person_with_stage(world, CaseStage.PROSECUTION)
+    request = ask(world, "requester.vks", person)  # the Hà Nội procuracy handles the case
+    assert [s.kind for s in request.steps] == [StepKind.APPROVAL]
+    assert any("handled by your organisation" in r["message"] for r in request.route["reasons"])

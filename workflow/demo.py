@@ -391,6 +391,62 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
                          organisation_id=orgs[DETAINEE_ACCOUNT.org_code].id,
                          roles={Role.DETAINEE}, password=DETAINEE_ACCOUNT.password,
                          person_id=kiosk_person.id)
-    audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed})
+    requests = load_demo_requests(session, orgs)
+    audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed,
+                                                             "requests": requests})
     return {"persons": persons, "organisations": len(orgs),
-            "accounts": len(DEMO_ACCOUNTS) + 1}
+            "accounts": len(DEMO_ACCOUNTS) + 1, "requests": requests}
+
+
+DEMO_NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+
+
+def load_demo_requests(session: Session, orgs: dict[str, Organisation]) -> int:
+    """A few requests by the procuracy about persons at the Hà Nội camp, left in several states
+    through the real workflow, so that every queue has something in it."""
+    from workflow import access
+    from workflow.access import RequestInput, Workflow
+    from workflow.enums import Channel, ProvisionForm, SubjectKind
+
+    flow = Workflow()
+    users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
+
+    def as_(name: str) -> Actor:
+        return Actor(users[name], "demo", DEMO_NOW)
+
+    camp = orgs["TTG-HANOI"].id
+    kiosk = {u.person_id for u in users.values() if u.person_id}
+    held = [p for p in session.execute(
+        select(Person).join(CustodyEpisode).where(
+            CustodyEpisode.facility_id == camp, CustodyEpisode.case_id.is_not(None))
+        .order_by(Person.id).limit(60)).scalars().unique()
+        if {e.facility_id for e in p.episodes} == {camp} and p.id not in kiosk][:6]
+    plans = ["awaiting", "approved", "refused", "returned", "released", "awaiting"]
+    for person, plan in zip(held, plans, strict=False):
+        data = RequestInput(
+            channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
+            purpose="Kiểm sát việc tạm giam theo kế hoạch quý IV năm 2026",
+            legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP; Kế hoạch số 45/KH-VKS",
+            provision=ProvisionForm.PDF, categories=["a_orders", "episodes", "events"],
+            identity_number=person.identifiers[-1].value)
+        request = access.file_request(session, as_("requester.vks"), data)
+        access.submit(session, flow, as_("requester.vks"), request.id)
+        approver = as_("approver.hanoi")
+        if plan in ("approved", "released"):
+            access.approve(session, approver, request.id, categories=["a_orders", "episodes"])
+            for step in request.open_steps():
+                officer = next((u for u in users.values()
+                                if u.organisation_id == step.org_id
+                                and u.has_role(Role.CONSENT_OFFICER)), None)
+                if officer is not None:
+                    access.grant_consent(session, Actor(officer, "demo", DEMO_NOW),
+                                         request.id, letter_ref="CV 88/ĐY-CSĐT")
+            if plan == "released" and request.state.value == "approved":
+                access.release(session, flow, approver, request.id)
+        elif plan == "refused":
+            access.refuse(session, approver, request.id, reason_code="purpose",
+                          text="Chưa nêu rõ căn cứ kiểm sát đối với người này")
+        elif plan == "returned":
+            access.return_for_supplement(session, flow, approver, request.id,
+                                         reason="Bổ sung số quyết định phân công kiểm sát viên")
+    return len(held)

@@ -161,7 +161,7 @@ def plan_route(
                                  "which manages it, must approve (Art. 12 §3a)."),
                               {"body": body.name}))
     if not in_scope or rules.consent_in_scope:
-        steps.extend(_consent_steps(rules, calendar, episodes, day, reasons))
+        steps.extend(_consent_steps(rules, calendar, episodes, day, reasons, requester_org))
     secrecy = _secrecy(session, person, categories, {e.id for e in episodes})
     if secrecy is not Secrecy.NONE and steps:
         reasons.append(Reason(N_("Documents classified %(level)s are asked for: the approver "
@@ -170,7 +170,7 @@ def plan_route(
                  tuple(sorted(facility_ids)))
 
 
-def _consent_steps(rules, calendar, episodes, day, reasons) -> list[PlannedStep]:
+def _consent_steps(rules, calendar, episodes, day, reasons, requester_org) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
     seen: set[int] = set()
     for episode in episodes:
@@ -182,6 +182,10 @@ def _consent_steps(rules, calendar, episodes, day, reasons) -> list[PlannedStep]
         if entry is None or entry.stage not in rules.consent_stages:
             continue
         handler = entry.handling_org
+        if handler.id == requester_org.id:
+            reasons.append(Reason(N_("Case %(case)s is handled by your organisation: asking for "
+                                     "the data is its own consent."), {"case": case.number}))
+            continue
         steps.append(PlannedStep(StepKind.CONSENT, handler.id, handler.name, case.id,
                                  case.number, entry.stage.value,
                                  calendar.add(day, rules.consent_days)))
