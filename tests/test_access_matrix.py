@@ -52,6 +52,18 @@ MATRIX = {
     "requests.index": ("/requests/", expect({RQ, AP, CO, CL, DE})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
+    # The API takes bearer tokens only (tests/test_api.py): a signed-in session gets 401.
+    "api-docs.openapi_json": ("/api/v1/openapi.json", expect(EVERYONE)),
+    "api.Requests": ("/api/v1/requests", expect(set(), others=401, anonymous=401)),
+    "api.get_request": ("/api/v1/requests/{request}", expect(set(), others=401, anonymous=401)),
+    "api.timeline": ("/api/v1/requests/{request}/timeline",
+                     expect(set(), others=401, anonymous=401)),
+    **{f"api.{name}": (f"/api/v1/requests/{{request}}/{path}",
+                       expect(set(), others=405, anonymous=405))
+       for name, path in [("submit", "submit"), ("approve", "approve"), ("refuse", "refuse"),
+                          ("grant_consent", "consent"), ("refuse_consent", "refuse-consent"),
+                          ("withdraw", "withdraw"), ("return_for_supplement", "return")]},
+    "api.preview": ("/api/v1/requests/preview", expect(set(), others=405, anonymous=405)),
     "audit_trail.index": ("/audit/", expect({IN})),
     "audit_trail.verify": ("/audit/verify", expect(set(), others=405, anonymous=405)),
     "admin.users": ("/admin/users", expect({AD})),

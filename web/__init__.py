@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_smorest import Api
 
 from web import db, errors, i18n
 from web.extensions import csrf, login_manager
@@ -52,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         LANGUAGES=("vi", "en"),
         WTF_CSRF_TIME_LIMIT=None,
         AUDIT_PAGE_SIZE=50,
+        API_TITLE="Custody records database — access requests",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -67,7 +73,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    errors.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "unread": _unread(),
                                    "record_labels": RECORD_LABELS,
                                    "field_labels": FIELD_LABELS,
@@ -82,6 +87,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp):
         app.register_blueprint(blueprint)
+
+    from web.api.views import bp as api_bp
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    csrf.exempt(api_bp)  # bearer tokens only: no cookie is accepted, so no CSRF
+    api.register_blueprint(api_bp)
+    # After the Api, whose app-wide handlers would otherwise answer the pages' errors in JSON.
+    errors.init_app(app)
 
     from web.cli import register
 

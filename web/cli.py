@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from workflow import access, accounts, audit, demo, schema
+from workflow import access, accounts, audit, demo, schema, tokens
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
@@ -90,6 +90,23 @@ def create_user_command(username, full_name, org_code, roles, clearance, person_
         click.echo(f"Created {user.username} at {org.name}.")
 
 
+@click.command("create-token")
+@click.option("--username", required=True, help="The service account the token acts as.")
+@click.option("--name", required=True, help="What the token is for.")
+@with_appcontext
+def create_token_command(username: str, name: str) -> None:
+    """Issue an API token; it is printed once and only its hash is kept."""
+    from workflow.models import User
+
+    with _sessions()() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"No account {username}.")
+        token = tokens.issue(session, SYSTEM, user, name)
+        session.commit()
+    click.echo(token)
+
+
 @click.group("audit")
 def audit_group() -> None:
     """The audit trail."""
@@ -156,7 +173,7 @@ def _engine_of(app: Flask):
 def register(app: Flask) -> None:
     """Attach the commands to the application's CLI."""
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
-                    sweep_command):
+                    sweep_command, create_token_command):
         app.cli.add_command(command)
 
 

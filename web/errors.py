@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from workflow import audit
 from workflow.audit import Outcome
+from workflow.context import Actor
 from workflow.errors import DomainError
 from workflow.i18n import N_
 
@@ -23,13 +24,14 @@ TITLES = {
 }
 
 
-def _audit_refusal(status: int, reason: str) -> None:
+def audit_refusal(status: int, reason: str, who: Actor | None = None) -> None:
+    """Undo the request's work, then record that it was refused (and who was refused)."""
     from web import db
     from web.security import actor
 
     sess = db.session()
     sess.rollback()
-    audit.record(sess, actor(), "access.refused", outcome=Outcome.DENIED,
+    audit.record(sess, who or actor(), "access.refused", outcome=Outcome.DENIED,
                  object_type="route", object_id=request.endpoint or request.path[:64],
                  details={"status": status, "reason": reason, "method": request.method})
 
@@ -46,12 +48,12 @@ def init_app(app: Flask) -> None:
     def domain_error(error: DomainError):
         from web.i18n import domain_message
 
-        _audit_refusal(error.status, error.message)
+        audit_refusal(error.status, error.message)
         return _page(error.status, domain_message(error))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        _audit_refusal(400, "csrf")
+        audit_refusal(400, "csrf")
         return _page(400, gettext("The form expired or was not sent from this site. "
                                   "Open the page again and resend it."))
 
@@ -59,7 +61,7 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if status == 403:
-            _audit_refusal(status, "permission")
+            audit_refusal(status, "permission")
         return _page(status)
 
     @app.errorhandler(Exception)

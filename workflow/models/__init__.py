@@ -18,9 +18,11 @@ from workflow.models.requests import (
     RequestStep,
     RequestTransition,
 )
+from workflow.models.tokens import ApiToken
 from workflow.models.users import User, UserRole
 
 __all__ = [
+    "ApiToken",
     "AccessRequest",
     "Notification",
     "RequestStep",

@@ -1,0 +1,149 @@
+"""Marshmallow schemas of the JSON API (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from workflow.access import REFUSAL_REASONS
+from workflow.enums import (
+    Channel,
+    ProvisionForm,
+    RequestCategory,
+    RequestState,
+    SubjectKind,
+    Urgency,
+)
+
+CATEGORY = fields.String(validate=validate.OneOf([c.value for c in RequestCategory]))
+
+
+class RequestIn(Schema):
+    """A request to file."""
+
+    channel = fields.String(load_default=Channel.NETWORK.value,
+                            validate=validate.OneOf([c.value for c in Channel]))
+    subject_kind = fields.String(load_default=SubjectKind.PERSON.value,
+                                 validate=validate.OneOf([s.value for s in SubjectKind]))
+    identity_number = fields.String(validate=validate.Length(max=32))
+    subject_name = fields.String(validate=validate.Length(max=160))
+    subject_birth_date = fields.Date()
+    statistical_question = fields.String(validate=validate.Length(max=2000))
+    categories = fields.List(CATEGORY, load_default=list)
+    period_from = fields.Date()
+    period_to = fields.Date()
+    purpose = fields.String(required=True, validate=validate.Length(max=2000))
+    legal_basis = fields.String(required=True, validate=validate.Length(max=255))
+    provision = fields.String(load_default=ProvisionForm.PDF.value,
+                              validate=validate.OneOf([p.value for p in ProvisionForm]))
+    urgency = fields.String(load_default=Urgency.NORMAL.value,
+                            validate=validate.OneOf([u.value for u in Urgency]))
+    submit = fields.Boolean(load_default=False, metadata={"description": "Submit at once."})
+
+
+class StepOut(Schema):
+    """A decision on the route."""
+
+    kind = fields.Function(lambda s: s.kind.value)
+    organisation = fields.Function(lambda s: s.org.name)
+    case_number = fields.Function(lambda s: s.case.number if s.case else None)
+    due_on = fields.Date()
+    outcome = fields.Function(lambda s: s.outcome.value)
+    decided_at = fields.DateTime()
+    reason_code = fields.String()
+    reason_text = fields.String()
+    granted = fields.List(fields.String())
+    letter_ref = fields.String()
+    rule_version = fields.String()
+
+
+class RequestOut(Schema):
+    """A request as the API shows it."""
+
+    id = fields.Integer()
+    number = fields.String()
+    state = fields.Function(lambda r: r.state.value,
+                            metadata={"enum": [s.value for s in RequestState]})
+    requester = fields.Function(lambda r: r.requester.username)
+    requester_organisation = fields.Function(lambda r: r.requester_org.name)
+    subject_person_id = fields.Integer()
+    categories = fields.List(fields.String())
+    period_from = fields.Date()
+    period_to = fields.Date()
+    purpose = fields.String()
+    legal_basis = fields.String()
+    provision = fields.Function(lambda r: r.provision.value)
+    urgency = fields.Function(lambda r: r.urgency.value)
+    rule_version = fields.String()
+    due_on = fields.Date()
+    route = fields.Dict()
+    deadline = fields.Dict()
+    steps = fields.List(fields.Nested(StepOut))
+
+
+class RouteOut(Schema):
+    """A route preview."""
+
+    rule_version = fields.String()
+    direct = fields.Boolean()
+    secrecy = fields.String()
+    steps = fields.List(fields.Dict())
+    reasons = fields.List(fields.Dict())
+    due = fields.Date(allow_none=True)
+
+
+class TransitionOut(Schema):
+    """One line of the timeline."""
+
+    trigger = fields.String()
+    from_state = fields.Function(lambda t: t.from_state.value)
+    to_state = fields.Function(lambda t: t.to_state.value)
+    actor = fields.Function(lambda t: t.actor.username if t.actor else None)
+    at = fields.DateTime()
+    reason = fields.String()
+    rule_version = fields.String()
+
+
+class ListArgs(Schema):
+    """Which list."""
+
+    view = fields.String(load_default="mine",
+                         validate=validate.OneOf(["mine", "approval", "consent", "overdue"]))
+    state = fields.String(validate=validate.OneOf([s.value for s in RequestState]))
+
+
+class ApproveIn(Schema):
+    """Approve, possibly narrower than asked."""
+
+    categories = fields.List(CATEGORY)
+    period_from = fields.Date()
+    period_to = fields.Date()
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class RefuseIn(Schema):
+    """Refuse with a catalogued reason."""
+
+    reason_code = fields.String(required=True, validate=validate.OneOf(list(REFUSAL_REASONS)))
+    text = fields.String(validate=validate.Length(max=2000))
+
+
+class ConsentIn(Schema):
+    """Grant the written consent."""
+
+    letter_ref = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    categories = fields.List(CATEGORY)
+    expires_on = fields.Date()
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class ReasonIn(Schema):
+    """A reason."""
+
+    reason = fields.String(validate=validate.Length(max=2000))
+
+
+class ErrorOut(Schema):
+    """An error."""
+
+    status = fields.Integer()
+    error = fields.String()

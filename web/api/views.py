@@ -1,0 +1,186 @@
+"""The JSON API for system-to-system use: the same services, policies and audit as the pages,
+with bearer tokens of service accounts instead of sessions (so no cookie, no CSRF)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from werkzeug.exceptions import HTTPException
+
+from web import db
+from web.api.schemas import (
+    ApproveIn,
+    ConsentIn,
+    ListArgs,
+    ReasonIn,
+    RefuseIn,
+    RequestIn,
+    RequestOut,
+    RouteOut,
+    TransitionOut,
+)
+from web.errors import audit_refusal
+from web.i18n import domain_message
+from workflow import access, tokens
+from workflow.access import RequestInput
+from workflow.context import Actor
+from workflow.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
+from workflow.errors import DomainError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="Access requests under Decree 121/2017, Art. 12")
+
+
+@bp.before_request
+def authenticate() -> None:
+    """A bearer token names the service account; nothing else is accepted."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    user = tokens.user_for(db.session(), token, Actor(None, request.remote_addr)) if token else None
+    if user is None:
+        abort(401, message="A valid bearer token is required.")
+    g.api_actor = Actor(user, request.remote_addr)
+
+
+def _actor() -> Actor:
+    return g.api_actor
+
+
+def _flow() -> access.Workflow:
+    return current_app.extensions["custody_workflow"]
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """Domain errors answer with their status and message; the refusal is audited."""
+    audit_refusal(error.status, error.message, g.get("api_actor"))
+    return {"status": error.status, "error": domain_message(error)}, error.status
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """HTTP errors of the API in JSON (validation messages included); 403s are audited."""
+    status = error.code or 500
+    if status == 403:
+        audit_refusal(status, "permission", g.get("api_actor"))
+    payload = {"status": status, "error": error.description}
+    messages = getattr(error, "data", {}).get("messages")
+    if messages:
+        payload["messages"] = messages
+    elif getattr(error, "data", {}).get("message"):
+        payload["error"] = error.data["message"]
+    return payload, status
+
+
+def _input(data: dict) -> RequestInput:
+    return RequestInput(
+        channel=Channel(data["channel"]), subject_kind=SubjectKind(data["subject_kind"]),
+        purpose=data["purpose"], legal_basis=data["legal_basis"],
+        provision=ProvisionForm(data["provision"]), categories=data["categories"],
+        urgency=Urgency(data["urgency"]), identity_number=data.get("identity_number"),
+        subject_name=data.get("subject_name"), subject_birth_date=data.get("subject_birth_date"),
+        statistical_question=data.get("statistical_question"),
+        period_from=data.get("period_from"), period_to=data.get("period_to"))
+
+
+@bp.route("/requests")
+class Requests(MethodView):
+    """Requests of the service account."""
+
+    @bp.arguments(ListArgs, location="query")
+    @bp.response(200, RequestOut(many=True))
+    def get(self, args):
+        """List: mine, awaiting my approval or consent, overdue."""
+        state = RequestState(args["state"]) if args.get("state") else None
+        return access.list_requests(db.session(), _actor(), args["view"], state=state)
+
+    @bp.arguments(RequestIn)
+    @bp.response(201, RequestOut)
+    def post(self, data):
+        """File a request (and submit it at once when `submit` is true)."""
+        filed = access.file_request(db.session(), _actor(), _input(data))
+        if data["submit"]:
+            filed = access.submit(db.session(), _flow(), _actor(), filed.id)
+        return filed
+
+
+@bp.route("/requests/preview", methods=["POST"])
+@bp.arguments(RequestIn)
+@bp.response(200, RouteOut)
+def preview(data):
+    """Which approvals and consents a request would need, and by when."""
+    route = access.preview_route(db.session(), _flow(), _actor(), _input(data))
+    body = route.as_json()
+    body["due"] = route.due.due if route.due else None
+    return body
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET"])
+@bp.response(200, RequestOut)
+def get_request(request_id: int):
+    """One request, if the service account may see it."""
+    return access.get_request(db.session(), _actor(), request_id)
+
+
+@bp.route("/requests/<int:request_id>/timeline", methods=["GET"])
+@bp.response(200, TransitionOut(many=True))
+def timeline(request_id: int):
+    """Every transition of the request, oldest first."""
+    return access.get_request(db.session(), _actor(), request_id).transitions
+
+
+@bp.route("/requests/<int:request_id>/submit", methods=["POST"])
+@bp.response(200, RequestOut)
+def submit(request_id: int):
+    """Submit a draft or resubmit a returned request."""
+    return access.submit(db.session(), _flow(), _actor(), request_id)
+
+
+@bp.route("/requests/<int:request_id>/approve", methods=["POST"])
+@bp.arguments(ApproveIn)
+@bp.response(200, RequestOut)
+def approve(data, request_id: int):
+    """Approve (the categories and period granted may be narrower than asked)."""
+    return access.approve(db.session(), _actor(), request_id, **data)
+
+
+@bp.route("/requests/<int:request_id>/refuse", methods=["POST"])
+@bp.arguments(RefuseIn)
+@bp.response(200, RequestOut)
+def refuse(data, request_id: int):
+    """Refuse with a reason from the catalogue."""
+    return access.refuse(db.session(), _actor(), request_id, **data)
+
+
+@bp.route("/requests/<int:request_id>/consent", methods=["POST"])
+@bp.arguments(ConsentIn)
+@bp.response(200, RequestOut)
+def grant_consent(data, request_id: int):
+    """Grant the written consent of the body handling the case."""
+    return access.grant_consent(db.session(), _actor(), request_id, **data)
+
+
+@bp.route("/requests/<int:request_id>/refuse-consent", methods=["POST"])
+@bp.arguments(RefuseIn)
+@bp.response(200, RequestOut)
+def refuse_consent(data, request_id: int):
+    """Refuse consent; the request is refused."""
+    return access.refuse_consent(db.session(), _actor(), request_id, **data)
+
+
+@bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
+@bp.arguments(ReasonIn)
+@bp.response(200, RequestOut)
+def withdraw(data, request_id: int):
+    """Withdraw one's own request."""
+    return access.withdraw(db.session(), _actor(), request_id, reason=data.get("reason"))
+
+
+@bp.route("/requests/<int:request_id>/return", methods=["POST"])
+@bp.arguments(ReasonIn)
+@bp.response(200, RequestOut)
+def return_for_supplement(data, request_id: int):
+    """Return the request to the requester for supplement (its clock pauses)."""
+    return access.return_for_supplement(db.session(), _flow(), _actor(), request_id,
+                                        reason=data.get("reason", ""))
