@@ -43,7 +43,7 @@ extract: install
 translations: $(MO)
 
 bench: install
-	$(BIN)/python bench/search_bench.py
+	cd bench && ../$(BIN)/python search_bench.py && ../$(BIN)/python queue_bench.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache

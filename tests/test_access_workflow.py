@@ -333,3 +333,32 @@ def test_the_body_handling_the_case_needs_no_consent_from_itself(world):
     request = ask(world, "requester.vks", person)  # the Hà Nội procuracy handles the case
     assert [s.kind for s in request.steps] == [StepKind.APPROVAL]
     assert any("handled by your organisation" in r["message"] for r in request.route["reasons"])
+
+
+def test_classified_documents_need_an_approver_with_that_clearance(world):
+    person = person_with_stage(world, None)
+    world.act(records.add_document, world.actor("clerk.hanoi"), person.id,
+              category="a_orders", title="Báo cáo trinh sát", number="07/BC",
+              issued_on=dt.date(2026, 3, 2), issuer="Phòng PC11", secrecy="mat", summary=None)
+    uncleared = world.make_user("approver.plain", "CA-HANOI", Role.APPROVER)
+    request = ask(world, "requester.vks", person, categories=["a_orders"])
+    assert request.route["secrecy"] == "mat"
+    with pytest.raises(Forbidden):
+        world.act(access.approve, world.actor(uncleared.username), request.id)
+    assert world.reload(request.id).state is RequestState.AWAITING_APPROVAL
+    world.act(access.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
+    assert world.reload(request.id).state is RequestState.APPROVED
+    plain = ask(world, "requester.vks", person, categories=["episodes"])
+    assert plain.route["secrecy"] == "none"
+
+
+def test_rule_values_are_configurable(database_url):
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x",
+                      "RULE_OVERRIDES": {"L128-2025.1": {"approval_days": 7}}})
+    flow = app.extensions["custody_workflow"]
+    assert flow.rules.on(dt.date(2026, 11, 24)).approval_days == 7
+    assert flow.rules.on(dt.date(2026, 6, 30)).approval_days == 5
+    assert flow.rules.on(dt.date(2026, 6, 30)).version == "L94-2015.1"
+    app.extensions["custody_engine"].dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_babel import format_datetime, get_locale, gettext
 
 from web.extensions import babel
@@ -24,8 +24,15 @@ def domain_message(error: DomainError) -> str:
 
 
 def label(member) -> str:
-    """The translated label of an enum member (or of its value)."""
-    return gettext(member.label) if hasattr(member, "label") else str(member)
+    """The translated label of an enum member (or of its value), looked up once per request:
+    a list of a hundred requests would otherwise translate the same few words hundreds of times."""
+    if not hasattr(member, "label"):
+        return str(member)
+    cache = g.setdefault("_labels", {})
+    text = cache.get(member.label)
+    if text is None:
+        text = cache[member.label] = gettext(member.label)
+    return text
 
 
 def vn_date(value: dt.date | str | None) -> str:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from workflow import audit
 from workflow.context import Actor
@@ -806,6 +806,8 @@ def list_requests(session: Session, actor: Actor, view: str, *,
         stmt = stmt.where(AccessRequest.state == state)
     if urgency is not None:
         stmt = stmt.where(AccessRequest.urgency == urgency)
+    stmt = stmt.options(selectinload(AccessRequest.subject_person),
+                        selectinload(AccessRequest.requester_org))
     rows = list(session.execute(stmt.limit(limit)).scalars())
     audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
     return rows

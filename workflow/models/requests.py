@@ -118,13 +118,15 @@ class RequestStep(Base):
         CheckConstraint("(kind = 'consent') = (case_id IS NOT NULL)", name="consent_has_case"),
         UniqueConstraint("request_id", "round", "kind", "org_id", "case_id",
                          name="uq_request_step_once"),
+        # The queues: pending steps of a kind for a set of bodies.
+        Index("ix_request_step_queue", "org_id", "kind", "outcome", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
     kind: Mapped[StepKind] = mapped_column(enum_type(StepKind))
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("criminal_case.id"))
     outcome: Mapped[StepOutcome] = mapped_column(enum_type(StepOutcome),
                                                  default=StepOutcome.PENDING)

@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('request_id', 'round', 'kind', 'org_id', 'case_id', name='uq_request_step_once')
     )
     with op.batch_alter_table('request_step', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_request_step_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_request_step_queue', ['org_id', 'kind', 'outcome', 'request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_step_request_id'), ['request_id'], unique=False)
 
     op.create_table('request_transition',
@@ -150,7 +150,7 @@ def downgrade() -> None:
     op.drop_table('request_transition')
     with op.batch_alter_table('request_step', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_request_step_request_id'))
-        batch_op.drop_index(batch_op.f('ix_request_step_org_id'))
+        batch_op.drop_index('ix_request_step_queue')
 
     op.drop_table('request_step')
     with op.batch_alter_table('notification', schema=None) as batch_op:

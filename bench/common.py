@@ -1,0 +1,117 @@
+"""What the benchmarks share: scratch databases, timing, and the two baselines."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from flask import Flask, render_template
+from flask_login import login_required
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from web import create_app  # noqa: E402
+from workflow.db import make_engine  # noqa: E402
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def scratch_url(backend: str, keep: str | None) -> tuple[str, Callable[[], None]]:
+    """A scratch database URL and how to remove it (kept when `keep` names it)."""
+    if backend == "sqlite":
+        path = Path(keep) if keep else Path(tempfile.mkdtemp()) / "bench.db"
+        return f"sqlite:///{path}", (lambda: None) if keep else (lambda: path.unlink())
+    name = keep or f"custody_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_url(PG).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    url = make_url(PG).set(database=name).render_as_string(hide_password=False)
+    return url, (lambda: None) if keep else drop
+
+
+def refresh_statistics(url: str) -> None:
+    """Fresh statistics and visibility maps, as autovacuum would leave a production database."""
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
+def timed(client, method: str, path: str, data: dict | None = None) -> tuple[float, int]:
+    """Server time in ms of one request through the WSGI app, and the page size."""
+    started = time.perf_counter()
+    response = client.open(path, method=method, data=data)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, (path, response.status_code)
+    return elapsed * 1000, len(response.data)
+
+
+def stats(samples: list[float]) -> tuple[float, float]:
+    """Median and p95."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+class Baselines:
+    """The app under test, plus a signed-in page of the same layout that does no work."""
+
+    def __init__(self, url: str) -> None:
+        self.app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False,
+                               "SECRET_KEY": "bench"})
+        self.filler: list[str] = []
+
+        @login_required
+        def baseline():
+            return render_template("error.html", status=200, title="baseline",
+                                   message=self.filler[-1])
+
+        self.app.add_url_rule("/bench-baseline", "bench_baseline", baseline)
+
+    def client_as(self, username: str):
+        """A test client signed in as a demo account."""
+        client = self.app.test_client()
+        client.post("/login", data={"username": username, "password": f"{username}#2026"})
+        return client
+
+    def measure(self, page_size: int, username: str, n: int) -> dict[str, tuple[float, float]]:
+        """Median and p95 of a bare Flask route and of the app's signed-in floor."""
+        page = "x" * page_size
+        bare = Flask("bare")
+        bare.add_url_rule("/bare", "bare", lambda: page)
+        bare_client = bare.test_client()
+        for _ in range(20):
+            timed(bare_client, "GET", "/bare")
+        result = {"bare": stats([timed(bare_client, "GET", "/bare")[0] for _ in range(n)])}
+        self.filler.append(page)
+        client = self.client_as(username)
+        for _ in range(20):
+            timed(client, "GET", "/bench-baseline")
+        result["app"] = stats([timed(client, "GET", "/bench-baseline")[0] for _ in range(n)])
+        return result
+
+
+def print_baselines(base: dict[str, tuple[float, float]]) -> None:
+    """The two baseline rows of a result table."""
+    bare_median, bare_p95 = base["bare"]
+    app_median, app_p95 = base["app"]
+    print(f"{'bare Flask route':<26}{'same-sized page':<30}{bare_median:>10.2f}{bare_p95:>9.2f}"
+          f"{1.0:>16.1f}")
+    print(f"{'app, signed in, no search':<26}{'same-sized page, layout':<30}{app_median:>10.2f}"
+          f"{app_p95:>9.2f}{app_p95 / bare_p95:>16.1f}")
