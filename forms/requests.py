@@ -96,6 +96,9 @@ class ConsentForm(FlaskForm):
     categories = CategoriesField(_l("Parts of the record consented to"),
                                  validators=[REQUIRED])
     expires_on = DateField(_l("Consent valid until"), validators=[Optional()])
+    letter_scan = FileField(_l("Scan of the signed consent letter (PDF, JPEG or PNG)"), validators=[
+        FileAllowed(["pdf", "jpg", "jpeg", "png"], _l("A PDF, JPEG or PNG file.")),
+        FileSize(max_size=10 * 1024 * 1024, message=_l("At most 10 MB."))])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 

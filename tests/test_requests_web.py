@@ -84,3 +84,28 @@ def test_route_preview_saves_nothing(client, auth, db):
     assert "Xem trước tuyến xử lý" in response.data.decode()
     assert "Công an thành phố Hà Nội" in response.data.decode()
     assert requests_count(db) == before
+
+
+def test_consent_letter_scan_is_attached_and_checked(app, client, auth, db):
+    from tests.test_access_workflow import World, ask, person_with_stage
+    from workflow.enums import CaseStage
+
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request_id = ask(world, "requester.vks",
+                         person_with_stage(world, CaseStage.INVESTIGATION)).id
+    auth.login("consent.hanoi")
+    url = f"/requests/{request_id}"
+    bad = client.post(url, content_type="multipart/form-data", data={
+        "action": "grant_consent", "consent-letter_ref": "CV 7/ĐY",
+        "consent-categories": ["a_orders"],
+        "consent-letter_scan": (io.BytesIO(b"GIF89a not allowed"), "letter.pdf")})
+    assert bad.status_code == 422 and "Bản quét phải là tệp PDF" in bad.data.decode()
+    good = client.post(url, content_type="multipart/form-data", data={
+        "action": "grant_consent", "consent-letter_ref": "CV 7/ĐY",
+        "consent-categories": ["a_orders"],
+        "consent-letter_scan": (io.BytesIO(b"%PDF-1.4 consent"), "letter.pdf")})
+    assert good.status_code == 302
+    db.expire_all()
+    step = next(s for s in db.get(AccessRequest, request_id).steps if s.letter_ref)
+    assert step.letter_scan.endswith(".pdf") and step.letter_ref == "CV 7/ĐY"

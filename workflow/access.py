@@ -503,8 +503,9 @@ def _void_open(request: AccessRequest, actor: Actor) -> None:
 
 def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref: str,
                   categories: list[str] | None = None, expires_on: dt.date | None = None,
-                  note: str | None = None) -> AccessRequest:
-    """Give the handling body's written consent (a letter reference is required)."""
+                  note: str | None = None, letter_scan: str | None = None) -> AccessRequest:
+    """Give the handling body's written consent: the letter's number is required, its scan may
+    be attached."""
     request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent")
     letter_ref = (letter_ref or "").strip()
     if not letter_ref or len(letter_ref) > 255:
@@ -514,8 +515,8 @@ def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref
     values = _granted(request, categories, None, None)
     for step in steps:
         _close_step(step, actor, StepOutcome.GRANTED, letter_ref=letter_ref,
-                    expires_on=expires_on, reason_text=note, rule_version=request.rule_version,
-                    granted_json=values["granted_json"])
+                    letter_scan=letter_scan, expires_on=expires_on, reason_text=note,
+                    rule_version=request.rule_version, granted_json=values["granted_json"])
     _move(session, actor, request, "grant_consent", authorised=True, reason=note,
           details={"letter_ref": letter_ref, "expires_on": expires_on})
     if request.state is RequestState.APPROVED:

@@ -87,7 +87,7 @@ def _parents_on(session: Session, day: dt.date) -> dict[int, int]:
                            .where(OrganisationLink.valid_from <= day,
                                   OrganisationLink.valid_to.is_(None)
                                   | (OrganisationLink.valid_to > day)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _chain(parents: dict[int, int], org_id: int) -> list[int]:
@@ -104,7 +104,7 @@ def competent_body(session: Session, facility_ids: set[int], day: dt.date) -> Or
     chains = [_chain(parents, f) for f in sorted(facility_ids)]
     common = [o for o in chains[0] if all(o in c for c in chains[1:])]
     kinds = dict(session.execute(select(Organisation.id, Organisation.kind)
-                                 .where(Organisation.id.in_(common))).tuples().all())
+                                 .where(Organisation.id.in_(common))).all())
     for org_id in common:
         if kinds[org_id] in MANAGEMENT_KINDS:
             return session.get(Organisation, org_id)

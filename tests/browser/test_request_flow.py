@@ -74,7 +74,7 @@ def test_file_approve_consent_and_see_it_approved(page, backend, db):
     page.goto(url)
     consent = page.locator("form.action-form").filter(has_text="Số văn bản đồng ý")
     consent.get_by_label("Số văn bản đồng ý").fill("CV 125/CSĐT-ĐY")
-    consent.get_by_role("button", name="Đồng ý").click()
+    consent.get_by_role("button", name="Đồng ý", exact=True).click()
     expect(page.locator(".lead .state")).to_have_text("Đã phê duyệt")
     sign_out(page)
 

@@ -127,7 +127,8 @@ def _perform(action: str, form, request_id: int):
         case "grant_consent":
             return access.grant_consent(sess, who, request_id, letter_ref=form.letter_ref.data,
                                         categories=form.categories.data,
-                                        expires_on=form.expires_on.data, note=form.note.data)
+                                        expires_on=form.expires_on.data, note=form.note.data,
+                                        letter_scan=store_scan(form.letter_scan.data))
         case "refuse_consent":
             return access.refuse_consent(sess, who, request_id,
                                          reason_code=form.reason_code.data, text=form.text.data)

@@ -140,6 +140,7 @@ class RequestStep(Base):
     granted_to: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     letter_ref: Mapped[str | None] = mapped_column(String(255))
+    letter_scan: Mapped[str | None] = mapped_column(String(255))
     rule_version: Mapped[str | None] = mapped_column(String(32))
 
     request: Mapped[AccessRequest] = relationship(back_populates="steps")

@@ -98,6 +98,7 @@ def upgrade() -> None:
     sa.Column('granted_to', sa.Date(), nullable=True),
     sa.Column('expires_on', sa.Date(), nullable=True),
     sa.Column('letter_ref', sa.String(length=255), nullable=True),
+    sa.Column('letter_scan', sa.String(length=255), nullable=True),
     sa.Column('rule_version', sa.String(length=32), nullable=True),
     sa.CheckConstraint("(kind = 'consent') = (case_id IS NOT NULL)", name=op.f('ck_request_step_consent_has_case')),
     sa.CheckConstraint("(outcome = 'pending') = (decided_at IS NULL)", name=op.f('ck_request_step_decided_iff_not_pending')),
