@@ -473,13 +473,18 @@ def approve(session: Session, actor: Actor, request_id: int, *,
 def refuse(session: Session, actor: Actor, request_id: int, *, reason_code: str,
            text: str | None = None) -> AccessRequest:
     """Refuse in writing, with a reason from the catalogue (and free text for 'other')."""
-    request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "refuse")
+    return _refuse(session, actor, request_id, StepKind.APPROVAL, "refuse", reason_code, text)
+
+
+def _refuse(session: Session, actor: Actor, request_id: int, kind: StepKind, trigger: str,
+            reason_code: str, text: str | None) -> AccessRequest:
+    request, steps = _decide(session, actor, request_id, kind, trigger)
     reason_text = _refusal(reason_code, text)
     for step in steps:
         _close_step(step, actor, StepOutcome.REFUSED, reason_code=reason_code,
                     reason_text=reason_text, rule_version=request.rule_version)
     _void_open(request, actor)
-    _move(session, actor, request, "refuse", authorised=True, reason=reason_text,
+    _move(session, actor, request, trigger, authorised=True, reason=reason_text,
           details={"reason_code": reason_code})
     _notify(session, request.requester_id, request, "decision")
     return request
@@ -529,16 +534,8 @@ def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref
 def refuse_consent(session: Session, actor: Actor, request_id: int, *, reason_code: str,
                    text: str | None = None) -> AccessRequest:
     """Refuse consent; the request is refused."""
-    request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "refuse_consent")
-    reason_text = _refusal(reason_code, text)
-    for step in steps:
-        _close_step(step, actor, StepOutcome.REFUSED, reason_code=reason_code,
-                    reason_text=reason_text, rule_version=request.rule_version)
-    _void_open(request, actor)
-    _move(session, actor, request, "refuse_consent", authorised=True, reason=reason_text,
-          details={"reason_code": reason_code})
-    _notify(session, request.requester_id, request, "decision")
-    return request
+    return _refuse(session, actor, request_id, StepKind.CONSENT, "refuse_consent", reason_code,
+                   text)
 
 
 def return_for_supplement(session: Session, flow: Workflow, actor: Actor, request_id: int,
