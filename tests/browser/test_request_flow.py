@@ -63,6 +63,8 @@ def test_file_approve_consent_and_see_it_approved(page, backend, db):
     sign_in(page, "approver.hanoi")
     page.get_by_role("link", name="Yêu cầu", exact=True).click()
     page.get_by_role("link", name="Chờ tôi quyết định").click()
+    expect(page.get_by_role("link", name=number)).to_be_visible()
+    shot(page, f"queue-{backend}")
     page.get_by_role("link", name=number).click()
     page.locator("form.action-form").filter(has_text="Phê duyệt").get_by_role(
         "button", name="Phê duyệt").click()
