@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,7 +30,7 @@ from web.forms_support import attempt, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
-from workflow import access
+from workflow import access, audit
 from workflow.enums import RequestState, Role, StepKind, Urgency
 from workflow.machine import allowed_triggers
 
@@ -173,6 +183,24 @@ def _may_list(view: str) -> bool:
     return {"mine": user.has_role(*FILERS), "approval": user.has_role(Role.APPROVER),
             "consent": user.has_role(Role.CONSENT_OFFICER),
             "overdue": user.has_role(Role.APPROVER, Role.REQUESTER)}[view]
+
+
+@bp.route("/form.pdf")
+@login_required
+def form_pdf():
+    """The blank request form (phiếu đề nghị cung cấp thông tin) to print and fill in by hand."""
+    from web.requests.labels import category_label
+    from workflow.documents import Renderer
+    from workflow.enums import RequestCategory
+
+    pdf = Renderer().render("request_form.html", {
+        "issuer_parent": "", "issuer": "", "place": "..................",
+        "addressee": "Cơ quan quản lý cơ sở dữ liệu về thi hành tạm giữ, tạm giam",
+        "categories": [category_label(c.value) for c in RequestCategory],
+        "printed_on": actor().today})
+    audit.record(db.session(), actor(), "document.blank_form")
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": 'inline; filename="phieu-de-nghi-cung-cap-thong-tin.pdf"'})
 
 
 @bp.route("/inbox", methods=["GET", "POST"])
