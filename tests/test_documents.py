@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.documents import ASSETS, AssetsOnly, Renderer
+from workflow.documents import ASSETS, AssetsOnly, Renderer, vn_date_line
 
 CONTEXT = {"issuer_parent": "BỘ CÔNG AN", "issuer": "Trung tâm CSDL", "place": "Hà Nội",
            "addressee": "Cơ quan quản lý cơ sở dữ liệu", "categories": ["Các lần tạm giữ"],
@@ -35,7 +35,7 @@ def test_the_form_prints_exact_vietnamese_in_the_bundled_font_only(tmp_path):
     text = " ".join(text_of(pdf, tmp_path).split())
     for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
                      "PHIẾU ĐỀ NGHỊ CUNG CẤP THÔNG TIN", "Nghị định số 121/2017/NĐ-CP",
-                     "Hà Nội, ngày 06 tháng 11 năm 2017", "Các lần tạm giữ"):
+                     "In từ hệ thống ngày 06/11/2017", "Các lần tạm giữ"):
         assert expected in text, expected
     assert fonts_of(pdf, tmp_path) <= {"Liberation-Serif", "Liberation-Serif-Bold",
                                        "Liberation-Serif-Italic", "Liberation-Serif-BoldItalic"}
@@ -67,8 +67,15 @@ def test_bundled_font_is_served_to_the_renderer():
     assert response is not None
 
 
-def test_blank_form_download(client, auth, tmp_path):
+def test_blank_form_download_fits_one_page(client, auth, tmp_path):
     auth.login("requester.vks")
     response = client.get("/requests/form.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert "PHIẾU ĐỀ NGHỊ CUNG CẤP THÔNG TIN" in text_of(response.data, tmp_path)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "doc.pdf")], check=True,
+                          capture_output=True, text=True).stdout
+    assert "Pages:           1" in info
+
+
+def test_place_and_date_line_is_zero_padded_as_decree_30_requires():
+    assert vn_date_line("Hà Nội", dt.date(2017, 11, 6)) == "Hà Nội, ngày 06 tháng 11 năm 2017"
