@@ -34,7 +34,7 @@ test: lint
 
 # After changing user-visible text: refresh the catalogue, translate what is new, then compile.
 extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext -k vi --no-location \
 		--sort-output -o web/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i web/translations/messages.pot \
 		-d web/translations

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from tests.conftest import password_of
 from tests.helpers import org, person_at
 from tests.test_access_workflow import World, ask, person_with_stage
+from tests.test_extracts import SETTINGS, arrange, prepare, release
+from workflow import extracts
 from workflow.enums import CaseStage
 from workflow.models import AuditEntry, CustodyEpisode, User
 
@@ -70,6 +72,13 @@ MATRIX = {
     "admin.users": ("/admin/users", expect({AD})),
     "admin.new_user": ("/admin/users/new", expect({AD})),
     "admin.edit_user": ("/admin/users/{user}", expect({AD})),
+    # Extracts: previewed by the issuing body's approvers, downloaded by the requester only;
+    # letters for everyone on the request; verification is public.
+    "documents.preview": ("/documents/{extract}/preview.pdf", expect({AP}, others=404)),
+    "documents.download": ("/documents/{extract}/download", expect({RQ}, others=404)),
+    "documents.letter": ("/documents/{letter}/letter.pdf", expect({RQ, AP, CO}, others=404)),
+    "documents.verify_form": ("/verify", expect(EVERYONE)),
+    "documents.verify": ("/verify/{code}", expect(EVERYONE)),
 }
 
 
@@ -85,8 +94,15 @@ def objects(app, db):
         CustodyEpisode.facility_id == org(db, "TTG-HANOI").id,
         CustodyEpisode.case_id.is_not(None)).limit(1)).scalar_one()
     user = db.execute(select(User.id).where(User.username == "clerk.hcm")).scalar_one()
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        _subject, approved = arrange(world, db)
+        extract = release(world, prepare(world, approved.id))
+        letter = world.act(extracts.issue_letters, SETTINGS, world.actor("consent.hanoi"),
+                           approved.id)[0]
+        ids = {"extract": extract.id, "letter": letter.id, "code": extract.code}
     return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
-            "request": request_id}
+            "request": request_id, **ids}
 
 
 def test_every_route_has_an_entry(app):

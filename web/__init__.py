@@ -12,6 +12,7 @@ from flask_smorest import Api
 from web import db, errors, i18n
 from web.extensions import csrf, login_manager
 from workflow.access import Workflow
+from workflow.extracts import ExtractSettings
 from workflow.policies import Permission, can
 from workflow.rules import Rulebook
 from workflow.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
@@ -58,6 +59,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
+        # Extracts: where the QR code points, how long files are kept, release defaults.
+        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        SIGNING_KEY_PASSPHRASE=None,  # defaults to the secret key
+        SIGNING_DEV_CA=True,  # issue development certificates when none were imported
+        EXTRACT_RETENTION_DAYS=365,
+        EXTRACT_VALID_DAYS=30,
+        EXTRACT_DOWNLOAD_LIMIT=3,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -68,6 +76,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
 
     db.init_app(app)
+    app.extensions["custody_documents"] = ExtractSettings(
+        passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
+        base_url=app.config["PUBLIC_BASE_URL"],
+        issue_dev_certificates=bool(app.config["SIGNING_DEV_CA"]),
+        retention_days=app.config["EXTRACT_RETENTION_DAYS"],
+        valid_days=app.config["EXTRACT_VALID_DAYS"],
+        download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"])
     app.extensions["custody_workflow"] = Workflow(
         Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")))
     i18n.init_app(app)
@@ -81,11 +96,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
+    from web.documents.views import bp as documents_bp
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
     from web.requests.views import bp as requests_bp
 
-    for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp):
+    for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
+                      documents_bp):
         app.register_blueprint(blueprint)
 
     from web.api.views import bp as api_bp

@@ -28,9 +28,15 @@ def _engine():
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database schema through the migrations."""
+    from web.cli_documents import ensure_credentials
+
     schema.upgrade(_engine())
     click.echo(f"Database at revision {schema.current_revision(_engine())}: "
                f"{_engine().url.render_as_string(hide_password=True)}")
+    created, orgs = ensure_credentials()
+    if created:
+        click.echo(f"Development signing certificates: {created} created for {orgs} "
+                   "organisations (import real ones with `custody pki import`).")
 
 
 def _print_accounts() -> None:
@@ -53,7 +59,8 @@ def demo_command(persons: int, seed: int, if_empty: bool) -> None:
             click.echo(f"The database already holds {has_records} persons; demo not loaded.")
         else:
             try:
-                summary = demo.load_demo(session, SYSTEM, persons=persons, seed=seed)
+                summary = demo.load_demo(session, SYSTEM, persons=persons, seed=seed,
+                                         documents=current_app.extensions["custody_documents"])
             except DomainError as error:
                 raise click.ClickException(error.message) from error
             session.commit()
@@ -172,8 +179,10 @@ def _engine_of(app: Flask):
 
 def register(app: Flask) -> None:
     """Attach the commands to the application's CLI."""
+    from web.cli_documents import extract_group, pki_group
+
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
-                    sweep_command, create_token_command):
+                    sweep_command, create_token_command, pki_group, extract_group):
         app.cli.add_command(command)
 
 

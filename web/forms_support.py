@@ -13,7 +13,7 @@ from web.i18n import domain_message
 from web.security import actor
 from workflow import audit
 from workflow.audit import Outcome
-from workflow.errors import Conflict, InvalidInput
+from workflow.errors import Conflict, DocumentFailed, InvalidInput
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
     try:
         with sess.begin_nested():
             return action()
-    except (InvalidInput, Conflict) as error:
+    except (InvalidInput, Conflict, DocumentFailed) as error:
         form.form_errors.append(domain_message(error))
         audit.record(sess, actor(), "form.rejected", outcome=Outcome.FAILURE,
                      object_type="route", object_id=request.endpoint,

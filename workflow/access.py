@@ -149,6 +149,11 @@ def _lock(session: Session, request_id: int) -> AccessRequest:
     return request
 
 
+def lock_request(session: Session, request_id: int) -> AccessRequest:
+    """The request, its row locked until the transaction ends (404 if there is none)."""
+    return _lock(session, request_id)
+
+
 def get_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
     """A request the user may see, audited; 404 otherwise."""
     assert actor.user is not None

@@ -8,6 +8,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -39,6 +40,9 @@ from workflow.models import (
     User,
 )
 from workflow.names import given_name_key, search_key
+
+if TYPE_CHECKING:
+    from workflow.extracts import ExtractSettings
 from workflow.reference import PROVINCES, build_tree, province_slug
 
 FAMILY = [("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 4), ("Huỳnh", 2),
@@ -364,7 +368,7 @@ def generate_persons(
 
 
 def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2017,
-              details: bool = True) -> dict:
+              details: bool = True, documents: ExtractSettings | None = None) -> dict:
     """Load the whole demo set into an empty database; returns what was created. Without
     `details`, persons get identifiers and episodes only (for large benchmark loads)."""
     if session.scalar(select(func.count()).select_from(Person)):
@@ -391,7 +395,7 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
                          organisation_id=orgs[DETAINEE_ACCOUNT.org_code].id,
                          roles={Role.DETAINEE}, password=DETAINEE_ACCOUNT.password,
                          person_id=kiosk_person.id)
-    requests = load_demo_requests(session, orgs)
+    requests = load_demo_requests(session, orgs, documents)
     audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed,
                                                              "requests": requests})
     return {"persons": persons, "organisations": len(orgs),
@@ -401,10 +405,11 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
 DEMO_NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
 
 
-def load_demo_requests(session: Session, orgs: dict[str, Organisation]) -> int:
+def load_demo_requests(session: Session, orgs: dict[str, Organisation],
+                       documents: ExtractSettings | None = None) -> int:
     """A few requests by the procuracy about persons at the Hà Nội camp, left in several states
     through the real workflow, so that every queue has something in it."""
-    from workflow import access
+    from workflow import access, extracts
     from workflow.access import RequestInput, Workflow
     from workflow.enums import Channel, ProvisionForm, SubjectKind
 
@@ -442,11 +447,18 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation]) -> int:
                     access.grant_consent(session, Actor(officer, "demo", DEMO_NOW),
                                          request.id, letter_ref="CV 88/ĐY-CSĐT")
             if plan == "released" and request.state.value == "approved":
-                access.release(session, flow, approver, request.id)
+                if documents is None:
+                    access.release(session, flow, approver, request.id)
+                else:
+                    extract = extracts.prepare_extract(session, documents, approver, request.id)
+                    extracts.release_extract(session, flow, documents, approver, request.id,
+                                             document_id=extract.id, sha256=extract.sha256)
         elif plan == "refused":
             access.refuse(session, approver, request.id, reason_code="purpose",
                           text="Chưa nêu rõ căn cứ kiểm sát đối với người này")
         elif plan == "returned":
             access.return_for_supplement(session, flow, approver, request.id,
                                          reason="Bổ sung số quyết định phân công kiểm sát viên")
+        if documents is not None:
+            extracts.issue_letters(session, documents, approver, request.id)
     return len(held)

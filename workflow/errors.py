@@ -36,3 +36,15 @@ class Conflict(DomainError):
     """The object changed under the user; nothing was done."""
 
     status = 409
+
+
+class Gone(DomainError):
+    """The object existed for the user but can no longer be had (expired, used up, revoked)."""
+
+    status = 410
+
+
+class DocumentFailed(DomainError):
+    """A document could not be produced; the transaction is undone."""
+
+    status = 503

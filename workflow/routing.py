@@ -112,7 +112,7 @@ def competent_body(session: Session, facility_ids: set[int], day: dt.date) -> Or
         Organisation.kind == OrgKind.CENTRAL_CENTRE)).scalars().first()
 
 
-def _overlaps(episode: CustodyEpisode, start: dt.date | None, end: dt.date | None) -> bool:
+def overlaps(episode: CustodyEpisode, start: dt.date | None, end: dt.date | None) -> bool:
     if start and episode.end_date and episode.end_date < start:
         return False
     return not (end and episode.start_date > end)
@@ -141,7 +141,7 @@ def plan_route(
     if not own_scope:
         reasons.append(Reason(N_("A detained person's own request is decided by the body that "
                                  "manages the facility (Art. 12 §2đ)."), {}))
-    episodes = [e for e in person.episodes if _overlaps(e, period_from, period_to)]
+    episodes = [e for e in person.episodes if overlaps(e, period_from, period_to)]
     if not episodes:
         episodes = list(person.episodes)
         reasons.append(Reason(N_("No episode falls in the period asked for; the route covers "

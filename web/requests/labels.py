@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "refuse_consent": N_("refuse consent"), "return_for_supplement": N_("return for supplement"),
     "withdraw": N_("withdraw"), "resubmit": N_("resubmit"), "close": N_("close"),
     "release": N_("release"), "extend": N_("extend the deadline"),
+    "prepare": N_("prepare the extract"), "revoke": N_("revoke the extract"),
 }
 TIMELINE_LABELS = ACTION_LABELS | {
     "file": N_("filed"), "submit": N_("submit"), "route": N_("routed"),

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from forms.documents import PrepareForm, ReleaseForm, RevokeForm
 from forms.requests import (
     ApproveForm,
     ConsentForm,
@@ -26,12 +27,21 @@ from forms.requests import (
 )
 from web import db
 from web.diagram import state_diagram
+from web.documents.views import settings
 from web.forms_support import attempt, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
-from workflow import access, audit
-from workflow.enums import RequestState, Role, StepKind, Urgency
+from workflow import access, audit, extracts
+from workflow.enums import (
+    IssuedKind,
+    IssuedState,
+    RequestState,
+    Role,
+    StepKind,
+    SubjectKind,
+    Urgency,
+)
 from workflow.machine import allowed_triggers
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -98,8 +108,40 @@ def _forms(req):
             if trigger in triggers:
                 forms[trigger] = ReasonForm(prefix=trigger)
     if "release" in triggers and access.may_fire(sess, actor(), req, "release"):
-        forms["release"] = ReasonForm(prefix="release")
+        if req.subject_kind is SubjectKind.PERSON:
+            forms["prepare"] = PrepareForm(prefix="prepare")
+            prepared = extracts.current_preparation(sess, req.id)
+            if prepared is not None:
+                forms["release"] = ReleaseForm(
+                    prefix="release", document_id=str(prepared.id), sha256=prepared.sha256,
+                    valid_days=settings().valid_days, download_limit=settings().download_limit)
+        else:
+            forms["release"] = ReasonForm(prefix="release")
+    revocable = [d for d in _documents(req) if d.kind is IssuedKind.EXTRACT
+                 and d.state is IssuedState.RELEASED and d.may_revoke]
+    if revocable:
+        forms["revoke"] = RevokeForm(prefix="revoke", document_id=str(revocable[-1].id))
     return forms
+
+
+def _documents(req):
+    """The documents of the request this user may see, each marked with what the user may do."""
+    user, sess, day = current_user, db.session(), actor().today
+    shown = []
+    for document in extracts.documents_of(sess, req.id):
+        releaser = extracts.may_manage(sess, user, document, day)
+        document.may_revoke = releaser and user.has_role(Role.APPROVER)
+        if document.kind is not IssuedKind.EXTRACT:
+            document.link = url_for("documents.letter", document_id=document.id)
+        elif releaser:
+            document.link = url_for("documents.preview", document_id=document.id)
+        elif extracts.may_download(user, document) and document.state in (
+                IssuedState.RELEASED, IssuedState.REVOKED):
+            document.link = url_for("documents.download", document_id=document.id)
+        else:
+            continue
+        shown.append(document)
+    return shown
 
 
 @bp.route("/<int:request_id>", methods=["GET", "POST"])
@@ -119,12 +161,28 @@ def show(request_id: int):
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
         return render_template("requests/show.html", req=req, forms=forms, failed=action,
-                               diagram=state_diagram(req.state)), 422
+                               diagram=state_diagram(req.state), documents=_documents(req),
+                               preparation=extracts.current_preparation(db.session(), req.id),
+                               today=actor().today), 422
     return render_template("requests/show.html", req=req, forms=forms, failed=None,
-                           diagram=state_diagram(req.state))
+                           diagram=state_diagram(req.state), documents=_documents(req),
+                           preparation=extracts.current_preparation(db.session(), req.id),
+                           today=actor().today)
 
 
 def _perform(action: str, form, request_id: int):
+    done = _act(action, form, request_id)
+    if action in LETTER_ACTIONS:
+        # The written notice of the decision is issued in the same transaction.
+        extracts.issue_letters(db.session(), settings(), actor(), request_id)
+    return done
+
+
+LETTER_ACTIONS = frozenset({"refuse", "refuse_consent", "grant_consent",
+                            "return_for_supplement"})
+
+
+def _act(action: str, form, request_id: int):
     sess, who, flow = db.session(), actor(), _flow()
     match action:
         case "approve":
@@ -151,8 +209,18 @@ def _perform(action: str, form, request_id: int):
             return access.submit(sess, flow, who, request_id)
         case "close":
             return access.close(sess, who, request_id)
+        case "prepare":
+            return extracts.prepare_extract(sess, settings(), who, request_id)
+        case "release" if isinstance(form, ReleaseForm):
+            return extracts.release_extract(
+                sess, flow, settings(), who, request_id, document_id=int(form.document_id.data),
+                sha256=form.sha256.data, valid_days=form.valid_days.data,
+                download_limit=form.download_limit.data, named=form.usernames())
         case "release":
             return access.release(sess, flow, who, request_id)
+        case "revoke":
+            return extracts.revoke(sess, who, int(form.document_id.data),
+                                   reason=form.reason.data)
         case "extend":
             return access.extend_deadline(sess, flow, who, request_id, reason=form.reason.data)
     abort(400)

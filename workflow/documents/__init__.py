@@ -8,10 +8,13 @@ text and reaches nothing. The font is bundled so that output is the same on ever
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -41,6 +44,13 @@ def vn_date_line(place: str, day: dt.date) -> str:
     return f"{place}, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
 
 
+def css_string(value: object) -> Markup:
+    """A CSS string literal of any text: everything but letters and digits is written as a
+    six-digit hex escape, so nothing can close the string or the <style> element it sits in."""
+    escaped = "".join(c if c.isalnum() else f"\\{ord(c):06x}" for c in str(value))
+    return Markup(f'"{escaped}"')  # noqa: S704 - only letters, digits and hex escapes remain
+
+
 class Renderer:
     """Renders the document templates of this folder to PDF bytes."""
 
@@ -49,16 +59,48 @@ class Renderer:
                                autoescape=select_autoescape(default=True),
                                undefined=StrictUndefined)
         self.env.filters["date_line"] = vn_date_line
+        self.env.filters["css_string"] = css_string
 
     @cached_property
     def _fonts(self) -> FontConfiguration:
         return FontConfiguration()
 
+    def html(self, template: str, context: dict) -> str:
+        """The HTML of one template with a context of plain values (autoescaped)."""
+        return self.env.get_template(template).render(**context)
+
     def render(self, template: str, context: dict, fetcher: AssetsOnly | None = None) -> bytes:
         """The PDF of one template with a context of plain values."""
+        return self.render_pages(template, context, fetcher).pdf
+
+    def render_pages(self, template: str, context: dict,
+                     fetcher: AssetsOnly | None = None) -> Rendered:
+        """The PDF and its page count."""
         fetcher = fetcher or AssetsOnly()
-        html = self.env.get_template(template).render(**context)
         css = CSS(filename=str(ASSETS / "document.css"), font_config=self._fonts,
                   url_fetcher=fetcher)
-        document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-        return document.write_pdf(stylesheets=[css], font_config=self._fonts)
+        html = HTML(string=self.html(template, context), base_url=ASSETS.as_uri() + "/",
+                    url_fetcher=fetcher)
+        document = html.render(stylesheets=[css], font_config=self._fonts)
+        return Rendered(document.write_pdf(), len(document.pages))
+
+    def template_source(self, template: str) -> str:
+        """The template and everything it includes, with the stylesheet: what a version covers."""
+        names = [template, *sorted(n for n in self.env.list_templates()
+                                   if n.startswith("_"))]
+        parts = [f"--- {n}\n{(ASSETS / 'templates' / n).read_text('utf-8')}" for n in names]
+        parts.append(f"--- document.css\n{(ASSETS / 'document.css').read_text('utf-8')}")
+        return "\n".join(parts)
+
+    def template_version(self, template: str) -> str:
+        """`name@hash`: changes whenever the template, a shared partial or the stylesheet does."""
+        digest = hashlib.sha256(self.template_source(template).encode()).hexdigest()[:16]
+        return f"{template.removesuffix('.html')}@{digest}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered PDF and its number of pages."""
+
+    pdf: bytes
+    pages: int

@@ -1,6 +1,12 @@
 """All mapped classes, imported here so the metadata is complete."""
 
 from workflow.models.audit import AuditEntry, AuditHead
+from workflow.models.extracts import (
+    DocumentRegister,
+    DocumentTemplate,
+    IssuedDocument,
+    SigningCredential,
+)
 from workflow.models.organisations import Organisation, OrganisationLink
 from workflow.models.records import (
     Case,
@@ -22,6 +28,10 @@ from workflow.models.tokens import ApiToken
 from workflow.models.users import User, UserRole
 
 __all__ = [
+    "DocumentRegister",
+    "DocumentTemplate",
+    "IssuedDocument",
+    "SigningCredential",
     "ApiToken",
     "AccessRequest",
     "Notification",

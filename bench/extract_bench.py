@@ -1,0 +1,203 @@
+"""Extracts: median time to prepare (query, render, number, sign) a typical two-page extract and a
+100-page full record, next to bare WeasyPrint rendering the same HTML in the same run, the time
+signing adds, and the peak memory of the 100-page case (in a fresh process).
+
+    python bench/extract_bench.py [--backend postgresql] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import time
+
+from common import scratch_url
+from sqlalchemy import select
+from weasyprint import CSS, HTML
+
+from workflow import access, extracts, pki, schema
+from workflow.context import SYSTEM, Actor
+from workflow.db import make_engine, make_session_factory
+from workflow.demo import load_demo
+from workflow.documents import ASSETS, Renderer
+from workflow.enums import (
+    Channel,
+    DocumentCategory,
+    EventKind,
+    ProvisionForm,
+    RequestState,
+    SubjectKind,
+)
+from workflow.models import (
+    CustodyEpisode,
+    CustodyEvent,
+    Organisation,
+    Person,
+    RecordDocument,
+    User,
+)
+
+NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
+SETTINGS = extracts.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
+# Rows of record added per case: about 25 table rows fill a page.
+ROWS = {"typical": 6, "full": 1270}
+
+
+def build(url: str) -> dict[str, int]:
+    """Demo data, then two persons at the Hà Nội camp with `ROWS` documents and events each,
+    and an approved request about each by the provincial police's own requester."""
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    ids = {}
+    with make_session_factory(engine)() as session:
+        load_demo(session, SYSTEM, persons=300, seed=2017)
+        camp = session.scalars(select(Organisation).where(
+            Organisation.code == "TTG-HANOI")).one()
+        kiosk = set(session.scalars(select(User.person_id).where(User.person_id.is_not(None))))
+        persons = [p for p in session.scalars(select(Person).join(CustodyEpisode).where(
+            CustodyEpisode.facility_id == camp.id).order_by(Person.id)).unique()
+            if p.id not in kiosk and {e.facility_id for e in p.episodes} == {camp.id}
+            and all(e.case_id is None or e.case.stage_on(NOW.date()).stage.value
+                    in ("closed", "enforcement", "suspended") for e in p.episodes)]
+        requester = session.scalars(select(User).where(User.username == "approver.hanoi")).one()
+        for (name, rows), person in zip(ROWS.items(), persons, strict=False):
+            episode = person.episodes[-1]
+            day = episode.start_date
+            for i in range(rows):
+                session.add(RecordDocument(
+                    person_id=person.id, episode_id=episode.id,
+                    category=DocumentCategory.ORDERS, title=f"Quyết định gia hạn tạm giam {i}",
+                    number=f"{i}/QĐ-GHTG", issued_on=day, issuer="Cơ quan Cảnh sát điều tra",
+                    summary="Gia hạn thời hạn tạm giam để phục vụ điều tra vụ án"))
+                session.add(CustodyEvent(episode_id=episode.id, kind=EventKind.VISIT,
+                                         occurred_on=day, note=f"Thăm gặp thân nhân lần {i}",
+                                         document_number=f"{i}/TG"))
+            session.flush()
+            ids[name] = _approved_request(session, requester, person)
+        session.commit()
+    engine.dispose()
+    return ids
+
+
+def _approved_request(session, approver: User, person: Person) -> int:
+    """A request by the approver's own body about a person in its scope: direct access."""
+    actor = Actor(approver, "bench", NOW)
+    data = access.RequestInput(
+        channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON, purpose="Đo hiệu năng",
+        legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP", provision=ProvisionForm.PDF,
+        categories=["a_orders", "episodes", "events", "c_identity", "case"],
+        identity_number=person.identifiers[-1].value)
+    # The approver files as a requester of its own body: give it the role for the bench only.
+    from workflow.enums import Role
+    from workflow.models import UserRole
+
+    if not approver.has_role(Role.REQUESTER):
+        session.add(UserRole(user_id=approver.id, role=Role.REQUESTER))
+        session.flush()
+        session.refresh(approver)
+    request = access.file_request(session, actor, data)
+    access.submit(session, access.Workflow(), actor, request.id)
+    assert request.state is RequestState.APPROVED, request.state
+    return request.id
+
+
+def measure(url: str, request_id: int, runs: int) -> dict:
+    """Prepare the extract `runs` times (each rolled back), then render its HTML bare."""
+    sessions = make_session_factory(make_engine(url))
+    captured: dict = {}
+    original = Renderer.render_pages
+
+    def capture(self, template, context, fetcher=None):
+        captured["html"] = self.html(template, context)
+        rendered = original(self, template, context, fetcher)
+        captured["pdf"] = rendered.pdf
+        return rendered
+
+    Renderer.render_pages = capture
+    full, pages = [], 0
+    for _ in range(runs + 1):  # the first run warms fonts and caches up
+        with sessions() as session:
+            approver = session.scalars(select(User).where(
+                User.username == "approver.hanoi")).one()
+            started = time.perf_counter()
+            document = extracts.prepare_extract(session, SETTINGS, Actor(approver, "b", NOW),
+                                                request_id)
+            full.append((time.perf_counter() - started) * 1000)
+            pages = document.pages
+            session.rollback()
+    Renderer.render_pages = original
+    css = str(ASSETS / "document.css")
+    bare = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        HTML(string=captured["html"], base_url=ASSETS.as_uri() + "/").write_pdf(
+            stylesheets=[CSS(filename=css)])
+        bare.append((time.perf_counter() - started) * 1000)
+    with sessions() as session:
+        org = session.scalars(select(Organisation).where(Organisation.code == "CA-HANOI")).one()
+        signer = pki.signer_for(pki.org_credential(session, org, SETTINGS.passphrase, NOW),
+                                SETTINGS.passphrase)
+        session.commit()
+    signing = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        pki.sign_pdf(captured["pdf"], signer, reason="bench", location="Hà Nội", name="bench")
+        signing.append((time.perf_counter() - started) * 1000)
+    return {"pages": pages, "full": statistics.median(full[1:]),
+            "bare": statistics.median(bare[1:]), "sign": statistics.median(signing[1:])}
+
+
+def child_peak(url: str, request_id: int) -> None:
+    """In a fresh process: prepare the extract once and print the peak resident memory."""
+    sessions = make_session_factory(make_engine(url))
+    with sessions() as session:
+        approver = session.scalars(select(User).where(User.username == "approver.hanoi")).one()
+        before = _high_water_mb()
+        document = extracts.prepare_extract(session, SETTINGS, Actor(approver, "b", NOW),
+                                            request_id)
+        peak = _high_water_mb()
+        session.rollback()
+    print(f"{peak:.0f} {before:.0f} {document.pages}")
+
+
+def _high_water_mb() -> float:
+    # VmHWM starts afresh at exec (ru_maxrss would carry the parent's peak over).
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--child", nargs=2, metavar=("URL", "REQUEST"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_peak(args.child[0], int(args.child[1]))
+        return
+    url, drop = scratch_url(args.backend, None)
+    try:
+        ids = build(url)
+        print(f"extract bench on {args.backend}, median of {args.runs} runs "
+              "(prepare = query + render + number + sign + store)")
+        print(f"{'case':<8} {'pages':>5} {'prepare':>10} {'bare':>10} {'ratio':>6} "
+              f"{'signing':>9}")
+        for name, request_id in ids.items():
+            runs = args.runs if name == "typical" else max(3, args.runs // 5)
+            got = measure(url, request_id, runs)
+            print(f"{name:<8} {got['pages']:>5} {got['full']:>8.0f}ms {got['bare']:>8.0f}ms "
+                  f"{got['full'] / got['bare']:>5.2f}x {got['sign']:>7.1f}ms")
+        out = subprocess.run([sys.executable, __file__, "--child", url, str(ids["full"])],
+                             check=True, capture_output=True, text=True).stdout.split()
+        print(f"peak memory preparing the {out[2]}-page extract: {out[0]} MB resident "
+              f"({out[1]} MB before it started)")
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""Extracts: what they hold and withhold, their numbers, signatures, release, download and
+verification, read back from the PDFs themselves; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import last_audit, org
+from tests.test_access_workflow import FLOW, NOW, World, ask
+from workflow import access, documents, extracts, records
+from workflow.enums import (
+    CaseStage,
+    DocumentCategory,
+    EventKind,
+    IssuedKind,
+    IssuedState,
+    RequestState,
+    Secrecy,
+)
+from workflow.errors import Conflict, DocumentFailed, Gone, NotFound
+from workflow.models import (
+    AccessRequest,
+    CustodyEpisode,
+    CustodyEvent,
+    DocumentRegister,
+    DocumentTemplate,
+    IssuedDocument,
+    Person,
+    RecordDocument,
+    User,
+)
+
+SETTINGS = extracts.ExtractSettings(passphrase="test-secret",  # the app fixture's key
+                                    base_url="https://csdl.example.vn")
+HOSTILE = '<img src="file:///etc/passwd"> http://198.51.100.7/x.png'
+
+
+def text_of(pdf: bytes, tmp_path: Path, page: int | None = None) -> str:
+    """The text of the PDF (or of one page), words joined by single spaces."""
+    path = tmp_path / "extract.pdf"
+    path.write_bytes(pdf)
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    out = subprocess.run(["pdftotext", "-raw", *pages, str(path), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return " ".join(out.split())
+
+
+def page_count(pdf: bytes, tmp_path: Path) -> int:
+    path = tmp_path / "count.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines()
+                    if line.startswith("Pages:")))
+
+
+@pytest.fixture
+def world(app):
+    with app.extensions["custody_sessions"]() as session:
+        yield World(session)
+
+
+def fresh_person(world: World, db, stage: CaseStage):
+    """A person held only at the Hà Nội camp, not used by this test yet, whose case is now at
+    `stage` (SQLite takes its write lock at the first read: each read is committed at once)."""
+    used = set(db.scalars(select(AccessRequest.subject_person_id)))
+    clerk = world.actor("clerk.hanoi")
+    camp = org(db, "TTG-HANOI").id
+    kiosk = set(db.scalars(select(User.person_id).where(User.person_id.is_not(None))))
+    person = next(p for p in db.scalars(select(Person).join(CustodyEpisode).where(
+        CustodyEpisode.facility_id == camp).order_by(Person.id)).unique()
+        if p.id not in used | kiosk and {e.facility_id for e in p.episodes} == {camp})
+    world.session.commit()
+    case = world.act(records.create_case, clerk, number=f"X/{person.id}", title="Vụ án thử",
+                     charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5), stage=stage,
+                     handling_org_id=org(db, "CSDT-HANOI").id if stage.needs_consent else None)
+    episode = person.episodes[-1]
+    world.act(records.correct, clerk, "episode", episode.id, {"case_id": case.id},
+              reason="Gắn vụ án để thử", expected_version=episode.version)
+    return db.get(Person, person.id)
+
+
+def arrange(world: World, db, *, extra_events: int = 0):
+    """A person under investigation with a secret order, a top-secret order and a marked event;
+    the procuracy asks for orders, episodes, events and identity; the police approves all but
+    the events, and the investigation agency consents."""
+    person = fresh_person(world, db, CaseStage.INVESTIGATION)
+    db.expire_all()
+    person = db.get(Person, person.id)
+    episode = person.episodes[-1]
+    db.add_all([
+        RecordDocument(person_id=person.id, episode_id=episode.id,
+                       category=DocumentCategory.ORDERS, title="Lệnh tạm giam bổ sung",
+                       number="77/LTG", issued_on=episode.start_date, issuer="Cơ quan điều tra",
+                       secrecy=Secrecy.NONE, summary=HOSTILE),
+        CustodyEvent(episode_id=episode.id, kind=EventKind.VISIT,
+                     occurred_on=episode.start_date, note="Ghi chú sự kiện KHÔNG-ĐƯỢC-LỘ"),
+        *[CustodyEvent(episode_id=episode.id, kind=EventKind.VISIT,
+                       occurred_on=episode.start_date, note=f"Thăm gặp lần {i}")
+          for i in range(extra_events)],
+    ])
+    db.flush()
+    request = ask(world, "requester.vks", person,
+                  categories=["a_orders", "episodes", "events", "c_identity"])
+    world.act(access.approve, world.actor("approver.hanoi"), request.id,
+              categories=["a_orders", "episodes", "c_identity"])
+    world.act(access.grant_consent, world.actor("consent.hanoi"), request.id,
+              letter_ref="CV 12/ĐY-CSĐT")
+    # Classified after the approval: the approval did not cover it.
+    db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
+                          category=DocumentCategory.ORDERS, title="Tài liệu TUYỆT-MẬT-XYZ",
+                          number="1/TM", issued_on=episode.start_date, issuer="Bộ Công an",
+                          secrecy=Secrecy.TOP_SECRET))
+    db.flush()
+    assert state_of(world, request.id) is RequestState.APPROVED
+    return person, request
+
+
+def state_of(world: World, request_id: int) -> RequestState:
+    """The request's state, read and committed (no lock is kept)."""
+    state = world.reload(request_id).state
+    world.session.commit()
+    return state
+
+
+def prepare(world: World, request_id: int, username: str = "approver.hanoi"):
+    return world.act(extracts.prepare_extract, SETTINGS, world.actor(username), request_id)
+
+
+def release(world: World, document, **kwargs):
+    return world.act(extracts.release_extract, FLOW, SETTINGS, world.actor("approver.hanoi"),
+                     document.request_id, document_id=document.id, sha256=document.sha256,
+                     **kwargs)
+
+
+def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path):
+    person, request = arrange(world, db)
+    document = prepare(world, request.id)
+    text = text_of(document.pdf, tmp_path)
+    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "PHIẾU CUNG CẤP THÔNG TIN",
+                     f"Số: {document.number}", person.full_name, "Lệnh tạm giam bổ sung",
+                     "77/LTG", person.episodes[-1].legal_basis, person.identifiers[-1].value,
+                     "Văn bản đồng ý số CV 12/ĐY-CSĐT", "Kính gửi: Viện kiểm sát nhân dân",
+                     f"Mã xác thực: {document.code}", "Điều 18 Nghị định số 121/2017/NĐ-CP"):
+        assert expected in text, expected
+    # Asked for but not approved: a visible line with its legal ground, and no content.
+    assert ("KHÔNG CUNG CẤP – Các sự kiện trong thời gian giam giữ: không được Công an thành "
+            "phố Hà Nội phê duyệt") in text
+    assert "Art. 12 §3a" not in text and "điểm a khoản 3 Điều 12" in text
+    assert "KHÔNG-ĐƯỢC-LỘ" not in text
+    # Classified above what the approval covered: counted, never named.
+    assert "TUYỆT-MẬT-XYZ" not in text
+    assert "1 tài liệu mật" in text
+    # Markup in a record field prints as text.
+    assert HOSTILE in text
+    assert sorted(document.contents["granted"]) == ["a_orders", "c_identity", "episodes"]
+
+
+def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(world, db,
+                                                                              tmp_path):
+    person, request = arrange(world, db, extra_events=0)
+    # A long record: many orders make several pages.
+    episode = person.episodes[-1]
+    db.add_all([RecordDocument(person_id=episode.person_id, episode_id=episode.id,
+                               category=DocumentCategory.ORDERS, title=f"Quyết định số {i}",
+                               number=f"{i}/QĐ", issued_on=episode.start_date,
+                               issuer="Cơ quan điều tra") for i in range(120)])
+    db.flush()
+    document = prepare(world, request.id)
+    pages = page_count(document.pdf, tmp_path)
+    assert pages >= 3 and document.pages == pages
+    for number in range(1, pages + 1):
+        text = text_of(document.pdf, tmp_path, number)
+        assert "Cấp cho: Kiểm sát viên Vũ Thị Mai – Viện kiểm sát nhân dân thành phố Hà Nội" \
+            in text, number
+        assert f"Phiếu đề nghị {request.number} · Mã xác thực {document.code}" in text
+        assert "không cung cấp, để lộ (Điều 18 Nghị định 121/2017/NĐ-CP)" in text
+        if number > 1:
+            assert text.split()[0] == str(number) or f" {number} " in f" {text} "
+
+
+def test_markup_in_record_fields_fetches_nothing(world, db, monkeypatch):
+    fetchers: list[documents.AssetsOnly] = []
+    original = documents.AssetsOnly.__init__
+
+    def spy(self):
+        original(self)
+        fetchers.append(self)
+
+    monkeypatch.setattr(documents.AssetsOnly, "__init__", spy)
+    _person, request = arrange(world, db)
+    prepare(world, request.id)
+    assert fetchers and all(f.refused == [] for f in fetchers)
+
+
+def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, monkeypatch):
+    _person, request = arrange(world, db)
+    first = prepare(world, request.id)
+    second = prepare(world, request.id)  # a new preparation supersedes the first
+    # A render that fails gives its number back and leaves the request as it was.
+    monkeypatch.setattr(documents.Renderer, "render_pages",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(DocumentFailed) as failed:
+        prepare(world, request.id)
+    assert "disk full" in failed.value.params["error"]
+    monkeypatch.undo()
+    third = prepare(world, request.id)
+    assert [first.serial, second.serial, third.serial] == [1, 2, 3]
+    assert third.number == "03/PCCTT"
+    assert state_of(world, request.id) is RequestState.APPROVED
+    states = {d.serial: d.state for d in db.scalars(select(IssuedDocument))}
+    assert states == {1: IssuedState.SUPERSEDED, 2: IssuedState.SUPERSEDED,
+                      3: IssuedState.PREPARED}
+    # The register of another organisation, and of another year, start at 1.
+    refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
+    world.act(access.refuse, world.actor("approver.hanoi"), refused.id, reason_code="purpose")
+    letters = world.act(extracts.issue_letters, SETTINGS, world.actor("approver.hanoi"),
+                        refused.id)
+    assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 4)]
+    next_year = world.actor("approver.hanoi", NOW.replace(year=2027))
+    consent = world.act(extracts.issue_letters, SETTINGS, world.actor("consent.hanoi"),
+                        request.id)
+    assert [(d.kind, d.org_id, d.serial) for d in consent] == [
+        (IssuedKind.CONSENT, org(db, "CSDT-HANOI").id, 1)]
+    later = world.act(extracts.prepare_extract, SETTINGS, next_year, request.id)
+    assert (later.year, later.serial) == (2027, 1)
+
+
+def test_concurrent_issuers_get_distinct_consecutive_numbers(app, world, db):
+    requests = []
+    for _ in range(6):
+        _person, request = arrange(world, db)
+        requests.append(request.id)
+    results: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(requests))
+
+    def issue(request_id: int) -> None:
+        with app.extensions["custody_sessions"]() as session:
+            mine = World(session)
+            barrier.wait()
+            try:
+                results.append(mine.act(extracts.prepare_extract, SETTINGS,
+                                        mine.actor("approver.hanoi"), request_id).serial)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+    threads = [threading.Thread(target=issue, args=(rid,)) for rid in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == list(range(1, len(requests) + 1))
+    register = db.get(DocumentRegister, (org(db, "CA-HANOI").id, NOW.year))
+    assert register.last_serial == len(requests)
+
+
+def test_signature_validates_and_one_changed_byte_fails_verify(world, db, runner, tmp_path):
+    _person, request = arrange(world, db)
+    document = release(world, prepare(world, request.id))
+    path = tmp_path / "ok.pdf"
+    path.write_bytes(document.pdf)
+    result = runner.invoke(args=["extract", "verify", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "VALID" in result.output and document.number in result.output
+    for position in (200, len(document.pdf) // 2, len(document.pdf) - 40):
+        tampered = bytearray(document.pdf)
+        tampered[position] ^= 0x01
+        bad = tmp_path / f"bad{position}.pdf"
+        bad.write_bytes(bytes(tampered))
+        result = runner.invoke(args=["extract", "verify", str(bad)])
+        assert result.exit_code == 1, position
+        assert "FAILED" in result.output
+    check = extracts.check_file(world.session, document.pdf)
+    assert check.ok and check.signature.signer and "Công an thành phố Hà Nội" in \
+        check.signature.signer
+    template = db.get(DocumentTemplate, document.template_version)
+    assert template is not None and "PHIẾU CUNG CẤP THÔNG TIN" in template.source.upper()
+
+
+def test_release_is_bound_to_the_previewed_hash(world, db):
+    _person, request = arrange(world, db)
+    first = prepare(world, request.id)
+    with pytest.raises(Conflict):
+        world.act(extracts.release_extract, FLOW, SETTINGS, world.actor("approver.hanoi"),
+                  request.id, document_id=first.id, sha256="0" * 64)
+    second = prepare(world, request.id)
+    with pytest.raises(Conflict):  # the preview the approver saw was superseded
+        release(world, first)
+    assert state_of(world, request.id) is RequestState.APPROVED
+    released = release(world, second, valid_days=10, download_limit=2)
+    assert released.state is IssuedState.RELEASED
+    assert state_of(world, request.id) is RequestState.RELEASED
+    assert released.valid_until == NOW.date() + dt.timedelta(days=10)
+
+
+def test_download_only_by_recipients_within_window_and_limit(world, db):
+    _person, request = arrange(world, db)
+    document = release(world, prepare(world, request.id), download_limit=2,
+                       named=["clerk.hanoi"])
+    got = world.act(extracts.download, world.actor("requester.vks"), document.id)
+    assert got.pdf == document.pdf
+    assert json.loads(last_audit(db, "extract.download").details)["sha256"] == document.sha256
+    world.act(extracts.download, world.actor("clerk.hanoi"), document.id)
+    with pytest.raises(Gone):  # the limit of two is used up
+        world.act(extracts.download, world.actor("requester.vks"), document.id)
+    for other in ("consent.hanoi", "approver.hanoi", "inspector", "clerk.hcm"):
+        with pytest.raises(NotFound):
+            world.act(extracts.download, world.actor(other), document.id)
+    later = world.actor("requester.vks", NOW + dt.timedelta(days=40))
+    with pytest.raises(Gone):
+        world.act(extracts.download, later, document.id)
+
+
+def test_revoked_extract_cannot_be_downloaded_and_verifies_as_revoked(world, db, client):
+    person, request = arrange(world, db)
+    document = release(world, prepare(world, request.id))
+    code, number, pdf, document_id = document.code, document.number, document.pdf, document.id
+    world.session.commit()
+    page = client.get(f"/verify/{code.lower().replace('-', ' ')}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Kiểm sát viên Vũ Thị Mai" in html and number in html
+    assert person.full_name not in html and "Lệnh tạm giam" not in html
+    world.act(extracts.revoke, world.actor("approver.hanoi"), document_id,
+              reason="Cấp nhầm người nhận, thu hồi")
+    with pytest.raises(Gone):
+        world.act(extracts.download, world.actor("requester.vks"), document_id)
+    html = client.get(f"/verify/{code}").get_data(as_text=True)
+    assert "ĐÃ BỊ THU HỒI" in html
+    assert not extracts.check_file(world.session, pdf).ok
+    world.session.commit()
+    missing = client.get("/verify/AAAA-BBBB-CCCC-DDDD")
+    assert missing.status_code == 404
+
+
+def test_purge_drops_files_after_retention_and_keeps_the_register(world, db, client):
+    _person, request = arrange(world, db)
+    document = release(world, prepare(world, request.id))
+    code, sha256, document_id = document.code, document.sha256, document.id
+    assert world.act(extracts.purge, world.actor("approver.hanoi"), 365) == 0
+    later = world.actor("approver.hanoi", NOW + dt.timedelta(days=400))
+    assert world.act(extracts.purge, later, 365) == 1
+    db.expire_all()
+    purged = db.get(IssuedDocument, document_id)
+    assert purged.pdf is None and purged.sha256 == sha256
+    assert last_audit(db, "document.purge").object_id == str(document_id)
+    with pytest.raises(Gone):
+        world.act(extracts.download, world.actor("requester.vks"), document_id)
+    assert client.get(f"/verify/{code}").status_code == 200
+
+
+def test_statistical_and_unapproved_requests_get_no_extract(world, db):
+    waiting = ask(world, "requester.vks", fresh_person(world, db, CaseStage.INVESTIGATION))
+    with pytest.raises(Conflict):
+        prepare(world, waiting.id)
+    with pytest.raises(NotFound):
+        prepare(world, waiting.id, "clerk.hcm")
+    assert world.session.scalar(select(IssuedDocument.id)) is None
+
+
+def _certificate(subject: str, issuer_key, issuer_name, public_key, *, ca: bool):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    return (x509.CertificateBuilder().subject_name(name)
+            .issuer_name(issuer_name or name).public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=2))
+            .not_valid_after(NOW + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=not ca, content_commitment=not ca, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                encipher_only=False, decipher_only=False), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+
+
+def test_an_imported_certificate_signs_and_its_root_is_trusted(world, db, runner, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = _certificate("Ban Cơ yếu Chính phủ (thử)", root_key, None, root_key.public_key(),
+                        ca=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _certificate("Công an thành phố Hà Nội", root_key, root.subject, key.public_key(),
+                        ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (tmp_path / "chain.pem").write_bytes(root.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"key file password")))
+    args = ["pki", "import", "--org", "CA-HANOI", "--cert", str(tmp_path / "cert.pem"),
+            "--key", str(tmp_path / "key.pem"), "--chain", str(tmp_path / "chain.pem")]
+    refused = runner.invoke(args=[*args, "--key-password", "wrong"])
+    assert refused.exit_code != 0
+    result = runner.invoke(args=[*args, "--key-password", "key file password"])
+    assert result.exit_code == 0, result.output
+    _person, request = arrange(world, db)
+    document = release(world, prepare(world, request.id))
+    check = extracts.check_file(world.session, document.pdf)
+    assert check.ok, check.problems
+    assert "Công an thành phố Hà Nội" in check.signature.signer
+    world.session.commit()
+    listing = runner.invoke(args=["pki", "list"]).output
+    assert "imported" in listing and "root" in listing
+
+
+def test_init_creates_a_development_ca_and_certificates(runner):
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "Development signing certificates" in result.output
+    listing = runner.invoke(args=["pki", "list"]).output.splitlines()
+    assert sum(line.startswith("ca ") for line in listing) == 1
+    assert any(" CA-HANOI " in line and line.startswith("org ") for line in listing)
+    again = runner.invoke(args=["init"])
+    assert "Development signing certificates" not in again.output

@@ -1,0 +1,140 @@
+"""Extracts and letters through the pages: prepare, preview, release bound to the hash, download,
+and the written notices of decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from tests.test_access_workflow import World, ask
+from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
+from workflow import access, extracts
+from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
+from workflow.models import AccessRequest, IssuedDocument
+
+
+def documents(db, request_id: int) -> list[IssuedDocument]:
+    db.expire_all()
+    return list(db.scalars(select(IssuedDocument).where(
+        IssuedDocument.request_id == request_id).order_by(IssuedDocument.id)))
+
+
+def test_approver_previews_then_releases_exactly_that_document(app, client, auth, db,
+                                                               tmp_path):
+    with app.extensions["custody_sessions"]() as session:
+        _person, request = arrange(World(session), db)
+        request_id, number = request.id, request.number
+    url = f"/requests/{request_id}"
+    auth.login("approver.hanoi")
+    page = client.get(url).get_data(as_text=True)
+    assert "Lập phiếu cung cấp thông tin" in page
+    assert client.post(url, data={"action": "prepare"}).status_code == 302
+    [prepared] = documents(db, request_id)
+    page = client.get(url).get_data(as_text=True)
+    assert prepared.sha256 in page and f"/documents/{prepared.id}/preview.pdf" in page
+    preview = client.get(f"/documents/{prepared.id}/preview.pdf")
+    assert preview.status_code == 200 and preview.mimetype == "application/pdf"
+    assert hashlib.sha256(preview.data).hexdigest() == prepared.sha256
+    assert preview.headers["Cache-Control"] == "no-store"
+    # A release whose hash is not the previewed one changes nothing.
+    tampered = {"action": "release", "release-document_id": str(prepared.id),
+                "release-sha256": "a" * 64, "release-valid_days": "7",
+                "release-download_limit": "1"}
+    response = client.post(url, data=tampered)
+    assert response.status_code == 422
+    assert "không phải bản đồng chí đã xem trước" in response.get_data(as_text=True)
+    assert db.get(AccessRequest, request_id).state is RequestState.APPROVED
+    response = client.post(url, data=tampered | {"release-sha256": prepared.sha256})
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(AccessRequest, request_id).state is RequestState.RELEASED
+    [released] = documents(db, request_id)
+    assert released.state is IssuedState.RELEASED and released.download_limit == 1
+    auth.logout()
+
+    auth.login("requester.vks")
+    page = client.get(url).get_data(as_text=True)
+    assert f"/documents/{released.id}/download" in page
+    got = client.get(f"/documents/{released.id}/download")
+    assert got.status_code == 200 and got.data == preview.data
+    assert "attachment" in got.headers["Content-Disposition"]
+    assert number in text_of(got.data, tmp_path)
+    again = client.get(f"/documents/{released.id}/download")
+    assert again.status_code == 410
+    assert "Đã hết số lượt tải (1)" in again.get_data(as_text=True)
+    assert client.get(f"/documents/{released.id}/preview.pdf").status_code == 404
+
+
+def test_a_refusal_and_a_return_come_with_their_written_notices(app, client, auth, db,
+                                                                tmp_path):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
+        returned = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
+    auth.login("approver.hanoi")
+    response = client.post(f"/requests/{refused}", data={
+        "action": "refuse", "refuse-reason_code": "purpose",
+        "refuse-text": "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể"})
+    assert response.status_code == 302
+    response = client.post(f"/requests/{returned}", data={
+        "action": "return_for_supplement",
+        "return-reason": "Bổ sung quyết định phân công kiểm sát viên"})
+    assert response.status_code == 302
+    auth.logout()
+    auth.login("requester.vks")
+    [notice] = documents(db, refused)
+    assert notice.kind is IssuedKind.REFUSAL and notice.state is IssuedState.RELEASED
+    page = client.get(f"/requests/{refused}").get_data(as_text=True)
+    assert f"/documents/{notice.id}/letter.pdf" in page
+    pdf = client.get(f"/documents/{notice.id}/letter.pdf")
+    assert pdf.status_code == 200
+    text = text_of(pdf.data, tmp_path)
+    assert "từ chối cung cấp thông tin" in text
+    assert "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể" in text
+    assert re.search(r"Số: \d\d/TB-TC", text)
+    [back] = documents(db, returned)
+    assert back.kind is IssuedKind.RETURN
+    text = text_of(client.get(f"/documents/{back.id}/letter.pdf").data, tmp_path)
+    assert "Bổ sung quyết định phân công kiểm sát viên" in text
+    # The register numbers the two notices one after the other.
+    assert (notice.org_id, back.serial) == (back.org_id, notice.serial + 1)
+    auth.logout()
+    auth.login("clerk.hcm")
+    assert client.get(f"/documents/{notice.id}/letter.pdf").status_code == 404
+
+
+def test_a_failed_render_leaves_the_request_as_it_was(app, client, auth, db, monkeypatch):
+    with app.extensions["custody_sessions"]() as session:
+        _person, request = arrange(World(session), db)
+        request_id = request.id
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("font cache unavailable")
+
+    monkeypatch.setattr(extracts.Renderer, "render_pages", broken)
+    auth.login("approver.hanoi")
+    response = client.post(f"/requests/{request_id}", data={"action": "prepare"})
+    assert response.status_code == 422
+    assert "Không lập được văn bản (RuntimeError: font cache unavailable)" in \
+        response.get_data(as_text=True)
+    assert documents(db, request_id) == []
+    assert db.get(AccessRequest, request_id).state is RequestState.APPROVED
+
+
+def test_the_verification_page_takes_a_typed_code(app, client, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        _person, request = arrange(world, db)
+        document = world.act(extracts.prepare_extract, SETTINGS,
+                             world.actor("approver.hanoi"), request.id)
+        world.act(extracts.release_extract, access.Workflow(), SETTINGS,
+                  world.actor("approver.hanoi"), request.id, document_id=document.id,
+                  sha256=document.sha256)
+        code = document.code
+    response = client.get("/verify", query_string={"code": code.lower()})
+    assert response.status_code == 302 and response.location.endswith(f"/verify/{code}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Văn bản hợp lệ" in page and "Kiểm sát viên Vũ Thị Mai" in page
+    assert "Không phải văn bản hợp lệ" in client.get("/verify/ZZZZ").get_data(as_text=True)

@@ -1,0 +1,137 @@
+"""`custody pki …` and `custody extract …`: signing certificates, offline verification, purge."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from workflow import extracts, pki
+from workflow.context import SYSTEM
+from workflow.errors import DomainError
+from workflow.models import Organisation, SigningCredential
+
+
+def _sessions():
+    return current_app.extensions["custody_sessions"]
+
+
+def _settings() -> extracts.ExtractSettings:
+    return current_app.extensions["custody_documents"]
+
+
+def ensure_credentials() -> tuple[int, int]:
+    """Create the development CA and a certificate for every organisation that has none, unless
+    development certificates are turned off. Returns (created, organisations)."""
+    settings = _settings()
+    if not settings.issue_dev_certificates:
+        return 0, 0
+    with _sessions()() as session:
+        before = session.scalar(select(SigningCredential.id).order_by(
+            SigningCredential.id.desc()).limit(1)) or 0
+        pki.dev_ca(session, settings.passphrase, SYSTEM.now)
+        orgs = session.scalars(select(Organisation)).all()
+        for org in orgs:
+            pki.org_credential(session, org, settings.passphrase, SYSTEM.now)
+        created = session.scalar(select(SigningCredential.id).order_by(
+            SigningCredential.id.desc()).limit(1)) - before
+        session.commit()
+    return created, len(orgs)
+
+
+@click.group("pki")
+def pki_group() -> None:
+    """Signing certificates of the issuing organisations."""
+
+
+@pki_group.command("list")
+@with_appcontext
+def pki_list_command() -> None:
+    """List the certificates: purpose, organisation, source, expiry, fingerprint."""
+    with _sessions()() as session:
+        for row in session.scalars(select(SigningCredential).order_by(SigningCredential.id)):
+            org = row.org.code if row.org else "-"
+            state = "active" if row.active else "retired"
+            click.echo(f"{row.purpose:<5} {org:<24} {row.source:<9} {state:<8} "
+                       f"{row.not_after:%Y-%m-%d} {row.fingerprint[:16]}  {row.subject}")
+
+
+@pki_group.command("import")
+@click.option("--org", "org_code", required=True, help="Organisation code, e.g. CA-HANOI.")
+@click.option("--cert", "cert_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--chain", "chain_path", type=click.Path(exists=True, dir_okay=False),
+              help="PEM file with the issuing CA certificates (roots become trusted).")
+@click.option("--key-password", envvar="CUSTODY_IMPORT_KEY_PASSWORD",
+              help="Password of the key file, if it is encrypted.")
+@with_appcontext
+def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) -> None:
+    """Import a real certificate and key for an organisation (replaces its development one)."""
+    with _sessions()() as session:
+        org = session.scalars(select(Organisation).where(Organisation.code == org_code)).first()
+        if org is None:
+            raise click.ClickException(f"No organisation {org_code}.")
+        try:
+            credential = pki.import_credential(
+                session, org, cert_pem=Path(cert_path).read_bytes(),
+                key_pem=Path(key_path).read_bytes(), key_password=key_password,
+                chain_pem=Path(chain_path).read_bytes() if chain_path else b"",
+                passphrase=_settings().passphrase)
+        except DomainError as error:
+            raise click.ClickException(error.message % error.params) from error
+        from workflow import audit
+
+        audit.record(session, SYSTEM, "pki.import", object_type="organisation",
+                     object_id=org.id, details={"fingerprint": credential.fingerprint,
+                                                "subject": credential.subject})
+        session.commit()
+        click.echo(f"Imported {credential.subject} for {org.name} "
+                   f"(SHA-256 {credential.fingerprint}).")
+
+
+@click.group("extract")
+def extract_group() -> None:
+    """Issued extracts and letters."""
+
+
+@extract_group.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def extract_verify_command(path: str) -> None:
+    """Check a PDF offline: its signature and its entry in the register. Exit 1 if it fails."""
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
+    with _sessions()() as session:
+        check = extracts.check_file(session, Path(path).read_bytes())
+        document = check.document
+        if document is not None:
+            click.echo(f"Register: {document.kind.label} No. {document.number} of "
+                       f"{document.org.name}, issued {document.created_at:%Y-%m-%d %H:%M} UTC "
+                       f"to {document.recipient_name} ({document.recipient_org}); "
+                       f"state {document.state.value}; code {document.code}.")
+        if check.signature.ok:
+            click.echo(f"Signature: valid, signed by {check.signature.signer}.")
+    if check.ok:
+        click.echo("VALID: the file is exactly the document issued and its signature holds.")
+        return
+    for problem in check.problems:
+        click.echo(f"FAILED {problem}", err=True)
+    sys.exit(1)
+
+
+@extract_group.command("purge")
+@click.option("--days", type=int, help="Retention in days (default: EXTRACT_RETENTION_DAYS).")
+@with_appcontext
+def extract_purge_command(days: int | None) -> None:
+    """Drop the files of documents older than the retention (their register entries stay)."""
+    retention = days if days is not None else _settings().retention_days
+    with _sessions()() as session:
+        count = extracts.purge(session, SYSTEM, retention)
+        session.commit()
+    click.echo(f"Purged {count} file(s) older than {retention} days." if retention is not None
+               else "Retention is unlimited: nothing purged.")

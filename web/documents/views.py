@@ -1,0 +1,69 @@
+"""Issued documents: the releaser's preview, the recipient's download, the workflow's letters,
+and the public verification page (no sign-in; it says nothing of the record's content)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from forms.documents import VerifyForm
+from web import db
+from web.security import actor
+from workflow import extracts
+from workflow.models import IssuedDocument
+
+bp = Blueprint("documents", __name__)
+
+
+def settings() -> extracts.ExtractSettings:
+    """The signing and release settings of this application."""
+    return current_app.extensions["custody_documents"]
+
+
+def _pdf(document: IssuedDocument, *, attachment: bool) -> Response:
+    disposition = "attachment" if attachment else "inline"
+    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
+    return Response(document.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "X-Document-SHA256": document.sha256})
+
+
+@bp.route("/documents/<int:document_id>/preview.pdf")
+@login_required
+def preview(document_id: int):
+    """The exact extract the releaser is about to release."""
+    return _pdf(extracts.preview(db.session(), actor(), document_id), attachment=False)
+
+
+@bp.route("/documents/<int:document_id>/download")
+@login_required
+def download(document_id: int):
+    """The released extract, for its recipients only, within its window and limit."""
+    return _pdf(extracts.download(db.session(), actor(), document_id), attachment=True)
+
+
+@bp.route("/documents/<int:document_id>/letter.pdf")
+@login_required
+def letter(document_id: int):
+    """A notice or letter of the workflow, for those who may see the request."""
+    return _pdf(extracts.letter(db.session(), actor(), document_id), attachment=False)
+
+
+@bp.route("/verify", methods=["GET"])
+def verify_form():
+    """Type a verification code."""
+    form = VerifyForm(request.args)
+    if request.args and form.validate():
+        return redirect(url_for(".verify", code=extracts.normalise_code(form.code.data)))
+    return render_template("documents/verify.html", form=form, status=None, code=None)
+
+
+@bp.route("/verify/<code>")
+def verify(code: str):
+    """Whether a code belongs to a genuine document, its issue, recipient, validity and
+    revocation."""
+    status = extracts.public_status(db.session(), actor(), code[:40])
+    return render_template("documents/verify.html", form=VerifyForm(code=code[:40]),
+                           status=status, code=extracts.normalise_code(code)), (
+        200 if status.genuine else 404)

@@ -1,0 +1,139 @@
+"""The sections of an extract: only the granted parts of the record, within the granted period,
+up to the covered secrecy level; everything else becomes a "withheld" line with its reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from workflow.documents.wording import short_date, vi
+from workflow.enums import RequestCategory, Secrecy
+from workflow.grants import Grant
+from workflow.i18n import N_
+from workflow.models import CustodyEpisode, Person, RecordDocument
+from workflow.routing import DOCUMENT_CATEGORIES, overlaps
+
+
+@dataclass
+class Section:
+    """A titled part of the extract: label/value facts, or a table."""
+
+    title: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    head: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    empty: str = ""
+
+
+def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def _identity(person: Person, today: dt.date) -> Section:
+    section = Section(vi(RequestCategory.IDENTITY.label), facts=[
+        (vi("Full name"), person.full_name),
+        (vi("Date of birth"), short_date(person.birth_date)),
+        (vi("Sex"), vi(person.sex.label)),
+        (vi("Nationality"), person.nationality),
+        (vi("Place of origin"), person.place_of_origin or "—"),
+    ])
+    for ident in person.identifiers:
+        if ident.valid_to is None or ident.valid_to > today:
+            section.facts.append((vi(ident.kind.label), ident.value))
+    return section
+
+
+def _episodes(episodes: list[CustodyEpisode]) -> Section:
+    return Section(vi(RequestCategory.EPISODES.label),
+                   head=[vi("Facility"), vi("Measure"), vi("From"), vi("To"),
+                         vi("Legal basis"), vi("Case")],
+                   rows=[[e.facility.name, vi(e.measure.label), short_date(e.start_date),
+                          short_date(e.end_date) if e.end_date else vi("ongoing"),
+                          e.legal_basis, e.case.number if e.case else "—"] for e in episodes],
+                   empty=vi("No custody episode in the period provided."))
+
+
+def _events(episodes: list[CustodyEpisode], start, end) -> Section:
+    rows = []
+    for episode in episodes:
+        for event in sorted(episode.events, key=lambda e: (e.occurred_on, e.id)):
+            if _within(event.occurred_on, start, end):
+                where = event.other_facility.name if event.other_facility else ""
+                rows.append([short_date(event.occurred_on), vi(event.kind.label),
+                             event.document_number or "—",
+                             " ".join(x for x in (where, event.note or "") if x) or "—"])
+    return Section(vi(RequestCategory.EVENTS.label),
+                   head=[vi("Date"), vi("Event"), vi("Document number"), vi("Details")],
+                   rows=rows, empty=vi("No event in the period provided."))
+
+
+def _case(episodes: list[CustodyEpisode]) -> Section:
+    rows = []
+    seen: set[int] = set()
+    for episode in episodes:
+        case = episode.case
+        if case is None or case.id in seen:
+            continue
+        seen.add(case.id)
+        stages = "; ".join(
+            f"{vi(s.stage.label)} {vi('from')} {short_date(s.from_date)}"
+            + (f" ({s.handling_org.name})" if s.handling_org else "") for s in case.stages)
+        rows.append([case.number, case.title, case.charges, stages])
+    return Section(vi(RequestCategory.CASE.label),
+                   head=[vi("Case"), vi("Title"), vi("Charges"), vi("Stages")], rows=rows,
+                   empty=vi("No case linked to the episodes in the period provided."))
+
+
+def _documents(category: RequestCategory, documents: list[RecordDocument]) -> Section:
+    return Section(vi(category.label),
+                   head=[vi("Document"), vi("Number"), vi("Issued on"), vi("Issued by"),
+                         vi("Summary")],
+                   rows=[[d.title + (f" ({vi(d.secrecy.label)})"
+                                     if d.secrecy is not Secrecy.NONE else ""),
+                          d.number or "—", short_date(d.issued_on), d.issuer, d.summary or "—"]
+                         for d in documents],
+                   empty=vi("No document of this category in the period provided."))
+
+
+def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list[Section],
+                                                                            list[str]]:
+    """The sections of the granted parts, and the withheld lines (already in Vietnamese)."""
+    start, end = grant.period_from, grant.period_to
+    episodes = sorted((e for e in person.episodes if overlaps(e, start, end)),
+                      key=lambda e: (e.start_date, e.id))
+    episode_ids = {e.id for e in episodes}
+    # Category labels in the parameters are message ids too.
+    withheld = [vi(w.message, **{k: vi(v) if k == "part" else v for k, v in w.params.items()})
+                for w in grant.withheld]
+    sections: list[Section] = []
+    hidden = 0
+    for value in RequestCategory:
+        category = value.value
+        if category not in grant.categories:
+            continue
+        if value is RequestCategory.IDENTITY:
+            sections.append(_identity(person, today))
+        elif value is RequestCategory.EPISODES:
+            sections.append(_episodes(episodes))
+        elif value is RequestCategory.EVENTS:
+            sections.append(_events(episodes, start, end))
+        elif value is RequestCategory.CASE:
+            sections.append(_case(episodes))
+        if value in DOCUMENT_CATEGORIES:
+            wanted = [d for d in sorted(person.documents, key=lambda d: (d.issued_on, d.id))
+                      if d.category.value == DOCUMENT_CATEGORIES[value]
+                      and (d.episode_id in episode_ids if d.episode_id is not None
+                           else _within(d.issued_on, start, end))]
+            shown = [d for d in wanted if d.secrecy.rank <= grant.secrecy.rank]
+            hidden += len(wanted) - len(shown)
+            if value is RequestCategory.IDENTITY:
+                if shown:
+                    sections.append(_documents(value, shown))
+            else:
+                sections.append(_documents(value, shown))
+    if hidden:
+        # Titles of classified documents are not printed either: their count is all there is.
+        withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
+                              "their secrecy level (Law on Protection of State Secrets "
+                              "29/2018/QH14)."), count=hidden))
+    return sections, withheld

@@ -1,0 +1,120 @@
+"""Issued documents (extracts and letters), their number register, templates and signing keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.db import Base, UTCDateTime, utcnow
+from workflow.enums import IssuedKind, IssuedState, enum_type
+from workflow.models.organisations import Organisation
+from workflow.models.requests import AccessRequest
+from workflow.models.users import User
+
+
+class SigningCredential(Base):
+    """A certificate (with its private key for an organisation's own) used to sign or to trust."""
+
+    __tablename__ = "signing_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "ca" (dev CA), "root" (trusted), "org"
+    subject: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    cert_pem: Mapped[str] = mapped_column(Text)
+    key_pem: Mapped[str | None] = mapped_column(Text)  # PKCS#8, encrypted with a passphrase
+    chain_pem: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))  # "dev" or "imported"
+    active: Mapped[bool] = mapped_column(default=True)
+    not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[Organisation | None] = relationship()
+
+
+class DocumentRegister(Base):
+    """The last number given per issuing organisation and year (sổ đăng ký văn bản đi)."""
+
+    __tablename__ = "document_register"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DocumentTemplate(Base):
+    """A version of a document template, kept so an issued document can be traced to it."""
+
+    __tablename__ = "document_template"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IssuedDocument(Base):
+    """One numbered, signed PDF: an extract for a requester or a letter of the workflow."""
+
+    __tablename__ = "issued_document"
+    __table_args__ = (UniqueConstraint("org_id", "year", "serial", name="uq_issued_serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("request_step.id"))
+    kind: Mapped[IssuedKind] = mapped_column(enum_type(IssuedKind))
+    state: Mapped[IssuedState] = mapped_column(enum_type(IssuedState))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    template_version: Mapped[str] = mapped_column(ForeignKey("document_template.version"))
+    signer_fingerprint: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recipient_name: Mapped[str] = mapped_column(String(160))
+    recipient_org: Mapped[str] = mapped_column(String(255))
+    named_json: Mapped[str] = mapped_column("named", Text, default="[]")
+    contents_json: Mapped[str] = mapped_column("contents", Text, default="{}")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    download_limit: Mapped[int | None] = mapped_column(Integer)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[AccessRequest] = relationship()
+    org: Mapped[Organisation] = relationship()
+    recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_user_id])
+
+    @property
+    def named(self) -> list[int]:
+        """Users the approval names as recipients besides the requester."""
+        return json.loads(self.named_json)
+
+    @property
+    def contents(self) -> dict:
+        """Which categories the document holds and which it withholds (no record content)."""
+        return json.loads(self.contents_json)

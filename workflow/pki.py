@@ -1,0 +1,277 @@
+"""Signing keys and certificates: a development CA, per-organisation certificates, imports, and
+PAdES signing and validation of PDFs with pyHanko.
+
+Private keys are kept encrypted (PKCS#8) with a passphrase the application supplies; without
+configured credentials a development CA issues each organisation a certificate on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from io import BytesIO
+from typing import TypeVar
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.errors import InvalidInput
+from workflow.i18n import N_
+from workflow.models import Organisation, SigningCredential
+
+T = TypeVar("T")
+DEV_CA_NAME = "Custody DB development CA (not for production use)"
+
+
+def _fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _key_pem(key, passphrase: str) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode())).decode()
+
+
+def _fit(value: str) -> str:
+    # X.509 caps these attributes at 64; cryptography counts the common name in UTF-8 bytes.
+    while len(value.encode()) > 64:
+        value = value[:-1]
+    return value.strip()
+
+
+def _name(common: str, org: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(org)),
+                      x509.NameAttribute(NameOID.COMMON_NAME, _fit(common))])
+
+
+def _store(session: Session, cert: x509.Certificate, *, purpose: str, source: str,
+           org_id: int | None = None, key_pem: str | None = None,
+           chain_pem: str = "") -> SigningCredential:
+    credential = SigningCredential(
+        org_id=org_id, purpose=purpose, subject=cert.subject.rfc4514_string()[:255],
+        fingerprint=_fingerprint(cert), cert_pem=_pem(cert), key_pem=key_pem,
+        chain_pem=chain_pem, source=source, active=True,
+        not_after=cert.not_valid_after_utc)
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def dev_ca(session: Session, passphrase: str, now: dt.datetime) -> SigningCredential:
+    """The development CA, created on first use."""
+    found = session.scalars(select(SigningCredential).where(
+        SigningCredential.purpose == "ca", SigningCredential.active.is_(True))).first()
+    if found is not None:
+        return found
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(DEV_CA_NAME, "Custody DB development")
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return _store(session, cert, purpose="ca", source="dev", key_pem=_key_pem(key, passphrase))
+
+
+def org_credential(session: Session, org: Organisation, passphrase: str, now: dt.datetime,
+                   *, issue_dev: bool = True) -> SigningCredential:
+    """The organisation's active signing credential; the development CA issues one if none is
+    configured (and `issue_dev` allows it)."""
+    found = session.scalars(select(SigningCredential).where(
+        SigningCredential.purpose == "org", SigningCredential.org_id == org.id,
+        SigningCredential.active.is_(True)).order_by(SigningCredential.id.desc())).first()
+    if found is not None:
+        return found
+    if not issue_dev:
+        raise InvalidInput(N_("%(org)s has no signing certificate; an administrator must "
+                              "import one."), org=org.name)
+    ca = dev_ca(session, passphrase, now)
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
+    ca_key = _load_key(ca.key_pem, passphrase)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(_name(org.name, org.name))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=730))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return _store(session, cert, purpose="org", source="dev", org_id=org.id,
+                  key_pem=_key_pem(key, passphrase), chain_pem=ca.cert_pem)
+
+
+def _load_key(pem: str | None, passphrase: str):
+    if pem is None:
+        raise InvalidInput(N_("This certificate has no private key."))
+    try:
+        return serialization.load_pem_private_key(pem.encode(), passphrase.encode())
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(N_("The signing key cannot be opened: check the configured key "
+                              "passphrase.")) from error
+
+
+def import_credential(session: Session, org: Organisation, *, cert_pem: bytes,
+                      key_pem: bytes, key_password: str | None, chain_pem: bytes,
+                      passphrase: str) -> SigningCredential:
+    """Import a real certificate, its key and its chain for an organisation; the chain's
+    self-signed certificates become trusted roots, and the organisation's earlier credentials
+    stop being used (they stay, so documents they signed still verify)."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(
+            key_pem, key_password.encode() if key_password else None)
+        chain = x509.load_pem_x509_certificates(chain_pem) if chain_pem.strip() else []
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(N_("The certificate, key or chain could not be read: %(error)s"),
+                           error=str(error)) from error
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (key.public_key().public_bytes(serialization.Encoding.DER, public)
+            != cert.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise InvalidInput(N_("The private key does not belong to the certificate."))
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        signs = usage.content_commitment
+    except x509.ExtensionNotFound:
+        signs = False
+    if not signs:
+        raise InvalidInput(N_("The certificate is not for signing documents: its key usage "
+                              "must include non-repudiation."))
+    if session.scalars(select(SigningCredential).where(
+            SigningCredential.fingerprint == _fingerprint(cert))).first():
+        raise InvalidInput(N_("This certificate is already imported."))
+    for old in session.scalars(select(SigningCredential).where(
+            SigningCredential.purpose == "org", SigningCredential.org_id == org.id)):
+        old.active = False
+    for link in chain:
+        if link.issuer == link.subject and not session.scalars(select(SigningCredential).where(
+                SigningCredential.fingerprint == _fingerprint(link))).first():
+            _store(session, link, purpose="root", source="imported")
+    return _store(session, cert, purpose="org", source="imported", org_id=org.id,
+                  key_pem=_key_pem(key, passphrase),
+                  chain_pem="".join(_pem(c) for c in chain))
+
+
+def _asn1(cert_pem: str) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+            for c in x509.load_pem_x509_certificates(cert_pem.encode())]
+
+
+def signer_for(credential: SigningCredential, passphrase: str) -> signers.SimpleSigner:
+    """A pyHanko signer holding the credential's key, certificate and chain."""
+    key = _load_key(credential.key_pem, passphrase)
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    chain = _asn1(credential.chain_pem) if credential.chain_pem else []
+    return signers.SimpleSigner(
+        signing_cert=_asn1(credential.cert_pem)[0],
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=SimpleCertificateStore.from_certs(chain))
+
+
+def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, location: str,
+             name: str) -> bytes:
+    """The PDF with a PAdES baseline signature over the whole file."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    meta = signers.PdfSignatureMetadata(
+        field_name="Signature", reason=reason, location=location, name=name,
+        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
+    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))
+    return out.getvalue()
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    """Run pyHanko's coroutine to completion, also from a thread whose event loop is already
+    running (pyHanko's own synchronous wrappers fail there)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
+    """Every CA this installation trusts: its development CA and imported roots."""
+    rows = session.scalars(select(SigningCredential).where(
+        SigningCredential.purpose.in_(("ca", "root")))).all()
+    return [cert for row in rows for cert in _asn1(row.cert_pem)]
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What the validation of a PDF's signature found."""
+
+    ok: bool
+    problem: str | None
+    signer: str | None = None
+    signer_fingerprint: str | None = None
+    signed_at: dt.datetime | None = None
+
+
+def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate],
+                    when: dt.datetime | None = None) -> SignatureCheck:
+    """Validate the one signature of an issued PDF: intact, trusted, covering the whole file."""
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception as error:  # noqa: BLE001 - any parse failure means "not our document"
+        return SignatureCheck(False, f"the file is not a readable PDF ({error})")
+    if len(signatures) != 1:
+        return SignatureCheck(False, f"expected one signature, found {len(signatures)}")
+    context = ValidationContext(trust_roots=roots, allow_fetching=False,
+                                revocation_mode="soft-fail", moment=when)
+    try:
+        status = _run(lambda: async_validate_pdf_signature(signatures[0], context))
+    except Exception as error:  # noqa: BLE001 - malformed signature data
+        return SignatureCheck(False, f"the signature cannot be validated ({error})")
+    cert = status.signing_cert
+    fingerprint = hashlib.sha256(cert.dump()).hexdigest() if cert else None
+    subject = cert.subject.human_friendly if cert else None
+    if not status.intact:
+        problem = "the signed content was changed"
+    elif not status.valid:
+        problem = "the signature value is wrong"
+    elif not status.trusted:
+        problem = "the signer's certificate does not chain to a trusted root"
+    elif status.coverage.name != "ENTIRE_FILE":
+        problem = "the file was changed after it was signed"
+    else:
+        problem = None
+    return SignatureCheck(problem is None, problem, subject, fingerprint, status.signer_reported_dt)
