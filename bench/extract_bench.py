@@ -43,7 +43,7 @@ from workflow.models import (
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 SETTINGS = extracts.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
 # Rows of record added per case: about 25 table rows fill a page.
-ROWS = {"typical": 6, "full": 1270}
+ROWS = {"typical": 2, "full": 1270}
 
 
 def build(url: str) -> dict[str, int]:
@@ -104,37 +104,60 @@ def _approved_request(session, approver: User, person: Person) -> int:
     return request.id
 
 
-def measure(url: str, request_id: int, runs: int) -> dict:
-    """Prepare the extract `runs` times (each rolled back), then render its HTML bare."""
-    sessions = make_session_factory(make_engine(url))
-    captured: dict = {}
-    original = Renderer.render_pages
+class _Captured(Exception):
+    """Stops a preparation once its HTML is known."""
 
-    def capture(self, template, context, fetcher=None):
-        captured["html"] = self.html(template, context)
-        rendered = original(self, template, context, fetcher)
-        captured["pdf"] = rendered.pdf
-        return rendered
 
-    Renderer.render_pages = capture
-    full, pages = [], 0
-    for _ in range(runs + 1):  # the first run warms fonts and caches up
+def full_html(sessions, request_id: int) -> str:
+    """The extract's HTML as one document (what bare WeasyPrint is given)."""
+    original = Renderer.render_parts
+
+    def capture(self, template, context, parts):
+        sections = [section for part in parts for section in part]
+        raise _Captured(self.html(template, context | {"sections": sections}))
+
+    Renderer.render_parts = capture
+    try:
         with sessions() as session:
-            approver = session.scalars(select(User).where(
-                User.username == "approver.hanoi")).one()
+            extracts.prepare_extract(session, SETTINGS, _actor(session), request_id)
+    except extracts.DocumentFailed as failed:  # the renderer's errors arrive wrapped
+        if isinstance(failed.__cause__, _Captured):
+            return failed.__cause__.args[0]
+        raise
+    finally:
+        Renderer.render_parts = original
+    raise AssertionError("the extract was not rendered")
+
+
+def _actor(session) -> Actor:
+    return Actor(session.scalars(select(User).where(User.username == "approver.hanoi")).one(),
+                 "bench", NOW)
+
+
+def bare_render(html: str) -> bytes:
+    """Bare WeasyPrint: the same HTML and stylesheet, default fetcher and fonts."""
+    return HTML(string=html, base_url=ASSETS.as_uri() + "/").write_pdf(
+        stylesheets=[CSS(filename=str(ASSETS / "document.css"))])
+
+
+def measure(url: str, request_id: int, runs: int) -> dict:
+    """Prepare the extract `runs` times (each rolled back), render its HTML bare as often, and
+    sign its PDF as often; medians after one warm-up run each."""
+    sessions = make_session_factory(make_engine(url))
+    full, pages, pdf = [], 0, b""
+    for _ in range(runs + 1):
+        with sessions() as session:
+            actor = _actor(session)
             started = time.perf_counter()
-            document = extracts.prepare_extract(session, SETTINGS, Actor(approver, "b", NOW),
-                                                request_id)
+            document = extracts.prepare_extract(session, SETTINGS, actor, request_id)
             full.append((time.perf_counter() - started) * 1000)
-            pages = document.pages
+            pages, pdf = document.pages, document.pdf
             session.rollback()
-    Renderer.render_pages = original
-    css = str(ASSETS / "document.css")
+    html = full_html(sessions, request_id)
     bare = []
     for _ in range(runs + 1):
         started = time.perf_counter()
-        HTML(string=captured["html"], base_url=ASSETS.as_uri() + "/").write_pdf(
-            stylesheets=[CSS(filename=css)])
+        bare_render(html)
         bare.append((time.perf_counter() - started) * 1000)
     with sessions() as session:
         org = session.scalars(select(Organisation).where(Organisation.code == "CA-HANOI")).one()
@@ -144,23 +167,27 @@ def measure(url: str, request_id: int, runs: int) -> dict:
     signing = []
     for _ in range(runs + 1):
         started = time.perf_counter()
-        pki.sign_pdf(captured["pdf"], signer, reason="bench", location="Hà Nội", name="bench")
+        pki.sign_pdf(pdf, signer, reason="bench", location="Hà Nội", name="bench")
         signing.append((time.perf_counter() - started) * 1000)
     return {"pages": pages, "full": statistics.median(full[1:]),
             "bare": statistics.median(bare[1:]), "sign": statistics.median(signing[1:])}
 
 
-def child_peak(url: str, request_id: int) -> None:
-    """In a fresh process: prepare the extract once and print the peak resident memory."""
+def child_peak(url: str, request_id: int, mode: str) -> None:
+    """In a fresh process: prepare the extract once (or render it bare) and print the peak
+    resident memory, and what it was before."""
     sessions = make_session_factory(make_engine(url))
+    html = full_html(sessions, request_id) if mode == "bare" else ""
     with sessions() as session:
-        approver = session.scalars(select(User).where(User.username == "approver.hanoi")).one()
+        actor = _actor(session)
         before = _high_water_mb()
-        document = extracts.prepare_extract(session, SETTINGS, Actor(approver, "b", NOW),
-                                            request_id)
+        if mode == "bare":
+            bare_render(html)
+        else:
+            extracts.prepare_extract(session, SETTINGS, actor, request_id)
         peak = _high_water_mb()
         session.rollback()
-    print(f"{peak:.0f} {before:.0f} {document.pages}")
+    print(f"{peak:.0f} {before:.0f}")
 
 
 def _high_water_mb() -> float:
@@ -174,10 +201,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--child", nargs=2, metavar=("URL", "REQUEST"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_peak(args.child[0], int(args.child[1]))
+        child_peak(args.child[0], int(args.child[1]), args.child[2])
         return
     url, drop = scratch_url(args.backend, None)
     try:
@@ -191,10 +218,12 @@ def main() -> None:
             got = measure(url, request_id, runs)
             print(f"{name:<8} {got['pages']:>5} {got['full']:>8.0f}ms {got['bare']:>8.0f}ms "
                   f"{got['full'] / got['bare']:>5.2f}x {got['sign']:>7.1f}ms")
-        out = subprocess.run([sys.executable, __file__, "--child", url, str(ids["full"])],
-                             check=True, capture_output=True, text=True).stdout.split()
-        print(f"peak memory preparing the {out[2]}-page extract: {out[0]} MB resident "
-              f"({out[1]} MB before it started)")
+        for mode, what in (("prepare", "preparing"), ("bare", "bare WeasyPrint rendering")):
+            peak, before = subprocess.run(
+                [sys.executable, __file__, "--child", url, str(ids["full"]), mode],
+                check=True, capture_output=True, text=True).stdout.split()
+            print(f"peak memory {what} the full extract: {peak} MB resident, "
+                  f"{int(peak) - int(before)} MB above the {before} MB the process held before")
     finally:
         drop()
 

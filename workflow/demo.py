@@ -425,9 +425,23 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
         select(Person).join(CustodyEpisode).where(
             CustodyEpisode.facility_id == camp, CustodyEpisode.case_id.is_not(None))
         .order_by(Person.id).limit(60)).scalars().unique()
-        if {e.facility_id for e in p.episodes} == {camp} and p.id not in kiosk][:6]
+        if {e.facility_id for e in p.episodes} == {camp} and p.id not in kiosk]
+    officers = {u.organisation_id for u in users.values() if u.has_role(Role.CONSENT_OFFICER)}
+
+    def decidable(person: Person) -> bool:
+        # Whether every consent the person's cases need today has an officer in the demo.
+        for episode in person.episodes:
+            entry = episode.case.stage_on(DEMO_NOW.date()) if episode.case else None
+            if entry and entry.stage.needs_consent and entry.handling_org_id not in officers:
+                return False
+        return True
+
     plans = ["awaiting", "approved", "refused", "returned", "released", "awaiting"]
-    for person, plan in zip(held, plans, strict=False):
+    easy = [p for p in held if decidable(p)]
+    rest = [p for p in held if p not in easy[:2]]
+    chosen = [easy.pop(0) if plan in ("approved", "released") and easy else rest.pop(0)
+              for plan in plans if rest or easy]
+    for person, plan in zip(chosen, plans, strict=False):
         data = RequestInput(
             channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
             purpose="Kiểm sát việc tạm giam theo kế hoạch quý IV năm 2026",

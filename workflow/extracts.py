@@ -27,7 +27,7 @@ from workflow import access, audit, pki
 from workflow.audit import Outcome
 from workflow.context import Actor
 from workflow.documents import Renderer
-from workflow.documents.contents import extract_sections
+from workflow.documents.contents import extract_sections, split_parts
 from workflow.documents.wording import short_date, vi
 from workflow.enums import (
     IssuedKind,
@@ -66,6 +66,9 @@ SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
            IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
 TEMPLATES = {IssuedKind.EXTRACT: "extract.html", IssuedKind.REFUSAL: "refusal.html",
              IssuedKind.RETURN: "return_notice.html", IssuedKind.CONSENT: "consent_letter.html"}
+# About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
+# so its memory stays that of one part (see bench/extract_bench.py).
+PART_LINES = 400
 FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích đã đề nghị; không cung cấp, để lộ "
                "(Điều 18 Nghị định 121/2017/NĐ-CP).")
 CONFIDENTIAL = ("Thông tin chỉ được sử dụng đúng mục đích đã đề nghị; không được cung cấp, để lộ "
@@ -135,7 +138,7 @@ def _issue(session: Session, settings: ExtractSettings, actor: Actor, *,
            request: AccessRequest, kind: IssuedKind, org: Organisation,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
            recipient_org: str, state: IssuedState, contents: dict,
-           step_id: int | None = None) -> IssuedDocument:
+           step_id: int | None = None, parts: list | None = None) -> IssuedDocument:
     """Number, render, sign and record one document."""
     year = actor.today.year
     serial = next_serial(session, org.id, year)
@@ -151,7 +154,8 @@ def _issue(session: Session, settings: ExtractSettings, actor: Actor, *,
               "recipient_name": recipient_name, "recipient_org": recipient_org}
     values |= context(number, code)
     try:
-        rendered = render.render_pages(template, values)
+        rendered = (render.render_parts(template, values, parts) if parts is not None
+                    else render.render_pages(template, values))
         credential = pki.org_credential(session, org, settings.passphrase, actor.now,
                                         issue_dev=settings.issue_dev_certificates)
         pdf = pki.sign_pdf(rendered.pdf, pki.signer_for(credential, settings.passphrase),
@@ -222,7 +226,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
         return {"subject_name": person.full_name, "subject_birth": short_date(person.birth_date),
                 "period": _period(grant.period_from, grant.period_to),
                 "basis": _basis(request, grant), "purpose": request.purpose,
-                "sections": sections, "withheld": withheld,
+                "withheld": withheld,
                 "signer": actor.user.full_name, "addressee": org_name}
 
     document = _issue(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
@@ -231,7 +235,8 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                       state=IssuedState.PREPARED,
                       contents={"granted": list(grant.categories),
                                 "period": [grant.period_from, grant.period_to],
-                                "secrecy": grant.secrecy.value, "withheld": withheld})
+                                "secrecy": grant.secrecy.value, "withheld": withheld},
+                      parts=split_parts(sections, PART_LINES))
     audit.record(session, actor, "extract.prepare", object_type="request", object_id=request.id,
                  person_id=request.subject_person_id,
                  details={"document": document.id, "sha256": document.sha256})
@@ -245,17 +250,17 @@ def _period(start: dt.date | None, end: dt.date | None) -> str:
 
 
 def _basis(request: AccessRequest, grant) -> list[str]:
-    lines = [f"Phiếu đề nghị số {request.number} ngày "
+    lines = [f"Căn cứ Phiếu đề nghị số {request.number} ngày "
              f"{short_date((request.submitted_at or request.created_at).date())} "
              f"của {request.requester_org.name}."]
     if grant.approval is not None:
-        lines.append(f"Phê duyệt của {grant.approval.org.name} ngày "
+        lines.append(f"Căn cứ ý kiến phê duyệt của {grant.approval.org.name} ngày "
                      f"{short_date(grant.approval.decided_at.date())}.")
     else:
-        lines.append("Khai thác trong phạm vi quản lý của cơ quan đề nghị (Điều 12 khoản 3 "
-                     "điểm a Nghị định số 121/2017/NĐ-CP).")
+        lines.append("Căn cứ điểm a khoản 3 Điều 12 Nghị định số 121/2017/NĐ-CP (thông tin "
+                     "thuộc phạm vi quản lý của cơ quan đề nghị).")
     for consent in grant.consents:
-        lines.append(f"Văn bản đồng ý số {consent.letter_ref} của {consent.org.name}"
+        lines.append(f"Căn cứ Văn bản đồng ý số {consent.letter_ref} của {consent.org.name}"
                      + (f" (vụ án {consent.case.number})" if consent.case else "") + ".")
     return lines
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from pypdf import PdfReader, PdfWriter
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -83,6 +85,24 @@ class Renderer:
                     url_fetcher=fetcher)
         document = html.render(stylesheets=[css], font_config=self._fonts)
         return Rendered(document.write_pdf(), len(document.pages))
+
+    def render_parts(self, template: str, context: dict, parts: list[list]) -> Rendered:
+        """A long document rendered part by part (`sections` of each part, the first with the
+        heading, the last with the signature) and joined into one PDF; page numbers run on."""
+        if len(parts) == 1:
+            return self.render_pages(template, context | {"sections": parts[0]})
+        writer = PdfWriter()
+        pages = 0
+        for index, part in enumerate(parts):
+            rendered = self.render_pages(template, context | {
+                "sections": part, "first": index == 0, "last": index == len(parts) - 1,
+                "page_offset": pages + 1})
+            writer.append(PdfReader(io.BytesIO(rendered.pdf)))
+            pages += rendered.pages
+        writer.add_metadata({"/Title": context.get("title", template), "/Producer": "custody"})
+        out = io.BytesIO()
+        writer.write(out)
+        return Rendered(out.getvalue(), pages)
 
     def template_source(self, template: str) -> str:
         """The template and everything it includes, with the stylesheet: what a version covers."""

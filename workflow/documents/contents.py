@@ -4,7 +4,7 @@ up to the covered secrecy level; everything else becomes a "withheld" line with 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workflow.documents.wording import short_date, vi
 from workflow.enums import RequestCategory, Secrecy
@@ -23,6 +23,37 @@ class Section:
     head: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     empty: str = ""
+    number: int = 0
+    continued: bool = False
+
+    @property
+    def size(self) -> int:
+        """Lines it takes, roughly: what the parts of a long extract are cut by."""
+        return max(len(self.rows), len(self.facts), 1) + 2
+
+
+def split_parts(sections: list[Section], budget: int) -> list[list[Section]]:
+    """Cut the sections into parts of about `budget` lines, splitting long tables (the rest of
+    a table goes on as "continued" with its header), so each part is rendered on its own and a
+    long extract never holds all its pages' layout in memory at once."""
+    parts: list[list[Section]] = [[]]
+    left = budget
+    for section in sections:
+        rows = section.rows
+        while rows and len(rows) + 2 > left:
+            take = max(left - 2, 0)
+            if take:
+                parts[-1].append(replace(section, rows=rows[:take],
+                                         continued=section.continued))
+                section = replace(section, continued=True)
+            rows = rows[take:]
+            parts.append([])
+            left = budget
+        if rows or not section.rows:
+            piece = replace(section, rows=rows)
+            parts[-1].append(piece)
+            left -= piece.size
+    return [part for part in parts if part] or [[]]
 
 
 def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
@@ -76,7 +107,7 @@ def _case(episodes: list[CustodyEpisode]) -> Section:
             continue
         seen.add(case.id)
         stages = "; ".join(
-            f"{vi(s.stage.label)} {vi('from')} {short_date(s.from_date)}"
+            f"{vi(s.stage.label)} từ {short_date(s.from_date)}"
             + (f" ({s.handling_org.name})" if s.handling_org else "") for s in case.stages)
         rows.append([case.number, case.title, case.charges, stages])
     return Section(vi(RequestCategory.CASE.label),
@@ -127,10 +158,13 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
             shown = [d for d in wanted if d.secrecy.rank <= grant.secrecy.rank]
             hidden += len(wanted) - len(shown)
             if value is RequestCategory.IDENTITY:
-                if shown:
-                    sections.append(_documents(value, shown))
+                # One section: the identity facts, then the documents of the category.
+                listed = _documents(value, shown)
+                sections[-1].head, sections[-1].rows = listed.head, listed.rows
             else:
                 sections.append(_documents(value, shown))
+    for number, section in enumerate(sections, 1):
+        section.number = number
     if hidden:
         # Titles of classified documents are not printed either: their count is all there is.
         withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
