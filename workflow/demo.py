@@ -437,10 +437,15 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
         return True
 
     plans = ["awaiting", "approved", "refused", "returned", "released", "awaiting"]
-    easy = [p for p in held if decidable(p)]
-    rest = [p for p in held if p not in easy[:2]]
-    chosen = [easy.pop(0) if plan in ("approved", "released") and easy else rest.pop(0)
-              for plan in plans if rest or easy]
+    remaining, chosen = list(held), []
+    for plan in plans:
+        if not remaining:
+            break
+        # Approved and released requests go to persons whose consents the demo can give.
+        wanted = plan in ("approved", "released")
+        person = next((p for p in remaining if decidable(p) == wanted), remaining[0])
+        remaining.remove(person)
+        chosen.append(person)
     for person, plan in zip(chosen, plans, strict=False):
         data = RequestInput(
             channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
