@@ -87,7 +87,8 @@ class Baselines:
     def client_as(self, username: str):
         """A test client signed in as a demo account."""
         client = self.app.test_client()
-        client.post("/login", data={"username": username, "password": f"{username}#2026"})
+        client.post("/login", data={"username": username, "password": f"{username}#2026",
+                                    "acknowledge": "y"})
         return client
 
     def measure(self, page_size: int, username: str, n: int) -> dict[str, tuple[float, float]]:

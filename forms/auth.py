@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -11,6 +11,9 @@ class LoginForm(FlaskForm):
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    acknowledge = BooleanField(
+        _l("I have read the notice above and use this system only for my duties."),
+        validators=[DataRequired(message=_l("Acknowledge the notice to sign in."))])
 
 
 class PasswordForm(FlaskForm):

@@ -145,7 +145,7 @@ class Auth:
         self.client = client
 
     def login(self, username: str, password: str | None = None):
-        return self.client.post("/login", data={"username": username,
+        return self.client.post("/login", data={"username": username, "acknowledge": "y",
                                                 "password": password or password_of(username)})
 
     def logout(self):

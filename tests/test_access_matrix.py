@@ -113,7 +113,8 @@ def test_every_route_has_an_entry(app):
 def _client_as(app, role):
     client = app.test_client()
     if role != A:
-        response = client.post("/login", data={"username": role, "password": password_of(role)})
+        response = client.post("/login", data={"username": role, "password": password_of(role),
+                                               "acknowledge": "y"})
         assert response.status_code == 302
     return client
 

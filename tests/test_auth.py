@@ -34,7 +34,8 @@ def test_pages_need_sign_in_and_sign_out_ends_the_session(client, auth):
 
 def test_password_change_ends_sessions_elsewhere(app, auth, client):
     other = app.test_client()
-    other.post("/login", data={"username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+    other.post("/login", data={"username": "clerk.hanoi", "password": password_of("clerk.hanoi"),
+                               "acknowledge": "y"})
     assert other.get("/search").status_code == 200
     auth.login("clerk.hanoi")
     response = client.post("/password", data={"current": password_of("clerk.hanoi"),
@@ -75,14 +76,14 @@ def test_a_disabled_account_cannot_sign_in(client, auth, db):
                                     "/\\evil.example"])
 def test_sign_in_never_redirects_off_site(client, target):
     response = client.post(f"/login?next={target}", data={
-        "username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+        "username": "clerk.hanoi", "password": password_of("clerk.hanoi"), "acknowledge": "y"})
     assert response.status_code == 302
     assert response.location in ("/", "http://localhost/")
 
 
 def test_sign_in_returns_to_the_page_asked_for(client):
     response = client.post("/login?next=/search", data={
-        "username": "clerk.hanoi", "password": password_of("clerk.hanoi")})
+        "username": "clerk.hanoi", "password": password_of("clerk.hanoi"), "acknowledge": "y"})
     assert response.location == "/search"
 
 
@@ -95,7 +96,8 @@ def test_forms_without_the_csrf_token_are_refused(app, database_url):
     page = client.get("/login").data.decode()
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = client.post("/login", data={"username": "clerk.hanoi", "csrf_token": token,
-                                           "password": password_of("clerk.hanoi")})
+                                           "password": password_of("clerk.hanoi"),
+                                           "acknowledge": "y"})
     assert response.status_code == 302
 
 

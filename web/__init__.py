@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 
-from web import db, errors, i18n
+from web import db, errors, headers, i18n
 from web.extensions import csrf, login_manager
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
@@ -76,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
 
     db.init_app(app)
+    headers.init_app(app)
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
         base_url=app.config["PUBLIC_BASE_URL"],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import re
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +26,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 
 def hash_password(password: str) -> str:
@@ -30,12 +34,23 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords from breach corpora (workflow/data, see its NOTICE)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as listing:
+        return frozenset(line.strip() for line in listing if line.strip())
+
+
 def check_password_policy(password: str) -> None:
-    """Raise InvalidInput when a new password is too short or too long."""
+    """Raise InvalidInput when a new password is too short, too long, or a common one."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(N_("The password must have at least %(n)s characters."), n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
         raise InvalidInput(N_("The password must have at most %(n)s characters."), n=MAX_PASSWORD)
+    if password.strip().lower() in common_passwords():
+        raise InvalidInput(N_("This password is on the list of the most common and breached "
+                              "passwords; choose another, for example a phrase of several "
+                              "words."))
 
 
 def _password_matches(user: User | None, password: str) -> bool:
@@ -57,7 +72,9 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record(session, Actor(user, actor.ip, actor.now), "auth.login")
+    # Signing in needs the system-use notice acknowledged (the form checks it): recorded here.
+    audit.record(session, Actor(user, actor.ip, actor.now), "auth.login",
+                 details={"notice": "acknowledged"})
     return user
 
 

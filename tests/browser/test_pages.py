@@ -66,6 +66,7 @@ def test_admin_creates_an_account_that_can_sign_in(page, backend):
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill("canbo.moi")
     page.get_by_label("Mật khẩu").fill("mot cum tu that dai")
+    page.get_by_label("Tôi đã đọc thông báo trên").check()
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_text("Nhà tạm giữ số 2 Công an thành phố Hà Nội").first).to_be_visible()
 

@@ -18,6 +18,7 @@ def sign_in(page, username: str) -> None:
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password_of(username))
+    page.get_by_label("Tôi đã đọc thông báo trên").check()
     page.get_by_role("button", name="Đăng nhập").click()
 
 
