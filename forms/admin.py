@@ -52,3 +52,7 @@ class UserEditForm(FlaskForm):
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
     clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
     active = BooleanField(_l("May sign in"))
+
+
+class UnlockForm(FlaskForm):
+    """Unlock an account (the CSRF token only)."""

@@ -72,6 +72,8 @@ MATRIX = {
     "admin.users": ("/admin/users", expect({AD})),
     "admin.new_user": ("/admin/users/new", expect({AD})),
     "admin.edit_user": ("/admin/users/{user}", expect({AD})),
+    "admin.unlock_user": ("/admin/users/{user}/unlock", expect(set(), others=405,
+                                                               anonymous=405)),
     # Extracts: previewed by the issuing body's approvers, downloaded by the requester only;
     # letters for everyone on the request; verification is public.
     "documents.preview": ("/documents/{extract}/preview.pdf", expect({AP}, others=404)),

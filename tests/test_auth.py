@@ -15,7 +15,8 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, auth):
     wrong = auth.login("clerk.hanoi", "not-the-password")
     unknown = auth.login("no.such.user", "not-the-password")
     assert wrong.status_code == unknown.status_code == 422
-    assert "Tên đăng nhập hoặc mật khẩu không đúng" in wrong.data.decode()
+    assert "tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa" in \
+        wrong.data.decode()
     # The pages differ only in the name typed back into the form (and the time-stamped token).
     def masked(page: bytes, name: bytes) -> bytes:
         return re.sub(rb'name="csrf_token" value="[^"]+"', b"", page.replace(name, b""))

@@ -3,14 +3,18 @@ notice before sign-in, and passwords that are not on the common and breached lis
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import password_of
 from tests.helpers import last_audit
+from web import create_app
 from workflow import accounts
+from workflow.context import Actor
 from workflow.errors import InvalidInput
-from workflow.models import AuditEntry
+from workflow.models import AuditEntry, User
 
 
 def test_every_page_carries_the_security_headers(client, auth):
@@ -69,3 +73,65 @@ def test_a_common_password_is_refused_on_change_and_nothing_changes(client, auth
     assert "danh sách mật khẩu phổ biến" in response.get_data(as_text=True)
     auth.logout()
     assert auth.login("clerk.hanoi").status_code == 302
+
+
+def test_five_failures_lock_the_account_until_an_administrator_unlocks_it(app, client, auth,
+                                                                          db):
+    for _ in range(5):
+        assert auth.login("clerk.hanoi", "not-the-password").status_code == 422
+    locked = auth.login("clerk.hanoi")  # the right password, but the account is locked now
+    unknown = auth.login("no.such.user", "whatever-it-is")
+    assert locked.status_code == unknown.status_code == 422
+    assert "tài khoản đã bị khóa" in locked.get_data(as_text=True)
+    assert client.get("/search").status_code == 302
+    lockout = last_audit(db, "auth.lockout")
+    assert lockout.actor_name == "clerk.hanoi" and lockout.outcome == "denied"
+    user = db.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+    admin = app.test_client()
+    admin.post("/login", data={"username": "admin", "password": password_of("admin"),
+                               "acknowledge": "y"})
+    page = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "Mở khóa tài khoản" in page
+    assert admin.post(f"/admin/users/{user.id}/unlock").status_code == 302
+    assert last_audit(db, "admin.unlock").object_id == str(user.id)
+    assert auth.login("clerk.hanoi").status_code == 302
+
+
+def test_failures_spread_over_more_than_15_minutes_do_not_lock(app, db):
+    with app.extensions["custody_sessions"]() as session:
+        start = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+        for minute in (0, 5, 10, 16, 21, 26):
+            accounts.authenticate(session, Actor(None, "10.0.0.1", start + dt.timedelta(
+                minutes=minute)), "clerk.hanoi", "not-the-password")
+        session.commit()
+        user = session.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+        assert user.locked_at is None and user.failed_logins == 3
+
+
+def test_sign_in_is_rate_limited_per_address(app, client):
+    app.config["RATELIMIT_SIGN_IN"] = "4 per minute"
+    answers = [client.post("/login", data={"username": f"user{i}", "password": "x" * 8,
+                                           "acknowledge": "y"}).status_code
+               for i in range(6)]
+    assert answers == [422, 422, 422, 422, 429, 429]
+    response = client.post("/login", data={"username": "clerk.hanoi", "acknowledge": "y",
+                                           "password": password_of("clerk.hanoi")})
+    assert response.status_code == 429 and "Retry-After" in response.headers
+
+
+def test_rate_limits_are_shared_through_redis_when_configured(database_url):
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_SIGN_IN": "3 per minute",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+    # Two application instances (two workers) count the same address together.
+    first, second = create_app(config).test_client(), create_app(config).test_client()
+    data = {"username": "nobody", "password": "x" * 8, "acknowledge": "y"}
+    answers = [c.post("/login", data=data).status_code for c in (first, second, first, second)]
+    assert answers == [422, 422, 422, 429]

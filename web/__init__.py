@@ -10,7 +10,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from web import db, errors, headers, i18n
-from web.extensions import csrf, login_manager
+from web.extensions import csrf, limiter, login_manager
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
 from workflow.policies import Permission, can
@@ -66,6 +66,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXTRACT_RETENTION_DAYS=365,
         EXTRACT_VALID_DAYS=30,
         EXTRACT_DOWNLOAD_LIMIT=3,
+        # Rate limits per client address (Flask-Limiter); Redis when configured, e.g.
+        # CUSTODY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0, so all workers share them.
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_SIGN_IN="20 per minute;200 per hour",
+        RATELIMIT_VERIFY="30 per minute;500 per hour",
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -88,6 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")))
     i18n.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "unread": _unread(),
                                    "record_labels": RECORD_LABELS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import re
 from functools import cache
@@ -26,6 +27,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+LOCKOUT_FAILURES, LOCKOUT_WINDOW = 5, dt.timedelta(minutes=15)
 COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 
@@ -61,20 +63,54 @@ def _password_matches(user: User | None, password: str) -> bool:
 
 
 def authenticate(session: Session, actor: Actor, username: str, password: str) -> User | None:
-    """The user if the credentials are right and the account active; audited either way."""
+    """The user if the credentials are right and the account active and not locked; audited
+    either way. Five failures within 15 minutes lock the account until an administrator
+    unlocks it; the caller answers every failure the same way."""
     user = session.execute(
-        select(User).where(User.username == username.strip().lower())
+        select(User).where(User.username == username.strip().lower()).with_for_update()
     ).scalar_one_or_none()
-    if not _password_matches(user, password) or user is None or not user.active:
-        reason = "inactive" if user is not None and user.active is False else "bad credentials"
+    matches = _password_matches(user, password)  # always, so every case costs the same
+    if user is None or not matches or not user.active or user.locked_at is not None:
+        reason = ("locked" if user is not None and user.locked_at is not None
+                  else "inactive" if user is not None and not user.active
+                  else "bad credentials")
         audit.record(session, actor, "auth.login", outcome=Outcome.FAILURE,
                      actor_name=username[:64], details={"reason": reason})
+        if user is not None and user.locked_at is None and not matches:
+            _count_failure(session, actor, user)
         return None
+    user.failed_logins, user.failed_since = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     # Signing in needs the system-use notice acknowledged (the form checks it): recorded here.
     audit.record(session, Actor(user, actor.ip, actor.now), "auth.login",
                  details={"notice": "acknowledged"})
+    return user
+
+
+def _count_failure(session: Session, actor: Actor, user: User) -> None:
+    if user.failed_since is None or actor.now - user.failed_since > LOCKOUT_WINDOW:
+        user.failed_since, user.failed_logins = actor.now, 0
+    user.failed_logins += 1
+    if user.failed_logins >= LOCKOUT_FAILURES:
+        user.locked_at = actor.now
+        audit.record(session, actor, "auth.lockout", outcome=Outcome.DENIED,
+                     actor_name=user.username, object_type="user", object_id=user.id,
+                     details={"failures": user.failed_logins})
+
+
+def unlock(session: Session, actor: Actor, user_id: int) -> User:
+    """An administrator lets a locked account sign in again."""
+    if not can(actor.user, Permission.MANAGE_USERS):
+        raise Forbidden(N_("You may not manage accounts."))
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("No such account."))
+    if user.locked_at is None:
+        raise Conflict(N_("The account is not locked."))
+    audit.record(session, actor, "admin.unlock", object_type="user", object_id=user.id,
+                 details={"locked_at": user.locked_at.isoformat()})
+    user.locked_at, user.failed_logins, user.failed_since = None, 0, None
     return user
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from forms.admin import UserEditForm, UserForm
+from forms.admin import UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor, requires
@@ -66,5 +66,17 @@ def edit_user(user_id: int):
         if done:
             flash(_("The account %(name)s has been updated.", name=user.username), "success")
             return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form, user=user,
+    return render_template("admin/user_form.html", form=form, user=user, unlock=UnlockForm(),
                            title=_("Account %(name)s", name=user.username)), status_for(form)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def unlock_user(user_id: int):
+    """Let an account locked after failed sign-ins sign in again (audited)."""
+    form = UnlockForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = accounts.unlock(db.session(), actor(), user_id)
+    flash(_("The account %(name)s has been unlocked.", name=user.username), "success")
+    return redirect(url_for(".edit_user", user_id=user_id))

@@ -19,6 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from forms.auth import LanguageForm, LoginForm, PasswordForm
 from web import db
+from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
 from workflow import accounts, audit
@@ -45,6 +46,7 @@ def _fresh_session() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])
 def login():
     """Sign-in page."""
     if current_user.is_authenticated:
@@ -57,7 +59,10 @@ def login():
             _fresh_session()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        form.form_errors.append(_("Wrong username or password."))
+        # The same words whether the name is unknown, the password wrong or the account locked.
+        form.form_errors.append(_("Sign-in failed: the username or password is wrong, or the "
+                                  "account is locked. After 5 failed attempts within 15 minutes "
+                                  "an account is locked until an administrator unlocks it."))
     return render_template("auth/login.html", form=form), status_for(form)
 
 

@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from forms.documents import VerifyForm
 from web import db
+from web.extensions import limiter
 from web.security import actor
 from workflow import extracts
 from workflow.models import IssuedDocument
@@ -60,6 +61,7 @@ def verify_form():
 
 
 @bp.route("/verify/<code>")
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"])
 def verify(code: str):
     """Whether a code belongs to a genuine document, its issue, recipient, validity and
     revocation."""

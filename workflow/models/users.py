@@ -29,6 +29,10 @@ class User(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Lockout: failed sign-ins counted within a window; a locked account waits for an admin.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    failed_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
