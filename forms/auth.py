@@ -16,6 +16,12 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(message=_l("Acknowledge the notice to sign in."))])
 
 
+class ReauthForm(FlaskForm):
+    """Confirm one's password before a sensitive act."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+
+
 class PasswordForm(FlaskForm):
     """Change one's own password."""
 

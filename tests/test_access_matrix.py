@@ -37,6 +37,7 @@ MATRIX = {
     "auth.logout": ("/logout", expect(set(), others=405, anonymous=405)),
     "auth.language": ("/language", expect(set(), others=405, anonymous=405)),
     "auth.change_password": ("/password", expect(SIGNED_IN)),
+    "auth.reauthenticate": ("/reauthenticate", expect(SIGNED_IN)),
     "main.home": ("/", expect(SIGNED_IN, detainee_demo=302)),
     "main.my_record": ("/me", expect({DE})),
     "records.search_persons": ("/search", expect({RQ, AP, CL})),

@@ -4,6 +4,7 @@ notice before sign-in, and passwords that are not on the common and breached lis
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +136,83 @@ def test_rate_limits_are_shared_through_redis_when_configured(database_url):
     data = {"username": "nobody", "password": "x" * 8, "acknowledge": "y"}
     answers = [c.post("/login", data=data).status_code for c in (first, second, first, second)]
     assert answers == [422, 422, 422, 429]
+
+
+def _age(db, **fields) -> None:
+    """Move every open session's clock back."""
+    from workflow.models import UserSession
+
+    for row in db.scalars(select(UserSession).where(UserSession.ended_at.is_(None))):
+        for name, delta in fields.items():
+            setattr(row, name, getattr(row, name) - delta)
+    db.flush()
+
+
+def test_an_idle_session_ends_after_30_minutes(client, auth, db):
+    auth.login("clerk.hanoi")
+    assert client.get("/search").status_code == 200
+    _age(db, last_seen_at=dt.timedelta(minutes=31))
+    response = client.get("/search")
+    assert response.status_code == 302 and "/login" in response.location
+    assert "30 phút" in client.get("/login").get_data(as_text=True)
+    assert client.get("/search").status_code == 302  # the session stays ended
+    assert json.loads(last_audit(db, "auth.session_end").details) == {"reason": "idle"}
+
+
+def test_a_session_ends_after_12_hours_however_busy(client, auth, db):
+    auth.login("clerk.hanoi")
+    _age(db, created_at=dt.timedelta(hours=12, minutes=1))
+    assert client.get("/search").status_code == 302
+
+
+def test_sign_out_password_change_and_disablement_end_sessions_everywhere(app, client, auth,
+                                                                          db):
+    def signed_in(username: str):
+        other = app.test_client()
+        other.post("/login", data={"username": username, "password": password_of(username),
+                                   "acknowledge": "y"})
+        assert other.get("/").status_code == 200
+        return other
+
+    laptop = signed_in("clerk.hanoi")
+    cookie = laptop.get_cookie("session")
+    assert laptop.post("/logout").status_code == 302
+    replay = app.test_client()  # the old cookie, replayed, opens nothing
+    replay.set_cookie("session", cookie.value)
+    assert replay.get("/search").status_code == 302
+
+    desk, phone = signed_in("clerk.hanoi"), signed_in("clerk.hanoi")
+    response = desk.post("/password", data={"current": password_of("clerk.hanoi"),
+                                            "new": "một cụm từ mới dài", "confirm":
+                                            "một cụm từ mới dài"})
+    assert response.status_code == 302
+    assert desk.get("/search").status_code == 200 and phone.get("/search").status_code == 302
+
+    victim = signed_in("clerk.hcm")
+    admin = signed_in("admin")
+    user = db.scalars(select(User).where(User.username == "clerk.hcm")).one()
+    admin.post(f"/admin/users/{user.id}", data={"roles": ["clerk"], "clearance": "none"})
+    assert victim.get("/search").status_code == 302
+
+
+def test_decisions_need_a_sign_in_within_30_minutes(app, client, auth, db):
+    from workflow.models import AccessRequest
+
+    request_id = db.scalars(select(AccessRequest.id).where(
+        AccessRequest.state == "awaiting_approval").order_by(AccessRequest.id)).first()
+    auth.login("approver.hanoi")
+    _age(db, authenticated_at=dt.timedelta(minutes=31), last_seen_at=dt.timedelta(minutes=1))
+    before = db.get(AccessRequest, request_id).version
+    data = {"action": "approve", "approve-categories": ["a_orders"]}
+    response = client.post(f"/requests/{request_id}", data=data)
+    assert response.status_code == 302 and "/reauthenticate" in response.location
+    db.expire_all()
+    assert db.get(AccessRequest, request_id).version == before
+    assert client.get(f"/requests/{request_id}").status_code == 200  # reading is fine
+    wrong = client.post(response.location, data={"password": "not-my-password"})
+    assert wrong.status_code == 422
+    back = client.post(response.location, data={"password": password_of("approver.hanoi")})
+    assert back.status_code == 302 and back.location.endswith(f"/requests/{request_id}")
+    assert client.post(f"/requests/{request_id}", data=data).status_code == 302
+    db.expire_all()
+    assert db.get(AccessRequest, request_id).state.value != "awaiting_approval"

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 
-from web import db, errors, headers, i18n
+from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # CUSTODY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0, so all workers share them.
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_SIGN_IN="20 per minute;200 per hour",
+        RATELIMIT_SIGN_IN="30 per minute;300 per hour",
         RATELIMIT_VERIFY="30 per minute;500 per hour",
     )
     if os.environ.get("SECRET_KEY"):
@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     headers.init_app(app)
+    sessions.init_app(app)
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
         base_url=app.config["PUBLIC_BASE_URL"],

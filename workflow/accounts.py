@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow import audit, sessions
 from workflow.audit import Outcome
 from workflow.context import Actor
 from workflow.enums import Role, Secrecy
@@ -67,7 +67,7 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
     either way. Five failures within 15 minutes lock the account until an administrator
     unlocks it; the caller answers every failure the same way."""
     user = session.execute(
-        select(User).where(User.username == username.strip().lower()).with_for_update()
+        select(User).where(User.username == username.strip().lower()).with_for_update(of=User)
     ).scalar_one_or_none()
     matches = _password_matches(user, password)  # always, so every case costs the same
     if user is None or not matches or not user.active or user.locked_at is not None:
@@ -86,6 +86,18 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
     audit.record(session, Actor(user, actor.ip, actor.now), "auth.login",
                  details={"notice": "acknowledged"})
     return user
+
+
+def confirm_password(session: Session, actor: Actor, password: str) -> bool:
+    """The signed-in user re-enters the password (before a sensitive act); audited. Failures
+    count towards the lockout like those at sign-in."""
+    user = actor.user
+    assert user is not None
+    if _password_matches(user, password):
+        return True
+    audit.record(session, actor, "auth.reauthenticate", outcome=Outcome.FAILURE)
+    _count_failure(session, actor, user)
+    return False
 
 
 def _count_failure(session: Session, actor: Actor, user: User) -> None:
@@ -192,6 +204,8 @@ def update_user(
     ):
         raise InvalidInput(N_("You cannot disable your own account or drop your own admin role."))
     before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
+    if user.active and not active:
+        sessions.end_all(session, actor, user.id, "disabled")
     user.role_rows = [UserRole(role=r) for r in sorted(roles)]
     user.active, user.clearance = active, clearance
     after = {"roles": sorted(roles), "active": active, "clearance": clearance.value}

@@ -17,12 +17,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forms.auth import LanguageForm, LoginForm, PasswordForm
+from forms.auth import LanguageForm, LoginForm, PasswordForm, ReauthForm
 from web import db
 from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
-from workflow import accounts, audit
+from web.sessions import token
+from workflow import accounts, audit, sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -58,6 +59,7 @@ def login():
         if user is not None:
             _fresh_session()
             login_user(user)
+            session["sid"] = sessions.begin(db.session(), actor(), user)
             return redirect(_safe_next(request.args.get("next")))
         # The same words whether the name is unknown, the password wrong or the account locked.
         form.form_errors.append(_("Sign-in failed: the username or password is wrong, or the "
@@ -71,6 +73,7 @@ def login():
 def logout():
     """Sign out (POST only, with the CSRF token)."""
     audit.record(db.session(), actor(), "auth.logout")
+    sessions.end(db.session(), actor(), token())
     logout_user()
     _fresh_session()
     flash(_("You have signed out."), "info")
@@ -87,9 +90,24 @@ def change_password():
             db.session(), actor(), form.current.data, form.new.data) or True)
         if done:
             login_user(current_user._get_current_object())
+            sessions.end_all(db.session(), actor(), current_user.id, "password_change",
+                             keep=token())
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form), status_for(form)
+
+
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@login_required
+def reauthenticate():
+    """Confirm one's password before a decision, a consent or a release."""
+    form = ReauthForm()
+    if form.validate_on_submit():
+        if accounts.confirm_password(db.session(), actor(), form.password.data):
+            sessions.refresh(db.session(), actor(), token())
+            return redirect(_safe_next(request.args.get("next")))
+        form.form_errors.append(_("The password is wrong."))
+    return render_template("auth/reauthenticate.html", form=form), status_for(form)
 
 
 @bp.route("/language", methods=["POST"])

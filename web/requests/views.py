@@ -32,6 +32,7 @@ from web.forms_support import attempt, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
+from web.sessions import fresh_sign_in_required
 from workflow import access, audit, extracts
 from workflow.enums import (
     IssuedKind,
@@ -146,6 +147,7 @@ def _documents(req):
 
 @bp.route("/<int:request_id>", methods=["GET", "POST"])
 @login_required
+@fresh_sign_in_required
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
     req = access.get_request(db.session(), actor(), request_id)

@@ -24,6 +24,7 @@ from workflow.models.requests import (
     RequestStep,
     RequestTransition,
 )
+from workflow.models.sessions import UserSession
 from workflow.models.tokens import ApiToken
 from workflow.models.users import User, UserRole
 
@@ -51,4 +52,5 @@ __all__ = [
     "RecordVersion",
     "User",
     "UserRole",
+    "UserSession",
 ]
