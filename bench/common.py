@@ -11,14 +11,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pyotp
 from flask import Flask, render_template
 from flask_login import login_required
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from web import create_app  # noqa: E402
+from workflow import mfa  # noqa: E402
+from workflow.context import SYSTEM  # noqa: E402
 from workflow.db import make_engine  # noqa: E402
+from workflow.models import User  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -87,8 +92,15 @@ class Baselines:
     def client_as(self, username: str):
         """A test client signed in as a demo account."""
         client = self.app.test_client()
+        with self.app.extensions["custody_sessions"]() as session:
+            # Give the account a known authenticator for the run, then sign in in two steps.
+            user = session.scalars(select(User).where(User.username == username)).one()
+            secret = pyotp.random_base32()
+            mfa.install(session, user, secret, self.app.extensions["custody_mfa"], SYSTEM.now)
+            session.commit()
         client.post("/login", data={"username": username, "password": f"{username}#2026",
                                     "acknowledge": "y"})
+        client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
         return client
 
     def measure(self, page_size: int, username: str, n: int) -> dict[str, tuple[float, float]]:

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -17,9 +17,21 @@ class LoginForm(FlaskForm):
 
 
 class ReauthForm(FlaskForm):
-    """Confirm one's password before a sensitive act."""
+    """Confirm one's password and code before a sensitive act."""
 
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    code = StringField(_l("Code from the authenticator app"),
+                       validators=[Optional(), Length(max=16)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class CodeForm(FlaskForm):
+    """The second factor: a six-digit code, or a recovery code."""
+
+    code = StringField(_l("Code from the authenticator app"),
+                       validators=[DataRequired(), Length(max=16)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                  "autofocus": True})
 
 
 class PasswordForm(FlaskForm):

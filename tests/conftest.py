@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from tests.helpers import code_for, enrol_everyone
 from web import create_app
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
@@ -50,6 +51,7 @@ def _build(url: str) -> None:
     upgrade(engine)
     with make_session_factory(engine)() as session:
         load_demo(session, SYSTEM, persons=DEMO_PERSONS, seed=2017)
+        enrol_everyone(session, "test-secret")  # the app fixture's secret key
         session.commit()
     engine.dispose()
 
@@ -144,9 +146,20 @@ class Auth:
     def __init__(self, client) -> None:
         self.client = client
 
-    def login(self, username: str, password: str | None = None):
-        return self.client.post("/login", data={"username": username, "acknowledge": "y",
-                                                "password": password or password_of(username)})
+    def login(self, username: str, password: str | None = None, next: str | None = None):
+        """Password, then (when the password was right) the authenticator's code."""
+        response = self.client.post(f"/login?next={next}" if next else "/login", data={
+            "username": username, "acknowledge": "y",
+            "password": password or password_of(username)})
+        if response.status_code != 302 or "/login/code" not in response.location:
+            return response
+        return self.code(username)
+
+    def code(self, username: str):
+        """The second step with a fresh code of the account's authenticator."""
+        with self.client.application.extensions["custody_sessions"]() as session:
+            code = code_for(session, username)
+        return self.client.post("/login/code", data={"code": code})
 
     def logout(self):
         return self.client.post("/logout")

@@ -54,3 +54,40 @@ def versions_of(db, record_type: str, record_id: int) -> list[RecordVersion]:
         select(RecordVersion).where(RecordVersion.record_type == record_type,
                                     RecordVersion.record_id == record_id)
         .order_by(RecordVersion.version)).scalars())
+
+
+def demo_secret(username: str) -> str:
+    """The TOTP secret the test databases give each demo account (tests only)."""
+    import base64
+    import hashlib
+
+    return base64.b32encode(hashlib.sha256(f"totp:{username}".encode()).digest()[:20]).decode()
+
+
+def enrol_everyone(session, key_material: str) -> None:
+    """Give every account its test TOTP secret, as if each had enrolled."""
+    from workflow import mfa
+    from workflow.context import SYSTEM
+
+    fernet = mfa.cipher(key_material)
+    for user in session.execute(select(User)).unique().scalars():
+        mfa.install(session, user, demo_secret(user.username), fernet, SYSTEM.now)
+
+
+def code_for(session, username: str) -> str:
+    """A code of the account's authenticator that the server has not accepted yet: the current
+    step, or one beside it (at most three sign-ins of one account every 30 seconds)."""
+    import time
+
+    import pyotp
+
+    from workflow.mfa import STEP
+
+    last = session.execute(select(User.totp_last_step).where(
+        User.username == username)).scalar_one()
+    while True:
+        now = int(time.time()) // STEP
+        step = max(now - 1, last + 1)
+        if step <= now + 1:
+            return pyotp.TOTP(demo_secret(username)).at(step * STEP)
+        time.sleep(1)

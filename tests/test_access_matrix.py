@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import password_of
+from tests.conftest import Auth
 from tests.helpers import org, person_at
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, prepare, release
@@ -38,6 +38,9 @@ MATRIX = {
     "auth.language": ("/language", expect(set(), others=405, anonymous=405)),
     "auth.change_password": ("/password", expect(SIGNED_IN)),
     "auth.reauthenticate": ("/reauthenticate", expect(SIGNED_IN)),
+    # The second step needs a right password first: without one, back to the sign-in page.
+    "auth.login_code": ("/login/code", expect(set(), others=302)),
+    "auth.login_enrol": ("/login/enrol", expect(set(), others=302)),
     "main.home": ("/", expect(SIGNED_IN, detainee_demo=302)),
     "main.my_record": ("/me", expect({DE})),
     "records.search_persons": ("/search", expect({RQ, AP, CL})),
@@ -75,6 +78,8 @@ MATRIX = {
     "admin.edit_user": ("/admin/users/{user}", expect({AD})),
     "admin.unlock_user": ("/admin/users/{user}/unlock", expect(set(), others=405,
                                                                anonymous=405)),
+    "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", expect(set(), others=405,
+                                                                anonymous=405)),
     # Extracts: previewed by the issuing body's approvers, downloaded by the requester only;
     # letters for everyone on the request; verification is public.
     "documents.preview": ("/documents/{extract}/preview.pdf", expect({AP}, others=404)),
@@ -116,8 +121,7 @@ def test_every_route_has_an_entry(app):
 def _client_as(app, role):
     client = app.test_client()
     if role != A:
-        response = client.post("/login", data={"username": role, "password": password_of(role),
-                                               "acknowledge": "y"})
+        response = Auth(client).login(role)
         assert response.status_code == 302
     return client
 

@@ -51,7 +51,8 @@ def test_every_class_of_event_writes_an_entry(client, auth, db):
     expected = [
         ("auth.login", "failure", "clerk.hanoi"),
         ("auth.login", "failure", "nobody-here"),
-        ("auth.login", "success", "clerk.hanoi"),
+        ("auth.login", "success", "clerk.hanoi"),  # the password
+        ("auth.mfa", "success", "clerk.hanoi"),  # the authenticator's code
         ("record.search", "success", "clerk.hanoi"),
         ("record.view", "success", "clerk.hanoi"),
         ("record.view", "success", "clerk.hanoi"),  # the form page shows the record too
@@ -62,9 +63,11 @@ def test_every_class_of_event_writes_an_entry(client, auth, db):
         ("access.refused", "denied", "clerk.hanoi"),
         ("auth.logout", "success", "clerk.hanoi"),
         ("auth.login", "success", "admin"),
+        ("auth.mfa", "success", "admin"),
         ("admin.user_create", "success", "admin"),
         ("auth.logout", "success", "admin"),
         ("auth.login", "success", "inspector"),
+        ("auth.mfa", "success", "inspector"),
         ("audit.view", "success", "inspector"),
     ]
     assert got == expected

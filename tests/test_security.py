@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import password_of
-from tests.helpers import last_audit
+from tests.conftest import Auth, password_of
+from tests.helpers import code_for, last_audit
 from web import create_app
 from workflow import accounts
 from workflow.context import Actor
@@ -89,8 +89,7 @@ def test_five_failures_lock_the_account_until_an_administrator_unlocks_it(app, c
     assert lockout.actor_name == "clerk.hanoi" and lockout.outcome == "denied"
     user = db.scalars(select(User).where(User.username == "clerk.hanoi")).one()
     admin = app.test_client()
-    admin.post("/login", data={"username": "admin", "password": password_of("admin"),
-                               "acknowledge": "y"})
+    Auth(admin).login("admin")
     page = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert "Mở khóa tài khoản" in page
     assert admin.post(f"/admin/users/{user.id}/unlock").status_code == 302
@@ -169,8 +168,7 @@ def test_sign_out_password_change_and_disablement_end_sessions_everywhere(app, c
                                                                           db):
     def signed_in(username: str):
         other = app.test_client()
-        other.post("/login", data={"username": username, "password": password_of(username),
-                                   "acknowledge": "y"})
+        Auth(other).login(username)
         assert other.get("/").status_code == 200
         return other
 
@@ -211,7 +209,8 @@ def test_decisions_need_a_sign_in_within_30_minutes(app, client, auth, db):
     assert client.get(f"/requests/{request_id}").status_code == 200  # reading is fine
     wrong = client.post(response.location, data={"password": "not-my-password"})
     assert wrong.status_code == 422
-    back = client.post(response.location, data={"password": password_of("approver.hanoi")})
+    back = client.post(response.location, data={"password": password_of("approver.hanoi"),
+                                                 "code": code_for(db, "approver.hanoi")})
     assert back.status_code == 302 and back.location.endswith(f"/requests/{request_id}")
     assert client.post(f"/requests/{request_id}", data=data).status_code == 302
     db.expire_all()

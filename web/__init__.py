@@ -11,6 +11,7 @@ from flask_smorest import Api
 
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
+from workflow import mfa
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
 from workflow.policies import Permission, can
@@ -72,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_SIGN_IN="30 per minute;300 per hour",
         RATELIMIT_VERIFY="30 per minute;500 per hour",
+        RATELIMIT_CODE="10 per minute;100 per hour",
+        MFA_KEY=None,  # encrypts the TOTP secrets; defaults to the secret key
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -84,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     headers.init_app(app)
     sessions.init_app(app)
+    app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
         base_url=app.config["PUBLIC_BASE_URL"],

@@ -77,7 +77,7 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
         audit.record(session, actor, "auth.login", outcome=Outcome.FAILURE,
                      actor_name=username[:64], details={"reason": reason})
         if user is not None and user.locked_at is None and not matches:
-            _count_failure(session, actor, user)
+            count_failure(session, actor, user)
         return None
     user.failed_logins, user.failed_since = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -96,11 +96,12 @@ def confirm_password(session: Session, actor: Actor, password: str) -> bool:
     if _password_matches(user, password):
         return True
     audit.record(session, actor, "auth.reauthenticate", outcome=Outcome.FAILURE)
-    _count_failure(session, actor, user)
+    count_failure(session, actor, user)
     return False
 
 
-def _count_failure(session: Session, actor: Actor, user: User) -> None:
+def count_failure(session: Session, actor: Actor, user: User) -> None:
+    """One more failed proof of identity (password or code) towards the lockout."""
     if user.failed_since is None or actor.now - user.failed_since > LOCKOUT_WINDOW:
         user.failed_since, user.failed_logins = actor.now, 0
     user.failed_logins += 1

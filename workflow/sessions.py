@@ -64,10 +64,10 @@ def _end(session: Session, actor: Actor, row: UserSession, reason: str) -> None:
 
 
 def end(session: Session, actor: Actor, token: str | None, reason: str = "logout") -> None:
-    """End this browser's session."""
+    """End this browser's session (the caller audits the sign-out itself)."""
     row = session.get(UserSession, _hash(token)) if token else None
     if row is not None and row.ended_at is None:
-        _end(session, actor, row, reason)
+        row.ended_at, row.end_reason = actor.now, reason
 
 
 def end_all(session: Session, actor: Actor, user_id: int, reason: str,

@@ -17,10 +17,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-dev-shm-usage"]
 
 
+SERVED: dict = {}  # the app being served, for helpers that read its database
+
+
 @pytest.fixture
 def live_server(app):
     """The app served over HTTP on a free local port, with CSRF protection on."""
     app.config["WTF_CSRF_ENABLED"] = True
+    SERVED["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

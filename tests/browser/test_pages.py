@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -68,6 +69,15 @@ def test_admin_creates_an_account_that_can_sign_in(page, backend):
     page.get_by_label("Mật khẩu").fill("mot cum tu that dai")
     page.get_by_label("Tôi đã đọc thông báo trên").check()
     page.get_by_role("button", name="Đăng nhập").click()
+    # First sign-in: set up the authenticator app with the key shown, confirm with its code.
+    expect(page.get_by_role("heading", name="Thiết lập xác thực hai lớp")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    assert page.locator(".qr svg").count() == 1
+    shot(page, f"enrol-{backend}")
+    page.get_by_label("Mã từ ứng dụng xác thực").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Xác nhận và đăng nhập").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.get_by_role("link", name="Tôi đã lưu: tiếp tục").click()
     expect(page.get_by_text("Nhà tạm giữ số 2 Công an thành phố Hà Nội").first).to_be_visible()
 
 

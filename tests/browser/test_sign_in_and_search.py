@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import SERVED, shot
 from tests.conftest import password_of
-from tests.helpers import person_at
+from tests.helpers import code_for, person_at
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +19,11 @@ def sign_in(page, username: str) -> None:
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password_of(username))
     page.get_by_label("Tôi đã đọc thông báo trên").check()
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", name="Đăng nhập: mã xác thực")).to_be_visible()
+    with SERVED["app"].extensions["custody_sessions"]() as session:
+        code = code_for(session, username)
+    page.get_by_label("Mã từ ứng dụng xác thực").fill(code)
     page.get_by_role("button", name="Đăng nhập").click()
 
 

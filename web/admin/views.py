@@ -10,7 +10,7 @@ from forms.admin import UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor, requires
-from workflow import accounts, audit
+from workflow import accounts, audit, mfa, sessions
 from workflow.errors import NotFound
 from workflow.models import Organisation, User
 from workflow.policies import Permission
@@ -79,4 +79,18 @@ def unlock_user(user_id: int):
         abort(400)
     user = accounts.unlock(db.session(), actor(), user_id)
     flash(_("The account %(name)s has been unlocked.", name=user.username), "success")
+    return redirect(url_for(".edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/reset-mfa", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def reset_mfa(user_id: int):
+    """Remove a lost second factor: the user sets up a new one at the next sign-in (audited);
+    the account's sessions end."""
+    form = UnlockForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = mfa.reset(db.session(), actor(), user_id)
+    sessions.end_all(db.session(), actor(), user.id, "mfa_reset")
+    flash(_("The second factor of %(name)s has been reset.", name=user.username), "success")
     return redirect(url_for(".edit_user", user_id=user_id))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     current_app,
@@ -16,16 +18,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 
-from forms.auth import LanguageForm, LoginForm, PasswordForm, ReauthForm
+from forms.auth import CodeForm, LanguageForm, LoginForm, PasswordForm, ReauthForm
 from web import db
 from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
 from web.sessions import token
-from workflow import accounts, audit, sessions
+from workflow import accounts, audit, mfa, sessions
+from workflow.models import User
 
 bp = Blueprint("auth", __name__)
+PENDING_SECONDS = 300  # between the password and the code
 
 
 def _safe_next(target: str | None) -> str:
@@ -57,15 +62,92 @@ def login():
         user = accounts.authenticate(db.session(), actor(), form.username.data,
                                      form.password.data)
         if user is not None:
+            # The password is right: the second factor comes next (enrolment the first time).
             _fresh_session()
-            login_user(user)
-            session["sid"] = sessions.begin(db.session(), actor(), user)
-            return redirect(_safe_next(request.args.get("next")))
+            session.update(mfa_user=user.id, mfa_at=time.time(),
+                           mfa_next=request.args.get("next"))
+            return redirect(url_for(".login_code" if user.totp_enrolled_at else ".login_enrol"))
         # The same words whether the name is unknown, the password wrong or the account locked.
         form.form_errors.append(_("Sign-in failed: the username or password is wrong, or the "
                                   "account is locked. After 5 failed attempts within 15 minutes "
                                   "an account is locked until an administrator unlocks it."))
     return render_template("auth/login.html", form=form), status_for(form)
+
+
+def _fernet():
+    return current_app.extensions["custody_mfa"]
+
+
+def _pending_user() -> User | None:
+    """The user who gave the right password in the last 5 minutes and still may sign in."""
+    user_id, since = session.get("mfa_user"), session.get("mfa_at")
+    if user_id is None or since is None or time.time() - since > PENDING_SECONDS:
+        return None
+    user = db.session().get(User, user_id)
+    return user if user is not None and user.active and user.locked_at is None else None
+
+
+def _complete(user: User):
+    target = session.get("mfa_next")
+    _fresh_session()
+    login_user(user)
+    session["sid"] = sessions.begin(db.session(), actor(), user)
+    return _safe_next(target)
+
+
+def _restart():
+    _fresh_session()
+    flash(_("Sign in again."), "info")
+    return redirect(url_for(".login"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE"], methods=["POST"])
+def login_code():
+    """The second step: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    user = _pending_user()
+    if user is None:
+        return _restart()
+    if user.totp_enrolled_at is None:
+        return redirect(url_for(".login_enrol"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if mfa.verify(db.session(), actor(), user, form.code.data, _fernet()):
+            return redirect(_complete(user))
+        if user.locked_at is not None:
+            return _restart()
+        form.form_errors.append(_("The code is not right. Type the six digits the app shows "
+                                  "now, or one of your recovery codes."))
+    return render_template("auth/code.html", form=form), status_for(form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE"], methods=["POST"])
+def login_enrol():
+    """First sign-in: set up the authenticator app, confirm it with a code, get recovery
+    codes."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    user = _pending_user()
+    if user is None:
+        return _restart()
+    if user.totp_enrolled_at is not None:
+        return redirect(url_for(".login_code"))
+    secret = session.get("mfa_secret") or mfa.new_secret()
+    session["mfa_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        codes = attempt(form, lambda: mfa.enrol(db.session(), actor(), user, secret,
+                                                form.code.data, _fernet()))
+        if codes:
+            target = _complete(user)
+            return render_template("auth/recovery_codes.html", codes=codes, target=target)
+    uri = mfa.provisioning_uri(secret, user)
+    return render_template("auth/enrol.html", form=form, secret=secret, uri=uri,
+                           qr=Markup(segno.make(uri, error="m").svg_inline(  # noqa: S704
+                               scale=4, border=2)), user=user), status_for(form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -103,10 +185,13 @@ def reauthenticate():
     """Confirm one's password before a decision, a consent or a release."""
     form = ReauthForm()
     if form.validate_on_submit():
-        if accounts.confirm_password(db.session(), actor(), form.password.data):
+        user = current_user._get_current_object()
+        if accounts.confirm_password(db.session(), actor(), form.password.data) and (
+                user.totp_enrolled_at is None
+                or mfa.verify(db.session(), actor(), user, form.code.data, _fernet())):
             sessions.refresh(db.session(), actor(), token())
             return redirect(_safe_next(request.args.get("next")))
-        form.form_errors.append(_("The password is wrong."))
+        form.form_errors.append(_("The password or the code is wrong."))
     return render_template("auth/reauthenticate.html", form=form), status_for(form)
 
 

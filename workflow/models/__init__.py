@@ -26,7 +26,7 @@ from workflow.models.requests import (
 )
 from workflow.models.sessions import UserSession
 from workflow.models.tokens import ApiToken
-from workflow.models.users import User, UserRole
+from workflow.models.users import RecoveryCode, User, UserRole
 
 __all__ = [
     "DocumentRegister",
@@ -50,6 +50,7 @@ __all__ = [
     "PersonIdentifier",
     "RecordDocument",
     "RecordVersion",
+    "RecoveryCode",
     "User",
     "UserRole",
     "UserSession",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     failed_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Second factor: the TOTP secret (encrypted), when it was enrolled, the last step accepted.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int] = mapped_column(default=0)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -79,3 +83,15 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     role: Mapped[Role] = mapped_column(enum_type(Role), primary_key=True)
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator (its SHA-256 only)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
