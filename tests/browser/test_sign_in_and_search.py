@@ -25,6 +25,7 @@ def sign_in(page, username: str) -> None:
         code = code_for(session, username)
     page.get_by_label("Mã từ ứng dụng xác thực").fill(code)
     page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_clerk_signs_in_searches_and_opens_a_record(page, backend):

@@ -1,0 +1,60 @@
+"""`custody backup` and `custody restore` (Decree Art. 11)."""
+
+from __future__ import annotations
+
+import subprocess  # noqa: S404 - only to report pg_dump / pg_restore failures
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from workflow import backup
+from workflow.errors import DomainError
+
+
+def _engine():
+    return current_app.extensions["custody_engine"]
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path: str) -> None:
+    """Write a consistent copy of the database to PATH, with PATH.manifest.json beside it."""
+    try:
+        manifest = backup.back_up(_engine(), Path(path))
+    except DomainError as error:
+        raise click.ClickException(error.message % error.params) from error
+    except subprocess.CalledProcessError as error:
+        raise click.ClickException(f"pg_dump failed: {error.stderr.decode()[-500:]}") from error
+    rows = sum(manifest["counts"].values())
+    click.echo(f"Backed up {len(manifest['counts'])} tables, {rows} rows (audit head "
+               f"{manifest['audit_head']['seq'] if manifest['audit_head'] else '-'}) to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True,
+              help="Restore over a database that is not empty (it is replaced).")
+@with_appcontext
+def restore_command(path: str, replace: bool) -> None:
+    """Restore PATH into the configured database, then check it against the manifest (row
+    counts, audit chain and head); exit 1 unless it is good."""
+    try:
+        check = backup.restore(Path(path), _engine(), replace=replace)
+    except DomainError as error:
+        raise click.ClickException(error.message % error.params) from error
+    except subprocess.CalledProcessError as error:
+        raise click.ClickException(
+            f"pg_restore failed: {error.stderr.decode()[-500:]}") from error
+    if check.good:
+        click.echo(f"Restored and verified: {len(check.counts)} tables, "
+                   f"{sum(check.counts.values())} rows, audit chain of {check.audit_entries} "
+                   "entries intact. GOOD.")
+        return
+    for problem in check.problems:
+        click.echo(f"PROBLEM {problem}", err=True)
+    click.echo("The restored copy is NOT good.", err=True)
+    sys.exit(1)
