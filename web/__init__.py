@@ -74,7 +74,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_SIGN_IN="30 per minute;300 per hour",
         RATELIMIT_VERIFY="30 per minute;500 per hour",
         RATELIMIT_CODE="10 per minute;100 per hour",
-        MFA_KEY=None,  # encrypts the TOTP secrets; defaults to the secret key
+        MFA_KEY=None,
+        # Signed audit checkpoints: the Ed25519 key's file (default instance/), and how often.
+        AUDIT_SIGNING_KEY=None,
+        AUDIT_CHECKPOINT_ENTRIES=1000,
+        AUDIT_CHECKPOINT_MINUTES=10,  # encrypts the TOTP secrets; defaults to the secret key
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]

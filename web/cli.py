@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from workflow import access, accounts, audit, demo, schema, tokens
+from workflow import access, accounts, audit, checkpoints, demo, schema, tokens
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
@@ -120,17 +122,74 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--checkpoints", "exported", type=click.Path(exists=True, dir_okay=False),
+              help="An exported checkpoint file kept off the machine (its key is trusted).")
 @with_appcontext
-def audit_verify_command() -> None:
-    """Recompute the hash chain; name the first broken entry and exit 1 if there is one."""
+def audit_verify_command(exported: str | None) -> None:
+    """Recompute the hash chain and check every signed checkpoint (those in the database and,
+    if given, those of an exported file); name what is wrong and exit 1 if anything is."""
+    data = checkpoints.read_export(Path(exported)) if exported else None
+    public = (checkpoints.public_key_of(data) if data
+              else checkpoints.load_or_create_key(_checkpoint_key_path()).public_key())
     with _sessions()() as session:
         result = audit.verify(session)
+        report = checkpoints.verify(session, public, data)
+    failed = False
     if result.ok:
         click.echo(f"Audit chain intact: {result.checked} entries verified.")
-        return
-    click.echo(f"Audit chain BROKEN at entry {result.broken_seq}: {result.problem} "
-               f"({result.checked} entries before it verified).", err=True)
-    sys.exit(1)
+    else:
+        failed = True
+        click.echo(f"Audit chain BROKEN at entry {result.broken_seq}: {result.problem} "
+                   f"({result.checked} entries before it verified).", err=True)
+    if report.ok:
+        click.echo(f"Checkpoints: {report.checked} signed checkpoints verified.")
+    for problem in report.problems:
+        failed = True
+        click.echo(f"Checkpoint PROBLEM {problem}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option("--force", is_flag=True, help="Sign the head now even if no checkpoint is due.")
+@with_appcontext
+def audit_checkpoint_command(force: bool) -> None:
+    """Sign the chain's head if N entries or M minutes passed since the last checkpoint."""
+    made = _checkpoint_if_due(force)
+    click.echo(f"Checkpoint signed at entry {made}." if made else "No checkpoint due.")
+
+
+@audit_group.command("export-checkpoints")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def audit_export_command(path: str) -> None:
+    """Write every checkpoint and the public key to PATH, to keep off the machine."""
+    key = checkpoints.load_or_create_key(_checkpoint_key_path())
+    with _sessions()() as session:
+        data = checkpoints.export(session, key)
+    Path(path).write_text(json.dumps(data, indent=1), "utf-8")
+    click.echo(f"Exported {len(data['checkpoints'])} checkpoints (key {data['key_id']}) to "
+               f"{path}.")
+
+
+def _checkpoint_key_path() -> Path:
+    return Path(current_app.config.get("AUDIT_SIGNING_KEY")
+                or Path(current_app.instance_path) / "audit-signing-key.pem")
+
+
+def _checkpoint_if_due(force: bool = False) -> int | None:
+    """Create a checkpoint when one is due (or forced); the entry it names, if any."""
+    key = checkpoints.load_or_create_key(_checkpoint_key_path())
+    config = current_app.config
+    with _sessions()() as session:
+        actor = Actor(None, "cron")
+        if not force and not checkpoints.due(session, actor.now,
+                                             config["AUDIT_CHECKPOINT_ENTRIES"],
+                                             config["AUDIT_CHECKPOINT_MINUTES"]):
+            return None
+        made = checkpoints.create(session, actor, key)
+        session.commit()
+        return made.seq if made else None
 
 
 @click.command("sweep")
@@ -143,6 +202,9 @@ def sweep_command() -> None:
         session.commit()
     click.echo(f"due soon: {len(report.due_soon)}, overdue: {len(report.overdue)}, "
                f"escalated: {len(report.escalated)}, expired: {len(report.expired)}")
+    made = _checkpoint_if_due()
+    if made:
+        click.echo(f"audit checkpoint signed at entry {made}")
 
 
 @click.command("serve")

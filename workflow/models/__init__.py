@@ -1,6 +1,6 @@
 """All mapped classes, imported here so the metadata is complete."""
 
-from workflow.models.audit import AuditEntry, AuditHead
+from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from workflow.models.extracts import (
     DocumentRegister,
     DocumentTemplate,
@@ -29,6 +29,7 @@ from workflow.models.tokens import ApiToken
 from workflow.models.users import RecoveryCode, User, UserRole
 
 __all__ = [
+    "AuditCheckpoint",
     "DocumentRegister",
     "DocumentTemplate",
     "IssuedDocument",

@@ -1,0 +1,113 @@
+"""Signed checkpoints of the audit trail: an attacker with the database in hand rewrites or
+shortens the chain consistently (head included) — `custody audit verify` still catches it from
+the checkpoints, also from an exported file when the checkpoint rows were removed too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select, text
+
+from tests.test_audit import head_seq, tamper
+from workflow import checkpoints
+from workflow.audit import GENESIS, entry_hash
+from workflow.migrations.append_only import drop_statements
+from workflow.models import AuditCheckpoint, AuditEntry, AuditHead
+
+
+def checkpoint(runner) -> None:
+    result = runner.invoke(args=["audit", "checkpoint", "--force"])
+    assert result.exit_code == 0 and "signed at entry" in result.output, result.output
+
+
+def rehash_from(db, start: int) -> None:
+    """Recompute the chain from `start` and the head, as an attacker covering their tracks."""
+    prev = db.get(AuditEntry, start - 1).hash if start > 1 else GENESIS
+    last = None
+    for entry in db.scalars(select(AuditEntry).where(AuditEntry.seq >= start)
+                            .order_by(AuditEntry.seq)):
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(entry)
+        last = entry
+    db.flush()
+    head = db.get(AuditHead, 1)
+    last = last or db.get(AuditEntry, start - 1)
+    db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
+               {"s": last.seq, "h": last.hash})
+    db.expire(head)
+
+
+def test_checkpoints_verify_and_export(runner, auth, client, tmp_path):
+    auth.login("clerk.hanoi")
+    checkpoint(runner)
+    client.post("/search", data={"q": "Tran"})
+    checkpoint(runner)
+    assert "No checkpoint due" in runner.invoke(args=["audit", "checkpoint"]).output
+    exported = tmp_path / "checkpoints.json"
+    assert runner.invoke(args=["audit", "export-checkpoints", str(exported)]).exit_code == 0
+    data = json.loads(exported.read_text())
+    assert len(data["checkpoints"]) == 2 and "BEGIN PUBLIC KEY" in data["public_key"]
+    result = runner.invoke(args=["audit", "verify", "--checkpoints", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert "4 signed checkpoints verified" in result.output  # two in the database, two exported
+
+
+def test_a_consistently_rewritten_chain_fails_its_checkpoint(runner, db, tmp_path):
+    checkpoint(runner)
+    signed = db.scalars(select(AuditCheckpoint)).one().seq
+    tamper(db, "UPDATE audit_entry SET actor_name = 'someone-else' WHERE seq = 2")
+    rehash_from(db, 2)
+    plain = runner.invoke(args=["audit", "verify"])
+    assert "Audit chain intact" in plain.output  # the chain alone no longer tells
+    assert plain.exit_code == 1
+    assert f"checkpoint at entry {signed} (database): the chain's entry {signed} is not the " \
+        "one signed" in plain.output
+
+
+def test_truncation_is_caught_even_when_the_checkpoints_are_deleted(runner, db, client, auth,
+                                                                   tmp_path):
+    auth.login("clerk.hanoi")
+    checkpoint(runner)
+    exported = tmp_path / "offsite.json"
+    runner.invoke(args=["audit", "export-checkpoints", str(exported)])
+    signed = json.loads(exported.read_text())["checkpoints"][-1]["seq"]
+    keep = signed - 3
+    tamper(db, f"DELETE FROM audit_entry WHERE seq > {keep}")
+    for stmt in drop_statements(db.get_bind().dialect.name, "audit_checkpoint"):
+        db.execute(text(stmt))
+    db.execute(text("DELETE FROM audit_checkpoint"))
+    rehash_from(db, keep + 1)
+    assert head_seq(db) == keep
+    result = runner.invoke(args=["audit", "verify", "--checkpoints", str(exported)])
+    assert result.exit_code == 1
+    assert f"the chain ends at entry {keep}; the entries after it were removed" in result.output
+
+
+def test_a_forged_checkpoint_is_refused(runner, tmp_path):
+    checkpoint(runner)
+    exported = tmp_path / "checkpoints.json"
+    runner.invoke(args=["audit", "export-checkpoints", str(exported)])
+    data = json.loads(exported.read_text())
+    data["checkpoints"][0]["seq"] -= 1
+    exported.write_text(json.dumps(data))
+    result = runner.invoke(args=["audit", "verify", "--checkpoints", str(exported)])
+    assert result.exit_code == 1 and "the signature is not valid" in result.output
+
+
+def test_checkpoints_fall_due_after_n_entries_or_m_minutes(app, runner, db):
+    checkpoint(runner)
+    with app.extensions["custody_sessions"]() as session:
+        last = session.scalars(select(AuditCheckpoint)).one()
+        now = last.created_at
+        assert not checkpoints.due(session, now + dt.timedelta(hours=1), 3, 10)  # nothing new
+    runner.invoke(args=["audit", "verify"])  # reads only: no entry
+    app.config.update(AUDIT_CHECKPOINT_ENTRIES=2, AUDIT_CHECKPOINT_MINUTES=10)
+    with app.extensions["custody_sessions"]() as session:
+        assert session.get(AuditHead, 1).seq == last.seq  # its own entry is covered
+    runner.invoke(args=["create-token", "--username", "admin", "--name", "x"])  # writes one
+    with app.extensions["custody_sessions"]() as session:
+        assert not checkpoints.due(session, now + dt.timedelta(minutes=5), 2, 10)
+        assert checkpoints.due(session, now + dt.timedelta(minutes=11), 2, 10)
+        assert checkpoints.due(session, now, 1, 10)
+        assert not checkpoints.due(session, now, 2, 10)
