@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from workflow import backup
+from workflow import backup, dbroles
 from workflow.errors import DomainError
 
 
@@ -58,3 +58,17 @@ def restore_command(path: str, replace: bool) -> None:
         click.echo(f"PROBLEM {problem}", err=True)
     click.echo("The restored copy is NOT good.", err=True)
     sys.exit(1)
+
+
+@click.command("grant-app-role")
+@click.argument("role")
+@with_appcontext
+def grant_app_role_command(role: str) -> None:
+    """PostgreSQL: create ROLE for the web application and grant it what it needs, without
+    UPDATE, DELETE or TRUNCATE on the audit trail and the other append-only tables."""
+    try:
+        statements = dbroles.grant_app_role(_engine(), role)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Role {role}: {len(statements)} statements applied. Connect the application "
+               f"as {role} (DATABASE_URL); run migrations as the owner.")
