@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
@@ -41,10 +42,21 @@ def _unread() -> int:
     return unread_count(db.session(), current_user)
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` limited to positive 32-bit values."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides everything else."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 instance_path=str(ROOT / "instance"))
+    # Identifiers in URLs fit the database's integer columns; a larger number is simply 404.
+    app.url_map.converters["int"] = IdConverter
     instance = Path(app.instance_path)
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'custody.db'}"),

@@ -1,0 +1,115 @@
+"""Hypothesis over every form of every page: each page of the route matrix is opened by a role
+that may open it, every POST form on it is found in the HTML, and generated values (text of any
+script, control characters, huge numbers, impossible dates, markup, SQL) are posted to it. No
+answer may be a 5xx."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Auth
+from tests.test_access_matrix import MATRIX, objects  # noqa: F401 - the fixture is used
+
+EXAMPLES = 40
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+SKIP_ACTIONS = ("/logout", "/language")  # they only sign out or switch the language
+pytestmark = pytest.mark.fuzz
+
+NASTY = st.sampled_from([
+    "", " ", "0", "-1", "9" * 40, "1e308", "NaN", "2026-02-30", "0000-00-00", "9999-12-31",
+    "1900-01-01", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "\u202e", "../../etc",
+    "Nguyễn Văn An", "a" * 5000, "true", "on", "[]", "{}"])
+VALUES = st.one_of(NASTY, st.text(max_size=200), st.integers().map(str),
+                   st.dates().map(str))
+
+
+class Forms(HTMLParser):
+    """The POST forms of a page: their action and the names and values of their fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self.current: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "get").lower() == "post":
+            self.current = {"action": attrs.get("action"), "fields": {}}
+            self.forms.append(self.current)
+        elif self.current is not None and tag in ("input", "select", "textarea", "option"):
+            if tag == "option" and self.current.get("select"):
+                self.current["fields"].setdefault(self.current["select"], []).append(
+                    attrs.get("value", ""))
+                return
+            name = attrs.get("name")
+            if name and tag != "option":
+                self.current["fields"].setdefault(name, []).append(attrs.get("value") or "")
+                if tag == "select":
+                    self.current["select"] = name
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+        elif tag == "select" and self.current is not None:
+            self.current.pop("select", None)
+
+
+def _field_strategy(fields: dict[str, list[str]]):
+    """Each field: one of its own values (a hidden action, an option) or anything at all."""
+    return st.fixed_dictionaries({}, optional={
+        name: st.one_of(st.sampled_from([v for v in values if v is not None] or [""]),
+                        VALUES, st.lists(VALUES, max_size=3))
+        for name, values in fields.items() if name != "csrf_token"})
+
+
+def test_no_generated_form_input_gets_a_server_error(app, objects, backend):  # noqa: F811
+    # The sign-in form is posted hundreds of times here: the rate limits are another test's.
+    app.config.update(RATELIMIT_SIGN_IN="100000 per minute", RATELIMIT_CODE="100000 per minute")
+    posted: dict[str, int] = {}
+    clients: dict[str, object] = {}
+    done: set[tuple] = set()
+    for endpoint, (url_template, table) in MATRIX.items():
+        if endpoint.startswith(("api", "static", "documents.")):
+            continue
+        url = url_template.format(**objects)
+        for role in [r for r, status in table.items() if status == 200]:
+            if role not in clients:
+                client = app.test_client()
+                if role != "anonymous":
+                    assert Auth(client).login(role).status_code == 302
+                clients[role] = client
+            client = clients[role]
+            page = client.get(url)
+            if page.status_code != 200 or page.mimetype != "text/html":
+                continue
+            parser = Forms()
+            parser.feed(page.get_data(as_text=True))
+            for form in parser.forms:
+                target = form["action"] or url
+                key = (role, target, tuple(sorted(form["fields"])))
+                if target.startswith(SKIP_ACTIONS) or key in done:
+                    continue
+                done.add(key)
+                _fuzz(client, target, form["fields"], posted, f"{role}: {target}")
+    assert len(posted) >= 15, posted
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"fuzz-forms-{backend}.json").write_text(json.dumps(
+        {"total": sum(posted.values()), "per_form": posted}, indent=1, ensure_ascii=False))
+
+
+def _fuzz(client, target: str, fields: dict[str, list[str]], posted: dict, label: str) -> None:
+    @given(data=_field_strategy(fields))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(data):
+        response = client.post(target, data=data)
+        posted[label] = posted.get(label, 0) + 1
+        assert response.status_code < 500, (label, data, response.get_data(as_text=True)[:300])
+
+    run()
