@@ -43,7 +43,8 @@ extract: install
 translations: $(MO)
 
 bench: install
-	cd bench && ../$(BIN)/python search_bench.py && ../$(BIN)/python queue_bench.py
+	cd bench && ../$(BIN)/python search_bench.py && ../$(BIN)/python queue_bench.py \
+		&& ../$(BIN)/python extract_bench.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache

@@ -215,3 +215,9 @@ def test_decisions_need_a_sign_in_within_30_minutes(app, client, auth, db):
     assert client.post(f"/requests/{request_id}", data=data).status_code == 302
     db.expire_all()
     assert db.get(AccessRequest, request_id).state.value != "awaiting_approval"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(client, auth):
+    auth.login("clerk.hanoi")
+    response = client.post("/requests/new", data={"purpose": "x" * (13 * 1024 * 1024)})
+    assert response.status_code == 413

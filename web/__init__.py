@@ -61,6 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'custody.db'}"),
         SESSION_COOKIE_HTTPONLY=True,
+        # Behind HTTPS set CUSTODY_SESSION_COOKIE_SECURE=true (the demo serves plain HTTP).
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,  # scans are capped at 10 MB; nothing bigger comes in
         SESSION_COOKIE_SAMESITE="Lax",
         BABEL_DEFAULT_LOCALE="vi",
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",

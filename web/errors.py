@@ -20,6 +20,7 @@ TITLES = {
     405: N_("Not allowed"),
     409: N_("Changed meanwhile"),
     410: N_("No longer available"),
+    413: N_("The file or form is too large"),
     422: N_("Check what you entered"),
     429: N_("Too many attempts: wait a little and try again"),
     500: N_("Something went wrong on our side"),

@@ -1,0 +1,188 @@
+"""A load run: 200 simulated users (requesters, approvers, clerks; Locust) sign in with two
+factors and search, file, approve and download for 5 minutes against gunicorn on PostgreSQL.
+Prints p95 per page, the error count, and the idle p95 of the sign-in page measured in the same
+run as the baseline.
+
+    python bench/load_bench.py [--users 200] [--minutes 5] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyotp
+import requests
+from common import scratch_url
+from sqlalchemy import select
+
+from workflow import access, accounts, extracts, mfa, schema
+from workflow.context import SYSTEM, Actor
+from workflow.db import make_engine, make_session_factory
+from workflow.demo import load_demo
+from workflow.enums import Channel, ProvisionForm, Role, Secrecy, SubjectKind
+from workflow.models import CustodyEpisode, Organisation, Person, User
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"  # noqa: S105 - a scratch database
+PASSWORD = "một cụm từ đủ dài cho bài đo"  # noqa: S105
+MIX = {"requester": ("VKS-HANOI", Role.REQUESTER, 0.7),
+       "approver": ("CA-HANOI", Role.APPROVER, 0.2),
+       "clerk": ("TTG-HANOI", Role.CLERK, 0.1)}
+
+
+def prepare(url: str, users: int) -> dict:
+    """Demo data, the load accounts with known authenticators, an extract per requester."""
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    sessions = make_session_factory(engine)
+    settings = extracts.ExtractSettings(passphrase=SECRET, download_limit=20)
+    flow = access.Workflow()
+    with sessions() as session:
+        load_demo(session, SYSTEM, persons=3000, seed=2017)
+        camp = session.scalars(select(Organisation).where(Organisation.code == "TTG-HANOI")).one()
+        persons = [p for p in session.scalars(select(Person).join(CustodyEpisode).where(
+            CustodyEpisode.facility_id == camp.id).order_by(Person.id)).unique()
+            if {e.facility_id for e in p.episodes} == {camp.id}
+            and all(e.case is None or not e.case.stage_on(SYSTEM.today).stage.needs_consent
+                    for e in p.episodes)][:60]
+        fernet = mfa.cipher(SECRET)
+        made: dict[str, list[dict]] = {kind: [] for kind in MIX}
+        for kind, (org_code, role, share) in MIX.items():
+            org = session.scalars(select(Organisation).where(Organisation.code == org_code)).one()
+            for i in range(max(1, round(users * share))):
+                user = accounts.create_user(
+                    session, SYSTEM, username=f"load.{kind}.{i:03d}", full_name=f"Tải {kind} {i}",
+                    organisation_id=org.id, roles={role}, password=PASSWORD,
+                    # Approvers cleared for what the demo records hold, so they can decide.
+                    clearance=Secrecy.TOP_SECRET if role is Role.APPROVER else Secrecy.NONE)
+                secret = pyotp.random_base32()
+                mfa.install(session, user, secret, fernet, SYSTEM.now)
+                made[kind].append({"username": user.username, "secret": secret, "id": user.id})
+        session.commit()
+        approver = accounts.create_user(session, SYSTEM, username="load.releaser",
+                                        full_name="Cấp phiếu", roles={Role.APPROVER},
+                                        organisation_id=session.scalars(select(Organisation).where(
+                                            Organisation.code == "CA-HANOI")).one().id,
+                                        password=PASSWORD, clearance=Secrecy.TOP_SECRET)
+        session.commit()
+        for i, account in enumerate(made["requester"]):
+            who = Actor(session.get(User, account["id"]), "bench")
+            data = access.RequestInput(
+                channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
+                purpose="Kiểm sát việc tạm giam", legal_basis="Điều 12 Nghị định 121/2017",
+                provision=ProvisionForm.PDF, categories=["a_orders", "episodes"],
+                identity_number=persons[i % len(persons)].identifiers[-1].value)
+            filed = access.file_request(session, who, data)
+            access.submit(session, flow, who, filed.id)
+            releaser = Actor(approver, "bench")
+            access.approve(session, releaser, filed.id)
+            document = extracts.prepare_extract(session, settings, releaser, filed.id)
+            extracts.release_extract(session, flow, settings, releaser, filed.id,
+                                     document_id=document.id, sha256=document.sha256,
+                                     download_limit=20)
+            account["extract"] = document.id
+            session.commit()
+        identities = [p.identifiers[-1].value for p in persons]
+    engine.dispose()
+    return {"password": PASSWORD, "users": made, "identities": identities}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+    """gunicorn through `custody serve`, rate limits out of the way."""
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET,
+               CUSTODY_RATELIMIT_SIGN_IN='"100000 per minute"',
+               CUSTODY_RATELIMIT_CODE='"100000 per minute"')
+    process = subprocess.Popen([str(ROOT / ".venv/bin/custody"), "serve", "--port", str(port),  # noqa: S603
+                                "--workers", str(workers)], env=env, cwd=ROOT,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    for _ in range(150):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/login", timeout=1).ok:
+                return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server did not start; see {log}")
+
+
+def idle_baseline(base: str, n: int = 200) -> float:
+    """p95 in ms of the sign-in page on the idle server."""
+    with requests.Session() as browser:
+        samples = []
+        for _ in range(n):
+            started = time.perf_counter()
+            browser.get(f"{base}/login")
+            samples.append((time.perf_counter() - started) * 1000)
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    url, drop = scratch_url("postgresql", None)
+    work = Path(tempfile.mkdtemp(prefix="custody-load-"))
+    server = None
+    try:
+        started = time.perf_counter()
+        accounts_file = work / "accounts.json"
+        accounts_file.write_text(json.dumps(prepare(url, args.users)), "utf-8")
+        print(f"prepared in {time.perf_counter() - started:.0f} s: {args.users} accounts, "
+              "an extract per requester")
+        port = _free_port()
+        server = serve(url, port, args.workers, work / "gunicorn.log")
+        base = f"http://127.0.0.1:{port}"
+        baseline = idle_baseline(base)
+        subprocess.run([str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),  # noqa: S603
+                        "--headless", "-u", str(args.users), "-r", "10",
+                        "-t", f"{int(args.minutes * 60)}s", "--host", base, "--only-summary",
+                        "--csv", str(work / "load")],
+                       env=dict(os.environ, LOAD_ACCOUNTS=str(accounts_file)), check=False,
+                       capture_output=True)
+        report(work / "load_stats.csv", baseline, args)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        drop()
+
+
+def report(stats_file: Path, baseline: float, args) -> None:
+    """p95 per page and the failures, as a table."""
+    rows = list(csv.DictReader(stats_file.open(encoding="utf-8")))
+    print(f"load: {args.users} users, {args.minutes:g} min, gunicorn {args.workers} workers "
+          f"on PostgreSQL; idle sign-in page p95 {baseline:.0f} ms (baseline)")
+    print(f"{'page or action':<28}{'requests':>9}{'failures':>9}{'median':>9}{'p95':>8}"
+          f"{'p95/base':>10}")
+    for row in rows:
+        if row["Name"] == "Aggregated":
+            continue
+        p95 = float(row["95%"])
+        print(f"{row['Name']:<28}{row['Request Count']:>9}{row['Failure Count']:>9}"
+              f"{float(row['Median Response Time']):>9.0f}{p95:>8.0f}{p95 / baseline:>10.1f}")
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    print(f"{'all':<28}{total['Request Count']:>9}{total['Failure Count']:>9}"
+          f"{float(total['Median Response Time']):>9.0f}{float(total['95%']):>8.0f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
