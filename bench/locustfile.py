@@ -95,10 +95,13 @@ class Approver(Signed):
     def decide(self, request_id: str) -> None:
         page = self.client.get(f"/requests/{request_id}", name="page: request").text
         token = _token(page, "approve-csrf_token")
-        if token:
-            # Another approver may have decided first: 409/422 say so, they are not errors.
+        version = re.search(r'name="version" value="(\d+)"', page)
+        if token and version:
+            # Another approver may have decided first: the page says so (302 back to it, or
+            # 409/422 when it happened at the very same moment); not errors.
             with self.client.post(f"/requests/{request_id}", name="approve", data={
                     "approve-csrf_token": token, "action": "approve",
+                    "version": version.group(1),
                     "approve-categories": ["a_orders", "episodes"]},
                     catch_response=True) as answer:
                 if answer.status_code in (200, 302, 409, 422):

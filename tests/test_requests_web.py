@@ -109,3 +109,23 @@ def test_consent_letter_scan_is_attached_and_checked(app, client, auth, db):
     db.expire_all()
     step = next(s for s in db.get(AccessRequest, request_id).steps if s.letter_ref)
     assert step.letter_scan.endswith(".pdf") and step.letter_ref == "CV 7/ĐY"
+
+
+def test_a_decision_on_a_page_that_changed_meanwhile_does_nothing(app, client, auth, db):
+    from tests.conftest import Auth
+
+    request_id = db.scalars(select(AccessRequest.id).where(
+        AccessRequest.state == "awaiting_approval").order_by(AccessRequest.id)).first()
+    version = db.get(AccessRequest, request_id).version
+    other = app.test_client()
+    Auth(other).login("approver.hanoi")
+    data = {"action": "approve", "approve-categories": ["a_orders"], "version": str(version)}
+    assert other.post(f"/requests/{request_id}", data=data).status_code == 302
+    auth.login("approver.hanoi")
+    late = client.post(f"/requests/{request_id}", data=data)  # the page was older
+    assert late.status_code == 302
+    assert "chưa có gì được thực hiện" in client.get(late.location).get_data(as_text=True)
+    db.expire_all()
+    decided = db.get(AccessRequest, request_id)
+    approvals = [t for t in decided.transitions if t.trigger == "approve"]
+    assert len(approvals) == 1 and approvals[0].actor.username == "approver.hanoi"

@@ -224,6 +224,8 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 4)
+            # A sign-in's argon2 check and a long extract take seconds under load: allow them.
+            self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
             # Each worker opens its own connections.
             self.cfg.set("post_fork", lambda _server, _worker: _engine_of(app).dispose(False))

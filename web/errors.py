@@ -70,8 +70,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
-        sess = g.pop("db_session", None)
+        # Undo the work but keep the session: the page still reads the signed-in user, and the
+        # request's teardown closes it (nothing is committed on a 5xx).
+        sess = g.get("db_session")
         if sess is not None:
             sess.rollback()
-            sess.close()
         return _page(500)

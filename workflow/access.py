@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -134,15 +135,18 @@ def can_view(session: Session, user: User, request: AccessRequest, day: dt.date)
 # --- numbering and lookup ------------------------------------------------------------------
 
 
-def _number(session: Session, day: dt.date) -> str:
-    count = session.scalar(select(func.count()).select_from(AccessRequest)) or 0
-    return f"YC-{day.year}-{count + 1:06d}"
+def _number(day: dt.date, request_id: int) -> str:
+    # From the row's id: unique under any concurrency (counting rows was not).
+    return f"YC-{day.year}-{request_id:06d}"
 
 
+# Row locks are FOR NO KEY UPDATE (`key_share=True`): they serialise the changes to a row but let
+# other transactions insert rows that refer to it (their foreign-key checks take KEY SHARE), so a
+# transaction holding the audit chain's head never waits on a row another one locked first.
 def _lock(session: Session, request_id: int) -> AccessRequest:
     request = session.execute(
-        select(AccessRequest).where(AccessRequest.id == request_id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(AccessRequest).where(AccessRequest.id == request_id)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if request is None:
         raise NotFound(N_("No such request."))
@@ -248,10 +252,12 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
         behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
     elif not user.has_role(Role.REQUESTER):
         raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
-    request = AccessRequest(number=_number(session, actor.today), requester_id=user.id,
+    request = AccessRequest(number=f"YC-pending-{uuid.uuid4().hex}", requester_id=user.id,
                             requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
                             created_at=actor.now, updated_at=actor.now, **values)
     session.add(request)
+    session.flush()
+    request.number = _number(actor.today, request.id)
     session.flush()
     _timeline(session, actor, request, "file", RequestState.DRAFT, RequestState.DRAFT, None, {})
     audit.record(session, actor, "request.file", object_type="request", object_id=request.id,
@@ -710,7 +716,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
     waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
     stmt = (select(AccessRequest).where(AccessRequest.state.in_(waiting),
                                         AccessRequest.due_on.is_not(None))
-            .order_by(AccessRequest.id).with_for_update(skip_locked=True))
+            .order_by(AccessRequest.id).with_for_update(skip_locked=True, key_share=True))
     for request in session.execute(stmt).scalars():
         rules = flow.rules.on(today)
         left = flow.calendar.between(today, request.due_on)
@@ -732,7 +738,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
                 _notify_assignees(session, step, request, "due_soon")
             _system_note(session, actor, request, "due_soon", {"due": request.due_on})
     returned = (select(AccessRequest).where(AccessRequest.state == RequestState.RETURNED)
-                .order_by(AccessRequest.id).with_for_update(skip_locked=True))
+                .order_by(AccessRequest.id).with_for_update(skip_locked=True, key_share=True))
     for request in session.execute(returned).scalars():
         rules = flow.rules.on(today)
         paused = (request.paused_at + dt.timedelta(hours=7)).date()

@@ -67,7 +67,8 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
     either way. Five failures within 15 minutes lock the account until an administrator
     unlocks it; the caller answers every failure the same way."""
     user = session.execute(
-        select(User).where(User.username == username.strip().lower()).with_for_update(of=User)
+        select(User).where(User.username == username.strip().lower())
+        .with_for_update(of=User, key_share=True)
     ).scalar_one_or_none()
     matches = _password_matches(user, password)  # always, so every case costs the same
     if user is None or not matches or not user.active or user.locked_at is not None:

@@ -292,7 +292,7 @@ def release_extract(session: Session, flow: access.Workflow, settings: ExtractSe
     """Release the previewed extract: only if it is byte for byte the one previewed."""
     request = access.lock_request(session, request_id)
     document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update()
+        IssuedDocument.id == document_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if document is None or document.request_id != request.id \
             or document.kind is not IssuedKind.EXTRACT:
@@ -375,7 +375,7 @@ def download(session: Session, actor: Actor, document_id: int) -> IssuedDocument
     """Hand the released extract to its recipient, within the window and the limit (audited).
     The row is locked so concurrent downloads cannot pass the limit together."""
     document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update()
+        IssuedDocument.id == document_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if document is None or document.kind is not IssuedKind.EXTRACT \
             or not may_download(actor.user, document) \
@@ -417,7 +417,7 @@ def revoke(session: Session, actor: Actor, document_id: int, *, reason: str) -> 
     """Withdraw an extract: it can no longer be downloaded and its verification says so."""
     user = actor.user
     document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update()).scalar_one_or_none()
+        IssuedDocument.id == document_id).with_for_update(key_share=True)).scalar_one_or_none()
     if user is None or document is None or not user.has_role(Role.APPROVER) \
             or document.org_id not in subtree_ids(session, user.organisation_id, actor.today):
         raise NotFound(N_("No such document."))
@@ -444,7 +444,7 @@ def purge(session: Session, actor: Actor, retention_days: int | None) -> int:
     cutoff = actor.now - dt.timedelta(days=retention_days)
     old = session.scalars(select(IssuedDocument).where(
         IssuedDocument.pdf.is_not(None), IssuedDocument.created_at < cutoff)
-        .with_for_update()).all()
+        .with_for_update(key_share=True)).all()
     for document in old:
         document.pdf, document.purged_at = None, actor.now
         audit.record(session, actor, "document.purge", object_type="document",

@@ -116,7 +116,7 @@ def verify(session: Session, actor: Actor, user: User, code: str, fernet: Fernet
     if _RECOVERY.fullmatch(code):
         row = session.scalars(select(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
-            RecoveryCode.used_at.is_(None)).with_for_update()).first()
+            RecoveryCode.used_at.is_(None)).with_for_update(key_share=True)).first()
         if row is not None:
             row.used_at = actor.now
             left = session.scalars(select(RecoveryCode.id).where(

@@ -374,7 +374,7 @@ def _owner_person_id(record) -> int | None:
 def _locked(session: Session, cls, record_id: int):
     """The row, locked until the transaction ends (writers of one record queue up)."""
     record = session.execute(
-        select(cls).where(cls.id == record_id).with_for_update()
+        select(cls).where(cls.id == record_id).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if record is None:
         raise NotFound(N_("No such record."))

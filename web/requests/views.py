@@ -154,6 +154,12 @@ def show(request_id: int):
     forms = _forms(req)
     action = request.form.get("action")
     if request.method == "POST":
+        posted = request.form.get("version")
+        if posted and posted != str(req.version):
+            # Someone else acted first (another approver, the requester): show what is now.
+            flash(_("The request changed while you were looking at it; nothing was done. Here "
+                    "it is as it is now."), "info")
+            return redirect(url_for(".show", request_id=request_id))
         form = forms.get(action or "")
         if form is None:
             abort(403)
