@@ -252,7 +252,7 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
         behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
     elif not user.has_role(Role.REQUESTER):
         raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
-    request = AccessRequest(number=f"YC-pending-{uuid.uuid4().hex}", requester_id=user.id,
+    request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=user.id,
                             requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
                             created_at=actor.now, updated_at=actor.now, **values)
     session.add(request)
