@@ -226,6 +226,9 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             # A sign-in's argon2 check and a long extract take seconds under load: allow them.
             self.cfg.set("timeout", 120)
+            # Longer than a client's pause between clicks, so a kept-alive connection is not
+            # closed just as the next request is sent on it (seen as resets under load).
+            self.cfg.set("keepalive", 15)
             self.cfg.set("accesslog", "-")
             # Each worker opens its own connections.
             self.cfg.set("post_fork", lambda _server, _worker: _engine_of(app).dispose(False))
