@@ -42,15 +42,21 @@ def _check() -> object:
     if reason is None:
         return None
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    fresh_session()
     if reason in ENDED:
         flash(_(ENDED[reason]), "info")
     if request.method == "GET":
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return redirect(url_for("auth.login"))
+
+
+def fresh_session() -> None:
+    """A new cookie session (at sign-in, sign-out, or when the server ended the session); only
+    the language choice carries over."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def fresh_sign_in_required(view: Callable) -> Callable:

@@ -113,13 +113,19 @@ def count_failure(session: Session, actor: Actor, user: User) -> None:
                      details={"failures": user.failed_logins})
 
 
-def unlock(session: Session, actor: Actor, user_id: int) -> User:
-    """An administrator lets a locked account sign in again."""
+def managed_user(session: Session, actor: Actor, user_id: int) -> User:
+    """An account the acting administrator is about to change (403 for others, 404 if none)."""
     if not can(actor.user, Permission.MANAGE_USERS):
         raise Forbidden(N_("You may not manage accounts."))
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(N_("No such account."))
+    return user
+
+
+def unlock(session: Session, actor: Actor, user_id: int) -> User:
+    """An administrator lets a locked account sign in again."""
+    user = managed_user(session, actor, user_id)
     if user.locked_at is None:
         raise Conflict(N_("The account is not locked."))
     audit.record(session, actor, "admin.unlock", object_type="user", object_id=user.id,
@@ -194,11 +200,7 @@ def update_user(
     clearance: Secrecy,
 ) -> User:
     """Change an account's roles, clearance or whether it may sign in (administrators only)."""
-    if not can(actor.user, Permission.MANAGE_USERS):
-        raise Forbidden(N_("You may not manage accounts."))
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("No such account."))
+    user = managed_user(session, actor, user_id)
     if not roles:
         raise InvalidInput(N_("Give the account at least one role."))
     if actor.user is not None and user.id == actor.user.id and (

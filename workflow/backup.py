@@ -12,7 +12,7 @@ import subprocess  # noqa: S404 - runs pg_dump and pg_restore, with argument lis
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, func, inspect, select, table
+from sqlalchemy import Connection, Engine, func, inspect, select, table
 from sqlalchemy.orm import Session
 
 from workflow import audit
@@ -40,10 +40,13 @@ class Check:
 
 def counts(engine: Engine) -> dict[str, int]:
     """Rows per table (every table the schema has, the migration table included)."""
-    names = sorted(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        return {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
-                for name in names}
+        return _count_rows(conn)
+
+
+def _count_rows(conn: Connection) -> dict[str, int]:
+    return {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
+            for name in sorted(inspect(conn).get_table_names())}
 
 
 def _manifest(engine: Engine) -> dict:
@@ -95,9 +98,7 @@ def back_up(engine: Engine, path: Path) -> dict:
         # however busy the application is.
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            manifest["counts"] = {
-                name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
-                for name in sorted(inspect(conn).get_table_names())}
+            manifest["counts"] = _count_rows(conn)
             subprocess.run(["pg_dump", "--format=custom", "--no-owner",  # noqa: S603, S607
                             f"--snapshot={snapshot}", "--file", str(path), *_pg_args(engine)],
                            check=True, env=_pg_env(engine), capture_output=True)

@@ -167,8 +167,8 @@ def _issue(session: Session, settings: ExtractSettings, actor: Actor, *,
         raise DocumentFailed(N_("The document could not be produced (%(error)s). Nothing was "
                                 "changed: the request stays as it was."),
                              error=f"{type(error).__name__}: {str(error)[:200]}") from error
-    version = render.template_version(template)
-    record_template(session, version, template, render.template_source(template))
+    version, source = render.template_version(template)
+    record_template(session, version, template, source)
     document = IssuedDocument(
         request_id=request.id, step_id=step_id, kind=kind, state=state, org_id=org.id,
         year=year, serial=serial, number=number, code=code, template_version=version,
@@ -291,9 +291,7 @@ def release_extract(session: Session, flow: access.Workflow, settings: ExtractSe
                     named: list[str] | None = None) -> IssuedDocument:
     """Release the previewed extract: only if it is byte for byte the one previewed."""
     request = access.lock_request(session, request_id)
-    document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)).scalar_one_or_none()
+    document = _lock_document(session, document_id)
     if document is None or document.request_id != request.id \
             or document.kind is not IssuedKind.EXTRACT:
         raise NotFound(N_("No such document."))
@@ -328,6 +326,13 @@ def release_extract(session: Session, flow: access.Workflow, settings: ExtractSe
                           "download_limit": limit, "named": named_ids})
     session.flush()
     return document
+
+
+def _lock_document(session: Session, document_id: int) -> IssuedDocument | None:
+    """The document, freshly read, its row locked until the transaction ends."""
+    return session.execute(select(IssuedDocument).where(IssuedDocument.id == document_id)
+                           .with_for_update(key_share=True)
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def _named_users(session: Session, request: AccessRequest, usernames: list[str]) -> list[int]:
@@ -374,9 +379,7 @@ def may_download(user: User | None, document: IssuedDocument) -> bool:
 def download(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     """Hand the released extract to its recipient, within the window and the limit (audited).
     The row is locked so concurrent downloads cannot pass the limit together."""
-    document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)).scalar_one_or_none()
+    document = _lock_document(session, document_id)
     if document is None or document.kind is not IssuedKind.EXTRACT \
             or not may_download(actor.user, document) \
             or document.state not in (IssuedState.RELEASED, IssuedState.REVOKED):
@@ -416,8 +419,7 @@ def _unavailable(document: IssuedDocument, today: dt.date) -> DomainError | None
 def revoke(session: Session, actor: Actor, document_id: int, *, reason: str) -> IssuedDocument:
     """Withdraw an extract: it can no longer be downloaded and its verification says so."""
     user = actor.user
-    document = session.execute(select(IssuedDocument).where(
-        IssuedDocument.id == document_id).with_for_update(key_share=True)).scalar_one_or_none()
+    document = _lock_document(session, document_id)
     if user is None or document is None or not user.has_role(Role.APPROVER) \
             or document.org_id not in subtree_ids(session, user.organisation_id, actor.today):
         raise NotFound(N_("No such document."))

@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 from workflow import accounts, audit
 from workflow.audit import Outcome
 from workflow.context import Actor
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.errors import Conflict, InvalidInput
 from workflow.i18n import N_
 from workflow.models import RecoveryCode, User
-from workflow.policies import Permission, can
 
 STEP = 30
 ISSUER = "CSDL tam giu, tam giam"
@@ -139,11 +138,7 @@ def verify(session: Session, actor: Actor, user: User, code: str, fernet: Fernet
 
 def reset(session: Session, actor: Actor, user_id: int) -> User:
     """An administrator removes a lost second factor; the user enrols again at next sign-in."""
-    if not can(actor.user, Permission.MANAGE_USERS):
-        raise Forbidden(N_("You may not manage accounts."))
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("No such account."))
+    user = accounts.managed_user(session, actor, user_id)
     user.totp_secret, user.totp_enrolled_at, user.totp_last_step = None, None, 0
     for row in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
                                                           RecoveryCode.used_at.is_(None))):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -18,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from workflow.enums import OrgKind, RequestCategory, Secrecy, StepKind, Urgency
 from workflow.i18n import N_
-from workflow.models import CustodyEpisode, Organisation, OrganisationLink, Person, RecordDocument
+from workflow.models import (
+    Case,
+    CustodyEpisode,
+    Organisation,
+    OrganisationLink,
+    Person,
+    RecordDocument,
+)
 from workflow.rules import RuleSet
 from workflow.scope import management_scope
 from workflow.workdays import DueDate, WorkCalendar
@@ -170,14 +178,18 @@ def plan_route(
                  tuple(sorted(facility_ids)))
 
 
+def cases_of(episodes: Iterable[CustodyEpisode]) -> list[Case]:
+    """The cases the episodes belong to, each once, in the episodes' order."""
+    cases: dict[int, Case] = {}
+    for episode in episodes:
+        if episode.case is not None:
+            cases.setdefault(episode.case.id, episode.case)
+    return list(cases.values())
+
+
 def _consent_steps(rules, calendar, episodes, day, reasons, requester_org) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
-    seen: set[int] = set()
-    for episode in episodes:
-        case = episode.case
-        if case is None or case.id in seen:
-            continue
-        seen.add(case.id)
+    for case in cases_of(episodes):
         entry = case.stage_on(day)
         if entry is None or entry.stage not in rules.consent_stages:
             continue

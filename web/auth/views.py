@@ -25,7 +25,7 @@ from web import db
 from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
-from web.sessions import token
+from web.sessions import fresh_session, token
 from workflow import accounts, audit, mfa, sessions
 from workflow.models import User
 
@@ -43,14 +43,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
-def _fresh_session() -> None:
-    # A new session at every sign-in and sign-out; only the language choice carries over.
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])
 def login():
@@ -63,7 +55,7 @@ def login():
                                      form.password.data)
         if user is not None:
             # The password is right: the second factor comes next (enrolment the first time).
-            _fresh_session()
+            fresh_session()
             session.update(mfa_user=user.id, mfa_at=time.time(),
                            mfa_next=request.args.get("next"))
             return redirect(url_for(".login_code" if user.totp_enrolled_at else ".login_enrol"))
@@ -89,14 +81,14 @@ def _pending_user() -> User | None:
 
 def _complete(user: User):
     target = session.get("mfa_next")
-    _fresh_session()
+    fresh_session()
     login_user(user)
     session["sid"] = sessions.begin(db.session(), actor(), user)
     return _safe_next(target)
 
 
 def _restart():
-    _fresh_session()
+    fresh_session()
     flash(_("Sign in again."), "info")
     return redirect(url_for(".login"))
 
@@ -157,7 +149,7 @@ def logout():
     audit.record(db.session(), actor(), "auth.logout")
     sessions.end(db.session(), actor(), token())
     logout_user()
-    _fresh_session()
+    fresh_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -80,8 +80,9 @@ def new():
     return render_template("requests/new.html", form=form, route=route), status_for(form)
 
 
-def _forms(req):
-    """The action forms the current user may use on this request."""
+def _forms(req, documents, prepared):
+    """The action forms the current user may use on this request (`documents` as `_documents`
+    gives them, `prepared` the extract awaiting release)."""
     user, day, sess = current_user, actor().today, db.session()
     approver = bool(access.decider_steps(sess, user, req, StepKind.APPROVAL, day))
     consenter = bool(access.decider_steps(sess, user, req, StepKind.CONSENT, day))
@@ -111,14 +112,13 @@ def _forms(req):
     if "release" in triggers and access.may_fire(sess, actor(), req, "release"):
         if req.subject_kind is SubjectKind.PERSON:
             forms["prepare"] = PrepareForm(prefix="prepare")
-            prepared = extracts.current_preparation(sess, req.id)
             if prepared is not None:
                 forms["release"] = ReleaseForm(
                     prefix="release", document_id=str(prepared.id), sha256=prepared.sha256,
                     valid_days=settings().valid_days, download_limit=settings().download_limit)
         else:
             forms["release"] = ReasonForm(prefix="release")
-    revocable = [d for d in _documents(req) if d.kind is IssuedKind.EXTRACT
+    revocable = [d for d in documents if d.kind is IssuedKind.EXTRACT
                  and d.state is IssuedState.RELEASED and d.may_revoke]
     if revocable:
         forms["revoke"] = RevokeForm(prefix="revoke", document_id=str(revocable[-1].id))
@@ -151,7 +151,9 @@ def _documents(req):
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
     req = access.get_request(db.session(), actor(), request_id)
-    forms = _forms(req)
+    documents = _documents(req)
+    preparation = extracts.current_preparation(db.session(), req.id)
+    forms = _forms(req, documents, preparation)
     action = request.form.get("action")
     if request.method == "POST":
         posted = request.form.get("version")
@@ -169,13 +171,11 @@ def show(request_id: int):
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
         return render_template("requests/show.html", req=req, forms=forms, failed=action,
-                               diagram=state_diagram(req.state), documents=_documents(req),
-                               preparation=extracts.current_preparation(db.session(), req.id),
-                               today=actor().today), 422
+                               diagram=state_diagram(req.state), documents=documents,
+                               preparation=preparation, today=actor().today), 422
     return render_template("requests/show.html", req=req, forms=forms, failed=None,
-                           diagram=state_diagram(req.state), documents=_documents(req),
-                           preparation=extracts.current_preparation(db.session(), req.id),
-                           today=actor().today)
+                           diagram=state_diagram(req.state), documents=documents,
+                           preparation=preparation, today=actor().today)
 
 
 def _perform(action: str, form, request_id: int):
@@ -266,10 +266,9 @@ def _may_list(view: str) -> bool:
 def form_pdf():
     """The blank request form (phiếu đề nghị cung cấp thông tin) to print and fill in by hand."""
     from web.requests.labels import category_label
-    from workflow.documents import Renderer
     from workflow.enums import RequestCategory
 
-    pdf = Renderer().render("request_form.html", {
+    pdf = extracts.renderer().render("request_form.html", {
         "issuer_parent": "", "issuer": "", "place": "..................",
         "addressee": "Cơ quan quản lý cơ sở dữ liệu về thi hành tạm giữ, tạm giam",
         "categories": [category_label(c.value) for c in RequestCategory],

@@ -112,10 +112,12 @@ class Renderer:
         parts.append(f"--- document.css\n{(ASSETS / 'document.css').read_text('utf-8')}")
         return "\n".join(parts)
 
-    def template_version(self, template: str) -> str:
-        """`name@hash`: changes whenever the template, a shared partial or the stylesheet does."""
-        digest = hashlib.sha256(self.template_source(template).encode()).hexdigest()[:16]
-        return f"{template.removesuffix('.html')}@{digest}"
+    def template_version(self, template: str) -> tuple[str, str]:
+        """`name@hash` and the source it hashes: the version changes whenever the template, a
+        shared partial or the stylesheet does."""
+        source = self.template_source(template)
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        return f"{template.removesuffix('.html')}@{digest}", source
 
 
 @dataclass(frozen=True)

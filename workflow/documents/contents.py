@@ -11,7 +11,7 @@ from workflow.enums import RequestCategory, Secrecy
 from workflow.grants import Grant
 from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Person, RecordDocument
-from workflow.routing import DOCUMENT_CATEGORIES, overlaps
+from workflow.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
 
 
 @dataclass
@@ -100,12 +100,7 @@ def _events(episodes: list[CustodyEpisode], start, end) -> Section:
 
 def _case(episodes: list[CustodyEpisode]) -> Section:
     rows = []
-    seen: set[int] = set()
-    for episode in episodes:
-        case = episode.case
-        if case is None or case.id in seen:
-            continue
-        seen.add(case.id)
+    for case in cases_of(episodes):
         stages = "; ".join(
             f"{vi(s.stage.label)} từ {short_date(s.from_date)}"
             + (f" ({s.handling_org.name})" if s.handling_org else "") for s in case.stages)
