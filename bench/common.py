@@ -14,16 +14,18 @@ import psycopg
 import pyotp
 from flask import Flask, render_template
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from web import create_app  # noqa: E402
-from workflow import mfa  # noqa: E402
+from workflow import mfa, schema  # noqa: E402
 from workflow.context import SYSTEM  # noqa: E402
-from workflow.db import make_engine  # noqa: E402
-from workflow.models import User  # noqa: E402
+from workflow.db import make_engine, make_session_factory  # noqa: E402
+from workflow.demo import load_demo  # noqa: E402
+from workflow.models import Person, User  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -45,6 +47,26 @@ def scratch_url(backend: str, keep: str | None) -> tuple[str, Callable[[], None]
 
     url = make_url(PG).set(database=name).render_as_string(hide_password=False)
     return url, (lambda: None) if keep else drop
+
+
+def load_scale(url: str, persons: int, then: Callable[[Session], None] | None = None) -> None:
+    """Schema and `persons` demo persons (identifiers, episodes, cases; no per-person details),
+    then `then`, unless the database holds persons already (a kept database is reused)."""
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    with make_session_factory(engine)() as session:
+        existing = session.scalar(select(func.count()).select_from(Person))
+        if existing:
+            print(f"reusing {existing:,} persons")
+        else:
+            started = time.perf_counter()
+            load_demo(session, SYSTEM, persons=persons, seed=2017, details=False)
+            if then is not None:
+                then(session)
+            session.commit()
+            print(f"loaded {persons:,} persons in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
+    refresh_statistics(url)
 
 
 def refresh_statistics(url: str) -> None:

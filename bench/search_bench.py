@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import time
 
-from common import Baselines, print_baselines, refresh_statistics, scratch_url, stats, timed
-from sqlalchemy import func, select
+from common import Baselines, load_scale, print_baselines, scratch_url, stats, timed
+from sqlalchemy import select
 from unidecode import unidecode
 
-from workflow import accounts, schema
+from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
-from workflow.demo import load_demo
 from workflow.enums import Role
 from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
 
@@ -33,26 +31,12 @@ FACILITIES = {"clerk.hanoi": ["TTG-HANOI"],
               "bench.central": None}
 
 
-def load(url: str, persons: int) -> None:
-    """Schema, and the demo set of `persons` unless the database holds persons already."""
-    engine = make_engine(url)
-    schema.upgrade(engine)
-    with make_session_factory(engine)() as session:
-        existing = session.scalar(select(func.count()).select_from(Person))
-        if existing:
-            print(f"reusing {existing} persons")
-        else:
-            started = time.perf_counter()
-            load_demo(session, SYSTEM, persons=persons, seed=2017, details=False)
-            centre = session.execute(select(Organisation.id).where(
-                Organisation.code == "TTCSDL")).scalar_one()
-            accounts.create_user(session, SYSTEM, username="bench.central", full_name="Bench",
-                                 organisation_id=centre, roles={Role.REQUESTER},
-                                 password="bench.central#2026")  # noqa: S106
-            session.commit()
-            print(f"loaded {persons} persons in {time.perf_counter() - started:.0f} s")
-    engine.dispose()
-    refresh_statistics(url)
+def _central_user(session) -> None:
+    centre = session.execute(select(Organisation.id).where(
+        Organisation.code == "TTCSDL")).scalar_one()
+    accounts.create_user(session, SYSTEM, username="bench.central", full_name="Bench",
+                         organisation_id=centre, roles={Role.REQUESTER},
+                         password="bench.central#2026")  # noqa: S106
 
 
 def queries(url: str, rng: random.Random, n: int) -> dict[str, dict[str, list[str]]]:
@@ -87,7 +71,7 @@ def main() -> None:
 
     url, cleanup = scratch_url(args.backend, args.keep)
     try:
-        load(url, args.persons)
+        load_scale(url, args.persons, _central_user)
         per_user = queries(url, random.Random(7), args.requests)
         bench = Baselines(url)
         sizes: list[int] = []

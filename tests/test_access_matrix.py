@@ -14,8 +14,8 @@ from workflow.enums import CaseStage
 from workflow.models import AuditEntry, CustodyEpisode, User
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
-         "inspector", "admin", "detainee.demo"]
-A, RQ, AP, CO, CL, IN, AD, DE = ROLES
+         "inspector", "admin", "detainee.demo", "manager.hanoi"]
+A, RQ, AP, CO, CL, IN, AD, DE, MA = ROLES
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {A}
 
@@ -87,6 +87,9 @@ MATRIX = {
     "documents.letter": ("/documents/{letter}/letter.pdf", expect({RQ, AP, CO}, others=404)),
     "documents.verify_form": ("/verify", expect(EVERYONE)),
     "documents.verify": ("/verify/{code}", expect(EVERYONE)),
+    # Statistics of the body's own scope: managers only (figures, never a person's record).
+    "statistics.index": ("/statistics/", expect({MA})),
+    "statistics.export": ("/statistics/export.csv", expect({MA})),
 }
 
 
@@ -154,7 +157,7 @@ WRITES = [
 ]
 
 
-@pytest.mark.parametrize("role", [RQ, AP, CO, IN, DE])
+@pytest.mark.parametrize("role", [RQ, AP, CO, IN, DE, MA])
 def test_roles_without_the_right_change_nothing(app, db, objects, role):
     client = _client_as(app, role)
     before = db.scalar(select(func.count()).select_from(AuditEntry))

@@ -9,7 +9,7 @@ from tests.test_access_matrix import ROLES
 from tests.test_access_workflow import World, ask, person_with_stage
 from workflow.enums import CaseStage
 
-A, RQ, AP, CO, CL, IN, AD, DE = ROLES
+A, RQ, AP, CO, CL, IN, AD, DE, MA = ROLES
 ON_ROUTE = {RQ: 200, AP: 200, CO: 200}
 
 # endpoint → (method, path, body, expected status per signed-in role; others get `default`)

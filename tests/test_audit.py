@@ -8,7 +8,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.helpers import last_audit, org, person_at
+from workflow import audit
 from workflow.audit import entry_hash
+from workflow.context import SYSTEM
+from workflow.db import make_engine, make_session_factory
 from workflow.migrations.append_only import drop_statements
 from workflow.models import AuditEntry, AuditHead
 
@@ -159,3 +162,53 @@ def test_verify_names_a_forged_entry_in_the_middle(runner, db):
         {"at": first.occurred_at.replace(tzinfo=None), "prev": first.hash, "h": "f" * 64})
     result = verify(runner)
     assert result.exit_code == 1 and "entry 2" in result.output
+
+
+def _deferring(database_url):
+    engine = make_engine(database_url)
+    session = make_session_factory(engine)()
+    session.info[audit.DEFER] = True
+    return engine, session
+
+
+def test_a_deferring_session_chains_its_entries_at_commit_and_drops_undone_ones(database_url, db):
+    start = head_seq(db)
+    engine, session = _deferring(database_url)
+    try:
+        audit.record(session, SYSTEM, "test.kept")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            audit.record(session, SYSTEM, "test.undone")
+            raise RuntimeError("the savepoint's work is undone")
+        audit.record(session, SYSTEM, "test.kept-too")
+        assert head_seq(db) == start  # nothing is in the chain before the commit
+        session.commit()
+        assert [a for a, _, _ in actions_since(db, start)] == ["test.kept", "test.kept-too"]
+        audit.record(session, SYSTEM, "test.rolled-back")
+        session.rollback()
+        session.commit()
+        assert head_seq(db) == start + 2
+        assert audit.verify(session).ok
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def test_a_request_holds_the_chain_head_only_while_it_commits(database_url, db):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    engine, slow = _deferring(database_url)
+    quick = make_session_factory(engine)()
+    quick.info[audit.DEFER] = True
+    try:
+        audit.record(slow, SYSTEM, "test.slow-read")  # a request still rendering its page
+        quick.execute(text("SET LOCAL lock_timeout = '2s'"))
+        audit.record(quick, SYSTEM, "test.quick-read")
+        quick.commit()  # does not wait for the slow request
+        slow.commit()
+        assert [a for a, _, _ in actions_since(db, head_seq(db) - 2)] == [
+            "test.quick-read", "test.slow-read"]
+        assert audit.verify(slow).ok
+    finally:
+        slow.close()
+        quick.close()
+        engine.dispose()

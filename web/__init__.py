@@ -92,7 +92,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Signed audit checkpoints: the Ed25519 key's file (default instance/), and how often.
         AUDIT_SIGNING_KEY=None,
         AUDIT_CHECKPOINT_ENTRIES=1000,
-        AUDIT_CHECKPOINT_MINUTES=10,  # encrypts the TOTP secrets; defaults to the secret key
+        AUDIT_CHECKPOINT_MINUTES=10,
+        # Statistics: counts from 1 to this minus one are withheld (they could point at a person).
+        STATISTICS_MIN_COUNT=5,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -131,9 +133,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
     from web.requests.views import bp as requests_bp
+    from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp):
+                      documents_bp, statistics_bp):
         app.register_blueprint(blueprint)
 
     from web.api.views import bp as api_bp

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
+from workflow import audit
 from workflow.db import make_engine, make_session_factory
 
 
@@ -21,6 +22,7 @@ def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["custody_sessions"]()
+        g.db_session.info[audit.DEFER] = True
     return g.db_session
 
 

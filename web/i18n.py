@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, current_app, g, session
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, format_decimal, get_locale, gettext
 
 from web.extensions import babel
 from workflow.errors import DomainError
@@ -47,9 +47,15 @@ def vn_datetime(value: dt.datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm:ss") if value else ""
 
 
+def vn_number(value: float | None) -> str:
+    """A figure with the user's language's digit grouping (1.234 in Vietnamese)."""
+    return format_decimal(value) if value is not None else ""
+
+
 def init_app(app: Flask) -> None:
     """Bind Babel and the template helpers."""
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
-    app.jinja_env.filters.update(label=label, vn_date=vn_date, vn_datetime=vn_datetime)
+    app.jinja_env.filters.update(label=label, vn_date=vn_date, vn_datetime=vn_datetime,
+                               vn_number=vn_number)
     app.jinja_env.globals.update(get_locale=get_locale)

@@ -125,11 +125,16 @@ def decider_steps(session: Session, user: User | None, request: AccessRequest,
 
 
 def can_view(session: Session, user: User, request: AccessRequest, day: dt.date) -> bool:
-    """Requester, anyone on its route, or the subject detainee may see a request."""
+    """The requester, the deciders on its route (approvers of an approving body, consent officers
+    of a consenting one), or the subject detainee may see a request; nobody else of those
+    bodies (a manager reads figures, not requests)."""
     if is_requester(user, request) or _about_themselves(user, request):
         return True
     mine = subtree_ids(session, user.organisation_id, day)
-    return any(s.org_id in mine for s in request.steps)
+    return any(s.org_id in mine and user.has_role(ROUTE_ROLES[s.kind]) for s in request.steps)
+
+
+ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
 
 
 # --- numbering and lookup ------------------------------------------------------------------

@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from workflow.context import Actor
 from workflow.db import utcnow
@@ -16,6 +16,11 @@ from workflow.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+# A session with info[DEFER] set keeps its entries aside and chains them when it commits, so the
+# head's lock is held for the commit only, not for the rest of the request (web requests do).
+DEFER = "audit_defer"
+_PENDING = "audit_pending"
+_MARKS = "audit_savepoints"
 
 
 class Outcome:
@@ -65,13 +70,8 @@ def record(
     actor_name: str | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction; the locked head keeps the chain unforked."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
-    ).scalar_one()
     user = actor.user
     entry = AuditEntry(
-        seq=head.seq + 1,
-        occurred_at=utcnow(),
         actor_id=user.id if user else None,
         actor_name=user.username if user else actor_name,
         organisation_id=user.organisation_id if user else None,
@@ -83,13 +83,58 @@ def record(
         purpose=purpose,
         ip=actor.ip,
         details=json.dumps(dict(details or {}), sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=head.hash,
     )
-    entry.hash = entry_hash(entry)
-    head.seq, head.hash = entry.seq, entry.hash
-    session.add(entry)
-    session.flush()
+    if session.info.get(DEFER):
+        if not session.in_transaction():
+            session.begin()  # so that a rollback, even of nothing else, drops the entry
+        session.info.setdefault(_PENDING, []).append(entry)
+    else:
+        _chain(session, [entry])
     return entry
+
+
+def settle(session: Session) -> None:
+    """Chain the entries a deferring session kept aside (done by itself at commit)."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _chain(session, pending)
+
+
+def _chain(session: Session, entries: list[AuditEntry]) -> None:
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    for entry in entries:
+        # Time of chaining: the trail's order by sequence is also its order in time.
+        entry.seq, entry.occurred_at, entry.prev_hash = head.seq + 1, utcnow(), head.hash
+        entry.hash = entry_hash(entry)
+        head.seq, head.hash = entry.seq, entry.hash
+        session.add(entry)
+    session.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _settle_before_commit(session: Session) -> None:
+    settle(session)
+    session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Entries of undone work go with it: all of them, or those written since the savepoint.
+    mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_MARKS, None)
+    elif mark is not None and _PENDING in session.info:
+        del session.info[_PENDING][mark:]
 
 
 @dataclass(frozen=True)

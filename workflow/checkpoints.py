@@ -83,7 +83,7 @@ def create(session: Session, actor: Actor, key: Ed25519PrivateKey) -> AuditCheck
         return None
     audit.record(session, actor, "audit.checkpoint", object_type="checkpoint",
                  details={"key_id": key_id(key)})
-    session.flush()
+    audit.settle(session)
     session.refresh(head)
     checkpoint = AuditCheckpoint(
         seq=head.seq, head_hash=head.hash, created_at=actor.now, key_id=key_id(key),

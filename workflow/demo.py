@@ -94,6 +94,8 @@ DEMO_ACCOUNTS = [
                 Secrecy.SECRET),
     DemoAccount("requester.vks", Role.REQUESTER, "VKS-HANOI", "Kiểm sát viên Vũ Thị Mai"),
     DemoAccount("consent.hanoi", Role.CONSENT_OFFICER, "CSDT-HANOI", "Điều tra viên Bùi Đức Anh"),
+    DemoAccount("manager.hanoi", Role.MANAGER, "CA-HANOI", "Đại tá Trịnh Văn Nam"),
+    DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
 ]
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
 

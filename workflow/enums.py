@@ -91,6 +91,7 @@ class Role(Labelled):
     INSPECTOR = "inspector", N_("Inspector")
     ADMIN = "admin", N_("Administrator")
     DETAINEE = "detainee", N_("Detained person (kiosk)")
+    MANAGER = "manager", N_("Manager (statistics of the body's scope)")
 
 
 class Sex(Labelled):

@@ -19,6 +19,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
     READ_OWN_RECORD = "read_own_record"
+    READ_STATISTICS = "read_statistics"
 
 
 P = Permission
@@ -33,6 +34,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Administrators manage accounts, not records: least privilege.
     Role.ADMIN: frozenset({P.MANAGE_USERS}),
     Role.DETAINEE: frozenset({P.READ_OWN_RECORD}),
+    # Heads of bodies see figures of their scope (Art. 9 §1), never a person's record.
+    Role.MANAGER: frozenset({P.READ_STATISTICS}),
 }
 
 

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from workflow.enums import CaseStage
+from workflow.enums import CaseStage, Measure
 from workflow.i18n import N_
 
 
@@ -32,6 +32,29 @@ class RuleSet:
     extension_days: int = 15      # one extension of up to 15 working days
     supplement_days: int = 15     # (unconfirmed) time the requester has to supplement
     due_soon_days: int = 1        # warn this many working days ahead
+    # Time held (statistics of time against the limit). Custody: 3 days, extended at most twice
+    # by 3. Detention during investigation: the shortest first term (2 months) and extension are
+    # used because the records do not carry the crime's severity (unconfirmed; configure).
+    custody_days: int = 3
+    custody_extension_days: int = 3
+    custody_extensions: int = 2
+    detention_days: int = 60
+    detention_extension_days: int = 60
+    detention_extensions: int = 3
+    custody_near_days: int = 1
+    detention_near_days: int = 10
+
+    def limit_days(self, measure: Measure, extensions: int) -> int:
+        """Days a measure allows from its start with that many recorded extensions."""
+        if measure is Measure.CUSTODY:
+            return self.custody_days + self.custody_extension_days * min(
+                extensions, self.custody_extensions)
+        return self.detention_days + self.detention_extension_days * min(
+            extensions, self.detention_extensions)
+
+    def near_days(self, measure: Measure) -> int:
+        """How close to the limit counts as near it."""
+        return self.custody_near_days if measure is Measure.CUSTODY else self.detention_near_days
 
     def applies_on(self, day: dt.date) -> bool:
         """Whether the rule set is in force on that day."""

@@ -1,0 +1,394 @@
+"""Statistics computed from known records and compared with hand-counted figures, suppression of
+small counts included; the dashboard shows a body its own scope only, and exports the same
+figures as CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.helpers import last_audit, org
+from workflow import dashboard, request_stats, statistics
+from workflow.accounts import create_user
+from workflow.context import SYSTEM, Actor
+from workflow.enums import (
+    Branch,
+    CaseStage,
+    Channel,
+    EventKind,
+    Measure,
+    OrgKind,
+    OrgLevel,
+    ProvisionForm,
+    RequestState,
+    Role,
+    Sex,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+)
+from workflow.errors import Forbidden, InvalidInput
+from workflow.models import (
+    AccessRequest,
+    Case,
+    CaseStageEntry,
+    CustodyEpisode,
+    CustodyEvent,
+    Organisation,
+    OrganisationLink,
+    Person,
+    RequestStep,
+    RequestTransition,
+    User,
+)
+from workflow.rules import Rulebook
+from workflow.scope import management_scope, subtree_ids
+
+DAY = dt.date(2026, 6, 30)
+JUNE = (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+
+
+def _org(db, code, kind, parent, province="Tỉnh Thử") -> Organisation:
+    body = Organisation(code=code, name=f"{kind.label} {code}", kind=kind, branch=Branch.POLICE,
+                        level=OrgLevel.PROVINCE, province=province,
+                        valid_from=dt.date(2017, 1, 1))
+    db.add(body)
+    db.flush()
+    if parent is not None:
+        db.add(OrganisationLink(organisation_id=body.id, parent_id=parent.id,
+                                valid_from=dt.date(2017, 1, 1)))
+    db.flush()
+    return body
+
+
+class Province:
+    """A province of its own, with records whose figures were counted by hand."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+        c11 = org(db, "C11")
+        self.body = _org(db, "CA-THU", OrgKind.PROVINCIAL_BODY, c11)
+        self.camp = _org(db, "TTG-THU", OrgKind.DETENTION_CAMP, self.body)
+        self.house = _org(db, "NTG-THU", OrgKind.CUSTODY_HOUSE, self.body)
+        self.procuracy = _org(db, "VKS-THU", OrgKind.PROCURACY, None)
+        self.case1 = self.case("1/2026", [(CaseStage.INVESTIGATION, "2026-02-20"),
+                                          (CaseStage.PROSECUTION, "2026-07-10")])
+        self.case2 = self.case("2/2026", [(CaseStage.INVESTIGATION, "2026-01-05"),
+                                          (CaseStage.PROSECUTION, "2026-05-01")])
+        c, h = self.camp, self.house
+        D, C = Measure.DETENTION, Measure.CUSTODY
+        self.p1 = self.held("P1", Sex.MALE, "1990-07-01", c, D, "2026-03-01", case=self.case1)
+        self.p2 = self.held("P2", Sex.FEMALE, "2009-01-01", h, C, "2026-06-28",
+                            events=[(EventKind.RECEIPT, "2026-06-28")])
+        self.p3 = self.held("P3", Sex.MALE, "1996-06-30", c, D, "2026-01-10", nationality="Lào",
+                            case=self.case2)
+        self.p4 = self.held("P4", Sex.MALE, "1960-01-01", c, D, "2026-06-10", end="2026-06-30",
+                            events=[(EventKind.RECEIPT, "2026-06-10"),
+                                    (EventKind.RELEASE, "2026-06-30")])
+        self.p5 = self.held("P5", Sex.MALE, "1985-05-05", c, D, "2026-04-01", case=self.case1,
+                            events=[(EventKind.EXTENSION, "2026-05-25")])
+        self.p6 = self.held("P6", Sex.MALE, "2000-02-02", c, D, "2026-05-15",
+                            events=[(EventKind.EXTRACTION, "2026-06-20"),
+                                    (EventKind.RETURN, "2026-06-21"),
+                                    (EventKind.EXTRACTION, "2026-07-05")])
+        self.p7 = self.held("P7", Sex.MALE, "1999-09-09", c, D, "2026-05-05", case=self.case2)
+        self.p8 = self.held("P8", Sex.MALE, "1980-03-03", c, D, "2026-02-01", end="2026-06-15",
+                            events=[(EventKind.TRANSFER, "2026-06-15")])
+
+    def case(self, number: str, stages) -> Case:
+        case = Case(number=f"THU-{number}", title="Vụ án thử", charges="Điều 173",
+                    opened_on=dt.date(2026, 1, 1))
+        self.db.add(case)
+        self.db.flush()
+        for stage, day in stages:
+            self.db.add(CaseStageEntry(case_id=case.id, stage=stage,
+                                       handling_org_id=self.procuracy.id,
+                                       from_date=dt.date.fromisoformat(day)))
+        self.db.flush()
+        return case
+
+    def held(self, name, sex, born, facility, measure, start, *, end=None, case=None,
+             nationality="Việt Nam", events=()) -> Person:
+        person = Person(full_name=f"Người thử {name}", name_key=name.lower(),
+                        given_key=name.lower(), birth_date=dt.date.fromisoformat(born), sex=sex,
+                        nationality=nationality)
+        self.db.add(person)
+        self.db.flush()
+        episode = CustodyEpisode(person_id=person.id, facility_id=facility.id, measure=measure,
+                                 start_date=dt.date.fromisoformat(start),
+                                 end_date=dt.date.fromisoformat(end) if end else None,
+                                 legal_basis="Lệnh thử", case_id=case.id if case else None)
+        self.db.add(episode)
+        self.db.flush()
+        for kind, day in events:
+            self.db.add(CustodyEvent(episode_id=episode.id, kind=kind,
+                                     occurred_on=dt.date.fromisoformat(day)))
+        self.db.flush()
+        return person
+
+    def scope(self):
+        return management_scope(self.db, self.body, DAY)
+
+
+@pytest.fixture
+def province(db) -> Province:
+    return Province(db)
+
+
+def counts(breakdown: statistics.Breakdown) -> dict[str, int | None]:
+    return {c.key: c.count for c in breakdown.cells}
+
+
+def test_population_on_a_day_matches_the_hand_count(db, province):
+    figures = statistics.population(db, province.scope(), DAY, threshold=1)
+    b = figures.breakdowns
+    # P4 left on the day itself: six are held at its end.
+    assert figures.total == 6
+    assert counts(b["facility"]) == {str(province.camp.id): 5, str(province.house.id): 1}
+    assert counts(b["province"]) == {"Tỉnh Thử": 6}
+    assert counts(b["branch"]) == {"cand": 6, "qdnd": 0}
+    assert counts(b["measure"]) == {"custody": 1, "detention": 5}
+    assert counts(b["sex"]) == {"male": 5, "female": 1}
+    # P3 turns 30 on the day: counted in 30 to 44; P2 is 17.
+    assert counts(b["age_band"]) == {"0": 1, "18": 2, "30": 3, "45": 0, "60": 0}
+    assert counts(b["nationality"]) == {"Việt Nam": 5, "Lào": 1}
+    # Case 1 moves to prosecution only on 10 July.
+    assert counts(b["stage"]) == {"investigation": 2, "prosecution": 2, "trial": 0,
+                                  "enforcement": 0, "suspended": 0, "closed": 0, "none": 2}
+    assert all(x.total == 6 for x in b.values())
+
+
+def test_a_day_before_counts_who_was_held_then(db, province):
+    figures = statistics.population(db, province.scope(), dt.date(2026, 6, 12), threshold=1)
+    # P2 was not yet received; P4 and P8 were still there.
+    assert figures.total == 7
+    assert counts(figures.breakdowns["measure"]) == {"custody": 0, "detention": 7}
+
+
+def test_small_counts_are_withheld_and_a_lone_one_takes_its_neighbour_with_it(db, province):
+    b = statistics.population(db, province.scope(), DAY, threshold=3).breakdowns
+    facility = {c.key: (c.count, c.withheld) for c in b["facility"].cells}
+    # One small figure (1): the other one is withheld too, else 6 - 5 would give it back.
+    assert facility == {str(province.camp.id): (None, statistics.COMPLEMENT),
+                        str(province.house.id): (None, statistics.SMALL)}
+    assert {c.key: (c.count, c.withheld) for c in b["sex"].cells} == {
+        "male": (None, statistics.COMPLEMENT), "female": (None, statistics.SMALL)}
+    # Two small figures hide each other: nothing more is withheld.
+    assert counts(b["age_band"]) == {"0": None, "18": None, "30": 3, "45": 0, "60": 0}
+    assert b["age_band"].total == 6
+    # Zero identifies no one: zeros stay.
+    assert counts(b["branch"]) == {"cand": 6, "qdnd": 0}
+
+
+def test_a_total_under_the_threshold_is_withheld(db, province):
+    figures = statistics.population(db, province.scope(), DAY, threshold=7)
+    assert figures.total is None
+    assert all(c.count in (None, 0) for c in figures.breakdowns["sex"].cells)
+
+
+def test_movements_over_a_period_match_the_hand_count(db, province):
+    m = statistics.movements(db, province.scope(), *JUNE, threshold=1)
+    assert m.totals == {"receipt": 2, "release": 1, "transfer": 1, "extraction": 1,
+                        "handover_for_sentence": 0, "escape": 0, "death": 0}
+    receipts = m.by_kind["receipt"]
+    assert counts(receipts["facility"]) == {str(province.camp.id): 1, str(province.house.id): 1}
+    assert counts(receipts["measure"]) == {"custody": 1, "detention": 1}
+    # Ages on the period's last day: P4 is 66, P2 17.
+    assert counts(receipts["age_band"]) == {"0": 1, "18": 0, "30": 0, "45": 0, "60": 1}
+
+
+def test_time_held_against_the_legal_limits(db, province):
+    rules = Rulebook().on(DAY)
+    held = statistics.time_held(db, province.scope(), DAY, rules, threshold=1)
+    as_counts = {m: {c.key: c.count for c in cells} for m, cells in held.cells.items()}
+    # Custody: P2 received 28 June, 3 days → 1 July: near. Detention, 60 days a term: P1
+    # (1 March) and P3 (10 January) past; P7 (5 May → 4 July) near; P6 (15 May → 14 July)
+    # within; P5 (1 April, extended once → 30 July) within.
+    assert as_counts == {"custody": {"within": 0, "near": 1, "past": 0},
+                         "detention": {"within": 2, "near": 1, "past": 2}}
+
+
+def test_the_limits_are_configurable(db, province):
+    rules = Rulebook.from_overrides({"L94-2015.1": {"detention_days": 240}}).on(DAY)
+    held = statistics.time_held(db, province.scope(), DAY, rules, threshold=1)
+    assert {c.key: c.count for c in held.cells["detention"]} == {"within": 5, "near": 0,
+                                                                 "past": 0}
+
+
+class Requests:
+    """Five requests about the province, timed by hand."""
+
+    def __init__(self, db, province: Province) -> None:
+        self.db, self.p = db, province
+        self.requester = create_user(db, SYSTEM, username="vks.thu", full_name="Kiểm sát viên",
+                                     organisation_id=province.procuracy.id,
+                                     roles={Role.REQUESTER}, password="một câu đủ dài")
+        self.request("R1", "2026-06-02 02:00", "2026-06-09",
+                     [("awaiting_approval", "2026-06-02 02:00"),
+                      ("approved", "2026-06-05 02:00")], StepOutcome.GRANTED, "2026-06-05 02:00")
+        self.request("R2", "2026-06-03 02:00", "2026-06-10",
+                     [("awaiting_approval", "2026-06-03 02:00"),
+                      ("refused", "2026-06-12 02:00")], StepOutcome.REFUSED, "2026-06-12 02:00")
+        self.request("R3", "2026-06-20 02:00", "2026-06-27",
+                     [("awaiting_approval", "2026-06-20 02:00")], StepOutcome.PENDING, None)
+        self.request("R4", "2026-06-25 02:00", "2026-07-02",
+                     [("awaiting_approval", "2026-06-25 02:00")], StepOutcome.PENDING, None,
+                     on_behalf_of=province.p1)
+        self.request("R5", "2026-05-20 02:00", "2026-05-27",
+                     [("awaiting_approval", "2026-05-20 02:00"),
+                      ("approved", "2026-05-21 02:00")], StepOutcome.GRANTED, "2026-05-21 02:00")
+
+    def request(self, number, submitted, due, moves, outcome, decided, on_behalf_of=None):
+        at = dt.datetime.fromisoformat(submitted).replace(tzinfo=dt.UTC)
+        state = RequestState(moves[-1][0])
+        r = AccessRequest(number=f"THU-{number}", state=state, requester_id=self.requester.id,
+                          requester_org_id=self.p.procuracy.id, channel=Channel.NETWORK,
+                          subject_kind=SubjectKind.PERSON, subject_person_id=self.p.p1.id,
+                          on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+                          purpose="Thử", legal_basis="Điều 12", provision=ProvisionForm.PDF,
+                          due_on=dt.date.fromisoformat(due), submitted_at=at, created_at=at)
+        self.db.add(r)
+        self.db.flush()
+        before = RequestState.DRAFT
+        self.db.add(RequestTransition(request_id=r.id, trigger="submit", from_state=before,
+                                      to_state=RequestState.SUBMITTED, at=at))
+        before = RequestState.SUBMITTED
+        for to, when in moves:
+            self.db.add(RequestTransition(
+                request_id=r.id, trigger="move", from_state=before, to_state=RequestState(to),
+                at=dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)))
+            before = RequestState(to)
+        self.db.add(RequestStep(
+            request_id=r.id, kind=StepKind.APPROVAL, org_id=self.p.body.id, outcome=outcome,
+            due_on=dt.date.fromisoformat(due),
+            decided_at=dt.datetime.fromisoformat(decided).replace(tzinfo=dt.UTC)
+            if decided else None))
+        self.db.flush()
+
+
+def test_request_figures_match_the_hand_count(db, province):
+    Requests(db, province)
+    bodies = subtree_ids(db, province.body.id, DAY)
+    f = request_stats.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25))
+    assert f.filed == 4  # R5 was submitted in May
+    assert [(key, n) for key, _, n in f.by_requester] == [("procuracy", 3),
+                                                          ("detained_person", 1)]
+    assert (StepKind.APPROVAL, StepOutcome.GRANTED, 1) in f.decisions
+    assert (StepKind.APPROVAL, StepOutcome.REFUSED, 1) in f.decisions
+    # R1 answered in 3 days (in time), R2 in 9 (due on 10 June, answered on the 12th).
+    assert (f.answered, f.answered_in_time, f.in_time_share) == (2, 1, 0.5)
+    waiting = next(s for s in f.state_times if s.state is RequestState.AWAITING_APPROVAL)
+    assert (waiting.stays, waiting.median_days, waiting.mean_days) == (2, 6.0, 6.0)
+    assert f.overdue == [(province.body.name, 2)]
+    # Another province's body sees none of them.
+    other = subtree_ids(db, org(db, "CA-HOCHIMINH").id, DAY)
+    assert request_stats.figures(db, other, *JUNE, today=dt.date(2026, 11, 25)).filed == 0
+
+
+def _manager(db, province: Province) -> User:
+    return create_user(db, SYSTEM, username="manager.thu", full_name="Giám đốc thử",
+                       organisation_id=province.body.id, roles={Role.MANAGER},
+                       password="một câu đủ dài")
+
+
+def test_the_dashboard_is_the_managers_own_scope_and_is_audited(db, province):
+    Requests(db, province)
+    manager = _manager(db, province)
+    now = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
+    board = dashboard.build(db, Actor(manager, "10.0.0.1", now), Rulebook(), day=DAY,
+                            start=JUNE[0], end=JUNE[1], threshold=1)
+    assert board.organisation.id == province.body.id
+    assert board.population.total == 6
+    assert board.requests.filed == 4
+    entry = last_audit(db, "statistics.view")
+    assert entry.actor_name == "manager.thu" and '"day": "2026-06-30"' in entry.details
+
+
+@pytest.mark.parametrize("role", [Role.CLERK, Role.APPROVER, Role.INSPECTOR, Role.REQUESTER])
+def test_other_roles_get_no_statistics(db, province, role):
+    user = create_user(db, SYSTEM, username=f"x.{role.value}", full_name="X",
+                       organisation_id=province.body.id, roles={role},
+                       password="một câu đủ dài")
+    with pytest.raises(Forbidden):
+        dashboard.build(db, Actor(user), Rulebook(), day=DAY, start=JUNE[0], end=JUNE[1],
+                        threshold=1)
+
+
+@pytest.mark.parametrize(("start", "end", "day"), [
+    ("2026-06-30", "2026-06-01", "2026-06-30"),   # backwards
+    ("2010-01-01", "2026-06-30", "2026-06-30"),   # more than ten years
+    ("2026-06-01", "2099-01-01", "2026-06-30"),   # the future
+])
+def test_a_bad_period_is_refused(db, province, start, end, day):
+    manager = _manager(db, province)
+    with pytest.raises(InvalidInput):
+        dashboard.build(db, Actor(manager), Rulebook(), day=dt.date.fromisoformat(day),
+                        start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end),
+                        threshold=1)
+
+
+def test_exports_carry_the_same_figures(db, province):
+    manager = _manager(db, province)
+    board = dashboard.build(db, Actor(manager), Rulebook(), day=DAY, start=JUNE[0],
+                            end=JUNE[1], threshold=3)
+    text = dashboard.to_csv(board, str).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Section", "Breakdown", "Item", "Figure"]
+    as_dict = {(r[1], r[2]): r[3] for r in rows[1:] if r[0].startswith("Persons held")}
+    assert as_dict[("Total", "")] == "6"
+    assert as_dict[("Sex", "Female")] == "<3" and as_dict[("Sex", "Male")] == "x"
+    assert as_dict[("Age", "30 to 44")] == "3"
+    book = load_workbook(io.BytesIO(dashboard.to_xlsx(board, str)), read_only=True)
+    sheet = book.worksheets[0]
+    xlsx_rows = [tuple(c for c in r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+    assert [tuple("" if v is None else str(v) for v in r) for r in xlsx_rows] == [
+        tuple(r) for r in rows[1:]]
+    # Numbers stay numbers in the workbook.
+    assert any(r[3] == 6 and r[1] == "Total" for r in xlsx_rows)
+
+
+# The web side: what a manager sees and downloads.
+
+def test_the_manager_of_hanoi_sees_hanoi_only(client, auth, db):
+    auth.login("manager.hanoi")
+    page = client.get("/statistics/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    hanoi = management_scope(db, org(db, "CA-HANOI"), SYSTEM.today)
+    names = {o.name for o in db.scalars(select(Organisation).where(
+        Organisation.id.in_(hanoi.facility_ids)))}
+    assert any(name in html for name in names)
+    assert "Hồ Chí Minh" not in html and "Quân khu" not in html
+    assert last_audit(db, "statistics.view").actor_name == "manager.hanoi"
+
+
+def test_the_dashboard_and_its_files_agree(client, auth, db):
+    auth.login("manager.hanoi")
+    query = "?day=2026-11-20&start=2026-01-01&end=2026-11-20"
+    answer = client.get(f"/statistics/export.xlsx{query}")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Disposition"].endswith('.xlsx"')
+    assert last_audit(db, "statistics.export").details.count('"format": "xlsx"') == 1
+    sheet = load_workbook(io.BytesIO(answer.data), read_only=True).worksheets[0]
+    total = next(r[3] for r in sheet.iter_rows(min_row=3, values_only=True)
+                 if r[1] in ("Total", "Tổng số") and str(r[0]).endswith("20/11/2026"))
+    expected = statistics.population(db, management_scope(db, org(db, "CA-HANOI"),
+                                                          dt.date(2026, 11, 20)),
+                                     dt.date(2026, 11, 20), threshold=5).total
+    assert total == expected
+    csv_answer = client.get(f"/statistics/export.csv{query}")
+    assert csv_answer.headers["Content-Type"].startswith("text/csv")
+    assert csv_answer.data.startswith("\ufeff".encode())
+
+
+def test_a_bad_period_on_the_page_says_why(client, auth):
+    auth.login("manager.hanoi")
+    page = client.get("/statistics/?start=2026-06-30&end=2026-06-01")
+    assert page.status_code == 422
+    assert "Ngày kết thúc kỳ trước ngày bắt đầu." in page.get_data(as_text=True)
+    assert client.get("/statistics/?day=not-a-date").status_code == 422

@@ -1,0 +1,162 @@
+"""A body's statistics dashboard: its scope's figures for a day and a period, and the same figures
+as rows for CSV and XLSX files. Every view and export is audited."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from sqlalchemy.orm import Session
+
+from workflow import audit, request_stats, statistics
+from workflow.context import Actor
+from workflow.enums import Measure
+from workflow.errors import InvalidInput
+from workflow.i18n import N_
+from workflow.models import Organisation
+from workflow.policies import Permission, require
+from workflow.rules import Rulebook
+from workflow.scope import NATIONWIDE_KINDS, management_scope, subtree_ids
+
+MAX_PERIOD_DAYS = 3660
+SUPPRESSED = "<{threshold}"
+COMPLEMENT_MARK = "x"  # withheld so that a small figure beside it cannot be worked out
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What one body sees: population, movements, time held and requests of its scope."""
+
+    organisation: Organisation
+    day: dt.date
+    start: dt.date
+    end: dt.date
+    threshold: int
+    population: statistics.Population
+    movements: statistics.Movements
+    time_held: statistics.TimeHeld
+    requests: request_stats.RequestFigures
+
+
+def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
+          start: dt.date, end: dt.date, threshold: int, export: str | None = None) -> Dashboard:
+    """The figures of the actor's own body (never another's), audited as viewed or exported."""
+    user = require(actor.user, Permission.READ_STATISTICS)
+    if start > end:
+        raise InvalidInput(N_("The period ends before it starts."))
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise InvalidInput(N_("The period may span at most ten years."))
+    if max(day, end) > actor.today:
+        raise InvalidInput(N_("Figures are counted up to today, not in the future."))
+    org = user.organisation
+    scope = management_scope(session, org, day)
+    bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
+    result = Dashboard(
+        org, day, start, end, threshold,
+        statistics.population(session, scope, day, threshold),
+        statistics.movements(session, scope, start, end, threshold),
+        statistics.time_held(session, scope, day, rulebook.on(day), threshold),
+        request_stats.figures(session, bodies, start, end, actor.today))
+    audit.record(session, actor, "statistics.export" if export else "statistics.view",
+                 object_type="organisation", object_id=org.id,
+                 details={"day": day.isoformat(), "from": start.isoformat(),
+                          "to": end.isoformat(), **({"format": export} if export else {})})
+    return result
+
+
+def movement_matrix(board: Dashboard, dimension: str) -> list[tuple[str, list[statistics.Cell]]]:
+    """Rows of a dimension's values with a cell per kind of movement."""
+    table: dict[str, dict[str, statistics.Cell]] = {}
+    for kind in statistics.MOVEMENTS:
+        for cell in board.movements.by_kind[kind.value][dimension].cells:
+            table.setdefault(cell.label, {})[kind.value] = cell
+    return [(label, [cells.get(k.value, statistics.Cell(k.value, label, 0))
+                     for k in statistics.MOVEMENTS]) for label, cells in table.items()]
+
+
+def movement_totals(board: Dashboard) -> list[statistics.Cell]:
+    """One cell per kind of movement over the period."""
+    return [statistics.Cell(k.value, k.label, n, None if n is not None else statistics.SMALL)
+            for k in statistics.MOVEMENTS for n in [board.movements.totals[k.value]]]
+
+
+def requester_cells(figures: request_stats.RequestFigures) -> list[statistics.Cell]:
+    """Requests by kind of requester, as chart cells."""
+    return [statistics.Cell(key, label, n) for key, label, n in figures.by_requester]
+
+
+Row = tuple[str, str, str, int | float | str | None]
+
+
+def rows(board: Dashboard, t: Callable[[str], str]) -> Iterator[Row]:
+    """(section, breakdown, item, figure) for every figure on the dashboard; a suppressed
+    figure is the text "<threshold"."""
+    hidden = SUPPRESSED.format(threshold=board.threshold)
+
+    def shown(count: int | None, withheld: str | None = statistics.SMALL) -> int | str:
+        if count is not None:
+            return count
+        return COMPLEMENT_MARK if withheld == statistics.COMPLEMENT else hidden
+
+    section = t(N_("Persons held on %(day)s")) % {"day": board.day.strftime("%d/%m/%Y")}
+    yield section, t(N_("Total")), "", shown(board.population.total)
+    for b in board.population.breakdowns.values():
+        for cell in b.cells:
+            yield section, t(b.title), t(cell.label), shown(cell.count, cell.withheld)
+    section = t(N_("Movements from %(start)s to %(end)s")) % {
+        "start": board.start.strftime("%d/%m/%Y"), "end": board.end.strftime("%d/%m/%Y")}
+    for kind in statistics.MOVEMENTS:
+        yield section, t(N_("Total")), t(kind.label), shown(board.movements.totals[kind.value])
+        for b in board.movements.by_kind[kind.value].values():
+            for cell in b.cells:
+                yield section, f"{t(kind.label)} – {t(b.title)}", t(cell.label), shown(
+                    cell.count, cell.withheld)
+    section = t(N_("Time held against the legal limit"))
+    for measure, cells in board.time_held.cells.items():
+        for cell in cells:
+            yield section, t(Measure(measure).label), t(cell.label), shown(cell.count,
+                                                                      cell.withheld)
+    r = board.requests
+    section = t(N_("Access requests submitted from %(start)s to %(end)s")) % {
+        "start": board.start.strftime("%d/%m/%Y"), "end": board.end.strftime("%d/%m/%Y")}
+    yield section, t(N_("Total")), "", r.filed
+    for _key, label, n in r.by_requester:
+        yield section, t(N_("Requester")), t(label), n
+    for kind, outcome, n in r.decisions:
+        yield section, t(N_("Decisions")), f"{t(kind.label)} – {t(outcome.label)}", n
+    for st in r.state_times:
+        yield section, t(N_("Median days in state")), t(st.state.label), st.median_days
+    yield section, t(N_("Answered")), "", r.answered
+    yield section, t(N_("Answered within the deadline")), "", r.answered_in_time
+    for name, n in r.overdue:
+        yield section, t(N_("Overdue decisions")), name, n
+
+
+HEADER = (N_("Section"), N_("Breakdown"), N_("Item"), N_("Figure"))
+
+
+def to_csv(board: Dashboard, t: Callable[[str], str]) -> bytes:
+    """The figures as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the
+    Vietnamese letters)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([t(h) for h in HEADER])
+    writer.writerows(rows(board, t))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(board: Dashboard, t: Callable[[str], str]) -> bytes:
+    """The figures as an XLSX workbook: one sheet, one figure a row, numbers as numbers."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(t(N_("Statistics"))[:31])
+    sheet.append([f"{board.organisation.name}"])
+    sheet.append([t(h) for h in HEADER])
+    for row in rows(board, t):
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,315 @@
+"""Figures on detained persons computed from the records, never typed in twice (Decree Art. 9 §1):
+the population held on a day and the movements over a period, each broken down by facility,
+province, branch, measure, stage of the case, sex, age band and nationality; time held against the
+legal limits. Small counts that could point at a person are suppressed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import String, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from workflow.enums import Branch, CaseStage, EventKind, Measure, Sex
+from workflow.i18n import N_
+from workflow.models import CaseStageEntry, CustodyEpisode, CustodyEvent, Organisation, Person
+from workflow.rules import RuleSet
+from workflow.scope import Scope
+
+DIMENSIONS: dict[str, str] = {
+    "facility": N_("Facility"),
+    "province": N_("Province"),
+    "branch": N_("Branch"),
+    "measure": N_("Custody or detention"),
+    "stage": N_("Stage of the case"),
+    "sex": N_("Sex"),
+    "age_band": N_("Age"),
+    "nationality": N_("Nationality"),
+}
+# Lower bounds of the age bands, in years on the day counted.
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (0, N_("under 18")), (18, N_("18 to 29")), (30, N_("30 to 44")), (45, N_("45 to 59")),
+    (60, N_("60 and over")))
+MOVEMENTS: tuple[EventKind, ...] = (
+    EventKind.RECEIPT, EventKind.RELEASE, EventKind.TRANSFER, EventKind.EXTRACTION,
+    EventKind.HANDOVER_FOR_SENTENCE, EventKind.ESCAPE, EventKind.DEATH)
+SMALL, COMPLEMENT = "small", "complement"
+NO_CASE = "none"
+NO_PROVINCE = "central"
+NO_CASE_LABEL = N_("No case recorded")
+CENTRAL_LABEL = N_("Central (no province)")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure of a breakdown; `count` is None when withheld: `withheld` says why ("small":
+    under the threshold; "complement": withheld so that a small one cannot be worked out)."""
+
+    key: str
+    label: str
+    count: int | None
+    withheld: str | None = None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A figure split along one dimension; the cells add up to `total` (suppressed ones too)."""
+
+    dimension: str
+    cells: tuple[Cell, ...]
+    total: int | None
+
+    @property
+    def title(self) -> str:
+        """What the breakdown is by."""
+        return DIMENSIONS[self.dimension]
+
+    @property
+    def largest(self) -> int:
+        """The largest shown figure (charts scale to it)."""
+        return max((c.count for c in self.cells if c.count is not None), default=0)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Persons held at the end of a day in a scope."""
+
+    day: dt.date
+    total: int | None
+    breakdowns: dict[str, Breakdown]
+
+
+@dataclass(frozen=True)
+class Movements:
+    """Movements (receipts, releases, transfers…) over a period in a scope, by kind and
+    dimension."""
+
+    start: dt.date
+    end: dt.date
+    totals: dict[str, int | None]
+    by_kind: dict[str, dict[str, Breakdown]]
+
+
+@dataclass(frozen=True)
+class TimeHeld:
+    """How many of the persons held on a day are within, near or past their legal limit."""
+
+    day: dt.date
+    cells: dict[str, tuple[Cell, ...]]  # measure → within / near / past
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names of the organisations the figures mention."""
+
+    facilities: Mapping[int, str] = field(default_factory=dict)
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier (28 February for 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def age_band(birth: ColumnElement, day: dt.date) -> ColumnElement:
+    """The age band on `day` as an SQL expression: born on or before the day the band starts."""
+    whens = [(birth <= years_before(day, low), literal(str(low)))
+             for low, _ in reversed(AGE_BANDS) if low > 0]
+    return case(*whens, else_=literal("0"))
+
+
+# Grouped by the labels: PostgreSQL would not match two renderings of one expression whose
+# parameters are numbered apart.
+GROUPS = ("g_facility", "g_measure", "g_stage", "g_sex", "g_band", "g_nationality")
+
+
+def _grouped(stages, day: dt.date) -> list[ColumnElement]:
+    return [CustodyEpisode.facility_id.label("g_facility"),
+            CustodyEpisode.measure.label("g_measure"),
+            func.coalesce(stages.c.stage, NO_CASE, type_=String).label("g_stage"),
+            Person.sex.label("g_sex"), age_band(Person.birth_date, day).label("g_band"),
+            Person.nationality.label("g_nationality")]
+
+
+def _in_scope(scope: Scope) -> ColumnElement:
+    return literal(True) if scope.nationwide else CustodyEpisode.facility_id.in_(
+        sorted(scope.facility_ids) or [-1])
+
+
+def _stage_table(day: dt.date | ColumnElement, cases_from: Iterable | None = None):
+    """case id → its stage on the day: the latest stage entry started on or before it."""
+    ranked = select(
+        CaseStageEntry.case_id, CaseStageEntry.stage,
+        func.row_number().over(partition_by=CaseStageEntry.case_id,
+                               order_by=(CaseStageEntry.from_date.desc(),
+                                         CaseStageEntry.id.desc())).label("rank"),
+    ).where(CaseStageEntry.from_date <= day)
+    if cases_from is not None:
+        ranked = ranked.where(CaseStageEntry.case_id.in_(cases_from))
+    ranked = ranked.subquery()
+    return select(ranked.c.case_id, ranked.c.stage).where(ranked.c.rank == 1).subquery()
+
+
+def held_on(day: dt.date) -> ColumnElement:
+    """Episodes in force at the end of the day (an episode ends on the day the person left)."""
+    return and_(CustodyEpisode.start_date <= day,
+                or_(CustodyEpisode.end_date.is_(None), CustodyEpisode.end_date > day))
+
+
+def population(session: Session, scope: Scope, day: dt.date, threshold: int) -> Population:
+    """Persons held at the end of `day` in the scope, by every dimension."""
+    held = (select(CustodyEpisode.case_id).where(held_on(day), _in_scope(scope))
+            .where(CustodyEpisode.case_id.is_not(None)))
+    stages = _stage_table(day, held)
+    stmt = (
+        select(*_grouped(stages, day), func.count())
+        .join(Person, Person.id == CustodyEpisode.person_id)
+        .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
+        .where(held_on(day), _in_scope(scope))
+        .group_by(*GROUPS)
+    )
+    rows = [(fid, str(measure), str(stage), str(sex), band, nat, n)
+            for fid, measure, stage, sex, band, nat, n in session.execute(stmt)]
+    facilities = _facilities(session, {r[0] for r in rows})
+    counts = _roll_up(rows, facilities)
+    total = sum(r[-1] for r in rows)
+    return Population(day, _suppress_one(total, threshold),
+                      {dim: _breakdown(dim, counts[dim], facilities, threshold)
+                       for dim in DIMENSIONS})
+
+
+def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
+              threshold: int) -> Movements:
+    """Receipts, releases, transfers out, extractions, handovers, escapes and deaths over the
+    period (both days included); ages are on the period's last day, stages on the event's day."""
+    stages = _stage_table(end)
+    stmt = (
+        select(CustodyEvent.kind.label("g_kind"), *_grouped(stages, end), func.count())
+        .join(CustodyEpisode, CustodyEpisode.id == CustodyEvent.episode_id)
+        .join(Person, Person.id == CustodyEpisode.person_id)
+        .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
+        .where(CustodyEvent.occurred_on.between(start, end),
+               CustodyEvent.kind.in_([k.value for k in MOVEMENTS]), _in_scope(scope))
+        .group_by("g_kind", *GROUPS)
+    )
+    per_kind: dict[str, list[tuple]] = defaultdict(list)
+    for kind, *rest in session.execute(stmt):
+        per_kind[str(kind)].append((rest[0], str(rest[1]), str(rest[2]), str(rest[3]),
+                                    *rest[4:]))
+    facilities = _facilities(session, {r[0] for rows in per_kind.values() for r in rows})
+    totals, by_kind = {}, {}
+    for kind in MOVEMENTS:
+        rows = per_kind.get(kind.value, [])
+        counts = _roll_up(rows, facilities)
+        totals[kind.value] = _suppress_one(sum(r[-1] for r in rows), threshold)
+        by_kind[kind.value] = {dim: _breakdown(dim, counts[dim], facilities, threshold)
+                               for dim in DIMENSIONS}
+    return Movements(start, end, totals, by_kind)
+
+
+def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
+              threshold: int) -> TimeHeld:
+    """Persons held on `day` whose time is within, near (rules.near_limit_days) or past the limit
+    their measure and its recorded extensions allow."""
+    extensions = (select(CustodyEvent.episode_id, func.count().label("n"))
+                  .where(CustodyEvent.kind == EventKind.EXTENSION.value,
+                         CustodyEvent.occurred_on <= day)
+                  .group_by(CustodyEvent.episode_id).subquery())
+    stmt = (select(CustodyEpisode.measure.label("g_measure"),
+                   CustodyEpisode.start_date.label("g_start"),
+                   func.coalesce(extensions.c.n, 0).label("g_extensions"), func.count())
+            .select_from(CustodyEpisode)
+            .outerjoin(extensions, extensions.c.episode_id == CustodyEpisode.id)
+            .where(held_on(day), _in_scope(scope))
+            .group_by("g_measure", "g_start", "g_extensions"))
+    tally: dict[str, Counter] = {m.value: Counter() for m in Measure}
+    for measure, start, extended, count in session.execute(stmt):
+        limit = start + dt.timedelta(days=rules.limit_days(Measure(measure), extended))
+        near = dt.timedelta(days=rules.near_days(Measure(measure)))
+        status = "past" if day > limit else "near" if limit - day <= near else "within"
+        tally[str(measure)][status] += count
+    return TimeHeld(day, {
+        measure: tuple(_suppressed([Cell(s, STATUS_LABELS[s], counts.get(s, 0))
+                                    for s in STATUS_LABELS], threshold))
+        for measure, counts in tally.items()})
+
+
+STATUS_LABELS = {"within": N_("within the limit"), "near": N_("near the limit"),
+                 "past": N_("past the limit")}
+
+
+def _facilities(session: Session, ids: set[int]) -> dict[int, Organisation]:
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_(sorted(ids))))}
+
+
+def _roll_up(rows: list[tuple], facilities: Mapping[int, Organisation]) -> dict[str, Counter]:
+    """Counts per value of every dimension from rows (facility, measure, stage, sex, band,
+    nationality, count)."""
+    counts: dict[str, Counter] = {dim: Counter() for dim in DIMENSIONS}
+    for fid, measure, stage, sex, band, nationality, n in rows:
+        org = facilities[fid]
+        for dim, value in (("facility", str(fid)), ("province", org.province or NO_PROVINCE),
+                           ("branch", org.branch.value), ("measure", measure),
+                           ("stage", stage), ("sex", sex), ("age_band", band),
+                           ("nationality", nationality)):
+            counts[dim][value] += n
+    return counts
+
+
+def _labels(dim: str, facilities: Mapping[int, Organisation]) -> dict[str, str]:
+    """Every value a dimension can take that has a fixed list, with its label, in order."""
+    if dim == "branch":
+        return {b.value: b.label for b in (Branch.POLICE, Branch.ARMY)}
+    if dim == "measure":
+        return {m.value: m.label for m in Measure}
+    if dim == "stage":
+        return {**{s.value: s.label for s in CaseStage}, NO_CASE: NO_CASE_LABEL}
+    if dim == "sex":
+        return {s.value: s.label for s in Sex}
+    if dim == "age_band":
+        return {str(low): label for low, label in AGE_BANDS}
+    if dim == "facility":
+        return {str(fid): org.name for fid, org in facilities.items()}
+    return {}
+
+
+def _breakdown(dim: str, counts: Counter, facilities: Mapping[int, Organisation],
+               threshold: int) -> Breakdown:
+    fixed = _labels(dim, facilities)
+    if fixed and dim != "facility":
+        cells = [Cell(key, label, counts.get(key, 0)) for key, label in fixed.items()]
+    else:
+        # Open lists (facilities, provinces, nationalities): largest first, then by name.
+        named = [(key, fixed.get(key, CENTRAL_LABEL if key == NO_PROVINCE else key), n)
+                 for key, n in counts.items()]
+        cells = [Cell(key, label, n) for key, label, n in
+                 sorted(named, key=lambda c: (-c[2], c[1]))]
+    total = sum(counts.values())
+    return Breakdown(dim, tuple(_suppressed(cells, threshold)), _suppress_one(total, threshold))
+
+
+def _suppress_one(count: int, threshold: int) -> int | None:
+    return None if 0 < count < threshold else count
+
+
+def _suppressed(cells: list[Cell], threshold: int) -> list[Cell]:
+    """Counts between 1 and threshold-1 are withheld; when only one is, the next smallest goes
+    too, so that the total minus the rest cannot give it back."""
+    small = {i for i, c in enumerate(cells) if c.count and c.count < threshold}
+    complement = set()
+    if len(small) == 1:
+        others = [(c.count, i) for i, c in enumerate(cells) if c.count and i not in small]
+        if others:
+            complement.add(min(others)[1])
+    return [Cell(c.key, c.label, None, SMALL) if i in small
+            else Cell(c.key, c.label, None, COMPLEMENT) if i in complement else c
+            for i, c in enumerate(cells)]
