@@ -71,6 +71,10 @@ MATRIX = {
                           ("grant_consent", "consent"), ("refuse_consent", "refuse-consent"),
                           ("withdraw", "withdraw"), ("return_for_supplement", "return")]},
     "api.preview": ("/api/v1/requests/preview", expect(set(), others=405, anonymous=405)),
+    **{f"api.{name}": (path, expect(set(), others=405, anonymous=405)) for name, path in [
+        ("export_package", "/api/v1/exchange/packages/export"),
+        ("import_package", "/api/v1/exchange/packages"),
+        ("run_feed", "/api/v1/exchange/agreements/1/feed")]},
     "audit_trail.index": ("/audit/", expect({IN})),
     "audit_trail.verify": ("/audit/verify", expect(set(), others=405, anonymous=405)),
     "admin.users": ("/admin/users", expect({AD})),

@@ -30,6 +30,14 @@ CASES = {
                                   {RQ: 403, AP: 200, CO: 200}, 404),
     "api.withdraw": ("POST", "/api/v1/requests/{id}/withdraw", {}, {RQ: 200}, 404),
     "api.submit": ("POST", "/api/v1/requests/{id}/submit", None, {RQ: 409}, 404),
+    # Exchange: the exchange system account only (tests/test_exchange_api.py).
+    "api.export_package": ("POST", "/api/v1/exchange/packages/export", {"source": "QP-QL"},
+                           {}, 403),
+    "api.import_package": ("POST", "/api/v1/exchange/packages", {
+        "format": "custody-exchange/1", "source": "QP-QL", "sequence": 1,
+        "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [], "stages": [],
+        "signature": {"key_id": "x", "value": "00"}}, {}, 403),
+    "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
 }
 
 

@@ -95,6 +95,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         AUDIT_CHECKPOINT_MINUTES=10,
         # Statistics: counts from 1 to this minus one are withheld (they could point at a person).
         STATISTICS_MIN_COUNT=5,
+        # Exchange packages and feeds are signed with this Ed25519 key (default instance/).
+        EXCHANGE_SIGNING_KEY=None,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -139,6 +141,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                       documents_bp, statistics_bp):
         app.register_blueprint(blueprint)
 
+    import web.api.exchange  # noqa: F401 - its routes join the API blueprint
     from web.api.views import bp as api_bp
 
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {

@@ -247,11 +247,12 @@ def _engine_of(app: Flask):
 def register(app: Flask) -> None:
     """Attach the commands to the application's CLI."""
     from web.cli_documents import extract_group, pki_group
+    from web.cli_exchange import exchange_group
     from web.cli_ops import backup_command, grant_app_role_command, restore_command
 
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
                     sweep_command, create_token_command, pki_group, extract_group,
-                    backup_command, restore_command, grant_app_role_command):
+                    backup_command, restore_command, grant_app_role_command, exchange_group):
         app.cli.add_command(command)
 
 

@@ -92,6 +92,7 @@ class Role(Labelled):
     ADMIN = "admin", N_("Administrator")
     DETAINEE = "detainee", N_("Detained person (kiosk)")
     MANAGER = "manager", N_("Manager (statistics of the body's scope)")
+    EXCHANGE = "exchange", N_("Data exchange (system account)")
 
 
 class Sex(Labelled):

@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     READ_OWN_RECORD = "read_own_record"
     READ_STATISTICS = "read_statistics"
+    EXCHANGE_DATA = "exchange_data"
 
 
 P = Permission
@@ -36,6 +37,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DETAINEE: frozenset({P.READ_OWN_RECORD}),
     # Heads of bodies see figures of their scope (Art. 9 §1), never a person's record.
     Role.MANAGER: frozenset({P.READ_STATISTICS}),
+    # The system account that sends and receives packages and runs agreed feeds (Art. 13).
+    Role.EXCHANGE: frozenset({P.EXCHANGE_DATA}),
 }
 
 

@@ -147,3 +147,48 @@ class ErrorOut(Schema):
 
     status = fields.Integer()
     error = fields.String()
+
+
+class ExportIn(Schema):
+    """Which managing body's scope to send."""
+
+    source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class PackageSchema(Schema):
+    """A signed exchange package (format custody-exchange/1)."""
+
+    format = fields.String(required=True, validate=validate.Length(max=40))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    created_at = fields.String(required=True, validate=validate.Length(max=40))
+    marks = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    records = fields.List(fields.Dict(), required=True)
+    stages = fields.List(fields.Dict(), required=True)
+    signature = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class ImportReportOut(Schema):
+    """What importing a package did."""
+
+    source = fields.String()
+    sequence = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    conflicts = fields.List(fields.Dict())
+    already_imported = fields.Boolean()
+
+
+class FeedOut(Schema):
+    """A signed feed under an agreement (format custody-feed/1)."""
+
+    format = fields.String()
+    agreement = fields.Integer()
+    partner = fields.String()
+    approval_ref = fields.String()
+    fields_ = fields.List(fields.String(), data_key="fields")
+    run = fields.Integer()
+    created_at = fields.String()
+    persons = fields.List(fields.Dict())
+    signature = fields.Dict()

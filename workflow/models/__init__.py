@@ -1,6 +1,13 @@
 """All mapped classes, imported here so the metadata is complete."""
 
 from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
+from workflow.models.exchange import (
+    ExchangeAgreement,
+    ExchangeLink,
+    ExchangePackage,
+    ExchangePartner,
+    FeedRun,
+)
 from workflow.models.extracts import (
     DocumentRegister,
     DocumentTemplate,
@@ -30,6 +37,11 @@ from workflow.models.users import RecoveryCode, User, UserRole
 
 __all__ = [
     "AuditCheckpoint",
+    "ExchangeAgreement",
+    "ExchangeLink",
+    "ExchangePackage",
+    "ExchangePartner",
+    "FeedRun",
     "DocumentRegister",
     "DocumentTemplate",
     "IssuedDocument",

@@ -1,4 +1,5 @@
-"""manager role: heads of bodies who read the statistics of their scope
+"""manager and exchange roles: heads of bodies who read the statistics of their scope, and
+the system account of data exchange
 
 Revision ID: 0009
 Revises: 0008
@@ -13,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 BEFORE = ("requester", "approver", "consent_officer", "clerk", "inspector", "admin", "detainee")
-AFTER = BEFORE + ("manager",)
+AFTER = BEFORE + ("manager", "exchange")
 
 
 def _role(values: tuple[str, ...]) -> sa.Enum:
@@ -31,5 +32,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM user_role WHERE role = 'manager'")
+    op.execute("DELETE FROM user_role WHERE role IN ('manager', 'exchange')")
     _change(AFTER, BEFORE)

@@ -1,0 +1,123 @@
+"""Exchange through the API and the command line: the Army installation exports, the centre
+imports over HTTP with the exchange account's token; the same package twice changes nothing; a
+tampered one is a 422 with nothing applied; other accounts get 403; feeds need an agreement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.test_exchange import ARMY, centre_url  # noqa: F401 - the fixture
+from web import create_app
+from workflow.accounts import create_user
+from workflow.context import SYSTEM
+from workflow.enums import Role
+from workflow.models import ExchangePackage, Organisation, Person
+
+
+def _exchange_account(app, org_code: str, username: str) -> None:
+    with app.extensions["custody_sessions"]() as session:
+        org_id = session.scalar(select(Organisation.id).where(Organisation.code == org_code))
+        create_user(session, SYSTEM, username=username, full_name="Trao đổi dữ liệu",
+                    organisation_id=org_id, roles={Role.EXCHANGE}, password="một câu đủ dài")
+        session.commit()
+
+
+def _token(app, username: str) -> dict:
+    out = app.test_cli_runner().invoke(args=["create-token", "--username", username,
+                                             "--name", "exchange"]).output.strip()
+    return {"Authorization": f"Bearer {out}"}
+
+
+@pytest.fixture
+def centre(centre_url, tmp_path):  # noqa: F811
+    app = create_app({"TESTING": True, "DATABASE_URL": centre_url, "SECRET_KEY": "centre",
+                      "EXCHANGE_SIGNING_KEY": str(tmp_path / "centre.pem")})
+    _exchange_account(app, "TTCSDL", "exchange.centre")
+    yield app
+    app.extensions["custody_engine"].dispose()
+
+
+def _persons(app) -> int:
+    with app.extensions["custody_sessions"]() as session:
+        return session.scalar(select(func.count()).select_from(Person))
+
+
+def test_export_and_import_over_the_api(app, centre, tmp_path, runner):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    _exchange_account(app, ARMY, "exchange.army")
+    key = runner.invoke(args=["exchange", "key"]).output
+    (tmp_path / "army.pub").write_text(key.split("\n", 1)[1])
+    trusted = centre.test_cli_runner().invoke(args=["exchange", "trust", ARMY,
+                                                    str(tmp_path / "army.pub")])
+    assert trusted.exit_code == 0, trusted.output
+
+    exported = app.test_client().post("/api/v1/exchange/packages/export",
+                                      json={"source": ARMY},
+                                      headers=_token(app, "exchange.army"))
+    assert exported.status_code == 200, exported.get_json()
+    package = exported.get_json()
+    client, headers = centre.test_client(), _token(centre, "exchange.centre")
+    first = client.post("/api/v1/exchange/packages", json=package, headers=headers)
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json()["created"] > 0 and first.get_json()["conflicts"] == []
+    persons = _persons(centre)
+    again = client.post("/api/v1/exchange/packages", json=package, headers=headers)
+    assert again.get_json()["already_imported"] is True and _persons(centre) == persons
+
+    forged = json.loads(json.dumps(package))
+    forged["sequence"] = 2
+    refused = client.post("/api/v1/exchange/packages", json=forged, headers=headers)
+    assert refused.status_code == 422 and "signature" in refused.get_json()["error"]
+    with centre.extensions["custody_sessions"]() as session:
+        assert session.scalar(select(func.count()).select_from(ExchangePackage)) == 1
+
+    # Nobody but the exchange account: an approver's token is refused, and audited.
+    denied = app.test_client().post("/api/v1/exchange/packages/export", json={"source": ARMY},
+                                    headers=_token(app, "approver.hanoi"))
+    assert denied.status_code == 403
+
+
+def test_the_command_line_round_trip(app, centre, runner, tmp_path):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    (tmp_path / "army.pub").write_text(runner.invoke(args=["exchange", "key"]).output
+                                       .split("\n", 1)[1])
+    centre_cli = centre.test_cli_runner()
+    assert centre_cli.invoke(args=["exchange", "trust", ARMY,
+                                   str(tmp_path / "army.pub")]).exit_code == 0
+    out = tmp_path / "package-1.json"
+    made = runner.invoke(args=["exchange", "export", "--source", ARMY, "--out", str(out)])
+    assert made.exit_code == 0 and "Package 1 of QP-QL" in made.output
+    applied = centre_cli.invoke(args=["exchange", "import", str(out)])
+    assert applied.exit_code == 0 and "created" in applied.output, applied.output
+    assert "nothing changed" in centre_cli.invoke(args=["exchange", "import", str(out)]).output
+    text = out.read_text("utf-8")
+    out.write_text(text.replace('"full_name": "', '"full_name": "X', 1), "utf-8")
+    tampered = centre_cli.invoke(args=["exchange", "import", str(out)])
+    assert tampered.exit_code == 1 and "does not verify" in tampered.output
+
+
+def test_a_feed_over_the_api_needs_an_agreement_in_force(app, runner, tmp_path):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    _exchange_account(app, "TTCSDL", "exchange.central")
+    headers = _token(app, "exchange.central")
+    made = runner.invoke(args=[
+        "exchange", "agreement", "--partner", "CSDL phòng, chống tội phạm",
+        "--fields", "full_name,birth_date", "--purpose", "Cung cấp theo Điều 13 Nghị định 121",
+        "--approval", "QĐ 12/QĐ-BCA", "--from", "2026-01-01", "--to", "2099-12-31"])
+    assert made.exit_code == 0, made.output
+    feed = app.test_client().post("/api/v1/exchange/agreements/1/feed", headers=headers)
+    assert feed.status_code == 200
+    assert {tuple(sorted(p)) for p in feed.get_json()["persons"]} == {
+        ("birth_date", "full_name", "ref")}
+    old = runner.invoke(args=[
+        "exchange", "agreement", "--partner", "Cũ", "--fields", "full_name",
+        "--purpose", "Thỏa thuận đã hết hạn", "--approval", "QĐ 1", "--from", "2020-01-01",
+        "--to", "2020-12-31"])
+    assert old.exit_code == 0
+    expired = app.test_client().post("/api/v1/exchange/agreements/2/feed", headers=headers)
+    assert expired.status_code == 403
+    assert app.test_client().post("/api/v1/exchange/agreements/99/feed",
+                                  headers=headers).status_code == 404

@@ -1,0 +1,135 @@
+"""`custody exchange …`: packages between the subsystems and feeds under agreements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from workflow import exchange
+from workflow.checkpoints import key_id, load_or_create_key, public_pem
+from workflow.context import Actor
+from workflow.errors import DomainError
+
+
+def signing_key():
+    """This installation's exchange key (created on first use), from EXCHANGE_SIGNING_KEY."""
+    path = Path(current_app.config.get("EXCHANGE_SIGNING_KEY")
+                or Path(current_app.instance_path) / "exchange-signing-key.pem")
+    return load_or_create_key(path)
+
+
+def _run(work):
+    """Run `work(session, actor)` in one transaction; a domain error becomes a clean exit."""
+    with current_app.extensions["custody_sessions"]() as session:
+        try:
+            result = work(session, Actor(None, "cli"))
+        except DomainError as error:
+            raise click.ClickException(error.message % error.params) from error
+        session.commit()
+        return result
+
+
+def _write(path: str, data: dict) -> None:
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
+
+
+@click.group("exchange")
+def exchange_group() -> None:
+    """Exchange with the other subsystem and other databases (Decree Arts. 6, 8, 13)."""
+
+
+@exchange_group.command("key")
+@with_appcontext
+def key_command() -> None:
+    """Print this installation's public exchange key (give it to the receiving centre)."""
+    key = signing_key()
+    click.echo(f"# key {key_id(key)}")
+    click.echo(public_pem(key), nl=False)
+
+
+@exchange_group.command("trust")
+@click.argument("code")
+@click.argument("public_key", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def trust_command(code: str, public_key: str) -> None:
+    """Accept packages from the body CODE signed with the key in PUBLIC_KEY (PEM)."""
+    pem = Path(public_key).read_text("utf-8")
+    partner = _run(lambda s, a: exchange.register_partner(s, a, code, pem))
+    click.echo(f"Packages of {code} signed with key {partner.key_id} are accepted.")
+
+
+@exchange_group.command("export")
+@click.option("--source", required=True, help="Code of the managing body whose scope is sent.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def export_command(source: str, out: str) -> None:
+    """Write the next package of SOURCE's scope (changes since its last package) to OUT."""
+    key = signing_key()
+    package = _run(lambda s, a: exchange.export_package(s, a, source, key))
+    _write(out, package)
+    click.echo(f"Package {package['sequence']} of {source}: {len(package['records'])} record "
+               f"versions, {len(package['stages'])} case stages, written to {out}.")
+
+
+@exchange_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_command(path: str) -> None:
+    """Verify and apply a package; exit 1 if it was refused (then nothing was applied)."""
+    try:
+        package = json.loads(Path(path).read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path} is not a JSON file: {error}") from error
+    report = _run(lambda s, a: exchange.import_package(s, a, package))
+    if report.already_imported:
+        click.echo(f"Package {report.sequence} of {report.source} was imported before: "
+                   "nothing changed.")
+        return
+    click.echo(f"Package {report.sequence} of {report.source}: {report.created} created, "
+               f"{report.updated} updated, {report.unchanged} unchanged, "
+               f"{len(report.conflicts)} conflicts.")
+    for conflict in report.conflicts:
+        click.echo(f"CONFLICT {conflict['type']} {conflict['id']}: {conflict['problem']}",
+                   err=True)
+    if report.conflicts:
+        sys.exit(2)
+
+
+@exchange_group.command("agreement")
+@click.option("--partner", required=True, help="Who receives the data.")
+@click.option("--fields", required=True,
+              help=f"Comma-separated, of: {', '.join(exchange.FEED_FIELDS)}.")
+@click.option("--purpose", required=True)
+@click.option("--approval", "approval_ref", required=True,
+              help="The approving decision (number, date, signer).")
+@click.option("--from", "valid_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "valid_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@with_appcontext
+def agreement_command(partner: str, fields: str, purpose: str, approval_ref: str,
+                      valid_from: dt.datetime, valid_to: dt.datetime) -> None:
+    """Record an approved agreement to provide defined fields to another database."""
+    made = _run(lambda s, a: exchange.create_agreement(
+        s, a, partner=partner, fields=[f.strip() for f in fields.split(",") if f.strip()],
+        purpose=purpose, approval_ref=approval_ref, valid_from=valid_from.date(),
+        valid_to=valid_to.date()))
+    click.echo(f"Agreement {made.id} with {made.partner}: {', '.join(made.fields)}, "
+               f"{made.valid_from:%d/%m/%Y} – {made.valid_to:%d/%m/%Y}.")
+
+
+@exchange_group.command("feed")
+@click.argument("agreement_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def feed_command(agreement_id: int, out: str) -> None:
+    """Write the feed of an agreement (persons changed since its last run) to OUT."""
+    key = signing_key()
+    feed = _run(lambda s, a: exchange.run_feed(s, a, agreement_id, key))
+    _write(out, feed)
+    click.echo(f"Run {feed['run']} of agreement {agreement_id}: {len(feed['persons'])} persons, "
+               f"written to {out}.")
