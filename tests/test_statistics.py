@@ -7,15 +7,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.helpers import last_audit, org
-from workflow import dashboard, request_stats, statistics
+from tests.helpers import count, last_audit, org
+from workflow import dashboard, request_stats, snapshots, statistics
 from workflow.accounts import create_user
 from workflow.context import SYSTEM, Actor
+from workflow.db import make_engine, make_session_factory
 from workflow.enums import (
     Branch,
     CaseStage,
@@ -44,6 +46,7 @@ from workflow.models import (
     Person,
     RequestStep,
     RequestTransition,
+    StatisticsSnapshot,
     User,
 )
 from workflow.rules import Rulebook
@@ -392,3 +395,47 @@ def test_a_bad_period_on_the_page_says_why(client, auth):
     assert page.status_code == 422
     assert "Ngày kết thúc kỳ trước ngày bắt đầu." in page.get_data(as_text=True)
     assert client.get("/statistics/?day=not-a-date").status_code == 422
+
+
+def test_kept_figures_are_served_until_they_are_older_than_the_age(db, province, database_url):
+    manager = _manager(db, province)
+    t0 = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
+    age = dt.timedelta(minutes=10)
+    engine = make_engine(database_url)
+
+    def board(at):
+        # A transaction of its own, as a request has (the figures are kept in a savepoint).
+        with make_session_factory(engine)() as session:
+            shown = dashboard.build(session, Actor(session.get(User, manager.id), None, at),
+                                    Rulebook(), day=DAY, start=JUNE[0], end=JUNE[1],
+                                    threshold=1, max_age=age)
+            session.commit()
+            return shown
+
+    first = board(t0)
+    assert (first.population.total, first.as_of) == (6, t0)
+    province.held("P9", Sex.FEMALE, "1991-01-01", province.camp, Measure.DETENTION,
+                  "2026-06-01")
+    kept = board(t0 + dt.timedelta(minutes=5))
+    assert (kept.population.total, kept.as_of) == (6, t0)
+    assert kept.population == first.population and kept.requests == first.requests
+    assert kept.time_held == first.time_held and kept.movements == first.movements
+    fresh = board(t0 + dt.timedelta(minutes=11))
+    assert (fresh.population.total, fresh.as_of) == (7, t0 + dt.timedelta(minutes=11))
+    engine.dispose()
+
+
+def test_kept_figures_read_back_exactly_as_counted(db, province):
+    Requests(db, province)
+    manager = _manager(db, province)
+    counted = dashboard.build(db, Actor(manager), Rulebook(), day=DAY, start=JUNE[0],
+                              end=JUNE[1], threshold=3)
+    parts = (counted.population, counted.movements, counted.time_held, counted.requests)
+    assert snapshots.decode(json.loads(json.dumps(snapshots.encode(parts)))) == parts
+
+
+def test_sweep_counts_the_managers_default_views(runner, db):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0 and "statistics counted for 2 bodies" in result.output
+    assert "statistics counted for 0 bodies" in runner.invoke(args=["sweep"]).output
+    assert count(db, StatisticsSnapshot) == 2

@@ -95,6 +95,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         AUDIT_CHECKPOINT_MINUTES=10,
         # Statistics: counts from 1 to this minus one are withheld (they could point at a person).
         STATISTICS_MIN_COUNT=5,
+        # Counted figures are kept this long (a nationwide count over a million records takes
+        # seconds); `custody sweep` recounts the default views before they expire.
+        STATISTICS_MAX_AGE_MINUTES=10,
         # Exchange packages and feeds are signed with this Ed25519 key (default instance/).
         EXCHANGE_SIGNING_KEY=None,
     )

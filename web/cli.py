@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from workflow import access, accounts, audit, checkpoints, demo, schema, tokens
+from workflow import access, accounts, audit, checkpoints, dashboard, demo, schema, tokens
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
@@ -205,6 +206,13 @@ def sweep_command() -> None:
     made = _checkpoint_if_due()
     if made:
         click.echo(f"audit checkpoint signed at entry {made}")
+    config = current_app.config
+    with _sessions()() as session:
+        counted = dashboard.warm(session, Actor(None, "cron"), flow.rules,
+                                 config["STATISTICS_MIN_COUNT"],
+                                 dt.timedelta(minutes=config["STATISTICS_MAX_AGE_MINUTES"]))
+        session.commit()
+    click.echo(f"statistics counted for {counted} bodies")
 
 
 @click.command("serve")

@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from openpyxl import Workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, request_stats, statistics
+from workflow import audit, request_stats, snapshots, statistics
 from workflow.context import Actor
-from workflow.enums import Measure
+from workflow.enums import Measure, Role
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
-from workflow.models import Organisation
+from workflow.models import Organisation, User, UserRole
 from workflow.policies import Permission, require
 from workflow.rules import Rulebook
 from workflow.scope import NATIONWIDE_KINDS, management_scope, subtree_ids
@@ -40,10 +41,12 @@ class Dashboard:
     movements: statistics.Movements
     time_held: statistics.TimeHeld
     requests: request_stats.RequestFigures
+    as_of: dt.datetime
 
 
 def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
-          start: dt.date, end: dt.date, threshold: int, export: str | None = None) -> Dashboard:
+          start: dt.date, end: dt.date, threshold: int, export: str | None = None,
+          max_age: dt.timedelta = dt.timedelta(0)) -> Dashboard:
     """The figures of the actor's own body (never another's), audited as viewed or exported."""
     user = require(actor.user, Permission.READ_STATISTICS)
     if start > end:
@@ -53,19 +56,50 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
     if max(day, end) > actor.today:
         raise InvalidInput(N_("Figures are counted up to today, not in the future."))
     org = user.organisation
-    scope = management_scope(session, org, day)
-    bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
-    result = Dashboard(
-        org, day, start, end, threshold,
-        statistics.population(session, scope, day, threshold),
-        statistics.movements(session, scope, start, end, threshold),
-        statistics.time_held(session, scope, day, rulebook.on(day), threshold),
-        request_stats.figures(session, bodies, start, end, actor.today))
+    key = {"day": day, "start": start, "end": end, "threshold": threshold}
+    figures, as_of = snapshots.cached(
+        session, org.id, key, actor.now, max_age,
+        lambda: _count(session, org, rulebook, day, start, end, threshold, actor.today))
+    result = Dashboard(org, day, start, end, threshold, *figures, as_of=as_of)
     audit.record(session, actor, "statistics.export" if export else "statistics.view",
                  object_type="organisation", object_id=org.id,
                  details={"day": day.isoformat(), "from": start.isoformat(),
-                          "to": end.isoformat(), **({"format": export} if export else {})})
+                          "to": end.isoformat(), "as_of": as_of.isoformat(timespec="seconds"),
+                          **({"format": export} if export else {})})
     return result
+
+
+def _count(session: Session, org: Organisation, rulebook: Rulebook, day: dt.date,
+           start: dt.date, end: dt.date, threshold: int, today: dt.date) -> tuple:
+    """Count everything from the records now."""
+    statistics.analytical(session)
+    scope = management_scope(session, org, day)
+    bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
+    return (statistics.population(session, scope, day, threshold),
+            statistics.movements(session, scope, start, end, threshold),
+            statistics.time_held(session, scope, day, rulebook.on(day), threshold),
+            request_stats.figures(session, bodies, start, end, today))
+
+
+def warm(session: Session, actor: Actor, rulebook: Rulebook, threshold: int,
+         max_age: dt.timedelta) -> int:
+    """Count the default view (today, this year) of every body with an active manager whose
+    kept figures are older than half `max_age`; how many were counted."""
+    counted = 0
+    today = actor.today
+    key = {"day": today, "start": dt.date(today.year, 1, 1), "end": today,
+           "threshold": threshold}
+    orgs = session.scalars(select(Organisation).join(User, User.organisation_id == Organisation.id)
+                           .join(UserRole, UserRole.user_id == User.id)
+                           .where(UserRole.role == Role.MANAGER.value, User.active.is_(True))
+                           .distinct())
+    for org in list(orgs):
+        _, as_of = snapshots.cached(
+            session, org.id, key, actor.now, max_age / 2,
+            lambda org=org: _count(session, org, rulebook, today, key["start"], today,
+                                   threshold, today))
+        counted += as_of == actor.now
+    return counted
 
 
 def movement_matrix(board: Dashboard, dimension: str) -> list[tuple[str, list[statistics.Cell]]]:

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, case, func, literal, or_, select
+from sqlalchemy import String, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -22,7 +22,7 @@ from workflow.scope import Scope
 
 DIMENSIONS: dict[str, str] = {
     "facility": N_("Facility"),
-    "province": N_("Province"),
+    "province": N_("Province or city"),
     "branch": N_("Branch"),
     "measure": N_("Custody or detention"),
     "stage": N_("Stage of the case"),
@@ -156,6 +156,14 @@ def _stage_table(day: dt.date | ColumnElement, cases_from: Iterable | None = Non
     return select(ranked.c.case_id, ranked.c.stage).where(ranked.c.rank == 1).subquery()
 
 
+def analytical(session: Session) -> None:
+    """On PostgreSQL, let this transaction's aggregations sort in memory and use both cores
+    (the app's connections otherwise keep requests small and serial)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 2"))
+
+
 def held_on(day: dt.date) -> ColumnElement:
     """Episodes in force at the end of the day (an episode ends on the day the person left)."""
     return and_(CustodyEpisode.start_date <= day,
@@ -188,14 +196,17 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
               threshold: int) -> Movements:
     """Receipts, releases, transfers out, extractions, handovers, escapes and deaths over the
     period (both days included); ages are on the period's last day, stages on the event's day."""
-    stages = _stage_table(end)
+    in_period = and_(CustodyEvent.occurred_on.between(start, end),
+                     CustodyEvent.kind.in_([k.value for k in MOVEMENTS]))
+    stages = _stage_table(end, select(CustodyEpisode.case_id).join(
+        CustodyEvent, CustodyEvent.episode_id == CustodyEpisode.id).where(
+        in_period, _in_scope(scope), CustodyEpisode.case_id.is_not(None)))
     stmt = (
         select(CustodyEvent.kind.label("g_kind"), *_grouped(stages, end), func.count())
         .join(CustodyEpisode, CustodyEpisode.id == CustodyEvent.episode_id)
         .join(Person, Person.id == CustodyEpisode.person_id)
         .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
-        .where(CustodyEvent.occurred_on.between(start, end),
-               CustodyEvent.kind.in_([k.value for k in MOVEMENTS]), _in_scope(scope))
+        .where(in_period, _in_scope(scope))
         .group_by("g_kind", *GROUPS)
     )
     per_kind: dict[str, list[tuple]] = defaultdict(list)
@@ -217,9 +228,10 @@ def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
               threshold: int) -> TimeHeld:
     """Persons held on `day` whose time is within, near (rules.near_limit_days) or past the limit
     their measure and its recorded extensions allow."""
+    held = select(CustodyEpisode.id).where(held_on(day), _in_scope(scope))
     extensions = (select(CustodyEvent.episode_id, func.count().label("n"))
                   .where(CustodyEvent.kind == EventKind.EXTENSION.value,
-                         CustodyEvent.occurred_on <= day)
+                         CustodyEvent.occurred_on <= day, CustodyEvent.episode_id.in_(held))
                   .group_by(CustodyEvent.episode_id).subquery())
     stmt = (select(CustodyEpisode.measure.label("g_measure"),
                    CustodyEpisode.start_date.label("g_start"),

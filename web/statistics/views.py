@@ -48,6 +48,8 @@ def _board(form: DashboardForm, export: str | None = None) -> dashboard.Dashboar
         return dashboard.build(db.session(), who, current_app.extensions["custody_workflow"].rules,
                                day=day, start=start, end=end,
                                threshold=current_app.config["STATISTICS_MIN_COUNT"],
+                               max_age=dt.timedelta(
+                                   minutes=current_app.config["STATISTICS_MAX_AGE_MINUTES"]),
                                export=export)
     except InvalidInput as error:
         form.form_errors.append(domain_message(error))

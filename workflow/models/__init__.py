@@ -32,6 +32,7 @@ from workflow.models.requests import (
     RequestTransition,
 )
 from workflow.models.sessions import UserSession
+from workflow.models.statistics import StatisticsSnapshot
 from workflow.models.tokens import ApiToken
 from workflow.models.users import RecoveryCode, User, UserRole
 
@@ -67,4 +68,5 @@ __all__ = [
     "User",
     "UserRole",
     "UserSession",
+    "StatisticsSnapshot",
 ]

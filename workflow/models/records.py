@@ -167,6 +167,8 @@ class CustodyEpisode(Versioned, Base):
         Index("ix_custody_episode_facility", "facility_id", "person_id"),
         # Covers the scope check of a search (does this person have an episode here?).
         Index("ix_custody_episode_person_facility", "person_id", "facility_id"),
+        # Who is held on a day: open episodes and those ending after it (statistics).
+        Index("ix_custody_episode_end", "end_date"),
     )
     record_type = "episode"
     corrigible = ("measure", "start_date", "end_date", "legal_basis", "case_id")
@@ -192,6 +194,7 @@ class CustodyEvent(Versioned, Base):
     """Something that happened during an episode: receipt, extension, transfer, release…"""
 
     __tablename__ = "custody_event"
+    __table_args__ = (Index("ix_custody_event_day", "occurred_on", "kind"),)
     record_type = "event"
     corrigible = ("kind", "occurred_on", "note", "document_number", "other_facility_id")
 
