@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -167,3 +168,13 @@ class StageForm(FlaskForm):
                                   validators=[Optional()])
     from_date = DateField(_l("From"), validators=[REQUIRED])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+
+
+class ImportForm(FlaskForm):
+    """A facility's file of records to register at once."""
+
+    facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
+    file = FileField(_l("File (CSV or JSON, UTF-8)"), validators=[
+        FileRequired(_l("Choose a file.")),
+        FileAllowed(["csv", "json"], _l("A .csv or .json file.")),
+        FileSize(max_size=5 * 1024 * 1024, message=_l("At most 5 MB."))])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,8 +11,9 @@ from tests.conftest import Auth
 from tests.helpers import org, person_at
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, prepare, release
-from workflow import extracts
-from workflow.enums import CaseStage
+from workflow import extracts, reports
+from workflow.context import Actor
+from workflow.enums import CaseStage, ReportKind
 from workflow.models import AuditEntry, CustodyEpisode, User
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
@@ -94,6 +97,12 @@ MATRIX = {
     # Statistics of the body's own scope: managers only (figures, never a person's record).
     "statistics.index": ("/statistics/", expect({MA})),
     "statistics.export": ("/statistics/export.csv", expect({MA})),
+    # Reports: a facility's clerks file them, managers of the bodies above check them.
+    "reports.index": ("/reports/", expect({CL, MA})),
+    "reports.new": ("/reports/new", expect({CL}, manager_hanoi=403)),
+    "reports.show": ("/reports/{report}", expect({CL, MA}, others=403)),
+    "reports.edit": ("/reports/{report}/edit", expect({CL}, status_ok=302, others=403)),
+    "records.import_persons": ("/persons/import", expect({CL})),
 }
 
 
@@ -116,6 +125,15 @@ def objects(app, db):
         letter = world.act(extracts.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                            approved.id)[0]
         ids = {"extract": extract.id, "letter": letter.id, "code": extract.code}
+    with app.extensions["custody_sessions"]() as session:
+        clerk = session.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+        report = reports.create(session, Actor(clerk), reports.ReportInput(
+            kind=ReportKind.INCIDENT, period_start=dt.date(2026, 11, 1),
+            period_end=dt.date(2026, 11, 1), title="Sự việc", body="Mô tả sự việc",
+            figures={}))
+        reports.fire(session, Actor(clerk), report.id, "submit")
+        session.commit()
+        ids["report"] = report.id
     return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
             "request": request_id, **ids}
 

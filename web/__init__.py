@@ -137,11 +137,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.documents.views import bp as documents_bp
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
+    from web.reports.views import bp as reports_bp
     from web.requests.views import bp as requests_bp
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp):
+                      documents_bp, statistics_bp, reports_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

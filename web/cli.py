@@ -257,10 +257,12 @@ def register(app: Flask) -> None:
     from web.cli_documents import extract_group, pki_group
     from web.cli_exchange import exchange_group
     from web.cli_ops import backup_command, grant_app_role_command, restore_command
+    from web.cli_records import import_records_command
 
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
                     sweep_command, create_token_command, pki_group, extract_group,
-                    backup_command, restore_command, grant_app_role_command, exchange_group):
+                    backup_command, restore_command, grant_app_role_command, exchange_group,
+                    import_records_command):
         app.cli.add_command(command)
 
 

@@ -7,18 +7,18 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, request_stats, snapshots, statistics
+from workflow import audit, reports, request_stats, snapshots, statistics
 from workflow.context import Actor
 from workflow.enums import Measure, Role
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
-from workflow.models import Organisation, User, UserRole
+from workflow.models import FacilityReport, Organisation, User, UserRole
 from workflow.policies import Permission, require
 from workflow.rules import Rulebook
 from workflow.scope import NATIONWIDE_KINDS, management_scope, subtree_ids
@@ -42,6 +42,15 @@ class Dashboard:
     time_held: statistics.TimeHeld
     requests: request_stats.RequestFigures
     as_of: dt.datetime
+    # Entered through the facilities' accepted periodic reports (read at every load).
+    facility_figures: list[tuple[Organisation, FacilityReport]] = field(default_factory=list)
+
+    def held_at(self, facility_id: int) -> int | None:
+        """Persons held at a facility on the day (None: withheld)."""
+        for cell in self.population.breakdowns["facility"].cells:
+            if cell.key == str(facility_id):
+                return cell.count
+        return 0
 
 
 def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
@@ -60,7 +69,10 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
     figures, as_of = snapshots.cached(
         session, org.id, key, actor.now, max_age,
         lambda: _count(session, org, rulebook, day, start, end, threshold, actor.today))
-    result = Dashboard(org, day, start, end, threshold, *figures, as_of=as_of)
+    scope = management_scope(session, org, day)
+    result = Dashboard(org, day, start, end, threshold, *figures, as_of=as_of,
+                       facility_figures=reports.latest_figures(
+                           session, None if scope.nationwide else sorted(scope.facility_ids)))
     audit.record(session, actor, "statistics.export" if export else "statistics.view",
                  object_type="organisation", object_id=org.id,
                  details={"day": day.isoformat(), "from": start.isoformat(),
@@ -154,6 +166,10 @@ def rows(board: Dashboard, t: Callable[[str], str]) -> Iterator[Row]:
         for cell in cells:
             yield section, t(Measure(measure).label), t(cell.label), shown(cell.count,
                                                                       cell.withheld)
+    section = t(N_("Facility figures from accepted periodic reports"))
+    for facility, report in board.facility_figures:
+        for key, label in reports.FIGURES.items():
+            yield section, facility.name, t(label), report.figures.get(key)
     r = board.requests
     section = t(N_("Access requests submitted from %(start)s to %(end)s")) % {
         "start": board.start.strftime("%d/%m/%Y"), "end": board.end.strftime("%d/%m/%Y")}

@@ -273,3 +273,21 @@ class IssuedState(Labelled):
     RELEASED = "released", N_("Released")
     SUPERSEDED = "superseded", N_("Superseded by a newer preparation")
     REVOKED = "revoked", N_("Revoked")
+
+
+class ReportKind(Labelled):
+    """Reports a facility files with the body above it (Decree Art. 10 §3)."""
+
+    PERIODIC = "periodic", N_("Periodic report")
+    INCIDENT = "incident", N_("Incident report")
+    THEMATIC = "thematic", N_("Thematic report")
+
+
+class ReportState(Labelled):
+    """Where a report stands."""
+
+    DRAFT = "draft", N_("Draft")
+    SUBMITTED = "submitted", N_("Submitted")
+    RETURNED = "returned", N_("Returned for correction")
+    ACCEPTED = "accepted", N_("Accepted")
+    SUPERSEDED = "superseded", N_("Superseded by a correction")

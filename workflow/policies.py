@@ -21,6 +21,8 @@ class Permission(enum.StrEnum):
     READ_OWN_RECORD = "read_own_record"
     READ_STATISTICS = "read_statistics"
     EXCHANGE_DATA = "exchange_data"
+    FILE_REPORTS = "file_reports"
+    REVIEW_REPORTS = "review_reports"
 
 
 P = Permission
@@ -30,13 +32,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.APPROVER: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS}),
     # Consent officers decide on requests; they read records only through requests.
     Role.CONSENT_OFFICER: frozenset(),
-    Role.CLERK: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS, P.WRITE_RECORDS}),
+    Role.CLERK: frozenset({P.SEARCH_RECORDS, P.READ_RECORDS, P.WRITE_RECORDS, P.FILE_REPORTS}),
     Role.INSPECTOR: frozenset({P.READ_AUDIT}),
     # Administrators manage accounts, not records: least privilege.
     Role.ADMIN: frozenset({P.MANAGE_USERS}),
     Role.DETAINEE: frozenset({P.READ_OWN_RECORD}),
     # Heads of bodies see figures of their scope (Art. 9 §1), never a person's record.
-    Role.MANAGER: frozenset({P.READ_STATISTICS}),
+    Role.MANAGER: frozenset({P.READ_STATISTICS, P.REVIEW_REPORTS}),
     # The system account that sends and receives packages and runs agreed feeds (Art. 13).
     Role.EXCHANGE: frozenset({P.EXCHANGE_DATA}),
 }

@@ -15,6 +15,7 @@ from forms.records import (
     EpisodeForm,
     EventForm,
     IdentifierForm,
+    ImportForm,
     NewPersonForm,
     SearchForm,
     StageForm,
@@ -23,7 +24,7 @@ from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import vn_date
 from web.security import actor, requires
-from workflow import records, search
+from workflow import bulk_import, records, search
 from workflow.enums import OrgKind
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
@@ -100,6 +101,30 @@ def new_person():
             flash(_("%(name)s has been registered.", name=created.full_name), "success")
             return redirect(url_for(".person", person_id=created.id))
     return render_template("records/person_new.html", form=form), status_for(form)
+
+
+@bp.route("/persons/import", methods=["GET", "POST"])
+@requires(Permission.WRITE_RECORDS)
+def import_persons():
+    """Register the records of a facility's file at once: all rows, or none and why."""
+    form = ImportForm()
+    form.facility_id.choices = _facility_choices()
+    result = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        result = attempt(form, lambda: bulk_import.import_rows(
+            db.session(), actor(), form.facility_id.data,
+            bulk_import.read_rows(upload.read(), upload.filename or ""), upload.filename or ""))
+        if result is not None and result.applied:
+            flash(_("%(n)s persons have been registered from %(file)s.", n=result.imported,
+                    file=upload.filename), "success")
+            return redirect(url_for(".import_persons"))
+    status = status_for(form) if result is None else 422
+    rejected = [(r.row, r.column, _(r.message, **{k: _(v) if isinstance(v, str) else v
+                                                    for k, v in r.params.items()}))
+                for r in (result.rejected if result else [])]
+    return render_template("records/import.html", form=form, result=result, rejected=rejected,
+                           columns=bulk_import.COLUMNS, required=bulk_import.REQUIRED), status
 
 
 @bp.route("/persons/<int:person_id>/correct", methods=["GET", "POST"])

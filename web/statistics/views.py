@@ -11,7 +11,7 @@ from forms.statistics import DashboardForm
 from web import db
 from web.i18n import domain_message, label
 from web.security import actor, requires
-from workflow import dashboard, statistics
+from workflow import dashboard, reports, statistics
 from workflow.enums import Measure
 from workflow.errors import InvalidInput
 from workflow.policies import Permission
@@ -71,6 +71,7 @@ def _page(form: DashboardForm, board: dashboard.Dashboard | None) -> str:
                            movement_matrix=dashboard.movement_matrix,
                            movement_totals=dashboard.movement_totals,
                            requester_cells=dashboard.requester_cells,
+                           report_figures=reports.FIGURES,
                            measure_labels={m.value: label(m) for m in Measure},
                            args={k: v for k, v in request.args.items() if v})
 

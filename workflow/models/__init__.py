@@ -25,6 +25,7 @@ from workflow.models.records import (
     RecordDocument,
     RecordVersion,
 )
+from workflow.models.reports import FacilityReport
 from workflow.models.requests import (
     AccessRequest,
     Notification,
@@ -69,4 +70,5 @@ __all__ = [
     "UserRole",
     "UserSession",
     "StatisticsSnapshot",
+    "FacilityReport",
 ]
