@@ -157,12 +157,16 @@ def show(request_id: int):
     action = request.form.get("action")
     if request.method == "POST":
         posted = request.form.get("version")
+        form = forms.get(action or "")
+        if form is None and posted:
+            # Someone may have acted between reading the request and reading its steps (so the
+            # action is gone): read its version again before calling the action forbidden.
+            db.session().refresh(req)
         if posted and posted != str(req.version):
             # Someone else acted first (another approver, the requester): show what is now.
             flash(_("The request changed while you were looking at it; nothing was done. Here "
                     "it is as it is now."), "info")
             return redirect(url_for(".show", request_id=request_id))
-        form = forms.get(action or "")
         if form is None:
             abort(403)
         done = form.validate_on_submit() and attempt(
