@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
+from web.keys import AUDIT, signing_key
 from workflow import access, accounts, audit, checkpoints, dashboard, demo, schema, tokens
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
@@ -131,7 +132,7 @@ def audit_verify_command(exported: str | None) -> None:
     if given, those of an exported file); name what is wrong and exit 1 if anything is."""
     data = checkpoints.read_export(Path(exported)) if exported else None
     public = (checkpoints.public_key_of(data) if data
-              else checkpoints.load_or_create_key(_checkpoint_key_path()).public_key())
+              else signing_key(AUDIT).public_key())
     with _sessions()() as session:
         result = audit.verify(session)
         report = checkpoints.verify(session, public, data)
@@ -165,7 +166,7 @@ def audit_checkpoint_command(force: bool) -> None:
 @with_appcontext
 def audit_export_command(path: str) -> None:
     """Write every checkpoint and the public key to PATH, to keep off the machine."""
-    key = checkpoints.load_or_create_key(_checkpoint_key_path())
+    key = signing_key(AUDIT)
     with _sessions()() as session:
         data = checkpoints.export(session, key)
     Path(path).write_text(json.dumps(data, indent=1), "utf-8")
@@ -173,14 +174,9 @@ def audit_export_command(path: str) -> None:
                f"{path}.")
 
 
-def _checkpoint_key_path() -> Path:
-    return Path(current_app.config.get("AUDIT_SIGNING_KEY")
-                or Path(current_app.instance_path) / "audit-signing-key.pem")
-
-
 def _checkpoint_if_due(force: bool = False) -> int | None:
     """Create a checkpoint when one is due (or forced); the entry it names, if any."""
-    key = checkpoints.load_or_create_key(_checkpoint_key_path())
+    key = signing_key(AUDIT)
     config = current_app.config
     with _sessions()() as session:
         actor = Actor(None, "cron")

@@ -11,17 +11,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from web.keys import EXCHANGE, signing_key
 from workflow import exchange
-from workflow.checkpoints import key_id, load_or_create_key, public_pem
+from workflow.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import DomainError
-
-
-def signing_key():
-    """This installation's exchange key (created on first use), from EXCHANGE_SIGNING_KEY."""
-    path = Path(current_app.config.get("EXCHANGE_SIGNING_KEY")
-                or Path(current_app.instance_path) / "exchange-signing-key.pem")
-    return load_or_create_key(path)
 
 
 def _run(work):
@@ -48,7 +42,7 @@ def exchange_group() -> None:
 @with_appcontext
 def key_command() -> None:
     """Print this installation's public exchange key (give it to the receiving centre)."""
-    key = signing_key()
+    key = signing_key(EXCHANGE)
     click.echo(f"# key {key_id(key)}")
     click.echo(public_pem(key), nl=False)
 
@@ -70,7 +64,7 @@ def trust_command(code: str, public_key: str) -> None:
 @with_appcontext
 def export_command(source: str, out: str) -> None:
     """Write the next package of SOURCE's scope (changes since its last package) to OUT."""
-    key = signing_key()
+    key = signing_key(EXCHANGE)
     package = _run(lambda s, a: exchange.export_package(s, a, source, key))
     _write(out, package)
     click.echo(f"Package {package['sequence']} of {source}: {len(package['records'])} record "
@@ -128,7 +122,7 @@ def agreement_command(partner: str, fields: str, purpose: str, approval_ref: str
 @with_appcontext
 def feed_command(agreement_id: int, out: str) -> None:
     """Write the feed of an agreement (persons changed since its last run) to OUT."""
-    key = signing_key()
+    key = signing_key(EXCHANGE)
     feed = _run(lambda s, a: exchange.run_feed(s, a, agreement_id, key))
     _write(out, feed)
     click.echo(f"Run {feed['run']} of agreement {agreement_id}: {len(feed['persons'])} persons, "

@@ -19,8 +19,13 @@ def select_locale() -> str:
 
 def domain_message(error: DomainError) -> str:
     """The error's message in the user's language, its parameters translated too."""
-    params = {k: gettext(v) if isinstance(v, str) else v for k, v in error.params.items()}
-    return gettext(error.message, **params)
+    return translated(error.message, error.params)
+
+
+def translated(message: str, params: dict) -> str:
+    """A domain message with its parameters, in the user's language (parameters too)."""
+    return gettext(message, **{k: gettext(v) if isinstance(v, str) else v
+                               for k, v in params.items()})
 
 
 def label(member) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow import audit
-from workflow.context import Actor
+from workflow.context import Actor, vn_date
 from workflow.enums import (
     Channel,
     ProvisionForm,
@@ -746,7 +746,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
                 .order_by(AccessRequest.id).with_for_update(skip_locked=True, key_share=True))
     for request in session.execute(returned).scalars():
         rules = flow.rules.on(today)
-        paused = (request.paused_at + dt.timedelta(hours=7)).date()
+        paused = vn_date(request.paused_at)
         if flow.calendar.between(paused, today) > rules.supplement_days:
             _void_open(request, actor)
             _move(session, actor, request, "expire", authorised=True,

@@ -8,6 +8,19 @@ from dataclasses import dataclass, field
 from workflow.db import utcnow
 from workflow.models import User
 
+# The records' dates are Vietnam's (UTC+7): a day starts and ends there.
+VN = dt.timezone(dt.timedelta(hours=7))
+
+
+def vn_date(moment: dt.datetime) -> dt.date:
+    """The Vietnamese calendar day of a moment."""
+    return moment.astimezone(VN).date()
+
+
+def vn_midnight(day: dt.date) -> dt.datetime:
+    """The moment a Vietnamese calendar day begins."""
+    return dt.datetime.combine(day, dt.time(), VN)
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -20,7 +33,7 @@ class Actor:
     @property
     def today(self) -> dt.date:
         """Today's date in Vietnam (UTC+7), where the records' dates are kept."""
-        return (self.now + dt.timedelta(hours=7)).date()
+        return vn_date(self.now)
 
 
 SYSTEM = Actor(user=None, ip="local")

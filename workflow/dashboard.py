@@ -21,7 +21,7 @@ from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation, User, UserRole
 from workflow.policies import Permission, require
 from workflow.rules import Rulebook
-from workflow.scope import NATIONWIDE_KINDS, management_scope, subtree_ids
+from workflow.scope import NATIONWIDE_KINDS, Scope, management_scope, subtree_ids
 
 MAX_PERIOD_DAYS = 3660
 SUPPRESSED = "<{threshold}"
@@ -65,11 +65,9 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
     if max(day, end) > actor.today:
         raise InvalidInput(N_("Figures are counted up to today, not in the future."))
     org = user.organisation
-    key = {"day": day, "start": start, "end": end, "threshold": threshold}
-    figures, as_of = snapshots.cached(
-        session, org.id, key, actor.now, max_age,
-        lambda: _count(session, org, rulebook, day, start, end, threshold, actor.today))
     scope = management_scope(session, org, day)
+    figures, as_of = _kept(session, org, scope, rulebook, day, start, end, threshold, actor,
+                           max_age)
     result = Dashboard(org, day, start, end, threshold, *figures, as_of=as_of,
                        facility_figures=reports.latest_figures(
                            session, None if scope.nationwide else sorted(scope.facility_ids)))
@@ -81,35 +79,37 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
     return result
 
 
-def _count(session: Session, org: Organisation, rulebook: Rulebook, day: dt.date,
-           start: dt.date, end: dt.date, threshold: int, today: dt.date) -> tuple:
-    """Count everything from the records now."""
-    statistics.analytical(session)
-    scope = management_scope(session, org, day)
-    bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
-    return (statistics.population(session, scope, day, threshold),
-            statistics.movements(session, scope, start, end, threshold),
-            statistics.time_held(session, scope, day, rulebook.on(day), threshold),
-            request_stats.figures(session, bodies, start, end, today))
+def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook, day: dt.date,
+          start: dt.date, end: dt.date, threshold: int, actor: Actor,
+          max_age: dt.timedelta) -> tuple[tuple, dt.datetime]:
+    """The body's figures and when they were counted: kept ones while younger than `max_age`,
+    else counted from the records now."""
+
+    def count() -> tuple:
+        statistics.analytical(session)
+        bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
+        return (statistics.population(session, scope, day, threshold),
+                statistics.movements(session, scope, start, end, threshold),
+                statistics.time_held(session, scope, day, rulebook.on(day), threshold),
+                request_stats.figures(session, bodies, start, end, actor.today))
+
+    key = {"day": day, "start": start, "end": end, "threshold": threshold}
+    return snapshots.cached(session, org.id, key, actor.now, max_age, count)
 
 
 def warm(session: Session, actor: Actor, rulebook: Rulebook, threshold: int,
          max_age: dt.timedelta) -> int:
     """Count the default view (today, this year) of every body with an active manager whose
     kept figures are older than half `max_age`; how many were counted."""
-    counted = 0
     today = actor.today
-    key = {"day": today, "start": dt.date(today.year, 1, 1), "end": today,
-           "threshold": threshold}
     orgs = session.scalars(select(Organisation).join(User, User.organisation_id == Organisation.id)
                            .join(UserRole, UserRole.user_id == User.id)
                            .where(UserRole.role == Role.MANAGER.value, User.active.is_(True))
                            .distinct())
+    counted = 0
     for org in list(orgs):
-        _, as_of = snapshots.cached(
-            session, org.id, key, actor.now, max_age / 2,
-            lambda org=org: _count(session, org, rulebook, today, key["start"], today,
-                                   threshold, today))
+        _, as_of = _kept(session, org, management_scope(session, org, today), rulebook, today,
+                         dt.date(today.year, 1, 1), today, threshold, actor, max_age / 2)
         counted += as_of == actor.now
     return counted
 

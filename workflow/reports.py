@@ -70,13 +70,15 @@ def _reviewer_may(session: Session, actor: Actor, report: FacilityReport) -> boo
             and report.facility_id in subtree_ids(session, user.organisation_id, actor.today))
 
 
-def _may_see(session: Session, actor: Actor, report: FacilityReport) -> bool:
+def _filer_of(actor: Actor, report: FacilityReport) -> bool:
+    """Whether the user files reports for the report's facility (its own clerk)."""
     user = actor.user
-    if user is None:
-        return False
-    if can(user, Permission.FILE_REPORTS) and report.facility_id == user.organisation_id:
-        return True
-    return _reviewer_may(session, actor, report)
+    return (user is not None and can(user, Permission.FILE_REPORTS)
+            and report.facility_id == user.organisation_id)
+
+
+def _may_see(session: Session, actor: Actor, report: FacilityReport) -> bool:
+    return _filer_of(actor, report) or _reviewer_may(session, actor, report)
 
 
 def _clean(data: ReportInput, actor: Actor) -> dict[str, object]:
@@ -192,8 +194,7 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
         raise InvalidInput(N_("Unknown action."))
     who = rows[0][3]
     allowed = (_reviewer_may(session, actor, report) if who == REVIEWER
-               else actor.user is not None and can(actor.user, Permission.FILE_REPORTS)
-               and report.facility_id == actor.user.organisation_id)
+               else _filer_of(actor, report))
     if not allowed:
         raise Forbidden(N_("Your role does not allow this."))
     if version is not None and version != version_of(report):
@@ -229,10 +230,8 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
 
 def allowed_actions(session: Session, actor: Actor, report: FacilityReport) -> set[str]:
     """The buttons the page shows this user for this report now."""
-    user = actor.user
     actions: set[str] = set()
-    if user is not None and can(user, Permission.FILE_REPORTS) \
-            and report.facility_id == user.organisation_id:
+    if _filer_of(actor, report):
         if report.state in EDITABLE:
             actions |= {"edit", "submit"}
         if report.state is S.ACCEPTED and session.scalar(select(FacilityReport.id).where(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from workflow.context import vn_date, vn_midnight
 from workflow.enums import OrgKind, RequestState, StepKind, StepOutcome
 from workflow.i18n import N_
 from workflow.models import AccessRequest, Organisation, RequestStep, RequestTransition
@@ -52,16 +53,12 @@ class RequestFigures:
         return self.answered_in_time / self.answered if self.answered else None
 
 
-def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (dt.datetime.combine(start, dt.time(), dt.UTC),
-            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC))
-
-
 def figures(session: Session, org_ids: set[int] | None, start: dt.date, end: dt.date,
             today: dt.date) -> RequestFigures:
     """Requests submitted in the period that the bodies `org_ids` filed or had to decide on
     (None: all of them)."""
-    low, high = _bounds(start, end)
+    # Days are Vietnam's, as the due dates are.
+    low, high = vn_midnight(start), vn_midnight(end + dt.timedelta(days=1))
     stmt = select(AccessRequest).where(AccessRequest.submitted_at >= low,
                                        AccessRequest.submitted_at < high)
     if org_ids is not None:
@@ -82,7 +79,7 @@ def figures(session: Session, org_ids: set[int] | None, start: dt.date, end: dt.
         answer = next((t.at for t in transitions.get(r.id, []) if t.to_state in ANSWERS), None)
         if answer is not None:
             answered += 1
-            in_time += r.due_on is None or answer.date() <= r.due_on
+            in_time += r.due_on is None or vn_date(answer) <= r.due_on
     return RequestFigures(
         start, end, len(requests),
         [(key, labels[key], n) for key, n in by_requester.most_common()],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
@@ -102,13 +102,6 @@ class TimeHeld:
     cells: dict[str, tuple[Cell, ...]]  # measure → within / near / past
 
 
-@dataclass(frozen=True)
-class Labels:
-    """Names of the organisations the figures mention."""
-
-    facilities: Mapping[int, str] = field(default_factory=dict)
-
-
 def years_before(day: dt.date, years: int) -> dt.date:
     """The same calendar day `years` earlier (28 February for 29 February)."""
     try:
@@ -182,20 +175,15 @@ def population(session: Session, scope: Scope, day: dt.date, threshold: int) -> 
         .where(held_on(day), _in_scope(scope))
         .group_by(*GROUPS)
     )
-    rows = [(fid, str(measure), str(stage), str(sex), band, nat, n)
-            for fid, measure, stage, sex, band, nat, n in session.execute(stmt)]
-    facilities = _facilities(session, {r[0] for r in rows})
-    counts = _roll_up(rows, facilities)
-    total = sum(r[-1] for r in rows)
-    return Population(day, _suppress_one(total, threshold),
-                      {dim: _breakdown(dim, counts[dim], facilities, threshold)
-                       for dim in DIMENSIONS})
+    rows = list(session.execute(stmt))
+    return Population(day, *_breakdowns(rows, _facilities(session, rows), threshold))
 
 
 def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
               threshold: int) -> Movements:
     """Receipts, releases, transfers out, extractions, handovers, escapes and deaths over the
-    period (both days included); ages are on the period's last day, stages on the event's day."""
+    period (both days included); ages and stages of the case are those of the period's last
+    day."""
     in_period = and_(CustodyEvent.occurred_on.between(start, end),
                      CustodyEvent.kind.in_([k.value for k in MOVEMENTS]))
     stages = _stage_table(end, select(CustodyEpisode.case_id).join(
@@ -211,22 +199,18 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
     )
     per_kind: dict[str, list[tuple]] = defaultdict(list)
     for kind, *rest in session.execute(stmt):
-        per_kind[str(kind)].append((rest[0], str(rest[1]), str(rest[2]), str(rest[3]),
-                                    *rest[4:]))
-    facilities = _facilities(session, {r[0] for rows in per_kind.values() for r in rows})
+        per_kind[str(kind)].append(rest)
+    facilities = _facilities(session, [r for rows in per_kind.values() for r in rows])
     totals, by_kind = {}, {}
     for kind in MOVEMENTS:
-        rows = per_kind.get(kind.value, [])
-        counts = _roll_up(rows, facilities)
-        totals[kind.value] = _suppress_one(sum(r[-1] for r in rows), threshold)
-        by_kind[kind.value] = {dim: _breakdown(dim, counts[dim], facilities, threshold)
-                               for dim in DIMENSIONS}
+        totals[kind.value], by_kind[kind.value] = _breakdowns(per_kind.get(kind.value, []),
+                                                              facilities, threshold)
     return Movements(start, end, totals, by_kind)
 
 
 def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
               threshold: int) -> TimeHeld:
-    """Persons held on `day` whose time is within, near (rules.near_limit_days) or past the limit
+    """Persons held on `day` whose time is within, near (`rules.near_days`) or past the limit
     their measure and its recorded extensions allow."""
     held = select(CustodyEpisode.id).where(held_on(day), _in_scope(scope))
     extensions = (select(CustodyEvent.episode_id, func.count().label("n"))
@@ -256,25 +240,30 @@ STATUS_LABELS = {"within": N_("within the limit"), "near": N_("near the limit"),
                  "past": N_("past the limit")}
 
 
-def _facilities(session: Session, ids: set[int]) -> dict[int, Organisation]:
+def _facilities(session: Session, rows: list) -> dict[int, Organisation]:
+    """The facilities grouped rows name (a row starts with the facility's id)."""
+    ids = sorted({row[0] for row in rows})
     if not ids:
         return {}
     return {o.id: o for o in session.scalars(select(Organisation).where(
-        Organisation.id.in_(sorted(ids))))}
+        Organisation.id.in_(ids)))}
 
 
-def _roll_up(rows: list[tuple], facilities: Mapping[int, Organisation]) -> dict[str, Counter]:
-    """Counts per value of every dimension from rows (facility, measure, stage, sex, band,
-    nationality, count)."""
+def _breakdowns(rows: list, facilities: Mapping[int, Organisation],
+                threshold: int) -> tuple[int | None, dict[str, Breakdown]]:
+    """The total and a breakdown by every dimension of grouped rows (facility, measure, stage,
+    sex, band, nationality, count), small counts withheld."""
     counts: dict[str, Counter] = {dim: Counter() for dim in DIMENSIONS}
     for fid, measure, stage, sex, band, nationality, n in rows:
         org = facilities[fid]
         for dim, value in (("facility", str(fid)), ("province", org.province or NO_PROVINCE),
-                           ("branch", org.branch.value), ("measure", measure),
-                           ("stage", stage), ("sex", sex), ("age_band", band),
+                           ("branch", org.branch.value), ("measure", str(measure)),
+                           ("stage", str(stage)), ("sex", str(sex)), ("age_band", band),
                            ("nationality", nationality)):
             counts[dim][value] += n
-    return counts
+    total = sum(row[-1] for row in rows)
+    return _suppress_one(total, threshold), {
+        dim: _breakdown(dim, counts[dim], facilities, threshold) for dim in DIMENSIONS}
 
 
 def _labels(dim: str, facilities: Mapping[int, Organisation]) -> dict[str, str]:

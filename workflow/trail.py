@@ -9,14 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import audit
-from workflow.context import Actor
+from workflow.context import Actor, vn_midnight
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import AuditEntry
 from workflow.policies import Permission, require
 from workflow.scope import NATIONWIDE_KINDS, subtree_ids
-
-VN = dt.timezone(dt.timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,10 @@ def read_trail(session: Session, actor: Actor, flt: TrailFilter, size: int = 50)
     if flt.action:
         stmt = stmt.where(AuditEntry.action.startswith(flt.action.strip(), autoescape=True))
     if flt.date_from:
-        stmt = stmt.where(AuditEntry.occurred_at >= dt.datetime.combine(
-            flt.date_from, dt.time(), VN))
+        stmt = stmt.where(AuditEntry.occurred_at >= vn_midnight(flt.date_from))
     if flt.date_to:
-        stmt = stmt.where(AuditEntry.occurred_at < dt.datetime.combine(
-            flt.date_to + dt.timedelta(days=1), dt.time(), VN))
+        stmt = stmt.where(AuditEntry.occurred_at < vn_midnight(
+            flt.date_to + dt.timedelta(days=1)))
     if flt.before:
         stmt = stmt.where(AuditEntry.seq < flt.before)
     entries = list(session.execute(stmt).scalars())

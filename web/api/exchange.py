@@ -8,7 +8,7 @@ from flask import request
 from web import db
 from web.api.schemas import ExportIn, FeedOut, ImportReportOut, PackageSchema
 from web.api.views import _actor, bp
-from web.cli_exchange import signing_key
+from web.keys import EXCHANGE, signing_key
 from workflow import exchange
 
 
@@ -17,7 +17,7 @@ from workflow import exchange
 @bp.response(200, PackageSchema)
 def export_package(data):
     """The next signed package of a managing body's scope (changes since its last one)."""
-    return exchange.export_package(db.session(), _actor(), data["source"], signing_key())
+    return exchange.export_package(db.session(), _actor(), data["source"], signing_key(EXCHANGE))
 
 
 @bp.route("/exchange/packages", methods=["POST"])
@@ -33,4 +33,4 @@ def import_package(_data):
 @bp.response(200, FeedOut)
 def run_feed(agreement_id: int):
     """The agreement's fields for every person changed since its last run, signed."""
-    return exchange.run_feed(db.session(), _actor(), agreement_id, signing_key())
+    return exchange.run_feed(db.session(), _actor(), agreement_id, signing_key(EXCHANGE))

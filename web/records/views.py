@@ -22,7 +22,7 @@ from forms.records import (
 )
 from web import db
 from web.forms_support import attempt, status_for
-from web.i18n import vn_date
+from web.i18n import translated, vn_date
 from web.security import actor, requires
 from workflow import bulk_import, records, search
 from workflow.enums import OrgKind
@@ -120,8 +120,7 @@ def import_persons():
                     file=upload.filename), "success")
             return redirect(url_for(".import_persons"))
     status = status_for(form) if result is None else 422
-    rejected = [(r.row, r.column, _(r.message, **{k: _(v) if isinstance(v, str) else v
-                                                    for k, v in r.params.items()}))
+    rejected = [(r.row, r.column, translated(r.message, r.params))
                 for r in (result.rejected if result else [])]
     return render_template("records/import.html", form=form, result=result, rejected=rejected,
                            columns=bulk_import.COLUMNS, required=bulk_import.REQUIRED), status

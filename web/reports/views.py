@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from forms.reports import ReportActionForm, ReportForm
 from web import db
 from web.forms_support import attempt, status_for
-from web.security import actor
+from web.security import actor, requires
 from workflow import reports
 from workflow.i18n import N_
 from workflow.policies import Permission, can
@@ -46,11 +46,9 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@filer_or_reviewer
+@requires(Permission.FILE_REPORTS)
 def new():
     """Draft a report of one's facility."""
-    if not can(current_user, Permission.FILE_REPORTS):
-        abort(403)
     form = ReportForm()
     if form.validate_on_submit():
         made = attempt(form, lambda: reports.create(db.session(), actor(), form.report_input()))
