@@ -162,7 +162,9 @@ def test_a_tampered_package_is_refused_with_nothing_applied(sides, tamper):
     if tamper == "name":
         person["data"]["full_name"] += "x"
     elif tamper == "signature":
-        package["signature"]["value"] = "00" + package["signature"]["value"][2:]
+        value = package["signature"]["value"]
+        # flip the first byte: a fixed "00" is no change when the signature starts with it
+        package["signature"]["value"] = f"{int(value[:2], 16) ^ 0xFF:02x}" + value[2:]
     elif tamper == "added record":
         package["records"].append(copy.deepcopy(person) | {"id": 10**6})
     else:
