@@ -3,7 +3,7 @@ factors and search, file, approve and download for 5 minutes against gunicorn on
 Prints p95 per page, the error count, and the idle p95 of the sign-in page measured in the same
 run as the baseline.
 
-    python bench/load_bench.py [--users 200] [--minutes 5] [--workers 4]
+    python bench/load_bench.py [--users 200] [--minutes 5] [--workers 4] [--pause 1-3]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pyotp
 import requests
 from common import scratch_url
@@ -133,11 +134,47 @@ def idle_baseline(base: str, n: int = 200) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes now running."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] in ("postgres", "postmaster") and process.info["cpu_times"]:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
+def _readings(server: int, locust: int) -> tuple | None:
+    """Time, machine CPU times, and CPU seconds of the server, PostgreSQL and Locust (None once
+    Locust has ended)."""
+    try:
+        load = _tree_cpu(locust)
+    except psutil.NoSuchProcess:
+        return None
+    return (time.perf_counter(), psutil.cpu_times(), _tree_cpu(server), _postgres_cpu(), load)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pause", default="1-3", help="seconds between a user's actions")
+    parser.add_argument("--spawn-rate", type=float, default=10, help="users starting a second")
+    parser.add_argument("--steady", action="store_true",
+                        help="count only from when every user has signed in")
     args = parser.parse_args()
     url, drop = scratch_url("postgresql", None)
     work = Path(tempfile.mkdtemp(prefix="custody-load-"))
@@ -152,13 +189,28 @@ def main() -> None:
         server = serve(url, port, args.workers, work / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"
         baseline = idle_baseline(base)
-        subprocess.run([str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),  # noqa: S603
-                        "--headless", "-u", str(args.users), "-r", "10",
-                        "-t", f"{int(args.minutes * 60)}s", "--host", base, "--only-summary",
-                        "--csv", str(work / "load")],
-                       env=dict(os.environ, LOAD_ACCOUNTS=str(accounts_file)), check=False,
-                       capture_output=True)
+        mark = work / "signed-in"
+        locust = subprocess.Popen([str(ROOT / ".venv/bin/locust"), "-f",  # noqa: S603
+                                   str(ROOT / "bench/locustfile.py"), "--headless",
+                                   "-u", str(args.users), "-r", str(args.spawn_rate),
+                                   "-t", f"{int(args.minutes * 60)}s", "--host", base,
+                                   "--only-summary", "--csv", str(work / "load")],
+                                  env=dict(os.environ, LOAD_ACCOUNTS=str(accounts_file),
+                                           LOAD_PAUSE=args.pause,
+                                           **({"LOAD_MARK": str(mark)} if args.steady else {})),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while args.steady and not mark.exists() and locust.poll() is None:
+            time.sleep(0.5)
+        # Where the CPU went (over the same window as the figures): the server, PostgreSQL and
+        # Locust share the machine's cores. The last reading before Locust ends is kept.
+        before = after = _readings(server.pid, locust.pid)
+        if before is None:
+            raise SystemExit("Locust ended at once; run it by hand to see why")
+        while locust.poll() is None:
+            after = _readings(server.pid, locust.pid) or after
+            time.sleep(1)
         report(work / "load_stats.csv", baseline, args)
+        cpu_report(before, after, work / "load_stats.csv")
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
@@ -169,19 +221,38 @@ def main() -> None:
 def report(stats_file: Path, baseline: float, args) -> None:
     """p95 per page and the failures, as a table."""
     rows = list(csv.DictReader(stats_file.open(encoding="utf-8")))
-    print(f"load: {args.users} users, {args.minutes:g} min, gunicorn {args.workers} workers "
-          f"on PostgreSQL; idle sign-in page p95 {baseline:.0f} ms (baseline)")
+    print(f"load: {args.users} users pausing {args.pause} s, {args.minutes:g} min"
+          f"{' (counted after all signed in)' if args.steady else ''}, gunicorn "
+          f"{args.workers} workers on PostgreSQL; idle sign-in page p95 {baseline:.0f} ms "
+          "(baseline)")
     print(f"{'page or action':<28}{'requests':>9}{'failures':>9}{'median':>9}{'p95':>8}"
           f"{'p95/base':>10}")
     for row in rows:
-        if row["Name"] == "Aggregated":
-            continue
+        if row["Name"] == "Aggregated" or row["Request Count"] == "0":
+            continue  # (with --steady, the sign-in rows are empty)
         p95 = float(row["95%"])
         print(f"{row['Name']:<28}{row['Request Count']:>9}{row['Failure Count']:>9}"
               f"{float(row['Median Response Time']):>9.0f}{p95:>8.0f}{p95 / baseline:>10.1f}")
     total = next(r for r in rows if r["Name"] == "Aggregated")
     print(f"{'all':<28}{total['Request Count']:>9}{total['Failure Count']:>9}"
           f"{float(total['Median Response Time']):>9.0f}{float(total['95%']):>8.0f}")
+
+
+def cpu_report(before: tuple, after: tuple, stats_file: Path) -> None:
+    """Machine load and CPU per request of the server, PostgreSQL and Locust over the run."""
+    wall = after[0] - before[0]
+    spent = {field: getattr(after[1], field) - getattr(before[1], field)
+             for field in after[1]._fields}
+    busy = 1 - (spent["idle"] + spent.get("iowait", 0)) / sum(spent.values())
+    served = int(next(r for r in csv.DictReader(stats_file.open(encoding="utf-8"))
+                      if r["Name"] == "Aggregated")["Request Count"])
+    parts = {"server (gunicorn)": after[2] - before[2], "PostgreSQL": after[3] - before[3],
+             "Locust": after[4] - before[4]}
+    print(f"machine busy {busy:.0%} of {psutil.cpu_count()} cores over {wall:.0f} s; "
+          f"{served / wall:.0f} requests/s")
+    for name, seconds in parts.items():
+        print(f"  {name:<20}{seconds:8.0f} CPU s{seconds / wall:8.2f} cores"
+              f"{seconds * 1000 / served:8.1f} ms a request")
 
 
 if __name__ == "__main__":

@@ -361,10 +361,13 @@ def test_revoked_extract_cannot_be_downloaded_and_verifies_as_revoked(world, db,
     assert missing.status_code == 404
 
 
-def test_purge_drops_files_after_retention_and_keeps_the_register(world, db, client):
+def test_purge_drops_files_after_retention_and_keeps_the_register(world, db, client, auth):
     _person, request = arrange(world, db)
     document = release(world, prepare(world, request.id))
     code, sha256, document_id = document.code, document.sha256, document.id
+    auth.login("requester.vks")
+    link = f"/documents/{document_id}/download"
+    assert link in client.get(f"/requests/{request.id}").get_data(as_text=True)
     assert world.act(extracts.purge, world.actor("approver.hanoi"), 365) == 0
     later = world.actor("approver.hanoi", NOW + dt.timedelta(days=400))
     assert world.act(extracts.purge, later, 365) == 1
@@ -372,6 +375,8 @@ def test_purge_drops_files_after_retention_and_keeps_the_register(world, db, cli
     purged = db.get(IssuedDocument, document_id)
     assert purged.pdf is None and purged.sha256 == sha256
     assert last_audit(db, "document.purge").object_id == str(document_id)
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert link not in page and "tệp đã xóa" in page
     with pytest.raises(Gone):
         world.act(extracts.download, world.actor("requester.vks"), document_id)
     assert client.get(f"/verify/{code}").status_code == 200

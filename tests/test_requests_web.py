@@ -165,3 +165,43 @@ def test_a_decision_taken_while_the_page_is_read_is_changed_meanwhile_not_forbid
     approvals = [t for t in db.get(AccessRequest, request_id).transitions
                  if t.trigger == "approve"]
     assert len(approvals) == 1
+
+
+def test_the_request_page_reads_the_database_as_often_however_long_the_history(app, client,
+                                                                               auth, db):
+    # A query per step, transition or person on them would slow every page as requests grow;
+    # the page reads each list in one go.
+    import re
+
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    def reads(request_id: int) -> int:
+        event.listen(app.extensions["custody_engine"], "before_cursor_execute", count)
+        try:
+            statements.clear()
+            assert client.get(f"/requests/{request_id}").status_code == 200
+            return len(statements)
+        finally:
+            event.remove(app.extensions["custody_engine"], "before_cursor_execute", count)
+
+    auth.login("requester.vks")
+    filed = client.post("/requests/new", data=form_for(person_at(db, "TTG-HANOI")))
+    request_id = int(filed.location.rstrip("/").rsplit("/", 1)[1])
+    before = reads(request_id)
+    auth.logout()
+    auth.login("approver.hanoi")
+    page = client.get(f"/requests/{request_id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    approved = client.post(f"/requests/{request_id}", data={
+        "action": "approve", "version": version, "approve-categories": ["episodes"]})
+    assert approved.status_code == 302
+    auth.logout()
+    auth.login("requester.vks")
+    # Now with the approver's decision, step and transition on the page: no more reads.
+    assert db.get(AccessRequest, request_id).version > int(version)
+    assert reads(request_id) == before

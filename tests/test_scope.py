@@ -71,3 +71,27 @@ def test_episode_outside_scope_is_hidden_and_counted(client, auth, db):
     page = client.get(f"/persons/{moved.id}").data.decode()
     assert other.facility.name not in page or other.facility_id == hanoi
     assert "ngoài phạm vi quản lý" in page
+
+
+def test_a_facility_placed_under_a_body_is_in_its_scope_at_once(db):
+    from workflow.enums import Branch, OrgKind, OrgLevel
+    from workflow.models import Organisation, OrganisationLink
+
+    # Scopes are remembered within a transaction; a change to the tree must not be missed.
+    today = dt.date(2026, 11, 24)
+    province = org(db, "CA-HANOI")
+    before = management_scope(db, province, today).facility_ids
+    house = Organisation(code="NTG-HANOI-NEW", name="Nhà tạm giữ mới", kind=OrgKind.CUSTODY_HOUSE,
+                         branch=Branch.POLICE, level=OrgLevel.DISTRICT, province="Hà Nội",
+                         valid_from=dt.date(2020, 1, 1))
+    db.add(house)
+    db.flush()
+    link = OrganisationLink(organisation_id=house.id, parent_id=province.id,
+                            valid_from=dt.date(2020, 1, 1))
+    db.add(link)
+    assert management_scope(db, province, today).facility_ids == before | {house.id}
+    link.valid_to = dt.date(2026, 1, 1)
+    assert management_scope(db, province, today).facility_ids == before
+    db.delete(link)
+    db.flush()
+    assert management_scope(db, province, today).facility_ids == before

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, request, session
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from web import db
 from web.extensions import login_manager
+from workflow import sessions
 from workflow.context import Actor
 from workflow.models import User
 from workflow.policies import Permission, can
@@ -22,8 +22,7 @@ def load_user(token: str) -> User | None:
     user_id, _, stamp = token.partition(":")
     if not user_id.isdigit():
         return None
-    # One query per request for the user and the roles (a separate IN-load costs more here).
-    user = db.session().get(User, int(user_id), options=[joinedload(User.role_rows)])
+    user = sessions.load_signed_in(db.session(), int(user_id), session.get("sid"))
     if user is None or not user.active or user.get_id() != token:
         return None
     return user

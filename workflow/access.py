@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflow import audit
 from workflow.context import Actor, vn_date
@@ -166,7 +166,16 @@ def lock_request(session: Session, request_id: int) -> AccessRequest:
 def get_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
     """A request the user may see, audited; 404 otherwise."""
     assert actor.user is not None
-    request = session.get(AccessRequest, request_id)
+    # What the request page shows, in one query plus one per list (not one per attribute).
+    request = session.get(AccessRequest, request_id, options=[
+        joinedload(AccessRequest.requester).lazyload(User.role_rows),
+        joinedload(AccessRequest.requester_org), joinedload(AccessRequest.subject_person),
+        joinedload(AccessRequest.on_behalf_of),
+        selectinload(AccessRequest.steps).options(
+            joinedload(RequestStep.org), joinedload(RequestStep.case),
+            joinedload(RequestStep.decided_by).lazyload(User.role_rows)),
+        selectinload(AccessRequest.transitions).joinedload(RequestTransition.actor).lazyload(
+            User.role_rows)])
     if request is None or not can_view(session, actor.user, request, actor.today):
         raise NotFound(N_("No such request."))
     audit.record(session, actor, "request.view", object_type="request", object_id=request.id,

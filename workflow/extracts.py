@@ -279,9 +279,10 @@ def documents_of(session: Session, request_id: int) -> list[IssuedDocument]:
         IssuedDocument.request_id == request_id).order_by(IssuedDocument.id)))
 
 
-def current_preparation(session: Session, request_id: int) -> IssuedDocument | None:
-    """The extract awaiting release, if any."""
-    prepared = _extracts(session, request_id, IssuedState.PREPARED)
+def preparation_among(documents: list[IssuedDocument]) -> IssuedDocument | None:
+    """The newest extract awaiting release among a request's documents, if any."""
+    prepared = [d for d in documents
+                if d.kind is IssuedKind.EXTRACT and d.state is IssuedState.PREPARED]
     return prepared[-1] if prepared else None
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, event, literal, select
+from sqlalchemy.orm import Session, object_session
 
 from workflow.enums import FACILITY_KINDS, OrgKind
 from workflow.models import Organisation, OrganisationLink
@@ -34,43 +33,62 @@ class Scope:
         return not self.nationwide and not self.facility_ids
 
 
-def children_on(session: Session, day: dt.date) -> dict[int, list[int]]:
-    """Parent id → child ids for the links in force on that day."""
-    links = session.execute(
-        select(OrganisationLink.parent_id, OrganisationLink.organisation_id).where(
-            OrganisationLink.valid_from <= day,
-            (OrganisationLink.valid_to.is_(None)) | (OrganisationLink.valid_to > day),
-        )
-    ).all()
-    tree: dict[int, list[int]] = defaultdict(list)
-    for parent_id, child_id in links:
-        tree[parent_id].append(child_id)
-    return tree
+_MEMO = "scope.subtree"
 
 
 def subtree_ids(session: Session, root_id: int, day: dt.date) -> set[int]:
     """The body itself and every body under it on that day."""
-    tree = children_on(session, day)
-    seen, stack = {root_id}, [root_id]
-    while stack:
-        for child in tree.get(stack.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return seen
+    # A page asks several times. Any change to a link in this session forgets the answers.
+    memo = session.info.setdefault(_MEMO, {})
+    if (root_id, day) not in memo:
+        memo[root_id, day] = frozenset(_subtree(session, root_id, day))
+    return set(memo[root_id, day])
+
+
+@event.listens_for(Session, "after_attach")
+def _link_added(session: Session, instance: object) -> None:
+    if isinstance(instance, OrganisationLink):
+        session.info.pop(_MEMO, None)
+
+
+def _link_changed(target: OrganisationLink, *_args) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_MEMO, None)
+
+
+for _column in (OrganisationLink.parent_id, OrganisationLink.organisation_id,
+                OrganisationLink.valid_from, OrganisationLink.valid_to):
+    event.listen(_column, "set", _link_changed)
+
+
+@event.listens_for(Session, "after_flush")
+def _links_flushed(session: Session, _context) -> None:
+    if any(isinstance(o, OrganisationLink) for o in session.deleted):
+        session.info.pop(_MEMO, None)
+
+
+def _subtree(session: Session, root_id: int, day: dt.date) -> list[int]:
+    # One recursive query rather than the whole tree into Python: most bodies have a small
+    # subtree, and every page asks for one. UNION (not ALL) stops on a cycle.
+    in_force = (OrganisationLink.valid_from <= day) & (
+        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
+    tree = select(literal(root_id, Integer).label("id")).cte("tree", recursive=True)
+    tree = tree.union(select(OrganisationLink.organisation_id).where(
+        OrganisationLink.parent_id == tree.c.id, in_force))
+    return list(session.scalars(select(tree.c.id)))
 
 
 def management_scope(session: Session, org: Organisation, day: dt.date) -> Scope:
     """The facilities the body manages on that day."""
     if org.kind in NATIONWIDE_KINDS:
         return Scope(frozenset(), nationwide=True)
-    ids = subtree_ids(session, org.id, day)
-    facilities = session.execute(
-        select(Organisation.id).where(
-            Organisation.id.in_(ids), Organisation.kind.in_(list(FACILITY_KINDS))
-        )
-    ).scalars()
-    return Scope(frozenset(facilities))
+    memo = session.info.setdefault(_MEMO, {})
+    if ("facilities", org.id, day) not in memo:
+        memo["facilities", org.id, day] = frozenset(session.scalars(select(Organisation.id).where(
+            Organisation.id.in_(subtree_ids(session, org.id, day)),
+            Organisation.kind.in_(list(FACILITY_KINDS)))))
+    return Scope(memo["facilities", org.id, day])
 
 
 def facilities_in_scope(session: Session, scope: Scope) -> list[Organisation]:

@@ -125,11 +125,11 @@ def _forms(req, documents, prepared):
     return forms
 
 
-def _documents(req):
+def _documents(issued: list) -> list:
     """The documents of the request this user may see, each marked with what the user may do."""
     user, sess, day = current_user, db.session(), actor().today
     shown = []
-    for document in extracts.documents_of(sess, req.id):
+    for document in issued:
         releaser = extracts.may_manage(sess, user, document, day)
         document.may_revoke = releaser and user.has_role(Role.APPROVER)
         if document.kind is not IssuedKind.EXTRACT:
@@ -151,17 +151,18 @@ def _documents(req):
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
     req = access.get_request(db.session(), actor(), request_id)
-    documents = _documents(req)
-    preparation = extracts.current_preparation(db.session(), req.id)
+    issued = extracts.documents_of(db.session(), req.id)
+    documents = _documents(issued)
+    preparation = extracts.preparation_among(issued)
     forms = _forms(req, documents, preparation)
     action = request.form.get("action")
     if request.method == "POST":
         posted = request.form.get("version")
         form = forms.get(action or "")
-        if form is None and posted:
-            # Someone may have acted between reading the request and reading its steps (so the
-            # action is gone): read its version again before calling the action forbidden.
-            db.session().refresh(req)
+        if posted:
+            # Someone may have acted since this request read the request and its steps (the
+            # action may be gone, or offered on what is now old): read the version again.
+            db.session().refresh(req, ["version"])
         if posted and posted != str(req.version):
             # Someone else acted first (another approver, the requester): show what is now.
             flash(_("The request changed while you were looking at it; nothing was done. Here "

@@ -86,7 +86,8 @@ class IssuedDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Loaded when read: request pages list documents often, their files only on download.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     recipient_name: Mapped[str] = mapped_column(String(160))
