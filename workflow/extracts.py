@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import segno
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from workflow import access, audit, pki
 from workflow.audit import Outcome
@@ -330,8 +330,11 @@ def release_extract(session: Session, flow: access.Workflow, settings: ExtractSe
 
 
 def _lock_document(session: Session, document_id: int) -> IssuedDocument | None:
-    """The document, freshly read, its row locked until the transaction ends."""
+    """The document with its file, freshly read, its row locked until the transaction ends."""
+    # The file is deferred for lists; those who lock one document (to download, release or
+    # revoke it) read the file in the same statement.
     return session.execute(select(IssuedDocument).where(IssuedDocument.id == document_id)
+                           .options(undefer(IssuedDocument.pdf))
                            .with_for_update(key_share=True)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
