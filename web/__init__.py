@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
+from web.security import refuse_nul_characters
 from workflow import mfa
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
@@ -111,6 +112,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     headers.init_app(app)
+    app.before_request(refuse_nul_characters)
     sessions.init_app(app)
     app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
     app.extensions["custody_documents"] = ExtractSettings(
