@@ -265,12 +265,10 @@ def _basis(request: AccessRequest, grant) -> list[str]:
     return lines
 
 
-def _extracts(session: Session, request_id: int, state: IssuedState | None = None):
-    query = select(IssuedDocument).where(IssuedDocument.request_id == request_id,
-                                         IssuedDocument.kind == IssuedKind.EXTRACT)
-    if state is not None:
-        query = query.where(IssuedDocument.state == state)
-    return session.scalars(query.order_by(IssuedDocument.id)).all()
+def _extracts(session: Session, request_id: int, state: IssuedState):
+    return session.scalars(select(IssuedDocument).where(
+        IssuedDocument.request_id == request_id, IssuedDocument.kind == IssuedKind.EXTRACT,
+        IssuedDocument.state == state).order_by(IssuedDocument.id)).all()
 
 
 def documents_of(session: Session, request_id: int) -> list[IssuedDocument]:
