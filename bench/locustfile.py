@@ -16,8 +16,8 @@ from locust.contrib.fasthttp import FastHttpUser
 ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"], encoding="utf-8").read())  # noqa: SIM115
 PASSWORD = ACCOUNTS["password"]
 POOLS = {kind: list(users) for kind, users in ACCOUNTS["users"].items()}
-# Seconds a user pauses between actions (LOAD_PAUSE="1-3" by default).
-PAUSE = tuple(float(x) for x in os.environ.get("LOAD_PAUSE", "1-3").split("-", 1))
+# Seconds a user pauses between actions (LOAD_PAUSE="5-15" by default).
+PAUSE = tuple(float(x) for x in os.environ.get("LOAD_PAUSE", "5-15").split("-", 1))
 # With LOAD_MARK set, the figures are reset once every user has signed in (the sign-in rush
 # is over) and the file named there is written, so load_bench.py measures CPU from then on.
 MARK = os.environ.get("LOAD_MARK")

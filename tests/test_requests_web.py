@@ -205,3 +205,24 @@ def test_the_request_page_reads_the_database_as_often_however_long_the_history(a
     # Now with the approver's decision, step and transition on the page: no more reads.
     assert db.get(AccessRequest, request_id).version > int(version)
     assert reads(request_id) == before
+
+
+def test_the_inbox_badge_counts_what_arrives_and_clears_once_read(client, auth, db):
+    import re
+
+    def badge(path: str = "/") -> int:
+        found = re.search(r'class="badge">(\d+)<', client.get(path).get_data(as_text=True))
+        return int(found.group(1)) if found else 0
+
+    auth.login("approver.hanoi")
+    before = badge()
+    auth.logout()
+    auth.login("requester.vks")
+    assert client.post("/requests/new", data=form_for(person_at(db, "TTG-HANOI"))).status_code \
+        == 302
+    auth.logout()
+    auth.login("approver.hanoi")
+    assert badge() == badge("/requests/") == before + 1
+    assert client.post("/requests/inbox").status_code == 302
+    assert badge("/requests/inbox") == 0 and badge() == 0
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from tests.conftest import Auth, password_of
 from tests.helpers import code_for, last_audit
 from web import create_app
-from workflow import accounts
+from workflow import accounts, hashing
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.models import AuditEntry, User
@@ -58,6 +59,18 @@ def test_the_system_use_notice_must_be_acknowledged_before_sign_in(client, db):
 def test_common_and_breached_passwords_are_refused(password):
     with pytest.raises(InvalidInput):
         accounts.check_password_policy(password)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread priorities are Linux's")
+def test_password_checks_run_below_the_pages_priority_and_still_decide_rightly():
+    # A sign-in rush (argon2id: ~0.2 s of CPU a check) must queue behind pages, not before them.
+    assert hashing.in_background(os.getpriority, os.PRIO_PROCESS, 0) >= hashing.NICENESS
+    assert os.getpriority(os.PRIO_PROCESS, 0) < hashing.NICENESS  # the caller's is untouched
+    stored = hashing.hash_password("một cụm từ dài để nhớ")
+    assert stored.startswith("$argon2id$")
+    assert hashing.verify(stored, "một cụm từ dài để nhớ")
+    assert not hashing.verify(stored, "một cụm từ dài để quên")
+    assert not hashing.verify("not a hash", "một cụm từ dài để nhớ")
 
 
 def test_long_passphrases_are_welcome():

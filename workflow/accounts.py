@@ -8,12 +8,10 @@ import re
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, sessions
+from workflow import audit, hashing, sessions
 from workflow.audit import Outcome
 from workflow.context import Actor
 from workflow.enums import Role, Secrecy
@@ -22,18 +20,13 @@ from workflow.i18n import N_
 from workflow.models import Organisation, Person, User, UserRole
 from workflow.policies import Permission, can
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the username is unknown, so both cases cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 LOCKOUT_FAILURES, LOCKOUT_WINDOW = 5, dt.timedelta(minutes=15)
 COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher.hash(password)
+hash_password = hashing.hash_password
 
 
 @cache
@@ -56,10 +49,8 @@ def check_password_policy(password: str) -> None:
 
 
 def _password_matches(user: User | None, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
-    except (VerificationError, InvalidHashError):
-        return False
+    stored = user.password_hash if user else hashing.DUMMY_HASH
+    return hashing.verify(stored, password) and bool(user)
 
 
 def authenticate(session: Session, actor: Actor, username: str, password: str) -> User | None:
@@ -81,7 +72,7 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
             count_failure(session, actor, user)
         return None
     user.failed_logins, user.failed_since = 0, None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if hashing.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     # Signing in needs the system-use notice acknowledged (the form checks it): recorded here.
     audit.record(session, Actor(user, actor.ip, actor.now), "auth.login",

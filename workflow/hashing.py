@@ -1,0 +1,66 @@
+"""Password hashing (argon2id) on a background lane of low CPU priority, so that a rush of
+sign-ins waits for the processor rather than every page of those already at work."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+T = TypeVar("T")
+# How much lower than the pages a password check runs (Linux nice levels, 0 to 19): at 10 the
+# scheduler gives it about a tenth of the share of a page's thread when both want the CPU.
+NICENESS = 10
+# Checks at once per process; more wait their turn (each takes ~0.2 s of CPU, two cores here).
+LANES = 2
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when a username is unknown, so both cases cost the same time (made here, not
+# on the lane, so that importing starts no thread before gunicorn forks).
+DUMMY_HASH = _hasher.hash("not-a-real-password")
+_lane: tuple[int, ThreadPoolExecutor] | None = None
+_lane_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    # On Linux a priority set with a thread's id is that thread's alone, and the threads
+    # argon2 starts for its lanes inherit it.
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):  # a platform that refuses: normal priority
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+
+
+def in_background(work: Callable[..., T], *args) -> T:
+    """Run `work` on this process's low-priority lane and wait for its result."""
+    global _lane
+    with _lane_lock:
+        # A lane made before a fork (gunicorn's workers) has no threads in the child: make anew.
+        if _lane is None or _lane[0] != os.getpid():
+            _lane = (os.getpid(), ThreadPoolExecutor(LANES, "password-hashing",
+                                                     initializer=_lower_priority))
+        lane = _lane[1]
+    return lane.submit(work, *args).result()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return in_background(_hasher.hash, password)
+
+
+def verify(password_hash: str, password: str) -> bool:
+    """Whether the password matches the hash (False for a malformed hash)."""
+    try:
+        return in_background(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with other parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
