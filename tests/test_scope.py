@@ -95,3 +95,24 @@ def test_a_facility_placed_under_a_body_is_in_its_scope_at_once(db):
     db.delete(link)
     db.flush()
     assert management_scope(db, province, today).facility_ids == before
+
+
+def test_a_long_lived_session_sees_a_link_another_committed_after_its_transaction(app, db):
+    from workflow.enums import Branch, OrgKind, OrgLevel
+    from workflow.models import Organisation, OrganisationLink
+
+    # The remembered scopes last one transaction (a command such as `sweep` keeps its session).
+    today = dt.date(2026, 11, 24)
+    with app.extensions["custody_sessions"]() as session:
+        province = session.get(Organisation, org(db, "CA-HANOI").id)
+        before = management_scope(session, province, today).facility_ids
+        session.commit()
+        house = Organisation(code="NTG-HANOI-LATER", name="Nhà tạm giữ sau", branch=Branch.POLICE,
+                             kind=OrgKind.CUSTODY_HOUSE, level=OrgLevel.DISTRICT,
+                             province="Hà Nội", valid_from=dt.date(2020, 1, 1))
+        db.add(house)
+        db.flush()
+        db.add(OrganisationLink(organisation_id=house.id, parent_id=province.id,
+                                valid_from=dt.date(2020, 1, 1)))
+        db.flush()
+        assert management_scope(session, province, today).facility_ids == before | {house.id}

@@ -62,6 +62,13 @@ for _column in (OrganisationLink.parent_id, OrganisationLink.organisation_id,
     event.listen(_column, "set", _link_changed)
 
 
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _transaction_ended(session: Session, *_args) -> None:
+    # Other transactions may change the tree from here on.
+    session.info.pop(_MEMO, None)
+
+
 @event.listens_for(Session, "after_flush")
 def _links_flushed(session: Session, _context) -> None:
     if any(isinstance(o, OrganisationLink) for o in session.deleted):
