@@ -28,6 +28,7 @@ import requests
 from common import scratch_url
 from sqlalchemy import select
 
+from web.cli import default_workers
 from workflow import access, accounts, extracts, mfa, schema
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
@@ -173,7 +174,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=5)
     # By default as `custody serve` runs.
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     # A person reads the page before the next click: 5-15 s. 1-3 s is a stress run (200 users
     # then ask for about 100 requests a second, what two cores serve flat out).

@@ -225,4 +225,3 @@ def test_the_inbox_badge_counts_what_arrives_and_clears_once_read(client, auth, 
     assert badge() == badge("/requests/") == before + 1
     assert client.post("/requests/inbox").status_code == 302
     assert badge("/requests/inbox") == 0 and badge() == 0
-

@@ -212,6 +212,11 @@ def sweep_command() -> None:
     click.echo(f"statistics counted for {counted} bodies")
 
 
+def default_workers() -> int:
+    """gunicorn's advice for the number of workers: 2 × cores + 1."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -219,7 +224,7 @@ def sweep_command() -> None:
 # gunicorn's advice of 2 × cores + 1 workers: a worker's threads share one interpreter lock, so
 # an extract being drawn (seconds of Python) holds up only the requests of its own worker. The
 # threads are for waits, such as a sign-in's password check on the low-priority lane.
-@click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int,
+@click.option("--workers", default=default_workers, type=int,
               show_default="2 × cores + 1")
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:

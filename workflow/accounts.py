@@ -26,8 +26,6 @@ LOCKOUT_FAILURES, LOCKOUT_WINDOW = 5, dt.timedelta(minutes=15)
 COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 
-hash_password = hashing.hash_password
-
 
 @cache
 def common_passwords() -> frozenset[str]:
@@ -73,7 +71,7 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
         return None
     user.failed_logins, user.failed_since = 0, None
     if hashing.needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = hashing.hash_password(password)
     # Signing in needs the system-use notice acknowledged (the form checks it): recorded here.
     audit.record(session, Actor(user, actor.ip, actor.now), "auth.login",
                  details={"notice": "acknowledged"})
@@ -132,7 +130,7 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
     if not _password_matches(user, current):
         raise InvalidInput(N_("The current password is wrong."))
     check_password_policy(new)
-    user.password_hash = hash_password(new)
+    user.password_hash = hashing.hash_password(new)
     user.password_changed_at = actor.now
     audit.record(session, actor, "auth.password_change", object_type="user", object_id=user.id)
 
@@ -173,7 +171,7 @@ def create_user(
         username=username,
         full_name=full_name.strip(),
         organisation_id=organisation_id,
-        password_hash=hash_password(password),
+        password_hash=hashing.hash_password(password),
         clearance=clearance,
         person_id=person_id if Role.DETAINEE in roles else None,
         role_rows=[UserRole(role=r) for r in sorted(roles)],

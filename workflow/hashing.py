@@ -24,8 +24,18 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 # Verified against when a username is unknown, so both cases cost the same time (made here, not
 # on the lane, so that importing starts no thread before gunicorn forks).
 DUMMY_HASH = _hasher.hash("not-a-real-password")
-_lane: tuple[int, ThreadPoolExecutor] | None = None
+_lane: ThreadPoolExecutor | None = None
 _lane_lock = threading.Lock()
+
+
+def _forget_lane() -> None:
+    # A lane made before a fork (gunicorn's workers) has no threads in the child.
+    global _lane, _lane_lock
+    _lane, _lane_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_lane)
 
 
 def _lower_priority() -> None:
@@ -40,11 +50,9 @@ def in_background(work: Callable[..., T], *args) -> T:
     """Run `work` on this process's low-priority lane and wait for its result."""
     global _lane
     with _lane_lock:
-        # A lane made before a fork (gunicorn's workers) has no threads in the child: make anew.
-        if _lane is None or _lane[0] != os.getpid():
-            _lane = (os.getpid(), ThreadPoolExecutor(LANES, "password-hashing",
-                                                     initializer=_lower_priority))
-        lane = _lane[1]
+        if _lane is None:
+            _lane = ThreadPoolExecutor(LANES, "password-hashing", initializer=_lower_priority)
+        lane = _lane
     return lane.submit(work, *args).result()
 
 
