@@ -92,3 +92,11 @@ def code_for(session, username: str) -> str:
         if step <= now + 1:
             return pyotp.TOTP(demo_secret(username)).at(step * STEP)
         time.sleep(1)
+
+
+def version_of(db, request_id: int) -> int:
+    """The version of a request as a page or the API shows it now (decisions send it back)."""
+    from workflow.models import AccessRequest
+
+    db.expire_all()
+    return db.get(AccessRequest, request_id).version

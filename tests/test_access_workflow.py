@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -148,11 +149,11 @@ def test_approval_and_consent_at_each_stage_in_either_order(world, stage, handle
     # Approval first, then consent.
     world.act(access.approve, world.actor("approver.hanoi"), first.id)
     assert world.reload(first.id).state is RequestState.AWAITING_CONSENT
-    world.act(access.grant_consent, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
+    world.act(access.grant_consent, FLOW, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
     assert world.reload(first.id).state is RequestState.APPROVED
     # Consent first, then approval.
     second = ask(world, "req.hcm", person)
-    world.act(access.grant_consent, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
+    world.act(access.grant_consent, FLOW, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
     assert world.reload(second.id).state is RequestState.AWAITING_APPROVAL
     world.act(access.approve, world.actor("approver.hanoi"), second.id)
     assert world.reload(second.id).state is RequestState.APPROVED
@@ -162,9 +163,9 @@ def test_consent_refused_refuses_the_request(world):
     person = person_with_stage(world, CaseStage.INVESTIGATION)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(access.refuse_consent, world.actor("consent.hanoi"), request.id,
+        world.act(access.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
                   reason_code="other", text="")
-    world.act(access.refuse_consent, world.actor("consent.hanoi"), request.id,
+    world.act(access.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
               reason_code="harms_case")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
@@ -175,8 +176,9 @@ def test_approval_refused_with_a_catalogued_reason(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(access.refuse, world.actor("approver.hanoi"), request.id, reason_code="nope")
-    world.act(access.refuse, world.actor("approver.hanoi"), request.id, reason_code="purpose",
+        world.act(access.refuse, FLOW, world.actor("approver.hanoi"), request.id,
+                  reason_code="nope")
+    world.act(access.refuse, FLOW, world.actor("approver.hanoi"), request.id, reason_code="purpose",
               text="Mục đích không rõ")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
@@ -206,8 +208,10 @@ def test_returned_pauses_and_resubmission_routes_again(world):
 def test_withdrawn_by_the_requester_only(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
-    with pytest.raises(NotFound):  # not their request
+    with pytest.raises(Forbidden):  # on their route, but not their request
         world.act(access.withdraw, world.actor("approver.hanoi"), request.id)
+    with pytest.raises(NotFound):  # not theirs to see at all
+        world.act(access.withdraw, world.actor("clerk.hcm"), request.id)
     world.act(access.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
     request = world.reload(request.id)
     assert request.state is RequestState.WITHDRAWN
@@ -227,7 +231,7 @@ def test_stage_change_between_approval_and_release_needs_new_consent(world):
     request = world.reload(request.id)
     assert request.state is RequestState.AWAITING_CONSENT
     assert request.open_steps()[0].org.code == "CSDT-HANOI"
-    world.act(access.grant_consent, world.actor("consent.hanoi"), request.id,
+    world.act(access.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 99/CSĐT")
     world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
@@ -274,12 +278,13 @@ def test_wrong_actor_or_state_changes_nothing(world):
     before = (world.reload(request.id).version, len(states(world, request.id)))
     for username, fn, kwargs, error in [
         ("consent.hanoi", access.approve, {}, Forbidden),
-        ("approver.hanoi", access.grant_consent, {"letter_ref": "x"}, Forbidden),
+        ("approver.hanoi", partial(access.grant_consent, flow=FLOW), {"letter_ref": "x"},
+         Forbidden),
         ("clerk.hcm", access.approve, {}, NotFound),
         ("requester.vks", access.approve, {}, Forbidden),
     ]:
         with pytest.raises(error):
-            world.act(fn, world.actor(username), request.id, **kwargs)
+            world.act(fn, actor=world.actor(username), request_id=request.id, **kwargs)
     with pytest.raises(Conflict):
         world.act(access.close, world.actor("requester.vks"), request.id)
     after = (world.reload(request.id).version, len(states(world, request.id)))

@@ -64,9 +64,15 @@ def test_file_submit_approve_and_timeline_over_the_api(client, db, token):
     assert last_audit(db, "request.file").actor_name == "requester.vks"
     queue = client.get("/api/v1/requests?view=approval", headers=approver).get_json()
     assert request_id in [r["id"] for r in queue]
-    approved = client.post(f"/api/v1/requests/{request_id}/approve", json={}, headers=approver)
+    seen = client.get(f"/api/v1/requests/{request_id}", headers=approver).get_json()["version"]
+    unversioned = client.post(f"/api/v1/requests/{request_id}/approve", json={},
+                              headers=approver)
+    assert unversioned.status_code == 422  # a decision names the version it was made on
+    approved = client.post(f"/api/v1/requests/{request_id}/approve", json={"version": seen},
+                           headers=approver)
     assert approved.status_code == 200
-    again = client.post(f"/api/v1/requests/{request_id}/approve", json={}, headers=approver)
+    again = client.post(f"/api/v1/requests/{request_id}/approve", json={"version": seen},
+                        headers=approver)
     assert again.status_code == 409 and "error" in again.get_json()
     timeline = client.get(f"/api/v1/requests/{request_id}/timeline", headers=requester)
     assert [t["trigger"] for t in timeline.get_json()] == ["file", "submit", "route", "approve"]
@@ -77,7 +83,8 @@ def test_policies_hold_over_the_api(client, db, token):
     filed = client.post("/api/v1/requests", json=body(db, submit=True), headers=requester)
     request_id = filed.get_json()["id"]
     assert client.get(f"/api/v1/requests/{request_id}", headers=officer).status_code == 404
-    response = client.post(f"/api/v1/requests/{request_id}/approve", json={}, headers=officer)
+    response = client.post(f"/api/v1/requests/{request_id}/approve", json={"version": 1},
+                           headers=officer)
     assert response.status_code == 404
     refused = db.execute(select(AuditEntry).where(AuditEntry.action == "access.refused")
                          .order_by(AuditEntry.seq.desc())).scalars().first()

@@ -111,7 +111,7 @@ def arrange(world: World, db, *, extra_events: int = 0):
                   categories=["a_orders", "episodes", "events", "c_identity"])
     world.act(access.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes", "c_identity"])
-    world.act(access.grant_consent, world.actor("consent.hanoi"), request.id,
+    world.act(access.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 12/ĐY-CSĐT")
     # Classified after the approval: the approval did not cover it.
     db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
@@ -239,7 +239,7 @@ def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, mo
                       3: IssuedState.PREPARED}
     # The register of another organisation, and of another year, start at 1.
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
-    world.act(access.refuse, world.actor("approver.hanoi"), refused.id, reason_code="purpose")
+    world.act(access.refuse, FLOW, world.actor("approver.hanoi"), refused.id, reason_code="purpose")
     letters = world.act(extracts.issue_letters, SETTINGS, world.actor("approver.hanoi"),
                         refused.id)
     assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 4)]
@@ -349,7 +349,7 @@ def test_revoked_extract_cannot_be_downloaded_and_verifies_as_revoked(world, db,
     html = page.get_data(as_text=True)
     assert "Kiểm sát viên Vũ Thị Mai" in html and number in html
     assert person.full_name not in html and "Lệnh tạm giam" not in html
-    world.act(extracts.revoke, world.actor("approver.hanoi"), document_id,
+    world.act(extracts.revoke, world.actor("approver.hanoi"), request.id, document_id,
               reason="Cấp nhầm người nhận, thu hồi")
     with pytest.raises(Gone):
         world.act(extracts.download, world.actor("requester.vks"), document_id)

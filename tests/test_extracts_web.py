@@ -8,6 +8,7 @@ import re
 
 from sqlalchemy import select
 
+from tests.helpers import version_of
 from tests.test_access_workflow import World, ask
 from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
 from workflow import access, extracts
@@ -30,7 +31,8 @@ def test_approver_previews_then_releases_exactly_that_document(app, client, auth
     auth.login("approver.hanoi")
     page = client.get(url).get_data(as_text=True)
     assert "Lập phiếu cung cấp thông tin" in page
-    assert client.post(url, data={"action": "prepare"}).status_code == 302
+    assert client.post(url, data={"action": "prepare",
+                                  "version": version_of(db, request_id)}).status_code == 302
     [prepared] = documents(db, request_id)
     page = client.get(url).get_data(as_text=True)
     assert prepared.sha256 in page and f"/documents/{prepared.id}/preview.pdf" in page
@@ -41,7 +43,7 @@ def test_approver_previews_then_releases_exactly_that_document(app, client, auth
     # A release whose hash is not the previewed one changes nothing.
     tampered = {"action": "release", "release-document_id": str(prepared.id),
                 "release-sha256": "a" * 64, "release-valid_days": "7",
-                "release-download_limit": "1"}
+                "release-download_limit": "1", "version": version_of(db, request_id)}
     response = client.post(url, data=tampered)
     assert response.status_code == 422
     assert "không phải bản đồng chí đã xem trước" in response.get_data(as_text=True)
@@ -75,11 +77,11 @@ def test_a_refusal_and_a_return_come_with_their_written_notices(app, client, aut
         returned = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
     auth.login("approver.hanoi")
     response = client.post(f"/requests/{refused}", data={
-        "action": "refuse", "refuse-reason_code": "purpose",
+        "action": "refuse", "version": version_of(db, refused), "refuse-reason_code": "purpose",
         "refuse-text": "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể"})
     assert response.status_code == 302
     response = client.post(f"/requests/{returned}", data={
-        "action": "return_for_supplement",
+        "action": "return_for_supplement", "version": version_of(db, returned),
         "return-reason": "Bổ sung quyết định phân công kiểm sát viên"})
     assert response.status_code == 302
     auth.logout()
@@ -115,7 +117,8 @@ def test_a_failed_render_leaves_the_request_as_it_was(app, client, auth, db, mon
 
     monkeypatch.setattr(extracts.Renderer, "render_pages", broken)
     auth.login("approver.hanoi")
-    response = client.post(f"/requests/{request_id}", data={"action": "prepare"})
+    response = client.post(f"/requests/{request_id}", data={
+        "action": "prepare", "version": version_of(db, request_id)})
     assert response.status_code == 422
     assert "Không lập được văn bản (RuntimeError: font cache unavailable)" in \
         response.get_data(as_text=True)

@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import person_at
+from tests.helpers import person_at, version_of
 from workflow.models import AccessRequest, Person, User
 
 
@@ -50,8 +50,10 @@ def test_tampered_action_and_state_fields_change_nothing(client, auth, db):
     req = db.get(AccessRequest, request_id)
     assert req.state.value == "awaiting_approval"
     assert req.requester.username == "requester.vks"
-    assert client.post(location, data={"action": "approve"}).status_code == 403
-    assert client.post(location, data={"action": "to_approved"}).status_code == 403
+    seen = version_of(db, request_id)
+    assert client.post(location, data={"action": "approve", "version": seen}).status_code == 403
+    assert client.post(location, data={"action": "to_approved",
+                                       "version": seen}).status_code == 403
     db.expire_all()
     assert db.get(AccessRequest, request_id).version == req.version
 
@@ -99,11 +101,13 @@ def test_consent_letter_scan_is_attached_and_checked(app, client, auth, db):
     url = f"/requests/{request_id}"
     bad = client.post(url, content_type="multipart/form-data", data={
         "action": "grant_consent", "consent-letter_ref": "CV 7/ĐY",
+        "version": version_of(db, request_id),
         "consent-categories": ["a_orders"],
         "consent-letter_scan": (io.BytesIO(b"GIF89a not allowed"), "letter.pdf")})
     assert bad.status_code == 422 and "Bản quét phải là tệp PDF" in bad.data.decode()
     good = client.post(url, content_type="multipart/form-data", data={
         "action": "grant_consent", "consent-letter_ref": "CV 7/ĐY",
+        "version": version_of(db, request_id),
         "consent-categories": ["a_orders"],
         "consent-letter_scan": (io.BytesIO(b"%PDF-1.4 consent"), "letter.pdf")})
     assert good.status_code == 302

@@ -214,7 +214,7 @@ def test_decisions_need_a_sign_in_within_30_minutes(app, client, auth, db):
     auth.login("approver.hanoi")
     _age(db, authenticated_at=dt.timedelta(minutes=31), last_seen_at=dt.timedelta(minutes=1))
     before = db.get(AccessRequest, request_id).version
-    data = {"action": "approve", "approve-categories": ["a_orders"]}
+    data = {"action": "approve", "approve-categories": ["a_orders"], "version": str(before)}
     response = client.post(f"/requests/{request_id}", data=data)
     assert response.status_code == 302 and "/reauthenticate" in response.location
     db.expire_all()

@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.security import refuse_nul_characters
-from workflow import mfa
+from workflow import mfa, request_policy
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
 from workflow.policies import Permission, can
@@ -123,12 +123,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         valid_days=app.config["EXTRACT_VALID_DAYS"],
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"])
     app.extensions["custody_workflow"] = Workflow(
-        Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")))
+        Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")),
+        documents=app.extensions["custody_documents"])
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    app.context_processor(lambda: {"can": can, "perms": Permission, "unread": _unread(),
+    app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
+                                   "unread": _unread(),
                                    "record_labels": RECORD_LABELS,
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -31,7 +32,6 @@ from workflow.enums import (
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.identifiers import guess_kind, normalise_identifier
-from workflow.machine import Actor as Who
 from workflow.machine import fire, rows_for
 from workflow.models import (
     AccessRequest,
@@ -46,10 +46,24 @@ from workflow.models import (
 )
 from workflow.names import search_key
 from workflow.policies import can_see_secret
+from workflow.request_policy import (
+    VIEWS,
+    can_decide,
+    can_file,
+    can_fire,
+    can_list,
+    can_view,
+    decider_steps,
+    is_requester,
+    visible_requests,
+)
 from workflow.routing import Route, plan_route
 from workflow.rules import Rulebook
 from workflow.scope import subtree_ids
 from workflow.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from workflow.extracts import ExtractSettings
 
 REFUSAL_REASONS: dict[str, str] = {
     "not_entitled": N_("The requester is not among those who may use the data "
@@ -66,10 +80,12 @@ REFUSAL_REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Workflow:
-    """The configured rules and calendar every request operation uses."""
+    """The configured rules, calendar and document settings every request operation uses
+    (without document settings, decisions issue no written notices: unit tests of the rules)."""
 
     rules: Rulebook = field(default_factory=Rulebook)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    documents: ExtractSettings | None = None
 
 
 @dataclass
@@ -91,50 +107,6 @@ class RequestInput:
     period_to: dt.date | None = None
     scan_ref: str | None = None
     on_behalf_of_id: int | None = None
-
-
-# --- who may act ---------------------------------------------------------------------------
-
-
-def _about_themselves(user: User, request: AccessRequest) -> bool:
-    return user.person_id is not None and user.person_id in (request.subject_person_id,
-                                                              request.on_behalf_of_id)
-
-
-def is_requester(user: User | None, request: AccessRequest) -> bool:
-    """The user who filed the request (for a detainee: the kiosk account or the clerk)."""
-    return user is not None and user.id == request.requester_id
-
-
-def decider_steps(session: Session, user: User | None, request: AccessRequest,
-                  kind: StepKind, day: dt.date) -> list[RequestStep]:
-    """Pending steps of this kind the user may decide: their body or a body above it, never on
-    their own request or one about themselves (separation of duties)."""
-    role = Role.APPROVER if kind is StepKind.APPROVAL else Role.CONSENT_OFFICER
-    if user is None or not user.active or not user.has_role(role):
-        return []
-    if is_requester(user, request) or _about_themselves(user, request):
-        return []
-    steps = request.open_steps(kind)
-    if not steps:
-        return []
-    if kind is StepKind.CONSENT:
-        return [s for s in steps if s.org_id == user.organisation_id]
-    below = subtree_ids(session, user.organisation_id, day)
-    return [s for s in steps if s.org_id in below]
-
-
-def can_view(session: Session, user: User, request: AccessRequest, day: dt.date) -> bool:
-    """The requester, the deciders on its route (approvers of an approving body, consent officers
-    of a consenting one), or the subject detainee may see a request; nobody else of those
-    bodies (a manager reads figures, not requests)."""
-    if is_requester(user, request) or _about_themselves(user, request):
-        return True
-    mine = subtree_ids(session, user.organisation_id, day)
-    return any(s.org_id in mine and user.has_role(ROUTE_ROLES[s.kind]) for s in request.steps)
-
-
-ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
 
 
 # --- numbering and lookup ------------------------------------------------------------------
@@ -161,6 +133,18 @@ def _lock(session: Session, request_id: int) -> AccessRequest:
 def lock_request(session: Session, request_id: int) -> AccessRequest:
     """The request, its row locked until the transaction ends (404 if there is none)."""
     return _lock(session, request_id)
+
+
+def open_request(session: Session, actor: Actor, request_id: int,
+                 expected_version: int | None = None) -> AccessRequest:
+    """The request an operation acts on: locked, seen by the actor (404 otherwise), and as the
+    actor saw it when they decided (`expected_version`; 409 if someone acted since)."""
+    request = _lock(session, request_id)
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    if expected_version is not None and expected_version != request.version:
+        raise Conflict(N_("The request changed while you were looking at it; nothing was done."))
+    return request
 
 
 def get_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
@@ -251,10 +235,10 @@ def _find_subject(session: Session, data: RequestInput) -> Person:
     return person
 
 
-def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
-    """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
+def _filing(session: Session, actor: Actor, data: RequestInput) -> tuple[dict, int | None]:
+    """The checks filing and its preview share: who files, what, and for whom."""
     user = actor.user
-    if user is None or not user.has_role(Role.REQUESTER, Role.CLERK, Role.DETAINEE):
+    if not can_file(user):
         raise Forbidden(N_("Your role does not allow this."))
     values = _clean(session, actor, data)
     behalf = None
@@ -266,6 +250,13 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
         behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
     elif not user.has_role(Role.REQUESTER):
         raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
+    return values, behalf
+
+
+def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
+    """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
+    user = actor.user
+    values, behalf = _filing(session, actor, data)
     request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=user.id,
                             requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
                             created_at=actor.now, updated_at=actor.now, **values)
@@ -296,16 +287,21 @@ def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> 
 
 
 def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestInput) -> Route:
-    """What filing this request would need, without saving it."""
-    assert actor.user is not None
-    values = _clean(session, actor, data)
-    return plan_route(session, flow.rules.on(actor.today), flow.calendar,
-                      requester_org=actor.user.organisation, person=values["subject_person"],
-                      categories=json.loads(values["categories_json"]),
-                      period_from=values["period_from"], period_to=values["period_to"],
-                      urgency=values["urgency"], day=actor.today,
-                      own_scope=not actor.user.has_role(Role.DETAINEE)
-                      and not data.on_behalf_of_id)
+    """What filing this request would need, without saving it: the same checks as filing, and
+    audited like a search. Outside the actor's scope it says which bodies will decide and by
+    when, not the case, its stage or whether classified documents exist."""
+    values, behalf = _filing(session, actor, data)
+    person = values["subject_person"]
+    route = plan_route(session, flow.rules.on(actor.today), flow.calendar,
+                       requester_org=actor.user.organisation, person=person,
+                       categories=json.loads(values["categories_json"]),
+                       period_from=values["period_from"], period_to=values["period_to"],
+                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None)
+    audit.record(session, actor, "request.preview", object_type="person",
+                 object_id=person.id if person else None,
+                 person_id=person.id if person else None, purpose=values["purpose"],
+                 details={"direct": route.direct, "steps": len(route.steps)})
+    return route if route.direct else route.for_outsider()
 
 
 # --- moving through the machine ------------------------------------------------------------
@@ -320,38 +316,12 @@ def _timeline(session, actor, request, trigger, before, after, reason, details,
         details=json.dumps(details, ensure_ascii=False, default=str, sort_keys=True)))
 
 
-def may_fire(session: Session, actor: Actor, request: AccessRequest, trigger: str) -> bool:
-    """The table's "who" column: whether this actor may fire the trigger from the state."""
-    user, day = actor.user, actor.today
-    if user is None:
-        return False
-
-    def approver() -> bool:
-        return bool(decider_steps(session, user, request, StepKind.APPROVAL, day))
-
-    def consent() -> bool:
-        return bool(decider_steps(session, user, request, StepKind.CONSENT, day))
-
-    def releaser() -> bool:
-        granted = [s for s in request.steps if s.kind is StepKind.APPROVAL
-                   and s.outcome is StepOutcome.GRANTED]
-        if not granted:
-            return is_requester(user, request)
-        mine = subtree_ids(session, user.organisation_id, day)
-        return user.has_role(Role.APPROVER) and any(s.org_id in mine for s in granted)
-
-    checks = {Who.REQUESTER: lambda: is_requester(user, request), Who.APPROVER: approver,
-              Who.CONSENT_OFFICER: consent, Who.DECIDER: lambda: approver() or consent(),
-              Who.RELEASER: releaser, Who.SYSTEM: lambda: False}
-    return any(checks[row.actor]() for row in rows_for(trigger, request.state))
-
-
 def _move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
           reason: str | None = None, details: dict | None = None,
           authorised: bool = False) -> None:
     # `authorised`: the caller checked `may_fire` before changing the steps the check reads,
     # or fires a system row (routing, expiry) that no user can fire.
-    if not authorised and not may_fire(session, actor, request, trigger):
+    if not authorised and not can_fire(session, actor, request, trigger):
         raise Forbidden(N_("You may not do this to this request."))
     before, after = fire(request, trigger)
     request.version += 1
@@ -420,11 +390,12 @@ def _deadline_json(due, version: str) -> dict:
             "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}
 
 
-def submit(session: Session, flow: Workflow, actor: Actor, request_id: int) -> AccessRequest:
+def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+           expected_version: int | None = None) -> AccessRequest:
     """Submit a draft (or resubmit a returned request); the policy then routes it."""
-    request = _lock(session, request_id)
+    request = open_request(session, actor, request_id, expected_version)
     if not is_requester(actor.user, request):
-        raise NotFound(N_("No such request."))
+        raise Forbidden(N_("You may not do this to this request."))
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     _require_state(request, trigger)
     days_left = None
@@ -439,14 +410,12 @@ def submit(session: Session, flow: Workflow, actor: Actor, request_id: int) -> A
 
 
 def _decide(session: Session, actor: Actor, request_id: int, kind: StepKind,
-            trigger: str) -> tuple[AccessRequest, list[RequestStep]]:
-    request = _lock(session, request_id)
-    assert actor.user is not None
-    if not can_view(session, actor.user, request, actor.today):
-        raise NotFound(N_("No such request."))
+            trigger: str, expected_version: int | None
+            ) -> tuple[AccessRequest, list[RequestStep]]:
+    request = open_request(session, actor, request_id, expected_version)
     _require_state(request, trigger)
     steps = decider_steps(session, actor.user, request, kind, actor.today)
-    if not steps or not may_fire(session, actor, request, trigger):
+    if not steps or not can_fire(session, actor, request, trigger):
         raise Forbidden(N_("You may not decide on this request."))
     return request, steps
 
@@ -477,9 +446,11 @@ def _granted(request: AccessRequest, categories: list[str] | None, start, end) -
 
 def approve(session: Session, actor: Actor, request_id: int, *,
             categories: list[str] | None = None, period_from: dt.date | None = None,
-            period_to: dt.date | None = None, note: str | None = None) -> AccessRequest:
+            period_to: dt.date | None = None, note: str | None = None,
+            expected_version: int | None = None) -> AccessRequest:
     """Approve, possibly narrower than asked; the approver needs the route's clearance."""
-    request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "approve")
+    request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "approve",
+                             expected_version)
     needed = Secrecy(request.route.get("secrecy", "none"))
     assert actor.user is not None
     if not can_see_secret(actor.user, needed):
@@ -495,15 +466,19 @@ def approve(session: Session, actor: Actor, request_id: int, *,
     return request
 
 
-def refuse(session: Session, actor: Actor, request_id: int, *, reason_code: str,
-           text: str | None = None) -> AccessRequest:
-    """Refuse in writing, with a reason from the catalogue (and free text for 'other')."""
-    return _refuse(session, actor, request_id, StepKind.APPROVAL, "refuse", reason_code, text)
+def refuse(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+           reason_code: str, text: str | None = None,
+           expected_version: int | None = None) -> AccessRequest:
+    """Refuse in writing, with a reason from the catalogue (and free text for 'other'); the
+    refusal notice is issued with it."""
+    return _refuse(session, flow, actor, request_id, StepKind.APPROVAL, "refuse", reason_code,
+                   text, expected_version)
 
 
-def _refuse(session: Session, actor: Actor, request_id: int, kind: StepKind, trigger: str,
-            reason_code: str, text: str | None) -> AccessRequest:
-    request, steps = _decide(session, actor, request_id, kind, trigger)
+def _refuse(session: Session, flow: Workflow, actor: Actor, request_id: int, kind: StepKind,
+            trigger: str, reason_code: str, text: str | None,
+            expected_version: int | None) -> AccessRequest:
+    request, steps = _decide(session, actor, request_id, kind, trigger, expected_version)
     reason_text = _refusal(reason_code, text)
     for step in steps:
         _close_step(step, actor, StepOutcome.REFUSED, reason_code=reason_code,
@@ -512,7 +487,18 @@ def _refuse(session: Session, actor: Actor, request_id: int, kind: StepKind, tri
     _move(session, actor, request, trigger, authorised=True, reason=reason_text,
           details={"reason_code": reason_code})
     _notify(session, request.requester_id, request, "decision")
+    _issue_notices(session, flow, actor, request)
     return request
+
+
+def _issue_notices(session: Session, flow: Workflow, actor: Actor,
+                   request: AccessRequest) -> None:
+    # The written notice of a decision belongs to the decision (Access to Information Law:
+    # a refusal is in writing): issued in the same transaction, whatever surface decided.
+    if flow.documents is not None:
+        from workflow import extracts
+
+        extracts.issue_letters(session, flow.documents, actor, request.id)
 
 
 def _refusal(code: str, text: str | None) -> str | None:
@@ -531,12 +517,15 @@ def _void_open(request: AccessRequest, actor: Actor) -> None:
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
 
 
-def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref: str,
-                  categories: list[str] | None = None, expires_on: dt.date | None = None,
-                  note: str | None = None, letter_scan: str | None = None) -> AccessRequest:
+def grant_consent(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+                  letter_ref: str, categories: list[str] | None = None,
+                  expires_on: dt.date | None = None, note: str | None = None,
+                  letter_scan: str | None = None,
+                  expected_version: int | None = None) -> AccessRequest:
     """Give the handling body's written consent: the letter's number is required, its scan may
-    be attached."""
-    request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent")
+    be attached; the consent letter is issued with it."""
+    request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent",
+                             expected_version)
     letter_ref = (letter_ref or "").strip()
     if not letter_ref or len(letter_ref) > 255:
         raise InvalidInput(N_("Give the number of the written consent."))
@@ -553,26 +542,26 @@ def grant_consent(session: Session, actor: Actor, request_id: int, *, letter_ref
         _notify(session, request.requester_id, request, "decision")
     else:
         _notify(session, request.requester_id, request, "consent")
+    _issue_notices(session, flow, actor, request)
     return request
 
 
-def refuse_consent(session: Session, actor: Actor, request_id: int, *, reason_code: str,
-                   text: str | None = None) -> AccessRequest:
-    """Refuse consent; the request is refused."""
-    return _refuse(session, actor, request_id, StepKind.CONSENT, "refuse_consent", reason_code,
-                   text)
+def refuse_consent(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+                   reason_code: str, text: str | None = None,
+                   expected_version: int | None = None) -> AccessRequest:
+    """Refuse consent; the request is refused (with the written notice)."""
+    return _refuse(session, flow, actor, request_id, StepKind.CONSENT, "refuse_consent",
+                   reason_code, text, expected_version)
 
 
 def return_for_supplement(session: Session, flow: Workflow, actor: Actor, request_id: int,
-                          *, reason: str) -> AccessRequest:
-    """Send the request back to the requester; its clock pauses until it is resubmitted."""
-    request = _lock(session, request_id)
-    assert actor.user is not None
-    if not can_view(session, actor.user, request, actor.today):
-        raise NotFound(N_("No such request."))
+                          *, reason: str, expected_version: int | None = None
+                          ) -> AccessRequest:
+    """Send the request back to the requester (with the written notice); its clock pauses
+    until it is resubmitted."""
+    request = open_request(session, actor, request_id, expected_version)
     _require_state(request, "return_for_supplement")
-    if not (decider_steps(session, actor.user, request, StepKind.APPROVAL, actor.today)
-            or decider_steps(session, actor.user, request, StepKind.CONSENT, actor.today)):
+    if not can_fire(session, actor, request, "return_for_supplement"):
         raise Forbidden(N_("You may not decide on this request."))
     reason = (reason or "").strip()
     if len(reason) < 10:
@@ -583,31 +572,30 @@ def return_for_supplement(session: Session, flow: Workflow, actor: Actor, reques
         deadline = request.deadline | {
             "days_left": flow.calendar.between(actor.today, request.due_on)}
         request.deadline_json = json.dumps(deadline, ensure_ascii=False)
-    _move(session, actor, request, "return_for_supplement", reason=reason)
+    _move(session, actor, request, "return_for_supplement", reason=reason, authorised=True)
     _notify(session, request.requester_id, request, "returned")
+    _issue_notices(session, flow, actor, request)
     return request
 
 
 def withdraw(session: Session, actor: Actor, request_id: int, *,
-             reason: str | None = None) -> AccessRequest:
+             reason: str | None = None, expected_version: int | None = None) -> AccessRequest:
     """The requester withdraws the request."""
-    request = _lock(session, request_id)
+    request = open_request(session, actor, request_id, expected_version)
     if not is_requester(actor.user, request):
-        raise NotFound(N_("No such request."))
+        raise Forbidden(N_("You may not do this to this request."))
     _require_state(request, "withdraw")
     _void_open(request, actor)
     _move(session, actor, request, "withdraw", reason=(reason or "").strip() or None)
     return request
 
 
-def release(session: Session, flow: Workflow, actor: Actor, request_id: int) -> AccessRequest:
+def release(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+            expected_version: int | None = None) -> AccessRequest:
     """Release the approved data; first check the case stage again (Art. 12 §3)."""
-    request = _lock(session, request_id)
-    assert actor.user is not None
-    if not can_view(session, actor.user, request, actor.today):
-        raise NotFound(N_("No such request."))
+    request = open_request(session, actor, request_id, expected_version)
     _require_state(request, "release")
-    if not may_fire(session, actor, request, "release"):
+    if not can_fire(session, actor, request, "release"):
         raise Forbidden(N_("You may not release this request."))
     if _needs_new_consent(session, flow, actor, request):
         _move(session, actor, request, "recheck",
@@ -647,11 +635,12 @@ def _needs_new_consent(session, flow, actor, request) -> bool:
     return bool(missing)
 
 
-def close(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+def close(session: Session, actor: Actor, request_id: int, *,
+          expected_version: int | None = None) -> AccessRequest:
     """The requester closes a released request."""
-    request = _lock(session, request_id)
+    request = open_request(session, actor, request_id, expected_version)
     if not is_requester(actor.user, request):
-        raise NotFound(N_("No such request."))
+        raise Forbidden(N_("You may not do this to this request."))
     _require_state(request, "close")
     _move(session, actor, request, "close")
     return request
@@ -677,13 +666,10 @@ def _notify_org(session: Session, org_id: int, request: AccessRequest, kind: str
 
 
 def extend_deadline(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
-                    reason: str) -> AccessRequest:
+                    reason: str, expected_version: int | None = None) -> AccessRequest:
     """Extend the deadline once, by the rule set's extension, with a recorded reason."""
-    request = _lock(session, request_id)
-    assert actor.user is not None
-    if not can_view(session, actor.user, request, actor.today):
-        raise NotFound(N_("No such request."))
-    if not decider_steps(session, actor.user, request, StepKind.APPROVAL, actor.today):
+    request = open_request(session, actor, request_id, expected_version)
+    if not can_decide(session, actor.user, request, actor.today):
         raise Forbidden(N_("You may not decide on this request."))
     if request.extended:
         raise Conflict(N_("The deadline has already been extended once."))
@@ -788,25 +774,23 @@ def _system_note(session: Session, actor: Actor, request: AccessRequest, what: s
 
 # --- lists and inbox -----------------------------------------------------------------------
 
-VIEWS = ("mine", "approval", "consent", "overdue")
-
-
 def list_requests(session: Session, actor: Actor, view: str, *,
                   state: RequestState | None = None, urgency: Urgency | None = None,
                   limit: int = 100) -> list[AccessRequest]:
-    """A dashboard list: my requests, awaiting my decision or consent, overdue in my body."""
+    """A dashboard list: my requests, awaiting my decision or consent, overdue in my body; each
+    only of the requests the user may open (`visible_requests`)."""
     user = actor.user
-    assert user is not None
-    stmt = select(AccessRequest)
+    if view not in VIEWS:
+        raise NotFound(N_("No such list."))
+    if not can_list(user, view):
+        raise Forbidden(N_("Your role does not allow this."))
+    stmt = select(AccessRequest).where(visible_requests(session, user, actor.today))
     waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
     if view == "mine":
         stmt = stmt.where(AccessRequest.requester_id == user.id).order_by(
             AccessRequest.id.desc())
     elif view in ("approval", "consent"):
-        kind, role = ((StepKind.APPROVAL, Role.APPROVER) if view == "approval"
-                      else (StepKind.CONSENT, Role.CONSENT_OFFICER))
-        if not user.has_role(role):
-            raise Forbidden(N_("Your role does not allow this."))
+        kind = StepKind.APPROVAL if view == "approval" else StepKind.CONSENT
         orgs = (subtree_ids(session, user.organisation_id, actor.today) if view == "approval"
                 else {user.organisation_id})
         pending = select(RequestStep.request_id).where(
@@ -815,7 +799,7 @@ def list_requests(session: Session, actor: Actor, view: str, *,
         stmt = stmt.where(AccessRequest.id.in_(pending), AccessRequest.state.in_(waiting),
                           AccessRequest.requester_id != user.id).order_by(
             AccessRequest.due_on, AccessRequest.id)
-    elif view == "overdue":
+    else:
         orgs = subtree_ids(session, user.organisation_id, actor.today)
         on_route = select(RequestStep.request_id).where(
             RequestStep.outcome == StepOutcome.PENDING, RequestStep.org_id.in_(sorted(orgs)))
@@ -823,8 +807,6 @@ def list_requests(session: Session, actor: Actor, view: str, *,
                           AccessRequest.id.in_(on_route)
                           | AccessRequest.requester_org_id.in_(sorted(orgs))).order_by(
             AccessRequest.due_on, AccessRequest.id)
-    else:
-        raise NotFound(N_("No such list."))
     if state is not None:
         stmt = stmt.where(AccessRequest.state == state)
     if urgency is not None:
@@ -836,12 +818,16 @@ def list_requests(session: Session, actor: Actor, view: str, *,
     return rows
 
 
-def inbox(session: Session, user: User, limit: int = 100) -> list[Notification]:
-    """The user's notifications, unread first, newest first."""
-    return list(session.execute(
-        select(Notification).where(Notification.user_id == user.id)
+def inbox(session: Session, actor: Actor, limit: int = 100) -> list[Notification]:
+    """The user's notifications, unread first, newest first (the read is audited: the
+    notifications name requests and persons)."""
+    assert actor.user is not None
+    items = list(session.execute(
+        select(Notification).where(Notification.user_id == actor.user.id)
         .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)
     ).scalars())
+    audit.record(session, actor, "request.inbox", details={"count": len(items)})
+    return items
 
 
 def unread_count(session: Session, user: User) -> int:

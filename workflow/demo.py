@@ -415,7 +415,7 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
     from workflow.access import RequestInput, Workflow
     from workflow.enums import Channel, ProvisionForm, SubjectKind
 
-    flow = Workflow()
+    flow = Workflow(documents=documents)
     users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
 
     def as_(name: str) -> Actor:
@@ -465,7 +465,7 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                                 if u.organisation_id == step.org_id
                                 and u.has_role(Role.CONSENT_OFFICER)), None)
                 if officer is not None:
-                    access.grant_consent(session, Actor(officer, "demo", DEMO_NOW),
+                    access.grant_consent(session, flow, Actor(officer, "demo", DEMO_NOW),
                                          request.id, letter_ref="CV 88/ĐY-CSĐT")
             if plan == "released" and request.state.value == "approved":
                 if documents is None:
@@ -475,11 +475,9 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                     extracts.release_extract(session, flow, documents, approver, request.id,
                                              document_id=extract.id, sha256=extract.sha256)
         elif plan == "refused":
-            access.refuse(session, approver, request.id, reason_code="purpose",
+            access.refuse(session, flow, approver, request.id, reason_code="purpose",
                           text="Chưa nêu rõ căn cứ kiểm sát đối với người này")
         elif plan == "returned":
             access.return_for_supplement(session, flow, approver, request.id,
                                          reason="Bổ sung số quyết định phân công kiểm sát viên")
-        if documents is not None:
-            extracts.issue_letters(session, documents, approver, request.id)
     return len(held)

@@ -34,7 +34,6 @@ from workflow.enums import (
     IssuedState,
     RequestCategory,
     RequestState,
-    Role,
     StepKind,
     StepOutcome,
     SubjectKind,
@@ -60,7 +59,13 @@ from workflow.models import (
     User,
 )
 from workflow.register import next_serial, record_template
-from workflow.scope import subtree_ids
+from workflow.request_policy import (
+    can_download,
+    can_fire,
+    can_manage_document,
+    can_revoke,
+    can_view,
+)
 
 SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
            IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
@@ -201,16 +206,14 @@ def _recipient(request: AccessRequest) -> tuple[str, str]:
 
 
 def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
-                    request_id: int) -> IssuedDocument:
+                    request_id: int, *, expected_version: int | None = None
+                    ) -> IssuedDocument:
     """Produce the extract of an approved request for the releaser to preview; an earlier
     preparation not yet released is superseded."""
-    request = access.lock_request(session, request_id)
-    assert actor.user is not None
-    if not access.can_view(session, actor.user, request, actor.today):
-        raise NotFound(N_("No such request."))
+    request = access.open_request(session, actor, request_id, expected_version)
     if request.state is not RequestState.APPROVED:
         raise Conflict(N_("An extract can be prepared only for an approved request."))
-    if not access.may_fire(session, actor, request, "release"):
+    if not can_fire(session, actor, request, "release"):
         raise Forbidden(N_("You may not release this request."))
     if request.subject_kind is not SubjectKind.PERSON or request.subject_person is None:
         raise InvalidInput(N_("Statistical requests are answered without a record extract."))
@@ -287,9 +290,10 @@ def preparation_among(documents: list[IssuedDocument]) -> IssuedDocument | None:
 def release_extract(session: Session, flow: access.Workflow, settings: ExtractSettings,
                     actor: Actor, request_id: int, *, document_id: int, sha256: str,
                     valid_days: int | None = None, download_limit: int | None = None,
-                    named: list[str] | None = None) -> IssuedDocument:
+                    named: list[str] | None = None, expected_version: int | None = None
+                    ) -> IssuedDocument:
     """Release the previewed extract: only if it is byte for byte the one previewed."""
-    request = access.lock_request(session, request_id)
+    request = access.open_request(session, actor, request_id, expected_version)
     document = _lock_document(session, document_id)
     if document is None or document.request_id != request.id \
             or document.kind is not IssuedKind.EXTRACT:
@@ -307,7 +311,7 @@ def release_extract(session: Session, flow: access.Workflow, settings: ExtractSe
         raise InvalidInput(N_("The download limit must be between 1 and %(max)s."),
                            max=settings.max_download_limit)
     named_ids = _named_users(session, request, named or [])
-    access.release(session, flow, actor, request_id)
+    access.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.
         document.state = IssuedState.SUPERSEDED
@@ -348,21 +352,12 @@ def _named_users(session: Session, request: AccessRequest, usernames: list[str])
     return sorted(ids)
 
 
-def may_manage(session: Session, user: User, document: IssuedDocument, day: dt.date) -> bool:
-    """Approvers of the issuing body (or above) manage its extracts; on a direct-access request
-    the requester who prepared the extract previews it."""
-    if user.has_role(Role.APPROVER) and document.org_id in subtree_ids(
-            session, user.organisation_id, day):
-        return True
-    return document.created_by_id == user.id and access.is_requester(user, document.request)
-
-
 def preview(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     """The releaser looks at the exact document before releasing it (audited)."""
     user = actor.user
     document = session.get(IssuedDocument, document_id)
     if user is None or document is None or document.kind is not IssuedKind.EXTRACT \
-            or not may_manage(session, user, document, actor.today):
+            or not can_manage_document(session, user, document, actor.today):
         raise NotFound(N_("No such document."))
     if document.pdf is None:
         raise Gone(N_("The file was purged after the retention period."))
@@ -372,18 +367,12 @@ def preview(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     return document
 
 
-def may_download(user: User | None, document: IssuedDocument) -> bool:
-    """The requester and the users the release named."""
-    return user is not None and (user.id == document.request.requester_id
-                                 or user.id in document.named)
-
-
 def download(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     """Hand the released extract to its recipient, within the window and the limit (audited).
     The row is locked so concurrent downloads cannot pass the limit together."""
     document = _lock_document(session, document_id)
     if document is None or document.kind is not IssuedKind.EXTRACT \
-            or not may_download(actor.user, document) \
+            or not can_download(actor.user, document) \
             or document.state not in (IssuedState.RELEASED, IssuedState.REVOKED):
         audit.record(session, actor, "extract.download", outcome=Outcome.DENIED,
                      object_type="document", object_id=document_id)
@@ -418,12 +407,14 @@ def _unavailable(document: IssuedDocument, today: dt.date) -> DomainError | None
     return None
 
 
-def revoke(session: Session, actor: Actor, document_id: int, *, reason: str) -> IssuedDocument:
-    """Withdraw an extract: it can no longer be downloaded and its verification says so."""
+def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,
+           reason: str, expected_version: int | None = None) -> IssuedDocument:
+    """Withdraw an extract of the request: it can no longer be downloaded and its verification
+    says so."""
     user = actor.user
+    request = access.open_request(session, actor, request_id, expected_version)
     document = _lock_document(session, document_id)
-    if user is None or document is None or not user.has_role(Role.APPROVER) \
-            or document.org_id not in subtree_ids(session, user.organisation_id, actor.today):
+    if document is None or not can_revoke(session, user, request, document, actor.today):
         raise NotFound(N_("No such document."))
     if document.state not in (IssuedState.RELEASED, IssuedState.PREPARED):
         raise Conflict(N_("Only a prepared or released document can be revoked."))
@@ -542,7 +533,7 @@ def letter(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     """A letter of the workflow, for anyone who may see its request (audited)."""
     document = session.get(IssuedDocument, document_id)
     if document is None or document.kind is IssuedKind.EXTRACT or actor.user is None \
-            or not access.can_view(session, actor.user, document.request, actor.today):
+            or not can_view(session, actor.user, document.request, actor.today):
         raise NotFound(N_("No such document."))
     if document.pdf is None:
         raise Gone(N_("The file was purged after the retention period."))

@@ -40,6 +40,19 @@ DOCUMENT_CATEGORIES = {RequestCategory.ORDERS: "a_orders", RequestCategory.HANDO
                        RequestCategory.SENTENCE: "d_sentence"}
 
 
+CONSENT_REASON = N_("Case %(case)s is at the %(stage)s stage: the written consent of %(body)s, "
+                    "which handles it, is needed (Art. 12 §3).")
+OUTSIDER_CONSENT_REASON = N_("A related case is being investigated, prosecuted or tried: the "
+                             "written consent of %(body)s, which handles it, is needed "
+                             "(Art. 12 §3).")
+SECRECY_REASON = N_("Documents classified %(level)s are asked for: the approver needs that "
+                    "clearance.")
+NO_EPISODE_REASON = N_("No episode falls in the period asked for; the route covers all the "
+                       "person's episodes.")
+# Sentences that describe the record itself: told only to those who may read it.
+_INSIDE_ONLY = frozenset({SECRECY_REASON, NO_EPISODE_REASON})
+
+
 @dataclass(frozen=True)
 class Reason:
     """A sentence of the explanation, as a message id and its parameters (translated later)."""
@@ -77,6 +90,21 @@ class Route:
         """The latest due date among the steps (they run in parallel)."""
         dues = [s.due for s in self.steps if s.due is not None]
         return max(dues, key=lambda d: d.due) if dues else None
+
+    def for_outsider(self) -> Route:
+        """What may be told to someone who does not manage the data (before any approval): who
+        will decide and by when — not the cases, their stages, the facilities, or whether
+        classified documents exist."""
+        steps = tuple(PlannedStep(s.kind, s.org_id, s.org_name, due=s.due) for s in self.steps)
+        reasons = []
+        for reason in self.reasons:
+            if reason.message in _INSIDE_ONLY:
+                continue
+            if reason.message == CONSENT_REASON:
+                reason = Reason(OUTSIDER_CONSENT_REASON, {"body": reason.params["body"]})
+            if reason not in reasons:
+                reasons.append(reason)
+        return Route(self.rule_version, self.direct, steps, tuple(reasons), Secrecy.NONE, ())
 
     def as_json(self) -> dict:
         """What is stored with the request."""
@@ -152,8 +180,7 @@ def plan_route(
     episodes = [e for e in person.episodes if overlaps(e, period_from, period_to)]
     if not episodes:
         episodes = list(person.episodes)
-        reasons.append(Reason(N_("No episode falls in the period asked for; the route covers "
-                                 "all the person's episodes."), {}))
+        reasons.append(Reason(NO_EPISODE_REASON, {}))
     facility_ids = {e.facility_id for e in episodes}
     scope = management_scope(session, requester_org, day)
     in_scope = own_scope and all(scope.covers(f) for f in facility_ids)
@@ -172,8 +199,7 @@ def plan_route(
         steps.extend(_consent_steps(rules, calendar, episodes, day, reasons, requester_org))
     secrecy = _secrecy(session, person, categories, {e.id for e in episodes})
     if secrecy is not Secrecy.NONE and steps:
-        reasons.append(Reason(N_("Documents classified %(level)s are asked for: the approver "
-                                 "needs that clearance."), {"level": secrecy.label}))
+        reasons.append(Reason(SECRECY_REASON, {"level": secrecy.label}))
     return Route(rules.version, not steps, tuple(steps), tuple(reasons), secrecy,
                  tuple(sorted(facility_ids)))
 
@@ -201,10 +227,8 @@ def _consent_steps(rules, calendar, episodes, day, reasons, requester_org) -> li
         steps.append(PlannedStep(StepKind.CONSENT, handler.id, handler.name, case.id,
                                  case.number, entry.stage.value,
                                  calendar.add(day, rules.consent_days)))
-        reasons.append(Reason(N_("Case %(case)s is at the %(stage)s stage: the written consent "
-                                 "of %(body)s, which handles it, is needed (Art. 12 §3)."),
-                              {"case": case.number, "stage": entry.stage.label,
-                               "body": handler.name}))
+        reasons.append(Reason(CONSENT_REASON, {"case": case.number, "stage": entry.stage.label,
+                                               "body": handler.name}))
     return steps
 
 

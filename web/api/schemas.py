@@ -13,6 +13,7 @@ from workflow.enums import (
     SubjectKind,
     Urgency,
 )
+from workflow.request_policy import VIEWS
 
 CATEGORY = fields.String(validate=validate.OneOf([c.value for c in RequestCategory]))
 
@@ -78,6 +79,8 @@ class RequestOut(Schema):
     route = fields.Dict()
     deadline = fields.Dict()
     steps = fields.List(fields.Nested(StepOut))
+    version = fields.Integer(metadata={"description": "Send it back with a decision: a decision "
+                                       "on a request that changed since answers 409."})
 
 
 class RouteOut(Schema):
@@ -106,12 +109,19 @@ class TransitionOut(Schema):
 class ListArgs(Schema):
     """Which list."""
 
-    view = fields.String(load_default="mine",
-                         validate=validate.OneOf(["mine", "approval", "consent", "overdue"]))
+    view = fields.String(validate=validate.OneOf(list(VIEWS)),
+                         metadata={"description": "Default: the first list the account has."})
     state = fields.String(validate=validate.OneOf([s.value for s in RequestState]))
 
 
-class ApproveIn(Schema):
+class DecisionIn(Schema):
+    """A decision names the version of the request it was made on."""
+
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                             metadata={"description": "The request's `version` as last read."})
+
+
+class ApproveIn(DecisionIn):
     """Approve, possibly narrower than asked."""
 
     categories = fields.List(CATEGORY)
@@ -120,14 +130,14 @@ class ApproveIn(Schema):
     note = fields.String(validate=validate.Length(max=2000))
 
 
-class RefuseIn(Schema):
+class RefuseIn(DecisionIn):
     """Refuse with a catalogued reason."""
 
     reason_code = fields.String(required=True, validate=validate.OneOf(list(REFUSAL_REASONS)))
     text = fields.String(validate=validate.Length(max=2000))
 
 
-class ConsentIn(Schema):
+class ConsentIn(DecisionIn):
     """Grant the written consent."""
 
     letter_ref = fields.String(required=True, validate=validate.Length(min=1, max=255))
@@ -136,7 +146,7 @@ class ConsentIn(Schema):
     note = fields.String(validate=validate.Length(max=2000))
 
 
-class ReasonIn(Schema):
+class ReasonIn(DecisionIn):
     """A reason."""
 
     reason = fields.String(validate=validate.Length(max=2000))

@@ -22,7 +22,7 @@ from web.api.schemas import (
 )
 from web.errors import audit_refusal
 from web.i18n import domain_message
-from workflow import access, tokens
+from workflow import access, request_policy, tokens
 from workflow.access import RequestInput
 from workflow.context import Actor
 from workflow.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
@@ -73,6 +73,13 @@ def http_error(error: HTTPException):
     return payload, status
 
 
+def _seen(data: dict) -> dict:
+    """A decision's fields, with the version it was made on as the operation expects it."""
+    fields = dict(data)
+    fields["expected_version"] = fields.pop("version")
+    return fields
+
+
 def _input(data: dict) -> RequestInput:
     return RequestInput(
         channel=Channel(data["channel"]), subject_kind=SubjectKind(data["subject_kind"]),
@@ -93,7 +100,8 @@ class Requests(MethodView):
     def get(self, args):
         """List: mine, awaiting my approval or consent, overdue."""
         state = RequestState(args["state"]) if args.get("state") else None
-        return access.list_requests(db.session(), _actor(), args["view"], state=state)
+        view = args.get("view") or next(iter(request_policy.lists_of(_actor().user)), "mine")
+        return access.list_requests(db.session(), _actor(), view, state=state)
 
     @bp.arguments(RequestIn)
     @bp.response(201, RequestOut)
@@ -142,7 +150,7 @@ def submit(request_id: int):
 @bp.response(200, RequestOut)
 def approve(data, request_id: int):
     """Approve (the categories and period granted may be narrower than asked)."""
-    return access.approve(db.session(), _actor(), request_id, **data)
+    return access.approve(db.session(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/refuse", methods=["POST"])
@@ -150,7 +158,7 @@ def approve(data, request_id: int):
 @bp.response(200, RequestOut)
 def refuse(data, request_id: int):
     """Refuse with a reason from the catalogue."""
-    return access.refuse(db.session(), _actor(), request_id, **data)
+    return access.refuse(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/consent", methods=["POST"])
@@ -158,7 +166,7 @@ def refuse(data, request_id: int):
 @bp.response(200, RequestOut)
 def grant_consent(data, request_id: int):
     """Grant the written consent of the body handling the case."""
-    return access.grant_consent(db.session(), _actor(), request_id, **data)
+    return access.grant_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/refuse-consent", methods=["POST"])
@@ -166,7 +174,7 @@ def grant_consent(data, request_id: int):
 @bp.response(200, RequestOut)
 def refuse_consent(data, request_id: int):
     """Refuse consent; the request is refused."""
-    return access.refuse_consent(db.session(), _actor(), request_id, **data)
+    return access.refuse_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
@@ -174,7 +182,8 @@ def refuse_consent(data, request_id: int):
 @bp.response(200, RequestOut)
 def withdraw(data, request_id: int):
     """Withdraw one's own request."""
-    return access.withdraw(db.session(), _actor(), request_id, reason=data.get("reason"))
+    return access.withdraw(db.session(), _actor(), request_id, reason=data.get("reason"),
+                           expected_version=data["version"])
 
 
 @bp.route("/requests/<int:request_id>/return", methods=["POST"])
@@ -183,4 +192,5 @@ def withdraw(data, request_id: int):
 def return_for_supplement(data, request_id: int):
     """Return the request to the requester for supplement (its clock pauses)."""
     return access.return_for_supplement(db.session(), _flow(), _actor(), request_id,
-                                        reason=data.get("reason", ""))
+                                        reason=data.get("reason", ""),
+                                        expected_version=data["version"])

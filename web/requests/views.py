@@ -34,20 +34,11 @@ from web.requests.uploads import store_scan
 from web.security import actor
 from web.sessions import fresh_sign_in_required
 from workflow import access, audit, extracts
-from workflow.enums import (
-    IssuedKind,
-    IssuedState,
-    RequestState,
-    Role,
-    StepKind,
-    SubjectKind,
-    Urgency,
-)
-from workflow.machine import allowed_triggers
+from workflow import request_policy as policy
+from workflow.enums import IssuedKind, IssuedState, RequestState, SubjectKind, Urgency
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
-FILERS = (Role.REQUESTER, Role.CLERK, Role.DETAINEE)
 
 
 def _flow() -> access.Workflow:
@@ -58,7 +49,7 @@ def _flow() -> access.Workflow:
 @login_required
 def new():
     """File a request; "preview" shows the route first without saving anything."""
-    if not current_user.has_role(*FILERS):
+    if not policy.can_file(current_user):
         abort(403)
     form = RequestForm()
     route = None
@@ -80,63 +71,56 @@ def new():
     return render_template("requests/new.html", form=form, route=route), status_for(form)
 
 
+def _categories_form(form_class, prefix: str, req):
+    form = form_class(prefix=prefix)
+    form.categories.choices = [c for c in form.categories.choices if c[0] in req.categories]
+    form.categories.data = form.categories.data or req.categories
+    return form
+
+
 def _forms(req, documents, prepared):
-    """The action forms the current user may use on this request (`documents` as `_documents`
-    gives them, `prepared` the extract awaiting release)."""
-    user, day, sess = current_user, actor().today, db.session()
-    approver = bool(access.decider_steps(sess, user, req, StepKind.APPROVAL, day))
-    consenter = bool(access.decider_steps(sess, user, req, StepKind.CONSENT, day))
-    triggers = allowed_triggers(req)
-    forms = {}
-    if approver and "approve" in triggers:
-        approve = ApproveForm(prefix="approve")
-        approve.categories.choices = [c for c in approve.categories.choices
-                                      if c[0] in req.categories]
-        approve.categories.data = approve.categories.data or req.categories
-        forms["approve"], forms["refuse"] = approve, RefuseForm(prefix="refuse")
-        if not req.extended:
-            forms["extend"] = ReasonForm(prefix="extend")
-    if consenter and "grant_consent" in triggers:
-        consent = ConsentForm(prefix="consent")
-        consent.categories.choices = [c for c in consent.categories.choices
-                                      if c[0] in req.categories]
-        consent.categories.data = consent.categories.data or req.categories
-        forms["grant_consent"] = consent
-        forms["refuse_consent"] = RefuseForm(prefix="refuse_consent")
-    if (approver or consenter) and "return_for_supplement" in triggers:
-        forms["return_for_supplement"] = ReasonForm(prefix="return")
-    if access.is_requester(user, req):
-        for trigger in ("withdraw", "resubmit", "close"):
-            if trigger in triggers:
-                forms[trigger] = ReasonForm(prefix=trigger)
-    if "release" in triggers and access.may_fire(sess, actor(), req, "release"):
-        if req.subject_kind is SubjectKind.PERSON:
-            forms["prepare"] = PrepareForm(prefix="prepare")
-            if prepared is not None:
-                forms["release"] = ReleaseForm(
-                    prefix="release", document_id=str(prepared.id), sha256=prepared.sha256,
-                    valid_days=settings().valid_days, download_limit=settings().download_limit)
-        else:
+    """The action forms of what the current user may do to this request now (the domain's
+    `allowed_actions`); `documents` as `_documents` gives them, `prepared` the extract awaiting
+    release."""
+    allowed = policy.allowed_actions(db.session(), actor(), req)
+    makers = {
+        "approve": lambda: _categories_form(ApproveForm, "approve", req),
+        "refuse": lambda: RefuseForm(prefix="refuse"),
+        "extend": lambda: ReasonForm(prefix="extend"),
+        "grant_consent": lambda: _categories_form(ConsentForm, "consent", req),
+        "refuse_consent": lambda: RefuseForm(prefix="refuse_consent"),
+        "return_for_supplement": lambda: ReasonForm(prefix="return"),
+        "withdraw": lambda: ReasonForm(prefix="withdraw"),
+        "resubmit": lambda: ReasonForm(prefix="resubmit"),
+        "close": lambda: ReasonForm(prefix="close"),
+        "prepare": lambda: PrepareForm(prefix="prepare"),
+    }
+    forms = {name: make() for name, make in makers.items() if name in allowed}
+    if "release" in allowed:
+        if req.subject_kind is not SubjectKind.PERSON:
             forms["release"] = ReasonForm(prefix="release")
-    revocable = [d for d in documents if d.kind is IssuedKind.EXTRACT
-                 and d.state is IssuedState.RELEASED and d.may_revoke]
+        elif prepared is not None:
+            forms["release"] = ReleaseForm(
+                prefix="release", document_id=str(prepared.id), sha256=prepared.sha256,
+                valid_days=settings().valid_days, download_limit=settings().download_limit)
+    revocable = [d for d in documents if d.state is IssuedState.RELEASED and d.may_revoke]
     if revocable:
         forms["revoke"] = RevokeForm(prefix="revoke", document_id=str(revocable[-1].id))
     return forms
 
 
-def _documents(issued: list) -> list:
+def _documents(req, issued: list) -> list:
     """The documents of the request this user may see, each marked with what the user may do."""
     user, sess, day = current_user, db.session(), actor().today
     shown = []
     for document in issued:
-        releaser = extracts.may_manage(sess, user, document, day)
-        document.may_revoke = releaser and user.has_role(Role.APPROVER)
+        releaser = policy.can_manage_document(sess, user, document, day)
+        document.may_revoke = policy.can_revoke(sess, user, req, document, day)
         if document.kind is not IssuedKind.EXTRACT:
             document.link = url_for("documents.letter", document_id=document.id)
         elif releaser:
             document.link = url_for("documents.preview", document_id=document.id)
-        elif extracts.may_download(user, document) and document.state in (
+        elif policy.can_download(user, document) and document.state in (
                 IssuedState.RELEASED, IssuedState.REVOKED):
             document.link = url_for("documents.download", document_id=document.id)
         else:
@@ -152,26 +136,25 @@ def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
     req = access.get_request(db.session(), actor(), request_id)
     issued = extracts.documents_of(db.session(), req.id)
-    documents = _documents(issued)
+    documents = _documents(req, issued)
     preparation = extracts.preparation_among(issued)
     forms = _forms(req, documents, preparation)
     action = request.form.get("action")
     if request.method == "POST":
-        posted = request.form.get("version")
+        posted = request.form.get("version", "")
         form = forms.get(action or "")
-        if posted:
-            # Someone may have acted since this request read the request and its steps (the
-            # action may be gone, or offered on what is now old): read the version again.
-            db.session().refresh(req, ["version"])
-        if posted and posted != str(req.version):
-            # Someone else acted first (another approver, the requester): show what is now.
+        # Someone may have acted since this request read the request and its steps (the action
+        # may be gone, or offered on what is now old): read the version again. A form without
+        # the version it was made on is a stale page too, never a pass.
+        db.session().refresh(req, ["version"])
+        if posted != str(req.version):
             flash(_("The request changed while you were looking at it; nothing was done. Here "
                     "it is as it is now."), "info")
             return redirect(url_for(".show", request_id=request_id))
         if form is None:
             abort(403)
         done = form.validate_on_submit() and attempt(
-            form, lambda: _perform(action, form, request_id))
+            form, lambda: _act(action, form, request_id, req.version))
         if done:
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
@@ -183,59 +166,52 @@ def show(request_id: int):
                            preparation=preparation, today=actor().today)
 
 
-def _perform(action: str, form, request_id: int):
-    done = _act(action, form, request_id)
-    if action in LETTER_ACTIONS:
-        # The written notice of the decision is issued in the same transaction.
-        extracts.issue_letters(db.session(), settings(), actor(), request_id)
-    return done
-
-
-LETTER_ACTIONS = frozenset({"refuse", "refuse_consent", "grant_consent",
-                            "return_for_supplement"})
-
-
-def _act(action: str, form, request_id: int):
-    sess, who, flow = db.session(), actor(), _flow()
+def _act(action: str, form, request_id: int, version: int):
+    """The operation of the action, on the version of the request the user saw; the operation
+    issues its own notices and audit entries."""
+    sess, who, flow, seen = db.session(), actor(), _flow(), {"expected_version": version}
     match action:
         case "approve":
             return access.approve(sess, who, request_id, categories=form.categories.data,
                                   period_from=form.period_from.data,
-                                  period_to=form.period_to.data, note=form.note.data)
+                                  period_to=form.period_to.data, note=form.note.data, **seen)
         case "refuse":
-            return access.refuse(sess, who, request_id, reason_code=form.reason_code.data,
-                                 text=form.text.data)
+            return access.refuse(sess, flow, who, request_id, reason_code=form.reason_code.data,
+                                 text=form.text.data, **seen)
         case "grant_consent":
-            return access.grant_consent(sess, who, request_id, letter_ref=form.letter_ref.data,
+            return access.grant_consent(sess, flow, who, request_id,
+                                        letter_ref=form.letter_ref.data,
                                         categories=form.categories.data,
                                         expires_on=form.expires_on.data, note=form.note.data,
-                                        letter_scan=store_scan(form.letter_scan.data))
+                                        letter_scan=store_scan(form.letter_scan.data), **seen)
         case "refuse_consent":
-            return access.refuse_consent(sess, who, request_id,
-                                         reason_code=form.reason_code.data, text=form.text.data)
+            return access.refuse_consent(sess, flow, who, request_id,
+                                         reason_code=form.reason_code.data, text=form.text.data,
+                                         **seen)
         case "return_for_supplement":
             return access.return_for_supplement(sess, flow, who, request_id,
-                                                reason=form.reason.data)
+                                                reason=form.reason.data, **seen)
         case "withdraw":
-            return access.withdraw(sess, who, request_id, reason=form.reason.data)
+            return access.withdraw(sess, who, request_id, reason=form.reason.data, **seen)
         case "resubmit":
-            return access.submit(sess, flow, who, request_id)
+            return access.submit(sess, flow, who, request_id, **seen)
         case "close":
-            return access.close(sess, who, request_id)
+            return access.close(sess, who, request_id, **seen)
         case "prepare":
-            return extracts.prepare_extract(sess, settings(), who, request_id)
+            return extracts.prepare_extract(sess, settings(), who, request_id, **seen)
         case "release" if isinstance(form, ReleaseForm):
             return extracts.release_extract(
                 sess, flow, settings(), who, request_id, document_id=int(form.document_id.data),
                 sha256=form.sha256.data, valid_days=form.valid_days.data,
-                download_limit=form.download_limit.data, named=form.usernames())
+                download_limit=form.download_limit.data, named=form.usernames(), **seen)
         case "release":
-            return access.release(sess, flow, who, request_id)
+            return access.release(sess, flow, who, request_id, **seen)
         case "revoke":
-            return extracts.revoke(sess, who, int(form.document_id.data),
-                                   reason=form.reason.data)
+            return extracts.revoke(sess, who, request_id, int(form.document_id.data),
+                                   reason=form.reason.data, **seen)
         case "extend":
-            return access.extend_deadline(sess, flow, who, request_id, reason=form.reason.data)
+            return access.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
+                                          **seen)
     abort(400)
 
 
@@ -243,7 +219,7 @@ def _act(action: str, form, request_id: int):
 @login_required
 def index():
     """Dashboards: my requests, awaiting my decision, awaiting my consent, overdue."""
-    views = [v for v in access.VIEWS if _may_list(v)]
+    views = policy.lists_of(current_user)
     if not views:
         abort(403)
     view = request.args.get("view", views[0])
@@ -256,14 +232,7 @@ def index():
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
     rows = access.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
     return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
-                           today=actor().today)
-
-
-def _may_list(view: str) -> bool:
-    user = current_user
-    return {"mine": user.has_role(*FILERS), "approval": user.has_role(Role.APPROVER),
-            "consent": user.has_role(Role.CONSENT_OFFICER),
-            "overdue": user.has_role(Role.APPROVER, Role.REQUESTER)}[view]
+                           today=actor().today, may_file=policy.can_file(current_user))
 
 
 @bp.route("/form.pdf")
@@ -290,5 +259,5 @@ def inbox():
     if request.method == "POST":
         access.mark_read(db.session(), actor())
         return redirect(url_for(".inbox"))
-    items = access.inbox(db.session(), current_user)
+    items = access.inbox(db.session(), actor())
     return render_template("requests/inbox.html", items=items)

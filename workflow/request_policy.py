@@ -1,0 +1,215 @@
+"""Who may do what to an access request (Decree Art. 12): the gates every surface asks.
+
+Each `can_<verb>` is a pure function of (user, object, day) apart from reading the organisation
+tree. The services call them before acting; the pages, the API and the templates ask the same
+functions to decide what to show. `visible_requests` is `can_view` as SQL, so that a list can
+never show a request its detail page would hide (tests compare the two over the whole demo).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.orm import Session
+
+from workflow.context import Actor
+from workflow.enums import (
+    IssuedKind,
+    RequestState,
+    Role,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+)
+from workflow.machine import Actor as Who
+from workflow.machine import allowed_triggers, rows_for
+from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
+from workflow.scope import subtree_ids
+
+# Who decides each kind of step on a route.
+ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
+# Who files requests: outside bodies' requesters, a facility's clerk for a detained person, the
+# detained person at the kiosk (Art. 12 §2).
+FILER_ROLES = frozenset({Role.REQUESTER, Role.CLERK, Role.DETAINEE})
+# The lists of the requests dashboard and who has each.
+LIST_ROLES: dict[str, frozenset[Role]] = {
+    "mine": FILER_ROLES,
+    "approval": frozenset({Role.APPROVER}),
+    "consent": frozenset({Role.CONSENT_OFFICER}),
+    "overdue": frozenset({Role.APPROVER, Role.REQUESTER}),
+}
+VIEWS = tuple(LIST_ROLES)
+# What a released extract may be done with, and by whom (the issuing body's approvers).
+REVOCABLE_KINDS = frozenset({IssuedKind.EXTRACT})
+
+
+def _active(user: User | None) -> bool:
+    return user is not None and user.active
+
+
+def is_requester(user: User | None, request: AccessRequest) -> bool:
+    """The user who filed the request (for a detainee: the kiosk account or the clerk)."""
+    return user is not None and user.id == request.requester_id
+
+
+def about_themselves(user: User, request: AccessRequest) -> bool:
+    """The request concerns the user as a detained person."""
+    return user.person_id is not None and user.person_id in (request.subject_person_id,
+                                                              request.on_behalf_of_id)
+
+
+def can_file(user: User | None) -> bool:
+    """Whether the user's role files requests at all (the kind of request is checked on filing)."""
+    return _active(user) and user.has_role(*FILER_ROLES)
+
+
+def can_preview(user: User | None) -> bool:
+    """A route preview is a filing without saving: the same people, the same rules."""
+    return can_file(user)
+
+
+def can_list(user: User | None, view: str) -> bool:
+    """Whether the user has this list of the requests dashboard."""
+    return _active(user) and view in LIST_ROLES and user.has_role(*LIST_ROLES[view])
+
+
+def lists_of(user: User | None) -> list[str]:
+    """The dashboard lists the user has, in their order."""
+    return [view for view in VIEWS if can_list(user, view)]
+
+
+def can_view(session: Session, user: User | None, request: AccessRequest, day: dt.date) -> bool:
+    """The requester, the deciders on its route (approvers of an approving body, consent officers
+    of a consenting one), or the subject detainee may see a request; nobody else of those
+    bodies (a manager reads figures, not requests)."""
+    if not _active(user):
+        return False
+    if is_requester(user, request) or about_themselves(user, request):
+        return True
+    mine = subtree_ids(session, user.organisation_id, day)
+    return any(s.org_id in mine and user.has_role(ROUTE_ROLES[s.kind]) for s in request.steps)
+
+
+def visible_requests(session: Session, user: User | None, day: dt.date) -> ColumnElement[bool]:
+    """`can_view` as a condition on AccessRequest, for every list and count."""
+    if not _active(user):
+        return false()
+    seen: list[ColumnElement[bool]] = [AccessRequest.requester_id == user.id]
+    if user.person_id is not None:
+        seen += [AccessRequest.subject_person_id == user.person_id,
+                 AccessRequest.on_behalf_of_id == user.person_id]
+    kinds = [kind for kind, role in ROUTE_ROLES.items() if user.has_role(role)]
+    if kinds:
+        mine = sorted(subtree_ids(session, user.organisation_id, day))
+        seen.append(AccessRequest.id.in_(select(RequestStep.request_id).where(
+            RequestStep.kind.in_(kinds), RequestStep.org_id.in_(mine))))
+    return or_(*seen)
+
+
+def decider_steps(session: Session, user: User | None, request: AccessRequest,
+                  kind: StepKind, day: dt.date) -> list[RequestStep]:
+    """Pending steps of this kind the user may decide: their body or a body above it (consent:
+    their own body), never on their own request or one about themselves (separation of
+    duties)."""
+    if not _active(user) or not user.has_role(ROUTE_ROLES[kind]):
+        return []
+    if is_requester(user, request) or about_themselves(user, request):
+        return []
+    steps = request.open_steps(kind)
+    if not steps:
+        return []
+    if kind is StepKind.CONSENT:
+        return [s for s in steps if s.org_id == user.organisation_id]
+    below = subtree_ids(session, user.organisation_id, day)
+    return [s for s in steps if s.org_id in below]
+
+
+def can_decide(session: Session, user: User | None, request: AccessRequest,
+               day: dt.date) -> bool:
+    """Approve, refuse or extend: an approver of a body on the route's pending approval."""
+    return bool(decider_steps(session, user, request, StepKind.APPROVAL, day))
+
+
+def can_consent(session: Session, user: User | None, request: AccessRequest,
+                day: dt.date) -> bool:
+    """Grant or refuse consent: a consent officer of the body handling the case."""
+    return bool(decider_steps(session, user, request, StepKind.CONSENT, day))
+
+
+def can_release(session: Session, user: User | None, request: AccessRequest,
+                day: dt.date) -> bool:
+    """Release (and prepare the extract): approvers of the approving body or above; on a
+    direct-access request, the requester."""
+    if not _active(user):
+        return False
+    granted = [s for s in request.steps if s.kind is StepKind.APPROVAL
+               and s.outcome is StepOutcome.GRANTED]
+    if not granted:
+        return is_requester(user, request)
+    mine = subtree_ids(session, user.organisation_id, day)
+    return user.has_role(Role.APPROVER) and any(s.org_id in mine for s in granted)
+
+
+def can_fire(session: Session, actor: Actor, request: AccessRequest, trigger: str) -> bool:
+    """The table's "who" column: whether this actor may fire the trigger from the state."""
+    user, day = actor.user, actor.today
+    if not _active(user):
+        return False
+    checks = {Who.REQUESTER: lambda: is_requester(user, request),
+              Who.APPROVER: lambda: can_decide(session, user, request, day),
+              Who.CONSENT_OFFICER: lambda: can_consent(session, user, request, day),
+              Who.DECIDER: lambda: (can_decide(session, user, request, day)
+                                    or can_consent(session, user, request, day)),
+              Who.RELEASER: lambda: can_release(session, user, request, day),
+              Who.SYSTEM: lambda: False}
+    return any(checks[row.actor]() for row in rows_for(trigger, request.state))
+
+
+def can_manage_document(session: Session, user: User | None, document: IssuedDocument,
+                        day: dt.date) -> bool:
+    """Preview an extract before release: approvers of the issuing body (or above); on a
+    direct-access request, the requester who prepared it."""
+    if not _active(user):
+        return False
+    if user.has_role(Role.APPROVER) and document.org_id in subtree_ids(
+            session, user.organisation_id, day):
+        return True
+    return document.created_by_id == user.id and is_requester(user, document.request)
+
+
+def can_download(user: User | None, document: IssuedDocument) -> bool:
+    """A released extract: the requester and the users the release named."""
+    return _active(user) and (user.id == document.request.requester_id
+                              or user.id in document.named)
+
+
+def can_revoke(session: Session, user: User | None, request: AccessRequest,
+               document: IssuedDocument, day: dt.date) -> bool:
+    """Revoke an extract of this request: approvers of the issuing body or above."""
+    return (_active(user) and user.has_role(Role.APPROVER)
+            and document.request_id == request.id and document.kind in REVOCABLE_KINDS
+            and document.org_id in subtree_ids(session, user.organisation_id, day))
+
+
+def allowed_actions(session: Session, actor: Actor, request: AccessRequest) -> frozenset[str]:
+    """Every action this actor may take on the request now (documents' actions aside)."""
+    user, day = actor.user, actor.today
+    if not can_view(session, user, request, day):
+        return frozenset()
+    triggers = allowed_triggers(request)
+    actions: set[str] = set()
+    decider = can_decide(session, user, request, day)
+    consenter = can_consent(session, user, request, day)
+    if decider and "approve" in triggers:
+        actions |= {"approve", "refuse"} | (set() if request.extended else {"extend"})
+    if consenter and "grant_consent" in triggers:
+        actions |= {"grant_consent", "refuse_consent"}
+    if (decider or consenter) and "return_for_supplement" in triggers:
+        actions.add("return_for_supplement")
+    if is_requester(user, request):
+        actions |= {t for t in ("withdraw", "resubmit", "close") if t in triggers}
+    if request.state is RequestState.APPROVED and can_fire(session, actor, request, "release"):
+        actions |= ({"prepare", "release"} if request.subject_kind is SubjectKind.PERSON
+                    else {"release"})
+    return frozenset(actions)
