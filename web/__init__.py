@@ -89,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_SIGN_IN="30 per minute;300 per hour",
         RATELIMIT_VERIFY="30 per minute;500 per hour",
         RATELIMIT_CODE="10 per minute;100 per hour",
+        # Filing (and its uploads, and previews) per account: a person files a few a day.
+        RATELIMIT_FILING="30 per hour;200 per day",
         MFA_KEY=None,
         # Signed audit checkpoints: the Ed25519 key's file (default instance/), and how often.
         AUDIT_SIGNING_KEY=None,

@@ -1,9 +1,10 @@
 """Extensions created here and bound to the app in the factory."""
 
+from flask import g
 from flask_babel import Babel, lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -16,3 +17,14 @@ login_manager.session_protection = "strong"
 
 # Limits per client address; storage from RATELIMIT_STORAGE_URI (memory unless Redis is set).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def user_or_address() -> str:
+    """The rate-limit key of what a person does once signed in: their account (pages or API),
+    so that limits follow the user across addresses; the address before sign-in."""
+    api = g.get("api_actor")
+    if api is not None and api.user is not None:
+        return f"user:{api.user.id}"
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id().partition(':')[0]}"
+    return get_remote_address()

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from web import db
 from web.i18n import domain_message
+from web.requests import uploads
 from web.security import actor
 from workflow import audit
 from workflow.audit import Outcome
@@ -22,10 +23,12 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
     """Call `action` inside a savepoint; an InvalidInput or Conflict undoes it and becomes a form
     error (so a half-done change is never committed)."""
     sess = db.session()
+    mark = uploads.pending_mark()
     try:
         with sess.begin_nested():
             return action()
     except (InvalidInput, Conflict, DocumentFailed) as error:
+        uploads.forget_since(mark)
         form.form_errors.append(domain_message(error))
         audit.record(sess, actor(), "form.rejected", outcome=Outcome.FAILURE,
                      object_type="route", object_id=request.endpoint,

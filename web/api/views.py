@@ -21,6 +21,7 @@ from web.api.schemas import (
     TransitionOut,
 )
 from web.errors import audit_refusal
+from web.extensions import limiter, user_or_address
 from web.i18n import domain_message
 from workflow import access, request_policy, tokens
 from workflow.access import RequestInput
@@ -105,6 +106,7 @@ class Requests(MethodView):
 
     @bp.arguments(RequestIn)
     @bp.response(201, RequestOut)
+    @limiter.limit(lambda: current_app.config["RATELIMIT_FILING"], key_func=user_or_address)
     def post(self, data):
         """File a request (and submit it at once when `submit` is true)."""
         filed = access.file_request(db.session(), _actor(), _input(data))

@@ -28,6 +28,7 @@ from forms.requests import (
 from web import db
 from web.diagram import state_diagram
 from web.documents.views import settings
+from web.extensions import limiter, user_or_address
 from web.forms_support import attempt, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
@@ -47,6 +48,8 @@ def _flow() -> access.Workflow:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_FILING"], key_func=user_or_address,
+               methods=["POST"])
 def new():
     """File a request; "preview" shows the route first without saving anything."""
     if not policy.can_file(current_user):

@@ -1,0 +1,293 @@
+"""The gates of access requests (workflow/request_policy.py), and the holes of issue 12 they
+close: each test here failed on the code before the gates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Auth
+from tests.helpers import last_audit, org, person_at, version_of
+from tests.test_access_workflow import World, ask, person_with_stage
+from tests.test_extracts import SETTINGS, arrange, fresh_person, prepare, release
+from workflow import access, request_policy
+from workflow.context import Actor
+from workflow.enums import (
+    CaseStage,
+    DocumentCategory,
+    IssuedKind,
+    IssuedState,
+    Role,
+    Secrecy,
+)
+from workflow.errors import NotFound
+from workflow.models import (
+    AccessRequest,
+    AuditEntry,
+    IssuedDocument,
+    Person,
+    RecordDocument,
+    User,
+)
+
+
+def preview_body(person, **extra) -> dict:
+    """The request form, asking to preview the route."""
+    return {"subject_kind": "person", "identity_number": person.identifiers[-1].value,
+            "categories": ["a_orders", "episodes"],
+            "purpose": "Kiểm sát việc tạm giam theo kế hoạch",
+            "legal_basis": "Điều 12 Nghị định 121/2017", "provision": "pdf",
+            "urgency": "normal", "channel": "network", "action": "preview", **extra}
+
+
+# --- finding 5: the route preview -----------------------------------------------------------
+
+
+def test_the_kiosk_previews_only_its_own_record(app, client, auth, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        other = person_with_stage(world, CaseStage.INVESTIGATION)
+        case_number, body = other.episodes[-1].case.number, preview_body(other)
+    auth.login("detainee.demo")
+    page = client.post("/requests/new", data=body)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "chỉ được yêu cầu thông tin của chính mình" in html
+    assert case_number not in html and "Cơ quan CSĐT" not in html
+
+
+def test_an_outsider_learns_who_decides_not_the_case_or_its_secrets(app, client, auth, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        person = person_with_stage(world, CaseStage.INVESTIGATION)
+        session.add(RecordDocument(person_id=person.id, episode_id=person.episodes[-1].id,
+                                   category=DocumentCategory.ORDERS, title="Lệnh mật",
+                                   number="9/M", issued_on=person.episodes[-1].start_date,
+                                   issuer="Cơ quan điều tra", secrecy=Secrecy.SECRET))
+        session.commit()
+        case_number, body, person_id = (person.episodes[-1].case.number, preview_body(person),
+                                        person.id)
+    auth.login("requester.vks")
+    page = client.post("/requests/new", data=body)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    # Which bodies will decide, as filing will need…
+    assert "Công an thành phố Hà Nội" in html
+    assert "Cơ quan Cảnh sát điều tra Công an thành phố Hà Nội" in html
+    # …but not the case, its stage, or whether classified documents exist.
+    preview = html.split("route-preview")[1]
+    assert case_number not in html and "giai đoạn" not in preview
+    assert "tài liệu độ" not in preview
+    entry = last_audit(db, "request.preview")
+    assert (entry.actor_name, entry.person_id) == ("requester.vks", person_id)
+
+
+def test_a_manager_cannot_preview_and_the_refusal_is_audited(app, client, auth, db):
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    auth.login("manager.hanoi")
+    assert client.post("/requests/new", data=preview_body(person)).status_code == 403
+    assert last_audit(db).action == "access.refused"
+
+
+def test_the_preview_inside_ones_scope_shows_the_whole_route(app, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        person = person_with_stage(world, CaseStage.INVESTIGATION)
+        requester = world.make_user("req.cahn", "CA-HANOI", Role.REQUESTER)
+        data = access.RequestInput(
+            channel=access.Channel.NETWORK, subject_kind=access.SubjectKind.PERSON,
+            purpose="Quản lý tạm giam trong phạm vi", legal_basis="Điều 12 khoản 3 điểm a",
+            provision=access.ProvisionForm.PDF, categories=["episodes"],
+            identity_number=person.identifiers[-1].value)
+        route = access.preview_route(session, access.Workflow(), Actor(requester), data)
+        assert route.direct
+        assert any("Rules applied" in r.message for r in route.reasons)
+
+
+# --- finding 7: lists show only what the detail page shows ----------------------------------
+
+
+def test_the_overdue_list_shows_only_requests_the_user_may_open(app, client, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request = ask(world, "requester.vks", person_with_stage(world, CaseStage.CLOSED))
+        request_id = request.id
+        colleague = world.make_user("req.vks2", "VKS-HANOI", Role.REQUESTER)
+        late = Actor(colleague, "127.0.0.1", dt.datetime.combine(
+            request.due_on + dt.timedelta(days=3), dt.time(3), dt.UTC))
+        listed = [r.id for r in access.list_requests(session, late, "overdue")]
+        with pytest.raises(NotFound):
+            access.get_request(session, late, request_id)
+        session.rollback()
+    assert request_id not in listed
+
+
+def test_every_list_of_every_account_is_what_its_detail_pages_show(app, db):
+    """`visible_requests` (SQL) and `can_view` (Python) agree on every demo request for every
+    account, and no list holds a request the account cannot open."""
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        ask(world, "requester.vks", person_with_stage(world, CaseStage.INVESTIGATION))
+        requests = session.scalars(select(AccessRequest)).all()
+        day = dt.date(2026, 12, 31)  # late enough for the demo's requests to be overdue
+        checked = 0
+        for user in session.scalars(select(User)).unique():
+            actor = Actor(user, "127.0.0.1", dt.datetime.combine(day, dt.time(3), dt.UTC))
+            seen = set(session.scalars(select(AccessRequest.id).where(
+                request_policy.visible_requests(session, user, day))))
+            assert seen == {r.id for r in requests
+                            if request_policy.can_view(session, user, r, day)}, user.username
+            for view in request_policy.lists_of(user):
+                listed = {r.id for r in access.list_requests(session, actor, view)}
+                assert listed <= seen, (user.username, view)
+                checked += len(listed)
+        session.rollback()
+    assert checked > 0
+
+
+# --- finding 10: an action on a document names its request ----------------------------------
+
+
+def test_revoke_accepts_only_an_extract_of_the_request_on_the_page(app, client, auth, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        _person, approved = arrange(world, db)
+        extract = release(world, prepare(world, approved.id))
+        refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
+        world.act(access.refuse, access.Workflow(documents=SETTINGS),
+                  world.actor("approver.hanoi"), refused.id, reason_code="purpose")
+        notice = session.scalars(select(IssuedDocument).where(
+            IssuedDocument.request_id == refused.id)).one()
+        ids = (approved.id, extract.id, notice.id)
+    approved_id, extract_id, notice_id = ids
+    auth.login("approver.hanoi")
+    url = f"/requests/{approved_id}"
+    forged = {"action": "revoke", "revoke-reason": "Thu hồi để thử nghiệm tấn công",
+              "version": version_of(db, approved_id), "revoke-document_id": str(notice_id)}
+    assert client.post(url, data=forged).status_code == 404
+    db.expire_all()
+    assert db.get(IssuedDocument, notice_id).state is IssuedState.RELEASED
+    assert last_audit(db).action == "access.refused"
+    # Without the version the page was made on, it is a stale page: nothing is done.
+    stale = forged | {"revoke-document_id": str(extract_id)}
+    del stale["version"]
+    response = client.post(url, data=stale)
+    assert response.status_code == 302
+    assert "chưa có gì được thực hiện" in client.get(response.location).get_data(as_text=True)
+    db.expire_all()
+    assert db.get(IssuedDocument, extract_id).state is IssuedState.RELEASED
+    # The real one, from its own page, with the version: revoked.
+    assert client.post(url, data=stale | {"version": version_of(db, approved_id)}
+                       ).status_code == 302
+    db.expire_all()
+    assert db.get(IssuedDocument, extract_id).state is IssuedState.REVOKED
+
+
+# --- operations own their effects: the API's refusal comes with its notice -------------------
+
+
+def test_a_refusal_over_the_api_issues_its_written_notice(app, client, db, runner):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request_id = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
+    token = runner.invoke(args=["create-token", "--username", "approver.hanoi",
+                                "--name", "gates"]).output.strip()
+    response = client.post(f"/api/v1/requests/{request_id}/refuse", json={
+        "reason_code": "purpose", "version": version_of(db, request_id)},
+        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_json()
+    db.expire_all()
+    kinds = db.scalars(select(IssuedDocument.kind).where(
+        IssuedDocument.request_id == request_id)).all()
+    assert kinds == [IssuedKind.REFUSAL]
+
+
+# --- finding 12: reads of the inbox are audited ----------------------------------------------
+
+
+def test_reading_the_inbox_is_audited(client, auth, db):
+    auth.login("approver.hanoi")
+    before = db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "request.inbox"))
+    assert client.get("/requests/inbox").status_code == 200
+    entry = last_audit(db, "request.inbox")
+    assert entry.actor_name == "approver.hanoi"
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "request.inbox")) == before + 1
+
+
+def test_the_gates_refuse_a_disabled_account(app, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request = ask(world, "requester.vks", person_with_stage(world, CaseStage.CLOSED))
+        user = world.user("requester.vks")
+        user.active = False
+        day = dt.date(2026, 11, 24)
+        assert not request_policy.can_view(session, user, request, day)
+        assert not request_policy.can_file(user)
+        assert session.scalar(select(func.count()).select_from(AccessRequest).where(
+            request_policy.visible_requests(session, user, day))) == 0
+        session.rollback()
+    assert org(db, "VKS-HANOI").id
+
+
+# --- finding 9: nothing is written before the form is valid; filing is limited per account ---
+
+
+def _uploads(app) -> list[str]:
+    folder = Path(app.instance_path) / "uploads"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_rejected_form_leaves_no_file_and_an_accepted_one_keeps_its_scan(app, client, auth,
+                                                                          db):
+    me = db.get(Person, db.execute(select(User.person_id).where(
+        User.username == "detainee.demo")).scalar_one())
+    auth.login("clerk.hanoi")
+    body = {"subject_kind": "person", "identity_number": me.identifiers[-1].value,
+            "categories": ["episodes"], "legal_basis": "Điều 12 khoản 2 điểm đ",
+            "provision": "pdf", "urgency": "normal", "channel": "written",
+            "on_behalf_of_id": str(me.id), "action": "submit"}
+    scan = b"%PDF-1.7\n%signed form\n"
+    rejected = client.post("/requests/new", content_type="multipart/form-data", data=body | {
+        "purpose": "ngắn", "scan": (io.BytesIO(scan), "form.pdf")})
+    assert rejected.status_code == 422
+    assert _uploads(app) == []
+    accepted = client.post("/requests/new", content_type="multipart/form-data", data=body | {
+        "purpose": "Tôi muốn biết hồ sơ tạm giam của mình", "scan": (io.BytesIO(scan),
+                                                                     "form.pdf")})
+    assert accepted.status_code == 302
+    filed = db.scalars(select(AccessRequest).order_by(AccessRequest.id.desc())).first()
+    assert _uploads(app) == [filed.scan_ref]
+    assert (Path(app.instance_path) / "uploads" / filed.scan_ref).read_bytes() == scan
+
+
+def test_a_rejected_consent_leaves_no_letter_scan(app, client, auth, db):
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request_id = ask(world, "requester.vks",
+                         person_with_stage(world, CaseStage.INVESTIGATION)).id
+    auth.login("consent.hanoi")
+    response = client.post(f"/requests/{request_id}", content_type="multipart/form-data", data={
+        "action": "grant_consent", "version": version_of(db, request_id),
+        "consent-letter_ref": "CV 7/ĐY", "consent-categories": ["a_orders"],
+        "consent-expires_on": "2020-01-01",
+        "consent-letter_scan": (io.BytesIO(b"%PDF-1.4 consent"), "letter.pdf")})
+    assert response.status_code == 422
+    assert _uploads(app) == []
+
+
+def test_filing_is_limited_per_account(app, client, auth, db):
+    app.config["RATELIMIT_FILING"] = "2 per hour"
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    auth.login("requester.vks")
+    body = preview_body(person)
+    statuses = [client.post("/requests/new", data=body).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    other = app.test_client()
+    Auth(other).login("clerk.hanoi")
+    assert other.post("/requests/new", data=body).status_code != 429
