@@ -23,7 +23,9 @@ def load_user(token: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = sessions.load_signed_in(db.session(), int(user_id), session.get("sid"))
-    if user is None or not user.active or user.get_id() != token:
+    # A disabled or locked account is signed out everywhere at its next request.
+    if user is None or not user.active or user.locked_at is not None \
+            or user.get_id() != token:
         return None
     return user
 

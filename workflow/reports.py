@@ -61,7 +61,8 @@ def _filer_may(session: Session, actor: Actor, facility_id: int) -> None:
         raise NotFound(N_("No such report."))
 
 
-def _reviewer_may(session: Session, actor: Actor, report: FacilityReport) -> bool:
+def can_review_report(session: Session, actor: Actor, report: FacilityReport) -> bool:
+    """Whether the user reviews the report: a manager of a body above its facility."""
     user = actor.user
     if user is None or not can(user, Permission.REVIEW_REPORTS):
         return False
@@ -70,15 +71,16 @@ def _reviewer_may(session: Session, actor: Actor, report: FacilityReport) -> boo
             and report.facility_id in subtree_ids(session, user.organisation_id, actor.today))
 
 
-def _filer_of(actor: Actor, report: FacilityReport) -> bool:
+def can_file_report(actor: Actor, report: FacilityReport) -> bool:
     """Whether the user files reports for the report's facility (its own clerk)."""
     user = actor.user
     return (user is not None and can(user, Permission.FILE_REPORTS)
             and report.facility_id == user.organisation_id)
 
 
-def _may_see(session: Session, actor: Actor, report: FacilityReport) -> bool:
-    return _filer_of(actor, report) or _reviewer_may(session, actor, report)
+def can_view_report(session: Session, actor: Actor, report: FacilityReport) -> bool:
+    """Its facility's clerks and the managers above it."""
+    return can_file_report(actor, report) or can_review_report(session, actor, report)
 
 
 def _clean(data: ReportInput, actor: Actor) -> dict[str, object]:
@@ -110,7 +112,7 @@ def _clean(data: ReportInput, actor: Actor) -> dict[str, object]:
 def get(session: Session, actor: Actor, report_id: int) -> FacilityReport:
     """A report the user may see (404 otherwise)."""
     report = session.get(FacilityReport, report_id)
-    if report is None or not _may_see(session, actor, report):
+    if report is None or not can_view_report(session, actor, report):
         raise NotFound(N_("No such report."))
     return report
 
@@ -187,14 +189,14 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
     report = session.scalars(select(FacilityReport).where(FacilityReport.id == report_id)
                              .with_for_update(key_share=True)
                              .execution_options(populate_existing=True)).one_or_none()
-    if report is None or not _may_see(session, actor, report):
+    if report is None or not can_view_report(session, actor, report):
         raise NotFound(N_("No such report."))
     rows = [row for row in TABLE if row[0] == trigger]
     if not rows:
         raise InvalidInput(N_("Unknown action."))
     who = rows[0][3]
-    allowed = (_reviewer_may(session, actor, report) if who == REVIEWER
-               else _filer_of(actor, report))
+    allowed = (can_review_report(session, actor, report) if who == REVIEWER
+               else can_file_report(actor, report))
     if not allowed:
         raise Forbidden(N_("Your role does not allow this."))
     if version is not None and version != version_of(report):
@@ -231,13 +233,13 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
 def allowed_actions(session: Session, actor: Actor, report: FacilityReport) -> set[str]:
     """The buttons the page shows this user for this report now."""
     actions: set[str] = set()
-    if _filer_of(actor, report):
+    if can_file_report(actor, report):
         if report.state in EDITABLE:
             actions |= {"edit", "submit"}
         if report.state is S.ACCEPTED and session.scalar(select(FacilityReport.id).where(
                 FacilityReport.previous_id == report.id)) is None:
             actions.add("correct")
-    if report.state is S.SUBMITTED and _reviewer_may(session, actor, report):
+    if report.state is S.SUBMITTED and can_review_report(session, actor, report):
         actions |= {"accept", "send_back"}
     return actions
 

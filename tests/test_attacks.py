@@ -1,0 +1,158 @@
+"""The attack suite: every state-changing route of the pages × every actor who must not succeed
+(another province, another branch, an outside body, another role, the kiosk, the administrator,
+a locked account). Each attempt is refused (403/404), changes nothing in the database, and
+leaves exactly one audit entry of the refusal. The routes come from the URL map: a new one
+without an entry here fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Integer, func, inspect, select, text
+
+from tests.conftest import Auth
+from tests.helpers import version_of
+from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
+from workflow import accounts
+from workflow.context import SYSTEM
+from workflow.enums import Role
+from workflow.models import AuditEntry, Organisation, User
+
+PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED = (
+    "clerk.hcm", "clerk.army", "requester.vks", "manager.hanoi", "detainee.demo", "admin",
+    "locked")
+ATTACKERS = [PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED]
+CLERKS = {PROVINCE, BRANCH}
+CHANGE = {"reason": "thử tấn công quyền hạn"}
+
+# endpoint → (url, form data, attackers for whom the act is legitimate and so not an attack).
+# The objects are Hà Nội's: its camp's person, episode, case, report, a request routed to its
+# police, a clerk account.
+ATTACKS = {
+    "records.new_person": ("/persons/new", {
+        "full_name": "X Y Z", "birth_date": "1990-01-01", "sex": "male",
+        "nationality": "Việt Nam", "measure": "custody", "start_date": "2026-11-01",
+        "legal_basis": "QĐ 1"}, CLERKS),
+    "records.correct_person": ("/persons/{person}/correct", {
+        "full_name": "Đổi Tên", "birth_date": "1990-01-01", "sex": "male",
+        "nationality": "Việt Nam", "version": "1", **CHANGE}, set()),
+    "records.new_identifier": ("/persons/{person}/identifiers/new", {
+        "kind": "passport", "value": "C7654321", "issuing_country": "Lào"}, set()),
+    "records.new_episode": ("/persons/{person}/episodes/new", {
+        "measure": "custody", "start_date": "2026-11-20", "legal_basis": "QĐ 2"}, set()),
+    "records.new_document": ("/persons/{person}/documents/new", {
+        "category": "a_orders", "title": "Lệnh", "number": "1/L", "issued_on": "2026-11-20",
+        "issuer": "CQĐT", "secrecy": "none"}, set()),
+    "records.correct_episode": ("/episodes/{episode}/correct", {
+        "start_date": "2026-01-01", "version": "1", **CHANGE}, set()),
+    "records.new_event": ("/episodes/{episode}/events/new", {
+        "kind": "visit", "occurred_on": "2026-11-20"}, set()),
+    "records.new_case": ("/cases/new", {
+        "number": "1/X", "title": "t", "charges": "c", "opened_on": "2026-01-01",
+        "stage": "closed"}, CLERKS),
+    "records.case": ("/cases/{case}", {"stage": "closed", "since": "2026-11-20"}, set()),
+    "records.import_persons": ("/persons/import", {}, CLERKS),
+    "reports.new": ("/reports/new", {
+        "kind": "incident", "period_start": "2026-11-01", "period_end": "2026-11-01",
+        "title": "Sự việc", "body": "Mô tả"}, CLERKS),
+    "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
+    "reports.edit": ("/reports/{report}/edit", {
+        "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, KIOSK}),
+    "requests.show": ("/requests/{request}", {
+        "action": "approve", "approve-categories": ["a_orders"]}, set()),
+    "admin.new_user": ("/admin/users/new", {
+        "username": "intruder", "full_name": "I", "roles": ["clerk"], "organisation_id": "1",
+        "clearance": "tuyet_mat", "password": "intruder-password"}, {ADMIN}),
+    "admin.edit_user": ("/admin/users/{user}", {
+        "roles": ["clerk"], "clearance": "tuyet_mat", "active": "y"}, {ADMIN}),
+    "admin.unlock_user": ("/admin/users/{user}/unlock", {}, {ADMIN}),
+    "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", {}, {ADMIN}),
+    "audit_trail.verify": ("/audit/verify", {}, set()),
+}
+# POST routes that are not an act on the records: signing in and out, the language, a search
+# (a read, in tests/test_scope.py), marking one's own notifications read; the API's routes are
+# attacked with tokens in tests/test_api_matrix.py and tests/test_exchange_api.py.
+NOT_ACTS = {"auth.login", "auth.login_code", "auth.login_enrol", "auth.logout",
+            "auth.language", "auth.change_password", "auth.reauthenticate",
+            "records.search_persons", "requests.inbox"}
+
+
+def test_every_state_changing_route_is_attacked(app):
+    posts = {r.endpoint for r in app.url_map.iter_rules()
+             if "POST" in r.methods and not r.endpoint.startswith("api.")}
+    assert posts - NOT_ACTS == set(ATTACKS), "add the new route to ATTACKS"
+
+
+def _army_clerk(app) -> None:
+    with app.extensions["custody_sessions"]() as session:
+        camp = session.scalars(select(Organisation).where(Organisation.code == "QP-TTG")).one()
+        accounts.create_user(session, SYSTEM, username=BRANCH, full_name="Cán bộ quân đội",
+                             organisation_id=camp.id, roles={Role.CLERK},
+                             password="clerk.army#2026")
+        session.commit()
+
+
+def _signed_in(app, db, attacker: str):
+    client = app.test_client()
+    if attacker == BRANCH:
+        from tests.helpers import enrol_everyone
+
+        _army_clerk(app)
+        with app.extensions["custody_sessions"]() as session:
+            enrol_everyone(session, "test-secret")
+            session.commit()
+    username = "clerk.hanoi" if attacker == LOCKED else attacker
+    response = Auth(client).login(username, f"{username}#2026")
+    assert response.status_code == 302, username
+    if attacker == LOCKED:
+        # The account is locked while its session is open (five wrong passwords elsewhere).
+        locked = db.execute(select(User).where(User.username == username)).scalar_one()
+        locked.locked_at = dt.datetime.now(dt.UTC)
+        db.flush()
+    return client
+
+
+def _state(db) -> dict[str, tuple]:
+    """Every table's row count and, where rows have versions, their sum: what an attack must
+    not change. Audit entries, sessions and rate counters are the refusal's own traces."""
+    db.expire_all()
+    skip = {"audit_entry", "audit_head", "audit_checkpoint", "user_session", "alembic_version",
+            "notification"}
+    state = {}
+    for table in inspect(db.get_bind()).get_table_names():
+        if table in skip:
+            continue
+        numbers = {c["name"] for c in inspect(db.get_bind()).get_columns(table)
+                   if isinstance(c["type"], Integer)}
+        sums = ", ".join(f"coalesce(sum({c}), 0)" for c in ("version", "downloads")
+                         if c in numbers)
+        row = db.execute(text(f"SELECT count(*){', ' + sums if sums else ''} FROM {table}"))
+        state[table] = tuple(row.one())
+    users = db.execute(select(User.username, User.clearance, User.active)
+                       .order_by(User.id)).all()
+    state["user_rows"] = tuple(tuple(map(str, u)) for u in users)
+    return state
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS)
+def test_no_attacker_gets_through(app, db, objects, attacker):  # noqa: F811
+    client = _signed_in(app, db, attacker)
+    for endpoint, (url, data, legitimate) in ATTACKS.items():
+        if attacker in legitimate:
+            continue
+        if endpoint == "requests.show":
+            data = data | {"version": str(version_of(db, objects["request"]))}
+        before = _state(db)
+        audit_before = db.scalar(select(func.max(AuditEntry.seq)))
+        response = client.post(url.format(**objects), data=data)
+        if attacker == LOCKED:
+            assert response.status_code == 302 and "/login" in response.location, endpoint
+        else:
+            assert response.status_code in (403, 404), (endpoint, response.status_code)
+        assert _state(db) == before, endpoint
+        written = db.scalars(select(AuditEntry.action).where(
+            AuditEntry.seq > audit_before)).all()
+        expected = [] if attacker == LOCKED else ["access.refused"]
+        assert written == expected, (endpoint, written)
