@@ -27,10 +27,12 @@ from workflow.models import (
     AuditEntry,
     Case,
     CustodyEpisode,
+    ExchangeLink,
     ExchangePackage,
     Organisation,
     Person,
     RecordVersion,
+    User,
 )
 from workflow.reference import build_tree
 from workflow.schema import upgrade
@@ -66,6 +68,15 @@ class Side:
         self.engine = make_engine(url)
         self.session = make_session_factory(self.engine)()
         self.key = load_or_create_key(key_path)
+
+    def account(self, org_code: str, username: str) -> User:
+        """An exchange account of the body."""
+        user = create_user(self.session, SYSTEM, username=username, full_name="Trao đổi dữ liệu",
+                           organisation_id=self.session.scalar(select(Organisation.id).where(
+                               Organisation.code == org_code)),
+                           roles={Role.EXCHANGE}, password="một câu đủ dài")
+        self.session.commit()
+        return user
 
     def close(self) -> None:
         self.session.close()
@@ -111,19 +122,22 @@ def sides(database_url, centre_url, tmp_path):
     centre = Side(centre_url, tmp_path / "centre.pem")
     exchange.register_partner(centre.session, SYSTEM, ARMY, public_pem(army.key))
     centre.session.commit()
+    army.sender = army.account(ARMY, "exchange.army")
+    centre.receiver = centre.account("TTCSDL", "exchange.centre")
     yield army, centre
     army.close()
     centre.close()
 
 
 def export(army: Side) -> dict:
-    package = exchange.export_package(army.session, SYSTEM, ARMY, army.key)
+    package = exchange.export_package(army.session, Actor(army.sender), ARMY, army.key)
     army.session.commit()
     return package
 
 
 def apply(centre: Side, package: dict) -> exchange.ImportReport:
-    report = exchange.import_package(centre.session, SYSTEM, copy.deepcopy(package))
+    report = exchange.import_package(centre.session, Actor(centre.receiver),
+                                     copy.deepcopy(package))
     centre.session.commit()
     return report
 
@@ -171,22 +185,70 @@ def test_a_tampered_package_is_refused_with_nothing_applied(sides, tamper):
         package["sequence"] = 2
     counts = (centre.count(Person), centre.count(RecordVersion), centre.count(ExchangePackage))
     with pytest.raises(InvalidInput, match="signature"):
-        exchange.import_package(centre.session, SYSTEM, package)
+        exchange.import_package(centre.session, Actor(centre.receiver), package)
     centre.session.rollback()
     assert (centre.count(Person), centre.count(RecordVersion),
             centre.count(ExchangePackage)) == counts == (0, 0, 0)
 
 
+def _resigned(army: Side, package: dict, **changes) -> dict:
+    body = {k: v for k, v in package.items() if k != "signature"} | changes
+    return exchange.sign(body, army.key)
+
+
+def _at_hanoi(records: list[dict]) -> list[dict]:
+    episode = next(r for r in records if r["type"] == "episode")
+    return [r | {"data": r["data"] | {"facility": "TTG-HANOI"}} if r is episode else r
+            for r in records]
+
+
+@pytest.mark.parametrize("forgery", ["new episode", "episode moved", "person held nowhere"])
+def test_a_trusted_key_writes_nothing_outside_its_bodys_scope(sides, forgery):
+    army, centre = sides
+    package = export(army)
+    episode = next(r for r in package["records"] if r["type"] == "episode")
+    person = next(r for r in package["records"] if r["type"] == "person")
+    if forgery == "new episode":
+        # The Army's key, a person held at the Hà Nội police camp.
+        forged = _resigned(army, package, records=_at_hanoi(package["records"]))
+        culprit = f"episode {episode['id']}"
+    else:
+        apply(centre, package)
+        records = (_at_hanoi([episode | {"version": 2}]) if forgery == "episode moved"
+                   else [person | {"id": 10**6}])
+        forged = _resigned(army, package, sequence=2, records=records, stages=[])
+        culprit = f"{records[0]['type']} {records[0]['id']}"
+    rows = (Person, CustodyEpisode, RecordVersion, ExchangeLink, ExchangePackage)
+    before = {m: centre.count(m) for m in rows}
+    with pytest.raises(Forbidden) as refused:
+        exchange.import_package(centre.session, Actor(centre.receiver), forged)
+    assert refused.value.params == {"source": ARMY, "record": culprit}
+    centre.session.rollback()
+    assert {m: centre.count(m) for m in rows} == before
+    hanoi = centre.session.scalar(select(Organisation.id).where(
+        Organisation.code == "TTG-HANOI"))
+    assert centre.session.scalar(select(func.count()).select_from(CustodyEpisode).where(
+        CustodyEpisode.facility_id == hanoi)) == 0
+
+
+def test_only_its_own_body_exports_a_package(sides):
+    army, _centre = sides
+    with pytest.raises(Forbidden, match="only its own body's"):
+        exchange.export_package(army.session, Actor(army.sender), "TTCSDL", army.key)
+    army.session.rollback()
+    assert army.count(ExchangePackage) == 0
+
+
 def test_an_unknown_sender_is_refused(sides, tmp_path):
     army, centre = sides
     stranger = load_or_create_key(tmp_path / "stranger.pem")
-    package = exchange.export_package(army.session, SYSTEM, ARMY, stranger)
+    package = exchange.export_package(army.session, Actor(army.sender), ARMY, stranger)
     with pytest.raises(InvalidInput, match="signature"):
-        exchange.import_package(centre.session, SYSTEM, package)
+        exchange.import_package(centre.session, Actor(centre.receiver), package)
     package = exchange.sign({**{k: v for k, v in package.items() if k != "signature"},
                              "source": "QK1-TTG"}, stranger)
     with pytest.raises(InvalidInput, match="No key is registered"):
-        exchange.import_package(centre.session, SYSTEM, package)
+        exchange.import_package(centre.session, Actor(centre.receiver), package)
 
 
 def _army_clerk(army: Side) -> Actor:
@@ -267,7 +329,7 @@ def test_packages_apply_in_order(sides):
     export(army)
     second = export(army)
     with pytest.raises(Conflict, match="comes next") as refused:
-        exchange.import_package(centre.session, SYSTEM, second)
+        exchange.import_package(centre.session, Actor(centre.receiver), second)
     assert refused.value.params == {"n": 1, "source": ARMY, "got": 2}
 
 
@@ -297,7 +359,8 @@ def _agreement(side: Side, until: dt.date = dt.date(2027, 12, 31)):
 def test_a_feed_gives_only_the_agreed_fields_and_only_what_changed(sides):
     army, _centre = sides
     agreement = _agreement(army)
-    now = Actor(None, "cli", dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC))
+    now = Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC))
     first = exchange.run_feed(army.session, now, agreement.id, army.key)
     army.session.commit()
     assert first["persons"] and all(set(p) == {"ref", "full_name", "facility"}
@@ -322,8 +385,8 @@ def test_no_feed_outside_its_agreement(sides):
     army, _centre = sides
     agreement = _agreement(army, until=dt.date(2026, 6, 30))
     with pytest.raises(Forbidden, match="not in force"):
-        exchange.run_feed(army.session, Actor(None, "cli", dt.datetime(2026, 11, 24, 3,
-                                                                       tzinfo=dt.UTC)),
+        exchange.run_feed(army.session, Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                                              dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC)),
                           agreement.id, army.key)
     with pytest.raises(InvalidInput, match="Unknown"):
         exchange.create_agreement(army.session, SYSTEM, partner="X", fields=["religion"],

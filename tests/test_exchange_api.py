@@ -4,6 +4,7 @@ tampered one is a 422 with nothing applied; other accounts get 403; feeds need a
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -14,7 +15,16 @@ from web import create_app
 from workflow.accounts import create_user
 from workflow.context import SYSTEM
 from workflow.enums import Role
-from workflow.models import ExchangePackage, Organisation, Person
+from workflow.models import (
+    AuditEntry,
+    CustodyEpisode,
+    ExchangeLink,
+    ExchangePackage,
+    FeedRun,
+    Organisation,
+    Person,
+    RecordVersion,
+)
 
 
 def _exchange_account(app, org_code: str, username: str) -> None:
@@ -88,15 +98,18 @@ def test_the_command_line_round_trip(app, centre, runner, tmp_path):
     centre_cli = centre.test_cli_runner()
     assert centre_cli.invoke(args=["exchange", "trust", ARMY,
                                    str(tmp_path / "army.pub")]).exit_code == 0
+    _exchange_account(app, ARMY, "exchange.army")
     out = tmp_path / "package-1.json"
-    made = runner.invoke(args=["exchange", "export", "--source", ARMY, "--out", str(out)])
+    made = runner.invoke(args=["exchange", "export", "--account", "exchange.army",
+                               "--source", ARMY, "--out", str(out)])
     assert made.exit_code == 0 and "Package 1 of QP-QL" in made.output
-    applied = centre_cli.invoke(args=["exchange", "import", str(out)])
+    receive = ["exchange", "import", "--account", "exchange.centre", str(out)]
+    applied = centre_cli.invoke(args=receive)
     assert applied.exit_code == 0 and "created" in applied.output, applied.output
-    assert "nothing changed" in centre_cli.invoke(args=["exchange", "import", str(out)]).output
+    assert "nothing changed" in centre_cli.invoke(args=receive).output
     text = out.read_text("utf-8")
     out.write_text(text.replace('"full_name": "', '"full_name": "X', 1), "utf-8")
-    tampered = centre_cli.invoke(args=["exchange", "import", str(out)])
+    tampered = centre_cli.invoke(args=receive)
     assert tampered.exit_code == 1 and "does not verify" in tampered.output
 
 
@@ -122,3 +135,120 @@ def test_a_feed_over_the_api_needs_an_agreement_in_force(app, runner, tmp_path):
     assert expired.status_code == 403
     assert app.test_client().post("/api/v1/exchange/agreements/99/feed",
                                   headers=headers).status_code == 404
+
+
+def _count(app, model, *where) -> int:
+    with app.extensions["custody_sessions"]() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _refusals(app) -> list[dict]:
+    with app.extensions["custody_sessions"]() as session:
+        return [{"object_id": e.object_id, **json.loads(e.details)} for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "access.refused")
+            .order_by(AuditEntry.seq))]
+
+
+def test_an_exchange_account_exports_only_its_own_body(app, tmp_path):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    _exchange_account(app, ARMY, "exchange.army")
+    _exchange_account(app, "TTCSDL", "exchange.central")
+    taken = app.test_client().post("/api/v1/exchange/packages/export",
+                                   json={"source": "TTCSDL"},
+                                   headers=_token(app, "exchange.army"))
+    assert taken.status_code == 403
+    assert "records" not in taken.get_json()
+    assert _count(app, ExchangePackage) == 0
+    assert _refusals(app)[-1] | {"reason": "-"} == {
+        "object_id": "api.export_package", "status": 403, "reason": "-", "method": "POST"}
+    # The owner's sequence did not move: its next package is the first, with everything.
+    own = app.test_client().post("/api/v1/exchange/packages/export", json={"source": "TTCSDL"},
+                                 headers=_token(app, "exchange.central"))
+    assert own.status_code == 200
+    assert own.get_json()["sequence"] == 1
+    assert len(own.get_json()["records"]) == _count(app, RecordVersion)
+
+
+def test_the_command_line_exports_as_a_named_exchange_account(app, runner, tmp_path):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    _exchange_account(app, ARMY, "exchange.army")
+    out = tmp_path / "p.json"
+    taken = runner.invoke(args=["exchange", "export", "--account", "exchange.army",
+                                "--source", "TTCSDL", "--out", str(out)])
+    assert taken.exit_code == 1 and not out.exists()
+    assert _count(app, ExchangePackage) == 0
+    assert _refusals(app)[-1]["object_id"] == "exchange export"
+    unnamed = runner.invoke(args=["exchange", "export", "--out", str(out)])
+    assert unnamed.exit_code == 2 and not out.exists()
+    own = runner.invoke(args=["exchange", "export", "--account", "exchange.army",
+                              "--out", str(out)])
+    assert own.exit_code == 0 and "Package 1 of QP-QL" in own.output
+
+
+def _army_package(app, runner, centre, tmp_path) -> dict:
+    """Package 1 of the Army, signed with the key the centre trusts."""
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    (tmp_path / "army.pub").write_text(runner.invoke(args=["exchange", "key"]).output
+                                       .split("\n", 1)[1])
+    assert centre.test_cli_runner().invoke(args=["exchange", "trust", ARMY,
+                                                 str(tmp_path / "army.pub")]).exit_code == 0
+    _exchange_account(app, ARMY, "exchange.army")
+    made = app.test_client().post("/api/v1/exchange/packages/export", json={"source": ARMY},
+                                  headers=_token(app, "exchange.army"))
+    assert made.status_code == 200, made.get_json()
+    return made.get_json()
+
+
+def _signed_by_army(tmp_path, body: dict) -> dict:
+    from workflow import exchange
+    from workflow.checkpoints import load_or_create_key
+
+    body = {k: v for k, v in body.items() if k != "signature"}
+    return exchange.sign(body, load_or_create_key(tmp_path / "army.pem"))
+
+
+ROWS = (Person, CustodyEpisode, RecordVersion, ExchangeLink, ExchangePackage)
+
+
+def test_a_trusted_key_writes_only_into_its_own_facilities(app, runner, centre, tmp_path):
+    package = _army_package(app, runner, centre, tmp_path)
+    forged = copy.deepcopy(package)
+    episode = next(r for r in forged["records"] if r["type"] == "episode")
+    episode["data"]["facility"] = "TTG-HANOI"
+    forged = _signed_by_army(tmp_path, forged)
+    before = {m: _count(centre, m) for m in ROWS}
+    refused = centre.test_client().post("/api/v1/exchange/packages", json=forged,
+                                        headers=_token(centre, "exchange.centre"))
+    assert refused.status_code == 403, refused.get_json()
+    assert {m: _count(centre, m) for m in ROWS} == before
+    assert _count(centre, CustodyEpisode) == 0
+    assert _refusals(centre)[-1]["object_id"] == "api.import_package"
+    assert _refusals(centre)[-1]["status"] == 403
+    # The sequence did not move: the genuine package 1 is still the one that comes next.
+    applied = centre.test_client().post("/api/v1/exchange/packages", json=package,
+                                        headers=_token(centre, "exchange.centre"))
+    assert applied.status_code == 200 and applied.get_json()["sequence"] == 1
+
+
+def test_an_import_into_a_body_outside_the_accounts_scope_is_refused(app, runner, centre,
+                                                                      tmp_path):
+    package = _army_package(app, runner, centre, tmp_path)
+    _exchange_account(centre, "CA-HANOI", "exchange.hanoi")
+    refused = centre.test_client().post("/api/v1/exchange/packages", json=package,
+                                        headers=_token(centre, "exchange.hanoi"))
+    assert refused.status_code == 403
+    assert _count(centre, Person) == _count(centre, ExchangePackage) == 0
+
+
+def test_only_the_keeper_of_the_whole_database_runs_a_feed(app, runner, tmp_path):
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    _exchange_account(app, ARMY, "exchange.army")
+    assert runner.invoke(args=[
+        "exchange", "agreement", "--partner", "CSDL phòng, chống tội phạm",
+        "--fields", "full_name", "--purpose", "Cung cấp theo Điều 13 Nghị định 121",
+        "--approval", "QĐ 12/QĐ-BCA", "--from", "2026-01-01", "--to", "2099-12-31"]
+                         ).exit_code == 0
+    refused = app.test_client().post("/api/v1/exchange/agreements/1/feed",
+                                     headers=_token(app, "exchange.army"))
+    assert refused.status_code == 403 and "persons" not in refused.get_json()
+    assert _count(app, FeedRun) == 0

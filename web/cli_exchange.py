@@ -10,23 +10,43 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from web.keys import EXCHANGE, signing_key
-from workflow import exchange
+from workflow import audit, exchange
 from workflow.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import DomainError
+from workflow.models import User
 
 
-def _run(work):
-    """Run `work(session, actor)` in one transaction; a domain error becomes a clean exit."""
+def _run(work, command: str, account: str | None = None):
+    """Run `work(session, actor)` in one transaction as the installation or, when it moves data,
+    as the named exchange account (the same gates as its API token). A domain error undoes the
+    work, is audited as a refusal and becomes a clean exit."""
     with current_app.extensions["custody_sessions"]() as session:
+        actor = Actor(None, "cli")
+        if account is not None:
+            user = session.scalar(select(User).where(User.username == account))
+            if user is None:
+                raise click.ClickException(f"No account is named {account}.")
+            actor = Actor(user, "cli")
         try:
-            result = work(session, Actor(None, "cli"))
+            result = work(session, actor)
         except DomainError as error:
+            session.rollback()
+            audit.record(session, actor, "access.refused", outcome=audit.Outcome.DENIED,
+                         object_type="command", object_id=f"exchange {command}",
+                         details={"status": error.status, "reason": error.message},
+                         actor_name="cli")
+            session.commit()
             raise click.ClickException(error.message % error.params) from error
         session.commit()
         return result
+
+
+ACCOUNT = click.option("--account", required=True, envvar="CUSTODY_EXCHANGE_ACCOUNT",
+                       help="The exchange account acted as (it decides which body's data moves).")
 
 
 def _write(path: str, data: dict) -> None:
@@ -54,33 +74,37 @@ def key_command() -> None:
 def trust_command(code: str, public_key: str) -> None:
     """Accept packages from the body CODE signed with the key in PUBLIC_KEY (PEM)."""
     pem = Path(public_key).read_text("utf-8")
-    partner = _run(lambda s, a: exchange.register_partner(s, a, code, pem))
+    partner = _run(lambda s, a: exchange.register_partner(s, a, code, pem), "trust")
     click.echo(f"Packages of {code} signed with key {partner.key_id} are accepted.")
 
 
 @exchange_group.command("export")
-@click.option("--source", required=True, help="Code of the managing body whose scope is sent.")
+@ACCOUNT
+@click.option("--source", help="Code of the managing body whose scope is sent (the account's).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
-def export_command(source: str, out: str) -> None:
+def export_command(account: str, source: str | None, out: str) -> None:
     """Write the next package of SOURCE's scope (changes since its last package) to OUT."""
     key = signing_key(EXCHANGE)
-    package = _run(lambda s, a: exchange.export_package(s, a, source, key))
+    package = _run(lambda s, a: exchange.export_package(
+        s, a, source or a.user.organisation.code, key), "export", account)
     _write(out, package)
-    click.echo(f"Package {package['sequence']} of {source}: {len(package['records'])} record "
-               f"versions, {len(package['stages'])} case stages, written to {out}.")
+    click.echo(f"Package {package['sequence']} of {package['source']}: "
+               f"{len(package['records'])} record versions, {len(package['stages'])} case "
+               f"stages, written to {out}.")
 
 
 @exchange_group.command("import")
+@ACCOUNT
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
-def import_command(path: str) -> None:
+def import_command(account: str, path: str) -> None:
     """Verify and apply a package; exit 1 if it was refused (then nothing was applied)."""
     try:
         package = json.loads(Path(path).read_text("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise click.ClickException(f"{path} is not a JSON file: {error}") from error
-    report = _run(lambda s, a: exchange.import_package(s, a, package))
+    report = _run(lambda s, a: exchange.import_package(s, a, package), "import", account)
     if report.already_imported:
         click.echo(f"Package {report.sequence} of {report.source} was imported before: "
                    "nothing changed.")
@@ -111,19 +135,20 @@ def agreement_command(partner: str, fields: str, purpose: str, approval_ref: str
     made = _run(lambda s, a: exchange.create_agreement(
         s, a, partner=partner, fields=[f.strip() for f in fields.split(",") if f.strip()],
         purpose=purpose, approval_ref=approval_ref, valid_from=valid_from.date(),
-        valid_to=valid_to.date()))
+        valid_to=valid_to.date()), "agreement")
     click.echo(f"Agreement {made.id} with {made.partner}: {', '.join(made.fields)}, "
                f"{made.valid_from:%d/%m/%Y} – {made.valid_to:%d/%m/%Y}.")
 
 
 @exchange_group.command("feed")
+@ACCOUNT
 @click.argument("agreement_id", type=int)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
-def feed_command(agreement_id: int, out: str) -> None:
+def feed_command(account: str, agreement_id: int, out: str) -> None:
     """Write the feed of an agreement (persons changed since its last run) to OUT."""
     key = signing_key(EXCHANGE)
-    feed = _run(lambda s, a: exchange.run_feed(s, a, agreement_id, key))
+    feed = _run(lambda s, a: exchange.run_feed(s, a, agreement_id, key), "feed", account)
     _write(out, feed)
     click.echo(f"Run {feed['run']} of agreement {agreement_id}: {len(feed['persons'])} persons, "
                f"written to {out}.")

@@ -45,10 +45,11 @@ from workflow.models import (
     PersonIdentifier,
     RecordDocument,
     RecordVersion,
+    User,
 )
 from workflow.names import given_name_key, search_key
-from workflow.policies import Permission, can
-from workflow.scope import management_scope
+from workflow.policies import Permission, can, require
+from workflow.scope import Scope, management_scope
 from workflow.versions import write_version
 
 FORMAT = "custody-exchange/1"
@@ -70,10 +71,41 @@ FEED_FIELDS: dict[str, str] = {
 }
 
 
-def _allowed(actor: Actor) -> None:
-    # The command line (no user) or the exchange system account.
-    if actor.user is not None and not can(actor.user, Permission.EXCHANGE_DATA):
-        raise Forbidden(N_("Your role does not allow this."))
+# --- gates: who may send, receive and provide ---------------------------------------------
+# Only exchange accounts move data, from the API or the command line (`--account`): the body an
+# account belongs to is what it may send and what it may receive into. The installation itself
+# (no user, the server's command line) only configures: trusted keys and agreements.
+
+
+def can_export(session: Session, user: User | None, source: Organisation, day: dt.date) -> bool:
+    """Whether the account may send the body's package: only its own body's (the package moves
+    that body's sequence, so nobody else may take one)."""
+    return can(user, Permission.EXCHANGE_DATA) and user.organisation_id == source.id
+
+
+def can_import(session: Session, user: User | None, sender: Organisation, day: dt.date) -> bool:
+    """Whether the account may apply the sender's packages: the sender manages facilities, and
+    they all lie in the scope of the account's own body (the central centre: every sender)."""
+    if not can(user, Permission.EXCHANGE_DATA):
+        return False
+    theirs = management_scope(session, sender, day)
+    ours = management_scope(session, user.organisation, day)
+    if theirs.empty:
+        return False
+    return ours.nationwide or (not theirs.nationwide and theirs.facility_ids <= ours.facility_ids)
+
+
+def can_run_feed(session: Session, user: User | None, agreement: ExchangeAgreement,
+                 day: dt.date) -> bool:
+    """Whether the account may run the agreement's feed today: a feed provides the whole
+    database, so only the exchange account of the body that keeps all of it, in force."""
+    return (can(user, Permission.EXCHANGE_DATA) and agreement.in_force(day)
+            and management_scope(session, user.organisation, day).nationwide)
+
+
+def can_configure(user: User | None) -> bool:
+    """Whether the actor may trust a key or record an agreement: the installation only."""
+    return user is None
 
 
 def canonical(body: Mapping) -> bytes:
@@ -96,10 +128,12 @@ def _org_codes(session: Session) -> dict[int, str]:
 def export_package(session: Session, actor: Actor, source_code: str,
                    key: Ed25519PrivateKey) -> dict:
     """The next package of the body's scope: versions written since its last package."""
-    _allowed(actor)
+    require(actor.user, Permission.EXCHANGE_DATA)
     source = session.scalar(select(Organisation).where(Organisation.code == source_code))
     if source is None:
         raise NotFound(N_("No organisation has the code %(code)s."), code=source_code)
+    if not can_export(session, actor.user, source, actor.today):
+        raise Forbidden(N_("An exchange account sends only its own body's packages."))
     scope = management_scope(session, source, actor.today)
     if scope.empty:
         raise InvalidInput(N_("%(code)s manages no facility: it has no records to send."),
@@ -202,7 +236,8 @@ class ImportReport:
 def register_partner(session: Session, actor: Actor, code: str, public_key_pem: str
                      ) -> ExchangePartner:
     """Trust a body's packages signed with this key (a new key replaces the old)."""
-    _allowed(actor)
+    if not can_configure(actor.user):
+        raise Forbidden(N_("Keys are trusted by the administrators of the database."))
     try:
         key = serialization.load_pem_public_key(public_key_pem.encode())
     except ValueError as error:
@@ -244,14 +279,86 @@ def _verified(session: Session, package: object) -> tuple[dict, str]:
     if not isinstance(body.get("sequence"), int) or not isinstance(body.get("records"), list) \
             or not isinstance(body.get("stages"), list) or not isinstance(body.get("marks"), dict):
         raise InvalidInput(N_("The package is incomplete."))
+    for i, item in enumerate(body["records"]):
+        if not isinstance(item, dict) or item.get("type") not in MODELS \
+                or not isinstance(item.get("id"), int) or not isinstance(item.get("version"), int) \
+                or not isinstance(item.get("data"), dict) \
+                or not all(isinstance(item["data"].get(ref), int | None) for ref in RECORD_REFS):
+            raise InvalidInput(N_("Record %(n)s of the package is malformed."), n=i + 1)
+    if not all(isinstance(item, dict) and isinstance(item.get("id"), int)
+               for item in body["stages"]):
+        raise InvalidInput(N_("A case stage of the package is malformed."))
     return body, hashlib.sha256(canonical(body)).hexdigest()
+
+
+def _outside_scope(session: Session, body: dict, scope: Scope) -> str | None:
+    """The first record of the package that is not the sender's to send, if any.
+
+    Episodes must be at the sender's facilities. Every other record must belong to one of them:
+    to an episode of the package, or to a record received from the sender before whose local
+    episode is still in its scope. A record naming one never received is left to the conflict
+    report (it cannot be applied); a new person or case tied to no episode is refused."""
+    source = body["source"]
+    orgs = {code: oid for oid, code in _org_codes(session).items()}
+    episodes = [r for r in body["records"] if r["type"] == "episode"]
+    for item in episodes:
+        facility = orgs.get(item["data"].get("facility"))
+        if facility is None or not scope.covers(facility):
+            return f"episode {item['id']}"
+    sent = {"episode": {r["id"] for r in episodes},
+            "person": {r["data"].get("person_id") for r in episodes} - {None},
+            "case": {r["data"].get("case_id") for r in episodes} - {None}}
+    columns = {"episode": CustodyEpisode.id, "person": CustodyEpisode.person_id,
+               "case": CustodyEpisode.case_id}
+    known: dict[tuple[str, int], bool | None] = {}
+
+    def held(kind: str, source_id: object) -> bool | None:
+        # True: in scope; False: outside it; None: never received from this sender.
+        if not isinstance(source_id, int):
+            return None
+        if source_id in sent[kind]:
+            return True
+        if (kind, source_id) not in known:
+            link = _link(session, source, kind, source_id)
+            known[kind, source_id] = None if link is None else any(
+                scope.covers(f) for f in session.scalars(select(CustodyEpisode.facility_id)
+                                                         .where(columns[kind] == link.local_id)))
+        return known[kind, source_id]
+
+    for item in body["records"]:
+        kind, data = item["type"], item["data"]
+        if kind in ("person", "case"):
+            inside = held(kind, item["id"]) is True
+        elif kind == "document" and data.get("episode_id") is not None:
+            inside = held("episode", data["episode_id"]) is not False
+        elif kind in ("identifier", "document"):
+            inside = held("person", data.get("person_id")) is not False
+        elif kind == "event":
+            inside = held("episode", data.get("episode_id")) is not False
+        else:
+            inside = True
+        if not inside:
+            return f"{kind} {item['id']}"
+    for item in body["stages"]:
+        if held("case", item.get("case_id")) is False:
+            return f"stage {item['id']}"
+    return None
 
 
 def import_package(session: Session, actor: Actor, package: object) -> ImportReport:
     """Verify and apply a package; all of it or, when it is refused, nothing."""
-    _allowed(actor)
+    require(actor.user, Permission.EXCHANGE_DATA)
     body, digest = _verified(session, package)
     source, sequence = body["source"], body["sequence"]
+    sender = session.scalar(select(Organisation).where(Organisation.code == source))
+    if sender is None or not can_import(session, actor.user, sender, actor.today):
+        raise Forbidden(N_("This account does not receive the packages of %(source)s."),
+                        source=source)
+    outside = _outside_scope(session, body, management_scope(session, sender, actor.today))
+    if outside:
+        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
+                           "(%(record)s): it is refused and nothing was applied."),
+                        source=source, record=outside)
     report = ImportReport(source, sequence)
     prior = session.scalar(select(ExchangePackage).where(
         ExchangePackage.direction == "in", ExchangePackage.source == source,
@@ -283,13 +390,9 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
 def _apply(session: Session, actor: Actor, body: dict, report: ImportReport) -> None:
     orgs = {code: oid for oid, code in _org_codes(session).items()}
     reason = f"exchange:{body['source']}#{body['sequence']}"
-    records = body["records"]
-    for i, item in enumerate(records):
-        if not isinstance(item, dict) or item.get("type") not in MODELS \
-                or not isinstance(item.get("id"), int) or not isinstance(item.get("version"), int) \
-                or not isinstance(item.get("data"), dict):
-            raise InvalidInput(N_("Record %(n)s of the package is malformed."), n=i + 1)
-    for item in sorted(records, key=lambda r: (ORDER.index(r["type"]), r["id"], r["version"])):
+    in_order = sorted(body["records"],
+                      key=lambda r: (ORDER.index(r["type"]), r["id"], r["version"]))
+    for item in in_order:
         _apply_record(session, actor, body["source"], item, orgs, reason, report)
     for item in body["stages"]:
         _apply_stage(session, body["source"], item, orgs, report)
@@ -395,10 +498,8 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
                                  "problem": why})
 
 
-def _apply_stage(session: Session, source: str, item: object, orgs: Mapping[str, int],
+def _apply_stage(session: Session, source: str, item: dict, orgs: Mapping[str, int],
                  report: ImportReport) -> None:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), int):
-        raise InvalidInput(N_("A case stage of the package is malformed."))
     if _link(session, source, "stage", item["id"]) is not None:
         report.unchanged += 1
         return
@@ -434,7 +535,7 @@ def create_agreement(session: Session, actor: Actor, *, partner: str, fields: li
                      purpose: str, approval_ref: str, valid_from: dt.date,
                      valid_to: dt.date) -> ExchangeAgreement:
     """Record an approved agreement (from the command line: who approved is in its reference)."""
-    if actor.user is not None:
+    if not can_configure(actor.user):
         raise Forbidden(N_("Agreements are recorded by the administrators of the database."))
     unknown = sorted(set(fields) - set(FEED_FIELDS))
     if unknown or not fields:
@@ -459,7 +560,7 @@ def create_agreement(session: Session, actor: Actor, *, partner: str, fields: li
 
 def run_feed(session: Session, actor: Actor, agreement_id: int, key: Ed25519PrivateKey) -> dict:
     """The agreed fields of every person whose records changed since the last run, signed."""
-    _allowed(actor)
+    require(actor.user, Permission.EXCHANGE_DATA)
     agreement = session.get(ExchangeAgreement, agreement_id)
     if agreement is None:
         raise NotFound(N_("No such agreement."))
@@ -467,6 +568,9 @@ def run_feed(session: Session, actor: Actor, agreement_id: int, key: Ed25519Priv
         raise Forbidden(N_("The agreement is not in force today (%(start)s – %(end)s): nothing "
                            "is provided."), start=agreement.valid_from.strftime("%d/%m/%Y"),
                         end=agreement.valid_to.strftime("%d/%m/%Y"))
+    if not can_run_feed(session, actor.user, agreement, actor.today):
+        raise Forbidden(N_("Only the exchange account of the body that keeps the whole database "
+                           "runs a feed."))
     last = session.scalar(select(FeedRun).where(FeedRun.agreement_id == agreement.id)
                           .order_by(FeedRun.id.desc()).limit(1))
     since = last.until_mark if last else 0
