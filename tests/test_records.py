@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import count, org, person_at, versions_of
+from tests.helpers import count, last_audit, org, person_at, versions_of
 from workflow.models import (
     Case,
     CaseStageEntry,
@@ -52,7 +52,7 @@ def test_clerk_registers_a_person_with_identifier_and_episode(client, auth, db):
     ("full_name", "N" * 161, "Họ và tên"),
     ("legal_basis", "", "Trường này bắt buộc"),
     ("facility_id", "999999", "Not a valid choice"),
-    ("case_number", "KHONG-CO/2026", "Không có vụ án số KHONG-CO/2026"),
+    ("case_number", "KHONG-CO/2026", "không quản lý vụ án nào có số KHONG-CO/2026"),
     ("sex", "robot", "Not a valid choice"),
 ])
 def test_bad_input_is_refused_with_a_message_and_nothing_saved(client, auth, db, field, value,
@@ -219,3 +219,153 @@ def test_classified_documents_are_withheld_below_clearance(client, auth, db):
     auth.login("approver.hanoi")
     assert "tài liệu mật không được hiển thị" not in client.get(
         f"/persons/{doc.person_id}").data.decode()
+
+
+# --- a case kept by another province (issue 12, finding 3) ------------------------------------
+
+HANOI_CASE = "88/2026/HS"
+
+
+def hanoi_case(client, auth, db) -> Case:
+    """A case of Hà Nội under investigation by CSĐT Hà Nội, a person held under it at the Hà Nội
+    camp, both entered by clerk.hanoi through the forms; then clerk.hcm signs in."""
+    auth.login("clerk.hanoi")
+    assert client.post("/cases/new", data={
+        "number": HANOI_CASE, "title": "Vụ án cướp tài sản", "charges": "Điều 168 BLHS",
+        "opened_on": "2026-10-01", "stage": "investigation",
+        "handling_org_id": str(org(db, "CSDT-HANOI").id)}).status_code == 302
+    assert client.post("/persons/new", data=new_person_form(
+        db, case_number=HANOI_CASE)).status_code == 302
+    auth.logout()
+    auth.login("clerk.hcm")
+    return db.execute(select(Case).where(Case.number == HANOI_CASE)).scalar_one()
+
+
+def hcm_person_form(db, **overrides) -> dict:
+    return new_person_form(db, full_name="Lê Văn Tư", id_value="079090765432",
+                           facility_id=org(db, "TTG-HOCHIMINH").id, **overrides)
+
+
+def stages_of(db, case: Case) -> list[tuple[str, dt.date]]:
+    return [(s.stage.value, s.from_date) for s in db.execute(
+        select(CaseStageEntry).where(CaseStageEntry.case_id == case.id)
+        .order_by(CaseStageEntry.id)).scalars()]
+
+
+def facilities_under(db, case: Case) -> set[str]:
+    return {e.facility.code for e in db.execute(select(CustodyEpisode).where(
+        CustodyEpisode.case_id == case.id)).scalars()}
+
+
+def test_a_clerk_cannot_link_another_provinces_case_to_an_episode_of_their_own(client, auth,
+                                                                                db):
+    case = hanoi_case(client, auth, db)
+    hcm = person_at(db, "TTG-HOCHIMINH")
+    before = (count(db, Person), count(db, CustodyEpisode), count(db, RecordVersion))
+    new = client.post("/persons/new", data=hcm_person_form(db, case_number=HANOI_CASE))
+    assert new.status_code == 422
+    more = client.post(f"/persons/{hcm.id}/episodes/new", data={
+        "facility_id": org(db, "TTG-HOCHIMINH").id, "measure": "detention",
+        "start_date": "2026-11-02", "legal_basis": "Lệnh tạm giam số 13/LTG",
+        "case_number": HANOI_CASE})
+    assert more.status_code == 422
+    assert (count(db, Person), count(db, CustodyEpisode), count(db, RecordVersion)) == before
+    assert facilities_under(db, case) == {"TTG-HANOI"}
+    assert client.get(f"/cases/{case.id}").status_code == 404
+
+
+def test_a_case_number_outside_scope_answers_as_one_that_does_not_exist(client, auth, db):
+    hanoi_case(client, auth, db)
+
+    def answer(number: str):
+        response = client.post("/persons/new", data=hcm_person_form(db, case_number=number))
+        entry = last_audit(db)
+        return (response.status_code, response.data.decode().replace(number, "<number>"),
+                (entry.action, entry.outcome, entry.object_type, entry.object_id,
+                 entry.details))
+
+    kept_elsewhere, unknown = answer(HANOI_CASE), answer("99/2026/KHONG-CO")
+    assert kept_elsewhere[0] == 422
+    assert kept_elsewhere == unknown
+
+
+def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_under_it(
+        app, client, auth, db):
+    from workflow import records
+    from workflow.context import Actor
+    from workflow.enums import Measure
+    from workflow.errors import Forbidden
+    from workflow.models import User
+
+    case = hanoi_case(client, auth, db)
+    # The link made some other way (a transfer entered by the central centre, a package).
+    hcm = person_at(db, "TTG-HOCHIMINH")
+    linked = CustodyEpisode(person_id=hcm.id, facility_id=org(db, "TTG-HOCHIMINH").id,
+                            measure=Measure.DETENTION, start_date=dt.date(2026, 11, 3),
+                            legal_basis="Lệnh tạm giam số 14/LTG", case_id=case.id)
+    db.add(linked)
+    db.flush()
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "Ghi nhận giai đoạn" not in page.data.decode()
+    closed = {"stage": "closed", "handling_org_id": "0", "from_date": "2026-11-20"}
+    refused = client.post(f"/cases/{case.id}", data=closed)
+    assert refused.status_code == 403
+    assert stages_of(db, case) == [("investigation", dt.date(2026, 10, 1))]
+    entry = last_audit(db)
+    assert entry.action == "access.refused" and entry.object_id == "records.case"
+    with app.extensions["custody_sessions"]() as session:
+        clerk = session.execute(select(User).where(User.username == "clerk.hcm")).scalar_one()
+        with pytest.raises(Forbidden):
+            records.correct(session, Actor(clerk), "episode", linked.id, {"case_id": None},
+                            reason="Gỡ vụ án khỏi đợt giam", expected_version=1)
+        session.rollback()
+    db.expire_all()
+    assert db.get(CustodyEpisode, linked.id).case_id == case.id
+    auth.logout()
+    auth.login("clerk.hanoi")
+    assert "Ghi nhận giai đoạn" in client.get(f"/cases/{case.id}").data.decode()
+    assert client.post(f"/cases/{case.id}", data=closed).status_code == 302
+
+
+def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(client, auth,
+                                                                               db):
+    from workflow.access import Workflow
+    from workflow.context import vn_date
+    from workflow.db import utcnow
+    from workflow.enums import StepKind, Urgency
+    from workflow.routing import plan_route
+
+    case = hanoi_case(client, auth, db)
+    held = db.execute(select(CustodyEpisode).where(CustodyEpisode.case_id == case.id)
+                      ).scalar_one().person_id
+    client.post("/persons/new", data=hcm_person_form(db, case_number=HANOI_CASE))
+    client.post(f"/cases/{case.id}", data={"stage": "closed", "handling_org_id": "0",
+                                           "from_date": "2026-11-20"})
+    db.expire_all()
+    flow, day = Workflow(), vn_date(utcnow())
+    route = plan_route(db, flow.rules.on(day), flow.calendar,
+                       requester_org=org(db, "CA-HOCHIMINH"), person=db.get(Person, held),
+                       categories=["episodes"], period_from=None, period_to=None,
+                       urgency=Urgency.NORMAL, day=day)
+    assert (StepKind.CONSENT, org(db, "CSDT-HANOI").id, case.id) in [
+        (s.kind, s.org_id, s.case_id) for s in route.steps]
+
+
+def test_the_import_command_answers_a_case_kept_elsewhere_as_an_unknown_one(client, auth, db,
+                                                                              runner, tmp_path):
+    case = hanoi_case(client, auth, db)
+    path = tmp_path / "tep.csv"
+
+    def answer(number: str):
+        path.write_text("full_name,birth_date,sex,nationality,identity_kind,identity_number,"
+                        "measure,start_date,legal_basis,case_number\n"
+                        "Lê Văn Tư,1990-01-01,male,Việt Nam,cccd,079090765432,detention,"
+                        f"2026-11-01,LTG 1/2026,{number}\n", encoding="utf-8")
+        done = runner.invoke(args=["import-records", str(path), "--facility", "TTG-HOCHIMINH",
+                                   "--as", "clerk.hcm"])
+        return done.exit_code, done.output.replace(number, "<number>")
+
+    kept_elsewhere = answer(HANOI_CASE)
+    assert kept_elsewhere[0] == 1
+    assert kept_elsewhere == answer("99/2026/KHONG-CO")
+    assert facilities_under(db, case) == {"TTG-HANOI"}

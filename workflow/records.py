@@ -37,7 +37,8 @@ from workflow.models import (
 )
 from workflow.names import given_name_key, normalise_name, search_key
 from workflow.policies import Permission, can, can_see_secret, require
-from workflow.scope import Scope, management_scope
+from workflow.routing import competent_body
+from workflow.scope import Scope, management_scope, subtree_ids
 from workflow.versions import (
     Creation,
     HistoryEntry,
@@ -164,13 +165,17 @@ def _set_keys(person: Person) -> None:
     person.given_key = given_name_key(person.full_name)
 
 
-def _case_by_number(session: Session, number: str | None) -> Case | None:
+def _linkable_case(session: Session, actor: Actor, number: str | None) -> Case | None:
+    # A number of another body's case gets the answer of a number no case has: the form must
+    # not tell a clerk which numbers exist outside their scope.
     number = (number or "").strip()
     if not number:
         return None
     case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
-    if case is None:
-        raise InvalidInput(N_("No case has the number %(number)s."), number=number)
+    assert actor.user is not None
+    if case is None or not can_link_case(session, actor.user, case, actor.today):
+        raise InvalidInput(N_("No case kept by your organisation has the number %(number)s."),
+                           number=number)
     return case
 
 
@@ -211,7 +216,7 @@ def _new_episode(session: Session, actor: Actor, person: Person, data: EpisodeIn
     episode = CustodyEpisode(
         person=person, facility=facility, measure=Measure(data.measure), start_date=start,
         end_date=end, legal_basis=_text(data.legal_basis, N_("Legal basis"), 255),
-        case=_case_by_number(session, data.case_number),
+        case=_linkable_case(session, actor, data.case_number),
         created_by_id=actor.user.id if actor.user else None,
     )
     session.add(episode)
@@ -383,13 +388,14 @@ def _locked(session: Session, cls, record_id: int):
 
 def _check_writable(session: Session, actor: Actor, record) -> None:
     require(actor.user, Permission.WRITE_RECORDS)
+    if isinstance(record, Case):
+        _check_case(session, actor, record, can_change_case_stage)
+        return
     scope = user_scope(session, actor)
     if isinstance(record, CustodyEpisode):
         ok = scope.covers(record.facility_id)
     elif isinstance(record, CustodyEvent):
         ok = scope.covers(record.episode.facility_id)
-    elif isinstance(record, Case):
-        ok = _case_in_scope(session, record, scope) or _created_in_org(session, actor, record)
     else:
         person = session.get(Person, _owner_person_id(record))
         ok = person is not None and any(scope.covers(e.facility_id) for e in person.episodes)
@@ -454,9 +460,8 @@ def _clean_changes(session: Session, actor: Actor, record, changes: dict[str, ob
             cleaned["legal_basis"] = _text(changes["legal_basis"], N_("Legal basis"), 255)
         if "measure" in changes:
             cleaned["measure"] = Measure(changes["measure"])
-        new_case = changes.get("case_id")
-        if new_case is not None and session.get(Case, new_case) is None:
-            raise InvalidInput(N_("Unknown case."))
+        if "case_id" in changes:
+            _check_relink(session, actor, record, changes["case_id"])
         cleaned.update(start_date=start, end_date=end)
         cleaned = {k: v for k, v in cleaned.items() if k in changes}
     elif isinstance(record, PersonIdentifier) and "value" in changes:
@@ -472,18 +477,81 @@ def _clean_changes(session: Session, actor: Actor, record, changes: dict[str, ob
 # --- cases -------------------------------------------------------------------------------------
 
 
-def _case_in_scope(session: Session, case: Case, scope: Scope) -> bool:
-    facilities = session.execute(
-        select(CustodyEpisode.facility_id).where(CustodyEpisode.case_id == case.id)
-    ).scalars()
+def case_home(session: Session, case: Case) -> Organisation | None:
+    """Where the case entered the records: the facility of the first episode recorded under it
+    (ids only grow, so a later link never moves it) or, before any, the registering body."""
+    facility_id = session.scalar(select(CustodyEpisode.facility_id).where(
+        CustodyEpisode.case_id == case.id).order_by(CustodyEpisode.id).limit(1))
+    if facility_id is not None:
+        return session.get(Organisation, facility_id)
+    creator = session.get(User, case.created_by_id) if case.created_by_id else None
+    return creator.organisation if creator is not None else None
+
+
+def case_keeper(session: Session, case: Case, day: dt.date) -> Organisation | None:
+    """The body that keeps the case on the day: the lowest management body above its home."""
+    home = case_home(session, case)
+    return competent_body(session, {home.id}, day) if home is not None else None
+
+
+def keeps_case(session: Session, org: Organisation, case: Case, day: dt.date) -> bool:
+    """Whether the body keeps the case: it is the keeper, one of its units, or above it."""
+    if management_scope(session, org, day).nationwide:
+        return True
+    keeper = case_keeper(session, case, day)
+    return keeper is not None and (org.id in subtree_ids(session, keeper.id, day)
+                                   or keeper.id in subtree_ids(session, org.id, day))
+
+
+def can_view_case(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may read the case: its keepers, and bodies holding a person under it."""
+    if not can(user, Permission.READ_RECORDS):
+        return False
+    if keeps_case(session, user.organisation, case, day):
+        return True
+    scope = management_scope(session, user.organisation, day)
+    facilities = session.scalars(select(CustodyEpisode.facility_id).where(
+        CustodyEpisode.case_id == case.id))
     return any(scope.covers(f) for f in facilities)
 
 
-def _created_in_org(session: Session, actor: Actor, record) -> bool:
-    creator = session.get(User, record.created_by_id) if record.created_by_id else None
-    return creator is not None and actor.user is not None and (
-        creator.organisation_id == actor.user.organisation_id
-    )
+def can_change_case_stage(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may change the case's stage (or correct its title and charges): the
+    clerks of the bodies that keep it, never one that only holds a person under it."""
+    return can(user, Permission.WRITE_RECORDS) and keeps_case(
+        session, user.organisation, case, day)
+
+
+def can_link_case(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may record an episode under the case (or take one off it): a link
+    decides what the case's stage demands of the person's data, so it is the stage's rule,
+    judged on the links there already are (the one being made counts for nothing)."""
+    return can_change_case_stage(session, user, case, day)
+
+
+def _check_case(session: Session, actor: Actor, case: Case, gate) -> None:
+    assert actor.user is not None
+    if not can_view_case(session, actor.user, case, actor.today):
+        raise NotFound(N_("No such record."))
+    if not gate(session, actor.user, case, actor.today):
+        raise Forbidden(N_("Only the body that keeps this case may change it."))
+
+
+def _check_relink(session: Session, actor: Actor, episode: CustodyEpisode,
+                  case_id: int | None) -> None:
+    # Moving an episode off a case drops what the case's stage demands (consent): the old
+    # case's keeper decides that as much as the new one's.
+    assert actor.user is not None
+    if case_id == episode.case_id:
+        return
+    # By id, not `episode.case`: a loaded relationship would outlive the new case_id.
+    old = session.get(Case, episode.case_id) if episode.case_id is not None else None
+    if old is not None and not can_link_case(session, actor.user, old, actor.today):
+        raise Forbidden(N_("Only the body that keeps this case may change it."))
+    case = session.get(Case, case_id) if case_id is not None else None
+    if case_id is not None and (case is None or not can_link_case(session, actor.user, case,
+                                                                  actor.today)):
+        raise InvalidInput(N_("Unknown case."))
 
 
 def _check_handler(session: Session, stage: CaseStage, handling_org_id: int | None):
@@ -543,7 +611,7 @@ def change_case_stage(
 ) -> CaseStageEntry:
     """Record that the case moved to a stage (and body) from a date; the history is kept."""
     case = _locked(session, Case, case_id)
-    _check_writable(session, actor, case)
+    _check_case(session, actor, case, can_change_case_stage)
     stage = CaseStage(stage)
     day = _past_date(from_date, N_("From date"), actor)
     assert day is not None
@@ -563,12 +631,10 @@ def change_case_stage(
 
 
 def get_case(session: Session, actor: Actor, case_id: int) -> Case:
-    """A case the user may read (linked to an episode in scope), audited."""
-    require(actor.user, Permission.READ_RECORDS)
+    """A case the user may read (`can_view_case`), audited."""
+    user = require(actor.user, Permission.READ_RECORDS)
     case = session.get(Case, case_id)
-    scope = user_scope(session, actor)
-    if case is None or not (_case_in_scope(session, case, scope)
-                            or _created_in_org(session, actor, case)):
+    if case is None or not can_view_case(session, user, case, actor.today):
         raise NotFound(N_("No such record."))
     audit.record(session, actor, "record.view", object_type="case", object_id=case.id)
     return case

@@ -289,4 +289,7 @@ def case(case_id: int):
         if done:
             flash(_("The stage has been recorded."), "success")
             return redirect(url_for(".case", case_id=case_id))
-    return render_template("records/case.html", case=found, form=form), status_for(form)
+    me = actor()
+    may_change = records.can_change_case_stage(db.session(), me.user, found, me.today)
+    return render_template("records/case.html", case=found, form=form,
+                           may_change_stage=may_change), status_for(form)
