@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from tests.conftest import Auth
+from tests.helpers import person_at
 from tests.test_access_matrix import MATRIX, objects  # noqa: F401 - the fixture is used
+from workflow.models import User
 
 EXAMPLES = 40
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -60,17 +63,33 @@ class Forms(HTMLParser):
             self.current.pop("select", None)
 
 
-def _field_strategy(fields: dict[str, list[str]]):
-    """Each field: one of its own values (a hidden action, an option) or anything at all."""
+def _field_strategy(fields: dict[str, list[str]], forged: list[str]):
+    """Each field: one of its own values (a hidden action, an option) or anything at all; a
+    field that names an object (`…id`, `version`) also the ids of other actors' objects."""
+    def values_of(name: str, values: list[str]):
+        own = st.sampled_from([v for v in values if v is not None] or [""])
+        if name.endswith("id") or name == "version":
+            return st.one_of(own, st.sampled_from(forged), VALUES)
+        return st.one_of(own, VALUES, st.lists(VALUES, max_size=3))
+
     return st.fixed_dictionaries({}, optional={
-        name: st.one_of(st.sampled_from([v for v in values if v is not None] or [""]),
-                        VALUES, st.lists(VALUES, max_size=3))
-        for name, values in fields.items() if name != "csrf_token"})
+        name: values_of(name, values) for name, values in fields.items()
+        if name != "csrf_token"})
 
 
-def test_no_generated_form_input_gets_a_server_error(app, objects, backend):  # noqa: F811
+def _forged_ids(db, held: dict) -> list[str]:
+    """Ids of objects of every kind the tests hold, and of another province's persons, episodes
+    and users: what an attacker would put in a hidden field."""
+    hcm = person_at(db, "TTG-HOCHIMINH")
+    users = db.scalars(select(User.id)).all()
+    ids = {v for v in held.values() if isinstance(v, int)} | {hcm.id, hcm.episodes[-1].id}
+    return sorted(map(str, ids | set(users)))
+
+
+def test_no_generated_form_input_gets_a_server_error(app, db, objects, backend):  # noqa: F811
     # The sign-in form is posted hundreds of times here: the rate limits are another test's.
     app.config.update(RATELIMIT_SIGN_IN="100000 per minute", RATELIMIT_CODE="100000 per minute")
+    forged = _forged_ids(db, objects)
     posted: dict[str, int] = {}
     clients: dict[str, object] = {}
     done: set[tuple] = set()
@@ -96,15 +115,16 @@ def test_no_generated_form_input_gets_a_server_error(app, objects, backend):  # 
                 if target.startswith(SKIP_ACTIONS) or key in done:
                     continue
                 done.add(key)
-                _fuzz(client, target, form["fields"], posted, f"{role}: {target}")
+                _fuzz(client, target, form["fields"], posted, f"{role}: {target}", forged)
     assert len(posted) >= 15, posted
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"fuzz-forms-{backend}.json").write_text(json.dumps(
         {"total": sum(posted.values()), "per_form": posted}, indent=1, ensure_ascii=False))
 
 
-def _fuzz(client, target: str, fields: dict[str, list[str]], posted: dict, label: str) -> None:
-    @given(data=_field_strategy(fields))
+def _fuzz(client, target: str, fields: dict[str, list[str]], posted: dict, label: str,
+          forged: list[str]) -> None:
+    @given(data=_field_strategy(fields, forged))
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def run(data):
