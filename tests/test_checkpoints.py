@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -93,3 +94,13 @@ def test_checkpoints_fall_due_after_n_entries_or_m_minutes(app, runner, db):
         assert checkpoints.due(session, now + dt.timedelta(minutes=11), 2, 10)
         assert checkpoints.due(session, now, 1, 10)
         assert not checkpoints.due(session, now, 2, 10)
+
+
+def test_workers_creating_the_key_at_once_all_get_the_same_one(tmp_path, monkeypatch):
+    path = tmp_path / "audit-signing-key.pem"
+    first = checkpoints.load_or_create_key(path)
+    # A second worker that looked a moment before the first one wrote the file.
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    second = checkpoints.load_or_create_key(path)
+    assert checkpoints.key_id(second) == checkpoints.key_id(first)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

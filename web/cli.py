@@ -247,6 +247,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     app = current_app._get_current_object()
+    audit_key = _sealer().key  # read once, here: the workers inherit it
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -266,7 +267,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}")
+    click.echo(f"Serving on http://{host}:{port} (audit key {checkpoints.key_id(audit_key)})")
     Server().run()
 
 
