@@ -188,6 +188,18 @@ def test_a_superuser_rewrite_after_the_last_checkpoint_is_caught_by_its_seal(app
     assert f"BROKEN at entry {target.seq}: rewritten after it was committed" in result.output
 
 
+def test_the_inspectors_check_on_the_web_checks_the_seals_too(client, auth, db):
+    auth.login("clerk.hanoi")
+    target = search(client, "Tran", db)
+    auth.logout()
+    as_superuser(db, f"UPDATE audit_entry SET purpose = 'x' WHERE seq = {target.seq}",
+                 rehash=target.seq)
+    auth.login("inspector")
+    client.post("/audit/verify")
+    check = last_audit(db, "audit.verify")
+    assert check.outcome == "failure" and f'"broken_seq": {target.seq}' in check.details
+
+
 def test_removing_the_seals_and_letting_the_application_seal_on_top_is_caught(runner, client,
                                                                             auth, db):
     auth.login("clerk.hanoi")
