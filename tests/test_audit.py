@@ -211,8 +211,8 @@ def test_removing_the_seals_and_letting_the_application_seal_on_top_is_caught(ru
     search(client, "Pham", db)  # the application seals the forged chain's new head
     result = verify(runner)
     assert result.exit_code == 1
-    assert f"BROKEN at entry {target.seq}: entries {target.seq} to" in result.output
-    assert "seals were removed" in result.output
+    assert (f"BROKEN at entry {target.seq}: entries {target.seq} to {target.seq + 1} carry no "
+            "seal") in result.output
 
 
 def test_removing_every_seal_is_caught_by_the_witness_log(runner, client, auth, db):
@@ -280,6 +280,24 @@ def test_verify_names_an_inserted_entry(runner, db):
     result = verify(runner)
     assert result.exit_code == 1
     assert f"entry {last.seq + 1} was added outside" in result.output
+
+
+def test_an_entry_added_behind_the_application_with_the_head_moved_carries_no_seal(runner, client,
+                                                                                 auth, db):
+    auth.login("clerk.hanoi")
+    last = last_audit(db)
+    forged = AuditEntry(seq=last.seq + 1, occurred_at=last.occurred_at, actor_id=None,
+                        actor_name="ghost", organisation_id=None, action="record.view",
+                        object_type="person", object_id="1", person_id=1, outcome="success",
+                        purpose=None, ip=None, details="{}", prev_hash=last.hash)
+    forged.hash = entry_hash(forged)
+    db.add(forged)
+    db.flush()
+    db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
+               {"s": forged.seq, "h": forged.hash})
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"BROKEN at entry {forged.seq}: entry {forged.seq} carries no seal" in result.output
 
 
 def test_verify_names_a_forged_entry_in_the_middle(runner, db):

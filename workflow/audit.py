@@ -272,8 +272,7 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
         return Verification(checked)
     if last and sealed_to != last:
         start = (sealed_to or 0) + 1
-        return Verification(checked, start, f"entries {start} to {last} carry no seal: written "
-                            "outside the application, or their seals removed")
+        return Verification(checked, start, _unsealed(start, last))
     broken = _witness_problem(session, witnessed, last)
     return Verification(checked, *broken) if broken else Verification(checked,
                                                                       sealed_from=sealed_from)
@@ -283,9 +282,10 @@ def _seal_problem(public_key: Ed25519PublicKey, entry: AuditEntry,
                   sealed_to: int | None) -> tuple[int, str] | None:
     first = entry.seal_from
     assert first is not None and entry.seal is not None
-    if sealed_to is not None and first != sealed_to + 1:
-        return sealed_to + 1, (f"entries {sealed_to + 1} to {entry.seq} are not sealed as they "
-                               f"were committed: seals were removed")
+    if sealed_to is not None and first > sealed_to + 1:
+        return sealed_to + 1, _unsealed(sealed_to + 1, first - 1)
+    if sealed_to is not None and first <= sealed_to:
+        return first, f"the seal of entry {entry.seq} covers entries sealed before it"
     try:
         public_key.verify(bytes.fromhex(entry.seal), seal_payload(first, entry.seq, entry.hash))
     except (InvalidSignature, ValueError):
@@ -297,6 +297,11 @@ def _seal_problem(public_key: Ed25519PublicKey, entry: AuditEntry,
         return start, (f"one of entries {start} to {entry.seq} was rewritten after it was "
                        f"committed (the seal of entry {entry.seq} does not match)")
     return None
+
+
+def _unsealed(first: int, last: int) -> str:
+    which = f"entry {first} carries" if first == last else f"entries {first} to {last} carry"
+    return f"{which} no seal: written outside the application, or the seals removed"
 
 
 def _read_witness(path: Path | None) -> list[bytes]:
