@@ -1,7 +1,11 @@
 """The audit trail: an entry for every class of event, append-only in the database, and a chain
-that `custody audit verify` checks down to the first edited, removed or inserted entry."""
+that `custody audit verify` checks down to the first edited, removed or inserted entry — also
+against a database superuser without the audit key, who turns the triggers off and rewrites the
+chain consistently (the seals and the witness log tell)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -9,7 +13,8 @@ from sqlalchemy.exc import DatabaseError
 
 from tests.helpers import last_audit, org, person_at
 from workflow import audit
-from workflow.audit import entry_hash
+from workflow.audit import GENESIS, entry_hash
+from workflow.checkpoints import load_or_create_key
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
 from workflow.migrations.append_only import drop_statements
@@ -107,16 +112,140 @@ def tamper(db, *statements: str) -> None:
         db.execute(text(stmt))
 
 
+def rehash_from(db, start: int) -> None:
+    """Recompute the chain from `start` and the head, as an attacker covering their tracks."""
+    db.expire_all()
+    prev = db.get(AuditEntry, start - 1).hash if start > 1 else GENESIS
+    last = None
+    for entry in db.scalars(select(AuditEntry).where(AuditEntry.seq >= start)
+                            .order_by(AuditEntry.seq)):
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(entry)
+        last = entry
+    db.flush()
+    last = last or db.get(AuditEntry, start - 1)
+    db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
+               {"s": last.seq, "h": last.hash})
+    db.expire_all()
+
+
+def as_superuser(db, *statements: str, rehash: int | None = None) -> None:
+    """Play a database superuser who lacks the audit key: the append-only triggers off (on
+    PostgreSQL the way a superuser does it, without dropping them), rows changed, the chain and
+    its head recomputed from `rehash`."""
+    postgres = db.get_bind().dialect.name == "postgresql"
+    if postgres:
+        db.execute(text("SET session_replication_role = replica"))
+    else:
+        tamper(db)
+    for stmt in statements:
+        db.execute(text(stmt))
+    if rehash is not None:
+        rehash_from(db, rehash)
+    if postgres:
+        db.execute(text("SET session_replication_role = DEFAULT"))
+
+
 def verify(runner):
     return runner.invoke(args=["audit", "verify"])
 
 
-def test_verify_passes_on_an_untouched_chain(client, auth, runner):
+def chain_holds(app) -> bool:
+    """Whether the hash chain and its head alone verify (what was checked before seals)."""
+    with app.extensions["custody_sessions"]() as session:
+        return audit.verify(session).ok
+
+
+def search(client, q: str, db) -> AuditEntry:
+    """A search through the web (one request, one commit); its audit entry."""
+    client.post("/search", data={"q": q})
+    return last_audit(db, "record.search")
+
+
+def test_verify_passes_on_an_untouched_chain(client, auth, runner, app, db):
     auth.login("clerk.hanoi")
-    client.post("/search", data={"q": "Tran"})
+    entry = search(client, "Tran", db)
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    assert "intact" in result.output
+    assert "intact" in result.output and "every commit's seal checked" in result.output
+    assert entry.seal_from == entry.seq and entry.seal  # the request's commit sealed it
+    witness = (Path(app.instance_path) / "audit-witness.log").read_text().splitlines()
+    assert f"{entry.seq} {entry.seq} {entry.hash}" in witness
+
+
+def test_a_superuser_rewrite_after_the_last_checkpoint_is_caught_by_its_seal(app, runner, client,
+                                                                          auth, db):
+    assert runner.invoke(args=["audit", "checkpoint", "--force"]).exit_code == 0
+    auth.login("clerk.hanoi")
+    target = search(client, "Tran", db)
+    search(client, "Nguyen", db)  # a later commit: the attacker rehashes it too
+    assert verify(runner).exit_code == 0
+    as_superuser(db, f"UPDATE audit_entry SET details = '{{\"q\": \"Le\"}}' "
+                     f"WHERE seq = {target.seq}", rehash=target.seq)
+    assert chain_holds(app)  # the chain and its head alone no longer tell
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"BROKEN at entry {target.seq}: rewritten after it was committed" in result.output
+
+
+def test_the_inspectors_check_on_the_web_checks_the_seals_too(client, auth, db):
+    auth.login("clerk.hanoi")
+    target = search(client, "Tran", db)
+    auth.logout()
+    as_superuser(db, f"UPDATE audit_entry SET purpose = 'x' WHERE seq = {target.seq}",
+                 rehash=target.seq)
+    auth.login("inspector")
+    client.post("/audit/verify")
+    check = last_audit(db, "audit.verify")
+    assert check.outcome == "failure" and f'"broken_seq": {target.seq}' in check.details
+
+
+def test_removing_the_seals_and_letting_the_application_seal_on_top_is_caught(runner, client,
+                                                                            auth, db):
+    auth.login("clerk.hanoi")
+    target = search(client, "Tran", db)
+    search(client, "Nguyen", db)
+    as_superuser(db, f"UPDATE audit_entry SET details = '{{}}' WHERE seq = {target.seq}",
+                 f"UPDATE audit_entry SET seal = NULL, seal_from = NULL "
+                 f"WHERE seq >= {target.seq}", rehash=target.seq)
+    search(client, "Pham", db)  # the application seals the forged chain's new head
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert (f"BROKEN at entry {target.seq}: entries {target.seq} to {target.seq + 1} carry no "
+            "seal") in result.output
+
+
+def test_removing_every_seal_is_caught_by_the_witness_log(runner, client, auth, db):
+    auth.login("clerk.hanoi")
+    target = search(client, "Tran", db)
+    first_sealed = db.scalar(select(AuditEntry.seq).where(AuditEntry.seal.is_not(None))
+                             .order_by(AuditEntry.seq).limit(1))
+    as_superuser(db, f"UPDATE audit_entry SET details = '{{}}' WHERE seq = {target.seq}",
+                 "UPDATE audit_entry SET seal = NULL, seal_from = NULL", rehash=target.seq)
+    search(client, "Pham", db)  # now the first seal: it looks as if sealing began here
+    result = verify(runner)
+    assert result.exit_code == 1
+    # The earliest commit the witness log saw and the chain no longer holds as it was.
+    assert f"BROKEN at entry {first_sealed}: it is not what the witness log saw committed" \
+        in result.output
+
+
+def test_cutting_off_the_end_is_caught_by_the_witness_log_also_once_the_chain_grows_again(
+        app, runner, client, auth, db):
+    auth.login("clerk.hanoi")
+    kept = search(client, "Tran", db).seq
+    search(client, "Nguyen", db)
+    last = search(client, "Le", db).seq
+    as_superuser(db, f"DELETE FROM audit_entry WHERE seq > {kept}", rehash=kept + 1)
+    assert head_seq(db) == kept and chain_holds(app)
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert (f"BROKEN at entry {kept + 1}: the witness log saw entries up to {last} committed, "
+            f"the chain ends at entry {kept}") in result.output
+    search(client, "Pham", db)  # the application writes the removed numbers again
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"BROKEN at entry {kept + 1}: it is not what the witness log saw" in result.output
 
 
 def test_verify_names_an_edited_entry(runner, db):
@@ -153,6 +282,24 @@ def test_verify_names_an_inserted_entry(runner, db):
     assert f"entry {last.seq + 1} was added outside" in result.output
 
 
+def test_an_entry_added_behind_the_application_with_the_head_moved_carries_no_seal(runner, client,
+                                                                                 auth, db):
+    auth.login("clerk.hanoi")
+    last = last_audit(db)
+    forged = AuditEntry(seq=last.seq + 1, occurred_at=last.occurred_at, actor_id=None,
+                        actor_name="ghost", organisation_id=None, action="record.view",
+                        object_type="person", object_id="1", person_id=1, outcome="success",
+                        purpose=None, ip=None, details="{}", prev_hash=last.hash)
+    forged.hash = entry_hash(forged)
+    db.add(forged)
+    db.flush()
+    db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
+               {"s": forged.seq, "h": forged.hash})
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"BROKEN at entry {forged.seq}: entry {forged.seq} carries no seal" in result.output
+
+
 def test_verify_names_a_forged_entry_in_the_middle(runner, db):
     tamper(db, "DELETE FROM audit_entry WHERE seq = 2")
     first = db.get(AuditEntry, 1)
@@ -164,16 +311,26 @@ def test_verify_names_a_forged_entry_in_the_middle(runner, db):
     assert result.exit_code == 1 and "entry 2" in result.output
 
 
-def _deferring(database_url):
+def _deferring(database_url, sealer=None):
     engine = make_engine(database_url)
-    session = make_session_factory(engine)()
+    session = make_session_factory(engine, {audit.SEALER: sealer} if sealer else None)()
     session.info[audit.DEFER] = True
     return engine, session
 
 
-def test_a_deferring_session_chains_its_entries_at_commit_and_drops_undone_ones(database_url, db):
+def _sealer(tmp_path, loads: list[int]) -> audit.Sealer:
+    def load():
+        loads.append(1)
+        return load_or_create_key(tmp_path / "audit.pem")
+    return audit.Sealer(load, lambda: tmp_path / "witness.log")
+
+
+def test_a_deferring_session_chains_its_entries_at_commit_and_drops_undone_ones(database_url, db,
+                                                                             tmp_path):
     start = head_seq(db)
-    engine, session = _deferring(database_url)
+    loads: list[int] = []
+    sealer = _sealer(tmp_path, loads)
+    engine, session = _deferring(database_url, sealer)
     try:
         audit.record(session, SYSTEM, "test.kept")
         with pytest.raises(RuntimeError), session.begin_nested():
@@ -187,7 +344,12 @@ def test_a_deferring_session_chains_its_entries_at_commit_and_drops_undone_ones(
         session.rollback()
         session.commit()
         assert head_seq(db) == start + 2
-        assert audit.verify(session).ok
+        # One seal for the commit, one witness line; nothing of what was rolled back.
+        last = db.get(AuditEntry, start + 2)
+        assert (last.seal_from, db.get(AuditEntry, start + 1).seal) == (start + 1, None)
+        assert (tmp_path / "witness.log").read_text() == f"{start + 1} {start + 2} {last.hash}\n"
+        assert audit.verify(session, sealer.key.public_key(), sealer.witness_path).ok
+        assert loads == [1]  # the key is read once, not per commit
     finally:
         session.close()
         engine.dispose()

@@ -33,11 +33,13 @@ def _runner_for(url: str, tmp_path):
     return app, app.test_cli_runner()
 
 
-def test_backup_and_restore_round_trip(app, runner, auth, database_url, empty_url, tmp_path):
+def test_backup_and_restore_round_trip(app, runner, auth, client, database_url, empty_url,
+                                      tmp_path):
     auth.login("clerk.hanoi")  # some fresh audit entries to carry over
     path = tmp_path / "backups" / "custody.backup"
     result = runner.invoke(args=["backup", str(path)])
     assert result.exit_code == 0, result.output
+    client.post("/search", data={"q": "Tran"})  # committed after the backup: not in the copy
     assert runner.invoke(args=["backup", str(path)]).exit_code != 0  # never overwrites
     manifest = json.loads((tmp_path / "backups" / "custody.backup.manifest.json").read_text())
     assert manifest["counts"]["audit_entry"] > 0 and manifest["revision"]
@@ -46,8 +48,15 @@ def test_backup_and_restore_round_trip(app, runner, auth, database_url, empty_ur
     result = restored.invoke(args=["restore", str(path)])
     assert result.exit_code == 0, result.output
     assert "GOOD" in result.output
+    # The witness log saw the search the copy lacks: kept aside, so the copy verifies.
+    assert "audit witness log of the replaced database was kept as" in result.output
+    assert len(list(tmp_path.glob("audit-witness.log.before-restore-*"))) == 1
+    verified = restored.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
     original, copy = make_engine(database_url), make_engine(empty_url)
-    assert backup.counts(copy) == backup.counts(original) == manifest["counts"]
+    assert backup.counts(copy) == manifest["counts"]
+    assert backup.counts(original) == {**manifest["counts"],
+                                       "audit_entry": manifest["counts"]["audit_entry"] + 1}
     original.dispose()
     copy.dispose()
     # A second restore over the now filled database is refused without --replace.

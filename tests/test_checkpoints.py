@@ -6,36 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from sqlalchemy import select, text
 
-from tests.test_audit import head_seq, tamper
+from tests.test_audit import head_seq, rehash_from, tamper
 from workflow import checkpoints
-from workflow.audit import GENESIS, entry_hash
 from workflow.migrations.append_only import drop_statements
-from workflow.models import AuditCheckpoint, AuditEntry, AuditHead
+from workflow.models import AuditCheckpoint, AuditHead
 
 
 def checkpoint(runner) -> None:
     result = runner.invoke(args=["audit", "checkpoint", "--force"])
     assert result.exit_code == 0 and "signed at entry" in result.output, result.output
-
-
-def rehash_from(db, start: int) -> None:
-    """Recompute the chain from `start` and the head, as an attacker covering their tracks."""
-    prev = db.get(AuditEntry, start - 1).hash if start > 1 else GENESIS
-    last = None
-    for entry in db.scalars(select(AuditEntry).where(AuditEntry.seq >= start)
-                            .order_by(AuditEntry.seq)):
-        entry.prev_hash = prev
-        entry.hash = prev = entry_hash(entry)
-        last = entry
-    db.flush()
-    head = db.get(AuditHead, 1)
-    last = last or db.get(AuditEntry, start - 1)
-    db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
-               {"s": last.seq, "h": last.hash})
-    db.expire(head)
 
 
 def test_checkpoints_verify_and_export(runner, auth, client, tmp_path):
@@ -59,8 +42,8 @@ def test_a_consistently_rewritten_chain_fails_its_checkpoint(runner, db, tmp_pat
     tamper(db, "UPDATE audit_entry SET actor_name = 'someone-else' WHERE seq = 2")
     rehash_from(db, 2)
     plain = runner.invoke(args=["audit", "verify"])
-    assert "Audit chain intact" in plain.output  # the chain alone no longer tells
     assert plain.exit_code == 1
+    assert "Audit chain BROKEN at entry 1: one of entries 1 to" in plain.output  # its seal
     assert f"checkpoint at entry {signed} (database): the chain's entry {signed} is not the " \
         "one signed" in plain.output
 
@@ -111,3 +94,13 @@ def test_checkpoints_fall_due_after_n_entries_or_m_minutes(app, runner, db):
         assert checkpoints.due(session, now + dt.timedelta(minutes=11), 2, 10)
         assert checkpoints.due(session, now, 1, 10)
         assert not checkpoints.due(session, now, 2, 10)
+
+
+def test_workers_creating_the_key_at_once_all_get_the_same_one(tmp_path, monkeypatch):
+    path = tmp_path / "audit-signing-key.pem"
+    first = checkpoints.load_or_create_key(path)
+    # A second worker that looked a moment before the first one wrote the file.
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    second = checkpoints.load_or_create_key(path)
+    assert checkpoints.key_id(second) == checkpoints.key_id(first)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -49,7 +49,10 @@ def server(backend, app, database_url, tmp_path):
     if backend != "postgresql":
         pytest.skip("the multi-process server test runs on PostgreSQL")
     port = _free_port()
+    # The audit key and witness log of the app fixture (its instance folder), not the checkout's.
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="test-secret",
+               CUSTODY_AUDIT_SIGNING_KEY=str(tmp_path / "audit-signing-key.pem"),
+               CUSTODY_AUDIT_WITNESS_LOG=str(tmp_path / "audit-witness.log"),
                CUSTODY_RATELIMIT_SIGN_IN='"10000 per minute"',
                CUSTODY_RATELIMIT_CODE='"10000 per minute"')
     log = (tmp_path / "gunicorn.log").open("w")
@@ -235,8 +238,11 @@ def test_a_worker_killed_mid_decision_leaves_no_decision_and_a_sound_chain(serve
 
 
 def _chain_ok(app) -> bool:
+    """The chain, every seal the workers made and the lines they appended to the witness log."""
+    sealer = app.extensions["custody_audit_sealer"]
+    assert sealer.witness_path.exists()
     with app.extensions["custody_sessions"]() as session:
-        return audit.verify(session).ok
+        return audit.verify(session, sealer.key.public_key(), sealer.witness_path).ok
 
 
 def _post_quietly(browser, base: str, request_id: int, token: str) -> None:

@@ -13,7 +13,6 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from web.keys import AUDIT, signing_key
 from workflow import access, accounts, audit, checkpoints, dashboard, demo, schema, tokens
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
@@ -27,6 +26,11 @@ def _sessions():
 
 def _engine():
     return current_app.extensions["custody_engine"]
+
+
+def _sealer() -> audit.Sealer:
+    """The process's audit sealer: its key is read once."""
+    return current_app.extensions["custody_audit_sealer"]
 
 
 @click.command("init")
@@ -129,21 +133,32 @@ def audit_group() -> None:
               help="An exported checkpoint file kept off the machine (its key is trusted).")
 @with_appcontext
 def audit_verify_command(exported: str | None) -> None:
-    """Recompute the hash chain and check every signed checkpoint (those in the database and,
-    if given, those of an exported file); name what is wrong and exit 1 if anything is."""
+    """Recompute the hash chain, check every commit's seal and the witness log, and every signed
+    checkpoint (those in the database and, if given, those of an exported file); name what is
+    wrong and exit 1 if anything is."""
     data = checkpoints.read_export(Path(exported)) if exported else None
-    public = (checkpoints.public_key_of(data) if data
-              else signing_key(AUDIT).public_key())
+    sealer = _sealer()
+    public = checkpoints.public_key_of(data) if data else sealer.key.public_key()
+    witness = sealer.witness_path
     with _sessions()() as session:
-        result = audit.verify(session)
+        if session.get_bind().dialect.name == "postgresql":
+            # One snapshot for the chain, its head and the witness check, while others write.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        result = audit.verify(session, sealer.key.public_key(), witness)
         report = checkpoints.verify(session, public, data)
     failed = False
     if result.ok:
-        click.echo(f"Audit chain intact: {result.checked} entries verified.")
+        since = (f"; entries 1 to {result.sealed_from - 1} predate sealing"
+                 if result.sealed_from and result.sealed_from > 1 else "")
+        click.echo(f"Audit chain intact: {result.checked} entries verified, every commit's "
+                   f"seal checked{since}.")
     else:
         failed = True
         click.echo(f"Audit chain BROKEN at entry {result.broken_seq}: {result.problem} "
                    f"({result.checked} entries before it verified).", err=True)
+    if not witness.exists():
+        click.echo(f"No witness log at {witness}: entries cut off the end can be noticed only "
+                   f"from exported checkpoints.", err=True)
     if report.ok:
         click.echo(f"Checkpoints: {report.checked} signed checkpoints verified.")
     for problem in report.problems:
@@ -167,7 +182,7 @@ def audit_checkpoint_command(force: bool) -> None:
 @with_appcontext
 def audit_export_command(path: str) -> None:
     """Write every checkpoint and the public key to PATH, to keep off the machine."""
-    key = signing_key(AUDIT)
+    key = _sealer().key
     with _sessions()() as session:
         data = checkpoints.export(session, key)
     Path(path).write_text(json.dumps(data, indent=1), "utf-8")
@@ -177,7 +192,7 @@ def audit_export_command(path: str) -> None:
 
 def _checkpoint_if_due(force: bool = False) -> int | None:
     """Create a checkpoint when one is due (or forced); the entry it names, if any."""
-    key = signing_key(AUDIT)
+    key = _sealer().key
     config = current_app.config
     with _sessions()() as session:
         actor = Actor(None, "cron")
@@ -232,6 +247,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     app = current_app._get_current_object()
+    audit_key = _sealer().key  # read once, here: the workers inherit it
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -251,7 +267,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}")
+    click.echo(f"Serving on http://{host}:{port} (audit key {checkpoints.key_id(audit_key)})")
     Server().run()
 
 

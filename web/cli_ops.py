@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from workflow import backup, dbroles
+from workflow.db import utcnow
 from workflow.errors import DomainError
 
 
@@ -53,11 +54,26 @@ def restore_command(path: str, replace: bool) -> None:
         click.echo(f"Restored and verified: {len(check.counts)} tables, "
                    f"{sum(check.counts.values())} rows, audit chain of {check.audit_entries} "
                    "entries intact. GOOD.")
+        aside = _set_witness_aside()
+        if aside:
+            click.echo(f"The audit witness log of the replaced database was kept as {aside}; "
+                       "a new one begins.")
         return
     for problem in check.problems:
         click.echo(f"PROBLEM {problem}", err=True)
     click.echo("The restored copy is NOT good.", err=True)
     sys.exit(1)
+
+
+def _set_witness_aside() -> Path | None:
+    """The restored chain ends where the backup did, before commits the witness log saw: keep
+    that log under another name (evidence of what was committed) and let a new one begin."""
+    path = current_app.extensions["custody_audit_sealer"].witness_path
+    if not path.exists():
+        return None
+    aside = path.with_name(f"{path.name}.before-restore-{utcnow():%Y%m%dT%H%M%S.%fZ}")
+    path.rename(aside)
+    return aside
 
 
 @click.command("grant-app-role")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
+from web.keys import AUDIT, AUDIT_WITNESS, instance_file, signing_key
 from workflow import audit
 from workflow.db import make_engine, make_session_factory
 
@@ -13,7 +14,12 @@ def init_app(app: Flask) -> None:
     """Create the engine and bind the request lifecycle."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["custody_engine"] = engine
-    app.extensions["custody_sessions"] = make_session_factory(engine)
+    # Every session of the application seals the audit entries it commits; the key is read
+    # once per process, on first use (after the instance folder is final).
+    sealer = audit.Sealer(lambda: signing_key(AUDIT, app),
+                          lambda: instance_file(AUDIT_WITNESS, app))
+    app.extensions["custody_audit_sealer"] = sealer
+    app.extensions["custody_sessions"] = make_session_factory(engine, {audit.SEALER: sealer})
     app.after_request(_commit)
     app.teardown_request(_close)
 

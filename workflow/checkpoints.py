@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,18 +26,28 @@ EXPORT_FORMAT = "custody-audit-checkpoints/1"
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    """The signing key from its file (created, readable by its owner only, if missing)."""
+    """The signing key from its file (created, readable by its owner only, if missing). Workers
+    starting together on a new installation all end up with the same key: a new key is written
+    aside and linked into place, which only the first one does."""
     path = Path(path)
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), None)
-        assert isinstance(key, Ed25519PrivateKey)
-        return key
-    key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}.new")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()))
+        finally:
+            os.close(fd)
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    assert isinstance(key, Ed25519PrivateKey)
     return key
 
 

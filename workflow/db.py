@@ -91,6 +91,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit; `info` starts each session's
+    `Session.info` (the audit sealer, for instance)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)

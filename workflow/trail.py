@@ -70,7 +70,9 @@ def read_trail(session: Session, actor: Actor, flt: TrailFilter, size: int = 50)
 def verify_chain(session: Session, actor: Actor) -> audit.Verification:
     """Check the whole chain on an inspector's request; the check is audited."""
     require(actor.user, Permission.READ_AUDIT)
-    result = audit.verify(session)
+    sealer: audit.Sealer | None = session.info.get(audit.SEALER)
+    result = (audit.verify(session, sealer.key.public_key(), sealer.witness_path) if sealer
+              else audit.verify(session))
     audit.record(session, actor, "audit.verify",
                  outcome=audit.Outcome.SUCCESS if result.ok else audit.Outcome.FAILURE,
                  details={"checked": result.checked, "broken_seq": result.broken_seq})

@@ -36,6 +36,10 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # On the last entry of each commit: the audit key's Ed25519 signature over the entries
+    # seal_from..seq and this hash, made in the same transaction (see `workflow.audit`).
+    seal_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    seal: Mapped[str | None] = mapped_column(String(128))
 
 
 class AuditHead(Base):
