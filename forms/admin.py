@@ -42,6 +42,8 @@ class UserForm(FlaskForm):
     clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
     person_id = IntegerField(_l("Person number (detainee accounts only)"),
                              validators=[Optional()])
+    system = BooleanField(_l("System account: another body's software, with API tokens and "
+                             "no sign-in"))
     password = PasswordField(_l("Initial password"),
                              validators=[DataRequired(), Length(min=8, max=128)])
 
@@ -56,3 +58,10 @@ class UserEditForm(FlaskForm):
 
 class UnlockForm(FlaskForm):
     """Unlock an account (the CSRF token only)."""
+
+
+class RevokeTokenForm(FlaskForm):
+    """Revoke an API token, confirmed with a tick."""
+
+    confirm = BooleanField(_l("I confirm: the systems that use this token stop working at "
+                              "once."), validators=[DataRequired()])

@@ -100,3 +100,23 @@ def version_of(db, request_id: int) -> int:
 
     db.expire_all()
     return db.get(AccessRequest, request_id).version
+
+
+def system_token(app, username: str = "system.vks", org_code: str = "VKS-HANOI",
+                 role: str = "requester", days: int = 90) -> dict[str, str]:
+    """The bearer header of a new token of a system account (created the first time): API
+    tokens act as system accounts only, e.g. an outside body's software filing requests."""
+    from workflow import accounts, tokens
+    from workflow.context import SYSTEM
+    from workflow.enums import Role
+
+    with app.extensions["custody_sessions"]() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            user = accounts.create_user(
+                session, SYSTEM, username=username, full_name=f"Hệ thống {org_code}",
+                organisation_id=org(session, org_code).id, roles={Role(role)},
+                password="hệ thống không đăng nhập", system=True)
+        _row, token = tokens.issue(session, SYSTEM, user, "test", days)
+        session.commit()
+    return {"Authorization": f"Bearer {token}"}

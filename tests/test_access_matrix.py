@@ -87,6 +87,8 @@ MATRIX = {
                                                                anonymous=405)),
     "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", expect(set(), others=405,
                                                                 anonymous=405)),
+    "admin.revoke_token": ("/admin/users/{user}/tokens/1/revoke",
+                           expect(set(), others=405, anonymous=405)),
     # Extracts: previewed by the issuing body's approvers, downloaded by the requester only;
     # letters for everyone on the request; verification is public.
     "documents.preview": ("/documents/{extract}/preview.pdf", expect({AP}, others=404)),

@@ -1,41 +1,45 @@
-"""Every API route × every role, with bearer tokens: who may read and who may act on a request
-routed to the Hà Nội police (approval) and investigation agency (consent)."""
+"""Every API route × every kind of account that may hold a token (system accounts: an outside
+body's software that files requests, the exchange account), on a request routed to the Hà Nội
+police (approval) and investigation agency (consent); and every person's account, which gets no
+token: a person signs in with two factors, and decisions need a fresh sign-in."""
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+import hashlib
 
-from tests.helpers import version_of
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import system_token, version_of
 from tests.test_access_matrix import ROLES
 from tests.test_access_workflow import World, ask, person_with_stage
 from workflow.enums import CaseStage
+from workflow.models import ApiToken, User
 
-A, RQ, AP, CO, CL, IN, AD, DE, MA = ROLES
-ON_ROUTE = {RQ: 200, AP: 200, CO: 200}
+FILER, OTHER, EXCHANGE = "system.vks", "system.vks.hcm", "exchange.centre"
+ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "requester"),
+            EXCHANGE: ("TTCSDL", "exchange")}
+DECISION = {FILER: 403}  # the filer may see its request, but no token decides
 
-# endpoint → (method, path, body, expected status per signed-in role; others get `default`)
+# endpoint → (method, path, body, expected status per account; others get `default`)
 CASES = {
-    # Lists: each role has its own (filers: theirs; deciders: their queues); others none.
-    "api.Requests": ("GET", "/api/v1/requests", None, {IN: 403, AD: 403, MA: 403}, 200),
-    "api.get_request": ("GET", "/api/v1/requests/{id}", None, ON_ROUTE, 404),
-    "api.timeline": ("GET", "/api/v1/requests/{id}/timeline", None, ON_ROUTE, 404),
-    "api.approve": ("POST", "/api/v1/requests/{id}/approve", {}, {RQ: 403, AP: 200, CO: 403},
-                    404),
+    # Lists: a filer has its own; the exchange account has none.
+    "api.Requests": ("GET", "/api/v1/requests", None, {EXCHANGE: 403}, 200),
+    "api.get_request": ("GET", "/api/v1/requests/{id}", None, {FILER: 200}, 404),
+    "api.timeline": ("GET", "/api/v1/requests/{id}/timeline", None, {FILER: 200}, 404),
+    "api.approve": ("POST", "/api/v1/requests/{id}/approve", {}, DECISION, 404),
     "api.refuse": ("POST", "/api/v1/requests/{id}/refuse", {"reason_code": "purpose"},
-                   {RQ: 403, AP: 200, CO: 403}, 404),
+                   DECISION, 404),
     "api.grant_consent": ("POST", "/api/v1/requests/{id}/consent", {"letter_ref": "CV 1"},
-                          {RQ: 403, AP: 403, CO: 200}, 404),
+                          DECISION, 404),
     "api.refuse_consent": ("POST", "/api/v1/requests/{id}/refuse-consent",
-                           {"reason_code": "harms_case"}, {RQ: 403, AP: 403, CO: 200}, 404),
+                           {"reason_code": "harms_case"}, DECISION, 404),
     "api.return_for_supplement": ("POST", "/api/v1/requests/{id}/return",
-                                  {"reason": "Bổ sung văn bản đề nghị"},
-                                  {RQ: 403, AP: 200, CO: 200}, 404),
-    # Deciders on the route see the request but may not act as its requester.
-    "api.withdraw": ("POST", "/api/v1/requests/{id}/withdraw", {}, {RQ: 200, AP: 403, CO: 403},
-                     404),
-    "api.submit": ("POST", "/api/v1/requests/{id}/submit", None, {RQ: 409, AP: 403, CO: 403},
-                   404),
-    # Exchange: the exchange system account only (tests/test_exchange_api.py).
+                                  {"reason": "Bổ sung văn bản đề nghị"}, DECISION, 404),
+    "api.withdraw": ("POST", "/api/v1/requests/{id}/withdraw", {}, {FILER: 200}, 404),
+    "api.submit": ("POST", "/api/v1/requests/{id}/submit", None, {FILER: 409}, 404),
+    # Exchange: the exchange account's own cases are in tests/test_exchange_api.py.
     "api.export_package": ("POST", "/api/v1/exchange/packages/export", {"source": "QP-QL"},
                            {}, 403),
     "api.import_package": ("POST", "/api/v1/exchange/packages", {
@@ -44,6 +48,8 @@ CASES = {
         "signature": {"key_id": "x", "value": "00"}}, {}, 403),
     "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
 }
+PAIRS = [(endpoint, account) for endpoint in sorted(CASES) for account in ACCOUNTS
+         if not (account == EXCHANGE and "exchange" in CASES[endpoint][1])]
 
 
 def test_every_api_route_has_a_case(app):
@@ -52,18 +58,31 @@ def test_every_api_route_has_a_case(app):
     assert endpoints - {"api.preview"} == set(CASES)
 
 
-@pytest.mark.parametrize("endpoint", sorted(CASES))
-@pytest.mark.parametrize("role", [r for r in ROLES if r != A])
-def test_each_role_over_the_api(app, db, runner, endpoint, role):
+@pytest.mark.parametrize(("endpoint", "account"), PAIRS)
+def test_each_system_account_over_the_api(app, db, endpoint, account):
+    headers = {name: system_token(app, name, *ACCOUNTS[name]) for name in ACCOUNTS}
     with app.extensions["custody_sessions"]() as session:
         world = World(session)
-        request_id = ask(world, "requester.vks",
-                         person_with_stage(world, CaseStage.INVESTIGATION)).id
-    token = runner.invoke(args=["create-token", "--username", role, "--name", "matrix"]
-                          ).output.strip()
+        request_id = ask(world, FILER, person_with_stage(world, CaseStage.INVESTIGATION)).id
     method, path, body, expected, default = CASES[endpoint]
     if isinstance(body, dict) and "/requests/{id}/" in path:
         body = {**body, "version": version_of(db, request_id)}
     response = app.test_client().open(path.format(id=request_id), method=method, json=body,
-                                      headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == expected.get(role, default), response.get_json()
+                                      headers=headers[account])
+    assert response.status_code == expected.get(account, default), response.get_json()
+
+
+@pytest.mark.parametrize("username", [r for r in ROLES if r != "anonymous"])
+def test_no_person_holds_a_token(app, runner, db, username):
+    result = runner.invoke(args=["create-token", "--username", username, "--name", "matrix"])
+    assert result.exit_code != 0 and "only for system accounts" in result.output
+    assert db.scalar(select(func.count()).select_from(ApiToken)) == 0
+    # A token a person was given before this rule acts no more.
+    user_id = db.scalar(select(User.id).where(User.username == username))
+    old = "cst_issued-before-the-rule"
+    db.add(ApiToken(user_id=user_id, name="old", token_hash=hashlib.sha256(old.encode())
+                    .hexdigest(), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=9)))
+    db.commit()
+    response = app.test_client().get("/api/v1/requests", headers={"Authorization":
+                                                                  f"Bearer {old}"})
+    assert response.status_code == 401

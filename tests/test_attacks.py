@@ -69,6 +69,7 @@ ATTACKS = {
         "roles": ["clerk"], "clearance": "tuyet_mat", "active": "y"}, {ADMIN}),
     "admin.unlock_user": ("/admin/users/{user}/unlock", {}, {ADMIN}),
     "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", {}, {ADMIN}),
+    "admin.revoke_token": ("/admin/users/{user}/tokens/1/revoke", {"confirm": "y"}, {ADMIN}),
     "audit_trail.verify": ("/audit/verify", {}, set()),
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search

@@ -88,7 +88,9 @@ def test_checkpoints_fall_due_after_n_entries_or_m_minutes(app, runner, db):
     app.config.update(AUDIT_CHECKPOINT_ENTRIES=2, AUDIT_CHECKPOINT_MINUTES=10)
     with app.extensions["custody_sessions"]() as session:
         assert session.get(AuditHead, 1).seq == last.seq  # its own entry is covered
-    runner.invoke(args=["create-token", "--username", "admin", "--name", "x"])  # writes one
+    runner.invoke(args=["create-user", "--username", "thanhtra.hcm", "--full-name", "T",
+                        "--org", "CA-HOCHIMINH", "--role", "inspector",
+                        "--password", "correct horse battery"])  # writes one
     with app.extensions["custody_sessions"]() as session:
         assert not checkpoints.due(session, now + dt.timedelta(minutes=5), 2, 10)
         assert checkpoints.due(session, now + dt.timedelta(minutes=11), 2, 10)

@@ -10,6 +10,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from tests.helpers import system_token
 from tests.test_exchange import ARMY, centre_url  # noqa: F401 - the fixture
 from web import create_app
 from workflow.accounts import create_user
@@ -31,7 +32,8 @@ def _exchange_account(app, org_code: str, username: str) -> None:
     with app.extensions["custody_sessions"]() as session:
         org_id = session.scalar(select(Organisation.id).where(Organisation.code == org_code))
         create_user(session, SYSTEM, username=username, full_name="Trao đổi dữ liệu",
-                    organisation_id=org_id, roles={Role.EXCHANGE}, password="một câu đủ dài")
+                    organisation_id=org_id, roles={Role.EXCHANGE}, password="một câu đủ dài",
+                    system=True)
         session.commit()
 
 
@@ -85,9 +87,9 @@ def test_export_and_import_over_the_api(app, centre, tmp_path, runner):
     with centre.extensions["custody_sessions"]() as session:
         assert session.scalar(select(func.count()).select_from(ExchangePackage)) == 1
 
-    # Nobody but the exchange account: an approver's token is refused, and audited.
+    # Nobody but the exchange account: a requesting system's token is refused, and audited.
     denied = app.test_client().post("/api/v1/exchange/packages/export", json={"source": ARMY},
-                                    headers=_token(app, "approver.hanoi"))
+                                    headers=system_token(app))
     assert denied.status_code == 403
 
 

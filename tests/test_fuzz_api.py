@@ -10,29 +10,17 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import select
 
-from workflow import tokens
-from workflow.context import SYSTEM
-from workflow.models import User
+from tests.helpers import system_token
 
 EXAMPLES = 470
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 pytestmark = pytest.mark.fuzz
 
 
-def _bearer(app) -> dict[str, str]:
-    """A token of the provincial approver: a role that may call most operations."""
-    with app.extensions["custody_sessions"]() as session:
-        user = session.scalars(select(User).where(User.username == "approver.hanoi")).one()
-        token = tokens.issue(session, SYSTEM, user, "fuzz")
-        session.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_no_generated_request_gets_a_server_error(app, backend):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    headers = _bearer(app)
+    headers = system_token(app)  # an outside body's software: files, follows, withdraws
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 12
     seen: dict[str, int] = {}

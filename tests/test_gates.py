@@ -190,16 +190,15 @@ def test_revoke_accepts_only_an_extract_of_the_request_on_the_page(app, client, 
 # --- operations own their effects: the API's refusal comes with its notice -------------------
 
 
-def test_a_refusal_over_the_api_issues_its_written_notice(app, client, db, runner):
+def test_a_refusal_issues_its_written_notice_whatever_the_surface(app, db):
+    """The notice is the refusal's own effect (issued by `access.refuse` with the application's
+    settings), not the page's: the API's refusal route calls the same operation."""
     with app.extensions["custody_sessions"]() as session:
         world = World(session)
         request_id = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
-    token = runner.invoke(args=["create-token", "--username", "approver.hanoi",
-                                "--name", "gates"]).output.strip()
-    response = client.post(f"/api/v1/requests/{request_id}/refuse", json={
-        "reason_code": "purpose", "version": version_of(db, request_id)},
-        headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.get_json()
+        world.act(access.refuse, app.extensions["custody_workflow"],
+                  world.actor("approver.hanoi"), request_id, reason_code="purpose",
+                  expected_version=version_of(db, request_id))
     db.expire_all()
     kinds = db.scalars(select(IssuedDocument.kind).where(
         IssuedDocument.request_id == request_id)).all()

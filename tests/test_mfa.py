@@ -117,3 +117,30 @@ def test_an_administrator_resets_a_lost_authenticator(app, client, auth, db):
     # The old authenticator no longer works.
     old = pyotp.TOTP(demo_secret("clerk.hcm")).now()
     assert fresh.post("/login/enrol", data={"code": old}).status_code == 422
+
+
+def test_a_right_password_does_not_wipe_the_wrong_codes(app, client, db):
+    # Issue 12, finding 6: wrong code ×2, right password, wrong code ×2, right password, wrong
+    # code: five failed factors within 15 minutes lock the account.
+    for wrong_codes in (2, 2, 1):
+        assert password_step(client, "clerk.hanoi", password_of("clerk.hanoi")).location \
+            .endswith("/login/code")
+        for _ in range(wrong_codes):
+            client.post("/login/code", data={"code": "123456"})
+    user = db.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+    assert user.locked_at is not None and user.failed_logins == 5
+    assert last_audit(db, "auth.lockout").object_id == str(user.id)
+    # Refused afterwards, even with the right password and a right code.
+    fresh = app.test_client()
+    assert Auth(fresh).login("clerk.hanoi").status_code == 422
+    assert fresh.get("/search").status_code == 302
+
+
+def test_a_full_sign_in_clears_the_failures(client, auth, db):
+    password_step(client, "clerk.hanoi", password_of("clerk.hanoi"))
+    for _ in range(3):
+        client.post("/login/code", data={"code": "123456"})
+    assert client.post("/login/code", data={"code": code_for(db, "clerk.hanoi")}) \
+        .status_code == 302
+    user = db.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+    assert user.failed_logins == 0 and user.locked_at is None

@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.security import refuse_nul_characters
-from workflow import mfa, request_policy
+from workflow import mfa, request_policy, tokens
 from workflow.access import Workflow
 from workflow.extracts import ExtractSettings
 from workflow.policies import Permission, can
@@ -103,6 +103,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         STATISTICS_MAX_AGE_MINUTES=10,
         # Exchange packages and feeds are signed with this Ed25519 key (default instance/).
         EXCHANGE_SIGNING_KEY=None,
+        # API tokens of system accounts live this many days unless `--days` says otherwise.
+        API_TOKEN_DAYS=tokens.DEFAULT_DAYS,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]

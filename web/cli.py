@@ -17,7 +17,7 @@ from workflow import access, accounts, audit, checkpoints, dashboard, demo, sche
 from workflow.context import SYSTEM, Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
-from workflow.models import Organisation, Person
+from workflow.models import Organisation, Person, User
 
 
 def _sessions():
@@ -87,40 +87,77 @@ def demo_command(persons: int, seed: int, if_empty: bool) -> None:
               type=click.Choice([r.value for r in Role]))
 @click.option("--clearance", default="none", type=click.Choice([s.value for s in Secrecy]))
 @click.option("--person-id", type=int, help="The linked person (detainee accounts).")
+@click.option("--system", is_flag=True,
+              help="A system account: another body's software, API tokens only, no sign-in.")
 @click.password_option()
-def create_user_command(username, full_name, org_code, roles, clearance, person_id, password):
+def create_user_command(username, full_name, org_code, roles, clearance, person_id, system,
+                        password):
     """Create an account (audited as an action of the system)."""
     with _sessions()() as session:
         org = session.execute(
             select(Organisation).where(Organisation.code == org_code)).scalar_one_or_none()
         if org is None:
             raise click.ClickException(f"Unknown organisation code {org_code}.")
-        try:
-            user = accounts.create_user(
-                session, SYSTEM, username=username, full_name=full_name,
-                organisation_id=org.id, roles={Role(r) for r in roles}, password=password,
-                clearance=Secrecy(clearance), person_id=person_id)
-        except DomainError as error:
-            raise click.ClickException(error.message % error.params) from error
+        user = _run(lambda: accounts.create_user(
+            session, SYSTEM, username=username, full_name=full_name,
+            organisation_id=org.id, roles={Role(r) for r in roles}, password=password,
+            clearance=Secrecy(clearance), person_id=person_id, system=system))
         session.commit()
         click.echo(f"Created {user.username} at {org.name}.")
 
 
-@click.command("create-token")
-@click.option("--username", required=True, help="The service account the token acts as.")
-@click.option("--name", required=True, help="What the token is for.")
-@with_appcontext
-def create_token_command(username: str, name: str) -> None:
-    """Issue an API token; it is printed once and only its hash is kept."""
-    from workflow.models import User
+def _run(action):
+    """A service's result, or its refusal as the command's error."""
+    try:
+        return action()
+    except DomainError as error:
+        raise click.ClickException(error.message % error.params) from error
 
+
+@click.command("create-token")
+@click.option("--username", required=True, help="The system account the token acts as.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--days", type=int, help="How long it lives (default: CUSTODY_API_TOKEN_DAYS).")
+@with_appcontext
+def create_token_command(username: str, name: str, days: int | None) -> None:
+    """Issue an API token for a system account; it is printed once and only its hash is kept."""
     with _sessions()() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None:
-            raise click.ClickException(f"No account {username}.")
-        token = tokens.issue(session, SYSTEM, user, name)
+        user = _account(session, username)
+        _row, token = _run(lambda: tokens.issue(
+            session, SYSTEM, user, name, days or current_app.config["API_TOKEN_DAYS"]))
         session.commit()
     click.echo(token)
+
+
+@click.command("list-tokens")
+@click.option("--username", required=True, help="The system account.")
+@with_appcontext
+def list_tokens_command(username: str) -> None:
+    """The account's tokens: id, name, created, expires, last used, revoked."""
+    with _sessions()() as session:
+        user = _account(session, username)
+        for row in tokens.tokens_of(session, user.id):
+            click.echo("\t".join([str(row.id), row.name, *(
+                moment.isoformat(timespec="minutes") if moment else "-" for moment in (
+                    row.created_at, row.expires_at, row.last_used_at, row.revoked_at))]))
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke an API token at once (its id from `custody list-tokens`)."""
+    with _sessions()() as session:
+        row = _run(lambda: tokens.revoke(session, SYSTEM, token_id))
+        session.commit()
+        click.echo(f"Revoked token {row.id} ({row.name}) of {row.user.username}.")
+
+
+def _account(session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"No account {username}.")
+    return user
 
 
 @click.group("audit")
@@ -283,7 +320,8 @@ def register(app: Flask) -> None:
     from web.cli_records import import_records_command
 
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
-                    sweep_command, create_token_command, pki_group, extract_group,
+                    sweep_command, create_token_command, list_tokens_command,
+                    revoke_token_command, pki_group, extract_group,
                     backup_command, restore_command, grant_app_role_command, exchange_group,
                     import_records_command):
         app.cli.add_command(command)

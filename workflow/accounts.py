@@ -24,7 +24,10 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 LOCKOUT_FAILURES, LOCKOUT_WINDOW = 5, dt.timedelta(minutes=15)
 COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
-
+# What a system account (another body's software, over the API) may hold: it files and follows
+# requests, or sends and receives packages; never a role that decides, keeps records or
+# manages accounts, since those acts need a person who signed in with two factors.
+SYSTEM_ROLES = frozenset({Role.REQUESTER, Role.EXCHANGE})
 
 
 @cache
@@ -60,16 +63,19 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
         .with_for_update(of=User, key_share=True)
     ).scalar_one_or_none()
     matches = _password_matches(user, password)  # always, so every case costs the same
-    if user is None or not matches or not user.active or user.locked_at is not None:
+    if (user is None or not matches or not user.active or user.locked_at is not None
+            or user.system):
         reason = ("locked" if user is not None and user.locked_at is not None
                   else "inactive" if user is not None and not user.active
+                  else "system account" if user is not None and user.system and matches
                   else "bad credentials")
         audit.record(session, actor, "auth.login", outcome=Outcome.FAILURE,
                      actor_name=username[:64], details={"reason": reason})
         if user is not None and user.locked_at is None and not matches:
             count_failure(session, actor, user)
         return None
-    user.failed_logins, user.failed_since = 0, None
+    # The failures are not cleared here: the second factor is still to come, and a right
+    # password must not wipe the wrong codes (clear_failures, once every factor is proven).
     if hashing.needs_rehash(user.password_hash):
         user.password_hash = hashing.hash_password(password)
     # Signing in needs the system-use notice acknowledged (the form checks it): recorded here.
@@ -91,7 +97,8 @@ def confirm_password(session: Session, actor: Actor, password: str) -> bool:
 
 
 def count_failure(session: Session, actor: Actor, user: User) -> None:
-    """One more failed proof of identity (password or code) towards the lockout."""
+    """One more failed proof of identity (password or code) towards the lockout: five of any
+    kind within 15 minutes lock the account."""
     if user.failed_since is None or actor.now - user.failed_since > LOCKOUT_WINDOW:
         user.failed_since, user.failed_logins = actor.now, 0
     user.failed_logins += 1
@@ -100,15 +107,62 @@ def count_failure(session: Session, actor: Actor, user: User) -> None:
         audit.record(session, actor, "auth.lockout", outcome=Outcome.DENIED,
                      actor_name=user.username, object_type="user", object_id=user.id,
                      details={"failures": user.failed_logins})
+        sessions.end_all(session, actor, user.id, "locked")  # a signed-in guesser too
 
 
-def managed_user(session: Session, actor: Actor, user_id: int) -> User:
-    """An account the acting administrator is about to change (403 for others, 404 if none)."""
+def clear_failures(user: User) -> None:
+    """Every factor proven (password and code): the failed attempts are forgotten."""
+    user.failed_logins, user.failed_since = 0, None
+
+
+def can_manage_account(actor: User | None, target: User) -> bool:
+    """Whether the actor may change the target account (roles, clearance, status, second
+    factor, tokens): an administrator, never on its own account; None is the command line."""
+    if actor is None:
+        return True
+    return can(actor, Permission.MANAGE_USERS) and actor.id != target.id
+
+
+def check_roles(roles: set[Role], *, system: bool) -> None:
+    """Raise InvalidInput unless the roles may be held together by one account (least
+    privilege: an administrator is nothing else, a detainee nothing else, a system account
+    only SYSTEM_ROLES, and only a system account exchanges data)."""
+    if not roles:
+        raise InvalidInput(N_("Give the account at least one role."))
+    if Role.ADMIN in roles and roles != {Role.ADMIN}:
+        raise InvalidInput(N_("An administrator account holds no other role: administrators "
+                              "manage accounts and do not work with records."))
+    if Role.DETAINEE in roles and roles != {Role.DETAINEE}:
+        raise InvalidInput(N_("A detainee account holds no other role."))
+    if system and not roles <= SYSTEM_ROLES:
+        raise InvalidInput(N_("A system account may only file requests or exchange data."))
+    if not system and Role.EXCHANGE in roles:
+        raise InvalidInput(N_("Only a system account exchanges data."))
+
+
+def _account(session: Session, actor: Actor, user_id: int) -> User:
     if not can(actor.user, Permission.MANAGE_USERS):
         raise Forbidden(N_("You may not manage accounts."))
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(N_("No such account."))
+    return user
+
+
+def view_user(session: Session, actor: Actor, user_id: int) -> User:
+    """An account as an administrator reads it (audited; 403 for others, 404 if none)."""
+    user = _account(session, actor, user_id)
+    audit.record(session, actor, "admin.user_view", object_type="user", object_id=user.id)
+    return user
+
+
+def managed_user(session: Session, actor: Actor, user_id: int) -> User:
+    """An account the acting administrator is about to change (403 for others and for one's
+    own account, 404 if none)."""
+    user = _account(session, actor, user_id)
+    if not can_manage_account(actor.user, user):
+        raise Forbidden(N_("No account may change its own roles, clearance, status or second "
+                           "factor: ask another administrator."))
     return user
 
 
@@ -146,6 +200,7 @@ def create_user(
     password: str,
     clearance: Secrecy = Secrecy.NONE,
     person_id: int | None = None,
+    system: bool = False,
 ) -> User:
     """Create an account; only administrators (or the command line, with no user) may."""
     if actor.user is not None and not can(actor.user, Permission.MANAGE_USERS):
@@ -155,17 +210,13 @@ def create_user(
         raise InvalidInput(
             N_("A username has 3 to 64 lower-case letters, digits, dots, dashes or underscores.")
         )
-    if not roles:
-        raise InvalidInput(N_("Give the account at least one role."))
+    check_roles(roles, system=system)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(N_("The username %(name)s is taken."), name=username)
     if session.get(Organisation, organisation_id) is None:
         raise NotFound(N_("Unknown organisation."))
-    if Role.DETAINEE in roles:
-        if person_id is None or session.get(Person, person_id) is None:
-            raise InvalidInput(N_("A detainee account must be linked to a person."))
-        if roles != {Role.DETAINEE}:
-            raise InvalidInput(N_("A detainee account holds no other role."))
+    if Role.DETAINEE in roles and (person_id is None or session.get(Person, person_id) is None):
+        raise InvalidInput(N_("A detainee account must be linked to a person."))
     check_password_policy(password)
     user = User(
         username=username,
@@ -173,6 +224,7 @@ def create_user(
         organisation_id=organisation_id,
         password_hash=hashing.hash_password(password),
         clearance=clearance,
+        system=system,
         person_id=person_id if Role.DETAINEE in roles else None,
         role_rows=[UserRole(role=r) for r in sorted(roles)],
     )
@@ -180,7 +232,8 @@ def create_user(
     session.flush()
     audit.record(session, actor, "admin.user_create", object_type="user", object_id=user.id,
                  details={"username": username, "roles": sorted(roles),
-                          "organisation_id": organisation_id, "clearance": clearance.value})
+                          "organisation_id": organisation_id, "clearance": clearance.value,
+                          "system": system})
     return user
 
 
@@ -188,14 +241,15 @@ def update_user(
     session: Session, actor: Actor, user_id: int, *, roles: set[Role], active: bool,
     clearance: Secrecy,
 ) -> User:
-    """Change an account's roles, clearance or whether it may sign in (administrators only)."""
+    """Change another account's roles, clearance or whether it may sign in (administrators
+    only); audited with the values before and after."""
     user = managed_user(session, actor, user_id)
-    if not roles:
-        raise InvalidInput(N_("Give the account at least one role."))
-    if actor.user is not None and user.id == actor.user.id and (
-        not active or Role.ADMIN not in roles
-    ):
-        raise InvalidInput(N_("You cannot disable your own account or drop your own admin role."))
+    check_roles(roles, system=user.system)
+    if (Role.ADMIN in roles) != (Role.ADMIN in user.roles):
+        raise InvalidInput(N_("An account stays an administrator's or an operational one: "
+                              "create a separate account instead."))
+    if Role.DETAINEE in roles and user.person_id is None:
+        raise InvalidInput(N_("A detainee account must be linked to a person."))
     before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
     if user.active and not active:
         sessions.end_all(session, actor, user.id, "disabled")

@@ -87,6 +87,7 @@ def enrol(session: Session, actor: Actor, user: User, secret: str, code: str,
                               "the current six digits."))
     install(session, user, secret, fernet, actor.now)
     user.totp_last_step = step
+    accounts.clear_failures(user)
     codes = _new_recovery_codes(session, user, actor.now)
     audit.record(session, Actor(user, actor.ip, actor.now), "auth.mfa_enrol",
                  object_type="user", object_id=user.id)
@@ -118,6 +119,7 @@ def verify(session: Session, actor: Actor, user: User, code: str, fernet: Fernet
             RecoveryCode.used_at.is_(None)).with_for_update(key_share=True)).first()
         if row is not None:
             row.used_at = actor.now
+            accounts.clear_failures(user)
             left = session.scalars(select(RecoveryCode.id).where(
                 RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all()
             audit.record(session, Actor(user, actor.ip, actor.now), "auth.mfa",
@@ -127,6 +129,7 @@ def verify(session: Session, actor: Actor, user: User, code: str, fernet: Fernet
         step = _matching_step(_secret(user, fernet), code, actor.now, user.totp_last_step)
         if step is not None:
             user.totp_last_step = step
+            accounts.clear_failures(user)
             audit.record(session, Actor(user, actor.ip, actor.now), "auth.mfa",
                          details={"method": "totp"})
             return True

@@ -1,4 +1,4 @@
-"""Account administration: list, create, change roles and status."""
+"""Account administration: list, create, read, change roles and status, revoke tokens."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from forms.admin import UnlockForm, UserEditForm, UserForm
+from forms.admin import RevokeTokenForm, UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor, requires
-from workflow import accounts, audit, mfa, sessions
-from workflow.errors import NotFound
+from workflow import accounts, audit, mfa, sessions, tokens
 from workflow.models import Organisation, User
 from workflow.policies import Permission
 
@@ -40,7 +39,7 @@ def new_user():
             db.session(), actor(), username=form.username.data, full_name=form.full_name.data,
             organisation_id=form.organisation_id.data, roles=form.roles.roles,
             password=form.password.data, clearance=form.clearance.member,
-            person_id=form.person_id.data))
+            person_id=form.person_id.data, system=form.system.data))
         if user:
             flash(_("The account %(name)s has been created.", name=user.username), "success")
             return redirect(url_for(".users"))
@@ -51,22 +50,24 @@ def new_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def edit_user(user_id: int):
-    """Change roles, clearance, or whether the account may sign in."""
-    user = db.session().get(User, user_id)
-    if user is None:
-        raise NotFound("No such account.")
-    form = UserEditForm(obj=user)
-    if not form.is_submitted():
-        form.roles.data = sorted(r.value for r in user.roles)
-        form.clearance.data = user.clearance.value
+    """Read an account (audited) and change its roles, clearance, or whether it may sign in
+    (never one's own)."""
+    form = UserEditForm()
     if form.validate_on_submit():
-        done = attempt(form, lambda: accounts.update_user(
+        user = attempt(form, lambda: accounts.update_user(
             db.session(), actor(), user_id, roles=form.roles.roles, active=form.active.data,
             clearance=form.clearance.member))
-        if done:
+        if user:
             flash(_("The account %(name)s has been updated.", name=user.username), "success")
             return redirect(url_for(".users"))
+    user = accounts.view_user(db.session(), actor(), user_id)
+    if not form.is_submitted():
+        form.process(obj=user)
+        form.roles.data = sorted(r.value for r in user.roles)
+        form.clearance.data = user.clearance.value
     return render_template("admin/user_form.html", form=form, user=user, unlock=UnlockForm(),
+                           revoke=RevokeTokenForm(), tokens=tokens.tokens_of(db.session(), user.id),
+                           may_manage=accounts.can_manage_account(actor().user, user),
                            title=_("Account %(name)s", name=user.username)), status_for(form)
 
 
@@ -93,4 +94,18 @@ def reset_mfa(user_id: int):
     user = mfa.reset(db.session(), actor(), user_id)
     sessions.end_all(db.session(), actor(), user.id, "mfa_reset")
     flash(_("The second factor of %(name)s has been reset.", name=user.username), "success")
+    return redirect(url_for(".edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def revoke_token(user_id: int, token_id: int):
+    """Revoke one of a system account's API tokens at once (confirmed; audited)."""
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        flash(_("Tick the box to confirm: the systems that use this token stop working at "
+                "once."), "error")
+        return redirect(url_for(".edit_user", user_id=user_id))
+    row = tokens.revoke(db.session(), actor(), token_id, user_id)
+    flash(_("The token %(name)s has been revoked.", name=row.name), "success")
     return redirect(url_for(".edit_user", user_id=user_id))

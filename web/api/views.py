@@ -1,5 +1,6 @@
 """The JSON API for system-to-system use: the same services, policies and audit as the pages,
-with bearer tokens of service accounts instead of sessions (so no cookie, no CSRF)."""
+with bearer tokens of system accounts instead of sessions (so no cookie, no CSRF). Decisions
+need a person's fresh two-factor sign-in: they are taken on the pages, never with a token."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from web.i18n import domain_message
 from workflow import access, request_policy, tokens
 from workflow.access import RequestInput
 from workflow.context import Actor
+from workflow.db import utcnow
 from workflow.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.errors import DomainError
 
@@ -35,13 +37,30 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1",
 
 @bp.before_request
 def authenticate() -> None:
-    """A bearer token names the service account; nothing else is accepted."""
+    """A bearer token of a system account, live (not expired, not revoked, the account active
+    and unlocked); nothing else is accepted."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    user = tokens.user_for(db.session(), token, Actor(None, request.remote_addr)) if token else None
-    if user is None:
+    if not token:
         abort(401, message="A valid bearer token is required.")
-    g.api_actor = Actor(user, request.remote_addr)
+    now = utcnow()
+    g.api_token = tokens.check(db.session(), token, now)
+    row, refused = g.api_token
+    if refused is not None:
+        abort(401, message="A valid bearer token is required.")
+    g.api_actor = Actor(row.user, request.remote_addr, now)
+
+
+@bp.after_request
+def audit_token_use(response):
+    """One audit entry per request that carried a token, naming it (written after a refusal's
+    rollback, so it is kept)."""
+    if "api_token" in g:
+        row, refused = g.pop("api_token")
+        tokens.record_use(db.session(), g.get("api_actor") or Actor(None, request.remote_addr),
+                          row, refused, {"method": request.method, "path": request.path[:200],
+                                         "status": response.status_code})
+    return response
 
 
 def _actor() -> Actor:

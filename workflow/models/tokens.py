@@ -12,7 +12,7 @@ from workflow.models.users import User
 
 
 class ApiToken(Base):
-    """A bearer token that acts as one user (system-to-system use)."""
+    """A bearer token that acts as one system account until it expires or is revoked."""
 
     __tablename__ = "api_token"
 
@@ -21,6 +21,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -23,6 +23,9 @@ class User(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # A system account (tài khoản hệ thống) is another body's software: it holds API tokens and
+    # never signs in on the pages; a person's account never holds a token.
+    system: Mapped[bool] = mapped_column(default=False)
     clearance: Mapped[Secrecy] = mapped_column(enum_type(Secrecy), default=Secrecy.NONE)
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", use_alter=True, name="fk_app_user_person_id_person")

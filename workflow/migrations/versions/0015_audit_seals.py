@@ -5,7 +5,7 @@ Entries written before this revision carry no seal; the first commit after it se
 so that `custody audit verify` finds the chain's end sealed.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-01 10:00:00.000000
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
