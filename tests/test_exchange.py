@@ -74,7 +74,7 @@ class Side:
         user = create_user(self.session, SYSTEM, username=username, full_name="Trao đổi dữ liệu",
                            organisation_id=self.session.scalar(select(Organisation.id).where(
                                Organisation.code == org_code)),
-                           roles={Role.EXCHANGE}, password="một câu đủ dài")
+                           roles={Role.EXCHANGE}, password="một câu đủ dài", system=True)
         self.session.commit()
         return user
 
