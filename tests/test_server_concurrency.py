@@ -113,15 +113,16 @@ def test_fifty_approvers_at_once_make_one_decision(server, app, db):
         session.commit()
         request_id = ask(world, "requester.vks", person_with_stage(world, None)).id
     browsers = [sign_in(base, n, demo_secret(n), "một cụm từ đủ dài") for n in names]
-    forms = [_csrf(b.get(f"{base}/requests/{request_id}").text, "approve-csrf_token")
-             for b in browsers]
+    pages = [b.get(f"{base}/requests/{request_id}").text for b in browsers]
+    forms = [_csrf(page, "approve-csrf_token") for page in pages]
+    version = _version(pages[0])
     barrier = threading.Barrier(CROWD)
     answers: list[int] = []
 
     def press(browser, token) -> None:
         barrier.wait()
         answers.append(browser.post(f"{base}/requests/{request_id}", data={
-            "approve-csrf_token": token, "action": "approve",
+            "approve-csrf_token": token, "action": "approve", "version": version,
             "approve-categories": ["a_orders"]}, allow_redirects=False).status_code)
 
     threads = [threading.Thread(target=press, args=pair) for pair in zip(browsers, forms,
@@ -180,7 +181,8 @@ def test_a_worker_killed_mid_decision_leaves_no_decision_and_a_sound_chain(serve
         world = World(session)
         request_id = ask(world, "requester.vks", person_with_stage(world, None)).id
     browser = sign_in(base, "approver.hanoi", demo_secret("approver.hanoi"))
-    token = _csrf(browser.get(f"{base}/requests/{request_id}").text, "approve-csrf_token")
+    page = browser.get(f"{base}/requests/{request_id}").text
+    token, version = _csrf(page, "approve-csrf_token"), _version(page)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
         hide_password=False)
     # Hold the inbox table: the decision is written (step, timeline, audit entry), then its
@@ -188,7 +190,8 @@ def test_a_worker_killed_mid_decision_leaves_no_decision_and_a_sound_chain(serve
     # worker is killed.
     holder = psycopg.connect(dsn)
     holder.execute("LOCK TABLE notification IN EXCLUSIVE MODE")
-    pressed = threading.Thread(target=lambda: _post_quietly(browser, base, request_id, token))
+    pressed = threading.Thread(target=lambda: _post_quietly(browser, base, request_id, token,
+                                                             version))
     pressed.start()
     with psycopg.connect(dsn, autocommit=True) as watcher:
         for _ in range(100):
@@ -227,9 +230,10 @@ def test_a_worker_killed_mid_decision_leaves_no_decision_and_a_sound_chain(serve
             break
         except (requests.ConnectionError, AssertionError):
             time.sleep(0.3)
-    token = _csrf(again.get(f"{base}/requests/{request_id}").text, "approve-csrf_token")
+    page = again.get(f"{base}/requests/{request_id}").text
     done = again.post(f"{base}/requests/{request_id}", data={
-        "approve-csrf_token": token, "action": "approve", "approve-categories": ["a_orders"]},
+        "approve-csrf_token": _csrf(page, "approve-csrf_token"), "action": "approve",
+        "version": _version(page), "approve-categories": ["a_orders"]},
         allow_redirects=False)
     assert done.status_code == 302
     db.expire_all()
@@ -245,11 +249,16 @@ def _chain_ok(app) -> bool:
         return audit.verify(session, sealer.key.public_key(), sealer.witness_path).ok
 
 
-def _post_quietly(browser, base: str, request_id: int, token: str) -> None:
+def _version(page: str) -> str:
+    """The version of the request the page shows (its action forms send it back)."""
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def _post_quietly(browser, base: str, request_id: int, token: str, version: str) -> None:
     # The worker dies under this request: that is the point.
     with contextlib.suppress(requests.RequestException):
         browser.post(f"{base}/requests/{request_id}", data={
-            "approve-csrf_token": token, "action": "approve",
+            "approve-csrf_token": token, "action": "approve", "version": version,
             "approve-categories": ["a_orders"]}, timeout=30)
 
 
