@@ -268,8 +268,8 @@ def test_verify_notices_entries_cut_off_the_end(runner, db):
     assert result.exit_code == 1 and f"entries {last} to {last} were cut off" in result.output
 
 
-def test_verify_names_an_inserted_entry(runner, db):
-    last = db.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
+def _append_behind_the_application(db, last: AuditEntry) -> AuditEntry:
+    """An entry chained after `last` by someone writing to the database directly."""
     forged = AuditEntry(seq=last.seq + 1, occurred_at=last.occurred_at, actor_id=None,
                         actor_name="ghost", organisation_id=None, action="record.view",
                         object_type="person", object_id="1", person_id=1, outcome="success",
@@ -277,6 +277,12 @@ def test_verify_names_an_inserted_entry(runner, db):
     forged.hash = entry_hash(forged)
     db.add(forged)
     db.flush()
+    return forged
+
+
+def test_verify_names_an_inserted_entry(runner, db):
+    last = db.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
+    _append_behind_the_application(db, last)
     result = verify(runner)
     assert result.exit_code == 1
     assert f"entry {last.seq + 1} was added outside" in result.output
@@ -286,13 +292,7 @@ def test_an_entry_added_behind_the_application_with_the_head_moved_carries_no_se
                                                                                  auth, db):
     auth.login("clerk.hanoi")
     last = last_audit(db)
-    forged = AuditEntry(seq=last.seq + 1, occurred_at=last.occurred_at, actor_id=None,
-                        actor_name="ghost", organisation_id=None, action="record.view",
-                        object_type="person", object_id="1", person_id=1, outcome="success",
-                        purpose=None, ip=None, details="{}", prev_hash=last.hash)
-    forged.hash = entry_hash(forged)
-    db.add(forged)
-    db.flush()
+    forged = _append_behind_the_application(db, last)
     db.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
                {"s": forged.seq, "h": forged.hash})
     result = verify(runner)

@@ -26,5 +26,5 @@ def user_or_address() -> str:
     if api is not None and api.user is not None:
         return f"user:{api.user.id}"
     if current_user.is_authenticated:
-        return f"user:{current_user.get_id().partition(':')[0]}"
+        return f"user:{current_user.id}"
     return get_remote_address()

@@ -130,11 +130,6 @@ def _lock(session: Session, request_id: int) -> AccessRequest:
     return request
 
 
-def lock_request(session: Session, request_id: int) -> AccessRequest:
-    """The request, its row locked until the transaction ends (404 if there is none)."""
-    return _lock(session, request_id)
-
-
 def open_request(session: Session, actor: Actor, request_id: int,
                  expected_version: int | None = None) -> AccessRequest:
     """The request an operation acts on: locked, seen by the actor (404 otherwise), and as the

@@ -31,11 +31,12 @@ def store_scan(upload: FileStorage | None) -> str | None:
         raise InvalidInput(N_("The scan must be a PDF, JPEG or PNG file."))
     name = f"{uuid.uuid4().hex}{suffix}"
     sess = db.session()
-    pending = sess.info.setdefault(_PENDING, [])
-    if not pending:
+    if _PENDING not in sess.info:
+        # Once per list of pending files: the commit writes it, a rollback forgets it.
         event.listen(sess, "before_commit", _write, once=True)
         event.listen(sess, "after_rollback", _forget, once=True)
-    pending.append((Path(current_app.instance_path) / "uploads", name, upload.read()))
+    folder = Path(current_app.instance_path) / "uploads"
+    sess.info.setdefault(_PENDING, []).append((folder, name, upload.read()))
     return name
 
 
