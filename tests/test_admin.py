@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import last_audit, org
+from tests.helpers import last_audit, org, system_token
 from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.enums import Role, Secrecy
@@ -117,3 +117,11 @@ def test_reading_an_account_is_audited(client, auth, db):
     entry = last_audit(db, "admin.user_view")
     assert entry.seq > before and entry.actor_name == "admin"
     assert entry.object_type == "user" and entry.object_id == str(clerk.id)
+
+
+def test_a_system_account_page_says_it_signs_in_with_tokens_only(app, client, auth, db):
+    system_token(app)  # creates the system account "system.vks"
+    auth.login("admin")
+    page = client.get(f"/admin/users/{_user(db, 'system.vks').id}").get_data(as_text=True)
+    assert "chỉ hoạt động qua các mã truy cập API" in page
+    assert "lần đăng nhập tới" not in page and "reset-mfa" not in page

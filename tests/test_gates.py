@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Auth
-from tests.helpers import last_audit, org, person_at, version_of
+from tests.helpers import last_audit, org, person_at, system_token, version_of
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, fresh_person, prepare, release
 from workflow import access, request_policy
@@ -106,6 +106,36 @@ def test_the_preview_inside_ones_scope_shows_the_whole_route(app, db):
         route = access.preview_route(session, access.Workflow(), Actor(requester), data)
         assert route.direct
         assert any("Rules applied" in r.message for r in route.reasons)
+
+
+def test_a_filed_request_tells_an_outside_requester_no_more_than_its_preview(app, auth, db):
+    """After filing, as before it: the requester outside the scope learns which bodies decide,
+    not the case's number or stage; the deciders on the route see both."""
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        person = person_with_stage(world, CaseStage.INVESTIGATION)
+        request_id = ask(world, "requester.vks", person).id
+        number = person.episodes[-1].case.number
+        session.commit()
+    auth.login("requester.vks")
+    page = auth.client.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert number not in page and "Công an" in page
+    assert "điều tra" in page  # the consent reason, told in the outsider's words
+    approver = Auth(app.test_client())
+    approver.login("approver.hanoi")
+    assert number in approver.client.get(f"/requests/{request_id}").get_data(as_text=True)
+    # The API: an outside body's software sees its own request the same way.
+    headers = system_token(app)
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        system_request = ask(world, "system.vks", person).id
+        session.commit()
+    body = app.test_client().get(f"/api/v1/requests/{system_request}", headers=headers).json
+    assert number not in str(body)
+    assert {s["case_number"] for s in body["steps"]} == {None}
+    assert body["route"]["facility_ids"] == [] and body["route"]["secrecy"] == "none"
+    listed = app.test_client().get("/api/v1/requests", headers=headers).json
+    assert number not in str(listed)
 
 
 # --- finding 7: lists show only what the detail page shows ----------------------------------

@@ -52,12 +52,13 @@ from workflow.request_policy import (
     can_file,
     can_fire,
     can_list,
+    can_see_cases,
     can_view,
     decider_steps,
     is_requester,
     visible_requests,
 )
-from workflow.routing import Route, plan_route
+from workflow.routing import Route, outsider_json, plan_route
 from workflow.rules import Rulebook
 from workflow.scope import subtree_ids
 from workflow.workdays import WorkCalendar
@@ -159,6 +160,13 @@ def get_request(session: Session, actor: Actor, request_id: int) -> AccessReques
         raise NotFound(N_("No such request."))
     audit.record(session, actor, "request.view", object_type="request", object_id=request.id,
                  person_id=request.subject_person_id)
+    return _as_seen(session, actor, request)
+
+
+def _as_seen(session: Session, actor: Actor, request: AccessRequest) -> AccessRequest:
+    """Mark what of the request's route its reader may see (request_policy.can_see_cases)."""
+    request.cases_hidden = not can_see_cases(session, actor.user, request, actor.today)
+    request.shown_route = outsider_json(request.route) if request.cases_hidden else request.route
     return request
 
 
@@ -807,8 +815,9 @@ def list_requests(session: Session, actor: Actor, view: str, *,
     if urgency is not None:
         stmt = stmt.where(AccessRequest.urgency == urgency)
     stmt = stmt.options(selectinload(AccessRequest.subject_person),
-                        selectinload(AccessRequest.requester_org))
-    rows = list(session.execute(stmt.limit(limit)).scalars())
+                        selectinload(AccessRequest.requester_org),
+                        selectinload(AccessRequest.steps))
+    rows = [_as_seen(session, actor, r) for r in session.execute(stmt.limit(limit)).scalars()]
     audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
     return rows
 

@@ -87,8 +87,26 @@ def can_view(session: Session, user: User | None, request: AccessRequest, day: d
         return False
     if is_requester(user, request) or about_themselves(user, request):
         return True
+    return _decides_on_route(session, user, request, day)
+
+
+def _decides_on_route(session: Session, user: User, request: AccessRequest,
+                      day: dt.date) -> bool:
     mine = subtree_ids(session, user.organisation_id, day)
     return any(s.org_id in mine and user.has_role(ROUTE_ROLES[s.kind]) for s in request.steps)
+
+
+def can_see_cases(session: Session, user: User | None, request: AccessRequest,
+                  day: dt.date) -> bool:
+    """The cases, their stages, the facilities and the secrecy behind a route: the deciders on
+    it and the detained person it concerns; a requester outside the scope learns who decides
+    and why, as the route preview told them, not more (approval does not change that: the
+    extract is what they are given)."""
+    if not _active(user):
+        return False
+    if request.route.get("direct") or about_themselves(user, request):
+        return True
+    return _decides_on_route(session, user, request, day)
 
 
 def visible_requests(session: Session, user: User | None, day: dt.date) -> ColumnElement[bool]:

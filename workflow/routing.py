@@ -96,15 +96,8 @@ class Route:
         will decide and by when — not the cases, their stages, the facilities, or whether
         classified documents exist."""
         steps = tuple(PlannedStep(s.kind, s.org_id, s.org_name, due=s.due) for s in self.steps)
-        reasons = []
-        for reason in self.reasons:
-            if reason.message in _INSIDE_ONLY:
-                continue
-            if reason.message == CONSENT_REASON:
-                reason = Reason(OUTSIDER_CONSENT_REASON, {"body": reason.params["body"]})
-            if reason not in reasons:
-                reasons.append(reason)
-        return Route(self.rule_version, self.direct, steps, tuple(reasons), Secrecy.NONE, ())
+        return Route(self.rule_version, self.direct, steps, _outsider_reasons(self.reasons),
+                     Secrecy.NONE, ())
 
     def as_json(self) -> dict:
         """What is stored with the request."""
@@ -116,6 +109,29 @@ class Route:
                        "due": s.due.due.isoformat() if s.due else None} for s in self.steps],
             "reasons": [{"message": r.message, "params": r.params} for r in self.reasons],
         }
+
+
+def _outsider_reasons(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
+    kept: list[Reason] = []
+    for reason in reasons:
+        if reason.message in _INSIDE_ONLY:
+            continue
+        if reason.message == CONSENT_REASON:
+            reason = Reason(OUTSIDER_CONSENT_REASON, {"body": reason.params["body"]})
+        if reason not in kept:
+            kept.append(reason)
+    return tuple(kept)
+
+
+def outsider_json(stored: dict) -> dict:
+    """`Route.for_outsider` of a route stored with its request."""
+    reasons = _outsider_reasons(Reason(r["message"], r["params"])
+                                for r in stored.get("reasons", []))
+    inside = {"case_id", "case_number", "stage"}
+    return {**stored, "secrecy": Secrecy.NONE.value, "facility_ids": [],
+            "steps": [{k: v for k, v in s.items() if k not in inside}
+                      for s in stored.get("steps", [])],
+            "reasons": [{"message": r.message, "params": r.params} for r in reasons]}
 
 
 def _parents_on(session: Session, day: dt.date) -> dict[int, int]:

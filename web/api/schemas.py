@@ -46,7 +46,8 @@ class StepOut(Schema):
 
     kind = fields.Function(lambda s: s.kind.value)
     organisation = fields.Function(lambda s: s.org.name)
-    case_number = fields.Function(lambda s: s.case.number if s.case else None)
+    case_number = fields.Function(lambda s: s.case.number if s.case and not
+                                  s.request.cases_hidden else None)
     due_on = fields.Date()
     outcome = fields.Function(lambda s: s.outcome.value)
     decided_at = fields.DateTime()
@@ -76,7 +77,7 @@ class RequestOut(Schema):
     urgency = fields.Function(lambda r: r.urgency.value)
     rule_version = fields.String()
     due_on = fields.Date()
-    route = fields.Dict()
+    route = fields.Dict(attribute="shown_route")
     deadline = fields.Dict()
     steps = fields.List(fields.Nested(StepOut))
     version = fields.Integer(metadata={"description": "Send it back with a decision: a decision "

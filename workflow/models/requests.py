@@ -92,6 +92,12 @@ class AccessRequest(Base):
         """The categories asked for."""
         return json.loads(self.categories_json)
 
+    # Set by `access.get_request` for this transaction's reader (request_policy.can_see_cases):
+    # whether the route's cases, stages, facilities and secrecy are hidden from them, and the
+    # route as they may see it.
+    cases_hidden = True
+    shown_route = None
+
     @property
     def route(self) -> dict:
         """Why the request needs the steps it needs, as decided when it was routed."""
