@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from web import create_app  # noqa: E402
-from workflow import mfa, schema  # noqa: E402
+from workflow import schema
 from workflow.context import SYSTEM  # noqa: E402
 from workflow.db import make_engine, make_session_factory  # noqa: E402
-from workflow.demo import load_demo  # noqa: E402
+from workflow.demo.world import load_demo  # noqa: E402
 from workflow.models import Person, User  # noqa: E402
+from workflow.security import mfa  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -18,11 +18,12 @@ from common import scratch_url
 from sqlalchemy import select
 from weasyprint import CSS, HTML
 
-from workflow import access, extracts, pki, schema
+from workflow import schema
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
-from workflow.demo import load_demo
-from workflow.documents import ASSETS, Renderer
+from workflow.demo.world import load_demo
+from workflow.documents import extracts, pki
+from workflow.documents.rendering import ASSETS, Renderer
 from workflow.enums import (
     Channel,
     DocumentCategory,
@@ -39,6 +40,7 @@ from workflow.models import (
     RecordDocument,
     User,
 )
+from workflow.requests import lifecycle
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 SETTINGS = extracts.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
@@ -85,7 +87,7 @@ def build(url: str) -> dict[str, int]:
 def _approved_request(session, approver: User, person: Person) -> int:
     """A request by the approver's own body about a person in its scope: direct access."""
     actor = Actor(approver, "bench", NOW)
-    data = access.RequestInput(
+    data = lifecycle.RequestInput(
         channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON, purpose="Đo hiệu năng",
         legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP", provision=ProvisionForm.PDF,
         categories=["a_orders", "episodes", "events", "c_identity", "case"],
@@ -98,8 +100,8 @@ def _approved_request(session, approver: User, person: Person) -> int:
         session.add(UserRole(user_id=approver.id, role=Role.REQUESTER))
         session.flush()
         session.refresh(approver)
-    request = access.file_request(session, actor, data)
-    access.submit(session, access.Workflow(), actor, request.id)
+    request = lifecycle.file_request(session, actor, data)
+    lifecycle.submit(session, lifecycle.Workflow(), actor, request.id)
     assert request.state is RequestState.APPROVED, request.state
     return request.id
 

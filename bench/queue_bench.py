@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, select
 from workflow import schema
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
-from workflow.demo import load_demo
+from workflow.demo.world import load_demo
 from workflow.models import AccessRequest, CustodyEpisode, Organisation, Person, RequestStep, User
-from workflow.reference import province_slug
+from workflow.organisations.tree import province_slug
 
 STATES = [("awaiting_approval", 25), ("awaiting_consent", 10), ("approved", 10),
           ("released", 30), ("closed", 10), ("refused", 10), ("returned", 5)]

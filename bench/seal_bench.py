@@ -16,8 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import scratch_url  # noqa: E402
-from workflow import audit, schema  # noqa: E402
-from workflow.checkpoints import load_or_create_key  # noqa: E402
+from workflow import schema
+from workflow.audit import chain as audit  # noqa: E402
+from workflow.audit.checkpoints import load_or_create_key  # noqa: E402
 from workflow.context import SYSTEM  # noqa: E402
 from workflow.db import make_engine, make_session_factory  # noqa: E402
 

@@ -18,11 +18,11 @@ from common import Baselines, load_scale, print_baselines, scratch_url, stats, t
 from sqlalchemy import select
 from unidecode import unidecode
 
-from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
 from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
+from workflow.security import accounts
 
 USERS = {"camp clerk (TTG-HANOI)": "clerk.hanoi", "province (CA-HANOI)": "approver.hanoi",
          "nationwide (TTCSDL)": "bench.central"}

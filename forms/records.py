@@ -18,7 +18,7 @@ from workflow.enums import (
     Secrecy,
     Sex,
 )
-from workflow.records import EpisodeInput, IdentifierInput, PersonInput
+from workflow.records.entry import EpisodeInput, IdentifierInput, PersonInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

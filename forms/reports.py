@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from forms import EnumSelect
 from workflow.enums import ReportKind
-from workflow.reports import FIGURES, ReportInput
+from workflow.figures.reports import FIGURES, ReportInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 COUNT = [Optional(), NumberRange(min=0, max=10**15, message=_l("A whole number, not negative."))]

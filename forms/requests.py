@@ -17,8 +17,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import EnumSelect, enum_choices
-from workflow.access import REFUSAL_REASONS, RequestInput
 from workflow.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
+from workflow.requests.lifecycle import REFUSAL_REASONS, RequestInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

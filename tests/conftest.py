@@ -20,7 +20,7 @@ from tests.helpers import code_for, enrol_everyone
 from web import create_app
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
-from workflow.demo import load_demo
+from workflow.demo.world import load_demo
 from workflow.schema import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL",

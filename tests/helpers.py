@@ -66,8 +66,8 @@ def demo_secret(username: str) -> str:
 
 def enrol_everyone(session, key_material: str) -> None:
     """Give every account its test TOTP secret, as if each had enrolled."""
-    from workflow import mfa
     from workflow.context import SYSTEM
+    from workflow.security import mfa
 
     fernet = mfa.cipher(key_material)
     for user in session.execute(select(User)).unique().scalars():
@@ -82,7 +82,7 @@ def code_for(session, username: str) -> str:
 
     import pyotp
 
-    from workflow.mfa import STEP
+    from workflow.security.mfa import STEP
 
     last = session.execute(select(User.totp_last_step).where(
         User.username == username)).scalar_one()
@@ -106,9 +106,9 @@ def system_token(app, username: str = "system.vks", org_code: str = "VKS-HANOI",
                  role: str = "requester", days: int = 90) -> dict[str, str]:
     """The bearer header of a new token of a system account (created the first time): API
     tokens act as system accounts only, e.g. an outside body's software filing requests."""
-    from workflow import accounts, tokens
     from workflow.context import SYSTEM
     from workflow.enums import Role
+    from workflow.security import accounts, tokens
 
     with app.extensions["custody_sessions"]() as session:
         user = session.scalars(select(User).where(User.username == username)).one_or_none()

@@ -7,12 +7,12 @@ import threading
 from sqlalchemy import select
 
 from tests.test_access_workflow import NOW, World, ask, person_with_stage
-from workflow import access
 from workflow.context import Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import RequestState, Role, StepOutcome
 from workflow.errors import Conflict
 from workflow.models import AuditEntry, RequestStep, RequestTransition, User
+from workflow.requests import lifecycle
 
 APPROVERS = 20
 
@@ -37,7 +37,7 @@ def test_concurrent_approvers_make_exactly_one_decision(app, database_url):
             s.commit()  # hold no lock while waiting for the others (SQLite would queue them)
             barrier.wait()
             try:
-                access.approve(s, actor, request_id, note=f"by {username}")
+                lifecycle.approve(s, actor, request_id, note=f"by {username}")
                 s.commit()
                 outcomes[username] = "approved"
             except Conflict:

@@ -11,9 +11,10 @@ from tests.conftest import Auth
 from tests.helpers import org, person_at
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, prepare, release
-from workflow import extracts, reports
 from workflow.context import Actor
+from workflow.documents import extracts
 from workflow.enums import CaseStage, ReportKind
+from workflow.figures import reports
 from workflow.models import AuditEntry, CustodyEpisode, User
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",

@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import org, person_at
-from workflow import access, accounts, records
-from workflow.access import RequestInput, Workflow
 from workflow.context import SYSTEM, Actor
 from workflow.enums import (
     CaseStage,
@@ -24,6 +22,10 @@ from workflow.enums import (
 )
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.models import AccessRequest, CustodyEpisode, Person, RequestTransition, User
+from workflow.records import entry as records
+from workflow.requests import lifecycle
+from workflow.requests.lifecycle import RequestInput, Workflow
+from workflow.security import accounts
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 FLOW = Workflow()
@@ -96,8 +98,8 @@ def ask(world: World, username: str, person: Person, **overrides) -> AccessReque
                         identity_number=number)
     for key, value in overrides.items():
         setattr(data, key, value)
-    request = world.act(access.file_request, world.actor(username), data)
-    return world.act(access.submit, FLOW, world.actor(username), request.id)
+    request = world.act(lifecycle.file_request, world.actor(username), data)
+    return world.act(lifecycle.submit, FLOW, world.actor(username), request.id)
 
 
 def states(world: World, request_id: int) -> list[str]:
@@ -112,7 +114,7 @@ def test_in_scope_requester_gets_direct_access(world):
     request = ask(world, "req.ca", person)
     assert request.state is RequestState.APPROVED and request.steps == []
     assert "direct access" in request.route["reasons"][1]["message"]
-    world.act(access.release, FLOW, world.actor("req.ca"), request.id)
+    world.act(lifecycle.release, FLOW, world.actor("req.ca"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
     assert states(world, request.id) == ["file:draft", "submit:submitted", "route:approved",
                                          "release:released"]
@@ -125,13 +127,13 @@ def test_out_of_scope_request_needs_the_managing_body_approval(world):
     [step] = request.steps
     assert step.kind is StepKind.APPROVAL and step.org.code == "CA-HANOI"
     assert request.rule_version == "L128-2025.1" and request.due_on == dt.date(2026, 12, 1)
-    world.act(access.approve, world.actor("approver.hanoi"), request.id,
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes"], note="Chỉ cung cấp lệnh và thời gian giam")
     request = world.reload(request.id)
     assert request.state is RequestState.APPROVED
     assert request.steps[0].granted == ["a_orders", "episodes"]
     assert request.steps[0].rule_version == "L128-2025.1"
-    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
 
 
@@ -147,15 +149,15 @@ def test_approval_and_consent_at_each_stage_in_either_order(world, stage, handle
     consent = next(s for s in first.steps if s.kind is StepKind.CONSENT)
     assert consent.org.code == handler and consent.case.stage_on(NOW.date()).stage is stage
     # Approval first, then consent.
-    world.act(access.approve, world.actor("approver.hanoi"), first.id)
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), first.id)
     assert world.reload(first.id).state is RequestState.AWAITING_CONSENT
-    world.act(access.grant_consent, FLOW, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
+    world.act(lifecycle.grant_consent, FLOW, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
     assert world.reload(first.id).state is RequestState.APPROVED
     # Consent first, then approval.
     second = ask(world, "req.hcm", person)
-    world.act(access.grant_consent, FLOW, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
+    world.act(lifecycle.grant_consent, FLOW, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
     assert world.reload(second.id).state is RequestState.AWAITING_APPROVAL
-    world.act(access.approve, world.actor("approver.hanoi"), second.id)
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), second.id)
     assert world.reload(second.id).state is RequestState.APPROVED
 
 
@@ -163,9 +165,9 @@ def test_consent_refused_refuses_the_request(world):
     person = person_with_stage(world, CaseStage.INVESTIGATION)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(access.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
+        world.act(lifecycle.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
                   reason_code="other", text="")
-    world.act(access.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(lifecycle.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
               reason_code="harms_case")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
@@ -176,27 +178,28 @@ def test_approval_refused_with_a_catalogued_reason(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(access.refuse, FLOW, world.actor("approver.hanoi"), request.id,
+        world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"), request.id,
                   reason_code="nope")
-    world.act(access.refuse, FLOW, world.actor("approver.hanoi"), request.id, reason_code="purpose",
+    world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"),
+              request.id, reason_code="purpose",
               text="Mục đích không rõ")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
     assert request.steps[0].reason_code == "purpose"
     with pytest.raises(Conflict):
-        world.act(access.approve, world.actor("approver.hanoi"), request.id)
+        world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
 
 
 def test_returned_pauses_and_resubmission_routes_again(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
-    world.act(access.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
+    world.act(lifecycle.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
               reason="Bổ sung số văn bản đề nghị")
     request = world.reload(request.id)
     assert request.state is RequestState.RETURNED and request.paused_at is not None
     with pytest.raises(Conflict):
-        world.act(access.approve, world.actor("approver.hanoi"), request.id)
-    world.act(access.submit, FLOW, world.actor("requester.vks"), request.id)
+        world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
+    world.act(lifecycle.submit, FLOW, world.actor("requester.vks"), request.id)
     request = world.reload(request.id)
     assert request.state is RequestState.AWAITING_APPROVAL and request.paused_at is None
     assert [s.round for s in request.steps] == [1, 2]
@@ -209,10 +212,10 @@ def test_withdrawn_by_the_requester_only(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
     with pytest.raises(Forbidden):  # on their route, but not their request
-        world.act(access.withdraw, world.actor("approver.hanoi"), request.id)
+        world.act(lifecycle.withdraw, world.actor("approver.hanoi"), request.id)
     with pytest.raises(NotFound):  # not theirs to see at all
-        world.act(access.withdraw, world.actor("clerk.hcm"), request.id)
-    world.act(access.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
+        world.act(lifecycle.withdraw, world.actor("clerk.hcm"), request.id)
+    world.act(lifecycle.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
     request = world.reload(request.id)
     assert request.state is RequestState.WITHDRAWN
     assert request.steps[0].outcome is StepOutcome.VOID
@@ -221,19 +224,19 @@ def test_withdrawn_by_the_requester_only(world):
 def test_stage_change_between_approval_and_release_needs_new_consent(world):
     person = person_with_stage(world, CaseStage.ENFORCEMENT)
     request = ask(world, "requester.vks", person)
-    world.act(access.approve, world.actor("approver.hanoi"), request.id)
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
     # The case goes back to investigation (e.g. a retrial ordered): consent is needed again.
     case = person.episodes[-1].case
     world.act(records.change_case_stage, world.actor("clerk.hanoi"), case.id,
               stage=CaseStage.INVESTIGATION, handling_org_id=org(world.session, "CSDT-HANOI").id,
               from_date=NOW.date())
-    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
     request = world.reload(request.id)
     assert request.state is RequestState.AWAITING_CONSENT
     assert request.open_steps()[0].org.code == "CSDT-HANOI"
-    world.act(access.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(lifecycle.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 99/CSĐT")
-    world.act(access.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
 
 
@@ -245,8 +248,8 @@ def test_deadline_skips_tet(world):
                         legal_basis="Điều 12", provision=ProvisionForm.SCREEN,
                         categories=["episodes"], identity_number=person.identifiers[-1].value)
     actor = world.actor("requester.vks", before_tet)
-    request = world.act(access.file_request, actor, data)
-    request = world.act(access.submit, FLOW, actor, request.id)
+    request = world.act(lifecycle.file_request, actor, data)
+    request = world.act(lifecycle.submit, FLOW, actor, request.id)
     assert request.due_on == dt.date(2027, 2, 17)
     skipped = {d["day"]: d["reason"] for d in request.deadline["skipped"]}
     assert "Tết Nguyên Đán" in skipped["2027-02-06"] and skipped["2027-02-13"] == "Thứ bảy"
@@ -257,18 +260,18 @@ def test_separation_of_duties(world):
     request = ask(world, "requester.vks", person)
     officer, approver = world.user("consent.hanoi"), world.user("approver.hanoi")
     day = NOW.date()
-    assert access.decider_steps(world.session, officer, request, StepKind.CONSENT, day)
-    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day)
+    assert lifecycle.decider_steps(world.session, officer, request, StepKind.CONSENT, day)
+    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day)
     # Nobody decides on their own request…
     request.requester_id = officer.id
-    assert access.decider_steps(world.session, officer, request, StepKind.CONSENT, day) == []
+    assert lifecycle.decider_steps(world.session, officer, request, StepKind.CONSENT, day) == []
     request.requester_id = approver.id
-    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
     # …or on a request about themselves.
     world.session.rollback()
     request = world.reload(request.id)
     approver.person_id = request.subject_person_id
-    assert access.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
     world.session.rollback()
 
 
@@ -277,16 +280,16 @@ def test_wrong_actor_or_state_changes_nothing(world):
     request = ask(world, "requester.vks", person)
     before = (world.reload(request.id).version, len(states(world, request.id)))
     for username, fn, kwargs, error in [
-        ("consent.hanoi", access.approve, {}, Forbidden),
-        ("approver.hanoi", partial(access.grant_consent, flow=FLOW), {"letter_ref": "x"},
+        ("consent.hanoi", lifecycle.approve, {}, Forbidden),
+        ("approver.hanoi", partial(lifecycle.grant_consent, flow=FLOW), {"letter_ref": "x"},
          Forbidden),
-        ("clerk.hcm", access.approve, {}, NotFound),
-        ("requester.vks", access.approve, {}, Forbidden),
+        ("clerk.hcm", lifecycle.approve, {}, NotFound),
+        ("requester.vks", lifecycle.approve, {}, Forbidden),
     ]:
         with pytest.raises(error):
             world.act(fn, actor=world.actor(username), request_id=request.id, **kwargs)
     with pytest.raises(Conflict):
-        world.act(access.close, world.actor("requester.vks"), request.id)
+        world.act(lifecycle.close, world.actor("requester.vks"), request.id)
     after = (world.reload(request.id).version, len(states(world, request.id)))
     assert after == before
 
@@ -299,19 +302,19 @@ def test_detainee_request_through_the_clerk_and_from_the_kiosk(world):
                 legal_basis="Điều 12 khoản 2 điểm đ Nghị định 121/2017",
                 provision=ProvisionForm.PDF, categories=["episodes"], identity_number=number)
     with pytest.raises(InvalidInput):  # a written request needs its scan
-        world.act(access.file_request, world.actor("clerk.hanoi"),
+        world.act(lifecycle.file_request, world.actor("clerk.hanoi"),
                   RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id, **base))
-    by_clerk = world.act(access.file_request, world.actor("clerk.hanoi"),
+    by_clerk = world.act(lifecycle.file_request, world.actor("clerk.hanoi"),
                          RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id,
                                       scan_ref="scan-001.pdf", **base))
     assert by_clerk.on_behalf_of_id == person.id
     other = person_at(world.session, "TTG-HOCHIMINH").identifiers[-1].value
     with pytest.raises(InvalidInput):
-        world.act(access.file_request, world.actor("detainee.demo"),
+        world.act(lifecycle.file_request, world.actor("detainee.demo"),
                   RequestInput(channel=Channel.NETWORK, **(base | {"identity_number": other})))
-    own = world.act(access.file_request, world.actor("detainee.demo"),
+    own = world.act(lifecycle.file_request, world.actor("detainee.demo"),
                     RequestInput(channel=Channel.NETWORK, **base))
-    own = world.act(access.submit, FLOW, world.actor("detainee.demo"), own.id)
+    own = world.act(lifecycle.submit, FLOW, world.actor("detainee.demo"), own.id)
     assert own.state is RequestState.AWAITING_APPROVAL
 
 
@@ -349,9 +352,9 @@ def test_classified_documents_need_an_approver_with_that_clearance(world):
     request = ask(world, "requester.vks", person, categories=["a_orders"])
     assert request.route["secrecy"] == "mat"
     with pytest.raises(Forbidden):
-        world.act(access.approve, world.actor(uncleared.username), request.id)
+        world.act(lifecycle.approve, world.actor(uncleared.username), request.id)
     assert world.reload(request.id).state is RequestState.AWAITING_APPROVAL
-    world.act(access.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
     assert world.reload(request.id).state is RequestState.APPROVED
     plain = ask(world, "requester.vks", person, categories=["episodes"])
     assert plain.route["secrecy"] == "none"

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import last_audit, org, system_token
-from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.enums import Role, Secrecy
 from workflow.errors import InvalidInput
 from workflow.models import AuditEntry, User
+from workflow.security import accounts
 
 
 def _user(db, username: str) -> User:

@@ -14,10 +14,10 @@ from sqlalchemy import Integer, func, inspect, select, text
 from tests.conftest import Auth
 from tests.helpers import version_of
 from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
-from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.models import AuditEntry, Organisation, User
+from workflow.security import accounts
 
 PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED = (
     "clerk.hcm", "clerk.army", "requester.vks", "manager.hanoi", "detainee.demo", "admin",

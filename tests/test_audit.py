@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.helpers import last_audit, org, person_at
-from workflow import audit
-from workflow.audit import GENESIS, entry_hash
-from workflow.checkpoints import load_or_create_key
+from workflow.audit import chain as audit
+from workflow.audit.chain import GENESIS, entry_hash
+from workflow.audit.checkpoints import load_or_create_key
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
 from workflow.migrations.append_only import drop_statements

@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, _pg
 from web import create_app
-from workflow import backup
 from workflow.db import make_engine
+from workflow.operations import backup
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import last_audit, org
-from workflow import bulk_import
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.models import AuditEntry, Person, PersonIdentifier, RecordVersion, User
+from workflow.records import bulk_import
 
 HEADER = ("full_name,birth_date,sex,nationality,identity_kind,identity_number,measure,"
           "start_date,legal_basis\n")

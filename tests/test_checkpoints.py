@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from tests.test_audit import head_seq, rehash_from, tamper
-from workflow import checkpoints
+from workflow.audit import checkpoints
 from workflow.migrations.append_only import drop_statements
 from workflow.models import AuditCheckpoint, AuditHead
 

@@ -7,9 +7,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from tests.helpers import count
-from workflow import demo, schema
+from workflow import schema
 from workflow.context import SYSTEM
 from workflow.db import Base, make_engine, make_session_factory
+from workflow.demo import world as demo
 from workflow.models import Person, User
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import _pg
-from workflow.dbroles import APPEND_ONLY
+from workflow.security.dbroles import APPEND_ONLY
 
 
 @pytest.fixture

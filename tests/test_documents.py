@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.documents import ASSETS, AssetsOnly, Renderer, vn_date_line
+from workflow.documents.rendering import ASSETS, AssetsOnly, Renderer, vn_date_line
 
 CONTEXT = {"issuer_parent": "BỘ CÔNG AN", "issuer": "Trung tâm CSDL", "place": "Hà Nội",
            "addressee": "Cơ quan quản lý cơ sở dữ liệu", "categories": ["Các lần tạm giữ"],

@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, _pg
-from workflow import exchange, records
-from workflow.accounts import create_user
-from workflow.checkpoints import load_or_create_key, public_pem
+from workflow.audit.checkpoints import load_or_create_key, public_pem
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import EventKind, Role
 from workflow.errors import Conflict, Forbidden, InvalidInput
+from workflow.exchange import packages as exchange
 from workflow.models import (
     AuditEntry,
     Case,
@@ -34,9 +33,11 @@ from workflow.models import (
     RecordVersion,
     User,
 )
-from workflow.reference import build_tree
+from workflow.organisations.scope import management_scope
+from workflow.organisations.tree import build_tree
+from workflow.records import entry as records
 from workflow.schema import upgrade
-from workflow.scope import management_scope
+from workflow.security.accounts import create_user
 
 ARMY = "QP-QL"
 

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from tests.helpers import system_token
 from tests.test_exchange import ARMY, centre_url  # noqa: F401 - the fixture
 from web import create_app
-from workflow.accounts import create_user
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.models import (
@@ -26,6 +25,7 @@ from workflow.models import (
     Person,
     RecordVersion,
 )
+from workflow.security.accounts import create_user
 
 
 def _exchange_account(app, org_code: str, username: str) -> None:
@@ -202,8 +202,8 @@ def _army_package(app, runner, centre, tmp_path) -> dict:
 
 
 def _signed_by_army(tmp_path, body: dict) -> dict:
-    from workflow import exchange
-    from workflow.checkpoints import load_or_create_key
+    from workflow.audit.checkpoints import load_or_create_key
+    from workflow.exchange import packages as exchange
 
     body = {k: v for k, v in body.items() if k != "signature"}
     return exchange.sign(body, load_or_create_key(tmp_path / "army.pem"))

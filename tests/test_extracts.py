@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from tests.helpers import last_audit, org
 from tests.test_access_workflow import FLOW, NOW, World, ask
-from workflow import access, documents, extracts, records
+from workflow.documents import extracts
+from workflow.documents import rendering as documents
 from workflow.enums import (
     CaseStage,
     DocumentCategory,
@@ -36,6 +37,8 @@ from workflow.models import (
     RecordDocument,
     User,
 )
+from workflow.records import entry as records
+from workflow.requests import lifecycle
 
 SETTINGS = extracts.ExtractSettings(passphrase="test-secret",  # the app fixture's key
                                     base_url="https://csdl.example.vn")
@@ -109,9 +112,9 @@ def arrange(world: World, db, *, extra_events: int = 0):
     db.flush()
     request = ask(world, "requester.vks", person,
                   categories=["a_orders", "episodes", "events", "c_identity"])
-    world.act(access.approve, world.actor("approver.hanoi"), request.id,
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes", "c_identity"])
-    world.act(access.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(lifecycle.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 12/ĐY-CSĐT")
     # Classified after the approval: the approval did not cover it.
     db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
@@ -239,7 +242,8 @@ def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, mo
                       3: IssuedState.PREPARED}
     # The register of another organisation, and of another year, start at 1.
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
-    world.act(access.refuse, FLOW, world.actor("approver.hanoi"), refused.id, reason_code="purpose")
+    world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"),
+              refused.id, reason_code="purpose")
     letters = world.act(extracts.issue_letters, SETTINGS, world.actor("approver.hanoi"),
                         refused.id)
     assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 4)]
@@ -464,7 +468,7 @@ def test_classified_documents_appear_up_to_the_level_the_approval_covered(world,
     db.flush()
     request = ask(world, "requester.vks", person, categories=["a_orders"])
     assert request.route["secrecy"] == Secrecy.SECRET.value
-    world.act(access.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
+    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
     text = text_of(prepare(world, request.id).pdf, tmp_path)
     assert "Tài liệu CONFIDENTIAL (Mật)" in text and "Tài liệu SECRET (Tối mật)" in text
     assert "tài liệu mật" not in text

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from tests.helpers import version_of
 from tests.test_access_workflow import World, ask
 from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
-from workflow import access, extracts
+from workflow.documents import extracts
 from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
 from workflow.models import AccessRequest, IssuedDocument
+from workflow.requests import lifecycle
 
 
 def documents(db, request_id: int) -> list[IssuedDocument]:
@@ -132,7 +133,7 @@ def test_the_verification_page_takes_a_typed_code(app, client, db):
         _person, request = arrange(world, db)
         document = world.act(extracts.prepare_extract, SETTINGS,
                              world.actor("approver.hanoi"), request.id)
-        world.act(extracts.release_extract, access.Workflow(), SETTINGS,
+        world.act(extracts.release_extract, lifecycle.Workflow(), SETTINGS,
                   world.actor("approver.hanoi"), request.id, document_id=document.id,
                   sha256=document.sha256)
         code = document.code

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from workflow.enums import RequestState
-from workflow.machine import TABLE, TRIGGERS, mermaid
+from workflow.requests.machine import TABLE, TRIGGERS, mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
 

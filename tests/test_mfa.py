@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from tests.conftest import Auth, password_of
 from tests.helpers import code_for, demo_secret, last_audit, org
-from workflow import accounts
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.models import User
+from workflow.security import accounts
 
 
 def new_user(app, username: str = "canbo.thu") -> None:

@@ -291,11 +291,11 @@ def test_a_case_number_outside_scope_answers_as_one_that_does_not_exist(client, 
 
 def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_under_it(
         app, client, auth, db):
-    from workflow import records
     from workflow.context import Actor
     from workflow.enums import Measure
     from workflow.errors import Forbidden
     from workflow.models import User
+    from workflow.records import entry as records
 
     case = hanoi_case(client, auth, db)
     # The link made some other way (a transfer entered by the central centre, a package).
@@ -329,11 +329,11 @@ def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_
 
 def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(client, auth,
                                                                                db):
-    from workflow.access import Workflow
     from workflow.context import vn_date
     from workflow.db import utcnow
     from workflow.enums import StepKind, Urgency
-    from workflow.routing import plan_route
+    from workflow.requests.lifecycle import Workflow
+    from workflow.requests.routing import plan_route
 
     case = hanoi_case(client, auth, db)
     held = db.execute(select(CustodyEpisode).where(CustodyEpisode.case_id == case.id)

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import last_audit, org
-from workflow import reports
-from workflow.accounts import create_user
 from workflow.context import SYSTEM, Actor
 from workflow.enums import ReportKind, ReportState, Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.figures import reports
 from workflow.models import User
+from workflow.security.accounts import create_user
 
 NOW = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
 FIGURES = {"staff": 120, "capacity": 800, "cameras": 64, "vehicles": 9,

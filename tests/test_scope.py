@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.helpers import org, person_at
-from workflow.scope import management_scope
+from workflow.organisations.scope import management_scope
 
 
 def test_custody_house_clerk_cannot_open_a_person_of_another_province(client, auth, db):

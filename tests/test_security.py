@@ -13,10 +13,11 @@ from sqlalchemy import select
 from tests.conftest import Auth, password_of
 from tests.helpers import code_for, last_audit
 from web import create_app
-from workflow import accounts, hashing
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.models import AuditEntry, User
+from workflow.security import accounts
+from workflow.security import passwords as hashing
 
 
 def test_every_page_carries_the_security_headers(client, auth):

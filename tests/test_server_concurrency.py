@@ -27,10 +27,11 @@ from tests.conftest import password_of
 from tests.helpers import code_for, demo_secret, org
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import arrange, prepare, release
-from workflow import accounts, audit, mfa
+from workflow.audit import chain as audit
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.models import AuditEntry, IssuedDocument, RequestStep, RequestTransition, User
+from workflow.security import accounts, mfa
 
 ROOT = Path(__file__).resolve().parents[1]
 CROWD = 50

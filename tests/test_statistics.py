@@ -14,8 +14,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.helpers import count, last_audit, org
-from workflow import dashboard, request_stats, snapshots, statistics
-from workflow.accounts import create_user
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import (
@@ -35,6 +33,8 @@ from workflow.enums import (
     SubjectKind,
 )
 from workflow.errors import Forbidden, InvalidInput
+from workflow.figures import dashboard, snapshots, statistics
+from workflow.figures import requests as request_figures
 from workflow.models import (
     AccessRequest,
     Case,
@@ -49,8 +49,9 @@ from workflow.models import (
     StatisticsSnapshot,
     User,
 )
-from workflow.rules import Rulebook
-from workflow.scope import management_scope, subtree_ids
+from workflow.organisations.scope import management_scope, subtree_ids
+from workflow.requests.rules import Rulebook
+from workflow.security.accounts import create_user
 
 DAY = dt.date(2026, 6, 30)
 JUNE = (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
@@ -277,7 +278,7 @@ class Requests:
 def test_request_figures_match_the_hand_count(db, province):
     Requests(db, province)
     bodies = subtree_ids(db, province.body.id, DAY)
-    f = request_stats.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25))
+    f = request_figures.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25))
     assert f.filed == 4  # R5 was submitted in May
     assert [(key, n) for key, _, n in f.by_requester] == [("procuracy", 3),
                                                           ("detained_person", 1)]
@@ -290,7 +291,7 @@ def test_request_figures_match_the_hand_count(db, province):
     assert f.overdue == [(province.body.name, 2)]
     # Another province's body sees none of them.
     other = subtree_ids(db, org(db, "CA-HOCHIMINH").id, DAY)
-    assert request_stats.figures(db, other, *JUNE, today=dt.date(2026, 11, 25)).filed == 0
+    assert request_figures.figures(db, other, *JUNE, today=dt.date(2026, 11, 25)).filed == 0
 
 
 def _manager(db, province: Province) -> User:

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from tests.conftest import Auth
 from tests.helpers import last_audit, org, system_token
-from workflow import accounts, tokens
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.errors import InvalidInput
 from workflow.models import ApiToken, AuditEntry, User
+from workflow.security import accounts, tokens
 
 
 def _token_row(db, username: str = "system.vks") -> ApiToken:

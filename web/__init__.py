@@ -13,12 +13,13 @@ from werkzeug.routing import IntegerConverter
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.security import refuse_nul_characters
-from workflow import mfa, request_policy, tokens
-from workflow.access import Workflow
-from workflow.extracts import ExtractSettings
-from workflow.policies import Permission, can
-from workflow.rules import Rulebook
-from workflow.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
+from workflow.documents.extracts import ExtractSettings
+from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
+from workflow.requests import policy as request_policy
+from workflow.requests.lifecycle import Workflow
+from workflow.requests.rules import Rulebook
+from workflow.security import mfa, tokens
+from workflow.security.permissions import Permission, can
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,7 @@ def _secret_key(instance: Path) -> str:
 def _unread() -> int:
     from flask_login import current_user
 
-    from workflow.access import unread_count
+    from workflow.requests.lifecycle import unread_count
 
     if not current_user.is_authenticated:
         return 0

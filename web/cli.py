@@ -13,11 +13,17 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from workflow import access, accounts, audit, checkpoints, dashboard, demo, schema, tokens
+from workflow import schema
+from workflow.audit import chain as audit
+from workflow.audit import checkpoints
 from workflow.context import SYSTEM, Actor
+from workflow.demo import world as demo
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
+from workflow.figures import dashboard
 from workflow.models import Organisation, Person, User
+from workflow.requests import lifecycle
+from workflow.security import accounts, tokens
 
 
 def _sessions():
@@ -248,7 +254,7 @@ def sweep_command() -> None:
     """Mark due-soon and overdue requests, escalate, expire; safe to run from cron."""
     flow = current_app.extensions["custody_workflow"]
     with _sessions()() as session:
-        report = access.sweep(session, flow, Actor(None, "cron"))
+        report = lifecycle.sweep(session, flow, Actor(None, "cron"))
         session.commit()
     click.echo(f"due soon: {len(report.due_soon)}, overdue: {len(report.overdue)}, "
                f"escalated: {len(report.escalated)}, expired: {len(report.expired)}")

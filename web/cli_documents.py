@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from workflow import extracts, pki
 from workflow.context import SYSTEM
+from workflow.documents import extracts, pki
 from workflow.errors import DomainError
 from workflow.models import Organisation, SigningCredential
 
@@ -84,7 +84,7 @@ def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) 
                 passphrase=_settings().passphrase)
         except DomainError as error:
             raise click.ClickException(error.message % error.params) from error
-        from workflow import audit
+        from workflow.audit import chain as audit
 
         audit.record(session, SYSTEM, "pki.import", object_type="organisation",
                      object_id=org.id, details={"fingerprint": credential.fingerprint,

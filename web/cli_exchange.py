@@ -13,10 +13,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from web.keys import EXCHANGE, signing_key
-from workflow import audit, exchange
-from workflow.checkpoints import key_id, public_pem
+from workflow.audit import chain as audit
+from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import DomainError
+from workflow.exchange import packages as exchange
 from workflow.models import User
 
 

@@ -10,9 +10,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from workflow import backup, dbroles
 from workflow.db import utcnow
 from workflow.errors import DomainError
+from workflow.operations import backup
+from workflow.security import dbroles
 
 
 def _engine():

@@ -10,10 +10,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from workflow import bulk_import
 from workflow.context import Actor
 from workflow.errors import DomainError
 from workflow.models import Organisation, User
+from workflow.records import bulk_import
 
 
 @click.command("import-records")

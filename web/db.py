@@ -6,7 +6,7 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
 from web.keys import AUDIT, AUDIT_WITNESS, instance_file, signing_key
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.db import make_engine, make_session_factory
 
 

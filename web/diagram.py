@@ -10,7 +10,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from workflow.enums import RequestState
-from workflow.machine import TABLE
+from workflow.requests.machine import TABLE
 
 W, H, GAP_X, GAP_Y, PAD = 150, 38, 90, 26, 16
 

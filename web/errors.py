@@ -7,8 +7,8 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from workflow import audit
-from workflow.audit import Outcome
+from workflow.audit import chain as audit
+from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.errors import DomainError
 from workflow.i18n import N_

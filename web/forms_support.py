@@ -12,8 +12,8 @@ from web import db
 from web.i18n import domain_message
 from web.requests import uploads
 from web.security import actor
-from workflow import audit
-from workflow.audit import Outcome
+from workflow.audit import chain as audit
+from workflow.audit.chain import Outcome
 from workflow.errors import Conflict, DocumentFailed, InvalidInput
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 
-from workflow.checkpoints import load_or_create_key
+from workflow.audit.checkpoints import load_or_create_key
 
 AUDIT = ("AUDIT_SIGNING_KEY", "audit-signing-key.pem")
 EXCHANGE = ("EXCHANGE_SIGNING_KEY", "exchange-signing-key.pem")

@@ -10,10 +10,10 @@ from flask_login import current_user, login_required
 
 from web import db
 from web.extensions import login_manager
-from workflow import sessions
 from workflow.context import Actor
 from workflow.models import User
-from workflow.policies import Permission, can
+from workflow.security import sessions
+from workflow.security.permissions import Permission, can
 
 
 @login_manager.user_loader

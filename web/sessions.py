@@ -13,8 +13,8 @@ from flask_login import current_user, logout_user
 
 from web import db
 from web.security import actor
-from workflow import sessions
 from workflow.i18n import N_
+from workflow.security import sessions
 
 ENDED = {
     "idle": N_("You were signed out after 30 minutes without activity. Sign in again."),

@@ -15,7 +15,7 @@ from tests.helpers import org
 from workflow.context import Actor
 from workflow.enums import CaseStage
 from workflow.models import CustodyEpisode, Person
-from workflow.workdays import WorkCalendar
+from workflow.requests.workdays import WorkCalendar
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from tests.browser.conftest import shot
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.helpers import org
 from workflow.models import CustodyEpisode, Organisation
-from workflow.scope import management_scope
+from workflow.organisations.scope import management_scope
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,10 @@ from forms.admin import RevokeTokenForm, UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor, requires
-from workflow import accounts, audit, mfa, sessions, tokens
+from workflow.audit import chain as audit
 from workflow.models import Organisation, User
-from workflow.policies import Permission
+from workflow.security import accounts, mfa, sessions, tokens
+from workflow.security.permissions import Permission
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -9,7 +9,7 @@ from web import db
 from web.api.schemas import ExportIn, FeedOut, ImportReportOut, PackageSchema
 from web.api.views import _actor, bp
 from web.keys import EXCHANGE, signing_key
-from workflow import exchange
+from workflow.exchange import packages as exchange
 
 
 @bp.route("/exchange/packages/export", methods=["POST"])

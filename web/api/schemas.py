@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from workflow.access import REFUSAL_REASONS
 from workflow.enums import (
     Channel,
     ProvisionForm,
@@ -13,7 +12,8 @@ from workflow.enums import (
     SubjectKind,
     Urgency,
 )
-from workflow.request_policy import VIEWS
+from workflow.requests.lifecycle import REFUSAL_REASONS
+from workflow.requests.policy import VIEWS
 
 CATEGORY = fields.String(validate=validate.OneOf([c.value for c in RequestCategory]))
 

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from forms.audit import AuditFilterForm
 from web import db
 from web.security import actor, requires
-from workflow import trail
-from workflow.policies import Permission
+from workflow.audit import trail
+from workflow.security.permissions import Permission
 
 bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
 

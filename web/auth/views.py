@@ -26,8 +26,9 @@ from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
 from web.sessions import fresh_session, token
-from workflow import accounts, audit, mfa, sessions
+from workflow.audit import chain as audit
 from workflow.models import User
+from workflow.security import accounts, mfa, sessions
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the code

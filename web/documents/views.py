@@ -10,7 +10,7 @@ from forms.documents import VerifyForm
 from web import db
 from web.extensions import limiter
 from web.security import actor
-from workflow import extracts
+from workflow.documents import extracts
 from workflow.models import IssuedDocument
 
 bp = Blueprint("documents", __name__)

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from forms.records import SearchForm
 from web import db
 from web.security import actor, requires
-from workflow.policies import Permission, can
-from workflow.records import user_scope, view_person
-from workflow.scope import facilities_in_scope
+from workflow.organisations.scope import facilities_in_scope
+from workflow.records.entry import user_scope, view_person
+from workflow.security.permissions import Permission, can
 
 bp = Blueprint("main", __name__)
 

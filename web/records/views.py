@@ -24,13 +24,14 @@ from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import translated, vn_date
 from web.security import actor, requires
-from workflow import bulk_import, records, search
 from workflow.enums import OrgKind
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
-from workflow.policies import Permission
-from workflow.records import HANDLING_KINDS
-from workflow.scope import facilities_in_scope
+from workflow.organisations.scope import facilities_in_scope
+from workflow.records import bulk_import, search
+from workflow.records import entry as records
+from workflow.records.entry import HANDLING_KINDS
+from workflow.security.permissions import Permission
 
 bp = Blueprint("records", __name__)
 NONE_CHOICE = (0, _l("— none —"))

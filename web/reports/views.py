@@ -13,9 +13,9 @@ from forms.reports import ReportActionForm, ReportForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor, requires
-from workflow import reports
+from workflow.figures import reports
 from workflow.i18n import N_
-from workflow.policies import Permission, can
+from workflow.security.permissions import Permission, can
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 DONE = {"submit": N_("The report has been submitted."), "accept": N_("The report is accepted."),

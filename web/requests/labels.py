@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from workflow.access import REFUSAL_REASONS
 from workflow.enums import RequestCategory
 from workflow.i18n import N_
+from workflow.requests.lifecycle import REFUSAL_REASONS
 
 PLAIN_STATUS = {
     "draft": N_("Not sent yet."),

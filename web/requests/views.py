@@ -34,15 +34,17 @@ from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
 from web.sessions import fresh_sign_in_required
-from workflow import access, audit, extracts
-from workflow import request_policy as policy
+from workflow.audit import chain as audit
+from workflow.documents import extracts
 from workflow.enums import IssuedKind, IssuedState, RequestState, SubjectKind, Urgency
+from workflow.requests import lifecycle
+from workflow.requests import policy as request_policy
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
 
 
-def _flow() -> access.Workflow:
+def _flow() -> lifecycle.Workflow:
     return current_app.extensions["custody_workflow"]
 
 
@@ -52,19 +54,19 @@ def _flow() -> access.Workflow:
                methods=["POST"])
 def new():
     """File a request; "preview" shows the route first without saving anything."""
-    if not policy.can_file(current_user):
+    if not request_policy.can_file(current_user):
         abort(403)
     form = RequestForm()
     route = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
-            route = attempt(form, lambda: access.preview_route(
+            route = attempt(form, lambda: lifecycle.preview_route(
                 db.session(), _flow(), actor(), form.request_input("preview")))
         else:
             def file_and_submit():
-                filed = access.file_request(db.session(), actor(),
+                filed = lifecycle.file_request(db.session(), actor(),
                                             form.request_input(store_scan(form.scan.data)))
-                return access.submit(db.session(), _flow(), actor(), filed.id)
+                return lifecycle.submit(db.session(), _flow(), actor(), filed.id)
 
             filed = attempt(form, file_and_submit)
             if filed:
@@ -85,7 +87,7 @@ def _forms(req, documents, prepared):
     """The action forms of what the current user may do to this request now (the domain's
     `allowed_actions`); `documents` as `_documents` gives them, `prepared` the extract awaiting
     release."""
-    allowed = policy.allowed_actions(db.session(), actor(), req)
+    allowed = request_policy.allowed_actions(db.session(), actor(), req)
     makers = {
         "approve": lambda: _categories_form(ApproveForm, "approve", req),
         "refuse": lambda: RefuseForm(prefix="refuse"),
@@ -117,13 +119,13 @@ def _documents(req, issued: list) -> list:
     user, sess, day = current_user, db.session(), actor().today
     shown = []
     for document in issued:
-        releaser = policy.can_manage_document(sess, user, document, day)
-        document.may_revoke = policy.can_revoke(sess, user, req, document, day)
+        releaser = request_policy.can_manage_document(sess, user, document, day)
+        document.may_revoke = request_policy.can_revoke(sess, user, req, document, day)
         if document.kind is not IssuedKind.EXTRACT:
             document.link = url_for("documents.letter", document_id=document.id)
         elif releaser:
             document.link = url_for("documents.preview", document_id=document.id)
-        elif policy.can_download(user, document) and document.state in (
+        elif request_policy.can_download(user, document) and document.state in (
                 IssuedState.RELEASED, IssuedState.REVOKED):
             document.link = url_for("documents.download", document_id=document.id)
         else:
@@ -137,7 +139,7 @@ def _documents(req, issued: list) -> list:
 @fresh_sign_in_required
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
-    req = access.get_request(db.session(), actor(), request_id)
+    req = lifecycle.get_request(db.session(), actor(), request_id)
     issued = extracts.documents_of(db.session(), req.id)
     documents = _documents(req, issued)
     preparation = extracts.preparation_among(issued)
@@ -175,31 +177,31 @@ def _act(action: str, form, request_id: int, version: int):
     sess, who, flow, seen = db.session(), actor(), _flow(), {"expected_version": version}
     match action:
         case "approve":
-            return access.approve(sess, who, request_id, categories=form.categories.data,
+            return lifecycle.approve(sess, who, request_id, categories=form.categories.data,
                                   period_from=form.period_from.data,
                                   period_to=form.period_to.data, note=form.note.data, **seen)
         case "refuse":
-            return access.refuse(sess, flow, who, request_id, reason_code=form.reason_code.data,
+            return lifecycle.refuse(sess, flow, who, request_id, reason_code=form.reason_code.data,
                                  text=form.text.data, **seen)
         case "grant_consent":
-            return access.grant_consent(sess, flow, who, request_id,
+            return lifecycle.grant_consent(sess, flow, who, request_id,
                                         letter_ref=form.letter_ref.data,
                                         categories=form.categories.data,
                                         expires_on=form.expires_on.data, note=form.note.data,
                                         letter_scan=store_scan(form.letter_scan.data), **seen)
         case "refuse_consent":
-            return access.refuse_consent(sess, flow, who, request_id,
+            return lifecycle.refuse_consent(sess, flow, who, request_id,
                                          reason_code=form.reason_code.data, text=form.text.data,
                                          **seen)
         case "return_for_supplement":
-            return access.return_for_supplement(sess, flow, who, request_id,
+            return lifecycle.return_for_supplement(sess, flow, who, request_id,
                                                 reason=form.reason.data, **seen)
         case "withdraw":
-            return access.withdraw(sess, who, request_id, reason=form.reason.data, **seen)
+            return lifecycle.withdraw(sess, who, request_id, reason=form.reason.data, **seen)
         case "resubmit":
-            return access.submit(sess, flow, who, request_id, **seen)
+            return lifecycle.submit(sess, flow, who, request_id, **seen)
         case "close":
-            return access.close(sess, who, request_id, **seen)
+            return lifecycle.close(sess, who, request_id, **seen)
         case "prepare":
             return extracts.prepare_extract(sess, settings(), who, request_id, **seen)
         case "release" if isinstance(form, ReleaseForm):
@@ -208,12 +210,12 @@ def _act(action: str, form, request_id: int, version: int):
                 sha256=form.sha256.data, valid_days=form.valid_days.data,
                 download_limit=form.download_limit.data, named=form.usernames(), **seen)
         case "release":
-            return access.release(sess, flow, who, request_id, **seen)
+            return lifecycle.release(sess, flow, who, request_id, **seen)
         case "revoke":
             return extracts.revoke(sess, who, request_id, int(form.document_id.data),
                                    reason=form.reason.data, **seen)
         case "extend":
-            return access.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
+            return lifecycle.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
                                           **seen)
     abort(400)
 
@@ -222,7 +224,7 @@ def _act(action: str, form, request_id: int, version: int):
 @login_required
 def index():
     """Dashboards: my requests, awaiting my decision, awaiting my consent, overdue."""
-    views = policy.lists_of(current_user)
+    views = request_policy.lists_of(current_user)
     if not views:
         abort(403)
     view = request.args.get("view", views[0])
@@ -233,9 +235,9 @@ def index():
     form.urgency.choices = [("", "—")] + [(u.value, _(u.label)) for u in Urgency]
     state = RequestState(form.state.data) if form.state.data else None
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
-    rows = access.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
+    rows = lifecycle.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
     return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
-                           today=actor().today, may_file=policy.can_file(current_user))
+                           today=actor().today, may_file=request_policy.can_file(current_user))
 
 
 @bp.route("/form.pdf")
@@ -260,7 +262,7 @@ def form_pdf():
 def inbox():
     """The user's notifications; POST marks them all read."""
     if request.method == "POST":
-        access.mark_read(db.session(), actor())
+        lifecycle.mark_read(db.session(), actor())
         return redirect(url_for(".inbox"))
-    items = access.inbox(db.session(), actor())
+    items = lifecycle.inbox(db.session(), actor())
     return render_template("requests/inbox.html", items=items)

@@ -11,10 +11,10 @@ from forms.statistics import DashboardForm
 from web import db
 from web.i18n import domain_message, label
 from web.security import actor, requires
-from workflow import dashboard, reports, statistics
 from workflow.enums import Measure
 from workflow.errors import InvalidInput
-from workflow.policies import Permission
+from workflow.figures import dashboard, reports, statistics
+from workflow.security.permissions import Permission
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from workflow.documents.grants import Grant
 from workflow.documents.wording import short_date, vi
 from workflow.enums import RequestCategory, Secrecy
-from workflow.grants import Grant
 from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Person, RecordDocument
-from workflow.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
+from workflow.requests.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
 
 
 @dataclass

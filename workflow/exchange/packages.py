@@ -25,8 +25,8 @@ from sqlalchemy import Date, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import audit
-from workflow.checkpoints import key_id, public_pem
+from workflow.audit import chain as audit
+from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
@@ -47,10 +47,10 @@ from workflow.models import (
     RecordVersion,
     User,
 )
-from workflow.names import given_name_key, search_key
-from workflow.policies import Permission, can, require
-from workflow.scope import Scope, management_scope
-from workflow.versions import write_version
+from workflow.organisations.scope import Scope, management_scope
+from workflow.records.names import given_name_key, search_key
+from workflow.records.versions import write_version
+from workflow.security.permissions import Permission, can, require
 
 FORMAT = "custody-exchange/1"
 FEED_FORMAT = "custody-feed/1"

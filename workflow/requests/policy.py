@@ -22,10 +22,10 @@ from workflow.enums import (
     StepOutcome,
     SubjectKind,
 )
-from workflow.machine import Actor as Who
-from workflow.machine import allowed_triggers, rows_for
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
-from workflow.scope import subtree_ids
+from workflow.organisations.scope import subtree_ids
+from workflow.requests.machine import Actor as Who
+from workflow.requests.machine import allowed_triggers, rows_for
 
 # Who decides each kind of step on a route.
 ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}

@@ -11,14 +11,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, hashing, sessions
-from workflow.audit import Outcome
+from workflow.audit import chain as audit
+from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import Organisation, Person, User, UserRole
-from workflow.policies import Permission, can
+from workflow.security import passwords as hashing
+from workflow.security import sessions
+from workflow.security.permissions import Permission, can
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128

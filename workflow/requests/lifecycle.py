@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor, vn_date
 from workflow.enums import (
     Channel,
@@ -31,8 +31,6 @@ from workflow.enums import (
 )
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
-from workflow.identifiers import guess_kind, normalise_identifier
-from workflow.machine import fire, rows_for
 from workflow.models import (
     AccessRequest,
     Notification,
@@ -44,9 +42,11 @@ from workflow.models import (
     User,
     UserRole,
 )
-from workflow.names import search_key
-from workflow.policies import can_see_secret
-from workflow.request_policy import (
+from workflow.organisations.scope import subtree_ids
+from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.names import search_key
+from workflow.requests.machine import fire, rows_for
+from workflow.requests.policy import (
     VIEWS,
     can_decide,
     can_file,
@@ -58,13 +58,13 @@ from workflow.request_policy import (
     is_requester,
     visible_requests,
 )
-from workflow.routing import Route, outsider_json, plan_route
-from workflow.rules import Rulebook
-from workflow.scope import subtree_ids
-from workflow.workdays import WorkCalendar
+from workflow.requests.routing import Route, outsider_json, plan_route
+from workflow.requests.rules import Rulebook
+from workflow.requests.workdays import WorkCalendar
+from workflow.security.permissions import can_see_secret
 
 if TYPE_CHECKING:
-    from workflow.extracts import ExtractSettings
+    from workflow.documents.extracts import ExtractSettings
 
 REFUSAL_REASONS: dict[str, str] = {
     "not_entitled": N_("The requester is not among those who may use the data "
@@ -275,7 +275,7 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
 
 
 def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> int:
-    from workflow.records import user_scope
+    from workflow.records.entry import user_scope
 
     person = session.get(Person, person_id)
     scope = user_scope(session, actor)
@@ -499,7 +499,7 @@ def _issue_notices(session: Session, flow: Workflow, actor: Actor,
     # The written notice of a decision belongs to the decision (Access to Information Law:
     # a refusal is in writing): issued in the same transaction, whatever surface decided.
     if flow.documents is not None:
-        from workflow import extracts
+        from workflow.documents import extracts
 
         extracts.issue_letters(session, flow.documents, actor, request.id)
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.models import AuditCheckpoint, AuditEntry, AuditHead
 

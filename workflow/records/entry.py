@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import (
     ENDING_EVENTS,
@@ -23,7 +23,6 @@ from workflow.enums import (
 )
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
-from workflow.identifiers import normalise_identifier
 from workflow.models import (
     Case,
     CaseStageEntry,
@@ -35,17 +34,18 @@ from workflow.models import (
     RecordDocument,
     User,
 )
-from workflow.names import given_name_key, normalise_name, search_key
-from workflow.policies import Permission, can, can_see_secret, require
-from workflow.routing import competent_body
-from workflow.scope import Scope, management_scope, subtree_ids
-from workflow.versions import (
+from workflow.organisations.scope import Scope, management_scope, subtree_ids
+from workflow.records.identifiers import normalise_identifier
+from workflow.records.names import given_name_key, normalise_name, search_key
+from workflow.records.versions import (
     Creation,
     HistoryEntry,
     person_history,
     split_history,
     write_version,
 )
+from workflow.requests.routing import competent_body
+from workflow.security.permissions import Permission, can, can_see_secret, require
 
 EARLIEST = dt.date(1900, 1, 1)
 HANDLING_KINDS = {

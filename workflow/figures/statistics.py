@@ -17,8 +17,8 @@ from sqlalchemy.sql import ColumnElement
 from workflow.enums import Branch, CaseStage, EventKind, Measure, Sex
 from workflow.i18n import N_
 from workflow.models import CaseStageEntry, CustodyEpisode, CustodyEvent, Organisation, Person
-from workflow.rules import RuleSet
-from workflow.scope import Scope
+from workflow.organisations.scope import Scope
+from workflow.requests.rules import RuleSet
 
 DIMENSIONS: dict[str, str] = {
     "facility": N_("Facility"),

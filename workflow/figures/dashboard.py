@@ -13,15 +13,17 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, reports, request_stats, snapshots, statistics
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import Measure, Role
 from workflow.errors import InvalidInput
+from workflow.figures import reports, snapshots, statistics
+from workflow.figures import requests as request_figures
 from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation, User, UserRole
-from workflow.policies import Permission, require
-from workflow.rules import Rulebook
-from workflow.scope import NATIONWIDE_KINDS, Scope, management_scope, subtree_ids
+from workflow.organisations.scope import NATIONWIDE_KINDS, Scope, management_scope, subtree_ids
+from workflow.requests.rules import Rulebook
+from workflow.security.permissions import Permission, require
 
 MAX_PERIOD_DAYS = 3660
 SUPPRESSED = "<{threshold}"
@@ -40,7 +42,7 @@ class Dashboard:
     population: statistics.Population
     movements: statistics.Movements
     time_held: statistics.TimeHeld
-    requests: request_stats.RequestFigures
+    requests: request_figures.RequestFigures
     as_of: dt.datetime
     # Entered through the facilities' accepted periodic reports (read at every load).
     facility_figures: list[tuple[Organisation, FacilityReport]] = field(default_factory=list)
@@ -91,7 +93,7 @@ def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook,
         return (statistics.population(session, scope, day, threshold),
                 statistics.movements(session, scope, start, end, threshold),
                 statistics.time_held(session, scope, day, rulebook.on(day), threshold),
-                request_stats.figures(session, bodies, start, end, actor.today))
+                request_figures.figures(session, bodies, start, end, actor.today))
 
     key = {"day": day, "start": start, "end": end, "threshold": threshold}
     return snapshots.cached(session, org.id, key, actor.now, max_age, count)
@@ -130,7 +132,7 @@ def movement_totals(board: Dashboard) -> list[statistics.Cell]:
             for k in statistics.MOVEMENTS for n in [board.movements.totals[k.value]]]
 
 
-def requester_cells(figures: request_stats.RequestFigures) -> list[statistics.Cell]:
+def requester_cells(figures: request_figures.RequestFigures) -> list[statistics.Cell]:
     """Requests by kind of requester, as chart cells."""
     return [statistics.Cell(key, label, n) for key, label, n in figures.by_requester]
 

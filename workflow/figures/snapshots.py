@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import request_stats, statistics
 from workflow.enums import RequestState, StepKind, StepOutcome
+from workflow.figures import requests as request_figures
+from workflow.figures import statistics
 from workflow.models import StatisticsSnapshot
 
 T = TypeVar("T")
 _CLASSES = {c.__name__: c for c in (
     statistics.Cell, statistics.Breakdown, statistics.Population, statistics.Movements,
-    statistics.TimeHeld, request_stats.RequestFigures, request_stats.StateTime)}
+    statistics.TimeHeld, request_figures.RequestFigures, request_figures.StateTime)}
 _ENUMS = {e.__name__: e for e in (RequestState, StepKind, StepOutcome)}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, func, inspect, select, table
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.errors import Conflict, InvalidInput
 from workflow.i18n import N_
 from workflow.models import AuditHead

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
-from workflow.identifiers import guess_kind, normalise_identifier
 from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
-from workflow.names import search_key
-from workflow.policies import Permission, require
-from workflow.records import user_scope
-from workflow.scope import Scope
+from workflow.organisations.scope import Scope
+from workflow.records.entry import user_scope
+from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.names import search_key
+from workflow.security.permissions import Permission, require
 
 LIMIT = 50
 _KEY_END = "\x7f"  # sorts after every character a search key can hold

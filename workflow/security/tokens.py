@@ -14,13 +14,14 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import accounts, audit
-from workflow.audit import Outcome
+from workflow.audit import chain as audit
+from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import User
 from workflow.models.tokens import ApiToken
+from workflow.security import accounts
 
 DEFAULT_DAYS, MAX_DAYS = 90, 366
 

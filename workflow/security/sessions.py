@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.models import User
 from workflow.models.sessions import UserSession

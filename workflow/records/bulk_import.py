@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from workflow import audit, records
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import IdentifierKind, Measure, Sex
 from workflow.errors import DomainError, InvalidInput
 from workflow.i18n import N_
+from workflow.records import entry as records
 
 COLUMNS = ("full_name", "birth_date", "sex", "nationality", "place_of_origin",
            "identity_kind", "identity_number", "issuing_country", "measure", "start_date",

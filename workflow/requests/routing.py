@@ -27,9 +27,9 @@ from workflow.models import (
     Person,
     RecordDocument,
 )
-from workflow.rules import RuleSet
-from workflow.scope import management_scope
-from workflow.workdays import DueDate, WorkCalendar
+from workflow.organisations.scope import management_scope
+from workflow.requests.rules import RuleSet
+from workflow.requests.workdays import DueDate, WorkCalendar
 
 MANAGEMENT_KINDS = frozenset({
     OrgKind.CENTRAL_CENTRE, OrgKind.MINISTRY_BODY, OrgKind.PROVINCIAL_BODY,

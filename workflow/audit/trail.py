@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow.audit import chain as audit
 from workflow.context import Actor, vn_midnight
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import AuditEntry
-from workflow.policies import Permission, require
-from workflow.scope import NATIONWIDE_KINDS, subtree_ids
+from workflow.organisations.scope import NATIONWIDE_KINDS, subtree_ids
+from workflow.security.permissions import Permission, require
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from workflow import accounts, audit
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import (
     CaseStage,
@@ -39,11 +39,12 @@ from workflow.models import (
     RecordVersion,
     User,
 )
-from workflow.names import given_name_key, search_key
+from workflow.records.names import given_name_key, search_key
+from workflow.security import accounts
 
 if TYPE_CHECKING:
-    from workflow.extracts import ExtractSettings
-from workflow.reference import PROVINCES, build_tree, province_slug
+    from workflow.documents.extracts import ExtractSettings
+from workflow.organisations.tree import PROVINCES, build_tree, province_slug
 
 FAMILY = [("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 4), ("Huỳnh", 2),
           ("Phan", 4), ("Vũ", 3), ("Võ", 2), ("Đặng", 2), ("Bùi", 2), ("Đỗ", 1), ("Hồ", 1),
@@ -411,9 +412,10 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                        documents: ExtractSettings | None = None) -> int:
     """A few requests by the procuracy about persons at the Hà Nội camp, left in several states
     through the real workflow, so that every queue has something in it."""
-    from workflow import access, extracts
-    from workflow.access import RequestInput, Workflow
+    from workflow.documents import extracts
     from workflow.enums import Channel, ProvisionForm, SubjectKind
+    from workflow.requests import lifecycle
+    from workflow.requests.lifecycle import RequestInput, Workflow
 
     flow = Workflow(documents=documents)
     users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
@@ -455,29 +457,29 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
             legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP; Kế hoạch số 45/KH-VKS",
             provision=ProvisionForm.PDF, categories=["a_orders", "episodes", "events"],
             identity_number=person.identifiers[-1].value)
-        request = access.file_request(session, as_("requester.vks"), data)
-        access.submit(session, flow, as_("requester.vks"), request.id)
+        request = lifecycle.file_request(session, as_("requester.vks"), data)
+        lifecycle.submit(session, flow, as_("requester.vks"), request.id)
         approver = as_("approver.hanoi")
         if plan in ("approved", "released"):
-            access.approve(session, approver, request.id, categories=["a_orders", "episodes"])
+            lifecycle.approve(session, approver, request.id, categories=["a_orders", "episodes"])
             for step in request.open_steps():
                 officer = next((u for u in users.values()
                                 if u.organisation_id == step.org_id
                                 and u.has_role(Role.CONSENT_OFFICER)), None)
                 if officer is not None:
-                    access.grant_consent(session, flow, Actor(officer, "demo", DEMO_NOW),
+                    lifecycle.grant_consent(session, flow, Actor(officer, "demo", DEMO_NOW),
                                          request.id, letter_ref="CV 88/ĐY-CSĐT")
             if plan == "released" and request.state.value == "approved":
                 if documents is None:
-                    access.release(session, flow, approver, request.id)
+                    lifecycle.release(session, flow, approver, request.id)
                 else:
                     extract = extracts.prepare_extract(session, documents, approver, request.id)
                     extracts.release_extract(session, flow, documents, approver, request.id,
                                              document_id=extract.id, sha256=extract.sha256)
         elif plan == "refused":
-            access.refuse(session, flow, approver, request.id, reason_code="purpose",
+            lifecycle.refuse(session, flow, approver, request.id, reason_code="purpose",
                           text="Chưa nêu rõ căn cứ kiểm sát đối với người này")
         elif plan == "returned":
-            access.return_for_supplement(session, flow, approver, request.id,
+            lifecycle.return_for_supplement(session, flow, approver, request.id,
                                          reason="Bổ sung số quyết định phân công kiểm sát viên")
     return len(held)

@@ -15,12 +15,13 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import accounts, audit
-from workflow.audit import Outcome
+from workflow.audit import chain as audit
+from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.errors import Conflict, InvalidInput
 from workflow.i18n import N_
 from workflow.models import RecoveryCode, User
+from workflow.security import accounts
 
 STEP = 30
 ISSUER = "CSDL tam giu, tam giam"

@@ -14,14 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from transitions import Machine, MachineError
 
-from workflow import audit, records
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import ReportKind, ReportState
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation
-from workflow.policies import Permission, can, require
-from workflow.scope import subtree_ids
+from workflow.organisations.scope import subtree_ids
+from workflow.records import entry as records
+from workflow.security.permissions import Permission, can, require
 
 S = ReportState
 FILER, REVIEWER = "filer", "reviewer"

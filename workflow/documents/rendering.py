@@ -1,0 +1,128 @@
+"""Documents of the workflow rendered to PDF with WeasyPrint, laid out per Decree 30/2020.
+
+Templates get plain values only and are autoescaped; the renderer fetches nothing but the bundled
+assets in this folder (fonts, stylesheet), so a record field holding markup or a URL prints as
+text and reaches nothing. The font is bundled so that output is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from pypdf import PdfReader, PdfWriter
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+ASSETS = Path(__file__).resolve().parent
+
+
+class AssetsOnly(URLFetcher):
+    """Fetches files inside the bundled assets folder; refuses and remembers everything else."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        """Only file:// URLs that resolve inside the assets folder."""
+        if url.startswith("file://"):
+            path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+            if path.is_relative_to(ASSETS) and path.is_file():
+                return super().fetch(url, headers)
+        self.refused.append(url)
+        raise ValueError(f"refused to fetch {url}")
+
+
+def vn_date_line(place: str, day: dt.date) -> str:
+    """'Hà Nội, ngày 06 tháng 11 năm 2017' (Decree 30/2020: day and month zero-padded)."""
+    return f"{place}, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
+
+
+def css_string(value: object) -> Markup:
+    """A CSS string literal of any text: everything but letters and digits is written as a
+    six-digit hex escape, so nothing can close the string or the <style> element it sits in."""
+    escaped = "".join(c if c.isalnum() else f"\\{ord(c):06x}" for c in str(value))
+    return Markup(f'"{escaped}"')  # noqa: S704 - only letters, digits and hex escapes remain
+
+
+class Renderer:
+    """Renders the document templates of this folder to PDF bytes."""
+
+    def __init__(self) -> None:
+        self.env = Environment(loader=FileSystemLoader(ASSETS / "templates"),
+                               autoescape=select_autoescape(default=True),
+                               undefined=StrictUndefined)
+        self.env.filters["date_line"] = vn_date_line
+        self.env.filters["css_string"] = css_string
+
+    @cached_property
+    def _fonts(self) -> FontConfiguration:
+        return FontConfiguration()
+
+    def html(self, template: str, context: dict) -> str:
+        """The HTML of one template with a context of plain values (autoescaped)."""
+        return self.env.get_template(template).render(**context)
+
+    def render(self, template: str, context: dict, fetcher: AssetsOnly | None = None) -> bytes:
+        """The PDF of one template with a context of plain values."""
+        return self.render_pages(template, context, fetcher).pdf
+
+    def render_pages(self, template: str, context: dict,
+                     fetcher: AssetsOnly | None = None) -> Rendered:
+        """The PDF and its page count."""
+        fetcher = fetcher or AssetsOnly()
+        css = CSS(filename=str(ASSETS / "document.css"), font_config=self._fonts,
+                  url_fetcher=fetcher)
+        html = HTML(string=self.html(template, context), base_url=ASSETS.as_uri() + "/",
+                    url_fetcher=fetcher)
+        document = html.render(stylesheets=[css], font_config=self._fonts)
+        return Rendered(document.write_pdf(), len(document.pages))
+
+    def render_parts(self, template: str, context: dict, parts: list[list]) -> Rendered:
+        """A long document rendered part by part (`sections` of each part, the first with the
+        heading, the last with the signature) and joined into one PDF; page numbers run on."""
+        if len(parts) == 1:
+            return self.render_pages(template, context | {"sections": parts[0]})
+        writer = PdfWriter()
+        pages = 0
+        for index, part in enumerate(parts):
+            rendered = self.render_pages(template, context | {
+                "sections": part, "first": index == 0, "last": index == len(parts) - 1,
+                "page_offset": pages + 1})
+            writer.append(PdfReader(io.BytesIO(rendered.pdf)))
+            pages += rendered.pages
+        writer.add_metadata({"/Title": context.get("title", template), "/Producer": "custody"})
+        out = io.BytesIO()
+        writer.write(out)
+        return Rendered(out.getvalue(), pages)
+
+    def template_source(self, template: str) -> str:
+        """The template and everything it includes, with the stylesheet: what a version covers."""
+        names = [template, *sorted(n for n in self.env.list_templates()
+                                   if n.startswith("_"))]
+        parts = [f"--- {n}\n{(ASSETS / 'templates' / n).read_text('utf-8')}" for n in names]
+        parts.append(f"--- document.css\n{(ASSETS / 'document.css').read_text('utf-8')}")
+        return "\n".join(parts)
+
+    def template_version(self, template: str) -> tuple[str, str]:
+        """`name@hash` and the source it hashes: the version changes whenever the template, a
+        shared partial or the stylesheet does."""
+        source = self.template_source(template)
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        return f"{template.removesuffix('.html')}@{digest}", source
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered PDF and its number of pages."""
+
+    pdf: bytes
+    pages: int
