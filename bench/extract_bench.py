@@ -40,7 +40,7 @@ from workflow.models import (
     RecordDocument,
     User,
 )
-from workflow.requests import lifecycle
+from workflow.requests import filing, kernel
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 SETTINGS = extracts.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
@@ -87,7 +87,7 @@ def build(url: str) -> dict[str, int]:
 def _approved_request(session, approver: User, person: Person) -> int:
     """A request by the approver's own body about a person in its scope: direct access."""
     actor = Actor(approver, "bench", NOW)
-    data = lifecycle.RequestInput(
+    data = filing.RequestInput(
         channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON, purpose="Đo hiệu năng",
         legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP", provision=ProvisionForm.PDF,
         categories=["a_orders", "episodes", "events", "c_identity", "case"],
@@ -100,8 +100,8 @@ def _approved_request(session, approver: User, person: Person) -> int:
         session.add(UserRole(user_id=approver.id, role=Role.REQUESTER))
         session.flush()
         session.refresh(approver)
-    request = lifecycle.file_request(session, actor, data)
-    lifecycle.submit(session, lifecycle.Workflow(), actor, request.id)
+    request = filing.file_request(session, actor, data)
+    filing.submit(session, kernel.Workflow(), actor, request.id)
     assert request.state is RequestState.APPROVED, request.state
     return request.id
 

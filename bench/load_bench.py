@@ -36,7 +36,7 @@ from workflow.demo.world import load_demo
 from workflow.documents import extracts
 from workflow.enums import Channel, ProvisionForm, Role, Secrecy, SubjectKind
 from workflow.models import CustodyEpisode, Organisation, Person, User
-from workflow.requests import lifecycle
+from workflow.requests import decisions, filing, kernel
 from workflow.security import accounts, mfa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def prepare(url: str, users: int) -> dict:
     schema.upgrade(engine)
     sessions = make_session_factory(engine)
     settings = extracts.ExtractSettings(passphrase=SECRET, download_limit=20)
-    flow = lifecycle.Workflow()
+    flow = kernel.Workflow()
     with sessions() as session:
         load_demo(session, SYSTEM, persons=3000, seed=2017)
         camp = session.scalars(select(Organisation).where(Organisation.code == "TTG-HANOI")).one()
@@ -84,15 +84,15 @@ def prepare(url: str, users: int) -> dict:
         session.commit()
         for i, account in enumerate(made["requester"]):
             who = Actor(session.get(User, account["id"]), "bench")
-            data = lifecycle.RequestInput(
+            data = filing.RequestInput(
                 channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
                 purpose="Kiểm sát việc tạm giam", legal_basis="Điều 12 Nghị định 121/2017",
                 provision=ProvisionForm.PDF, categories=["a_orders", "episodes"],
                 identity_number=persons[i % len(persons)].identifiers[-1].value)
-            filed = lifecycle.file_request(session, who, data)
-            lifecycle.submit(session, flow, who, filed.id)
+            filed = filing.file_request(session, who, data)
+            filing.submit(session, flow, who, filed.id)
             releaser = Actor(approver, "bench")
-            lifecycle.approve(session, releaser, filed.id)
+            decisions.approve(session, releaser, filed.id)
             document = extracts.prepare_extract(session, settings, releaser, filed.id)
             extracts.release_extract(session, flow, settings, releaser, filed.id,
                                      document_id=document.id, sha256=document.sha256,

@@ -18,7 +18,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import EnumSelect, enum_choices
 from workflow.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
-from workflow.requests.lifecycle import REFUSAL_REASONS, RequestInput
+from workflow.requests.decisions import REFUSAL_REASONS
+from workflow.requests.filing import RequestInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

@@ -12,7 +12,7 @@ from workflow.db import make_engine, make_session_factory
 from workflow.enums import RequestState, Role, StepOutcome
 from workflow.errors import Conflict
 from workflow.models import AuditEntry, RequestStep, RequestTransition, User
-from workflow.requests import lifecycle
+from workflow.requests import decisions
 
 APPROVERS = 20
 
@@ -37,7 +37,7 @@ def test_concurrent_approvers_make_exactly_one_decision(app, database_url):
             s.commit()  # hold no lock while waiting for the others (SQLite would queue them)
             barrier.wait()
             try:
-                lifecycle.approve(s, actor, request_id, note=f"by {username}")
+                decisions.approve(s, actor, request_id, note=f"by {username}")
                 s.commit()
                 outcomes[username] = "approved"
             except Conflict:

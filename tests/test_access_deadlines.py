@@ -13,7 +13,7 @@ from workflow.context import Actor
 from workflow.enums import RequestState, Role
 from workflow.errors import Conflict
 from workflow.models import Notification, RequestTransition
-from workflow.requests import lifecycle
+from workflow.requests import deadlines, decisions, filing
 
 
 @pytest.fixture
@@ -39,14 +39,14 @@ def test_due_soon_then_overdue_with_escalation_each_once(world):
     request = ask(world, "requester.vks", person_with_stage(world, None))
     assert request.due_on == dt.date(2026, 12, 1)  # 5 working days from Tue 24/11
     number = request.number
-    report = world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 11, 26)))
+    report = world.act(deadlines.sweep, FLOW, at(dt.date(2026, 11, 26)))
     assert number not in report.due_soon + report.overdue
-    report = world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 11, 30)))
+    report = world.act(deadlines.sweep, FLOW, at(dt.date(2026, 11, 30)))
     assert number in report.due_soon
-    assert number not in world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 11, 30))).due_soon
-    report = world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 12, 2)))
+    assert number not in world.act(deadlines.sweep, FLOW, at(dt.date(2026, 11, 30))).due_soon
+    report = world.act(deadlines.sweep, FLOW, at(dt.date(2026, 12, 2)))
     assert number in report.overdue and number in report.escalated
-    assert number not in world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 12, 3))).overdue
+    assert number not in world.act(deadlines.sweep, FLOW, at(dt.date(2026, 12, 3))).overdue
     mine = [n.kind for n in world.session.execute(select(Notification).where(
         Notification.request_id == request.id, Notification.user_id.in_(
             [world.user("approver.hanoi").id, world.user("approver.c11").id]))
@@ -59,10 +59,10 @@ def test_due_soon_then_overdue_with_escalation_each_once(world):
 
 def test_returned_request_expires_when_never_supplemented(world):
     request = ask(world, "requester.vks", person_with_stage(world, None))
-    world.act(lifecycle.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
+    world.act(decisions.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
               reason="Thiếu văn bản đề nghị có chữ ký")
-    assert request.number not in world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 12, 14))).expired
-    report = world.act(lifecycle.sweep, FLOW, at(dt.date(2026, 12, 16)))
+    assert request.number not in world.act(deadlines.sweep, FLOW, at(dt.date(2026, 12, 14))).expired
+    report = world.act(deadlines.sweep, FLOW, at(dt.date(2026, 12, 16)))
     assert request.number in report.expired
     assert world.reload(request.id).state is RequestState.EXPIRED
     assert inbox(world, "requester.vks")[-1] == "expired"
@@ -71,11 +71,11 @@ def test_returned_request_expires_when_never_supplemented(world):
 def test_the_clock_pauses_while_the_requester_supplements(world):
     request = ask(world, "requester.vks", person_with_stage(world, None))
     returned_on = dt.datetime(2026, 11, 26, 3, 0, tzinfo=dt.UTC)  # Thu, 3 working days left
-    world.act(lifecycle.return_for_supplement, FLOW, world.actor("approver.hanoi", returned_on),
+    world.act(decisions.return_for_supplement, FLOW, world.actor("approver.hanoi", returned_on),
               request.id, reason="Bổ sung số công văn đề nghị")
     assert world.reload(request.id).deadline["days_left"] == 3
     resubmitted = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)  # Monday, 11 days later
-    world.act(lifecycle.submit, FLOW, world.actor("requester.vks", resubmitted), request.id)
+    world.act(filing.submit, FLOW, world.actor("requester.vks", resubmitted), request.id)
     request = world.reload(request.id)
     assert request.due_on == dt.date(2026, 12, 10)  # Mon + 3 working days
     assert request.deadline["resumed_with"] == 3
@@ -83,13 +83,13 @@ def test_the_clock_pauses_while_the_requester_supplements(world):
 
 def test_one_extension_only(world):
     request = ask(world, "requester.vks", person_with_stage(world, None))
-    world.act(lifecycle.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
+    world.act(deadlines.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
               reason="Cần xác minh thêm với trại tạm giam")
     request = world.reload(request.id)
     assert request.extended and request.due_on == dt.date(2026, 12, 22)
     assert request.deadline["extension"]["working_days"] == 15
     with pytest.raises(Conflict):
-        world.act(lifecycle.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
+        world.act(deadlines.extend_deadline, FLOW, world.actor("approver.hanoi"), request.id,
                   reason="Gia hạn lần thứ hai")
 
 

@@ -23,8 +23,9 @@ from workflow.enums import (
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.models import AccessRequest, CustodyEpisode, Person, RequestTransition, User
 from workflow.records import entry as records
-from workflow.requests import lifecycle
-from workflow.requests.lifecycle import RequestInput, Workflow
+from workflow.requests import decisions, filing, policy
+from workflow.requests.filing import RequestInput
+from workflow.requests.kernel import Workflow
 from workflow.security import accounts
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
@@ -98,8 +99,8 @@ def ask(world: World, username: str, person: Person, **overrides) -> AccessReque
                         identity_number=number)
     for key, value in overrides.items():
         setattr(data, key, value)
-    request = world.act(lifecycle.file_request, world.actor(username), data)
-    return world.act(lifecycle.submit, FLOW, world.actor(username), request.id)
+    request = world.act(filing.file_request, world.actor(username), data)
+    return world.act(filing.submit, FLOW, world.actor(username), request.id)
 
 
 def states(world: World, request_id: int) -> list[str]:
@@ -114,7 +115,7 @@ def test_in_scope_requester_gets_direct_access(world):
     request = ask(world, "req.ca", person)
     assert request.state is RequestState.APPROVED and request.steps == []
     assert "direct access" in request.route["reasons"][1]["message"]
-    world.act(lifecycle.release, FLOW, world.actor("req.ca"), request.id)
+    world.act(decisions.release, FLOW, world.actor("req.ca"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
     assert states(world, request.id) == ["file:draft", "submit:submitted", "route:approved",
                                          "release:released"]
@@ -127,13 +128,13 @@ def test_out_of_scope_request_needs_the_managing_body_approval(world):
     [step] = request.steps
     assert step.kind is StepKind.APPROVAL and step.org.code == "CA-HANOI"
     assert request.rule_version == "L128-2025.1" and request.due_on == dt.date(2026, 12, 1)
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id,
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes"], note="Chỉ cung cấp lệnh và thời gian giam")
     request = world.reload(request.id)
     assert request.state is RequestState.APPROVED
     assert request.steps[0].granted == ["a_orders", "episodes"]
     assert request.steps[0].rule_version == "L128-2025.1"
-    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(decisions.release, FLOW, world.actor("approver.hanoi"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
 
 
@@ -149,15 +150,15 @@ def test_approval_and_consent_at_each_stage_in_either_order(world, stage, handle
     consent = next(s for s in first.steps if s.kind is StepKind.CONSENT)
     assert consent.org.code == handler and consent.case.stage_on(NOW.date()).stage is stage
     # Approval first, then consent.
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), first.id)
+    world.act(decisions.approve, world.actor("approver.hanoi"), first.id)
     assert world.reload(first.id).state is RequestState.AWAITING_CONSENT
-    world.act(lifecycle.grant_consent, FLOW, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
+    world.act(decisions.grant_consent, FLOW, world.actor(officer), first.id, letter_ref="CV 12/ĐY")
     assert world.reload(first.id).state is RequestState.APPROVED
     # Consent first, then approval.
     second = ask(world, "req.hcm", person)
-    world.act(lifecycle.grant_consent, FLOW, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
+    world.act(decisions.grant_consent, FLOW, world.actor(officer), second.id, letter_ref="CV 13/ĐY")
     assert world.reload(second.id).state is RequestState.AWAITING_APPROVAL
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), second.id)
+    world.act(decisions.approve, world.actor("approver.hanoi"), second.id)
     assert world.reload(second.id).state is RequestState.APPROVED
 
 
@@ -165,9 +166,9 @@ def test_consent_refused_refuses_the_request(world):
     person = person_with_stage(world, CaseStage.INVESTIGATION)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(lifecycle.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
+        world.act(decisions.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
                   reason_code="other", text="")
-    world.act(lifecycle.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(decisions.refuse_consent, FLOW, world.actor("consent.hanoi"), request.id,
               reason_code="harms_case")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
@@ -178,28 +179,28 @@ def test_approval_refused_with_a_catalogued_reason(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
     with pytest.raises(InvalidInput):
-        world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"), request.id,
+        world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"), request.id,
                   reason_code="nope")
-    world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"),
+    world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"),
               request.id, reason_code="purpose",
               text="Mục đích không rõ")
     request = world.reload(request.id)
     assert request.state is RequestState.REFUSED
     assert request.steps[0].reason_code == "purpose"
     with pytest.raises(Conflict):
-        world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
+        world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
 
 
 def test_returned_pauses_and_resubmission_routes_again(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
-    world.act(lifecycle.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
+    world.act(decisions.return_for_supplement, FLOW, world.actor("approver.hanoi"), request.id,
               reason="Bổ sung số văn bản đề nghị")
     request = world.reload(request.id)
     assert request.state is RequestState.RETURNED and request.paused_at is not None
     with pytest.raises(Conflict):
-        world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
-    world.act(lifecycle.submit, FLOW, world.actor("requester.vks"), request.id)
+        world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
+    world.act(filing.submit, FLOW, world.actor("requester.vks"), request.id)
     request = world.reload(request.id)
     assert request.state is RequestState.AWAITING_APPROVAL and request.paused_at is None
     assert [s.round for s in request.steps] == [1, 2]
@@ -212,10 +213,10 @@ def test_withdrawn_by_the_requester_only(world):
     person = person_with_stage(world, None)
     request = ask(world, "requester.vks", person)
     with pytest.raises(Forbidden):  # on their route, but not their request
-        world.act(lifecycle.withdraw, world.actor("approver.hanoi"), request.id)
+        world.act(decisions.withdraw, world.actor("approver.hanoi"), request.id)
     with pytest.raises(NotFound):  # not theirs to see at all
-        world.act(lifecycle.withdraw, world.actor("clerk.hcm"), request.id)
-    world.act(lifecycle.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
+        world.act(decisions.withdraw, world.actor("clerk.hcm"), request.id)
+    world.act(decisions.withdraw, world.actor("requester.vks"), request.id, reason="Không cần nữa")
     request = world.reload(request.id)
     assert request.state is RequestState.WITHDRAWN
     assert request.steps[0].outcome is StepOutcome.VOID
@@ -224,19 +225,19 @@ def test_withdrawn_by_the_requester_only(world):
 def test_stage_change_between_approval_and_release_needs_new_consent(world):
     person = person_with_stage(world, CaseStage.ENFORCEMENT)
     request = ask(world, "requester.vks", person)
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
     # The case goes back to investigation (e.g. a retrial ordered): consent is needed again.
     case = person.episodes[-1].case
     world.act(records.change_case_stage, world.actor("clerk.hanoi"), case.id,
               stage=CaseStage.INVESTIGATION, handling_org_id=org(world.session, "CSDT-HANOI").id,
               from_date=NOW.date())
-    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(decisions.release, FLOW, world.actor("approver.hanoi"), request.id)
     request = world.reload(request.id)
     assert request.state is RequestState.AWAITING_CONSENT
     assert request.open_steps()[0].org.code == "CSDT-HANOI"
-    world.act(lifecycle.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 99/CSĐT")
-    world.act(lifecycle.release, FLOW, world.actor("approver.hanoi"), request.id)
+    world.act(decisions.release, FLOW, world.actor("approver.hanoi"), request.id)
     assert world.reload(request.id).state is RequestState.RELEASED
 
 
@@ -248,8 +249,8 @@ def test_deadline_skips_tet(world):
                         legal_basis="Điều 12", provision=ProvisionForm.SCREEN,
                         categories=["episodes"], identity_number=person.identifiers[-1].value)
     actor = world.actor("requester.vks", before_tet)
-    request = world.act(lifecycle.file_request, actor, data)
-    request = world.act(lifecycle.submit, FLOW, actor, request.id)
+    request = world.act(filing.file_request, actor, data)
+    request = world.act(filing.submit, FLOW, actor, request.id)
     assert request.due_on == dt.date(2027, 2, 17)
     skipped = {d["day"]: d["reason"] for d in request.deadline["skipped"]}
     assert "Tết Nguyên Đán" in skipped["2027-02-06"] and skipped["2027-02-13"] == "Thứ bảy"
@@ -260,18 +261,18 @@ def test_separation_of_duties(world):
     request = ask(world, "requester.vks", person)
     officer, approver = world.user("consent.hanoi"), world.user("approver.hanoi")
     day = NOW.date()
-    assert lifecycle.decider_steps(world.session, officer, request, StepKind.CONSENT, day)
-    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day)
+    assert policy.decider_steps(world.session, officer, request, StepKind.CONSENT, day)
+    assert policy.decider_steps(world.session, approver, request, StepKind.APPROVAL, day)
     # Nobody decides on their own request…
     request.requester_id = officer.id
-    assert lifecycle.decider_steps(world.session, officer, request, StepKind.CONSENT, day) == []
+    assert policy.decider_steps(world.session, officer, request, StepKind.CONSENT, day) == []
     request.requester_id = approver.id
-    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    assert policy.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
     # …or on a request about themselves.
     world.session.rollback()
     request = world.reload(request.id)
     approver.person_id = request.subject_person_id
-    assert lifecycle.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
+    assert policy.decider_steps(world.session, approver, request, StepKind.APPROVAL, day) == []
     world.session.rollback()
 
 
@@ -280,16 +281,16 @@ def test_wrong_actor_or_state_changes_nothing(world):
     request = ask(world, "requester.vks", person)
     before = (world.reload(request.id).version, len(states(world, request.id)))
     for username, fn, kwargs, error in [
-        ("consent.hanoi", lifecycle.approve, {}, Forbidden),
-        ("approver.hanoi", partial(lifecycle.grant_consent, flow=FLOW), {"letter_ref": "x"},
+        ("consent.hanoi", decisions.approve, {}, Forbidden),
+        ("approver.hanoi", partial(decisions.grant_consent, flow=FLOW), {"letter_ref": "x"},
          Forbidden),
-        ("clerk.hcm", lifecycle.approve, {}, NotFound),
-        ("requester.vks", lifecycle.approve, {}, Forbidden),
+        ("clerk.hcm", decisions.approve, {}, NotFound),
+        ("requester.vks", decisions.approve, {}, Forbidden),
     ]:
         with pytest.raises(error):
             world.act(fn, actor=world.actor(username), request_id=request.id, **kwargs)
     with pytest.raises(Conflict):
-        world.act(lifecycle.close, world.actor("requester.vks"), request.id)
+        world.act(decisions.close, world.actor("requester.vks"), request.id)
     after = (world.reload(request.id).version, len(states(world, request.id)))
     assert after == before
 
@@ -302,19 +303,19 @@ def test_detainee_request_through_the_clerk_and_from_the_kiosk(world):
                 legal_basis="Điều 12 khoản 2 điểm đ Nghị định 121/2017",
                 provision=ProvisionForm.PDF, categories=["episodes"], identity_number=number)
     with pytest.raises(InvalidInput):  # a written request needs its scan
-        world.act(lifecycle.file_request, world.actor("clerk.hanoi"),
+        world.act(filing.file_request, world.actor("clerk.hanoi"),
                   RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id, **base))
-    by_clerk = world.act(lifecycle.file_request, world.actor("clerk.hanoi"),
+    by_clerk = world.act(filing.file_request, world.actor("clerk.hanoi"),
                          RequestInput(channel=Channel.WRITTEN, on_behalf_of_id=person.id,
                                       scan_ref="scan-001.pdf", **base))
     assert by_clerk.on_behalf_of_id == person.id
     other = person_at(world.session, "TTG-HOCHIMINH").identifiers[-1].value
     with pytest.raises(InvalidInput):
-        world.act(lifecycle.file_request, world.actor("detainee.demo"),
+        world.act(filing.file_request, world.actor("detainee.demo"),
                   RequestInput(channel=Channel.NETWORK, **(base | {"identity_number": other})))
-    own = world.act(lifecycle.file_request, world.actor("detainee.demo"),
+    own = world.act(filing.file_request, world.actor("detainee.demo"),
                     RequestInput(channel=Channel.NETWORK, **base))
-    own = world.act(lifecycle.submit, FLOW, world.actor("detainee.demo"), own.id)
+    own = world.act(filing.submit, FLOW, world.actor("detainee.demo"), own.id)
     assert own.state is RequestState.AWAITING_APPROVAL
 
 
@@ -352,9 +353,9 @@ def test_classified_documents_need_an_approver_with_that_clearance(world):
     request = ask(world, "requester.vks", person, categories=["a_orders"])
     assert request.route["secrecy"] == "mat"
     with pytest.raises(Forbidden):
-        world.act(lifecycle.approve, world.actor(uncleared.username), request.id)
+        world.act(decisions.approve, world.actor(uncleared.username), request.id)
     assert world.reload(request.id).state is RequestState.AWAITING_APPROVAL
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
     assert world.reload(request.id).state is RequestState.APPROVED
     plain = ask(world, "requester.vks", person, categories=["episodes"])
     assert plain.route["secrecy"] == "none"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.helpers import last_audit, person_at, system_token
 from workflow.context import Actor
 from workflow.models import AccessRequest, AuditEntry, User
-from workflow.requests import lifecycle
+from workflow.requests import decisions
 
 
 def body(db, **extra) -> dict:
@@ -68,7 +68,7 @@ def test_file_submit_and_timeline_over_the_api_decisions_on_the_pages(app, clien
     assert db.get(AccessRequest, request_id).state == filed.get_json()["state"]
     with app.extensions["custody_sessions"]() as session:
         approver = session.scalars(select(User).where(User.username == "approver.hanoi")).one()
-        lifecycle.approve(session, Actor(approver), request_id, expected_version=seen)
+        decisions.approve(session, Actor(approver), request_id, expected_version=seen)
         session.commit()
     stale = client.post(f"/api/v1/requests/{request_id}/withdraw", json={"version": seen},
                         headers=requester)

@@ -38,7 +38,7 @@ from workflow.models import (
     User,
 )
 from workflow.records import entry as records
-from workflow.requests import lifecycle
+from workflow.requests import decisions
 
 SETTINGS = extracts.ExtractSettings(passphrase="test-secret",  # the app fixture's key
                                     base_url="https://csdl.example.vn")
@@ -112,9 +112,9 @@ def arrange(world: World, db, *, extra_events: int = 0):
     db.flush()
     request = ask(world, "requester.vks", person,
                   categories=["a_orders", "episodes", "events", "c_identity"])
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id,
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes", "c_identity"])
-    world.act(lifecycle.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+    world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 12/ĐY-CSĐT")
     # Classified after the approval: the approval did not cover it.
     db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
@@ -242,7 +242,7 @@ def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, mo
                       3: IssuedState.PREPARED}
     # The register of another organisation, and of another year, start at 1.
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
-    world.act(lifecycle.refuse, FLOW, world.actor("approver.hanoi"),
+    world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"),
               refused.id, reason_code="purpose")
     letters = world.act(extracts.issue_letters, SETTINGS, world.actor("approver.hanoi"),
                         refused.id)
@@ -468,7 +468,7 @@ def test_classified_documents_appear_up_to_the_level_the_approval_covered(world,
     db.flush()
     request = ask(world, "requester.vks", person, categories=["a_orders"])
     assert request.route["secrecy"] == Secrecy.SECRET.value
-    world.act(lifecycle.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)  # cleared Tối mật
     text = text_of(prepare(world, request.id).pdf, tmp_path)
     assert "Tài liệu CONFIDENTIAL (Mật)" in text and "Tài liệu SECRET (Tối mật)" in text
     assert "tài liệu mật" not in text

@@ -14,7 +14,7 @@ from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
 from workflow.documents import extracts
 from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
 from workflow.models import AccessRequest, IssuedDocument
-from workflow.requests import lifecycle
+from workflow.requests import kernel
 
 
 def documents(db, request_id: int) -> list[IssuedDocument]:
@@ -133,7 +133,7 @@ def test_the_verification_page_takes_a_typed_code(app, client, db):
         _person, request = arrange(world, db)
         document = world.act(extracts.prepare_extract, SETTINGS,
                              world.actor("approver.hanoi"), request.id)
-        world.act(extracts.release_extract, lifecycle.Workflow(), SETTINGS,
+        world.act(extracts.release_extract, kernel.Workflow(), SETTINGS,
                   world.actor("approver.hanoi"), request.id, document_id=document.id,
                   sha256=document.sha256)
         code = document.code

@@ -14,6 +14,7 @@ from tests.conftest import Auth
 from tests.helpers import last_audit, org, person_at, system_token, version_of
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, fresh_person, prepare, release
+from workflow import enums
 from workflow.context import Actor
 from workflow.enums import (
     CaseStage,
@@ -32,7 +33,7 @@ from workflow.models import (
     RecordDocument,
     User,
 )
-from workflow.requests import lifecycle
+from workflow.requests import decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
 
 
@@ -99,12 +100,12 @@ def test_the_preview_inside_ones_scope_shows_the_whole_route(app, db):
         world = World(session)
         person = person_with_stage(world, CaseStage.INVESTIGATION)
         requester = world.make_user("req.cahn", "CA-HANOI", Role.REQUESTER)
-        data = lifecycle.RequestInput(
-            channel=lifecycle.Channel.NETWORK, subject_kind=lifecycle.SubjectKind.PERSON,
+        data = filing.RequestInput(
+            channel=enums.Channel.NETWORK, subject_kind=enums.SubjectKind.PERSON,
             purpose="Quản lý tạm giam trong phạm vi", legal_basis="Điều 12 khoản 3 điểm a",
-            provision=lifecycle.ProvisionForm.PDF, categories=["episodes"],
+            provision=enums.ProvisionForm.PDF, categories=["episodes"],
             identity_number=person.identifiers[-1].value)
-        route = lifecycle.preview_route(session, lifecycle.Workflow(), Actor(requester), data)
+        route = filing.preview_route(session, kernel.Workflow(), Actor(requester), data)
         assert route.direct
         assert any("Rules applied" in r.message for r in route.reasons)
 
@@ -150,9 +151,9 @@ def test_the_overdue_list_shows_only_requests_the_user_may_open(app, client, db)
         colleague = world.make_user("req.vks2", "VKS-HANOI", Role.REQUESTER)
         late = Actor(colleague, "127.0.0.1", dt.datetime.combine(
             request.due_on + dt.timedelta(days=3), dt.time(3), dt.UTC))
-        listed = [r.id for r in lifecycle.list_requests(session, late, "overdue")]
+        listed = [r.id for r in queries.list_requests(session, late, "overdue")]
         with pytest.raises(NotFound):
-            lifecycle.get_request(session, late, request_id)
+            queries.get_request(session, late, request_id)
         session.rollback()
     assert request_id not in listed
 
@@ -173,7 +174,7 @@ def test_every_list_of_every_account_is_what_its_detail_pages_show(app, db):
             assert seen == {r.id for r in requests
                             if request_policy.can_view(session, user, r, day)}, user.username
             for view in request_policy.lists_of(user):
-                listed = {r.id for r in lifecycle.list_requests(session, actor, view)}
+                listed = {r.id for r in queries.list_requests(session, actor, view)}
                 assert listed <= seen, (user.username, view)
                 checked += len(listed)
         session.rollback()
@@ -189,7 +190,7 @@ def test_revoke_accepts_only_an_extract_of_the_request_on_the_page(app, client, 
         _person, approved = arrange(world, db)
         extract = release(world, prepare(world, approved.id))
         refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
-        world.act(lifecycle.refuse, lifecycle.Workflow(documents=SETTINGS),
+        world.act(decisions.refuse, kernel.Workflow(documents=SETTINGS),
                   world.actor("approver.hanoi"), refused.id, reason_code="purpose")
         notice = session.scalars(select(IssuedDocument).where(
             IssuedDocument.request_id == refused.id)).one()
@@ -227,7 +228,7 @@ def test_a_refusal_issues_its_written_notice_whatever_the_surface(app, db):
     with app.extensions["custody_sessions"]() as session:
         world = World(session)
         request_id = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
-        world.act(lifecycle.refuse, app.extensions["custody_workflow"],
+        world.act(decisions.refuse, app.extensions["custody_workflow"],
                   world.actor("approver.hanoi"), request_id, reason_code="purpose",
                   expected_version=version_of(db, request_id))
     db.expire_all()

@@ -332,7 +332,7 @@ def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(
     from workflow.context import vn_date
     from workflow.db import utcnow
     from workflow.enums import StepKind, Urgency
-    from workflow.requests.lifecycle import Workflow
+    from workflow.requests.kernel import Workflow
     from workflow.requests.routing import plan_route
 
     case = hanoi_case(client, auth, db)

@@ -144,23 +144,23 @@ def test_a_decision_taken_while_the_page_is_read_is_changed_meanwhile_not_forbid
     if backend != "postgresql":
         pytest.skip("two transactions at once: PostgreSQL")
     from workflow.context import Actor
-    from workflow.requests import lifecycle
+    from workflow.requests import decisions, policy, queries
 
     request_id = db.scalars(select(AccessRequest.id).where(
         AccessRequest.state == "awaiting_approval").order_by(AccessRequest.id)).first()
     version = db.get(AccessRequest, request_id).version
     auth.login("approver.hanoi")
-    real = lifecycle.can_view
+    real = policy.can_view
 
     def racing(session, user, req, day):
-        monkeypatch.setattr(lifecycle, "can_view", real)
+        monkeypatch.setattr(queries, "can_view", real)
         with app.extensions["custody_sessions"]() as other:
             first = other.scalars(select(User).where(User.username == "approver.hanoi")).one()
-            lifecycle.approve(other, Actor(first, "10.0.0.2"), req.id, categories=["a_orders"])
+            decisions.approve(other, Actor(first, "10.0.0.2"), req.id, categories=["a_orders"])
             other.commit()
         return real(session, user, req, day)
 
-    monkeypatch.setattr(lifecycle, "can_view", racing)
+    monkeypatch.setattr(queries, "can_view", racing)
     late = client.post(f"/requests/{request_id}", data={
         "action": "approve", "approve-categories": ["a_orders"], "version": str(version)})
     assert late.status_code == 302

@@ -16,7 +16,7 @@ from web.security import refuse_nul_characters
 from workflow.documents.extracts import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
-from workflow.requests.lifecycle import Workflow
+from workflow.requests.kernel import Workflow
 from workflow.requests.rules import Rulebook
 from workflow.security import mfa, tokens
 from workflow.security.permissions import Permission, can
@@ -37,7 +37,7 @@ def _secret_key(instance: Path) -> str:
 def _unread() -> int:
     from flask_login import current_user
 
-    from workflow.requests.lifecycle import unread_count
+    from workflow.requests.inbox import unread_count
 
     if not current_user.is_authenticated:
         return 0

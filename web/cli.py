@@ -22,7 +22,7 @@ from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError
 from workflow.figures import dashboard
 from workflow.models import Organisation, Person, User
-from workflow.requests import lifecycle
+from workflow.requests import deadlines
 from workflow.security import accounts, tokens
 
 
@@ -254,7 +254,7 @@ def sweep_command() -> None:
     """Mark due-soon and overdue requests, escalate, expire; safe to run from cron."""
     flow = current_app.extensions["custody_workflow"]
     with _sessions()() as session:
-        report = lifecycle.sweep(session, flow, Actor(None, "cron"))
+        report = deadlines.sweep(session, flow, Actor(None, "cron"))
         session.commit()
     click.echo(f"due soon: {len(report.due_soon)}, overdue: {len(report.overdue)}, "
                f"escalated: {len(report.escalated)}, expired: {len(report.expired)}")

@@ -12,7 +12,7 @@ from workflow.enums import (
     SubjectKind,
     Urgency,
 )
-from workflow.requests.lifecycle import REFUSAL_REASONS
+from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.policy import VIEWS
 
 CATEGORY = fields.String(validate=validate.OneOf([c.value for c in RequestCategory]))

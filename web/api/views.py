@@ -28,9 +28,9 @@ from workflow.context import Actor
 from workflow.db import utcnow
 from workflow.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.errors import DomainError
-from workflow.requests import lifecycle
+from workflow.requests import decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
-from workflow.requests.lifecycle import RequestInput
+from workflow.requests.filing import RequestInput
 from workflow.security import tokens
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -69,7 +69,7 @@ def _actor() -> Actor:
     return g.api_actor
 
 
-def _flow() -> lifecycle.Workflow:
+def _flow() -> kernel.Workflow:
     return current_app.extensions["custody_workflow"]
 
 
@@ -123,16 +123,16 @@ class Requests(MethodView):
         """List: mine, awaiting my approval or consent, overdue."""
         state = RequestState(args["state"]) if args.get("state") else None
         view = args.get("view") or next(iter(request_policy.lists_of(_actor().user)), "mine")
-        return lifecycle.list_requests(db.session(), _actor(), view, state=state)
+        return queries.list_requests(db.session(), _actor(), view, state=state)
 
     @bp.arguments(RequestIn)
     @bp.response(201, RequestOut)
     @limiter.limit(lambda: current_app.config["RATELIMIT_FILING"], key_func=user_or_address)
     def post(self, data):
         """File a request (and submit it at once when `submit` is true)."""
-        filed = lifecycle.file_request(db.session(), _actor(), _input(data))
+        filed = filing.file_request(db.session(), _actor(), _input(data))
         if data["submit"]:
-            filed = lifecycle.submit(db.session(), _flow(), _actor(), filed.id)
+            filed = filing.submit(db.session(), _flow(), _actor(), filed.id)
         return filed
 
 
@@ -141,7 +141,7 @@ class Requests(MethodView):
 @bp.response(200, RouteOut)
 def preview(data):
     """Which approvals and consents a request would need, and by when."""
-    route = lifecycle.preview_route(db.session(), _flow(), _actor(), _input(data))
+    route = filing.preview_route(db.session(), _flow(), _actor(), _input(data))
     body = route.as_json()
     body["due"] = route.due.due if route.due else None
     return body
@@ -151,21 +151,21 @@ def preview(data):
 @bp.response(200, RequestOut)
 def get_request(request_id: int):
     """One request, if the service account may see it."""
-    return lifecycle.get_request(db.session(), _actor(), request_id)
+    return queries.get_request(db.session(), _actor(), request_id)
 
 
 @bp.route("/requests/<int:request_id>/timeline", methods=["GET"])
 @bp.response(200, TransitionOut(many=True))
 def timeline(request_id: int):
     """Every transition of the request, oldest first."""
-    return lifecycle.get_request(db.session(), _actor(), request_id).transitions
+    return queries.get_request(db.session(), _actor(), request_id).transitions
 
 
 @bp.route("/requests/<int:request_id>/submit", methods=["POST"])
 @bp.response(200, RequestOut)
 def submit(request_id: int):
     """Submit a draft or resubmit a returned request."""
-    return lifecycle.submit(db.session(), _flow(), _actor(), request_id)
+    return filing.submit(db.session(), _flow(), _actor(), request_id)
 
 
 @bp.route("/requests/<int:request_id>/approve", methods=["POST"])
@@ -173,7 +173,7 @@ def submit(request_id: int):
 @bp.response(200, RequestOut)
 def approve(data, request_id: int):
     """Approve (the categories and period granted may be narrower than asked)."""
-    return lifecycle.approve(db.session(), _actor(), request_id, **_seen(data))
+    return decisions.approve(db.session(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/refuse", methods=["POST"])
@@ -181,7 +181,7 @@ def approve(data, request_id: int):
 @bp.response(200, RequestOut)
 def refuse(data, request_id: int):
     """Refuse with a reason from the catalogue."""
-    return lifecycle.refuse(db.session(), _flow(), _actor(), request_id, **_seen(data))
+    return decisions.refuse(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/consent", methods=["POST"])
@@ -189,7 +189,7 @@ def refuse(data, request_id: int):
 @bp.response(200, RequestOut)
 def grant_consent(data, request_id: int):
     """Grant the written consent of the body handling the case."""
-    return lifecycle.grant_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
+    return decisions.grant_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/refuse-consent", methods=["POST"])
@@ -197,7 +197,7 @@ def grant_consent(data, request_id: int):
 @bp.response(200, RequestOut)
 def refuse_consent(data, request_id: int):
     """Refuse consent; the request is refused."""
-    return lifecycle.refuse_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
+    return decisions.refuse_consent(db.session(), _flow(), _actor(), request_id, **_seen(data))
 
 
 @bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
@@ -205,7 +205,7 @@ def refuse_consent(data, request_id: int):
 @bp.response(200, RequestOut)
 def withdraw(data, request_id: int):
     """Withdraw one's own request."""
-    return lifecycle.withdraw(db.session(), _actor(), request_id, reason=data.get("reason"),
+    return decisions.withdraw(db.session(), _actor(), request_id, reason=data.get("reason"),
                            expected_version=data["version"])
 
 
@@ -214,6 +214,6 @@ def withdraw(data, request_id: int):
 @bp.response(200, RequestOut)
 def return_for_supplement(data, request_id: int):
     """Return the request to the requester for supplement (its clock pauses)."""
-    return lifecycle.return_for_supplement(db.session(), _flow(), _actor(), request_id,
+    return decisions.return_for_supplement(db.session(), _flow(), _actor(), request_id,
                                         reason=data.get("reason", ""),
                                         expected_version=data["version"])

@@ -6,7 +6,7 @@ from flask_babel import gettext
 
 from workflow.enums import RequestCategory
 from workflow.i18n import N_
-from workflow.requests.lifecycle import REFUSAL_REASONS
+from workflow.requests.decisions import REFUSAL_REASONS
 
 PLAIN_STATUS = {
     "draft": N_("Not sent yet."),

@@ -37,14 +37,15 @@ from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts
 from workflow.enums import IssuedKind, IssuedState, RequestState, SubjectKind, Urgency
-from workflow.requests import lifecycle
+from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
 
 
-def _flow() -> lifecycle.Workflow:
+def _flow() -> kernel.Workflow:
     return current_app.extensions["custody_workflow"]
 
 
@@ -60,13 +61,13 @@ def new():
     route = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
-            route = attempt(form, lambda: lifecycle.preview_route(
+            route = attempt(form, lambda: filing.preview_route(
                 db.session(), _flow(), actor(), form.request_input("preview")))
         else:
             def file_and_submit():
-                filed = lifecycle.file_request(db.session(), actor(),
+                filed = filing.file_request(db.session(), actor(),
                                             form.request_input(store_scan(form.scan.data)))
-                return lifecycle.submit(db.session(), _flow(), actor(), filed.id)
+                return filing.submit(db.session(), _flow(), actor(), filed.id)
 
             filed = attempt(form, file_and_submit)
             if filed:
@@ -139,7 +140,7 @@ def _documents(req, issued: list) -> list:
 @fresh_sign_in_required
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
-    req = lifecycle.get_request(db.session(), actor(), request_id)
+    req = queries.get_request(db.session(), actor(), request_id)
     issued = extracts.documents_of(db.session(), req.id)
     documents = _documents(req, issued)
     preparation = extracts.preparation_among(issued)
@@ -177,31 +178,31 @@ def _act(action: str, form, request_id: int, version: int):
     sess, who, flow, seen = db.session(), actor(), _flow(), {"expected_version": version}
     match action:
         case "approve":
-            return lifecycle.approve(sess, who, request_id, categories=form.categories.data,
+            return decisions.approve(sess, who, request_id, categories=form.categories.data,
                                   period_from=form.period_from.data,
                                   period_to=form.period_to.data, note=form.note.data, **seen)
         case "refuse":
-            return lifecycle.refuse(sess, flow, who, request_id, reason_code=form.reason_code.data,
+            return decisions.refuse(sess, flow, who, request_id, reason_code=form.reason_code.data,
                                  text=form.text.data, **seen)
         case "grant_consent":
-            return lifecycle.grant_consent(sess, flow, who, request_id,
+            return decisions.grant_consent(sess, flow, who, request_id,
                                         letter_ref=form.letter_ref.data,
                                         categories=form.categories.data,
                                         expires_on=form.expires_on.data, note=form.note.data,
                                         letter_scan=store_scan(form.letter_scan.data), **seen)
         case "refuse_consent":
-            return lifecycle.refuse_consent(sess, flow, who, request_id,
+            return decisions.refuse_consent(sess, flow, who, request_id,
                                          reason_code=form.reason_code.data, text=form.text.data,
                                          **seen)
         case "return_for_supplement":
-            return lifecycle.return_for_supplement(sess, flow, who, request_id,
+            return decisions.return_for_supplement(sess, flow, who, request_id,
                                                 reason=form.reason.data, **seen)
         case "withdraw":
-            return lifecycle.withdraw(sess, who, request_id, reason=form.reason.data, **seen)
+            return decisions.withdraw(sess, who, request_id, reason=form.reason.data, **seen)
         case "resubmit":
-            return lifecycle.submit(sess, flow, who, request_id, **seen)
+            return filing.submit(sess, flow, who, request_id, **seen)
         case "close":
-            return lifecycle.close(sess, who, request_id, **seen)
+            return decisions.close(sess, who, request_id, **seen)
         case "prepare":
             return extracts.prepare_extract(sess, settings(), who, request_id, **seen)
         case "release" if isinstance(form, ReleaseForm):
@@ -210,12 +211,12 @@ def _act(action: str, form, request_id: int, version: int):
                 sha256=form.sha256.data, valid_days=form.valid_days.data,
                 download_limit=form.download_limit.data, named=form.usernames(), **seen)
         case "release":
-            return lifecycle.release(sess, flow, who, request_id, **seen)
+            return decisions.release(sess, flow, who, request_id, **seen)
         case "revoke":
             return extracts.revoke(sess, who, request_id, int(form.document_id.data),
                                    reason=form.reason.data, **seen)
         case "extend":
-            return lifecycle.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
+            return deadlines.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
                                           **seen)
     abort(400)
 
@@ -235,7 +236,7 @@ def index():
     form.urgency.choices = [("", "—")] + [(u.value, _(u.label)) for u in Urgency]
     state = RequestState(form.state.data) if form.state.data else None
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
-    rows = lifecycle.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
+    rows = queries.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
     return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
                            today=actor().today, may_file=request_policy.can_file(current_user))
 
@@ -262,7 +263,7 @@ def form_pdf():
 def inbox():
     """The user's notifications; POST marks them all read."""
     if request.method == "POST":
-        lifecycle.mark_read(db.session(), actor())
+        requests_inbox.mark_read(db.session(), actor())
         return redirect(url_for(".inbox"))
-    items = lifecycle.inbox(db.session(), actor())
+    items = requests_inbox.inbox(db.session(), actor())
     return render_template("requests/inbox.html", items=items)

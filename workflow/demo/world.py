@@ -414,8 +414,9 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
     through the real workflow, so that every queue has something in it."""
     from workflow.documents import extracts
     from workflow.enums import Channel, ProvisionForm, SubjectKind
-    from workflow.requests import lifecycle
-    from workflow.requests.lifecycle import RequestInput, Workflow
+    from workflow.requests import decisions, filing
+    from workflow.requests.filing import RequestInput
+    from workflow.requests.kernel import Workflow
 
     flow = Workflow(documents=documents)
     users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
@@ -457,29 +458,29 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
             legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP; Kế hoạch số 45/KH-VKS",
             provision=ProvisionForm.PDF, categories=["a_orders", "episodes", "events"],
             identity_number=person.identifiers[-1].value)
-        request = lifecycle.file_request(session, as_("requester.vks"), data)
-        lifecycle.submit(session, flow, as_("requester.vks"), request.id)
+        request = filing.file_request(session, as_("requester.vks"), data)
+        filing.submit(session, flow, as_("requester.vks"), request.id)
         approver = as_("approver.hanoi")
         if plan in ("approved", "released"):
-            lifecycle.approve(session, approver, request.id, categories=["a_orders", "episodes"])
+            decisions.approve(session, approver, request.id, categories=["a_orders", "episodes"])
             for step in request.open_steps():
                 officer = next((u for u in users.values()
                                 if u.organisation_id == step.org_id
                                 and u.has_role(Role.CONSENT_OFFICER)), None)
                 if officer is not None:
-                    lifecycle.grant_consent(session, flow, Actor(officer, "demo", DEMO_NOW),
+                    decisions.grant_consent(session, flow, Actor(officer, "demo", DEMO_NOW),
                                          request.id, letter_ref="CV 88/ĐY-CSĐT")
             if plan == "released" and request.state.value == "approved":
                 if documents is None:
-                    lifecycle.release(session, flow, approver, request.id)
+                    decisions.release(session, flow, approver, request.id)
                 else:
                     extract = extracts.prepare_extract(session, documents, approver, request.id)
                     extracts.release_extract(session, flow, documents, approver, request.id,
                                              document_id=extract.id, sha256=extract.sha256)
         elif plan == "refused":
-            lifecycle.refuse(session, flow, approver, request.id, reason_code="purpose",
+            decisions.refuse(session, flow, approver, request.id, reason_code="purpose",
                           text="Chưa nêu rõ căn cứ kiểm sát đối với người này")
         elif plan == "returned":
-            lifecycle.return_for_supplement(session, flow, approver, request.id,
+            decisions.return_for_supplement(session, flow, approver, request.id,
                                          reason="Bổ sung số quyết định phân công kiểm sát viên")
     return len(held)

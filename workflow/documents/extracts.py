@@ -60,7 +60,7 @@ from workflow.models import (
     RequestTransition,
     User,
 )
-from workflow.requests import lifecycle
+from workflow.requests import decisions, kernel
 from workflow.requests.policy import (
     can_download,
     can_fire,
@@ -212,7 +212,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                     ) -> IssuedDocument:
     """Produce the extract of an approved request for the releaser to preview; an earlier
     preparation not yet released is superseded."""
-    request = lifecycle.open_request(session, actor, request_id, expected_version)
+    request = kernel.open_request(session, actor, request_id, expected_version)
     if request.state is not RequestState.APPROVED:
         raise Conflict(N_("An extract can be prepared only for an approved request."))
     if not can_fire(session, actor, request, "release"):
@@ -289,13 +289,13 @@ def preparation_among(documents: list[IssuedDocument]) -> IssuedDocument | None:
     return prepared[-1] if prepared else None
 
 
-def release_extract(session: Session, flow: lifecycle.Workflow, settings: ExtractSettings,
+def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSettings,
                     actor: Actor, request_id: int, *, document_id: int, sha256: str,
                     valid_days: int | None = None, download_limit: int | None = None,
                     named: list[str] | None = None, expected_version: int | None = None
                     ) -> IssuedDocument:
     """Release the previewed extract: only if it is byte for byte the one previewed."""
-    request = lifecycle.open_request(session, actor, request_id, expected_version)
+    request = kernel.open_request(session, actor, request_id, expected_version)
     document = _lock_document(session, document_id)
     if document is None or document.request_id != request.id \
             or document.kind is not IssuedKind.EXTRACT:
@@ -313,7 +313,7 @@ def release_extract(session: Session, flow: lifecycle.Workflow, settings: Extrac
         raise InvalidInput(N_("The download limit must be between 1 and %(max)s."),
                            max=settings.max_download_limit)
     named_ids = _named_users(session, request, named or [])
-    lifecycle.release(session, flow, actor, request_id, expected_version=expected_version)
+    decisions.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.
         document.state = IssuedState.SUPERSEDED
@@ -414,7 +414,7 @@ def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,
     """Withdraw an extract of the request: it can no longer be downloaded and its verification
     says so."""
     user = actor.user
-    request = lifecycle.open_request(session, actor, request_id, expected_version)
+    request = kernel.open_request(session, actor, request_id, expected_version)
     document = _lock_document(session, document_id)
     if document is None or not can_revoke(session, user, request, document, actor.today):
         raise NotFound(N_("No such document."))
@@ -488,7 +488,7 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
         addressee = approval.org.name if approval else request.requester_org.name
     reason = ""
     if step.reason_code:
-        reason = vi(lifecycle.REFUSAL_REASONS[step.reason_code])
+        reason = vi(decisions.REFUSAL_REASONS[step.reason_code])
     granted = step.granted if step.granted is not None else request.categories
 
     def context(number: str, code: str) -> dict:

@@ -1,0 +1,277 @@
+"""Filing a request (Decree 121/2017 Art. 12 §2): the form's checks, the subject, the route
+preview, and submission, which routes the request and starts its deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.enums import (
+    Channel,
+    ProvisionForm,
+    RequestCategory,
+    RequestState,
+    Role,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+    Urgency,
+)
+from workflow.errors import Forbidden, InvalidInput
+from workflow.i18n import N_
+from workflow.models import (
+    AccessRequest,
+    Person,
+    PersonIdentifier,
+    RequestStep,
+)
+from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.names import search_key
+from workflow.requests.inbox import notify, notify_org
+from workflow.requests.kernel import (
+    Workflow,
+    move,
+    open_request,
+    record_transition,
+    request_number,
+    require_state,
+)
+from workflow.requests.policy import (
+    can_file,
+    is_requester,
+)
+from workflow.requests.routing import Route, plan_route
+
+
+@dataclass
+class RequestInput:
+    """What a requester fills in."""
+
+    channel: Channel
+    subject_kind: SubjectKind
+    purpose: str
+    legal_basis: str
+    provision: ProvisionForm
+    categories: list[str]
+    urgency: Urgency = Urgency.NORMAL
+    identity_number: str | None = None
+    subject_name: str | None = None
+    subject_birth_date: dt.date | None = None
+    statistical_question: str | None = None
+    period_from: dt.date | None = None
+    period_to: dt.date | None = None
+    scan_ref: str | None = None
+    on_behalf_of_id: int | None = None
+
+
+# --- filing --------------------------------------------------------------------------------
+
+
+def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
+    purpose = (data.purpose or "").strip()
+    basis = (data.legal_basis or "").strip()
+    if len(purpose) < 10:
+        raise InvalidInput(N_("State the purpose of the request (at least 10 characters)."))
+    if len(purpose) > 2000 or len(basis) > 255:
+        raise InvalidInput(N_("The purpose or the legal basis is too long."))
+    if not basis:
+        raise InvalidInput(N_("State the legal basis of the request."))
+    categories = sorted(set(data.categories or []))
+    try:
+        categories = [RequestCategory(c).value for c in categories]
+    except ValueError as error:
+        raise InvalidInput(N_("Unknown category of record.")) from error
+    if data.period_from and data.period_to and data.period_to < data.period_from:
+        raise InvalidInput(N_("The end of the period is before its start."))
+    if data.period_from and data.period_from > actor.today:
+        raise InvalidInput(N_("The period cannot start in the future."))
+    if data.channel is Channel.WRITTEN and not data.scan_ref:
+        raise InvalidInput(N_("A written request needs the scan of the signed form."))
+    person = None
+    question = None
+    if data.subject_kind is SubjectKind.PERSON:
+        if not categories:
+            raise InvalidInput(N_("Choose at least one category of the record."))
+        person = _find_subject(session, data)
+    else:
+        question = (data.statistical_question or "").strip()
+        if len(question) < 10:
+            raise InvalidInput(N_("State the statistical question (at least 10 characters)."))
+        categories = []
+    return {"channel": Channel(data.channel), "subject_kind": SubjectKind(data.subject_kind),
+            "subject_person": person, "statistical_question": question,
+            "categories_json": json.dumps(categories), "period_from": data.period_from,
+            "period_to": data.period_to, "purpose": purpose, "legal_basis": basis,
+            "provision": ProvisionForm(data.provision), "urgency": Urgency(data.urgency),
+            "scan_ref": data.scan_ref}
+
+
+def _find_subject(session: Session, data: RequestInput) -> Person:
+    number = (data.identity_number or "").strip()
+    if number:
+        kind = guess_kind(number)
+        if kind is None:
+            raise InvalidInput(N_("The identity number has a wrong shape."))
+        person = session.execute(
+            select(Person).join(PersonIdentifier).where(
+                PersonIdentifier.value == normalise_identifier(kind, number))
+        ).scalars().first()
+    elif data.subject_name and data.subject_birth_date:
+        matches = session.execute(select(Person).where(
+            Person.name_key == search_key(data.subject_name),
+            Person.birth_date == data.subject_birth_date).limit(2)).scalars().all()
+        if len(matches) > 1:
+            raise InvalidInput(N_("Several persons have this name and date of birth: give an "
+                                  "identity number."))
+        person = matches[0] if matches else None
+    else:
+        raise InvalidInput(N_("Identify the person by identity number, or by full name and "
+                              "date of birth."))
+    if person is None:
+        raise InvalidInput(N_("No detained person matches these identifiers."))
+    return person
+
+
+def _filing(session: Session, actor: Actor, data: RequestInput) -> tuple[dict, int | None]:
+    """The checks filing and its preview share: who files, what, and for whom."""
+    user = actor.user
+    if not can_file(user):
+        raise Forbidden(N_("Your role does not allow this."))
+    values = _clean(session, actor, data)
+    behalf = None
+    if user.has_role(Role.DETAINEE):
+        behalf = user.person_id
+        if values["subject_person"] is None or values["subject_person"].id != behalf:
+            raise InvalidInput(N_("From the kiosk you can only ask for your own records."))
+    elif data.on_behalf_of_id:
+        behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
+    elif not user.has_role(Role.REQUESTER):
+        raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
+    return values, behalf
+
+
+def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
+    """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
+    user = actor.user
+    values, behalf = _filing(session, actor, data)
+    request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=user.id,
+                            requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
+                            created_at=actor.now, updated_at=actor.now, **values)
+    session.add(request)
+    session.flush()
+    request.number = request_number(actor.today, request.id)
+    session.flush()
+    record_transition(session, actor, request, "file", RequestState.DRAFT, RequestState.DRAFT,
+                      None, {})
+    audit.record(session, actor, "request.file", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id, purpose=request.purpose,
+                 details={"number": request.number, "categories": request.categories})
+    return request
+
+
+def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> int:
+    from workflow.records.entry import user_scope
+
+    person = session.get(Person, person_id)
+    scope = user_scope(session, actor)
+    if person is None or not any(scope.covers(e.facility_id) and e.end_date is None
+                                 for e in person.episodes):
+        raise InvalidInput(N_("You can file only for a person held at your facility."))
+    if values["channel"] is not Channel.WRITTEN:
+        raise InvalidInput(N_("A request on a detainee's behalf needs their signed form."))
+    if values["subject_person"] is None or values["subject_person"].id != person.id:
+        raise InvalidInput(N_("A detainee may ask only for their own records."))
+    return person.id
+
+
+def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestInput) -> Route:
+    """What filing this request would need, without saving it: the same checks as filing, and
+    audited like a search. Outside the actor's scope it says which bodies will decide and by
+    when, not the case, its stage or whether classified documents exist."""
+    values, behalf = _filing(session, actor, data)
+    person = values["subject_person"]
+    route = plan_route(session, flow.rules.on(actor.today), flow.calendar,
+                       requester_org=actor.user.organisation, person=person,
+                       categories=json.loads(values["categories_json"]),
+                       period_from=values["period_from"], period_to=values["period_to"],
+                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None)
+    audit.record(session, actor, "request.preview", object_type="person",
+                 object_id=person.id if person else None,
+                 person_id=person.id if person else None, purpose=values["purpose"],
+                 details={"direct": route.direct, "steps": len(route.steps)})
+    return route if route.direct else route.for_outsider()
+
+
+def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
+           days_left: int | None = None) -> None:
+    rules = flow.rules.on(actor.today)
+    route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
+                       person=request.subject_person, categories=request.categories,
+                       period_from=request.period_from, period_to=request.period_to,
+                       urgency=request.urgency, day=actor.today,
+                       own_scope=request.on_behalf_of_id is None)
+    round_no = max((s.round for s in request.steps), default=0) + 1
+    for step in request.open_steps():
+        step.outcome, step.decided_at = StepOutcome.VOID, actor.now
+    due = route.due
+    if days_left is not None and due is not None:
+        # Resubmitted after a return: the clock resumes with the days that were left.
+        due = flow.calendar.add(actor.today, max(days_left, 1))
+    for planned in route.steps:
+        step_due = planned.due.due if planned.due else None
+        if days_left is not None and due is not None:
+            step_due = due.due
+        session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
+                                org_id=planned.org_id, case_id=planned.case_id,
+                                due_on=step_due, rule_version=rules.version))
+    request.rule_version = rules.version
+    request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
+    request.due_on = due.due if due else None
+    deadline = _deadline_json(due, rules.version)
+    if days_left is not None:
+        deadline["resumed_with"] = days_left
+    request.deadline_json = json.dumps(deadline, ensure_ascii=False)
+    request.due_soon_notified = request.overdue_notified = False
+    session.flush()
+    session.refresh(request, ["steps"])
+    move(session, actor, request, "route", authorised=True,
+          details={"direct": route.direct, "steps": len(route.steps)})
+    for step in request.open_steps():
+        notify_org(session, step.org_id, request, "new_task",
+                    Role.APPROVER if step.kind is StepKind.APPROVAL else Role.CONSENT_OFFICER)
+    if request.state is RequestState.APPROVED:
+        notify(session, request.requester_id, request, "decision")
+
+
+def _deadline_json(due, version: str) -> dict:
+    if due is None:
+        return {"rule_version": version}
+    return {"rule_version": version, "start": due.start.isoformat(),
+            "working_days": due.working_days, "due": due.due.isoformat(),
+            "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}
+
+
+def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
+           expected_version: int | None = None) -> AccessRequest:
+    """Submit a draft (or resubmit a returned request); the policy then routes it."""
+    request = open_request(session, actor, request_id, expected_version)
+    if not is_requester(actor.user, request):
+        raise Forbidden(N_("You may not do this to this request."))
+    trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
+    require_state(request, trigger)
+    days_left = None
+    if trigger == "resubmit":
+        request.paused_at = None
+        days_left = request.deadline.get("days_left")
+    else:
+        request.submitted_at = actor.now
+    move(session, actor, request, trigger)
+    _route(session, flow, actor, request, days_left)
+    return request

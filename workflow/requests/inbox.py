@@ -1,0 +1,61 @@
+"""Notifications of requests: who is told what, the inbox, and marking it read."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.enums import (
+    Role,
+)
+from workflow.models import (
+    AccessRequest,
+    Notification,
+    User,
+    UserRole,
+)
+
+# --- inbox ---------------------------------------------------------------------------------
+
+
+def notify(session: Session, user_id: int, request: AccessRequest, kind: str) -> None:
+    session.add(Notification(user_id=user_id, request=request, kind=kind))
+
+
+def notify_org(session: Session, org_id: int, request: AccessRequest, kind: str,
+                role: Role) -> None:
+    users = session.execute(select(User.id).join(UserRole).where(
+        User.organisation_id == org_id, User.active.is_(True), UserRole.role == role)
+    ).scalars().all()
+    for user_id in users:
+        notify(session, user_id, request, kind)
+
+
+def inbox(session: Session, actor: Actor, limit: int = 100) -> list[Notification]:
+    """The user's notifications, unread first, newest first (the read is audited: the
+    notifications name requests and persons)."""
+    assert actor.user is not None
+    items = list(session.execute(
+        select(Notification).where(Notification.user_id == actor.user.id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)
+    ).scalars())
+    audit.record(session, actor, "request.inbox", details={"count": len(items)})
+    return items
+
+
+def unread_count(session: Session, user: User) -> int:
+    """How many notifications the user has not read."""
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, actor: Actor) -> int:
+    """Mark all of the user's notifications read; returns how many."""
+    assert actor.user is not None
+    items = session.execute(select(Notification).where(
+        Notification.user_id == actor.user.id, Notification.read_at.is_(None))).scalars().all()
+    for item in items:
+        item.read_at = actor.now
+    return len(items)

@@ -1,0 +1,118 @@
+"""The kernel every request operation goes through: the configured workflow, opening a request
+(lock, scope, version) and moving it through the state table with its timeline and audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.errors import Conflict, Forbidden, NotFound
+from workflow.i18n import N_
+from workflow.models import (
+    AccessRequest,
+    RequestTransition,
+)
+from workflow.requests.machine import fire, rows_for
+from workflow.requests.policy import (
+    can_fire,
+    can_view,
+)
+from workflow.requests.rules import Rulebook
+from workflow.requests.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from workflow.documents.extracts import ExtractSettings
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The configured rules, calendar and document settings every request operation uses
+    (without document settings, decisions issue no written notices: unit tests of the rules)."""
+
+    rules: Rulebook = field(default_factory=Rulebook)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    documents: ExtractSettings | None = None
+
+
+# --- numbering and lookup ------------------------------------------------------------------
+
+
+def request_number(day: dt.date, request_id: int) -> str:
+    # From the row's id: unique under any concurrency (counting rows was not).
+    return f"YC-{day.year}-{request_id:06d}"
+
+
+# Row locks are FOR NO KEY UPDATE (`key_share=True`): they serialise the changes to a row but let
+# other transactions insert rows that refer to it (their foreign-key checks take KEY SHARE), so a
+# transaction holding the audit chain's head never waits on a row another one locked first.
+def _lock(session: Session, request_id: int) -> AccessRequest:
+    request = session.execute(
+        select(AccessRequest).where(AccessRequest.id == request_id)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if request is None:
+        raise NotFound(N_("No such request."))
+    return request
+
+
+def open_request(session: Session, actor: Actor, request_id: int,
+                 expected_version: int | None = None) -> AccessRequest:
+    """The request an operation acts on: locked, seen by the actor (404 otherwise), and as the
+    actor saw it when they decided (`expected_version`; 409 if someone acted since)."""
+    request = _lock(session, request_id)
+    if not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    if expected_version is not None and expected_version != request.version:
+        raise Conflict(N_("The request changed while you were looking at it; nothing was done."))
+    return request
+
+
+# --- moving through the machine ------------------------------------------------------------
+
+
+def record_transition(session, actor, request, trigger, before, after, reason, details,
+              rule_version=None) -> None:
+    session.add(RequestTransition(
+        request=request, trigger=trigger, from_state=before, to_state=after,
+        actor_id=actor.user.id if actor.user else None, at=actor.now, reason=reason,
+        rule_version=rule_version or request.rule_version,
+        details=json.dumps(details, ensure_ascii=False, default=str, sort_keys=True)))
+
+
+def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
+          reason: str | None = None, details: dict | None = None,
+          authorised: bool = False) -> None:
+    # `authorised`: the caller checked `may_fire` before changing the steps the check reads,
+    # or fires a system row (routing, expiry) that no user can fire.
+    if not authorised and not can_fire(session, actor, request, trigger):
+        raise Forbidden(N_("You may not do this to this request."))
+    before, after = fire(request, trigger)
+    request.version += 1
+    request.updated_at = actor.now
+    record_transition(session, actor, request, trigger, before, after, reason, details or {})
+    audit.record(session, actor, f"request.{trigger}", object_type="request",
+                 object_id=request.id, person_id=request.subject_person_id,
+                 purpose=reason, details={"from": before.value, "to": after.value,
+                                          "rule_version": request.rule_version,
+                                          **(details or {})})
+    session.flush()
+
+
+def require_state(request: AccessRequest, trigger: str) -> None:
+    if not rows_for(trigger, request.state):
+        raise Conflict(N_("This action is not possible while the request is %(state)s."),
+                       state=request.state.label)
+
+
+def system_note(session: Session, actor: Actor, request: AccessRequest, what: str,
+                 details: dict) -> None:
+    record_transition(session, actor, request, what, request.state, request.state, None, details)
+    audit.record(session, actor, f"request.{what}", object_type="request",
+                 object_id=request.id, details={k: str(v) for k, v in details.items()})

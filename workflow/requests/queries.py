@@ -1,0 +1,107 @@
+"""Reading requests: one request as its reader may see it, and the dashboard lists, filtered by
+the same rule as the single read."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.enums import (
+    RequestState,
+    StepKind,
+    StepOutcome,
+    Urgency,
+)
+from workflow.errors import Forbidden, NotFound
+from workflow.i18n import N_
+from workflow.models import (
+    AccessRequest,
+    RequestStep,
+    RequestTransition,
+    User,
+)
+from workflow.organisations.scope import subtree_ids
+from workflow.requests.policy import (
+    VIEWS,
+    can_list,
+    can_see_cases,
+    can_view,
+    visible_requests,
+)
+from workflow.requests.routing import outsider_json
+
+
+def get_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    """A request the user may see, audited; 404 otherwise."""
+    assert actor.user is not None
+    # What the request page shows, in one query plus one per list (not one per attribute).
+    request = session.get(AccessRequest, request_id, options=[
+        joinedload(AccessRequest.requester).lazyload(User.role_rows),
+        joinedload(AccessRequest.requester_org), joinedload(AccessRequest.subject_person),
+        joinedload(AccessRequest.on_behalf_of),
+        selectinload(AccessRequest.steps).options(
+            joinedload(RequestStep.org), joinedload(RequestStep.case),
+            joinedload(RequestStep.decided_by).lazyload(User.role_rows)),
+        selectinload(AccessRequest.transitions).joinedload(RequestTransition.actor).lazyload(
+            User.role_rows)])
+    if request is None or not can_view(session, actor.user, request, actor.today):
+        raise NotFound(N_("No such request."))
+    audit.record(session, actor, "request.view", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id)
+    return _as_seen(session, actor, request)
+
+
+def _as_seen(session: Session, actor: Actor, request: AccessRequest) -> AccessRequest:
+    """Mark what of the request's route its reader may see (request_policy.can_see_cases)."""
+    request.cases_hidden = not can_see_cases(session, actor.user, request, actor.today)
+    request.shown_route = outsider_json(request.route) if request.cases_hidden else request.route
+    return request
+
+
+# --- lists and inbox -----------------------------------------------------------------------
+
+def list_requests(session: Session, actor: Actor, view: str, *,
+                  state: RequestState | None = None, urgency: Urgency | None = None,
+                  limit: int = 100) -> list[AccessRequest]:
+    """A dashboard list: my requests, awaiting my decision or consent, overdue in my body; each
+    only of the requests the user may open (`visible_requests`)."""
+    user = actor.user
+    if view not in VIEWS:
+        raise NotFound(N_("No such list."))
+    if not can_list(user, view):
+        raise Forbidden(N_("Your role does not allow this."))
+    stmt = select(AccessRequest).where(visible_requests(session, user, actor.today))
+    waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
+    if view == "mine":
+        stmt = stmt.where(AccessRequest.requester_id == user.id).order_by(
+            AccessRequest.id.desc())
+    elif view in ("approval", "consent"):
+        kind = StepKind.APPROVAL if view == "approval" else StepKind.CONSENT
+        orgs = (subtree_ids(session, user.organisation_id, actor.today) if view == "approval"
+                else {user.organisation_id})
+        pending = select(RequestStep.request_id).where(
+            RequestStep.kind == kind, RequestStep.outcome == StepOutcome.PENDING,
+            RequestStep.org_id.in_(sorted(orgs)))
+        stmt = stmt.where(AccessRequest.id.in_(pending), AccessRequest.state.in_(waiting),
+                          AccessRequest.requester_id != user.id).order_by(
+            AccessRequest.due_on, AccessRequest.id)
+    else:
+        orgs = subtree_ids(session, user.organisation_id, actor.today)
+        on_route = select(RequestStep.request_id).where(
+            RequestStep.outcome == StepOutcome.PENDING, RequestStep.org_id.in_(sorted(orgs)))
+        stmt = stmt.where(AccessRequest.state.in_(waiting), AccessRequest.due_on < actor.today,
+                          AccessRequest.id.in_(on_route)
+                          | AccessRequest.requester_org_id.in_(sorted(orgs))).order_by(
+            AccessRequest.due_on, AccessRequest.id)
+    if state is not None:
+        stmt = stmt.where(AccessRequest.state == state)
+    if urgency is not None:
+        stmt = stmt.where(AccessRequest.urgency == urgency)
+    stmt = stmt.options(selectinload(AccessRequest.subject_person),
+                        selectinload(AccessRequest.requester_org),
+                        selectinload(AccessRequest.steps))
+    rows = [_as_seen(session, actor, r) for r in session.execute(stmt.limit(limit)).scalars()]
+    audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
+    return rows
