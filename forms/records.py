@@ -18,7 +18,8 @@ from workflow.enums import (
     Secrecy,
     Sex,
 )
-from workflow.records.entry import EpisodeInput, IdentifierInput, PersonInput
+from workflow.records.episodes import EpisodeInput
+from workflow.records.persons import IdentifierInput, PersonInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

@@ -22,7 +22,7 @@ from workflow.enums import (
 )
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.models import AccessRequest, CustodyEpisode, Person, RequestTransition, User
-from workflow.records import entry as records
+from workflow.records import cases, corrections, persons
 from workflow.requests import decisions, filing, policy
 from workflow.requests.filing import RequestInput
 from workflow.requests.kernel import Workflow
@@ -79,12 +79,12 @@ def person_with_stage(world: World, stage: CaseStage | None) -> Person:
     stage = stage or CaseStage.CLOSED
     handler = {CaseStage.INVESTIGATION: "CSDT-HANOI", CaseStage.PROSECUTION: "VKS-HANOI",
                CaseStage.TRIAL: "TA-HANOI"}.get(stage)
-    case = world.act(records.create_case, clerk, number=f"T/{person.id}/{stage.value}",
+    case = world.act(cases.create_case, clerk, number=f"T/{person.id}/{stage.value}",
                      title="Vụ án thử", charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5),
                      stage=stage, handling_org_id=org(world.session, handler).id
                      if handler else None)
     episode = person.episodes[-1]
-    world.act(records.correct, clerk, "episode", episode.id, {"case_id": case.id},
+    world.act(corrections.correct, clerk, "episode", episode.id, {"case_id": case.id},
               reason="Gắn vụ án để thử", expected_version=episode.version)
     return person
 
@@ -228,7 +228,7 @@ def test_stage_change_between_approval_and_release_needs_new_consent(world):
     world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
     # The case goes back to investigation (e.g. a retrial ordered): consent is needed again.
     case = person.episodes[-1].case
-    world.act(records.change_case_stage, world.actor("clerk.hanoi"), case.id,
+    world.act(cases.change_case_stage, world.actor("clerk.hanoi"), case.id,
               stage=CaseStage.INVESTIGATION, handling_org_id=org(world.session, "CSDT-HANOI").id,
               from_date=NOW.date())
     world.act(decisions.release, FLOW, world.actor("approver.hanoi"), request.id)
@@ -346,7 +346,7 @@ def test_the_body_handling_the_case_needs_no_consent_from_itself(world):
 
 def test_classified_documents_need_an_approver_with_that_clearance(world):
     person = person_with_stage(world, None)
-    world.act(records.add_document, world.actor("clerk.hanoi"), person.id,
+    world.act(persons.add_document, world.actor("clerk.hanoi"), person.id,
               category="a_orders", title="Báo cáo trinh sát", number="07/BC",
               issued_on=dt.date(2026, 3, 2), issuer="Phòng PC11", secrecy="mat", summary=None)
     uncleared = world.make_user("approver.plain", "CA-HANOI", Role.APPROVER)

@@ -35,7 +35,8 @@ from workflow.models import (
 )
 from workflow.organisations.scope import management_scope
 from workflow.organisations.tree import build_tree
-from workflow.records import entry as records
+from workflow.records import corrections
+from workflow.records import episodes as records_episodes
 from workflow.schema import upgrade
 from workflow.security.accounts import create_user
 
@@ -271,11 +272,11 @@ def test_the_next_package_carries_only_the_changes_and_keeps_them_equal(sides):
     apply(centre, export(army))
     clerk = _army_clerk(army)
     person = _camp_person(army)
-    records.correct(army.session, clerk, "person", person.id,
+    corrections.correct(army.session, clerk, "person", person.id,
                     {"full_name": person.full_name + " Anh"}, reason="Sửa theo CCCD",
                     expected_version=person.version)
     episode = person.episodes[-1]
-    records.add_event(army.session, clerk, episode.id, kind=EventKind.VISIT,
+    records_episodes.add_event(army.session, clerk, episode.id, kind=EventKind.VISIT,
                       occurred_on=max(episode.start_date, dt.date(2026, 11, 1))
                       if episode.end_date is None else episode.start_date, note="Thăm gặp",
                       document_number=None)
@@ -307,12 +308,12 @@ def test_a_record_changed_at_the_centre_is_a_conflict_not_overwritten(sides):
         centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
         organisation_id=centre.session.scalar(select(Organisation.id).where(
             Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài")
-    records.correct(centre.session, Actor(centre_clerk), "person", here.id,
+    corrections.correct(centre.session, Actor(centre_clerk), "person", here.id,
                     {"nationality": "Lào"}, reason="Sửa tại trung tâm",
                     expected_version=here.version)
     centre.session.commit()
     there = _camp_person(army)
-    records.correct(army.session, _army_clerk(army), "person", there.id,
+    corrections.correct(army.session, _army_clerk(army), "person", there.id,
                     {"place_of_origin": "Hà Giang (sửa)"}, reason="Sửa quê quán",
                     expected_version=there.version)
     army.session.commit()
@@ -370,7 +371,7 @@ def test_a_feed_gives_only_the_agreed_fields_and_only_what_changed(sides):
     assert exchange.run_feed(army.session, now, agreement.id, army.key)["persons"] == []
     army.session.commit()
     person = _camp_person(army)
-    records.correct(army.session, _army_clerk(army), "person", person.id,
+    corrections.correct(army.session, _army_clerk(army), "person", person.id,
                     {"full_name": "Nguyễn Văn Đổi"}, reason="Sửa tên",
                     expected_version=person.version)
     army.session.commit()

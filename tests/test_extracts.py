@@ -37,7 +37,7 @@ from workflow.models import (
     RecordDocument,
     User,
 )
-from workflow.records import entry as records
+from workflow.records import cases, corrections
 from workflow.requests import decisions
 
 SETTINGS = extracts.ExtractSettings(passphrase="test-secret",  # the app fixture's key
@@ -81,11 +81,11 @@ def fresh_person(world: World, db, stage: CaseStage):
         CustodyEpisode.facility_id == camp).order_by(Person.id)).unique()
         if p.id not in used | kiosk and {e.facility_id for e in p.episodes} == {camp})
     world.session.commit()
-    case = world.act(records.create_case, clerk, number=f"X/{person.id}", title="Vụ án thử",
+    case = world.act(cases.create_case, clerk, number=f"X/{person.id}", title="Vụ án thử",
                      charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5), stage=stage,
                      handling_org_id=org(db, "CSDT-HANOI").id if stage.needs_consent else None)
     episode = person.episodes[-1]
-    world.act(records.correct, clerk, "episode", episode.id, {"case_id": case.id},
+    world.act(corrections.correct, clerk, "episode", episode.id, {"case_id": case.id},
               reason="Gắn vụ án để thử", expected_version=episode.version)
     return db.get(Person, person.id)
 

@@ -295,7 +295,7 @@ def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_
     from workflow.enums import Measure
     from workflow.errors import Forbidden
     from workflow.models import User
-    from workflow.records import entry as records
+    from workflow.records import corrections
 
     case = hanoi_case(client, auth, db)
     # The link made some other way (a transfer entered by the central centre, a package).
@@ -316,7 +316,7 @@ def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_
     with app.extensions["custody_sessions"]() as session:
         clerk = session.execute(select(User).where(User.username == "clerk.hcm")).scalar_one()
         with pytest.raises(Forbidden):
-            records.correct(session, Actor(clerk), "episode", linked.id, {"case_id": None},
+            corrections.correct(session, Actor(clerk), "episode", linked.id, {"case_id": None},
                             reason="Gỡ vụ án khỏi đợt giam", expected_version=1)
         session.rollback()
     db.expire_all()

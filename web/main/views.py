@@ -9,7 +9,8 @@ from forms.records import SearchForm
 from web import db
 from web.security import actor, requires
 from workflow.organisations.scope import facilities_in_scope
-from workflow.records.entry import user_scope, view_person
+from workflow.records.checks import user_scope
+from workflow.records.persons import view_person
 from workflow.security.permissions import Permission, can
 
 bp = Blueprint("main", __name__)

@@ -28,9 +28,17 @@ from workflow.enums import OrgKind
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
 from workflow.organisations.scope import facilities_in_scope
-from workflow.records import bulk_import, search
-from workflow.records import entry as records
-from workflow.records.entry import HANDLING_KINDS
+from workflow.records import (
+    bulk_import,
+    cases,
+    checks,
+    corrections,
+    episodes,
+    persons,
+    policy,
+    search,
+)
+from workflow.records.checks import HANDLING_KINDS
 from workflow.security.permissions import Permission
 
 bp = Blueprint("records", __name__)
@@ -38,7 +46,7 @@ NONE_CHOICE = (0, _l("— none —"))
 
 
 def _facility_choices() -> list[tuple[int, str]]:
-    scope = records.user_scope(db.session(), actor())
+    scope = checks.user_scope(db.session(), actor())
     return [(f.id, f.name) for f in facilities_in_scope(db.session(), scope)]
 
 
@@ -84,7 +92,7 @@ def search_persons():
 @requires(Permission.READ_RECORDS)
 def person(person_id: int):
     """A person's record: identifiers, episodes with events, documents, cases and history."""
-    view = records.view_person(db.session(), actor(), person_id)
+    view = persons.view_person(db.session(), actor(), person_id)
     return render_template("records/person.html", view=view)
 
 
@@ -95,7 +103,7 @@ def new_person():
     form = NewPersonForm()
     form.facility_id.choices = _facility_choices()
     if form.validate_on_submit():
-        created = attempt(form, lambda: records.create_person(
+        created = attempt(form, lambda: persons.create_person(
             db.session(), actor(), form.person_input(), form.episode_input(),
             form.identifier_input()))
         if created:
@@ -131,7 +139,7 @@ def import_persons():
 @requires(Permission.WRITE_RECORDS)
 def correct_person(person_id: int):
     """Correct a person's fields; the old version stays in the history."""
-    view = records.view_person(db.session(), actor(), person_id)
+    view = persons.view_person(db.session(), actor(), person_id)
     if not view.can_write:
         raise NotFound("No such record.")
     form = CorrectPersonForm(obj=view.person)
@@ -142,7 +150,7 @@ def correct_person(person_id: int):
         data = form.person_input()
         changes = {k: getattr(data, k) for k in ("full_name", "birth_date", "sex",
                                                  "nationality", "place_of_origin")}
-        done = attempt(form, lambda: records.correct(
+        done = attempt(form, lambda: corrections.correct(
             db.session(), actor(), "person", person_id, changes, reason=form.reason.data,
             expected_version=form.base_version()))
         if done:
@@ -157,11 +165,11 @@ def correct_person(person_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_identifier(person_id: int):
     """Add an identity document."""
-    view = records.view_person(db.session(), actor(), person_id)
+    view = persons.view_person(db.session(), actor(), person_id)
     form = IdentifierForm()
     if form.validate_on_submit():
-        done = attempt(form, lambda: records.add_identifier(
-            db.session(), actor(), person_id, records.IdentifierInput(
+        done = attempt(form, lambda: persons.add_identifier(
+            db.session(), actor(), person_id, persons.IdentifierInput(
                 form.kind.member, form.value.data, form.issued_on.data,
                 form.issuing_country.data)))
         if done:
@@ -175,11 +183,11 @@ def new_identifier(person_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_episode(person_id: int):
     """Open a new episode for a person already on record."""
-    view = records.view_person(db.session(), actor(), person_id)
+    view = persons.view_person(db.session(), actor(), person_id)
     form = EpisodeForm()
     form.facility_id.choices = _facility_choices()
     if form.validate_on_submit():
-        done = attempt(form, lambda: records.add_episode(
+        done = attempt(form, lambda: episodes.add_episode(
             db.session(), actor(), person_id, form.episode_input()))
         if done:
             flash(_("The episode has been opened."), "success")
@@ -193,7 +201,7 @@ def new_episode(person_id: int):
 def correct_episode(episode_id: int):
     """Correct an episode; the old version stays in the history."""
     episode = _episode(episode_id)
-    view = records.view_person(db.session(), actor(), episode.person_id)
+    view = persons.view_person(db.session(), actor(), episode.person_id)
     if episode not in view.episodes or not view.can_write:
         raise NotFound("No such record.")
     form = CorrectEpisodeForm(obj=episode)
@@ -203,7 +211,7 @@ def correct_episode(episode_id: int):
     if form.validate_on_submit():
         changes = {"measure": form.measure.member, "start_date": form.start_date.data,
                    "end_date": form.end_date.data, "legal_basis": form.legal_basis.data}
-        done = attempt(form, lambda: records.correct(
+        done = attempt(form, lambda: corrections.correct(
             db.session(), actor(), "episode", episode_id, changes, reason=form.reason.data,
             expected_version=form.base_version()))
         if done:
@@ -220,11 +228,11 @@ def correct_episode(episode_id: int):
 def new_event(episode_id: int):
     """Record an event of an episode."""
     episode = _episode(episode_id)
-    view = records.view_person(db.session(), actor(), episode.person_id)
+    view = persons.view_person(db.session(), actor(), episode.person_id)
     form = EventForm()
     form.other_facility_id.choices = _all_facility_choices()
     if form.validate_on_submit():
-        done = attempt(form, lambda: records.add_event(
+        done = attempt(form, lambda: episodes.add_event(
             db.session(), actor(), episode_id, kind=form.kind.member,
             occurred_on=form.occurred_on.data, note=form.note.data,
             document_number=form.document_number.data,
@@ -240,12 +248,12 @@ def new_event(episode_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_document(person_id: int):
     """File a document of the record."""
-    view = records.view_person(db.session(), actor(), person_id)
+    view = persons.view_person(db.session(), actor(), person_id)
     form = DocumentForm()
     form.episode_id.choices = [NONE_CHOICE] + [
         (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes]
     if form.validate_on_submit():
-        done = attempt(form, lambda: records.add_document(
+        done = attempt(form, lambda: persons.add_document(
             db.session(), actor(), person_id, category=form.category.member,
             title=form.title.data, number=form.number.data, issued_on=form.issued_on.data,
             issuer=form.issuer.data, secrecy=form.secrecy.member, summary=form.summary.data,
@@ -264,7 +272,7 @@ def new_case():
     form = CaseForm()
     form.handling_org_id.choices = _handler_choices()
     if form.validate_on_submit():
-        case = attempt(form, lambda: records.create_case(
+        case = attempt(form, lambda: cases.create_case(
             db.session(), actor(), number=form.number.data, title=form.title.data,
             charges=form.charges.data, opened_on=form.opened_on.data, stage=form.stage.member,
             handling_org_id=form.handling_org_id.data or None))
@@ -279,11 +287,11 @@ def new_case():
 @requires(Permission.READ_RECORDS)
 def case(case_id: int):
     """A case with its dated stage history; clerks record stage changes here."""
-    found = records.get_case(db.session(), actor(), case_id)
+    found = cases.get_case(db.session(), actor(), case_id)
     form = StageForm()
     form.handling_org_id.choices = _handler_choices()
     if form.validate_on_submit():
-        done = attempt(form, lambda: records.change_case_stage(
+        done = attempt(form, lambda: cases.change_case_stage(
             db.session(), actor(), case_id, stage=form.stage.member,
             handling_org_id=form.handling_org_id.data or None, from_date=form.from_date.data,
             note=form.note.data))
@@ -291,6 +299,6 @@ def case(case_id: int):
             flash(_("The stage has been recorded."), "success")
             return redirect(url_for(".case", case_id=case_id))
     me = actor()
-    may_change = records.can_change_case_stage(db.session(), me.user, found, me.today)
+    may_change = policy.can_change_case_stage(db.session(), me.user, found, me.today)
     return render_template("records/case.html", case=found, form=form,
                            may_change_stage=may_change), status_for(form)

@@ -21,7 +21,7 @@ from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation
 from workflow.organisations.scope import subtree_ids
-from workflow.records import entry as records
+from workflow.records import checks
 from workflow.security.permissions import Permission, can, require
 
 S = ReportState
@@ -57,7 +57,7 @@ class ReportInput:
 
 def _filer_may(session: Session, actor: Actor, facility_id: int) -> None:
     user = require(actor.user, Permission.FILE_REPORTS)
-    scope = records.user_scope(session, actor)
+    scope = checks.user_scope(session, actor)
     if scope.nationwide or not scope.covers(facility_id) or facility_id != user.organisation_id:
         raise NotFound(N_("No such report."))
 

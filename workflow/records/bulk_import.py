@@ -17,7 +17,7 @@ from workflow.context import Actor
 from workflow.enums import IdentifierKind, Measure, Sex
 from workflow.errors import DomainError, InvalidInput
 from workflow.i18n import N_
-from workflow.records import entry as records
+from workflow.records import episodes, persons
 
 COLUMNS = ("full_name", "birth_date", "sex", "nationality", "place_of_origin",
            "identity_kind", "identity_number", "issuing_country", "measure", "start_date",
@@ -131,18 +131,18 @@ def import_rows(session: Session, actor: Actor, facility_id: int,
                         raise _Bad(column, N_("This column is required."))
                 kind = row.get("identity_kind", "").strip()
                 nationality = row.get("nationality", "").strip() or "Việt Nam"
-                records.create_person(
+                persons.create_person(
                     session, actor,
-                    records.PersonInput(
+                    persons.PersonInput(
                         full_name=row["full_name"], birth_date=_date(row, "birth_date"),
                         sex=_choice(row, "sex", Sex),
                         nationality=nationality,
                         place_of_origin=row.get("place_of_origin", "").strip() or None),
-                    records.EpisodeInput(
+                    episodes.EpisodeInput(
                         facility_id=facility_id, measure=_choice(row, "measure", Measure),
                         start_date=_date(row, "start_date"), legal_basis=row["legal_basis"],
                         case_number=row.get("case_number", "").strip() or None),
-                    records.IdentifierInput(
+                    persons.IdentifierInput(
                         kind=_choice(row, "identity_kind", IdentifierKind) if kind
                         else IdentifierKind.CITIZEN_ID,
                         value=row.get("identity_number", "").strip(),

@@ -177,7 +177,7 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
 
 
 def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> int:
-    from workflow.records.entry import user_scope
+    from workflow.records.checks import user_scope
 
     person = session.get(Person, person_id)
     scope = user_scope(session, actor)

@@ -1,0 +1,73 @@
+"""Who may read, link and change a case: the bodies that keep it (the management body above the
+facility of its first episode) and, while it is open, the body handling it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.models import (
+    Case,
+    CustodyEpisode,
+    Organisation,
+    User,
+)
+from workflow.organisations.scope import management_scope, subtree_ids
+from workflow.requests.routing import competent_body
+from workflow.security.permissions import Permission, can
+
+# --- cases -------------------------------------------------------------------------------------
+
+
+def case_home(session: Session, case: Case) -> Organisation | None:
+    """Where the case entered the records: the facility of the first episode recorded under it
+    (ids only grow, so a later link never moves it) or, before any, the registering body."""
+    facility_id = session.scalar(select(CustodyEpisode.facility_id).where(
+        CustodyEpisode.case_id == case.id).order_by(CustodyEpisode.id).limit(1))
+    if facility_id is not None:
+        return session.get(Organisation, facility_id)
+    creator = session.get(User, case.created_by_id) if case.created_by_id else None
+    return creator.organisation if creator is not None else None
+
+
+def case_keeper(session: Session, case: Case, day: dt.date) -> Organisation | None:
+    """The body that keeps the case on the day: the lowest management body above its home."""
+    home = case_home(session, case)
+    return competent_body(session, {home.id}, day) if home is not None else None
+
+
+def keeps_case(session: Session, org: Organisation, case: Case, day: dt.date) -> bool:
+    """Whether the body keeps the case: it is the keeper, one of its units, or above it."""
+    if management_scope(session, org, day).nationwide:
+        return True
+    keeper = case_keeper(session, case, day)
+    return keeper is not None and (org.id in subtree_ids(session, keeper.id, day)
+                                   or keeper.id in subtree_ids(session, org.id, day))
+
+
+def can_view_case(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may read the case: its keepers, and bodies holding a person under it."""
+    if not can(user, Permission.READ_RECORDS):
+        return False
+    if keeps_case(session, user.organisation, case, day):
+        return True
+    scope = management_scope(session, user.organisation, day)
+    facilities = session.scalars(select(CustodyEpisode.facility_id).where(
+        CustodyEpisode.case_id == case.id))
+    return any(scope.covers(f) for f in facilities)
+
+
+def can_change_case_stage(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may change the case's stage (or correct its title and charges): the
+    clerks of the bodies that keep it, never one that only holds a person under it."""
+    return can(user, Permission.WRITE_RECORDS) and keeps_case(
+        session, user.organisation, case, day)
+
+
+def can_link_case(session: Session, user: User, case: Case, day: dt.date) -> bool:
+    """Whether the user may record an episode under the case (or take one off it): a link
+    decides what the case's stage demands of the person's data, so it is the stage's rule,
+    judged on the links there already are (the one being made counts for nothing)."""
+    return can_change_case_stage(session, user, case, day)
