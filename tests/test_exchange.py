@@ -21,7 +21,7 @@ from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import EventKind, Role
 from workflow.errors import Conflict, Forbidden, InvalidInput
-from workflow.exchange import packages as exchange
+from workflow.exchange import feeds, incoming, outgoing, trust, wire
 from workflow.models import (
     AuditEntry,
     Case,
@@ -122,7 +122,7 @@ class Side:
 def sides(database_url, centre_url, tmp_path):
     army = Side(database_url, tmp_path / "army.pem")
     centre = Side(centre_url, tmp_path / "centre.pem")
-    exchange.register_partner(centre.session, SYSTEM, ARMY, public_pem(army.key))
+    trust.register_partner(centre.session, SYSTEM, ARMY, public_pem(army.key))
     centre.session.commit()
     army.sender = army.account(ARMY, "exchange.army")
     centre.receiver = centre.account("TTCSDL", "exchange.centre")
@@ -132,13 +132,13 @@ def sides(database_url, centre_url, tmp_path):
 
 
 def export(army: Side) -> dict:
-    package = exchange.export_package(army.session, Actor(army.sender), ARMY, army.key)
+    package = outgoing.export_package(army.session, Actor(army.sender), ARMY, army.key)
     army.session.commit()
     return package
 
 
-def apply(centre: Side, package: dict) -> exchange.ImportReport:
-    report = exchange.import_package(centre.session, Actor(centre.receiver),
+def apply(centre: Side, package: dict) -> incoming.ImportReport:
+    report = incoming.import_package(centre.session, Actor(centre.receiver),
                                      copy.deepcopy(package))
     centre.session.commit()
     return report
@@ -187,7 +187,7 @@ def test_a_tampered_package_is_refused_with_nothing_applied(sides, tamper):
         package["sequence"] = 2
     counts = (centre.count(Person), centre.count(RecordVersion), centre.count(ExchangePackage))
     with pytest.raises(InvalidInput, match="signature"):
-        exchange.import_package(centre.session, Actor(centre.receiver), package)
+        incoming.import_package(centre.session, Actor(centre.receiver), package)
     centre.session.rollback()
     assert (centre.count(Person), centre.count(RecordVersion),
             centre.count(ExchangePackage)) == counts == (0, 0, 0)
@@ -195,7 +195,7 @@ def test_a_tampered_package_is_refused_with_nothing_applied(sides, tamper):
 
 def _resigned(army: Side, package: dict, **changes) -> dict:
     body = {k: v for k, v in package.items() if k != "signature"} | changes
-    return exchange.sign(body, army.key)
+    return wire.sign(body, army.key)
 
 
 def _at_hanoi(records: list[dict]) -> list[dict]:
@@ -223,7 +223,7 @@ def test_a_trusted_key_writes_nothing_outside_its_bodys_scope(sides, forgery):
     rows = (Person, CustodyEpisode, RecordVersion, ExchangeLink, ExchangePackage)
     before = {m: centre.count(m) for m in rows}
     with pytest.raises(Forbidden) as refused:
-        exchange.import_package(centre.session, Actor(centre.receiver), forged)
+        incoming.import_package(centre.session, Actor(centre.receiver), forged)
     assert refused.value.params == {"source": ARMY, "record": culprit}
     centre.session.rollback()
     assert {m: centre.count(m) for m in rows} == before
@@ -236,7 +236,7 @@ def test_a_trusted_key_writes_nothing_outside_its_bodys_scope(sides, forgery):
 def test_only_its_own_body_exports_a_package(sides):
     army, _centre = sides
     with pytest.raises(Forbidden, match="only its own body's"):
-        exchange.export_package(army.session, Actor(army.sender), "TTCSDL", army.key)
+        outgoing.export_package(army.session, Actor(army.sender), "TTCSDL", army.key)
     army.session.rollback()
     assert army.count(ExchangePackage) == 0
 
@@ -244,13 +244,13 @@ def test_only_its_own_body_exports_a_package(sides):
 def test_an_unknown_sender_is_refused(sides, tmp_path):
     army, centre = sides
     stranger = load_or_create_key(tmp_path / "stranger.pem")
-    package = exchange.export_package(army.session, Actor(army.sender), ARMY, stranger)
+    package = outgoing.export_package(army.session, Actor(army.sender), ARMY, stranger)
     with pytest.raises(InvalidInput, match="signature"):
-        exchange.import_package(centre.session, Actor(centre.receiver), package)
-    package = exchange.sign({**{k: v for k, v in package.items() if k != "signature"},
+        incoming.import_package(centre.session, Actor(centre.receiver), package)
+    package = wire.sign({**{k: v for k, v in package.items() if k != "signature"},
                              "source": "QK1-TTG"}, stranger)
     with pytest.raises(InvalidInput, match="No key is registered"):
-        exchange.import_package(centre.session, Actor(centre.receiver), package)
+        incoming.import_package(centre.session, Actor(centre.receiver), package)
 
 
 def _army_clerk(army: Side) -> Actor:
@@ -331,7 +331,7 @@ def test_packages_apply_in_order(sides):
     export(army)
     second = export(army)
     with pytest.raises(Conflict, match="comes next") as refused:
-        exchange.import_package(centre.session, Actor(centre.receiver), second)
+        incoming.import_package(centre.session, Actor(centre.receiver), second)
     assert refused.value.params == {"n": 1, "source": ARMY, "got": 2}
 
 
@@ -349,7 +349,7 @@ def test_export_and_import_are_audited(sides):
 # --- feeds ----------------------------------------------------------------------------------
 
 def _agreement(side: Side, until: dt.date = dt.date(2027, 12, 31)):
-    made = exchange.create_agreement(
+    made = feeds.create_agreement(
         side.session, SYSTEM, partner="Cơ sở dữ liệu về phòng, chống tội phạm",
         fields=["full_name", "facility"], purpose="Cung cấp theo Điều 13 Nghị định 121",
         approval_ref="QĐ 12/QĐ-BCA ngày 01/01/2026", valid_from=dt.date(2026, 1, 1),
@@ -363,19 +363,19 @@ def test_a_feed_gives_only_the_agreed_fields_and_only_what_changed(sides):
     agreement = _agreement(army)
     now = Actor(army.account("TTCSDL", "exchange.central"), "cli",
                 dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC))
-    first = exchange.run_feed(army.session, now, agreement.id, army.key)
+    first = feeds.run_feed(army.session, now, agreement.id, army.key)
     army.session.commit()
     assert first["persons"] and all(set(p) == {"ref", "full_name", "facility"}
                                     for p in first["persons"])
     assert len(first["persons"]) == army.count(Person)
-    assert exchange.run_feed(army.session, now, agreement.id, army.key)["persons"] == []
+    assert feeds.run_feed(army.session, now, agreement.id, army.key)["persons"] == []
     army.session.commit()
     person = _camp_person(army)
     corrections.correct(army.session, _army_clerk(army), "person", person.id,
                     {"full_name": "Nguyễn Văn Đổi"}, reason="Sửa tên",
                     expected_version=person.version)
     army.session.commit()
-    third = exchange.run_feed(army.session, now, agreement.id, army.key)
+    third = feeds.run_feed(army.session, now, agreement.id, army.key)
     assert third["persons"] == [{"ref": person.id, "full_name": "Nguyễn Văn Đổi",
                                  "facility": "QP-TTG"}]
     runs = army.session.scalars(select(AuditEntry.details).where(
@@ -387,10 +387,10 @@ def test_no_feed_outside_its_agreement(sides):
     army, _centre = sides
     agreement = _agreement(army, until=dt.date(2026, 6, 30))
     with pytest.raises(Forbidden, match="not in force"):
-        exchange.run_feed(army.session, Actor(army.account("TTCSDL", "exchange.central"), "cli",
+        feeds.run_feed(army.session, Actor(army.account("TTCSDL", "exchange.central"), "cli",
                                               dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC)),
                           agreement.id, army.key)
     with pytest.raises(InvalidInput, match="Unknown"):
-        exchange.create_agreement(army.session, SYSTEM, partner="X", fields=["religion"],
+        feeds.create_agreement(army.session, SYSTEM, partner="X", fields=["religion"],
                                   purpose="Mục đích đủ dài", approval_ref="QĐ 1",
                                   valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 2, 1))

@@ -203,10 +203,10 @@ def _army_package(app, runner, centre, tmp_path) -> dict:
 
 def _signed_by_army(tmp_path, body: dict) -> dict:
     from workflow.audit.checkpoints import load_or_create_key
-    from workflow.exchange import packages as exchange
+    from workflow.exchange import wire
 
     body = {k: v for k, v in body.items() if k != "signature"}
-    return exchange.sign(body, load_or_create_key(tmp_path / "army.pem"))
+    return wire.sign(body, load_or_create_key(tmp_path / "army.pem"))
 
 
 ROWS = (Person, CustodyEpisode, RecordVersion, ExchangeLink, ExchangePackage)

@@ -9,7 +9,7 @@ from web import db
 from web.api.schemas import ExportIn, FeedOut, ImportReportOut, PackageSchema
 from web.api.views import _actor, bp
 from web.keys import EXCHANGE, signing_key
-from workflow.exchange import packages as exchange
+from workflow.exchange import feeds, incoming, outgoing
 
 
 @bp.route("/exchange/packages/export", methods=["POST"])
@@ -17,7 +17,7 @@ from workflow.exchange import packages as exchange
 @bp.response(200, PackageSchema)
 def export_package(data):
     """The next signed package of a managing body's scope (changes since its last one)."""
-    return exchange.export_package(db.session(), _actor(), data["source"], signing_key(EXCHANGE))
+    return outgoing.export_package(db.session(), _actor(), data["source"], signing_key(EXCHANGE))
 
 
 @bp.route("/exchange/packages", methods=["POST"])
@@ -26,11 +26,11 @@ def export_package(data):
 def import_package(_data):
     """Verify a package's signature and apply it; the same package twice changes nothing."""
     # The signature covers the document exactly as sent, so the raw JSON is what is verified.
-    return exchange.import_package(db.session(), _actor(), request.get_json()).as_dict()
+    return incoming.import_package(db.session(), _actor(), request.get_json()).as_dict()
 
 
 @bp.route("/exchange/agreements/<int:agreement_id>/feed", methods=["POST"])
 @bp.response(200, FeedOut)
 def run_feed(agreement_id: int):
     """The agreement's fields for every person changed since its last run, signed."""
-    return exchange.run_feed(db.session(), _actor(), agreement_id, signing_key(EXCHANGE))
+    return feeds.run_feed(db.session(), _actor(), agreement_id, signing_key(EXCHANGE))

@@ -1,0 +1,239 @@
+"""Packages in: applied in order, each record created or brought to the package's version; a
+package applied twice changes nothing; a record changed here since is a conflict, reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Date, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.errors import Conflict, Forbidden
+from workflow.exchange.policy import can_import
+from workflow.exchange.trust import outside_scope, verified_package
+from workflow.exchange.wire import (
+    MODELS,
+    NOT_COPIED,
+    ORDER,
+    ORG_REFS,
+    RECORD_REFS,
+    linked_record,
+    org_codes,
+)
+from workflow.i18n import N_
+from workflow.models import (
+    CaseStageEntry,
+    CustodyEpisode,
+    CustodyEvent,
+    ExchangeLink,
+    ExchangePackage,
+    Organisation,
+    Person,
+)
+from workflow.organisations.scope import management_scope
+from workflow.records.names import given_name_key, search_key
+from workflow.records.versions import write_version
+from workflow.security.permissions import Permission, require
+
+# --- packages in ----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What importing a package did."""
+
+    source: str
+    sequence: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    conflicts: list[dict] = field(default_factory=list)
+    already_imported: bool = False
+
+    def as_dict(self) -> dict:
+        """For the package's row, the audit entry and the API."""
+        return {"source": self.source, "sequence": self.sequence, "created": self.created,
+                "updated": self.updated, "unchanged": self.unchanged,
+                "conflicts": self.conflicts, "already_imported": self.already_imported}
+
+
+def import_package(session: Session, actor: Actor, package: object) -> ImportReport:
+    """Verify and apply a package; all of it or, when it is refused, nothing."""
+    require(actor.user, Permission.EXCHANGE_DATA)
+    body, digest = verified_package(session, package)
+    source, sequence = body["source"], body["sequence"]
+    sender = session.scalar(select(Organisation).where(Organisation.code == source))
+    if sender is None or not can_import(session, actor.user, sender, actor.today):
+        raise Forbidden(N_("This account does not receive the packages of %(source)s."),
+                        source=source)
+    outside = outside_scope(session, body, management_scope(session, sender, actor.today))
+    if outside:
+        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
+                           "(%(record)s): it is refused and nothing was applied."),
+                        source=source, record=outside)
+    report = ImportReport(source, sequence)
+    prior = session.scalar(select(ExchangePackage).where(
+        ExchangePackage.direction == "in", ExchangePackage.source == source,
+        ExchangePackage.sequence == sequence))
+    if prior is not None:
+        if prior.sha256 != digest:
+            raise Conflict(N_("Package %(n)s of %(source)s was imported before with other "
+                              "content."), n=sequence, source=source)
+        report.already_imported = True
+    else:
+        last = session.scalar(select(func.max(ExchangePackage.sequence)).where(
+            ExchangePackage.direction == "in", ExchangePackage.source == source)) or 0
+        if sequence != last + 1:
+            raise Conflict(N_("Package %(n)s of %(source)s comes next; this one is %(got)s."),
+                           n=last + 1, source=source, got=sequence)
+        _apply(session, actor, body, report)
+        session.add(ExchangePackage(
+            direction="in", source=source, sequence=sequence, sha256=digest,
+            marks_json=json.dumps(body["marks"]), result_json=json.dumps(report.as_dict()),
+            at=actor.now, actor_id=actor.user.id if actor.user else None))
+    audit.record(session, actor, "exchange.import", object_type="package",
+                 object_id=f"{source}#{sequence}",
+                 details={k: v for k, v in report.as_dict().items() if k != "conflicts"}
+                 | {"conflicts": len(report.conflicts)})
+    session.flush()
+    return report
+
+
+def _apply(session: Session, actor: Actor, body: dict, report: ImportReport) -> None:
+    orgs = {code: oid for oid, code in org_codes(session).items()}
+    reason = f"exchange:{body['source']}#{body['sequence']}"
+    in_order = sorted(body["records"],
+                      key=lambda r: (ORDER.index(r["type"]), r["id"], r["version"]))
+    for item in in_order:
+        _apply_record(session, actor, body["source"], item, orgs, reason, report)
+    for item in body["stages"]:
+        _apply_stage(session, body["source"], item, orgs, report)
+
+
+def _values(session: Session, source: str, model: type, data: dict,
+            orgs: Mapping[str, int]) -> dict:
+    """The record's columns with its references translated to this database's ids."""
+    columns = model.__table__.c
+    values: dict[str, object] = {}
+    for column, name in ORG_REFS.items():
+        if column in columns and name in data:
+            code = data[name]
+            if code is not None and code not in orgs:
+                raise _Skip(f"unknown organisation {code}")
+            values[column] = orgs[code] if code is not None else None
+    for key, value in data.items():
+        if key in NOT_COPIED or key in ORG_REFS.values() or key not in columns:
+            continue
+        if key in RECORD_REFS and value is not None:
+            link = linked_record(session, source, RECORD_REFS[key], value)
+            if link is None:
+                raise _Skip(f"refers to {RECORD_REFS[key]} {value}, which was never received")
+            value = link.local_id
+        values[key] = _coerce(columns[key], value)
+    return values
+
+
+class _Skip(Exception):
+    """A record that cannot be applied: reported as a conflict."""
+
+
+def _coerce(column, value: object) -> object:
+    if value is None:
+        return None
+    try:
+        if isinstance(column.type, Date):
+            return dt.date.fromisoformat(str(value))
+        enum_class = getattr(column.type, "enum_class", None)
+        if enum_class is not None:
+            return enum_class(value)
+    except ValueError as error:
+        raise _Skip(f"{column.name}: {value!r} is not valid") from error
+    if isinstance(value, (dict, list)):
+        raise _Skip(f"{column.name}: not a plain value")
+    return value
+
+
+def _person_of(session: Session, record: object) -> int | None:
+    if isinstance(record, Person):
+        return record.id
+    if isinstance(record, CustodyEvent):
+        return session.get(CustodyEpisode, record.episode_id).person_id
+    return getattr(record, "person_id", None)
+
+
+def _apply_record(session: Session, actor: Actor, source: str, item: dict,
+                  orgs: Mapping[str, int], reason: str, report: ImportReport) -> None:
+    record_type, source_id, version = item["type"], item["id"], item["version"]
+    model = MODELS[record_type]
+    link = linked_record(session, source, record_type, source_id)
+    if link is not None and version <= link.source_version:
+        report.unchanged += 1
+        return
+    try:
+        with session.begin_nested():
+            values = _values(session, source, model, item["data"], orgs)
+            if link is None:
+                record = model(**values, version=1)
+                session.add(record)
+            else:
+                record = session.get(model, link.local_id)
+                if record.version != link.local_version:
+                    raise _Skip("changed here since the last package; not overwritten")
+                for key, value in values.items():
+                    setattr(record, key, value)
+                record.version += 1
+            if isinstance(record, Person):
+                record.name_key = search_key(record.full_name)
+                record.given_key = given_name_key(record.full_name)
+            session.flush()
+            write_version(session, actor, record, person_id=_person_of(session, record),
+                          reason=f"{reason} v{version}")
+            if link is None:
+                session.add(ExchangeLink(source=source, record_type=record_type,
+                                         source_id=source_id, local_id=record.id,
+                                         source_version=version, local_version=record.version))
+                report.created += 1
+            else:
+                link.source_version, link.local_version = version, record.version
+                report.updated += 1
+            session.flush()
+    except (_Skip, IntegrityError, TypeError) as problem:
+        why = str(problem) if isinstance(problem, _Skip) else "refused by the database"
+        report.conflicts.append({"type": record_type, "id": source_id, "version": version,
+                                 "problem": why})
+
+
+def _apply_stage(session: Session, source: str, item: dict, orgs: Mapping[str, int],
+                 report: ImportReport) -> None:
+    if linked_record(session, source, "stage", item["id"]) is not None:
+        report.unchanged += 1
+        return
+    case = linked_record(session, source, "case", item.get("case_id"))
+    handler = item.get("handling_org")
+    try:
+        if case is None:
+            raise _Skip(f"refers to case {item.get('case_id')}, which was never received")
+        if handler is not None and handler not in orgs:
+            raise _Skip(f"unknown organisation {handler}")
+        columns = CaseStageEntry.__table__.c
+        with session.begin_nested():
+            stage = CaseStageEntry(
+                case_id=case.local_id, stage=_coerce(columns["stage"], item.get("stage")),
+                handling_org_id=orgs[handler] if handler else None,
+                from_date=_coerce(columns["from_date"], item.get("from_date")),
+                note=item.get("note") if isinstance(item.get("note"), str) else None)
+            session.add(stage)
+            session.flush()
+            session.add(ExchangeLink(source=source, record_type="stage", source_id=item["id"],
+                                     local_id=stage.id))
+            session.flush()
+        report.created += 1
+    except (_Skip, IntegrityError) as problem:
+        why = str(problem) if isinstance(problem, _Skip) else "refused by the database"
+        report.conflicts.append({"type": "stage", "id": item["id"], "problem": why})

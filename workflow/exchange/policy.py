@@ -1,0 +1,52 @@
+"""Who may send, receive and provide data: an exchange account of a body, for that body's own
+scope (on the day), never another's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from workflow.models import (
+    ExchangeAgreement,
+    Organisation,
+    User,
+)
+from workflow.organisations.scope import management_scope
+from workflow.security.permissions import Permission, can
+
+# --- gates: who may send, receive and provide ---------------------------------------------
+# Only exchange accounts move data, from the API or the command line (`--account`): the body an
+# account belongs to is what it may send and what it may receive into. The installation itself
+# (no user, the server's command line) only configures: trusted keys and agreements.
+
+
+def can_export(session: Session, user: User | None, source: Organisation, day: dt.date) -> bool:
+    """Whether the account may send the body's package: only its own body's (the package moves
+    that body's sequence, so nobody else may take one)."""
+    return can(user, Permission.EXCHANGE_DATA) and user.organisation_id == source.id
+
+
+def can_import(session: Session, user: User | None, sender: Organisation, day: dt.date) -> bool:
+    """Whether the account may apply the sender's packages: the sender manages facilities, and
+    they all lie in the scope of the account's own body (the central centre: every sender)."""
+    if not can(user, Permission.EXCHANGE_DATA):
+        return False
+    theirs = management_scope(session, sender, day)
+    ours = management_scope(session, user.organisation, day)
+    if theirs.empty:
+        return False
+    return ours.nationwide or (not theirs.nationwide and theirs.facility_ids <= ours.facility_ids)
+
+
+def can_run_feed(session: Session, user: User | None, agreement: ExchangeAgreement,
+                 day: dt.date) -> bool:
+    """Whether the account may run the agreement's feed today: a feed provides the whole
+    database, so only the exchange account of the body that keeps all of it, in force."""
+    return (can(user, Permission.EXCHANGE_DATA) and agreement.in_force(day)
+            and management_scope(session, user.organisation, day).nationwide)
+
+
+def can_configure(user: User | None) -> bool:
+    """Whether the actor may trust a key or record an agreement: the installation only."""
+    return user is None
