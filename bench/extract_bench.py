@@ -18,11 +18,11 @@ from common import scratch_url
 from sqlalchemy import select
 from weasyprint import CSS, HTML
 
-from workflow import schema
+from workflow import errors, schema
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
-from workflow.documents import extracts, pki
+from workflow.documents import extracts, issuing, pki
 from workflow.documents.rendering import ASSETS, Renderer
 from workflow.enums import (
     Channel,
@@ -43,7 +43,7 @@ from workflow.models import (
 from workflow.requests import filing, kernel
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
-SETTINGS = extracts.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
+SETTINGS = issuing.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database
 # Rows of record added per case: about 25 table rows fill a page.
 ROWS = {"typical": 2, "full": 1270}
 
@@ -122,7 +122,7 @@ def full_html(sessions, request_id: int) -> str:
     try:
         with sessions() as session:
             extracts.prepare_extract(session, SETTINGS, _actor(session), request_id)
-    except extracts.DocumentFailed as failed:  # the renderer's errors arrive wrapped
+    except errors.DocumentFailed as failed:  # the renderer's errors arrive wrapped
         if isinstance(failed.__cause__, _Captured):
             return failed.__cause__.args[0]
         raise

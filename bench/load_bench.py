@@ -33,7 +33,7 @@ from workflow import schema
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
-from workflow.documents import extracts
+from workflow.documents import extracts, issuing
 from workflow.enums import Channel, ProvisionForm, Role, Secrecy, SubjectKind
 from workflow.models import CustodyEpisode, Organisation, Person, User
 from workflow.requests import decisions, filing, kernel
@@ -52,7 +52,7 @@ def prepare(url: str, users: int) -> dict:
     engine = make_engine(url)
     schema.upgrade(engine)
     sessions = make_session_factory(engine)
-    settings = extracts.ExtractSettings(passphrase=SECRET, download_limit=20)
+    settings = issuing.ExtractSettings(passphrase=SECRET, download_limit=20)
     flow = kernel.Workflow()
     with sessions() as session:
         load_demo(session, SYSTEM, persons=3000, seed=2017)

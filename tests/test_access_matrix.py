@@ -12,7 +12,7 @@ from tests.helpers import org, person_at
 from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_extracts import SETTINGS, arrange, prepare, release
 from workflow.context import Actor
-from workflow.documents import extracts
+from workflow.documents import letters
 from workflow.enums import CaseStage, ReportKind
 from workflow.figures import reports
 from workflow.models import AuditEntry, CustodyEpisode, User
@@ -125,7 +125,7 @@ def objects(app, db):
         world = World(session)
         _subject, approved = arrange(world, db)
         extract = release(world, prepare(world, approved.id))
-        letter = world.act(extracts.issue_letters, SETTINGS, world.actor("consent.hanoi"),
+        letter = world.act(letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                            approved.id)[0]
         ids = {"extract": extract.id, "letter": letter.id, "code": extract.code}
     with app.extensions["custody_sessions"]() as session:

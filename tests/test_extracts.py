@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from tests.helpers import last_audit, org
 from tests.test_access_workflow import FLOW, NOW, World, ask
-from workflow.documents import extracts
+from workflow.documents import extracts, issuing, verification
+from workflow.documents import letters as documents_letters
 from workflow.documents import rendering as documents
 from workflow.enums import (
     CaseStage,
@@ -40,7 +41,7 @@ from workflow.models import (
 from workflow.records import cases, corrections
 from workflow.requests import decisions
 
-SETTINGS = extracts.ExtractSettings(passphrase="test-secret",  # the app fixture's key
+SETTINGS = issuing.ExtractSettings(passphrase="test-secret",  # the app fixture's key
                                     base_url="https://csdl.example.vn")
 HOSTILE = '<img src="file:///etc/passwd"> http://198.51.100.7/x.png'
 
@@ -203,7 +204,7 @@ def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(
     whole = " ".join(texts)
     assert all(f"Quyết định số {i} {i}/QĐ" in whole for i in range(120))
     assert ("(tiếp theo)" in whole) == (part_lines < 120)
-    assert extracts.check_file(world.session, document.pdf).problems == (
+    assert verification.check_file(world.session, document.pdf).problems == (
         "register: this document was never released",)
     world.session.commit()
 
@@ -244,11 +245,11 @@ def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, mo
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
     world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"),
               refused.id, reason_code="purpose")
-    letters = world.act(extracts.issue_letters, SETTINGS, world.actor("approver.hanoi"),
+    letters = world.act(documents_letters.issue_letters, SETTINGS, world.actor("approver.hanoi"),
                         refused.id)
     assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 4)]
     next_year = world.actor("approver.hanoi", NOW.replace(year=2027))
-    consent = world.act(extracts.issue_letters, SETTINGS, world.actor("consent.hanoi"),
+    consent = world.act(documents_letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                         request.id)
     assert [(d.kind, d.org_id, d.serial) for d in consent] == [
         (IssuedKind.CONSENT, org(db, "CSDT-HANOI").id, 1)]
@@ -302,7 +303,7 @@ def test_signature_validates_and_one_changed_byte_fails_verify(world, db, runner
         result = runner.invoke(args=["extract", "verify", str(bad)])
         assert result.exit_code == 1, position
         assert "FAILED" in result.output
-    check = extracts.check_file(world.session, document.pdf)
+    check = verification.check_file(world.session, document.pdf)
     assert check.ok and check.signature.signer and "Công an thành phố Hà Nội" in \
         check.signature.signer
     template = db.get(DocumentTemplate, document.template_version)
@@ -359,7 +360,7 @@ def test_revoked_extract_cannot_be_downloaded_and_verifies_as_revoked(world, db,
         world.act(extracts.download, world.actor("requester.vks"), document_id)
     html = client.get(f"/verify/{code}").get_data(as_text=True)
     assert "ĐÃ BỊ THU HỒI" in html
-    assert not extracts.check_file(world.session, pdf).ok
+    assert not verification.check_file(world.session, pdf).ok
     world.session.commit()
     missing = client.get("/verify/AAAA-BBBB-CCCC-DDDD")
     assert missing.status_code == 404
@@ -438,7 +439,7 @@ def test_an_imported_certificate_signs_and_its_root_is_trusted(world, db, runner
     assert result.exit_code == 0, result.output
     _person, request = arrange(world, db)
     document = release(world, prepare(world, request.id))
-    check = extracts.check_file(world.session, document.pdf)
+    check = verification.check_file(world.session, document.pdf)
     assert check.ok, check.problems
     assert "Công an thành phố Hà Nội" in check.signature.signer
     world.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.helpers import version_of
 from tests.test_access_workflow import World, ask
 from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
-from workflow.documents import extracts
+from workflow.documents import extracts, rendering
 from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
 from workflow.models import AccessRequest, IssuedDocument
 from workflow.requests import kernel
@@ -116,7 +116,7 @@ def test_a_failed_render_leaves_the_request_as_it_was(app, client, auth, db, mon
     def broken(*_args, **_kwargs):
         raise RuntimeError("font cache unavailable")
 
-    monkeypatch.setattr(extracts.Renderer, "render_pages", broken)
+    monkeypatch.setattr(rendering.Renderer, "render_pages", broken)
     auth.login("approver.hanoi")
     response = client.post(f"/requests/{request_id}", data={
         "action": "prepare", "version": version_of(db, request_id)})

@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.security import refuse_nul_characters
-from workflow.documents.extracts import ExtractSettings
+from workflow.documents.issuing import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
 from workflow.requests.kernel import Workflow

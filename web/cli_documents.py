@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from workflow.context import SYSTEM
-from workflow.documents import extracts, pki
+from workflow.documents import extracts, issuing, pki, verification
 from workflow.errors import DomainError
 from workflow.models import Organisation, SigningCredential
 
@@ -21,7 +21,7 @@ def _sessions():
     return current_app.extensions["custody_sessions"]
 
 
-def _settings() -> extracts.ExtractSettings:
+def _settings() -> issuing.ExtractSettings:
     return current_app.extensions["custody_documents"]
 
 
@@ -107,7 +107,7 @@ def extract_verify_command(path: str) -> None:
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
     with _sessions()() as session:
-        check = extracts.check_file(session, Path(path).read_bytes())
+        check = verification.check_file(session, Path(path).read_bytes())
         document = check.document
         if document is not None:
             click.echo(f"Register: {document.kind.label} No. {document.number} of "

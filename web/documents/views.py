@@ -10,13 +10,13 @@ from forms.documents import VerifyForm
 from web import db
 from web.extensions import limiter
 from web.security import actor
-from workflow.documents import extracts
+from workflow.documents import extracts, issuing, letters, verification
 from workflow.models import IssuedDocument
 
 bp = Blueprint("documents", __name__)
 
 
-def settings() -> extracts.ExtractSettings:
+def settings() -> issuing.ExtractSettings:
     """The signing and release settings of this application."""
     return current_app.extensions["custody_documents"]
 
@@ -48,7 +48,7 @@ def download(document_id: int):
 @login_required
 def letter(document_id: int):
     """A notice or letter of the workflow, for those who may see the request."""
-    return _pdf(extracts.letter(db.session(), actor(), document_id), attachment=False)
+    return _pdf(letters.letter(db.session(), actor(), document_id), attachment=False)
 
 
 @bp.route("/verify", methods=["GET"])
@@ -56,7 +56,7 @@ def verify_form():
     """Type a verification code."""
     form = VerifyForm(request.args)
     if request.args and form.validate():
-        return redirect(url_for(".verify", code=extracts.normalise_code(form.code.data)))
+        return redirect(url_for(".verify", code=issuing.normalise_code(form.code.data)))
     return render_template("documents/verify.html", form=form, status=None, code=None)
 
 
@@ -65,7 +65,7 @@ def verify_form():
 def verify(code: str):
     """Whether a code belongs to a genuine document, its issue, recipient, validity and
     revocation."""
-    status = extracts.public_status(db.session(), actor(), code[:40])
+    status = verification.public_status(db.session(), actor(), code[:40])
     return render_template("documents/verify.html", form=VerifyForm(code=code[:40]),
-                           status=status, code=extracts.normalise_code(code)), (
+                           status=status, code=issuing.normalise_code(code)), (
         200 if status.genuine else 404)

@@ -35,7 +35,7 @@ from web.requests.uploads import store_scan
 from web.security import actor
 from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
-from workflow.documents import extracts
+from workflow.documents import extracts, issuing
 from workflow.enums import IssuedKind, IssuedState, RequestState, SubjectKind, Urgency
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
@@ -248,7 +248,7 @@ def form_pdf():
     from web.requests.labels import category_label
     from workflow.enums import RequestCategory
 
-    pdf = extracts.renderer().render("request_form.html", {
+    pdf = issuing.renderer().render("request_form.html", {
         "issuer_parent": "", "issuer": "", "place": "..................",
         "addressee": "Cơ quan quản lý cơ sở dữ liệu về thi hành tạm giữ, tạm giam",
         "categories": [category_label(c.value) for c in RequestCategory],

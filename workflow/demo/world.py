@@ -43,7 +43,7 @@ from workflow.records.names import given_name_key, search_key
 from workflow.security import accounts
 
 if TYPE_CHECKING:
-    from workflow.documents.extracts import ExtractSettings
+    from workflow.documents.issuing import ExtractSettings
 from workflow.organisations.tree import PROVINCES, build_tree, province_slug
 
 FAMILY = [("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 4), ("Huỳnh", 2),

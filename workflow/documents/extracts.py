@@ -1,49 +1,36 @@
-"""Extracts and letters (Decree Arts. 12, 18): prepared from what was granted, numbered from the
-register, signed, previewed and released bound to their hash, downloaded under a validity window
-and a limit, verified by code or file, revoked, and purged after the retention period.
-
-A document is rendered inside the caller's transaction, after its number is taken: if rendering
-or signing fails, the transaction is undone and the number is given back.
-"""
+"""Extracts (Decree 121/2017 Arts. 12, 18): prepared from what was granted, previewed by the
+approving body, released to named users for a limited time and number of downloads, revoked,
+and their files purged after the retention period."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
-import re
-import secrets
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import segno
-from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
-from workflow.documents import pki
 from workflow.documents.contents import extract_sections, split_parts
 from workflow.documents.grants import grant_of
-from workflow.documents.register import next_serial, record_template
-from workflow.documents.rendering import Renderer
-from workflow.documents.wording import short_date, vi
+from workflow.documents.issuing import (
+    ExtractSettings,
+    _lock_document,
+    _period,
+    _recipient,
+    issue_document,
+)
+from workflow.documents.wording import short_date
 from workflow.enums import (
     IssuedKind,
     IssuedState,
-    RequestCategory,
     RequestState,
-    StepKind,
-    StepOutcome,
     SubjectKind,
 )
 from workflow.errors import (
     Conflict,
-    DocumentFailed,
     DomainError,
     Forbidden,
     Gone,
@@ -54,10 +41,6 @@ from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
     IssuedDocument,
-    Organisation,
-    OrganisationLink,
-    RequestStep,
-    RequestTransition,
     User,
 )
 from workflow.requests import decisions, kernel
@@ -66,145 +49,11 @@ from workflow.requests.policy import (
     can_fire,
     can_manage_document,
     can_revoke,
-    can_view,
 )
 
-SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
-           IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
-TEMPLATES = {IssuedKind.EXTRACT: "extract.html", IssuedKind.REFUSAL: "refusal.html",
-             IssuedKind.RETURN: "return_notice.html", IssuedKind.CONSENT: "consent_letter.html"}
 # About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
 # so its memory stays that of one part (see bench/extract_bench.py).
 PART_LINES = 400
-FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích đã đề nghị; không cung cấp, để lộ "
-               "(Điều 18 Nghị định 121/2017/NĐ-CP).")
-CONFIDENTIAL = ("Thông tin chỉ được sử dụng đúng mục đích đã đề nghị; không được cung cấp, để lộ "
-                "cho người khác (Điều 18 Nghị định số 121/2017/NĐ-CP).")
-
-
-@dataclass(frozen=True)
-class ExtractSettings:
-    """How documents are signed, where they are verified, and the release defaults and caps."""
-
-    passphrase: str
-    base_url: str = "http://127.0.0.1:5000"
-    issue_dev_certificates: bool = True
-    retention_days: int | None = 365
-    valid_days: int = 30
-    download_limit: int = 3
-    max_valid_days: int = 365
-    max_download_limit: int = 20
-
-
-_local = threading.local()
-
-
-def renderer() -> Renderer:
-    """One renderer per thread: its font configuration is reused, never shared by threads."""
-    if not hasattr(_local, "renderer"):
-        _local.renderer = Renderer()
-    return _local.renderer
-
-
-def new_code() -> str:
-    """A verification code: 80 random bits in base32, in groups of four."""
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
-
-
-def normalise_code(text: str) -> str:
-    """Accept the code however it was typed: case, spaces and dashes do not matter."""
-    raw = re.sub(r"[^A-Z2-7]", "", (text or "").upper())[:16]
-    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
-
-
-def verify_url(settings: ExtractSettings, code: str) -> str:
-    """The public verification page of a code."""
-    return f"{settings.base_url.rstrip('/')}/verify/{code}"
-
-
-def _qr(url: str) -> Markup:
-    # segno writes trusted SVG markup of the URL's modules: nothing user-typed reaches it.
-    return Markup(segno.make(url, error="m").svg_inline(scale=2, border=0))  # noqa: S704
-
-
-def _parent_name(session: Session, org: Organisation, day: dt.date) -> str:
-    parent = session.execute(select(Organisation).join(
-        OrganisationLink, OrganisationLink.parent_id == Organisation.id).where(
-        OrganisationLink.organisation_id == org.id, OrganisationLink.valid_from <= day,
-        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
-    ).scalars().first()
-    return parent.name if parent else ""
-
-
-def _place(org: Organisation) -> str:
-    return org.province or "Hà Nội"
-
-
-def _issue(session: Session, settings: ExtractSettings, actor: Actor, *,
-           request: AccessRequest, kind: IssuedKind, org: Organisation,
-           context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
-           recipient_org: str, state: IssuedState, contents: dict,
-           step_id: int | None = None, parts: list | None = None) -> IssuedDocument:
-    """Number, render, sign and record one document."""
-    year = actor.today.year
-    serial = next_serial(session, org.id, year)
-    number = f"{serial:02d}/{SYMBOLS[kind]}"
-    code = new_code()
-    template = TEMPLATES[kind]
-    render = renderer()
-    values = {"issuer": org.name, "issuer_parent": _parent_name(session, org, actor.today),
-              "number": number, "place": _place(org), "date": actor.today, "code": code,
-              "verify_url": verify_url(settings, code), "qr": _qr(verify_url(settings, code)),
-              "request_number": request.number, "confidential": CONFIDENTIAL,
-              "footer_note": FOOTER_NOTE,
-              "recipient_name": recipient_name, "recipient_org": recipient_org}
-    values |= context(number, code)
-    try:
-        rendered = (render.render_parts(template, values, parts) if parts is not None
-                    else render.render_pages(template, values))
-        credential = pki.org_credential(session, org, settings.passphrase, actor.now,
-                                        issue_dev=settings.issue_dev_certificates)
-        pdf = pki.sign_pdf(rendered.pdf, pki.signer_for(credential, settings.passphrase),
-                           reason=f"{vi(kind.label)} {number}", location=_place(org),
-                           name=org.name)
-    except DomainError:
-        raise
-    except Exception as error:  # noqa: BLE001 - any renderer or signer failure is reported
-        raise DocumentFailed(N_("The document could not be produced (%(error)s). Nothing was "
-                                "changed: the request stays as it was."),
-                             error=f"{type(error).__name__}: {str(error)[:200]}") from error
-    version, source = render.template_version(template)
-    record_template(session, version, template, source)
-    document = IssuedDocument(
-        request_id=request.id, step_id=step_id, kind=kind, state=state, org_id=org.id,
-        year=year, serial=serial, number=number, code=code, template_version=version,
-        signer_fingerprint=credential.fingerprint, sha256=hashlib.sha256(pdf).hexdigest(),
-        size=len(pdf), pages=rendered.pages, pdf=pdf,
-        recipient_user_id=recipient.id if recipient else None,
-        recipient_name=recipient_name[:160], recipient_org=recipient_org[:255],
-        contents_json=json.dumps(contents, ensure_ascii=False, default=str),
-        created_at=actor.now, created_by_id=actor.user.id if actor.user else None)
-    if state is IssuedState.RELEASED:
-        document.released_at, document.valid_from = actor.now, actor.today
-        document.released_by_id = document.created_by_id
-    session.add(document)
-    session.flush()
-    audit.record(session, actor, "document.issue", object_type="document",
-                 object_id=document.id, person_id=request.subject_person_id,
-                 details={"kind": kind.value, "number": number, "year": year,
-                          "org": org.code, "request": request.number,
-                          "sha256": document.sha256, "template_version": version,
-                          "pages": rendered.pages})
-    return document
-
-
-# --- extracts ------------------------------------------------------------------------------
-
-
-def _recipient(request: AccessRequest) -> tuple[str, str]:
-    name = request.on_behalf_of.full_name if request.on_behalf_of else request.requester.full_name
-    return name, request.requester_org.name
 
 
 def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
@@ -234,7 +83,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "withheld": withheld,
                 "signer": actor.user.full_name, "addressee": org_name}
 
-    document = _issue(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
+    document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
                       org=issuer, context=context, recipient=request.requester,
                       recipient_name=name, recipient_org=org_name,
                       state=IssuedState.PREPARED,
@@ -246,12 +95,6 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                  person_id=request.subject_person_id,
                  details={"document": document.id, "sha256": document.sha256})
     return document
-
-
-def _period(start: dt.date | None, end: dt.date | None) -> str:
-    if start is None and end is None:
-        return "toàn bộ thời gian có trong hồ sơ"
-    return f"từ ngày {short_date(start)} đến ngày {short_date(end)}"
 
 
 def _basis(request: AccessRequest, grant) -> list[str]:
@@ -331,16 +174,6 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                           "download_limit": limit, "named": named_ids})
     session.flush()
     return document
-
-
-def _lock_document(session: Session, document_id: int) -> IssuedDocument | None:
-    """The document with its file, freshly read, its row locked until the transaction ends."""
-    # The file is deferred for lists; those who lock one document (to download, release or
-    # revoke it) read the file in the same statement.
-    return session.execute(select(IssuedDocument).where(IssuedDocument.id == document_id)
-                           .options(undefer(IssuedDocument.pdf))
-                           .with_for_update(key_share=True)
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def _named_users(session: Session, request: AccessRequest, usernames: list[str]) -> list[int]:
@@ -450,164 +283,3 @@ def purge(session: Session, actor: Actor, retention_days: int | None) -> int:
                                                      "retention_days": retention_days})
     session.flush()
     return len(old)
-
-
-# --- letters -------------------------------------------------------------------------------
-
-
-def issue_letters(session: Session, settings: ExtractSettings, actor: Actor,
-                  request_id: int) -> list[IssuedDocument]:
-    """Issue the written notices the request's decisions call for and do not have yet: a
-    refusal notice per refusal, a notice per return for supplement, a letter per consent."""
-    request = session.get(AccessRequest, request_id)
-    if request is None:
-        return []
-    have = {(d.kind, d.contents.get("ref")) for d in documents_of(session, request_id)}
-    issued = []
-    for step in request.steps:
-        if step.kind is StepKind.CONSENT and step.outcome is StepOutcome.GRANTED:
-            kind = IssuedKind.CONSENT
-        elif step.outcome is StepOutcome.REFUSED:
-            kind = IssuedKind.REFUSAL
-        else:
-            continue
-        if (kind, f"step:{step.id}") not in have:
-            issued.append(_step_letter(session, settings, actor, request, step, kind))
-    for moved in request.transitions:
-        if moved.trigger == "return_for_supplement" \
-                and (IssuedKind.RETURN, f"transition:{moved.id}") not in have:
-            issued.append(_return_letter(session, settings, actor, request, moved))
-    return issued
-
-
-def _step_letter(session, settings, actor, request: AccessRequest, step: RequestStep,
-                 kind: IssuedKind) -> IssuedDocument:
-    addressee = request.requester_org.name
-    if kind is IssuedKind.CONSENT:
-        approval = next((s for s in request.steps if s.kind is StepKind.APPROVAL), None)
-        addressee = approval.org.name if approval else request.requester_org.name
-    reason = ""
-    if step.reason_code:
-        reason = vi(decisions.REFUSAL_REASONS[step.reason_code])
-    granted = step.granted if step.granted is not None else request.categories
-
-    def context(number: str, code: str) -> dict:
-        return {"addressee": addressee, "requester_org": request.requester_org.name,
-                "submitted": short_date((request.submitted_at or request.created_at).date()),
-                "subject": _subject(request), "reason": reason,
-                "reason_text": step.reason_text or "", "letter_ref": step.letter_ref or "",
-                "case": step.case.number if step.case else "",
-                "granted": [vi(RequestCategory(c).label) for c in granted],
-                "expires_on": short_date(step.expires_on) if step.expires_on else "",
-                "signer": step.decided_by.full_name if step.decided_by else ""}
-
-    return _issue(session, settings, actor, request=request, kind=kind, org=step.org,
-                  context=context, recipient=None, recipient_name=addressee,
-                  recipient_org=addressee, state=IssuedState.RELEASED,
-                  contents={"ref": f"step:{step.id}"}, step_id=step.id)
-
-
-def _return_letter(session, settings, actor, request: AccessRequest,
-                   moved: RequestTransition) -> IssuedDocument:
-    org = moved.actor.organisation if moved.actor else request.requester_org
-    addressee = request.requester_org.name
-
-    def context(number: str, code: str) -> dict:
-        return {"addressee": addressee, "requester_org": addressee,
-                "submitted": short_date((request.submitted_at or request.created_at).date()),
-                "subject": _subject(request), "reason_text": moved.reason or "",
-                "signer": moved.actor.full_name if moved.actor else ""}
-
-    return _issue(session, settings, actor, request=request, kind=IssuedKind.RETURN, org=org,
-                  context=context, recipient=None, recipient_name=addressee,
-                  recipient_org=addressee, state=IssuedState.RELEASED,
-                  contents={"ref": f"transition:{moved.id}"})
-
-
-def _subject(request: AccessRequest) -> str:
-    if request.subject_person is not None:
-        return (f"{request.subject_person.full_name}, sinh ngày "
-                f"{short_date(request.subject_person.birth_date)}")
-    return request.statistical_question or ""
-
-
-def letter(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
-    """A letter of the workflow, for anyone who may see its request (audited)."""
-    document = session.get(IssuedDocument, document_id)
-    if document is None or document.kind is IssuedKind.EXTRACT or actor.user is None \
-            or not can_view(session, actor.user, document.request, actor.today):
-        raise NotFound(N_("No such document."))
-    if document.pdf is None:
-        raise Gone(N_("The file was purged after the retention period."))
-    audit.record(session, actor, "document.download", object_type="document",
-                 object_id=document.id, details={"kind": document.kind.value,
-                                                 "sha256": document.sha256})
-    return document
-
-
-# --- verification --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublicStatus:
-    """What the public verification page may say: nothing of the record's content."""
-
-    genuine: bool
-    kind: IssuedKind | None = None
-    number: str | None = None
-    issuer: str | None = None
-    issued_at: dt.datetime | None = None
-    recipient_name: str | None = None
-    recipient_org: str | None = None
-    state: IssuedState | None = None
-    valid_until: dt.date | None = None
-    revoked_at: dt.datetime | None = None
-    sha256: str | None = None
-
-
-def public_status(session: Session, actor: Actor, code: str) -> PublicStatus:
-    """Look a verification code up (audited, without login)."""
-    wanted = normalise_code(code)
-    document = session.scalars(select(IssuedDocument).where(
-        IssuedDocument.code == wanted)).first() if len(wanted) == 19 else None
-    audit.record(session, actor, "document.verify_code",
-                 outcome=Outcome.SUCCESS if document else Outcome.FAILURE,
-                 object_type="document", object_id=document.id if document else None,
-                 details={"found": document is not None})
-    if document is None or document.state in (IssuedState.PREPARED, IssuedState.SUPERSEDED):
-        return PublicStatus(False)
-    return PublicStatus(True, document.kind, document.number, document.org.name,
-                        document.created_at, document.recipient_name, document.recipient_org,
-                        document.state, document.valid_until, document.revoked_at,
-                        document.sha256)
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    """The offline check of a PDF file: its signature and its entry in the register."""
-
-    ok: bool
-    problems: tuple[str, ...]
-    document: IssuedDocument | None
-    signature: pki.SignatureCheck
-
-
-def check_file(session: Session, pdf: bytes) -> FileCheck:
-    """Check a file: a trusted signature over the whole file, and a register entry with the same
-    hash, not revoked. Any changed byte fails both."""
-    signature = pki.check_signature(pdf, pki.trust_roots(session))
-    problems = [] if signature.ok else [f"signature: {signature.problem}"]
-    digest = hashlib.sha256(pdf).hexdigest()
-    document = session.scalars(select(IssuedDocument).where(
-        IssuedDocument.sha256 == digest)).first()
-    if document is None:
-        problems.append("register: no issued document has this exact content")
-    elif document.state is IssuedState.REVOKED:
-        problems.append(f"register: revoked on {document.revoked_at:%Y-%m-%d}: "
-                        f"{document.revoke_reason}")
-    elif document.state in (IssuedState.PREPARED, IssuedState.SUPERSEDED):
-        problems.append("register: this document was never released")
-    if document is not None and signature.signer_fingerprint \
-            and signature.signer_fingerprint != document.signer_fingerprint:
-        problems.append("register: signed by another certificate than the one recorded")
-    return FileCheck(not problems, tuple(problems), document, signature)

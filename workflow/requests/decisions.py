@@ -133,9 +133,9 @@ def _issue_notices(session: Session, flow: Workflow, actor: Actor,
     # The written notice of a decision belongs to the decision (Access to Information Law:
     # a refusal is in writing): issued in the same transaction, whatever surface decided.
     if flow.documents is not None:
-        from workflow.documents import extracts
+        from workflow.documents import letters
 
-        extracts.issue_letters(session, flow.documents, actor, request.id)
+        letters.issue_letters(session, flow.documents, actor, request.id)
 
 
 def _refusal(code: str, text: str | None) -> str | None:

@@ -28,7 +28,7 @@ from workflow.requests.rules import Rulebook
 from workflow.requests.workdays import WorkCalendar
 
 if TYPE_CHECKING:
-    from workflow.documents.extracts import ExtractSettings
+    from workflow.documents.issuing import ExtractSettings
 
 
 @dataclass(frozen=True)

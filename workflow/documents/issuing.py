@@ -1,0 +1,199 @@
+"""Issuing one document: its settings, the number from the outgoing register, the verification
+code and QR, rendering from its template and signing with the issuing body's key."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import segno
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.documents import pki
+from workflow.documents.register import next_serial, record_template
+from workflow.documents.rendering import Renderer
+from workflow.documents.wording import short_date, vi
+from workflow.enums import (
+    IssuedKind,
+    IssuedState,
+)
+from workflow.errors import (
+    DocumentFailed,
+    DomainError,
+)
+from workflow.i18n import N_
+from workflow.models import (
+    AccessRequest,
+    IssuedDocument,
+    Organisation,
+    OrganisationLink,
+    User,
+)
+
+SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
+           IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
+TEMPLATES = {IssuedKind.EXTRACT: "extract.html", IssuedKind.REFUSAL: "refusal.html",
+             IssuedKind.RETURN: "return_notice.html", IssuedKind.CONSENT: "consent_letter.html"}
+FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích đã đề nghị; không cung cấp, để lộ "
+               "(Điều 18 Nghị định 121/2017/NĐ-CP).")
+CONFIDENTIAL = ("Thông tin chỉ được sử dụng đúng mục đích đã đề nghị; không được cung cấp, để lộ "
+                "cho người khác (Điều 18 Nghị định số 121/2017/NĐ-CP).")
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """How documents are signed, where they are verified, and the release defaults and caps."""
+
+    passphrase: str
+    base_url: str = "http://127.0.0.1:5000"
+    issue_dev_certificates: bool = True
+    retention_days: int | None = 365
+    valid_days: int = 30
+    download_limit: int = 3
+    max_valid_days: int = 365
+    max_download_limit: int = 20
+
+
+_local = threading.local()
+
+
+def renderer() -> Renderer:
+    """One renderer per thread: its font configuration is reused, never shared by threads."""
+    if not hasattr(_local, "renderer"):
+        _local.renderer = Renderer()
+    return _local.renderer
+
+
+def new_code() -> str:
+    """A verification code: 80 random bits in base32, in groups of four."""
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def normalise_code(text: str) -> str:
+    """Accept the code however it was typed: case, spaces and dashes do not matter."""
+    raw = re.sub(r"[^A-Z2-7]", "", (text or "").upper())[:16]
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def verify_url(settings: ExtractSettings, code: str) -> str:
+    """The public verification page of a code."""
+    return f"{settings.base_url.rstrip('/')}/verify/{code}"
+
+
+def _qr(url: str) -> Markup:
+    # segno writes trusted SVG markup of the URL's modules: nothing user-typed reaches it.
+    return Markup(segno.make(url, error="m").svg_inline(scale=2, border=0))  # noqa: S704
+
+
+def _parent_name(session: Session, org: Organisation, day: dt.date) -> str:
+    parent = session.execute(select(Organisation).join(
+        OrganisationLink, OrganisationLink.parent_id == Organisation.id).where(
+        OrganisationLink.organisation_id == org.id, OrganisationLink.valid_from <= day,
+        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
+    ).scalars().first()
+    return parent.name if parent else ""
+
+
+def _place(org: Organisation) -> str:
+    return org.province or "Hà Nội"
+
+
+def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
+           request: AccessRequest, kind: IssuedKind, org: Organisation,
+           context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
+           recipient_org: str, state: IssuedState, contents: dict,
+           step_id: int | None = None, parts: list | None = None) -> IssuedDocument:
+    """Number, render, sign and record one document."""
+    year = actor.today.year
+    serial = next_serial(session, org.id, year)
+    number = f"{serial:02d}/{SYMBOLS[kind]}"
+    code = new_code()
+    template = TEMPLATES[kind]
+    render = renderer()
+    values = {"issuer": org.name, "issuer_parent": _parent_name(session, org, actor.today),
+              "number": number, "place": _place(org), "date": actor.today, "code": code,
+              "verify_url": verify_url(settings, code), "qr": _qr(verify_url(settings, code)),
+              "request_number": request.number, "confidential": CONFIDENTIAL,
+              "footer_note": FOOTER_NOTE,
+              "recipient_name": recipient_name, "recipient_org": recipient_org}
+    values |= context(number, code)
+    try:
+        rendered = (render.render_parts(template, values, parts) if parts is not None
+                    else render.render_pages(template, values))
+        credential = pki.org_credential(session, org, settings.passphrase, actor.now,
+                                        issue_dev=settings.issue_dev_certificates)
+        pdf = pki.sign_pdf(rendered.pdf, pki.signer_for(credential, settings.passphrase),
+                           reason=f"{vi(kind.label)} {number}", location=_place(org),
+                           name=org.name)
+    except DomainError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any renderer or signer failure is reported
+        raise DocumentFailed(N_("The document could not be produced (%(error)s). Nothing was "
+                                "changed: the request stays as it was."),
+                             error=f"{type(error).__name__}: {str(error)[:200]}") from error
+    version, source = render.template_version(template)
+    record_template(session, version, template, source)
+    document = IssuedDocument(
+        request_id=request.id, step_id=step_id, kind=kind, state=state, org_id=org.id,
+        year=year, serial=serial, number=number, code=code, template_version=version,
+        signer_fingerprint=credential.fingerprint, sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf), pages=rendered.pages, pdf=pdf,
+        recipient_user_id=recipient.id if recipient else None,
+        recipient_name=recipient_name[:160], recipient_org=recipient_org[:255],
+        contents_json=json.dumps(contents, ensure_ascii=False, default=str),
+        created_at=actor.now, created_by_id=actor.user.id if actor.user else None)
+    if state is IssuedState.RELEASED:
+        document.released_at, document.valid_from = actor.now, actor.today
+        document.released_by_id = document.created_by_id
+    session.add(document)
+    session.flush()
+    audit.record(session, actor, "document.issue", object_type="document",
+                 object_id=document.id, person_id=request.subject_person_id,
+                 details={"kind": kind.value, "number": number, "year": year,
+                          "org": org.code, "request": request.number,
+                          "sha256": document.sha256, "template_version": version,
+                          "pages": rendered.pages})
+    return document
+
+
+# --- extracts ------------------------------------------------------------------------------
+
+
+def _recipient(request: AccessRequest) -> tuple[str, str]:
+    name = request.on_behalf_of.full_name if request.on_behalf_of else request.requester.full_name
+    return name, request.requester_org.name
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> str:
+    if start is None and end is None:
+        return "toàn bộ thời gian có trong hồ sơ"
+    return f"từ ngày {short_date(start)} đến ngày {short_date(end)}"
+
+
+def _lock_document(session: Session, document_id: int) -> IssuedDocument | None:
+    """The document with its file, freshly read, its row locked until the transaction ends."""
+    # The file is deferred for lists; those who lock one document (to download, release or
+    # revoke it) read the file in the same statement.
+    return session.execute(select(IssuedDocument).where(IssuedDocument.id == document_id)
+                           .options(undefer(IssuedDocument.pdf))
+                           .with_for_update(key_share=True)
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def subject_line(request: AccessRequest) -> str:
+    if request.subject_person is not None:
+        return (f"{request.subject_person.full_name}, sinh ngày "
+                f"{short_date(request.subject_person.birth_date)}")
+    return request.statistical_question or ""
