@@ -28,7 +28,7 @@ import requests
 from common import scratch_url
 from sqlalchemy import select
 
-from web.cli import default_workers
+from web.cli.server import default_workers
 from workflow import schema
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory

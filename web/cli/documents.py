@@ -11,14 +11,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from web.cli.common import app_sessions
 from workflow.context import SYSTEM
 from workflow.documents import extracts, issuing, pki, verification
 from workflow.errors import DomainError
 from workflow.models import Organisation, SigningCredential
-
-
-def _sessions():
-    return current_app.extensions["custody_sessions"]
 
 
 def _settings() -> issuing.ExtractSettings:
@@ -31,7 +28,7 @@ def ensure_credentials() -> tuple[int, int]:
     settings = _settings()
     if not settings.issue_dev_certificates:
         return 0, 0
-    with _sessions()() as session:
+    with app_sessions()() as session:
         before = session.scalar(select(SigningCredential.id).order_by(
             SigningCredential.id.desc()).limit(1)) or 0
         pki.dev_ca(session, settings.passphrase, SYSTEM.now)
@@ -53,7 +50,7 @@ def pki_group() -> None:
 @with_appcontext
 def pki_list_command() -> None:
     """List the certificates: purpose, organisation, source, expiry, fingerprint."""
-    with _sessions()() as session:
+    with app_sessions()() as session:
         for row in session.scalars(select(SigningCredential).order_by(SigningCredential.id)):
             org = row.org.code if row.org else "-"
             state = "active" if row.active else "retired"
@@ -72,7 +69,7 @@ def pki_list_command() -> None:
 @with_appcontext
 def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) -> None:
     """Import a real certificate and key for an organisation (replaces its development one)."""
-    with _sessions()() as session:
+    with app_sessions()() as session:
         org = session.scalars(select(Organisation).where(Organisation.code == org_code)).first()
         if org is None:
             raise click.ClickException(f"No organisation {org_code}.")
@@ -106,7 +103,7 @@ def extract_verify_command(path: str) -> None:
     """Check a PDF offline: its signature and its entry in the register. Exit 1 if it fails."""
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
-    with _sessions()() as session:
+    with app_sessions()() as session:
         check = verification.check_file(session, Path(path).read_bytes())
         document = check.document
         if document is not None:
@@ -130,7 +127,7 @@ def extract_verify_command(path: str) -> None:
 def extract_purge_command(days: int | None) -> None:
     """Drop the files of documents older than the retention (their register entries stay)."""
     retention = days if days is not None else _settings().retention_days
-    with _sessions()() as session:
+    with app_sessions()() as session:
         count = extracts.purge(session, SYSTEM, retention)
         session.commit()
     click.echo(f"Purged {count} file(s) older than {retention} days." if retention is not None

@@ -10,14 +10,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from web.cli.common import app_engine
 from workflow.db import utcnow
 from workflow.errors import DomainError
 from workflow.operations import backup
 from workflow.security import dbroles
-
-
-def _engine():
-    return current_app.extensions["custody_engine"]
 
 
 @click.command("backup")
@@ -26,7 +23,7 @@ def _engine():
 def backup_command(path: str) -> None:
     """Write a consistent copy of the database to PATH, with PATH.manifest.json beside it."""
     try:
-        manifest = backup.back_up(_engine(), Path(path))
+        manifest = backup.back_up(app_engine(), Path(path))
     except DomainError as error:
         raise click.ClickException(error.message % error.params) from error
     except subprocess.CalledProcessError as error:
@@ -45,7 +42,7 @@ def restore_command(path: str, replace: bool) -> None:
     """Restore PATH into the configured database, then check it against the manifest (row
     counts, audit chain and head); exit 1 unless it is good."""
     try:
-        check = backup.restore(Path(path), _engine(), replace=replace)
+        check = backup.restore(Path(path), app_engine(), replace=replace)
     except DomainError as error:
         raise click.ClickException(error.message % error.params) from error
     except subprocess.CalledProcessError as error:
@@ -84,7 +81,7 @@ def grant_app_role_command(role: str) -> None:
     """PostgreSQL: create ROLE for the web application and grant it what it needs, without
     UPDATE, DELETE or TRUNCATE on the audit trail and the other append-only tables."""
     try:
-        statements = dbroles.grant_app_role(_engine(), role)
+        statements = dbroles.grant_app_role(app_engine(), role)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Role {role}: {len(statements)} statements applied. Connect the application "

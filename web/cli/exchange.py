@@ -21,7 +21,7 @@ from workflow.exchange import feeds, incoming, outgoing, trust
 from workflow.models import User
 
 
-def _run(work, command: str, account: str | None = None):
+def _in_transaction(work, command: str, account: str | None = None):
     """Run `work(session, actor)` in one transaction as the installation or, when it moves data,
     as the named exchange account (the same gates as its API token). A domain error undoes the
     work, is audited as a refusal and becomes a clean exit."""
@@ -75,7 +75,7 @@ def key_command() -> None:
 def trust_command(code: str, public_key: str) -> None:
     """Accept packages from the body CODE signed with the key in PUBLIC_KEY (PEM)."""
     pem = Path(public_key).read_text("utf-8")
-    partner = _run(lambda s, a: trust.register_partner(s, a, code, pem), "trust")
+    partner = _in_transaction(lambda s, a: trust.register_partner(s, a, code, pem), "trust")
     click.echo(f"Packages of {code} signed with key {partner.key_id} are accepted.")
 
 
@@ -87,7 +87,7 @@ def trust_command(code: str, public_key: str) -> None:
 def export_command(account: str, source: str | None, out: str) -> None:
     """Write the next package of SOURCE's scope (changes since its last package) to OUT."""
     key = signing_key(EXCHANGE)
-    package = _run(lambda s, a: outgoing.export_package(
+    package = _in_transaction(lambda s, a: outgoing.export_package(
         s, a, source or a.user.organisation.code, key), "export", account)
     _write(out, package)
     click.echo(f"Package {package['sequence']} of {package['source']}: "
@@ -105,7 +105,7 @@ def import_command(account: str, path: str) -> None:
         package = json.loads(Path(path).read_text("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise click.ClickException(f"{path} is not a JSON file: {error}") from error
-    report = _run(lambda s, a: incoming.import_package(s, a, package), "import", account)
+    report = _in_transaction(lambda s, a: incoming.import_package(s, a, package), "import", account)
     if report.already_imported:
         click.echo(f"Package {report.sequence} of {report.source} was imported before: "
                    "nothing changed.")
@@ -133,7 +133,7 @@ def import_command(account: str, path: str) -> None:
 def agreement_command(partner: str, fields: str, purpose: str, approval_ref: str,
                       valid_from: dt.datetime, valid_to: dt.datetime) -> None:
     """Record an approved agreement to provide defined fields to another database."""
-    made = _run(lambda s, a: feeds.create_agreement(
+    made = _in_transaction(lambda s, a: feeds.create_agreement(
         s, a, partner=partner, fields=[f.strip() for f in fields.split(",") if f.strip()],
         purpose=purpose, approval_ref=approval_ref, valid_from=valid_from.date(),
         valid_to=valid_to.date()), "agreement")
@@ -149,7 +149,7 @@ def agreement_command(partner: str, fields: str, purpose: str, approval_ref: str
 def feed_command(account: str, agreement_id: int, out: str) -> None:
     """Write the feed of an agreement (persons changed since its last run) to OUT."""
     key = signing_key(EXCHANGE)
-    feed = _run(lambda s, a: feeds.run_feed(s, a, agreement_id, key), "feed", account)
+    feed = _in_transaction(lambda s, a: feeds.run_feed(s, a, agreement_id, key), "feed", account)
     _write(out, feed)
     click.echo(f"Run {feed['run']} of agreement {agreement_id}: {len(feed['persons'])} persons, "
                f"written to {out}.")

@@ -1,0 +1,107 @@
+"""Setting up and serving: the schema, the demo data, and the production server (gunicorn)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from web.cli.common import app_engine, app_sealer, app_sessions, engine_of
+from workflow import schema
+from workflow.audit import checkpoints
+from workflow.context import SYSTEM
+from workflow.demo import world as demo
+from workflow.errors import DomainError
+from workflow.models import Person
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema through the migrations."""
+    from web.cli.documents import ensure_credentials
+
+    schema.upgrade(app_engine())
+    click.echo(f"Database at revision {schema.current_revision(app_engine())}: "
+               f"{app_engine().url.render_as_string(hide_password=True)}")
+    created, orgs = ensure_credentials()
+    if created:
+        click.echo(f"Development signing certificates: {created} created for {orgs} "
+                   "organisations (import real ones with `custody pki import`).")
+
+
+def _print_accounts() -> None:
+    click.echo("Demo accounts (username / password / role / organisation):")
+    for account in [*demo.DEMO_ACCOUNTS, demo.DETAINEE_ACCOUNT]:
+        click.echo(f"  {account.username:<16} {account.password:<22} {account.role.value:<16} "
+                   f"{account.org_code}")
+
+
+@click.command("demo")
+@click.option("--persons", default=3000, show_default=True, help="How many persons to create.")
+@click.option("--seed", default=2017, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when records exist already.")
+@with_appcontext
+def demo_command(persons: int, seed: int, if_empty: bool) -> None:
+    """Load deterministic demo data into an empty database."""
+    with app_sessions()() as session:
+        has_records = session.scalar(select(func.count()).select_from(Person))
+        if has_records and if_empty:
+            click.echo(f"The database already holds {has_records} persons; demo not loaded.")
+        else:
+            try:
+                summary = demo.load_demo(session, SYSTEM, persons=persons, seed=seed,
+                                         documents=current_app.extensions["custody_documents"])
+            except DomainError as error:
+                raise click.ClickException(error.message) from error
+            session.commit()
+            click.echo(f"Loaded {summary['persons']} persons in {summary['organisations']} "
+                       f"organisations, {summary['accounts']} demo accounts.")
+    _print_accounts()
+
+
+def default_workers() -> int:
+    """gunicorn's advice for the number of workers: 2 × cores + 1."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+# gunicorn's advice of 2 × cores + 1 workers: a worker's threads share one interpreter lock, so
+# an extract being drawn (seconds of Python) holds up only the requests of its own worker. The
+# threads are for waits, such as a sign-in's password check on the low-priority lane.
+@click.option("--workers", default=default_workers, type=int,
+              show_default="2 × cores + 1")
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the application with gunicorn (a production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()
+    audit_key = app_sealer().key  # read once, here: the workers inherit it
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            # A sign-in's argon2 check and a long extract take seconds under load: allow them.
+            self.cfg.set("timeout", 120)
+            # Longer than a client's pause between clicks, so a kept-alive connection is not
+            # closed just as the next request is sent on it (seen as resets under load).
+            self.cfg.set("keepalive", 15)
+            self.cfg.set("accesslog", "-")
+            # Each worker opens its own connections.
+            self.cfg.set("post_fork", lambda _server, _worker: engine_of(app).dispose(False))
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"Serving on http://{host}:{port} (audit key {checkpoints.key_id(audit_key)})")
+    Server().run()
