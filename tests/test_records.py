@@ -329,7 +329,7 @@ def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_
 
 def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(client, auth,
                                                                                db):
-    from workflow.context import vn_date
+    from workflow.context import vietnam_day
     from workflow.db import utcnow
     from workflow.enums import StepKind, Urgency
     from workflow.requests.kernel import Workflow
@@ -342,7 +342,7 @@ def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(
     client.post(f"/cases/{case.id}", data={"stage": "closed", "handling_org_id": "0",
                                            "from_date": "2026-11-20"})
     db.expire_all()
-    flow, day = Workflow(), vn_date(utcnow())
+    flow, day = Workflow(), vietnam_day(utcnow())
     route = plan_route(db, flow.rules.on(day), flow.calendar,
                        requester_org=org(db, "CA-HOCHIMINH"), person=db.get(Person, held),
                        categories=["episodes"], period_from=None, period_to=None,

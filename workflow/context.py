@@ -12,7 +12,7 @@ from workflow.models import User
 VN = dt.timezone(dt.timedelta(hours=7))
 
 
-def vn_date(moment: dt.datetime) -> dt.date:
+def vietnam_day(moment: dt.datetime) -> dt.date:
     """The Vietnamese calendar day of a moment."""
     return moment.astimezone(VN).date()
 
@@ -33,7 +33,7 @@ class Actor:
     @property
     def today(self) -> dt.date:
         """Today's date in Vietnam (UTC+7), where the records' dates are kept."""
-        return vn_date(self.now)
+        return vietnam_day(self.now)
 
 
 SYSTEM = Actor(user=None, ip="local")

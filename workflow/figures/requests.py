@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow.context import vn_date, vn_midnight
+from workflow.context import vietnam_day, vn_midnight
 from workflow.enums import OrgKind, RequestState, StepKind, StepOutcome
 from workflow.i18n import N_
 from workflow.models import AccessRequest, Organisation, RequestStep, RequestTransition
@@ -79,7 +79,7 @@ def figures(session: Session, org_ids: set[int] | None, start: dt.date, end: dt.
         answer = next((t.at for t in transitions.get(r.id, []) if t.to_state in ANSWERS), None)
         if answer is not None:
             answered += 1
-            in_time += r.due_on is None or vn_date(answer) <= r.due_on
+            in_time += r.due_on is None or vietnam_day(answer) <= r.due_on
     return RequestFigures(
         start, end, len(requests),
         [(key, labels[key], n) for key, n in by_requester.most_common()],

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
-from workflow.context import Actor, vn_date
+from workflow.context import Actor, vietnam_day
 from workflow.enums import (
     RequestState,
     Role,
@@ -110,7 +110,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
                 .order_by(AccessRequest.id).with_for_update(skip_locked=True, key_share=True))
     for request in session.execute(returned).scalars():
         rules = flow.rules.on(today)
-        paused = vn_date(request.paused_at)
+        paused = vietnam_day(request.paused_at)
         if flow.calendar.between(paused, today) > rules.supplement_days:
             void_open_steps(request, actor)
             move(session, actor, request, "expire", authorised=True,

@@ -15,7 +15,7 @@ from workflow.i18n import N_
 from workflow.models import AccessRequest
 
 
-class Actor:
+class Who:
     """Who may fire a transition (checked by `workflow.requests` policies)."""
 
     REQUESTER = "requester"
@@ -41,39 +41,39 @@ class Row:
 
 OPEN_REVIEW = (S.AWAITING_APPROVAL, S.AWAITING_CONSENT)
 TABLE: tuple[Row, ...] = (
-    Row("submit", (S.DRAFT,), S.SUBMITTED, Actor.REQUESTER, label=N_("submit")),
-    Row("resubmit", (S.RETURNED,), S.SUBMITTED, Actor.REQUESTER, label=N_("resubmit")),
-    Row("route", (S.SUBMITTED,), S.AWAITING_APPROVAL, Actor.SYSTEM, ("approval_pending",),
+    Row("submit", (S.DRAFT,), S.SUBMITTED, Who.REQUESTER, label=N_("submit")),
+    Row("resubmit", (S.RETURNED,), S.SUBMITTED, Who.REQUESTER, label=N_("resubmit")),
+    Row("route", (S.SUBMITTED,), S.AWAITING_APPROVAL, Who.SYSTEM, ("approval_pending",),
         label=N_("route: approval needed")),
-    Row("route", (S.SUBMITTED,), S.AWAITING_CONSENT, Actor.SYSTEM, ("consent_pending",),
+    Row("route", (S.SUBMITTED,), S.AWAITING_CONSENT, Who.SYSTEM, ("consent_pending",),
         label=N_("route: consent needed")),
-    Row("route", (S.SUBMITTED,), S.APPROVED, Actor.SYSTEM, label=N_("route: direct access")),
-    Row("approve", (S.AWAITING_APPROVAL,), S.AWAITING_CONSENT, Actor.APPROVER,
+    Row("route", (S.SUBMITTED,), S.APPROVED, Who.SYSTEM, label=N_("route: direct access")),
+    Row("approve", (S.AWAITING_APPROVAL,), S.AWAITING_CONSENT, Who.APPROVER,
         ("consent_pending",), label=N_("approve")),
-    Row("approve", (S.AWAITING_APPROVAL,), S.APPROVED, Actor.APPROVER, label=N_("approve")),
-    Row("refuse", (S.AWAITING_APPROVAL,), S.REFUSED, Actor.APPROVER, label=N_("refuse")),
+    Row("approve", (S.AWAITING_APPROVAL,), S.APPROVED, Who.APPROVER, label=N_("approve")),
+    Row("refuse", (S.AWAITING_APPROVAL,), S.REFUSED, Who.APPROVER, label=N_("refuse")),
     # Consent may come before or after the approval; the request stays with the approver
     # until the approval is given.
-    Row("grant_consent", (S.AWAITING_APPROVAL,), S.AWAITING_APPROVAL, Actor.CONSENT_OFFICER,
+    Row("grant_consent", (S.AWAITING_APPROVAL,), S.AWAITING_APPROVAL, Who.CONSENT_OFFICER,
         label=N_("grant consent")),
-    Row("grant_consent", (S.AWAITING_CONSENT,), S.AWAITING_CONSENT, Actor.CONSENT_OFFICER,
+    Row("grant_consent", (S.AWAITING_CONSENT,), S.AWAITING_CONSENT, Who.CONSENT_OFFICER,
         ("consent_pending",), label=N_("grant consent")),
-    Row("grant_consent", (S.AWAITING_CONSENT,), S.APPROVED, Actor.CONSENT_OFFICER,
+    Row("grant_consent", (S.AWAITING_CONSENT,), S.APPROVED, Who.CONSENT_OFFICER,
         label=N_("grant consent")),
-    Row("refuse_consent", OPEN_REVIEW, S.REFUSED, Actor.CONSENT_OFFICER,
+    Row("refuse_consent", OPEN_REVIEW, S.REFUSED, Who.CONSENT_OFFICER,
         label=N_("refuse consent")),
-    Row("return_for_supplement", OPEN_REVIEW, S.RETURNED, Actor.DECIDER,
+    Row("return_for_supplement", OPEN_REVIEW, S.RETURNED, Who.DECIDER,
         label=N_("return for supplement")),
     Row("withdraw", (S.DRAFT, S.SUBMITTED, S.AWAITING_APPROVAL, S.AWAITING_CONSENT,
-                     S.RETURNED, S.APPROVED), S.WITHDRAWN, Actor.REQUESTER,
+                     S.RETURNED, S.APPROVED), S.WITHDRAWN, Who.REQUESTER,
         label=N_("withdraw")),
     # At release the case stage is checked again (Art. 12 §3): a new consent may be needed.
-    Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Actor.RELEASER, ("consent_pending",),
+    Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Who.RELEASER, ("consent_pending",),
         label=N_("stage changed: consent needed")),
-    Row("release", (S.APPROVED,), S.RELEASED, Actor.RELEASER, unless=("consent_pending",),
+    Row("release", (S.APPROVED,), S.RELEASED, Who.RELEASER, unless=("consent_pending",),
         label=N_("release")),
-    Row("close", (S.RELEASED,), S.CLOSED, Actor.REQUESTER, label=N_("close")),
-    Row("expire", (S.RETURNED,), S.EXPIRED, Actor.SYSTEM, label=N_("expire")),
+    Row("close", (S.RELEASED,), S.CLOSED, Who.REQUESTER, label=N_("close")),
+    Row("expire", (S.RETURNED,), S.EXPIRED, Who.SYSTEM, label=N_("expire")),
 )
 TRIGGERS = frozenset(row.trigger for row in TABLE)
 

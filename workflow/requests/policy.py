@@ -24,8 +24,7 @@ from workflow.enums import (
 )
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
-from workflow.requests.machine import Actor as Who
-from workflow.requests.machine import allowed_triggers, rows_for
+from workflow.requests.machine import Who, allowed_triggers, rows_for
 
 # Who decides each kind of step on a route.
 ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
