@@ -1,14 +1,23 @@
 """Flask-WTF forms, one class per action; labels are translatable."""
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from workflow.enums import Labelled
 
 
-def enum_choices(enum_cls: type[Labelled]) -> list[tuple[str, object]]:
+def choices(pairs: Iterable[tuple[object, object]], group: str | None = None
+            ) -> list[SelectChoice]:
+    """Choices of a select from (value, label) pairs (optionally under one group heading)."""
+    return [SelectChoice(value, label, optgroup=group) for value, label in pairs]
+
+
+def enum_choices(enum_cls: type[Labelled]) -> list[SelectChoice]:
     """Choices for a select of enum members, with translated labels."""
-    return [(m.value, _l(m.label)) for m in enum_cls]
+    return choices((m.value, _l(m.label)) for m in enum_cls)
 
 
 class EnumSelect(SelectField):

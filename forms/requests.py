@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms import EnumSelect, enum_choices
+from forms import EnumSelect, choices, enum_choices
 from workflow.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
 from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.filing import RequestInput
@@ -83,8 +83,8 @@ class ApproveForm(FlaskForm):
 class RefuseForm(FlaskForm):
     """Refuse with a reason from the catalogue (used for approval and for consent)."""
 
-    reason_code = SelectField(_l("Reason"), choices=[(k, _l(v)) for k, v in
-                                                     REFUSAL_REASONS.items()],
+    reason_code = SelectField(_l("Reason"), choices=choices((k, _l(v)) for k, v in
+                                                            REFUSAL_REASONS.items()),
                               validators=[REQUIRED])
     text = TextAreaField(_l("Explanation"), validators=[Optional(), Length(max=2000)])
 

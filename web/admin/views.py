@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from forms import choices
 from forms.admin import RevokeTokenForm, UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
@@ -32,9 +33,9 @@ def users():
 def new_user():
     """Create an account."""
     form = UserForm()
-    form.organisation_id.choices = [
+    form.organisation_id.choices = choices(
         (o.id, o.name) for o in db.session().execute(
-            select(Organisation).order_by(Organisation.name)).scalars()]
+            select(Organisation).order_by(Organisation.name)).scalars())
     if form.validate_on_submit():
         user = attempt(form, lambda: accounts.create_user(
             db.session(), actor(), username=form.username.data, full_name=form.full_name.data,

@@ -6,7 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
+from forms import choices
 from forms.records import (
     CaseForm,
     CorrectEpisodeForm,
@@ -42,31 +44,29 @@ from workflow.records.checks import HANDLING_KINDS
 from workflow.security.permissions import Permission
 
 bp = Blueprint("records", __name__)
-NONE_CHOICE = (0, _l("— none —"))
+NONE = (0, _l("— none —"))
 
 
-def _facility_choices() -> list[tuple[int, str]]:
+def _facility_choices() -> list[SelectChoice]:
     scope = checks.user_scope(db.session(), actor())
-    return [(f.id, f.name) for f in facilities_in_scope(db.session(), scope)]
+    return choices((f.id, f.name) for f in facilities_in_scope(db.session(), scope))
 
 
-def _all_facility_choices() -> list[tuple[int, str]]:
+def _all_facility_choices() -> list[SelectChoice]:
     facilities = db.session().execute(
         select(Organisation.id, Organisation.name)
         .where(Organisation.kind.in_([OrgKind.DETENTION_CAMP, OrgKind.CUSTODY_HOUSE,
                                       OrgKind.BORDER_CUSTODY_ROOM]))
         .order_by(Organisation.name)).all()
-    return [NONE_CHOICE, *((i, n) for i, n in facilities)]
+    return choices([NONE, *facilities])
 
 
-def _handler_choices() -> dict:
+def _handler_choices() -> list[SelectChoice]:
     rows = db.session().execute(
         select(Organisation).where(Organisation.kind.in_(list(HANDLING_KINDS.values())))
         .order_by(Organisation.name)).scalars()
-    groups: dict = {str(_l("— none —")): [NONE_CHOICE]}
-    for org in rows:
-        groups.setdefault(_(org.kind.label), []).append((org.id, org.name))
-    return groups
+    return choices([NONE], str(_l("— none —"))) + [
+        SelectChoice(org.id, org.name, optgroup=_(org.kind.label)) for org in rows]
 
 
 def _episode(episode_id: int) -> CustodyEpisode:
@@ -250,8 +250,8 @@ def new_document(person_id: int):
     """File a document of the record."""
     view = persons.view_person(db.session(), actor(), person_id)
     form = DocumentForm()
-    form.episode_id.choices = [NONE_CHOICE] + [
-        (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes]
+    form.episode_id.choices = choices([NONE] + [
+        (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes])
     if form.validate_on_submit():
         done = attempt(form, lambda: persons.add_document(
             db.session(), actor(), person_id, category=form.category.member,

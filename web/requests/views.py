@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from forms import choices
 from forms.documents import PrepareForm, ReleaseForm, RevokeForm
 from forms.requests import (
     ApproveForm,
@@ -79,7 +80,7 @@ def new():
 
 def _categories_form(form_class, prefix: str, req):
     form = form_class(prefix=prefix)
-    form.categories.choices = [c for c in form.categories.choices if c[0] in req.categories]
+    form.categories.choices = [c for c in form.categories.choices if c.value in req.categories]
     form.categories.data = form.categories.data or req.categories
     return form
 
@@ -232,8 +233,8 @@ def index():
     if view not in views:
         abort(404)
     form = ListFilterForm(request.args)
-    form.state.choices = [("", "—")] + [(s.value, _(s.label)) for s in RequestState]
-    form.urgency.choices = [("", "—")] + [(u.value, _(u.label)) for u in Urgency]
+    form.state.choices = choices([("", "—")] + [(s.value, _(s.label)) for s in RequestState])
+    form.urgency.choices = choices([("", "—")] + [(u.value, _(u.label)) for u in Urgency])
     state = RequestState(form.state.data) if form.state.data else None
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
     rows = queries.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
