@@ -8,7 +8,7 @@ PO     := web/translations/vi/LC_MESSAGES/messages.po
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install translations extract bench clean
+.PHONY: run test lint install translations extract bench attack clean
 
 install: $(STAMP) $(MO)
 
@@ -45,6 +45,10 @@ translations: $(MO)
 bench: install
 	cd bench && ../$(BIN)/python search_bench.py && ../$(BIN)/python queue_bench.py \
 		&& ../$(BIN)/python extract_bench.py
+
+# The 12 findings of issue 12 against a served app (scratch PostgreSQL database, gunicorn).
+attack: install
+	$(BIN)/python scripts/attack_served.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache
