@@ -114,7 +114,10 @@ def serve(url: str, port: int, workers: int, threads: int, log: Path) -> subproc
     """gunicorn through `custody serve`, rate limits out of the way."""
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET,
                CUSTODY_RATELIMIT_SIGN_IN='"100000 per minute"',
-               CUSTODY_RATELIMIT_CODE='"100000 per minute"')
+               CUSTODY_RATELIMIT_CODE='"100000 per minute"',
+               # Workers count limits in one store, as `custody serve` requires of several.
+               CUSTODY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379/0"',
+               CUSTODY_RATELIMIT_KEY_PREFIX=f'"bench-{port}"')
     process = subprocess.Popen([str(ROOT / ".venv/bin/custody"), "serve", "--port", str(port),  # noqa: S603
                                 "--workers", str(workers), "--threads", str(threads)],
                                env=env, cwd=ROOT,

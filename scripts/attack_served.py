@@ -1127,7 +1127,7 @@ FINDINGS = [finding_1, finding_2, finding_3, finding_4, finding_5, finding_6, fi
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: as `custody "
-                        "serve`, 2 × cores + 1)")
+                        "serve`: one with memory://, 2 × cores + 1 with a shared store)")
     parser.add_argument("--keep", action="store_true", help="leave the database and the server")
     parser.add_argument("--only", help="the findings to try, e.g. 4,9 (default: all)")
     parser.add_argument("--ratelimit-storage", help="CUSTODY_RATELIMIT_STORAGE_URI of the "

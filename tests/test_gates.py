@@ -322,3 +322,34 @@ def test_filing_is_limited_per_account(app, client, auth, db):
     other = app.test_client()
     Auth(other).login("clerk.hanoi")
     assert other.post("/requests/new", data=body).status_code != 429
+
+
+def test_api_previews_and_filings_count_against_the_same_limit(app, db):
+    """Finding 9 on a served app: the API's route preview had no limit at all. Previews and
+    filings of an account, on the pages and the API, now count against one limit."""
+    app.config["RATELIMIT_FILING"] = "2 per hour"
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    headers = system_token(app)
+    body = {k: v for k, v in preview_body(person).items() if k != "action"}
+    api = app.test_client()
+    previews = [api.post("/api/v1/requests/preview", json=body, headers=headers).status_code
+                for _ in range(2)]
+    assert previews == [200, 200]
+    assert api.post("/api/v1/requests/preview", json=body, headers=headers).status_code == 429
+    assert api.post("/api/v1/requests", json=body, headers=headers).status_code == 429
+
+
+def test_the_server_counts_limits_in_one_store_or_runs_one_worker(app, runner, monkeypatch):
+    """With the in-memory limit store each gunicorn worker would count its own (finding 9 got
+    through 5 workers × 30): `serve` then runs one worker, and refuses more."""
+    from gunicorn.app.base import BaseApplication
+
+    seen = {}
+    monkeypatch.setattr(BaseApplication, "run", lambda self: seen.update(
+        workers=self.cfg.workers))
+    assert runner.invoke(args=["serve"]).exit_code == 0 and seen["workers"] == 1
+    refused = runner.invoke(args=["serve", "--workers", "3"])
+    assert refused.exit_code != 0 and "CUSTODY_RATELIMIT_STORAGE_URI" in refused.output
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
+    assert runner.invoke(args=["serve", "--workers", "3"]).exit_code == 0
+    assert seen["workers"] == 3

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -55,7 +56,11 @@ def server(backend, app, database_url, tmp_path):
                CUSTODY_AUDIT_SIGNING_KEY=str(tmp_path / "audit-signing-key.pem"),
                CUSTODY_AUDIT_WITNESS_LOG=str(tmp_path / "audit-witness.log"),
                CUSTODY_RATELIMIT_SIGN_IN='"10000 per minute"',
-               CUSTODY_RATELIMIT_CODE='"10000 per minute"')
+               CUSTODY_RATELIMIT_CODE='"10000 per minute"',
+               # Several workers count limits in one store (Redis runs on every machine here),
+               # under this test's own prefix.
+               CUSTODY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379/0"',
+               CUSTODY_RATELIMIT_KEY_PREFIX=f'"test-{uuid.uuid4().hex[:12]}"')
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen([str(ROOT / ".venv/bin/custody"), "serve", "--port", str(port),
                                 "--workers", "4"], env=env, stdout=log, stderr=log, cwd=ROOT)

@@ -28,3 +28,12 @@ def user_or_address() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return get_remote_address()
+
+
+def filing_limit():
+    """One limit for every filing and route preview of an account, on the pages and the API
+    together (RATELIMIT_FILING): a preview reads records, so it counts like a filing."""
+    from flask import current_app
+
+    return limiter.shared_limit(lambda: current_app.config["RATELIMIT_FILING"], scope="filing",
+                                key_func=user_or_address, methods=["POST"])

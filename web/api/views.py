@@ -22,7 +22,7 @@ from web.api.schemas import (
     TransitionOut,
 )
 from web.errors import audit_refusal
-from web.extensions import limiter, user_or_address
+from web.extensions import filing_limit
 from web.i18n import domain_message
 from workflow.context import Actor
 from workflow.db import utcnow
@@ -127,7 +127,7 @@ class Requests(MethodView):
 
     @bp.arguments(RequestIn)
     @bp.response(201, RequestOut)
-    @limiter.limit(lambda: current_app.config["RATELIMIT_FILING"], key_func=user_or_address)
+    @filing_limit()
     def post(self, data):
         """File a request (and submit it at once when `submit` is true)."""
         filed = filing.file_request(db.session(), _actor(), _input(data))
@@ -139,6 +139,7 @@ class Requests(MethodView):
 @bp.route("/requests/preview", methods=["POST"])
 @bp.arguments(RequestIn)
 @bp.response(200, RouteOut)
+@filing_limit()
 def preview(data):
     """Which approvals and consents a request would need, and by when."""
     route = filing.preview_route(db.session(), _flow(), _actor(), _input(data))

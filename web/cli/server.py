@@ -68,6 +68,17 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1
 
 
+def limits_shared(app: Flask) -> bool:
+    """Whether the rate limits are counted in a store every worker shares (not in memory)."""
+    return not str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+
+
+PER_WORKER_LIMITS = ("Rate limits are counted in memory (CUSTODY_RATELIMIT_STORAGE_URI is "
+                     "memory://): with {n} workers each would count its own, and a client "
+                     "would get {n} times the limit. Set CUSTODY_RATELIMIT_STORAGE_URI to a "
+                     "shared store (e.g. redis://127.0.0.1:6379/0) or serve with --workers 1.")
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -75,14 +86,20 @@ def default_workers() -> int:
 # gunicorn's advice of 2 × cores + 1 workers: a worker's threads share one interpreter lock, so
 # an extract being drawn (seconds of Python) holds up only the requests of its own worker. The
 # threads are for waits, such as a sign-in's password check on the low-priority lane.
-@click.option("--workers", default=default_workers, type=int,
-              show_default="2 × cores + 1")
+# The limits (sign-in, codes, filing) hold only if every worker counts in the same store: with
+# the in-memory default, one worker.
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Default: 2 × cores + 1 with a shared rate-limit store, else 1.")
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the application with gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
     app = current_app._get_current_object()
+    if workers is None:
+        workers = default_workers() if limits_shared(app) else 1
+    elif workers > 1 and not limits_shared(app):
+        raise click.ClickException(PER_WORKER_LIMITS.format(n=workers))
     audit_key = app_sealer().key  # read once, here: the workers inherit it
 
     class Server(BaseApplication):
@@ -103,5 +120,6 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port} (audit key {checkpoints.key_id(audit_key)})")
+    click.echo(f"Serving on http://{host}:{port} with {workers} worker(s) × {threads} threads "
+               f"(audit key {checkpoints.key_id(audit_key)})")
     Server().run()

@@ -29,7 +29,7 @@ from forms.requests import (
 from web import db
 from web.diagram import state_diagram
 from web.documents.views import settings
-from web.extensions import limiter, user_or_address
+from web.extensions import filing_limit
 from web.forms_support import attempt, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
@@ -52,8 +52,7 @@ def _flow() -> kernel.Workflow:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["RATELIMIT_FILING"], key_func=user_or_address,
-               methods=["POST"])
+@filing_limit()
 def new():
     """File a request; "preview" shows the route first without saving anything."""
     if not request_policy.can_file(current_user):
