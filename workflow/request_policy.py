@@ -25,6 +25,7 @@ from workflow.enums import (
 from workflow.machine import Actor as Who
 from workflow.machine import allowed_triggers, rows_for
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
+from workflow.policies import is_live
 from workflow.scope import subtree_ids
 
 # Who decides each kind of step on a route.
@@ -45,7 +46,7 @@ REVOCABLE_KINDS = frozenset({IssuedKind.EXTRACT})
 
 
 def _active(user: User | None) -> bool:
-    return user is not None and user.active
+    return is_live(user)
 
 
 def is_requester(user: User | None, request: AccessRequest) -> bool:
