@@ -118,7 +118,9 @@ class _Bad(Exception):
 
 def import_rows(session: Session, actor: Actor, facility_id: int,
                 rows: list[dict[str, str]], filename: str) -> ImportResult:
-    """Register every row at the facility, or none: a rejected row undoes the whole file."""
+    """Register every row at the facility, or none: a rejected row undoes the whole file. A
+    facility the actor does not enter records at refuses the file as a whole (Forbidden)."""
+    records.writable_facility(session, actor, facility_id)
     result = ImportResult(rows=len(rows))
     offset = 1 if filename.lower().endswith(".csv") else 0  # the header is row 1
     outer = session.begin_nested()

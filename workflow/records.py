@@ -103,7 +103,9 @@ def _facility(session: Session, facility_id: int | None) -> Organisation:
     return org
 
 
-def _writable_facility(session: Session, actor: Actor, facility_id: int | None) -> Organisation:
+def writable_facility(session: Session, actor: Actor, facility_id: int | None) -> Organisation:
+    """The facility, if the actor enters records there (Forbidden otherwise): the gate of every
+    new person and episode, single or in a file."""
     require(actor.user, Permission.WRITE_RECORDS)
     facility = _facility(session, facility_id)
     if not user_scope(session, actor).covers(facility.id):
@@ -206,7 +208,7 @@ def _new_identifier(session: Session, actor: Actor, person: Person, data: Identi
 
 
 def _new_episode(session: Session, actor: Actor, person: Person, data: EpisodeInput):
-    facility = _writable_facility(session, actor, data.facility_id)
+    facility = writable_facility(session, actor, data.facility_id)
     start = _past_date(data.start_date, N_("Start date"), actor)
     end = _past_date(data.end_date, N_("End date"), actor, required=False)
     if end is not None and start is not None and end < start:
@@ -234,6 +236,7 @@ def create_person(
 ) -> Person:
     """Register a person received at a facility, with the first episode and an identity number."""
     user = require(actor.user, Permission.WRITE_RECORDS)
+    writable_facility(session, actor, episode_data.facility_id)  # before anything is written
     person = Person(**person_data.clean(actor), created_by_id=user.id)
     _set_keys(person)
     session.add(person)
