@@ -166,3 +166,94 @@ def test_no_caller_gets_through_the_api(app, db, attacker):
             assert (details["token"], details["token_name"]) == (token.id, token.name), endpoint
         attacked += 1
     assert attacked >= 4
+
+
+# --- the command line ----------------------------------------------------------------------
+# The exchange commands act as the account named by --account (tests/test_exchange_api.py: the
+# rightful ones, and another body's export). Here every one of them as an account that must not:
+# a person's account, another body's exchange account, the keeper's exchange accounts once locked
+# or disabled, and no such account; and `create-token` for accounts that get no token.
+HANOI_EXCHANGE, ARMY_EXCHANGE = "exchange.hanoi", "exchange.army"
+LOCKED_EXCHANGE, DISABLED_EXCHANGE = "exchange.locked", "exchange.disabled"
+LOCKED_SYSTEM, DISABLED_SYSTEM = "system.locked", "system.disabled"
+COMMANDS = {
+    "export": ["exchange", "export", "--source", "TTCSDL", "--out", "{out}"],
+    "import": ["exchange", "import", "{package}"],
+    "feed": ["exchange", "feed", "{agreement}", "--out", "{out}"],
+}
+WRONG_ACCOUNTS = ["requester.vks", HANOI_EXCHANGE, LOCKED_EXCHANGE, DISABLED_EXCHANGE,
+                  "nobody"]
+NO_TOKEN = ["requester.vks", "exchange.locked", LOCKED_SYSTEM, DISABLED_SYSTEM, "nobody"]
+
+
+def _cli_world(app, db, runner, tmp_path) -> dict:
+    """Exchange accounts of the keeper (two of them then locked and disabled), of the Hà Nội
+    police and of the Army; the Army's first package, signed with a key this installation
+    trusts; an agreement in force."""
+    from workflow import accounts
+    from workflow.enums import Role
+    from workflow.models import ExchangeAgreement, Organisation
+
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "exchange.pem")
+    with app.extensions["custody_sessions"]() as session:
+        for username, code, role in [
+                (EXCHANGE, "TTCSDL", Role.EXCHANGE), (LOCKED_EXCHANGE, "TTCSDL", Role.EXCHANGE),
+                (DISABLED_EXCHANGE, "TTCSDL", Role.EXCHANGE),
+                (HANOI_EXCHANGE, "CA-HANOI", Role.EXCHANGE),
+                (ARMY_EXCHANGE, "QP-QL", Role.EXCHANGE),
+                (LOCKED_SYSTEM, "VKS-HANOI", Role.REQUESTER),
+                (DISABLED_SYSTEM, "VKS-HANOI", Role.REQUESTER)]:
+            accounts.create_user(
+                session, SYSTEM, username=username, full_name=username, roles={role},
+                organisation_id=session.scalar(select(Organisation.id).where(
+                    Organisation.code == code)), password="một cụm từ đủ dài", system=True)
+        session.commit()
+    (tmp_path / "key.pub").write_text(runner.invoke(args=["exchange", "key"]).output
+                                      .split("\n", 1)[1])
+    assert runner.invoke(args=["exchange", "trust", "QP-QL", str(tmp_path / "key.pub")]
+                         ).exit_code == 0
+    package = tmp_path / "package.json"
+    made = runner.invoke(args=["exchange", "export", "--account", ARMY_EXCHANGE,
+                               "--out", str(package)])
+    assert made.exit_code == 0, made.output
+    with app.extensions["custody_sessions"]() as session:
+        agreement = exchange.create_agreement(
+            session, SYSTEM, partner="CSDL khác", fields=["full_name"],
+            purpose="Cung cấp theo Điều 13 Nghị định", approval_ref="QĐ 1",
+            valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
+        session.commit()
+        assert session.get(ExchangeAgreement, agreement.id).in_force(dt.date.today())
+        agreement_id = agreement.id
+    now = dt.datetime.now(dt.UTC)
+    for username, change in [(LOCKED_EXCHANGE, {"locked_at": now}),
+                             (DISABLED_EXCHANGE, {"active": False}),
+                             (LOCKED_SYSTEM, {"locked_at": now}),
+                             (DISABLED_SYSTEM, {"active": False})]:
+        user = db.scalars(select(User).where(User.username == username)).one()
+        for key, value in change.items():
+            setattr(user, key, value)
+    db.commit()
+    return {"package": str(package), "agreement": str(agreement_id),
+            "out": str(tmp_path / "out.json")}
+
+
+def test_no_wrong_account_gets_through_the_command_line(app, db, runner, tmp_path):
+    world = _cli_world(app, db, runner, tmp_path)
+    cases = [(name, [*COMMANDS[name], "--account", account], account)
+             for name in COMMANDS for account in WRONG_ACCOUNTS]
+    cases += [("create-token", ["create-token", "--username", account, "--name", "x"], account)
+              for account in NO_TOKEN]
+    for name, args, account in cases:
+        before = db_state(db)
+        start = db.scalar(select(func.max(AuditEntry.seq)))
+        result = runner.invoke(args=[arg.format(**world) for arg in args])
+        assert result.exit_code == 1, (name, account, result.output)
+        assert not (tmp_path / "out.json").exists(), (name, account)
+        assert db_state(db) == before, (name, account)
+        written = db.scalars(select(AuditEntry).where(AuditEntry.seq > start)).all()
+        if name in COMMANDS and account != "nobody":
+            # The refusal of an exchange command, naming the account it was run as.
+            assert [(e.action, e.actor_name, e.object_id) for e in written] == [
+                ("access.refused", account, f"exchange {name}")], (name, account)
+        else:  # no account to name, or the installation's own command: nothing happened
+            assert written == [], (name, account, [e.action for e in written])
