@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, inspect, select, text
 
 from workflow.models import (
+    ApiToken,
     AuditEntry,
     CustodyEpisode,
     Organisation,
@@ -120,3 +121,29 @@ def system_token(app, username: str = "system.vks", org_code: str = "VKS-HANOI",
         _row, token = tokens.issue(session, SYSTEM, user, "test", days)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def db_state(db) -> dict[str, tuple]:
+    """Every table's row count and, where rows have versions, their sum, and every account's
+    status and lock and every token's expiry and revocation: what an attack must not change.
+    Audit entries, sessions and notifications are the refusal's own traces."""
+    db.expire_all()
+    skip = {"audit_entry", "audit_head", "audit_checkpoint", "user_session", "alembic_version",
+            "notification"}
+    state = {}
+    for table in inspect(db.get_bind()).get_table_names():
+        if table in skip:
+            continue
+        numbers = {c["name"] for c in inspect(db.get_bind()).get_columns(table)
+                   if isinstance(c["type"], Integer)}
+        sums = ", ".join(f"coalesce(sum({c}), 0)" for c in ("version", "downloads")
+                         if c in numbers)
+        row = db.execute(text(f"SELECT count(*){', ' + sums if sums else ''} FROM {table}"))
+        state[table] = tuple(row.one())
+    users = db.execute(select(User.username, User.clearance, User.active, User.locked_at)
+                       .order_by(User.id)).all()
+    state["user_rows"] = tuple(tuple(map(str, u)) for u in users)
+    tokens = db.execute(select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at)
+                        .order_by(ApiToken.id)).all()
+    state["token_rows"] = tuple(tuple(map(str, t)) for t in tokens)
+    return state

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Integer, func, inspect, select, text
+from sqlalchemy import func, select
 
 from tests.conftest import Auth
-from tests.helpers import version_of
+from tests.helpers import db_state, version_of
 from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
 from workflow.context import SYSTEM
 from workflow.enums import Role
@@ -115,28 +115,6 @@ def _signed_in(app, db, attacker: str):
     return client
 
 
-def _state(db) -> dict[str, tuple]:
-    """Every table's row count and, where rows have versions, their sum: what an attack must
-    not change. Audit entries, sessions and rate counters are the refusal's own traces."""
-    db.expire_all()
-    skip = {"audit_entry", "audit_head", "audit_checkpoint", "user_session", "alembic_version",
-            "notification"}
-    state = {}
-    for table in inspect(db.get_bind()).get_table_names():
-        if table in skip:
-            continue
-        numbers = {c["name"] for c in inspect(db.get_bind()).get_columns(table)
-                   if isinstance(c["type"], Integer)}
-        sums = ", ".join(f"coalesce(sum({c}), 0)" for c in ("version", "downloads")
-                         if c in numbers)
-        row = db.execute(text(f"SELECT count(*){', ' + sums if sums else ''} FROM {table}"))
-        state[table] = tuple(row.one())
-    users = db.execute(select(User.username, User.clearance, User.active)
-                       .order_by(User.id)).all()
-    state["user_rows"] = tuple(tuple(map(str, u)) for u in users)
-    return state
-
-
 @pytest.mark.parametrize("attacker", ATTACKERS)
 def test_no_attacker_gets_through(app, db, objects, attacker):  # noqa: F811
     client = _signed_in(app, db, attacker)
@@ -145,14 +123,14 @@ def test_no_attacker_gets_through(app, db, objects, attacker):  # noqa: F811
             continue
         if endpoint == "requests.show":
             data = data | {"version": str(version_of(db, objects["request"]))}
-        before = _state(db)
+        before = db_state(db)
         audit_before = db.scalar(select(func.max(AuditEntry.seq)))
         response = client.post(url.format(**objects), data=data)
         if attacker == LOCKED:
             assert response.status_code == 302 and "/login" in response.location, endpoint
         else:
             assert response.status_code in (403, 404), (endpoint, response.status_code)
-        assert _state(db) == before, endpoint
+        assert db_state(db) == before, endpoint
         written = db.scalars(select(AuditEntry.action).where(
             AuditEntry.seq > audit_before)).all()
         expected = [] if attacker == LOCKED else ["access.refused"]

@@ -161,8 +161,9 @@ def test_an_exchange_account_exports_only_its_own_body(app, tmp_path):
     assert taken.status_code == 403
     assert "records" not in taken.get_json()
     assert _count(app, ExchangePackage) == 0
-    assert _refusals(app)[-1] | {"reason": "-"} == {
-        "object_id": "api.export_package", "status": 403, "reason": "-", "method": "POST"}
+    assert _refusals(app)[-1] | {"reason": "-", "token": "-"} == {
+        "object_id": "api.export_package", "status": 403, "reason": "-", "method": "POST",
+        "token": "-", "token_name": "exchange"}
     # The owner's sequence did not move: its next package is the first, with everything.
     own = app.test_client().post("/api/v1/exchange/packages/export", json={"source": "TTCSDL"},
                                  headers=_token(app, "exchange.central"))

@@ -132,12 +132,22 @@ def test_each_use_is_audited_once_with_the_token(app, client, db):
     assert client.get("/api/v1/requests/999999", headers=headers).status_code == 404
     entries = db.scalars(select(AuditEntry).where(AuditEntry.seq > start)
                          .order_by(AuditEntry.seq)).all()
-    # One entry of the token's use per request, besides what the operation itself records.
+    # One entry of the token's use per request, besides what the operation itself records; a
+    # refused request has one entry, its refusal, naming the token.
     assert [(e.action, e.outcome) for e in entries] == [
-        ("request.list", "success"), ("api.token", "success"),
-        ("access.refused", "denied"), ("api.token", "success")]
-    for entry in (entries[1], entries[3]):
-        assert entry.actor_name == "system.vks" and entry.object_type == "token"
-        assert entry.object_id == str(row.id) and json.loads(entry.details)["name"] == "test"
-    assert json.loads(entries[3].details)["status"] == 404
+        ("request.list", "success"), ("api.token", "success"), ("access.refused", "denied")]
+    used, refused = entries[1:]
+    assert used.actor_name == "system.vks" and used.object_type == "token"
+    assert used.object_id == str(row.id) and json.loads(used.details)["name"] == "test"
+    assert refused.actor_name == "system.vks" and refused.object_id == "api.get_request"
+    assert json.loads(refused.details) | {"reason": "-"} == {
+        "status": 404, "reason": "-", "method": "GET", "token": row.id, "token_name": "test"}
     assert _token_row(db).last_used_at is not None
+
+
+def test_a_call_without_a_token_is_audited_once(client, db):
+    start = db.scalar(select(func.max(AuditEntry.seq)))
+    assert client.get("/api/v1/requests").status_code == 401
+    [entry] = db.scalars(select(AuditEntry).where(AuditEntry.seq > start)).all()
+    assert (entry.action, entry.outcome, entry.actor_name) == ("api.token", "failure", None)
+    assert json.loads(entry.details)["reason"] == "missing"

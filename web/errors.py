@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, g, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
@@ -27,8 +29,10 @@ TITLES = {
 }
 
 
-def audit_refusal(status: int, reason: str, who: Actor | None = None) -> None:
-    """Undo the request's work, then record that it was refused (and who was refused)."""
+def audit_refusal(status: int, reason: str, who: Actor | None = None,
+                  details: Mapping[str, object] | None = None) -> None:
+    """Undo the request's work, then record that it was refused (and who was refused, with
+    `details` such as the API token that asked)."""
     from web import db
     from web.security import actor
 
@@ -36,7 +40,8 @@ def audit_refusal(status: int, reason: str, who: Actor | None = None) -> None:
     sess.rollback()
     audit.record(sess, who or actor(), "access.refused", outcome=Outcome.DENIED,
                  object_type="route", object_id=request.endpoint or request.path[:64],
-                 details={"status": status, "reason": reason, "method": request.method})
+                 details={"status": status, "reason": reason, "method": request.method,
+                          **(details or {})})
 
 
 def _page(status: int, message: str | None = None):

@@ -43,9 +43,8 @@ def authenticate() -> None:
     and unlocked); nothing else is accepted."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not token:
-        abort(401, message="A valid bearer token is required.")
     now = utcnow()
+    # Set before any refusal: a call without a token is audited too (audit_token_use).
     g.api_token = tokens.check(db.session(), token, now)
     row, refused = g.api_token
     if refused is not None:
@@ -55,8 +54,9 @@ def authenticate() -> None:
 
 @bp.after_request
 def audit_token_use(response):
-    """One audit entry per request that carried a token, naming it (written after a refusal's
-    rollback, so it is kept)."""
+    """One audit entry per call: the token's use, naming it, or why no token acts (none, unknown,
+    revoked, expired, its account disabled or locked). A refused act was recorded instead, with
+    the token, by `_refused`."""
     if "api_token" in g:
         row, refused = g.pop("api_token")
         tokens.record_use(db.session(), g.get("api_actor") or Actor(None, request.remote_addr),
@@ -73,10 +73,21 @@ def _flow() -> kernel.Workflow:
     return current_app.extensions["custody_workflow"]
 
 
+def _refused(status: int, reason: str) -> None:
+    """The one audit entry of a refused act: the refusal, naming the token that asked (so its
+    use is not recorded a second time)."""
+    row, _ = g.pop("api_token", (None, None))
+    actor = g.get("api_actor")
+    audit_refusal(status, reason, actor, None if row is None else {
+        "token": row.id, "token_name": row.name})
+    if row is not None and actor is not None:
+        row.last_used_at = actor.now
+
+
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
     """Domain errors answer with their status and message; the refusal is audited."""
-    audit_refusal(error.status, error.message, g.get("api_actor"))
+    _refused(error.status, error.message)
     return {"status": error.status, "error": domain_message(error)}, error.status
 
 
@@ -85,7 +96,7 @@ def http_error(error: HTTPException):
     """HTTP errors of the API in JSON (validation messages included); 403s are audited."""
     status = error.code or 500
     if status == 403:
-        audit_refusal(status, "permission", g.get("api_actor"))
+        _refused(status, "permission")
     payload = {"status": status, "error": error.description}
     messages = getattr(error, "data", {}).get("messages")
     if messages:

@@ -17,7 +17,7 @@ from workflow.context import Actor
 from workflow.enums import IdentifierKind, Measure, Sex
 from workflow.errors import DomainError, InvalidInput
 from workflow.i18n import N_
-from workflow.records import episodes, persons
+from workflow.records import checks, episodes, persons
 
 COLUMNS = ("full_name", "birth_date", "sex", "nationality", "place_of_origin",
            "identity_kind", "identity_number", "issuing_country", "measure", "start_date",
@@ -119,7 +119,9 @@ class _Bad(Exception):
 
 def import_rows(session: Session, actor: Actor, facility_id: int,
                 rows: list[dict[str, str]], filename: str) -> ImportResult:
-    """Register every row at the facility, or none: a rejected row undoes the whole file."""
+    """Register every row at the facility, or none: a rejected row undoes the whole file. A
+    facility the actor does not enter records at refuses the file as a whole (Forbidden)."""
+    checks.writable_facility(session, actor, facility_id)
     result = ImportResult(rows=len(rows))
     offset = 1 if filename.lower().endswith(".csv") else 0  # the header is row 1
     outer = session.begin_nested()

@@ -84,6 +84,8 @@ def get_facility(session: Session, facility_id: int | None) -> Organisation:
 
 
 def writable_facility(session: Session, actor: Actor, facility_id: int | None) -> Organisation:
+    """The facility, if the actor enters records there (Forbidden otherwise): the gate of every
+    new person and episode, single or in a file."""
     require(actor.user, Permission.WRITE_RECORDS)
     facility = get_facility(session, facility_id)
     if not user_scope(session, actor).covers(facility.id):

@@ -33,6 +33,7 @@ from workflow.records.checks import (
     user_scope,
     visible_person,
     writable_episode,
+    writable_facility,
 )
 from workflow.records.episodes import EpisodeInput, new_episode
 from workflow.records.identifiers import normalise_identifier
@@ -118,6 +119,7 @@ def create_person(
 ) -> Person:
     """Register a person received at a facility, with the first episode and an identity number."""
     user = require(actor.user, Permission.WRITE_RECORDS)
+    writable_facility(session, actor, episode_data.facility_id)  # before anything is written
     person = Person(**person_data.clean(actor), created_by_id=user.id)
     set_search_keys(person)
     session.add(person)

@@ -25,6 +25,7 @@ from workflow.enums import (
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
 from workflow.requests.machine import Who, allowed_triggers, rows_for
+from workflow.security.permissions import is_live
 
 # Who decides each kind of step on a route.
 ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
@@ -44,7 +45,7 @@ REVOCABLE_KINDS = frozenset({IssuedKind.EXTRACT})
 
 
 def _active(user: User | None) -> bool:
-    return user is not None and user.active
+    return is_live(user)
 
 
 def is_requester(user: User | None, request: AccessRequest) -> bool:

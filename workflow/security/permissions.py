@@ -52,9 +52,16 @@ def permissions(user: User) -> frozenset[Permission]:
     return frozenset(granted)
 
 
+def is_live(user: User | None) -> bool:
+    """Whether the account may act at all: active and not locked (a disabled or locked account
+    passes no gate, whatever surface it comes from: page, token, command line or a direct
+    call)."""
+    return user is not None and user.active and user.locked_at is None
+
+
 def can(user: User | None, permission: Permission) -> bool:
-    """Whether an active user holds the permission through any role."""
-    return user is not None and user.active and permission in permissions(user)
+    """Whether a live user holds the permission through any role."""
+    return is_live(user) and permission in permissions(user)
 
 
 def can_see_secret(user: User, level: Secrecy) -> bool:

@@ -82,6 +82,8 @@ def refusal(row: ApiToken | None, now: dt.datetime) -> str | None:
 def check(session: Session, token: str, now: dt.datetime) -> tuple[ApiToken | None, str | None]:
     """The token row a presented bearer token names (if any) and why it may not act (None:
     it may)."""
+    if not token:
+        return None, "missing"
     if not token.startswith("cst_") or len(token) > 100:
         return None, "unknown"
     row = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(token))

@@ -1,0 +1,322 @@
+"""The attack suite of the domain itself: every public operation of `workflow` that takes an
+`actor` (found by introspection: a new one without an entry here fails), called directly on Hà
+Nội's objects by an actor who must not succeed, raises the domain's refusal (Forbidden or
+NotFound) and changes nothing, even when the caller commits afterwards. The account that may do
+it passes the gate (the control: otherwise the attack proves nothing), and is refused as well
+once its account is locked or disabled ("a disabled or locked account passes no gate")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+import workflow
+from tests.helpers import db_state, org, system_token
+from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
+from tests.test_access_workflow import FLOW, NOW
+from tests.test_extracts import SETTINGS
+from workflow.audit import trail
+from workflow.context import SYSTEM, Actor
+from workflow.documents import extracts, letters
+from workflow.enums import (
+    CaseStage,
+    Channel,
+    DocumentCategory,
+    EventKind,
+    IdentifierKind,
+    Measure,
+    ProvisionForm,
+    ReportKind,
+    Role,
+    Secrecy,
+    SubjectKind,
+)
+from workflow.errors import DomainError, Forbidden, NotFound
+from workflow.exchange import feeds, incoming, outgoing, trust
+from workflow.figures import dashboard, reports
+from workflow.models import AccessRequest, ApiToken, IssuedDocument, User
+from workflow.records import bulk_import, cases, checks, corrections, episodes, persons, search
+from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests.filing import RequestInput
+from workflow.requests.rules import Rulebook
+from workflow.security import accounts, mfa, tokens
+
+REFUSED = (Forbidden, NotFound)
+PROVINCE, CLERK, APPROVER, CONSENT, REQUESTER, MANAGER, ADMIN, INSPECTOR = (
+    "clerk.hcm", "clerk.hanoi", "approver.hanoi", "consent.hanoi", "requester.vks",
+    "manager.hanoi", "admin", "inspector")
+CENTRE, HANOI_EXCHANGE = "exchange.centre", "exchange.hanoi"
+INSTALLATION = None  # the server's command line: no account, so none to lock
+
+# Operations that take an actor but have nothing to refuse it, and why.
+EXEMPT = {
+    # The actor's own credentials, second factor, sessions and notifications: the password or
+    # the code is the check (tests/test_auth.py, test_mfa.py); there is no one else's to reach.
+    "security.accounts.authenticate", "security.accounts.confirm_password", "security.accounts.change_password",
+    "security.accounts.count_failure", "security.mfa.enrol", "security.mfa.verify", "security.sessions.begin", "security.sessions.check",
+    "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh", "requests.inbox.inbox", "requests.inbox.mark_read",
+    # Helpers other operations call after their own gate: ending an account's sessions (the
+    # lockout, an administrator's change), a record's version, the audit entry and a token's use,
+    # the written notices a decision calls for (idempotent: only those it lacks).
+    "security.sessions.end_all", "records.versions.write_version", "audit.chain.record", "security.tokens.record_use",
+    "documents.letters.issue_letters",
+    # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
+    # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
+    "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge", "audit.checkpoints.create", "figures.dashboard.warm",
+    # Public by law: anyone may check a document's verification code.
+    "documents.verification.public_status",
+    # Reads that only filter by the actor's own scope: what they return is the actor's.
+    "records.checks.user_scope", "figures.reports.visible",
+    # Gates: they answer, they refuse nothing (as are all `can_*`).
+    "figures.reports.allowed_actions", "requests.policy.allowed_actions",
+}
+
+
+def _request_input(o: dict) -> RequestInput:
+    return RequestInput(channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
+                        purpose="Phục vụ kiểm sát việc tạm giam theo quy định",
+                        legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP",
+                        provision=ProvisionForm.PDF, categories=["a_orders"],
+                        identity_number=o["number"])
+
+
+def _report_input() -> reports.ReportInput:
+    return reports.ReportInput(kind=ReportKind.INCIDENT, period_start=dt.date(2026, 11, 2),
+                               period_end=dt.date(2026, 11, 2), title="Sửa", body="Mô tả",
+                               figures={})
+
+
+ROW = {"full_name": "Lê Văn Nhập", "birth_date": "12/03/1990", "sex": "male",
+       "measure": "detention", "start_date": "2026-11-01", "legal_basis": "LTG 1/2026"}
+KEY = Ed25519PrivateKey.generate()
+
+# "module.operation" → (call(session, actor, objects), attacker, the account that may do it).
+# The objects are Hà Nội's: the procuracy's request awaiting the police's approval and the
+# investigation agency's consent, an approved request with its released extract and its letter,
+# a person, episode and case of the camp, a report of the camp, clerk.hcm's account.
+S = {
+    "requests.queries.get_request": (lambda s, a, o: queries.get_request(s, a, o["request"]),
+                           PROVINCE, REQUESTER),
+    "requests.kernel.open_request": (lambda s, a, o: kernel.open_request(s, a, o["request"]),
+                            PROVINCE, REQUESTER),
+    "requests.filing.file_request": (lambda s, a, o: filing.file_request(s, a, _request_input(o)),
+                            MANAGER, REQUESTER),
+    "requests.filing.preview_route": (lambda s, a, o: filing.preview_route(s, FLOW, a,
+                                                                  _request_input(o)),
+                             MANAGER, REQUESTER),
+    "requests.queries.list_requests": (lambda s, a, o: queries.list_requests(s, a, "approval"),
+                             REQUESTER, APPROVER),
+    "requests.filing.submit": (lambda s, a, o: filing.submit(s, FLOW, a, o["request"]),
+                      PROVINCE, REQUESTER),
+    "requests.decisions.withdraw": (lambda s, a, o: decisions.withdraw(s, a, o["request"]),
+                        PROVINCE, REQUESTER),
+    "requests.decisions.close": (lambda s, a, o: decisions.close(s, a, o["approved"]), PROVINCE, REQUESTER),
+    "requests.decisions.approve": (lambda s, a, o: decisions.approve(s, a, o["request"]), PROVINCE, APPROVER),
+    "requests.decisions.refuse": (lambda s, a, o: decisions.refuse(s, FLOW, a, o["request"],
+                                                    reason_code="purpose"),
+                      PROVINCE, APPROVER),
+    "requests.deadlines.extend_deadline": (lambda s, a, o: deadlines.extend_deadline(
+        s, FLOW, a, o["request"], reason="Cần thêm thời gian xác minh"), PROVINCE, APPROVER),
+    "requests.decisions.return_for_supplement": (lambda s, a, o: decisions.return_for_supplement(
+        s, FLOW, a, o["request"], reason="Bổ sung văn bản đề nghị"), PROVINCE, APPROVER),
+    "requests.decisions.grant_consent": (lambda s, a, o: decisions.grant_consent(
+        s, FLOW, a, o["request"], letter_ref="CV 1"), PROVINCE, CONSENT),
+    "requests.decisions.refuse_consent": (lambda s, a, o: decisions.refuse_consent(
+        s, FLOW, a, o["request"], reason_code="harms_case"), PROVINCE, CONSENT),
+    "requests.decisions.release": (lambda s, a, o: decisions.release(s, FLOW, a, o["approved"]),
+                       PROVINCE, APPROVER),
+    "documents.extracts.prepare_extract": (lambda s, a, o: extracts.prepare_extract(
+        s, SETTINGS, a, o["approved"]), PROVINCE, APPROVER),
+    "documents.extracts.release_extract": (lambda s, a, o: extracts.release_extract(
+        s, FLOW, SETTINGS, a, o["approved"], document_id=o["extract"], sha256=o["sha256"]),
+        PROVINCE, APPROVER),
+    "documents.extracts.preview": (lambda s, a, o: extracts.preview(s, a, o["extract"]),
+                         PROVINCE, APPROVER),
+    "documents.extracts.download": (lambda s, a, o: extracts.download(s, a, o["extract"]),
+                          PROVINCE, REQUESTER),
+    "documents.extracts.revoke": (lambda s, a, o: extracts.revoke(
+        s, a, o["approved"], o["extract"], reason="Cung cấp nhầm người"), PROVINCE, APPROVER),
+    "documents.letters.letter": (lambda s, a, o: letters.letter(s, a, o["letter"]),
+                        PROVINCE, REQUESTER),
+    "records.persons.create_person": (lambda s, a, o: persons.create_person(
+        s, a, persons.PersonInput(full_name="Lê Văn Nhập", birth_date=dt.date(1990, 3, 12),
+                                  sex="male"),
+        episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.DETENTION,
+                             start_date=dt.date(2026, 11, 1), legal_basis="LTG 1/2026")),
+        PROVINCE, CLERK),
+    "records.persons.view_person": (lambda s, a, o: persons.view_person(s, a, o["person"]),
+                            PROVINCE, CLERK),
+    "records.episodes.add_episode": (lambda s, a, o: episodes.add_episode(
+        s, a, o["person"], episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.CUSTODY,
+                                                start_date=dt.date(2026, 11, 20),
+                                                legal_basis="QĐ 2")), PROVINCE, CLERK),
+    "records.persons.add_identifier": (lambda s, a, o: persons.add_identifier(
+        s, a, o["person"], persons.IdentifierInput(kind=IdentifierKind.PASSPORT,
+                                                   value="C7654321", issuing_country="Lào")),
+        PROVINCE, CLERK),
+    "records.episodes.add_event": (lambda s, a, o: episodes.add_event(
+        s, a, o["episode"], kind=EventKind.VISIT, occurred_on=dt.date(2026, 11, 20)),
+        PROVINCE, CLERK),
+    "records.persons.add_document": (lambda s, a, o: persons.add_document(
+        s, a, o["person"], category=DocumentCategory.ORDERS, title="Lệnh", number="1/L",
+        issued_on=dt.date(2026, 11, 20), issuer="CQĐT", secrecy=Secrecy.NONE, summary=None),
+        PROVINCE, CLERK),
+    "records.corrections.correct": (lambda s, a, o: corrections.correct(
+        s, a, "person", o["person"], {"full_name": "Đổi Tên"}, reason="thử tấn công quyền hạn",
+        expected_version=1), PROVINCE, CLERK),
+    "records.cases.create_case": (lambda s, a, o: cases.create_case(
+        s, a, number="1/X", title="t", charges="c", opened_on=dt.date(2026, 1, 1),
+        stage=CaseStage.CLOSED, handling_org_id=None), MANAGER, CLERK),
+    "records.cases.get_case": (lambda s, a, o: cases.get_case(s, a, o["case"]), PROVINCE, CLERK),
+    "records.cases.change_case_stage": (lambda s, a, o: cases.change_case_stage(
+        s, a, o["case"], stage=CaseStage.CLOSED, handling_org_id=None,
+        from_date=dt.date(2026, 11, 20)), PROVINCE, CLERK),
+    "records.checks.writable_facility": (lambda s, a, o: checks.writable_facility(s, a, o["camp"]),
+                                  PROVINCE, CLERK),
+    "records.bulk_import.import_rows": (lambda s, a, o: bulk_import.import_rows(
+        s, a, o["camp"], [ROW], "tep.json"), PROVINCE, CLERK),
+    "records.search.search_persons": (lambda s, a, o: search.search_persons(s, a, "nguyen"),
+                              MANAGER, CLERK),
+    "figures.reports.create": (lambda s, a, o: reports.create(s, a, _report_input()), MANAGER, CLERK),
+    "figures.reports.get": (lambda s, a, o: reports.get(s, a, o["report"]), PROVINCE, CLERK),
+    "figures.reports.edit": (lambda s, a, o: reports.edit(s, a, o["report"], _report_input()),
+                     PROVINCE, CLERK),
+    "figures.reports.correct": (lambda s, a, o: reports.correct(s, a, o["report"]), PROVINCE, CLERK),
+    "figures.reports.fire": (lambda s, a, o: reports.fire(s, a, o["report"], "accept"),
+                     PROVINCE, MANAGER),
+    "figures.dashboard.build": (lambda s, a, o: dashboard.build(
+        s, a, Rulebook(), day=NOW.date(), start=dt.date(2026, 1, 1), end=NOW.date(),
+        threshold=5), CLERK, MANAGER),
+    "audit.trail.read_trail": (lambda s, a, o: trail.read_trail(s, a, trail.TrailFilter()),
+                         CLERK, INSPECTOR),
+    "audit.trail.verify_chain": (lambda s, a, o: trail.verify_chain(s, a), CLERK, INSPECTOR),
+    "security.accounts.view_user": (lambda s, a, o: accounts.view_user(s, a, o["user"]), CLERK, ADMIN),
+    "security.accounts.managed_user": (lambda s, a, o: accounts.managed_user(s, a, o["user"]),
+                              CLERK, ADMIN),
+    "security.accounts.create_user": (lambda s, a, o: accounts.create_user(
+        s, a, username="intruder", full_name="I", organisation_id=o["camp"],
+        roles={Role.CLERK}, password="một cụm từ đủ dài"), CLERK, ADMIN),
+    "security.accounts.update_user": (lambda s, a, o: accounts.update_user(
+        s, a, o["user"], roles={Role.CLERK}, active=True, clearance=Secrecy.TOP_SECRET),
+        CLERK, ADMIN),
+    "security.accounts.unlock": (lambda s, a, o: accounts.unlock(s, a, o["user"]), CLERK, ADMIN),
+    "security.mfa.reset": (lambda s, a, o: mfa.reset(s, a, o["user"]), CLERK, ADMIN),
+    "security.tokens.issue": (lambda s, a, o: tokens.issue(s, a, s.get(User, o["system"]), "x"),
+                     CLERK, ADMIN),
+    "security.tokens.revoke": (lambda s, a, o: tokens.revoke(s, a, o["token"]), CLERK, ADMIN),
+    "exchange.outgoing.export_package": (lambda s, a, o: outgoing.export_package(s, a, "TTCSDL", KEY),
+                                HANOI_EXCHANGE, CENTRE),
+    "exchange.incoming.import_package": (lambda s, a, o: incoming.import_package(s, a, {}),
+                                REQUESTER, CENTRE),
+    "exchange.feeds.run_feed": (lambda s, a, o: feeds.run_feed(s, a, o["agreement"], KEY),
+                          HANOI_EXCHANGE, CENTRE),
+    "exchange.trust.register_partner": (lambda s, a, o: trust.register_partner(
+        s, a, "QP-QL", "not a key"), CENTRE, INSTALLATION),
+    "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
+        s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
+        approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),
+        CENTRE, INSTALLATION),
+}
+
+
+def _operations() -> set[str]:
+    """Every public function of the workflow package's modules with a parameter `actor`."""
+    found = set()
+    for info in pkgutil.walk_packages(workflow.__path__, "workflow."):
+        if info.name.startswith("workflow.migrations"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if (fn.__module__ == module.__name__ and not name.startswith("_")
+                    and "actor" in inspect.signature(fn).parameters):
+                found.add(f"{info.name.removeprefix('workflow.')}.{name}")
+    return found
+
+
+def test_every_operation_is_attacked():
+    operations = {op for op in _operations() if not op.rsplit(".", 1)[1].startswith("can_")}
+    assert operations - EXEMPT == set(S), "add the new operation to S (or, with why, EXEMPT)"
+    assert not EXEMPT & set(S)
+
+
+def _arrange(app, db, objects) -> dict:  # noqa: F811
+    system_token(app)  # the system account whose token is revoked
+    with app.extensions["custody_sessions"]() as session:
+        for username, code in ((CENTRE, "TTCSDL"), (HANOI_EXCHANGE, "CA-HANOI")):
+            accounts.create_user(session, SYSTEM, username=username, full_name=username,
+                                 organisation_id=org(session, code).id, roles={Role.EXCHANGE},
+                                 password="một cụm từ đủ dài", system=True)
+        agreement = feeds.create_agreement(
+            session, SYSTEM, partner="CSDL khác", fields=["full_name"],
+            purpose="Cung cấp theo Điều 13 Nghị định", approval_ref="QĐ 1",
+            valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
+        session.commit()
+        extract = session.get(IssuedDocument, objects["extract"])
+        request = session.get(AccessRequest, objects["request"])
+        return {**objects, "agreement": agreement.id, "approved": extract.request_id,
+                "sha256": extract.sha256, "camp": org(session, "TTG-HANOI").id,
+                "number": request.subject_person.identifiers[-1].value,
+                "system": session.scalar(select(User.id).where(User.username == "system.vks")),
+                "token": session.scalar(select(ApiToken.id))}
+
+
+def _as(session, username: str | None) -> Actor:
+    if username is None:
+        return SYSTEM
+    return Actor(session.scalars(select(User).where(User.username == username)).one(),
+                 "127.0.0.1", NOW)
+
+
+def _set(db, username: str, **values) -> None:
+    db.expire_all()
+    user = db.scalars(select(User).where(User.username == username)).one()
+    for key, value in values.items():
+        setattr(user, key, value)
+    db.commit()
+
+
+def test_no_actor_gets_through_a_service(app, db, objects):  # noqa: F811
+    o = _arrange(app, db, objects)
+    sessions = app.extensions["custody_sessions"]
+    failures = []
+
+    def attack(name: str, call, username: str | None, how: str) -> None:
+        before = db_state(db)
+        with sessions() as session:
+            try:
+                call(session, _as(session, username), o)
+            except REFUSED:
+                pass
+            except DomainError as error:
+                failures.append((name, how, type(error).__name__, error.message))
+            else:
+                failures.append((name, how, "not refused"))
+            # What the operation did before refusing would now be kept: nothing must be.
+            session.commit()
+        if db_state(db) != before:
+            failures.append((name, how, "changed the database"))
+
+    for name, (call, attacker, rightful) in S.items():
+        attack(name, call, attacker, attacker)
+        if rightful is not INSTALLATION:
+            live = {"locked_at": None, "active": True}
+            for how, dead in (("locked", {"locked_at": NOW}), ("disabled", {"active": False})):
+                _set(db, rightful, **dead)
+                attack(name, call, rightful, f"{rightful} {how}")
+                _set(db, rightful, **live)
+        # The control: the account that may do it passes the gate (undone: not committed).
+        with sessions() as session:
+            try:
+                call(session, _as(session, rightful), o)
+            except REFUSED as error:
+                failures.append((name, rightful, "the control is refused", error.message))
+            except DomainError:
+                pass  # past the gate: the state of the object or the input stops it
+            session.rollback()
+    assert not failures, "\n".join(map(str, failures))
+
