@@ -57,17 +57,22 @@ INSTALLATION = None  # the server's command line: no account, so none to lock
 EXEMPT = {
     # The actor's own credentials, second factor, sessions and notifications: the password or
     # the code is the check (tests/test_auth.py, test_mfa.py); there is no one else's to reach.
-    "security.accounts.authenticate", "security.accounts.confirm_password", "security.accounts.change_password",
-    "security.accounts.count_failure", "security.mfa.enrol", "security.mfa.verify", "security.sessions.begin", "security.sessions.check",
-    "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh", "requests.inbox.inbox", "requests.inbox.mark_read",
+    "security.accounts.authenticate", "security.accounts.confirm_password",
+    "security.accounts.change_password",
+    "security.accounts.count_failure", "security.mfa.enrol", "security.mfa.verify",
+    "security.sessions.begin", "security.sessions.check",
+    "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh",
+    "requests.inbox.inbox", "requests.inbox.mark_read",
     # Helpers other operations call after their own gate: ending an account's sessions (the
     # lockout, an administrator's change), a record's version, the audit entry and a token's use,
     # the written notices a decision calls for (idempotent: only those it lacks).
-    "security.sessions.end_all", "records.versions.write_version", "audit.chain.record", "security.tokens.record_use",
+    "security.sessions.end_all", "records.versions.write_version", "audit.chain.record",
+    "security.tokens.record_use",
     "documents.letters.issue_letters",
     # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
     # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
-    "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge", "audit.checkpoints.create", "figures.dashboard.warm",
+    "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
+    "audit.checkpoints.create", "figures.dashboard.warm",
     # Public by law: anyone may check a document's verification code.
     "documents.verification.public_status",
     # Reads that only filter by the actor's own scope: what they return is the actor's.
@@ -115,8 +120,10 @@ S = {
                       PROVINCE, REQUESTER),
     "requests.decisions.withdraw": (lambda s, a, o: decisions.withdraw(s, a, o["request"]),
                         PROVINCE, REQUESTER),
-    "requests.decisions.close": (lambda s, a, o: decisions.close(s, a, o["approved"]), PROVINCE, REQUESTER),
-    "requests.decisions.approve": (lambda s, a, o: decisions.approve(s, a, o["request"]), PROVINCE, APPROVER),
+    "requests.decisions.close": (lambda s, a, o: decisions.close(s, a, o["approved"]),
+                                 PROVINCE, REQUESTER),
+    "requests.decisions.approve": (lambda s, a, o: decisions.approve(s, a, o["request"]),
+                                   PROVINCE, APPROVER),
     "requests.decisions.refuse": (lambda s, a, o: decisions.refuse(s, FLOW, a, o["request"],
                                                     reason_code="purpose"),
                       PROVINCE, APPROVER),
@@ -182,11 +189,13 @@ S = {
         s, a, o["camp"], [ROW], "tep.json"), PROVINCE, CLERK),
     "records.search.search_persons": (lambda s, a, o: search.search_persons(s, a, "nguyen"),
                               MANAGER, CLERK),
-    "figures.reports.create": (lambda s, a, o: reports.create(s, a, _report_input()), MANAGER, CLERK),
+    "figures.reports.create": (lambda s, a, o: reports.create(s, a, _report_input()),
+                               MANAGER, CLERK),
     "figures.reports.get": (lambda s, a, o: reports.get(s, a, o["report"]), PROVINCE, CLERK),
     "figures.reports.edit": (lambda s, a, o: reports.edit(s, a, o["report"], _report_input()),
                      PROVINCE, CLERK),
-    "figures.reports.correct": (lambda s, a, o: reports.correct(s, a, o["report"]), PROVINCE, CLERK),
+    "figures.reports.correct": (lambda s, a, o: reports.correct(s, a, o["report"]),
+                                PROVINCE, CLERK),
     "figures.reports.fire": (lambda s, a, o: reports.fire(s, a, o["report"], "accept"),
                      PROVINCE, MANAGER),
     "figures.dashboard.build": (lambda s, a, o: dashboard.build(
@@ -195,7 +204,8 @@ S = {
     "audit.trail.read_trail": (lambda s, a, o: trail.read_trail(s, a, trail.TrailFilter()),
                          CLERK, INSPECTOR),
     "audit.trail.verify_chain": (lambda s, a, o: trail.verify_chain(s, a), CLERK, INSPECTOR),
-    "security.accounts.view_user": (lambda s, a, o: accounts.view_user(s, a, o["user"]), CLERK, ADMIN),
+    "security.accounts.view_user": (lambda s, a, o: accounts.view_user(s, a, o["user"]),
+                                    CLERK, ADMIN),
     "security.accounts.managed_user": (lambda s, a, o: accounts.managed_user(s, a, o["user"]),
                               CLERK, ADMIN),
     "security.accounts.create_user": (lambda s, a, o: accounts.create_user(
@@ -209,8 +219,8 @@ S = {
     "security.tokens.issue": (lambda s, a, o: tokens.issue(s, a, s.get(User, o["system"]), "x"),
                      CLERK, ADMIN),
     "security.tokens.revoke": (lambda s, a, o: tokens.revoke(s, a, o["token"]), CLERK, ADMIN),
-    "exchange.outgoing.export_package": (lambda s, a, o: outgoing.export_package(s, a, "TTCSDL", KEY),
-                                HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.export_package": (
+        lambda s, a, o: outgoing.export_package(s, a, "TTCSDL", KEY), HANOI_EXCHANGE, CENTRE),
     "exchange.incoming.import_package": (lambda s, a, o: incoming.import_package(s, a, {}),
                                 REQUESTER, CENTRE),
     "exchange.feeds.run_feed": (lambda s, a, o: feeds.run_feed(s, a, o["agreement"], KEY),
