@@ -69,6 +69,15 @@ EXEMPT = {
     "security.sessions.end_all", "records.versions.write_version", "audit.chain.record",
     "security.tokens.record_use",
     "documents.letters.issue_letters",
+    # The steps the operations of a package share, called inside an operation after its gate
+    # (the checks among them are the gates of those operations, attacked through them): the
+    # request kernel's move, the timeline and notes, a document's issue, a new episode, a case
+    # linked or checked, a person's or episode's scope checked, a date against the actor's day.
+    "requests.kernel.move", "requests.kernel.record_transition", "requests.kernel.system_note",
+    "requests.decisions.void_open_steps", "documents.issuing.issue_document",
+    "records.episodes.new_episode", "records.cases.linkable_case", "records.cases.check_case",
+    "records.cases.check_relink", "records.checks.visible_person",
+    "records.checks.writable_episode", "records.checks.past_date",
     # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
     # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
