@@ -37,9 +37,9 @@ from workflow.models import (
     AccessRequest,
     IssuedDocument,
     Organisation,
-    OrganisationLink,
     User,
 )
+from workflow.organisations.scope import parent_on
 
 SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
            IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
@@ -98,12 +98,8 @@ def _qr(url: str) -> Markup:
 
 
 def _parent_name(session: Session, org: Organisation, day: dt.date) -> str:
-    parent = session.execute(select(Organisation).join(
-        OrganisationLink, OrganisationLink.parent_id == Organisation.id).where(
-        OrganisationLink.organisation_id == org.id, OrganisationLink.valid_from <= day,
-        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
-    ).scalars().first()
-    return parent.name if parent else ""
+    parent_id = parent_on(session, org.id, day)
+    return session.get(Organisation, parent_id).name if parent_id else ""
 
 
 def _place(org: Organisation) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base
@@ -63,6 +63,11 @@ class OrganisationLink(Base):
         foreign_keys=[organisation_id], back_populates="links"
     )
     parent: Mapped[Organisation] = relationship(foreign_keys=[parent_id])
+
+    @classmethod
+    def in_force(cls, day: dt.date) -> ColumnElement[bool]:
+        """The condition of a link in force on the day (the period includes its first day)."""
+        return (cls.valid_from <= day) & (cls.valid_to.is_(None) | (cls.valid_to > day))
 
     def active_on(self, day: dt.date) -> bool:
         """Whether the link held on that day."""

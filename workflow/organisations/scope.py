@@ -78,12 +78,17 @@ def _links_flushed(session: Session, _context) -> None:
 def _subtree(session: Session, root_id: int, day: dt.date) -> list[int]:
     # One recursive query rather than the whole tree into Python: most bodies have a small
     # subtree, and every page asks for one. UNION (not ALL) stops on a cycle.
-    in_force = (OrganisationLink.valid_from <= day) & (
-        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
+    in_force = OrganisationLink.in_force(day)
     tree = select(literal(root_id, Integer).label("id")).cte("tree", recursive=True)
     tree = tree.union(select(OrganisationLink.organisation_id).where(
         OrganisationLink.parent_id == tree.c.id, in_force))
     return list(session.scalars(select(tree.c.id)))
+
+
+def parent_on(session: Session, org_id: int, day: dt.date) -> int | None:
+    """The body the organisation was under on the day."""
+    return session.scalars(select(OrganisationLink.parent_id).where(
+        OrganisationLink.organisation_id == org_id, OrganisationLink.in_force(day))).first()
 
 
 def management_scope(session: Session, org: Organisation, day: dt.date) -> Scope:

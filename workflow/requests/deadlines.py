@@ -3,14 +3,12 @@ decisions and tells the body above."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.audit import chain as audit
 from workflow.context import Actor, vietnam_day
 from workflow.enums import (
     RequestState,
@@ -21,9 +19,9 @@ from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
-    OrganisationLink,
     RequestStep,
 )
+from workflow.organisations.scope import parent_on
 from workflow.requests.decisions import void_open_steps
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import Workflow, move, open_request, record_transition, system_note
@@ -57,11 +55,8 @@ def extend_deadline(session: Session, flow: Workflow, actor: Actor, request_id: 
         "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}},
         ensure_ascii=False)
     request.version += 1
-    record_transition(session, actor, request, "extend", request.state, request.state, reason,
-              {"due": due.due})
-    audit.record(session, actor, "request.extend", object_type="request", object_id=request.id,
-                 person_id=request.subject_person_id, purpose=reason,
-                 details={"due": due.due})
+    record_transition(session, actor, request, "extend", request.state, request.state,
+                      reason=reason, details={"due": due.due})
     notify(session, request.requester_id, request, "extended")
     return request
 
@@ -94,7 +89,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
             report.overdue.append(request.number)
             for step in request.open_steps():
                 _notify_assignees(session, step, request, "overdue")
-                parent = _parent_body(session, step.org_id, today)
+                parent = parent_on(session, step.org_id, today)
                 if parent is not None:
                     notify_org(session, parent, request, "escalated", Role.APPROVER)
                     report.escalated.append(request.number)
@@ -127,8 +122,3 @@ def _notify_assignees(session: Session, step: RequestStep, request: AccessReques
     notify_org(session, step.org_id, request, kind, role)
 
 
-def _parent_body(session: Session, org_id: int, day: dt.date) -> int | None:
-    return session.execute(select(OrganisationLink.parent_id).where(
-        OrganisationLink.organisation_id == org_id, OrganisationLink.valid_from <= day,
-        OrganisationLink.valid_to.is_(None) | (OrganisationLink.valid_to > day))
-    ).scalars().first()

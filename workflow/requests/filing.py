@@ -169,10 +169,8 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
     request.number = request_number(actor.today, request.id)
     session.flush()
     record_transition(session, actor, request, "file", RequestState.DRAFT, RequestState.DRAFT,
-                      None, {})
-    audit.record(session, actor, "request.file", object_type="request", object_id=request.id,
-                 person_id=request.subject_person_id, purpose=request.purpose,
-                 details={"number": request.number, "categories": request.categories})
+                      audited={"number": request.number, "categories": request.categories},
+                      purpose=request.purpose)
     return request
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.enums import RequestState
 from workflow.errors import Conflict, Forbidden, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -77,13 +78,23 @@ def open_request(session: Session, actor: Actor, request_id: int,
 # --- moving through the machine ------------------------------------------------------------
 
 
-def record_transition(session, actor, request, trigger, before, after, reason, details,
-              rule_version=None) -> None:
+def record_transition(session: Session, actor: Actor, request: AccessRequest, trigger: str,
+                      before: RequestState, after: RequestState, *, reason: str | None = None,
+                      details: dict | None = None, audited: dict | None = None,
+                      purpose: str | None = None, about_person: bool = True) -> None:
+    """A line of the request's timeline and its audit entry: every change writes both, the
+    audit entry with `audited` (default: the timeline's details) and the purpose."""
+    details = details or {}
     session.add(RequestTransition(
         request=request, trigger=trigger, from_state=before, to_state=after,
         actor_id=actor.user.id if actor.user else None, at=actor.now, reason=reason,
-        rule_version=rule_version or request.rule_version,
+        rule_version=request.rule_version,
         details=json.dumps(details, ensure_ascii=False, default=str, sort_keys=True)))
+    audit.record(session, actor, f"request.{trigger}", object_type="request",
+                 object_id=request.id,
+                 person_id=request.subject_person_id if about_person else None,
+                 purpose=purpose if purpose is not None else reason,
+                 details=details if audited is None else audited)
 
 
 def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
@@ -96,12 +107,10 @@ def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *
     before, after = fire(request, trigger)
     request.version += 1
     request.updated_at = actor.now
-    record_transition(session, actor, request, trigger, before, after, reason, details or {})
-    audit.record(session, actor, f"request.{trigger}", object_type="request",
-                 object_id=request.id, person_id=request.subject_person_id,
-                 purpose=reason, details={"from": before.value, "to": after.value,
-                                          "rule_version": request.rule_version,
-                                          **(details or {})})
+    record_transition(session, actor, request, trigger, before, after, reason=reason,
+                      details=details, audited={"from": before.value, "to": after.value,
+                                                "rule_version": request.rule_version,
+                                                **(details or {})})
     session.flush()
 
 
@@ -113,6 +122,6 @@ def require_state(request: AccessRequest, trigger: str) -> None:
 
 def system_note(session: Session, actor: Actor, request: AccessRequest, what: str,
                  details: dict) -> None:
-    record_transition(session, actor, request, what, request.state, request.state, None, details)
-    audit.record(session, actor, f"request.{what}", object_type="request",
-                 object_id=request.id, details={k: str(v) for k, v in details.items()})
+    record_transition(session, actor, request, what, request.state, request.state,
+                      details=details, audited={k: str(v) for k, v in details.items()},
+                      about_person=False)

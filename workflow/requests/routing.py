@@ -136,9 +136,7 @@ def outsider_json(stored: dict) -> dict:
 
 def _parents_on(session: Session, day: dt.date) -> dict[int, int]:
     rows = session.execute(select(OrganisationLink.organisation_id, OrganisationLink.parent_id)
-                           .where(OrganisationLink.valid_from <= day,
-                                  OrganisationLink.valid_to.is_(None)
-                                  | (OrganisationLink.valid_to > day)))
+                           .where(OrganisationLink.in_force(day)))
     return dict(rows.all())
 
 
