@@ -298,6 +298,8 @@ def test_an_entry_added_behind_the_application_with_the_head_moved_carries_no_se
     result = verify(runner)
     assert result.exit_code == 1
     assert f"BROKEN at entry {forged.seq}: entry {forged.seq} carries no seal" in result.output
+    # Counted as a reader expects: the entries before the break verified, not the whole chain.
+    assert f"({forged.seq - 1} entries before it verified)" in result.output
 
 
 def test_verify_names_a_forged_entry_in_the_middle(runner, db):
