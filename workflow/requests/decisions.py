@@ -24,13 +24,12 @@ from workflow.models import (
     RequestStep,
 )
 from workflow.requests.inbox import notify, notify_org
-from workflow.requests.kernel import Workflow, move, open_request, require_state
+from workflow.requests.kernel import Workflow, move, open_request, require_state, route_now
 from workflow.requests.policy import (
     can_fire,
     decider_steps,
     is_requester,
 )
-from workflow.requests.routing import plan_route
 from workflow.security.permissions import can_see_secret
 
 REFUSAL_REASONS: dict[str, str] = {
@@ -249,12 +248,7 @@ def _needs_new_consent(session, flow, actor, request) -> bool:
     """Add consent steps for handling bodies whose consent the request lacks today."""
     if request.subject_person is None:
         return False
-    rules = flow.rules.on(actor.today)
-    route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
-                       person=request.subject_person, categories=request.categories,
-                       period_from=request.period_from, period_to=request.period_to,
-                       urgency=request.urgency, day=actor.today,
-                       own_scope=request.on_behalf_of_id is None)
+    route = route_now(session, flow, actor, request)
     have = {(s.org_id, s.case_id) for s in request.steps if s.kind is StepKind.CONSENT
             and s.outcome is StepOutcome.GRANTED
             and (s.expires_on is None or s.expires_on > actor.today)}
@@ -265,7 +259,7 @@ def _needs_new_consent(session, flow, actor, request) -> bool:
         session.add(RequestStep(request=request, round=round_no, kind=StepKind.CONSENT,
                                 org_id=planned.org_id, case_id=planned.case_id,
                                 due_on=planned.due.due if planned.due else None,
-                                rule_version=rules.version))
+                                rule_version=route.rule_version))
     if missing:
         session.flush()
         session.refresh(request, ["steps"])

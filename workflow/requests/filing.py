@@ -42,6 +42,7 @@ from workflow.requests.kernel import (
     record_transition,
     request_number,
     require_state,
+    route_now,
 )
 from workflow.requests.policy import (
     can_file,
@@ -209,12 +210,7 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
 
 def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
            days_left: int | None = None) -> None:
-    rules = flow.rules.on(actor.today)
-    route = plan_route(session, rules, flow.calendar, requester_org=request.requester_org,
-                       person=request.subject_person, categories=request.categories,
-                       period_from=request.period_from, period_to=request.period_to,
-                       urgency=request.urgency, day=actor.today,
-                       own_scope=request.on_behalf_of_id is None)
+    route = route_now(session, flow, actor, request)
     round_no = max((s.round for s in request.steps), default=0) + 1
     for step in request.open_steps():
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
@@ -228,11 +224,11 @@ def _route(session: Session, flow: Workflow, actor: Actor, request: AccessReques
             step_due = due.due
         session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
                                 org_id=planned.org_id, case_id=planned.case_id,
-                                due_on=step_due, rule_version=rules.version))
-    request.rule_version = rules.version
+                                due_on=step_due, rule_version=route.rule_version))
+    request.rule_version = route.rule_version
     request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
     request.due_on = due.due if due else None
-    deadline = _deadline_json(due, rules.version)
+    deadline = _deadline_json(due, route.rule_version)
     if days_left is not None:
         deadline["resumed_with"] = days_left
     request.deadline_json = json.dumps(deadline, ensure_ascii=False)

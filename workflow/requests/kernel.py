@@ -25,6 +25,7 @@ from workflow.requests.policy import (
     can_fire,
     can_view,
 )
+from workflow.requests.routing import Route, plan_route
 from workflow.requests.rules import Rulebook
 from workflow.requests.workdays import WorkCalendar
 
@@ -95,6 +96,16 @@ def record_transition(session: Session, actor: Actor, request: AccessRequest, tr
                  person_id=request.subject_person_id if about_person else None,
                  purpose=purpose if purpose is not None else reason,
                  details=details if audited is None else audited)
+
+
+def route_now(session: Session, flow: Workflow, actor: Actor, request: AccessRequest) -> Route:
+    """The route the request takes today under today's rules: on submission, and again at
+    release (a case may have moved to a stage that needs a consent the request lacks)."""
+    return plan_route(session, flow.rules.on(actor.today), flow.calendar,
+                      requester_org=request.requester_org, person=request.subject_person,
+                      categories=request.categories, period_from=request.period_from,
+                      period_to=request.period_to, urgency=request.urgency, day=actor.today,
+                      own_scope=request.on_behalf_of_id is None)
 
 
 def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
