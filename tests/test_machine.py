@@ -37,3 +37,12 @@ def test_readme_diagram_is_generated_from_the_table():
     block = re.search(r"```mermaid\n(.*?)\n```", readme, re.S)
     assert block is not None
     assert block.group(1) == mermaid()
+
+
+def test_every_trigger_and_edge_has_its_words_once():
+    from workflow.requests.machine import LABELS, TABLE, TRIGGERS
+
+    assert TRIGGERS - {"route"} == set(LABELS)
+    assert all(row.caption for row in TABLE)
+    assert {row.caption for row in TABLE if row.trigger == "route"} >= {
+        "route: approval needed", "route: consent needed", "route: direct access"}

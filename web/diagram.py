@@ -55,7 +55,7 @@ def state_diagram(current: RequestState | None = None) -> Markup:
             if key in drawn:
                 continue
             drawn.add(key)
-            parts.append(_edge(pos[source], pos[row.dest], gettext(row.label)))
+            parts.append(_edge(pos[source], pos[row.dest], gettext(row.caption)))
     for state, (x, y) in pos.items():
         cls = "node current" if state is current else "node"
         parts.append(f'<g class="{cls}"><rect x="{x}" y="{y}" width="{W}" height="{H}" rx="8"/>'

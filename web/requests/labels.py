@@ -7,6 +7,7 @@ from flask_babel import gettext
 from workflow.enums import RequestCategory
 from workflow.i18n import N_
 from workflow.requests.decisions import REFUSAL_REASONS
+from workflow.requests.machine import LABELS
 
 PLAIN_STATUS = {
     "draft": N_("Not sent yet."),
@@ -21,17 +22,14 @@ PLAIN_STATUS = {
     "closed": N_("Finished."),
     "expired": N_("Closed because nothing was added in time."),
 }
-ACTION_LABELS = {
-    "approve": N_("approve"), "refuse": N_("refuse"), "grant_consent": N_("grant consent"),
-    "refuse_consent": N_("refuse consent"), "return_for_supplement": N_("return for supplement"),
-    "withdraw": N_("withdraw"), "resubmit": N_("resubmit"), "close": N_("close"),
-    "release": N_("release"), "extend": N_("extend the deadline"),
-    "prepare": N_("prepare the extract"), "revoke": N_("revoke the extract"),
+# The machine's words for its triggers, and the actions on a request outside the machine.
+ACTION_LABELS = LABELS | {
+    "extend": N_("extend the deadline"), "prepare": N_("prepare the extract"),
+    "revoke": N_("revoke the extract"),
 }
 TIMELINE_LABELS = ACTION_LABELS | {
-    "file": N_("filed"), "submit": N_("submit"), "route": N_("routed"),
-    "recheck": N_("stage changed: consent needed"), "expire": N_("expire"),
-    "due_soon": N_("due soon"), "overdue": N_("overdue"),
+    "file": N_("filed"), "route": N_("routed"), "due_soon": N_("due soon"),
+    "overdue": N_("overdue"),
 }
 VIEW_LABELS = {"mine": N_("My requests"), "approval": N_("Awaiting my decision"),
                "consent": N_("Awaiting my consent"), "overdue": N_("Overdue in my organisation")}

@@ -26,6 +26,16 @@ class Who:
     SYSTEM = "system"
 
 
+# What each trigger is called, on the pages, in the timeline and on the diagram: said once.
+LABELS: dict[str, str] = {
+    "submit": N_("submit"), "resubmit": N_("resubmit"), "approve": N_("approve"),
+    "refuse": N_("refuse"), "grant_consent": N_("grant consent"),
+    "refuse_consent": N_("refuse consent"), "return_for_supplement": N_("return for supplement"),
+    "withdraw": N_("withdraw"), "recheck": N_("stage changed: consent needed"),
+    "release": N_("release"), "close": N_("close"), "expire": N_("expire"),
+}
+
+
 @dataclass(frozen=True)
 class Row:
     """One transition of the table."""
@@ -36,44 +46,42 @@ class Row:
     actor: str
     conditions: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
-    label: str = ""
+    label: str = ""  # the edge's own words (routing's three ways); else the trigger's
+
+    @property
+    def caption(self) -> str:
+        """What the diagram writes on the edge."""
+        return self.label or LABELS[self.trigger]
 
 
 OPEN_REVIEW = (S.AWAITING_APPROVAL, S.AWAITING_CONSENT)
 TABLE: tuple[Row, ...] = (
-    Row("submit", (S.DRAFT,), S.SUBMITTED, Who.REQUESTER, label=N_("submit")),
-    Row("resubmit", (S.RETURNED,), S.SUBMITTED, Who.REQUESTER, label=N_("resubmit")),
+    Row("submit", (S.DRAFT,), S.SUBMITTED, Who.REQUESTER),
+    Row("resubmit", (S.RETURNED,), S.SUBMITTED, Who.REQUESTER),
     Row("route", (S.SUBMITTED,), S.AWAITING_APPROVAL, Who.SYSTEM, ("approval_pending",),
         label=N_("route: approval needed")),
     Row("route", (S.SUBMITTED,), S.AWAITING_CONSENT, Who.SYSTEM, ("consent_pending",),
         label=N_("route: consent needed")),
     Row("route", (S.SUBMITTED,), S.APPROVED, Who.SYSTEM, label=N_("route: direct access")),
     Row("approve", (S.AWAITING_APPROVAL,), S.AWAITING_CONSENT, Who.APPROVER,
-        ("consent_pending",), label=N_("approve")),
-    Row("approve", (S.AWAITING_APPROVAL,), S.APPROVED, Who.APPROVER, label=N_("approve")),
-    Row("refuse", (S.AWAITING_APPROVAL,), S.REFUSED, Who.APPROVER, label=N_("refuse")),
+        ("consent_pending",)),
+    Row("approve", (S.AWAITING_APPROVAL,), S.APPROVED, Who.APPROVER),
+    Row("refuse", (S.AWAITING_APPROVAL,), S.REFUSED, Who.APPROVER),
     # Consent may come before or after the approval; the request stays with the approver
     # until the approval is given.
-    Row("grant_consent", (S.AWAITING_APPROVAL,), S.AWAITING_APPROVAL, Who.CONSENT_OFFICER,
-        label=N_("grant consent")),
+    Row("grant_consent", (S.AWAITING_APPROVAL,), S.AWAITING_APPROVAL, Who.CONSENT_OFFICER),
     Row("grant_consent", (S.AWAITING_CONSENT,), S.AWAITING_CONSENT, Who.CONSENT_OFFICER,
-        ("consent_pending",), label=N_("grant consent")),
-    Row("grant_consent", (S.AWAITING_CONSENT,), S.APPROVED, Who.CONSENT_OFFICER,
-        label=N_("grant consent")),
-    Row("refuse_consent", OPEN_REVIEW, S.REFUSED, Who.CONSENT_OFFICER,
-        label=N_("refuse consent")),
-    Row("return_for_supplement", OPEN_REVIEW, S.RETURNED, Who.DECIDER,
-        label=N_("return for supplement")),
+        ("consent_pending",)),
+    Row("grant_consent", (S.AWAITING_CONSENT,), S.APPROVED, Who.CONSENT_OFFICER),
+    Row("refuse_consent", OPEN_REVIEW, S.REFUSED, Who.CONSENT_OFFICER),
+    Row("return_for_supplement", OPEN_REVIEW, S.RETURNED, Who.DECIDER),
     Row("withdraw", (S.DRAFT, S.SUBMITTED, S.AWAITING_APPROVAL, S.AWAITING_CONSENT,
-                     S.RETURNED, S.APPROVED), S.WITHDRAWN, Who.REQUESTER,
-        label=N_("withdraw")),
+                     S.RETURNED, S.APPROVED), S.WITHDRAWN, Who.REQUESTER),
     # At release the case stage is checked again (Art. 12 §3): a new consent may be needed.
-    Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Who.RELEASER, ("consent_pending",),
-        label=N_("stage changed: consent needed")),
-    Row("release", (S.APPROVED,), S.RELEASED, Who.RELEASER, unless=("consent_pending",),
-        label=N_("release")),
-    Row("close", (S.RELEASED,), S.CLOSED, Who.REQUESTER, label=N_("close")),
-    Row("expire", (S.RETURNED,), S.EXPIRED, Who.SYSTEM, label=N_("expire")),
+    Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Who.RELEASER, ("consent_pending",)),
+    Row("release", (S.APPROVED,), S.RELEASED, Who.RELEASER, unless=("consent_pending",)),
+    Row("close", (S.RELEASED,), S.CLOSED, Who.REQUESTER),
+    Row("expire", (S.RETURNED,), S.EXPIRED, Who.SYSTEM),
 )
 TRIGGERS = frozenset(row.trigger for row in TABLE)
 
