@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -67,6 +69,29 @@ def _handler_choices() -> list[SelectChoice]:
         .order_by(Organisation.name)).scalars()
     return choices([NONE], str(_l("— none —"))) + [
         SelectChoice(org.id, org.name, optgroup=_(org.kind.label)) for org in rows]
+
+
+def _form_page(form, act, *, done: Callable[[object], str], back: Callable[[object], str],
+               title: str, view=None, template: str = "records/simple_form.html"):
+    """A page that adds to or corrects a record: on a valid form the operation, then a flash
+    and back to the record; otherwise the form again with its errors (422)."""
+    if form.validate_on_submit():
+        result = attempt(form, act)
+        if result:
+            flash(done(result), "success")
+            return redirect(back(result))
+    return render_template(template, form=form, view=view, title=title), status_for(form)
+
+
+def _correction(form, record_type: str, record_id: int, changes: Callable[[], dict], *,
+                person_id: int, view, title: str):
+    """A correction: a new version with its reason, on the version the form was made on."""
+    return _form_page(form, lambda: corrections.correct(
+        db.session(), actor(), record_type, record_id, changes(), reason=form.reason.data,
+        expected_version=form.base_version()),
+        done=lambda v: _("The correction has been saved as version %(n)s.", n=v.version),
+        back=lambda _v: url_for(".person", person_id=person_id), title=title, view=view,
+        template="records/correct.html")
 
 
 def _episode(episode_id: int) -> CustodyEpisode:
@@ -146,19 +171,14 @@ def correct_person(person_id: int):
     if not form.is_submitted():
         form.version.data = str(view.person.version)
         form.sex.data = view.person.sex.value
-    if form.validate_on_submit():
+
+    def changes() -> dict:
         data = form.person_input()
-        changes = {k: getattr(data, k) for k in ("full_name", "birth_date", "sex",
-                                                 "nationality", "place_of_origin")}
-        done = attempt(form, lambda: corrections.correct(
-            db.session(), actor(), "person", person_id, changes, reason=form.reason.data,
-            expected_version=form.base_version()))
-        if done:
-            flash(_("The correction has been saved as version %(n)s.", n=done.version),
-                  "success")
-            return redirect(url_for(".person", person_id=person_id))
-    return render_template("records/correct.html", form=form, view=view,
-                           title=_("Correct the person's details")), status_for(form)
+        return {k: getattr(data, k) for k in ("full_name", "birth_date", "sex", "nationality",
+                                               "place_of_origin")}
+
+    return _correction(form, "person", person_id, changes, person_id=person_id, view=view,
+                       title=_("Correct the person's details"))
 
 
 @bp.route("/persons/<int:person_id>/identifiers/new", methods=["GET", "POST"])
@@ -167,16 +187,12 @@ def new_identifier(person_id: int):
     """Add an identity document."""
     view = persons.view_person(db.session(), actor(), person_id)
     form = IdentifierForm()
-    if form.validate_on_submit():
-        done = attempt(form, lambda: persons.add_identifier(
-            db.session(), actor(), person_id, persons.IdentifierInput(
-                form.kind.member, form.value.data, form.issued_on.data,
-                form.issuing_country.data)))
-        if done:
-            flash(_("The identity document has been added."), "success")
-            return redirect(url_for(".person", person_id=person_id))
-    return render_template("records/simple_form.html", form=form, view=view,
-                           title=_("Add an identity document")), status_for(form)
+    return _form_page(form, lambda: persons.add_identifier(
+        db.session(), actor(), person_id, persons.IdentifierInput(
+            form.kind.member, form.value.data, form.issued_on.data, form.issuing_country.data)),
+        done=lambda _r: _("The identity document has been added."),
+        back=lambda _r: url_for(".person", person_id=person_id), view=view,
+        title=_("Add an identity document"))
 
 
 @bp.route("/persons/<int:person_id>/episodes/new", methods=["GET", "POST"])
@@ -186,14 +202,11 @@ def new_episode(person_id: int):
     view = persons.view_person(db.session(), actor(), person_id)
     form = EpisodeForm()
     form.facility_id.choices = _facility_choices()
-    if form.validate_on_submit():
-        done = attempt(form, lambda: episodes.add_episode(
-            db.session(), actor(), person_id, form.episode_input()))
-        if done:
-            flash(_("The episode has been opened."), "success")
-            return redirect(url_for(".person", person_id=person_id))
-    return render_template("records/simple_form.html", form=form, view=view,
-                           title=_("Open a custody episode")), status_for(form)
+    return _form_page(form, lambda: episodes.add_episode(
+        db.session(), actor(), person_id, form.episode_input()),
+        done=lambda _r: _("The episode has been opened."),
+        back=lambda _r: url_for(".person", person_id=person_id), view=view,
+        title=_("Open a custody episode"))
 
 
 @bp.route("/episodes/<int:episode_id>/correct", methods=["GET", "POST"])
@@ -208,19 +221,12 @@ def correct_episode(episode_id: int):
     if not form.is_submitted():
         form.version.data = str(episode.version)
         form.measure.data = episode.measure.value
-    if form.validate_on_submit():
-        changes = {"measure": form.measure.member, "start_date": form.start_date.data,
-                   "end_date": form.end_date.data, "legal_basis": form.legal_basis.data}
-        done = attempt(form, lambda: corrections.correct(
-            db.session(), actor(), "episode", episode_id, changes, reason=form.reason.data,
-            expected_version=form.base_version()))
-        if done:
-            flash(_("The correction has been saved as version %(n)s.", n=done.version),
-                  "success")
-            return redirect(url_for(".person", person_id=episode.person_id))
-    title = _("Correct the episode from %(date)s", date=vn_date(episode.start_date))
-    return render_template("records/correct.html", form=form, view=view,
-                           title=title), status_for(form)
+    return _correction(
+        form, "episode", episode_id, lambda: {
+            "measure": form.measure.member, "start_date": form.start_date.data,
+            "end_date": form.end_date.data, "legal_basis": form.legal_basis.data},
+        person_id=episode.person_id, view=view,
+        title=_("Correct the episode from %(date)s", date=vn_date(episode.start_date)))
 
 
 @bp.route("/episodes/<int:episode_id>/events/new", methods=["GET", "POST"])
@@ -231,17 +237,14 @@ def new_event(episode_id: int):
     view = persons.view_person(db.session(), actor(), episode.person_id)
     form = EventForm()
     form.other_facility_id.choices = _all_facility_choices()
-    if form.validate_on_submit():
-        done = attempt(form, lambda: episodes.add_event(
-            db.session(), actor(), episode_id, kind=form.kind.member,
-            occurred_on=form.occurred_on.data, note=form.note.data,
-            document_number=form.document_number.data,
-            other_facility_id=form.other_facility_id.data or None))
-        if done:
-            flash(_("The event has been recorded."), "success")
-            return redirect(url_for(".person", person_id=episode.person_id))
-    return render_template("records/simple_form.html", form=form, view=view,
-                           title=_("Record an event")), status_for(form)
+    return _form_page(form, lambda: episodes.add_event(
+        db.session(), actor(), episode_id, kind=form.kind.member,
+        occurred_on=form.occurred_on.data, note=form.note.data,
+        document_number=form.document_number.data,
+        other_facility_id=form.other_facility_id.data or None),
+        done=lambda _r: _("The event has been recorded."),
+        back=lambda _r: url_for(".person", person_id=episode.person_id), view=view,
+        title=_("Record an event"))
 
 
 @bp.route("/persons/<int:person_id>/documents/new", methods=["GET", "POST"])
@@ -252,17 +255,14 @@ def new_document(person_id: int):
     form = DocumentForm()
     form.episode_id.choices = choices([NONE] + [
         (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes])
-    if form.validate_on_submit():
-        done = attempt(form, lambda: persons.add_document(
-            db.session(), actor(), person_id, category=form.category.member,
-            title=form.title.data, number=form.number.data, issued_on=form.issued_on.data,
-            issuer=form.issuer.data, secrecy=form.secrecy.member, summary=form.summary.data,
-            episode_id=form.episode_id.data or None))
-        if done:
-            flash(_("The document has been filed."), "success")
-            return redirect(url_for(".person", person_id=person_id))
-    return render_template("records/simple_form.html", form=form, view=view,
-                           title=_("File a document")), status_for(form)
+    return _form_page(form, lambda: persons.add_document(
+        db.session(), actor(), person_id, category=form.category.member,
+        title=form.title.data, number=form.number.data, issued_on=form.issued_on.data,
+        issuer=form.issuer.data, secrecy=form.secrecy.member, summary=form.summary.data,
+        episode_id=form.episode_id.data or None),
+        done=lambda _r: _("The document has been filed."),
+        back=lambda _r: url_for(".person", person_id=person_id), view=view,
+        title=_("File a document"))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -271,16 +271,12 @@ def new_case():
     """Register a case with its first stage."""
     form = CaseForm()
     form.handling_org_id.choices = _handler_choices()
-    if form.validate_on_submit():
-        case = attempt(form, lambda: cases.create_case(
-            db.session(), actor(), number=form.number.data, title=form.title.data,
-            charges=form.charges.data, opened_on=form.opened_on.data, stage=form.stage.member,
-            handling_org_id=form.handling_org_id.data or None))
-        if case:
-            flash(_("Case %(number)s has been registered.", number=case.number), "success")
-            return redirect(url_for(".case", case_id=case.id))
-    return render_template("records/simple_form.html", form=form, view=None,
-                           title=_("Register a case")), status_for(form)
+    return _form_page(form, lambda: cases.create_case(
+        db.session(), actor(), number=form.number.data, title=form.title.data,
+        charges=form.charges.data, opened_on=form.opened_on.data, stage=form.stage.member,
+        handling_org_id=form.handling_org_id.data or None),
+        done=lambda case: _("Case %(number)s has been registered.", number=case.number),
+        back=lambda case: url_for(".case", case_id=case.id), title=_("Register a case"))
 
 
 @bp.route("/cases/<int:case_id>", methods=["GET", "POST"])
