@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from workflow.enums import RequestState
 from workflow.requests.machine import TABLE, TRIGGERS, mermaid
 
@@ -32,17 +34,42 @@ def test_no_automatic_to_state_triggers():
     assert not [t for t in TRIGGERS if t.startswith("to_")]
 
 
-def test_readme_diagram_is_generated_from_the_table():
+def test_readme_diagrams_are_generated_from_the_tables():
+    from workflow.documents.states import LIFECYCLE as DOCUMENTS
+    from workflow.figures.reports import LIFECYCLE as REPORTS
+
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```mermaid\n(.*?)\n```", readme, re.S)
-    assert block is not None
-    assert block.group(1) == mermaid()
+    blocks = re.findall(r"```mermaid\n(.*?)\n```", readme, re.S)
+    assert blocks == [mermaid(), REPORTS.mermaid(), DOCUMENTS.mermaid()]
+
+
+def test_every_lifecycle_changes_state_only_through_its_rows():
+    """No lifecycle has an automatic `to_<state>` trigger, every row's trigger has its words,
+    and a trigger from a state no row leaves is refused and changes nothing."""
+    from workflow.documents.states import LIFECYCLE as DOCUMENTS
+    from workflow.enums import IssuedState
+    from workflow.errors import Conflict
+    from workflow.figures.reports import LIFECYCLE as REPORTS
+    from workflow.requests.machine import LIFECYCLE as REQUESTS
+
+    for lifecycle in (REQUESTS, REPORTS, DOCUMENTS):
+        assert all(lifecycle.caption(row) for row in lifecycle.rows)
+
+    class Doc:
+        state = IssuedState.REVOKED
+
+    doc = Doc()
+    with pytest.raises(Conflict):
+        DOCUMENTS.fire(doc, "release")
+    assert doc.state is IssuedState.REVOKED
+    doc.state = IssuedState.PREPARED
+    assert DOCUMENTS.fire(doc, "release") == (IssuedState.PREPARED, IssuedState.RELEASED)
 
 
 def test_every_trigger_and_edge_has_its_words_once():
-    from workflow.requests.machine import LABELS, TABLE, TRIGGERS
+    from workflow.requests.machine import LABELS, LIFECYCLE
 
     assert TRIGGERS - {"route"} == set(LABELS)
-    assert all(row.caption for row in TABLE)
-    assert {row.caption for row in TABLE if row.trigger == "route"} >= {
+    assert all(LIFECYCLE.caption(row) for row in TABLE)
+    assert {LIFECYCLE.caption(row) for row in TABLE if row.trigger == "route"} >= {
         "route: approval needed", "route: consent needed", "route: direct access"}

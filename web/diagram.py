@@ -10,7 +10,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from workflow.enums import RequestState
-from workflow.requests.machine import TABLE
+from workflow.requests.machine import LIFECYCLE, TABLE
 
 W, H, GAP_X, GAP_Y, PAD = 150, 38, 90, 26, 16
 
@@ -55,7 +55,7 @@ def state_diagram(current: RequestState | None = None) -> Markup:
             if key in drawn:
                 continue
             drawn.add(key)
-            parts.append(_edge(pos[source], pos[row.dest], gettext(row.caption)))
+            parts.append(_edge(pos[source], pos[row.dest], gettext(LIFECYCLE.caption(row))))
     for state, (x, y) in pos.items():
         cls = "node current" if state is current else "node"
         parts.append(f'<g class="{cls}"><rect x="{x}" y="{y}" width="{W}" height="{H}" rx="8"/>'

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
+from workflow.documents import states
 from workflow.documents.contents import extract_sections, split_parts
 from workflow.documents.grants import grant_of
 from workflow.documents.issuing import (
@@ -74,7 +75,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     issuer = grant.approval.org if grant.approval else request.requester_org
     name, org_name = _recipient(request)
     for old in _extracts(session, request.id, IssuedState.PREPARED):
-        old.state = IssuedState.SUPERSEDED
+        states.LIFECYCLE.fire(old, "supersede")
 
     def context(number: str, code: str) -> dict:
         return {"subject_name": person.full_name, "subject_birth": short_date(person.birth_date),
@@ -159,9 +160,9 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
     decisions.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.
-        document.state = IssuedState.SUPERSEDED
+        states.LIFECYCLE.fire(document, "supersede")
         return document
-    document.state = IssuedState.RELEASED
+    states.LIFECYCLE.fire(document, "release")
     document.released_at, document.released_by_id = actor.now, actor.user.id
     document.valid_from = actor.today
     document.valid_until = actor.today + dt.timedelta(days=days)
@@ -256,7 +257,7 @@ def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say why the extract is revoked (at least 10 characters)."))
-    document.state = IssuedState.REVOKED
+    states.LIFECYCLE.fire(document, "revoke")
     document.revoked_at, document.revoked_by_id = actor.now, user.id
     document.revoke_reason = reason[:2000]
     audit.record(session, actor, "document.revoke", object_type="document",

@@ -12,26 +12,31 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from transitions import Machine, MachineError
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import ReportKind, ReportState
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
+from workflow.lifecycle import Lifecycle, Row
 from workflow.models import FacilityReport, Organisation
 from workflow.organisations.scope import subtree_ids
 from workflow.records import checks
 from workflow.security.permissions import Permission, can, require
 
 S = ReportState
-FILER, REVIEWER = "filer", "reviewer"
-# trigger, from, to, who
+FILER, REVIEWER, SYSTEM = "filer", "reviewer", "system"
 TABLE = (
-    ("submit", (S.DRAFT, S.RETURNED), S.SUBMITTED, FILER),
-    ("accept", (S.SUBMITTED,), S.ACCEPTED, REVIEWER),
-    ("send_back", (S.SUBMITTED,), S.RETURNED, REVIEWER),
+    Row("submit", (S.DRAFT, S.RETURNED), S.SUBMITTED, FILER),
+    Row("accept", (S.SUBMITTED,), S.ACCEPTED, REVIEWER),
+    Row("send_back", (S.SUBMITTED,), S.RETURNED, REVIEWER),
+    # The version a correction replaces, once the correction is accepted.
+    Row("supersede", (S.ACCEPTED,), S.SUPERSEDED, SYSTEM),
 )
+LIFECYCLE = Lifecycle(S, TABLE, {
+    "submit": N_("submit"), "accept": N_("accept"), "send_back": N_("send back"),
+    "supersede": N_("replaced by its accepted correction")}, initial=(S.DRAFT,),
+    refusal=N_("This report is %(state)s: that cannot be done now."))
 EDITABLE = (S.DRAFT, S.RETURNED)
 # The facility's figures a periodic report gives (whole numbers, none negative).
 FIGURES: dict[str, str] = {
@@ -192,10 +197,10 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
                              .execution_options(populate_existing=True)).one_or_none()
     if report is None or not can_view_report(session, actor, report):
         raise NotFound(N_("No such report."))
-    rows = [row for row in TABLE if row[0] == trigger]
+    rows = [row for row in TABLE if row.trigger == trigger and row.actor != SYSTEM]
     if not rows:
         raise InvalidInput(N_("Unknown action."))
-    who = rows[0][3]
+    who = rows[0].actor
     allowed = (can_review_report(session, actor, report) if who == REVIEWER
                else can_file_report(actor, report))
     if not allowed:
@@ -205,18 +210,7 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
     note = (note or "").strip() or None
     if trigger == "send_back" and not note:
         raise InvalidInput(N_("Say what must be corrected."))
-    machine = Machine(model=report, states=[s.value for s in S],
-                      initial=report.state.value, auto_transitions=False,
-                      model_attribute="machine_state")
-    for name, sources, dest, _who in TABLE:
-        machine.add_transition(name, [s.value for s in sources], dest.value)
-    try:
-        getattr(report, trigger)()
-    except MachineError as error:
-        raise Conflict(N_("This report is %(state)s: that cannot be done now."),
-                       state=report.state.label) from error
-    before = report.state
-    report.state = S(report.machine_state)
+    before, _after = LIFECYCLE.fire(report, trigger)
     if trigger == "submit":
         report.submitted_at = actor.now
     else:
@@ -224,7 +218,7 @@ def fire(session: Session, actor: Actor, report_id: int, trigger: str,
         report.decided_at, report.decided_by_id, report.decision_note = (
             actor.now, actor.user.id, note)
         if report.state is S.ACCEPTED and report.previous is not None:
-            report.previous.state = S.SUPERSEDED
+            LIFECYCLE.fire(report.previous, "supersede")
     audit.record(session, actor, f"report.{trigger}", object_type="report", object_id=report.id,
                  details={"from": before.value if before else None, "to": report.state.value,
                           **({"note": note} if note else {})})

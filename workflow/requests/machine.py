@@ -4,14 +4,10 @@ so nothing can reach a state except through a row of this table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from transitions import Machine, MachineError
-
 from workflow.enums import RequestState as S
 from workflow.enums import StepKind
-from workflow.errors import Conflict
 from workflow.i18n import N_
+from workflow.lifecycle import Lifecycle, Row
 from workflow.models import AccessRequest
 
 
@@ -34,24 +30,6 @@ LABELS: dict[str, str] = {
     "withdraw": N_("withdraw"), "recheck": N_("stage changed: consent needed"),
     "release": N_("release"), "close": N_("close"), "expire": N_("expire"),
 }
-
-
-@dataclass(frozen=True)
-class Row:
-    """One transition of the table."""
-
-    trigger: str
-    sources: tuple[S, ...]
-    dest: S
-    actor: str
-    conditions: tuple[str, ...] = ()
-    unless: tuple[str, ...] = ()
-    label: str = ""  # the edge's own words (routing's three ways); else the trigger's
-
-    @property
-    def caption(self) -> str:
-        """What the diagram writes on the edge."""
-        return self.label or LABELS[self.trigger]
 
 
 OPEN_REVIEW = (S.AWAITING_APPROVAL, S.AWAITING_CONSENT)
@@ -83,79 +61,34 @@ TABLE: tuple[Row, ...] = (
     Row("close", (S.RELEASED,), S.CLOSED, Who.REQUESTER),
     Row("expire", (S.RETURNED,), S.EXPIRED, Who.SYSTEM),
 )
-TRIGGERS = frozenset(row.trigger for row in TABLE)
+LIFECYCLE = Lifecycle(S, TABLE, LABELS, initial=(S.DRAFT,),
+                      refusal=N_("This action is not possible while the request is %(state)s."))
+TRIGGERS = LIFECYCLE.triggers
 
 
-class _Model:
-    """What `transitions` drives: the request's state and the facts conditions look at."""
-
-    def __init__(self, request: AccessRequest) -> None:
-        self.request = request
-        self.state = request.state.value
-
-    def approval_pending(self) -> bool:
-        return any(s.kind is StepKind.APPROVAL for s in self.request.open_steps())
-
-    def consent_pending(self) -> bool:
-        return any(s.kind is StepKind.CONSENT for s in self.request.open_steps())
-
-
-def _machine(model: _Model) -> Machine:
-    return Machine(
-        model=model,
-        states=[s.value for s in S],
-        transitions=[{"trigger": r.trigger, "source": [s.value for s in r.sources],
-                      "dest": r.dest.value, "conditions": list(r.conditions),
-                      "unless": list(r.unless)} for r in TABLE],
-        initial=model.state,
-        auto_transitions=False,
-        ignore_invalid_triggers=False,
-    )
+def _facts(request: AccessRequest) -> dict:
+    """What the rows' conditions look at: whether decisions of a kind are still open."""
+    return {"approval_pending": lambda: any(s.kind is StepKind.APPROVAL
+                                            for s in request.open_steps()),
+            "consent_pending": lambda: any(s.kind is StepKind.CONSENT
+                                           for s in request.open_steps())}
 
 
 def allowed_triggers(request: AccessRequest) -> set[str]:
     """Triggers with a row leaving the request's current state (conditions not yet checked)."""
-    return {r.trigger for r in TABLE if request.state in r.sources}
+    return LIFECYCLE.allowed(request.state)
 
 
 def rows_for(trigger: str, state: S) -> list[Row]:
     """The rows a trigger may take from a state, in the order they are tried."""
-    return [r for r in TABLE if r.trigger == trigger and state in r.sources]
+    return LIFECYCLE.rows_for(trigger, state)
 
 
 def fire(request: AccessRequest, trigger: str) -> tuple[S, S]:
     """Fire a trigger on the request; raise Conflict if no row allows it. Returns (from, to)."""
-    if trigger not in TRIGGERS:
-        raise Conflict(N_("Unknown action."))
-    model = _Model(request)
-    _machine(model)
-    before = request.state
-    try:
-        moved = getattr(model, trigger)()
-    except MachineError as error:
-        raise Conflict(N_("This action is not possible while the request is %(state)s."),
-                       state=before.label) from error
-    if not moved:
-        raise Conflict(N_("This action is not possible while the request is %(state)s."),
-                       state=before.label)
-    request.state = S(model.state)
-    return before, request.state
+    return LIFECYCLE.fire(request, trigger, _facts(request))
 
 
 def mermaid(current: S | None = None) -> str:
     """The machine drawn as a Mermaid state diagram, from the table itself."""
-    lines = ["stateDiagram-v2", "    [*] --> draft"]
-    seen: set[tuple[str, str, str]] = set()
-    for row in TABLE:
-        for source in row.sources:
-            key = (source.value, row.dest.value, row.trigger)
-            if key not in seen:
-                seen.add(key)
-                lines.append(f"    {source.value} --> {row.dest.value}: {row.trigger}")
-    for final in (S.REFUSED, S.WITHDRAWN, S.CLOSED, S.EXPIRED):
-        lines.append(f"    {final.value} --> [*]")
-    if current is not None:
-        lines.append(f"    class {current.value} current")
-        lines.append("    classDef current fill:#fde68a,stroke:#b45309")
-    return "\n".join(lines)
-
+    return LIFECYCLE.mermaid(current)
