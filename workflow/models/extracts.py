@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from sqlalchemy import (
+    CheckConstraint,
     Date,
     ForeignKey,
     Integer,
@@ -65,11 +66,23 @@ class DocumentTemplate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+DOCUMENT_STATE_CHECKS = {
+    "released_when": "state <> 'released' OR released_at IS NOT NULL",
+    "revoked_when": "(state = 'revoked') = (revoked_at IS NOT NULL)",
+    "released_extract_limits": "kind <> 'extract' OR state <> 'released' "
+                               "OR (valid_until IS NOT NULL AND download_limit IS NOT NULL)",
+}
+
+
 class IssuedDocument(Base):
     """One numbered, signed PDF: an extract for a requester or a letter of the workflow."""
 
     __tablename__ = "issued_document"
-    __table_args__ = (UniqueConstraint("org_id", "year", "serial", name="uq_issued_serial"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "year", "serial", name="uq_issued_serial"),
+        # The lifecycle's states and the columns they imply (migration 0016).
+        *[CheckConstraint(sql, name=name) for name, sql in DOCUMENT_STATE_CHECKS.items()],
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)

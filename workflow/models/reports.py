@@ -14,6 +14,13 @@ from workflow.enums import ReportKind, ReportState, enum_type
 from workflow.models.organisations import Organisation
 from workflow.models.users import User
 
+REPORT_STATE_CHECKS = {
+    "submitted_when": "state = 'draft' OR submitted_at IS NOT NULL",
+    "decided_when": "state NOT IN ('accepted', 'returned', 'superseded') "
+                    "OR (decided_at IS NOT NULL AND decided_by_id IS NOT NULL)",
+    "returned_why": "state <> 'returned' OR decision_note IS NOT NULL",
+}
+
 
 class FacilityReport(Base):
     """One version of one report of a facility."""
@@ -21,6 +28,8 @@ class FacilityReport(Base):
     __tablename__ = "facility_report"
     __table_args__ = (
         CheckConstraint("period_end >= period_start", name="period"),
+        # The lifecycle's states and the columns they imply (migration 0016).
+        *[CheckConstraint(sql, name=name) for name, sql in REPORT_STATE_CHECKS.items()],
         Index("ix_facility_report_facility", "facility_id", "kind", "period_end"),
     )
 

@@ -32,6 +32,12 @@ from workflow.models.organisations import Organisation
 from workflow.models.records import Case, Person
 from workflow.models.users import User
 
+REQUEST_STATE_CHECKS = {
+    "submitted_when": "state IN ('draft', 'withdrawn') OR submitted_at IS NOT NULL",
+    "routed_by_rules": "state IN ('draft', 'submitted', 'withdrawn') OR rule_version IS NOT NULL",
+    "returned_paused": "state <> 'returned' OR paused_at IS NOT NULL",
+}
+
 
 class AccessRequest(Base):
     """A request to look up or be provided records (phiếu đề nghị cung cấp thông tin)."""
@@ -42,6 +48,8 @@ class AccessRequest(Base):
                         name="period"),
         CheckConstraint("(subject_kind = 'person') = (subject_person_id IS NOT NULL)",
                         name="person_subject"),
+        # The lifecycle's states and the columns they imply (migration 0016).
+        *[CheckConstraint(sql, name=name) for name, sql in REQUEST_STATE_CHECKS.items()],
         Index("ix_access_request_state_due", "state", "due_on"),
         Index("ix_access_request_requester", "requester_id", "id"),
     )
