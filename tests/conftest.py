@@ -23,6 +23,9 @@ from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
 from workflow.schema import upgrade
 
+# The shared worlds and their fixtures (`world`, `objects`): tests/worlds.py.
+pytest_plugins = ["tests.worlds"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DEMO_PERSONS = 400

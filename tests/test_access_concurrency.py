@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import select
 
-from tests.test_access_workflow import NOW, World, ask, person_with_stage
+from tests.worlds import NOW, World, ask, person_with_stage
 from workflow.context import Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import RequestState, Role, StepOutcome

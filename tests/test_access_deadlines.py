@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.test_access_workflow import FLOW, World, ask, person_with_stage
+from tests.worlds import FLOW, World, ask, person_with_stage
 from workflow.context import Actor
 from workflow.enums import RequestState, Role
 from workflow.errors import Conflict

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Auth
-from tests.helpers import org, person_at
-from tests.test_access_workflow import World, ask, person_with_stage
-from tests.test_extracts import SETTINGS, arrange, prepare, release
-from workflow.context import Actor
-from workflow.documents import letters
-from workflow.enums import CaseStage, ReportKind
-from workflow.figures import reports
-from workflow.models import AuditEntry, CustodyEpisode, User
+from workflow.models import AuditEntry
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
          "inspector", "admin", "detainee.demo", "manager.hanoi"]
@@ -107,38 +98,6 @@ MATRIX = {
     "reports.edit": ("/reports/{report}/edit", expect({CL}, status_ok=302, others=403)),
     "records.import_persons": ("/persons/import", expect({CL})),
 }
-
-
-@pytest.fixture
-def objects(app, db):
-    with app.extensions["custody_sessions"]() as session:
-        world = World(session)
-        subject = person_with_stage(world, CaseStage.INVESTIGATION)
-        request_id = ask(world, "requester.vks", subject).id
-    person = person_at(db, "TTG-HANOI")
-    episode = person.episodes[-1]
-    case_id = db.execute(select(CustodyEpisode.case_id).where(
-        CustodyEpisode.facility_id == org(db, "TTG-HANOI").id,
-        CustodyEpisode.case_id.is_not(None)).limit(1)).scalar_one()
-    user = db.execute(select(User.id).where(User.username == "clerk.hcm")).scalar_one()
-    with app.extensions["custody_sessions"]() as session:
-        world = World(session)
-        _subject, approved = arrange(world, db)
-        extract = release(world, prepare(world, approved.id))
-        letter = world.act(letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
-                           approved.id)[0]
-        ids = {"extract": extract.id, "letter": letter.id, "code": extract.code}
-    with app.extensions["custody_sessions"]() as session:
-        clerk = session.scalars(select(User).where(User.username == "clerk.hanoi")).one()
-        report = reports.create(session, Actor(clerk), reports.ReportInput(
-            kind=ReportKind.INCIDENT, period_start=dt.date(2026, 11, 1),
-            period_end=dt.date(2026, 11, 1), title="Sự việc", body="Mô tả sự việc",
-            figures={}))
-        reports.fire(session, Actor(clerk), report.id, "submit")
-        session.commit()
-        ids["report"] = report.id
-    return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
-            "request": request_id, **ids}
 
 
 def test_every_route_has_an_entry(app):

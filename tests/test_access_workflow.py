@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import org, person_at
-from workflow.context import SYSTEM, Actor
+from tests.worlds import FLOW, NOW, ask, person_with_stage, states
 from workflow.enums import (
     CaseStage,
     Channel,
@@ -21,92 +21,10 @@ from workflow.enums import (
     SubjectKind,
 )
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflow.models import AccessRequest, CustodyEpisode, Person, RequestTransition, User
-from workflow.records import cases, corrections, persons
+from workflow.models import AccessRequest, CustodyEpisode, Person
+from workflow.records import cases, persons
 from workflow.requests import decisions, filing, policy
 from workflow.requests.filing import RequestInput
-from workflow.requests.kernel import Workflow
-from workflow.security import accounts
-
-NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
-FLOW = Workflow()
-
-
-class World:
-    """Users by name and a session that commits after each act, like one request each."""
-
-    def __init__(self, session) -> None:
-        self.session = session
-
-    def user(self, username: str) -> User:
-        return self.session.execute(select(User).where(User.username == username)).scalar_one()
-
-    def actor(self, username: str, now: dt.datetime = NOW) -> Actor:
-        return Actor(self.user(username), "127.0.0.1", now)
-
-    def make_user(self, username: str, org_code: str, *roles: Role) -> User:
-        user = accounts.create_user(
-            self.session, SYSTEM, username=username, full_name=username,
-            organisation_id=org(self.session, org_code).id, roles=set(roles),
-            password="a test passphrase")
-        self.session.commit()
-        return user
-
-    def act(self, fn, *args, **kwargs):
-        try:
-            result = fn(self.session, *args, **kwargs)
-            self.session.commit()
-            return result
-        except Exception:
-            self.session.rollback()
-            raise
-
-    def reload(self, request_id: int) -> AccessRequest:
-        self.session.expire_all()
-        return self.session.get(AccessRequest, request_id)
-
-
-@pytest.fixture
-def world(app):
-    with app.extensions["custody_sessions"]() as session:
-        yield World(session)
-
-
-def person_with_stage(world: World, stage: CaseStage | None) -> Person:
-    """A person held at the Hà Nội camp whose case is (now) at `stage` (None: closed)."""
-    clerk = world.actor("clerk.hanoi")
-    person = person_at(world.session, "TTG-HANOI", skip_kiosk=True)
-    stage = stage or CaseStage.CLOSED
-    handler = {CaseStage.INVESTIGATION: "CSDT-HANOI", CaseStage.PROSECUTION: "VKS-HANOI",
-               CaseStage.TRIAL: "TA-HANOI"}.get(stage)
-    case = world.act(cases.create_case, clerk, number=f"T/{person.id}/{stage.value}",
-                     title="Vụ án thử", charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5),
-                     stage=stage, handling_org_id=org(world.session, handler).id
-                     if handler else None)
-    episode = person.episodes[-1]
-    world.act(corrections.correct, clerk, "episode", episode.id, {"case_id": case.id},
-              reason="Gắn vụ án để thử", expected_version=episode.version)
-    return person
-
-
-def ask(world: World, username: str, person: Person, **overrides) -> AccessRequest:
-    number = person.identifiers[-1].value
-    data = RequestInput(channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON,
-                        purpose="Phục vụ kiểm sát việc tạm giam theo quy định",
-                        legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP",
-                        provision=ProvisionForm.PDF,
-                        categories=["a_orders", "episodes", "events"],
-                        identity_number=number)
-    for key, value in overrides.items():
-        setattr(data, key, value)
-    request = world.act(filing.file_request, world.actor(username), data)
-    return world.act(filing.submit, FLOW, world.actor(username), request.id)
-
-
-def states(world: World, request_id: int) -> list[str]:
-    rows = world.session.execute(select(RequestTransition).where(
-        RequestTransition.request_id == request_id).order_by(RequestTransition.id)).scalars()
-    return [f"{r.trigger}:{r.to_state.value}" for r in rows]
 
 
 def test_in_scope_requester_gets_direct_access(world):

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import db_state, system_token, version_of
-from tests.test_access_workflow import World, ask, person_with_stage
+from tests.worlds import World, ask, person_with_stage
 from workflow.context import SYSTEM
 from workflow.enums import CaseStage
 from workflow.exchange import feeds

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import system_token, version_of
 from tests.test_access_matrix import ROLES
-from tests.test_access_workflow import World, ask, person_with_stage
+from tests.worlds import World, ask, person_with_stage
 from workflow.enums import CaseStage
 from workflow.models import ApiToken, User
 

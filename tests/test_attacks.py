@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from tests.conftest import Auth
 from tests.helpers import db_state, version_of
-from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
 from workflow.context import SYSTEM
 from workflow.enums import Role
 from workflow.models import AuditEntry, Organisation, User

@@ -13,14 +13,27 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import last_audit, org
-from tests.test_access_workflow import FLOW, NOW, World, ask
-from workflow.documents import extracts, issuing, verification
+from tests.worlds import (
+    FLOW,
+    HOSTILE,
+    NOW,
+    SETTINGS,
+    World,
+    arrange,
+    ask,
+    fresh_person,
+    page_count,
+    prepare,
+    release,
+    state_of,
+    text_of,
+)
+from workflow.documents import extracts, verification
 from workflow.documents import letters as documents_letters
 from workflow.documents import rendering as documents
 from workflow.enums import (
     CaseStage,
     DocumentCategory,
-    EventKind,
     IssuedKind,
     IssuedState,
     RequestState,
@@ -28,120 +41,12 @@ from workflow.enums import (
 )
 from workflow.errors import Conflict, DocumentFailed, Gone, NotFound
 from workflow.models import (
-    AccessRequest,
-    CustodyEpisode,
-    CustodyEvent,
     DocumentRegister,
     DocumentTemplate,
     IssuedDocument,
-    Person,
     RecordDocument,
-    User,
 )
-from workflow.records import cases, corrections
 from workflow.requests import decisions
-
-SETTINGS = issuing.ExtractSettings(passphrase="test-secret",  # the app fixture's key
-                                    base_url="https://csdl.example.vn")
-HOSTILE = '<img src="file:///etc/passwd"> http://198.51.100.7/x.png'
-
-
-def text_of(pdf: bytes, tmp_path: Path, page: int | None = None) -> str:
-    """The text of the PDF (or of one page), words joined by single spaces."""
-    path = tmp_path / "extract.pdf"
-    path.write_bytes(pdf)
-    pages = ["-f", str(page), "-l", str(page)] if page else []
-    out = subprocess.run(["pdftotext", "-raw", *pages, str(path), "-"], check=True,
-                         capture_output=True, text=True).stdout
-    return " ".join(out.split())
-
-
-def page_count(pdf: bytes, tmp_path: Path) -> int:
-    path = tmp_path / "count.pdf"
-    path.write_bytes(pdf)
-    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
-                          text=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines()
-                    if line.startswith("Pages:")))
-
-
-@pytest.fixture
-def world(app):
-    with app.extensions["custody_sessions"]() as session:
-        yield World(session)
-
-
-def fresh_person(world: World, db, stage: CaseStage):
-    """A person held only at the Hà Nội camp, not used by this test yet, whose case is now at
-    `stage` (SQLite takes its write lock at the first read: each read is committed at once)."""
-    used = set(db.scalars(select(AccessRequest.subject_person_id)))
-    clerk = world.actor("clerk.hanoi")
-    camp = org(db, "TTG-HANOI").id
-    kiosk = set(db.scalars(select(User.person_id).where(User.person_id.is_not(None))))
-    person = next(p for p in db.scalars(select(Person).join(CustodyEpisode).where(
-        CustodyEpisode.facility_id == camp).order_by(Person.id)).unique()
-        if p.id not in used | kiosk and {e.facility_id for e in p.episodes} == {camp})
-    world.session.commit()
-    case = world.act(cases.create_case, clerk, number=f"X/{person.id}", title="Vụ án thử",
-                     charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5), stage=stage,
-                     handling_org_id=org(db, "CSDT-HANOI").id if stage.needs_consent else None)
-    episode = person.episodes[-1]
-    world.act(corrections.correct, clerk, "episode", episode.id, {"case_id": case.id},
-              reason="Gắn vụ án để thử", expected_version=episode.version)
-    return db.get(Person, person.id)
-
-
-def arrange(world: World, db, *, extra_events: int = 0):
-    """A person under investigation with a secret order, a top-secret order and a marked event;
-    the procuracy asks for orders, episodes, events and identity; the police approves all but
-    the events, and the investigation agency consents."""
-    person = fresh_person(world, db, CaseStage.INVESTIGATION)
-    db.expire_all()
-    person = db.get(Person, person.id)
-    episode = person.episodes[-1]
-    db.add_all([
-        RecordDocument(person_id=person.id, episode_id=episode.id,
-                       category=DocumentCategory.ORDERS, title="Lệnh tạm giam bổ sung",
-                       number="77/LTG", issued_on=episode.start_date, issuer="Cơ quan điều tra",
-                       secrecy=Secrecy.NONE, summary=HOSTILE),
-        CustodyEvent(episode_id=episode.id, kind=EventKind.VISIT,
-                     occurred_on=episode.start_date, note="Ghi chú sự kiện KHÔNG-ĐƯỢC-LỘ"),
-        *[CustodyEvent(episode_id=episode.id, kind=EventKind.VISIT,
-                       occurred_on=episode.start_date, note=f"Thăm gặp lần {i}")
-          for i in range(extra_events)],
-    ])
-    db.flush()
-    request = ask(world, "requester.vks", person,
-                  categories=["a_orders", "episodes", "events", "c_identity"])
-    world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
-              categories=["a_orders", "episodes", "c_identity"])
-    world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
-              letter_ref="CV 12/ĐY-CSĐT")
-    # Classified after the approval: the approval did not cover it.
-    db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
-                          category=DocumentCategory.ORDERS, title="Tài liệu TUYỆT-MẬT-XYZ",
-                          number="1/TM", issued_on=episode.start_date, issuer="Bộ Công an",
-                          secrecy=Secrecy.TOP_SECRET))
-    db.flush()
-    assert state_of(world, request.id) is RequestState.APPROVED
-    return person, request
-
-
-def state_of(world: World, request_id: int) -> RequestState:
-    """The request's state, read and committed (no lock is kept)."""
-    state = world.reload(request_id).state
-    world.session.commit()
-    return state
-
-
-def prepare(world: World, request_id: int, username: str = "approver.hanoi"):
-    return world.act(extracts.prepare_extract, SETTINGS, world.actor(username), request_id)
-
-
-def release(world: World, document, **kwargs):
-    return world.act(extracts.release_extract, FLOW, SETTINGS, world.actor("approver.hanoi"),
-                     document.request_id, document_id=document.id, sha256=document.sha256,
-                     **kwargs)
 
 
 def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path):

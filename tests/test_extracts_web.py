@@ -9,8 +9,7 @@ import re
 from sqlalchemy import select
 
 from tests.helpers import version_of
-from tests.test_access_workflow import World, ask
-from tests.test_extracts import SETTINGS, arrange, fresh_person, text_of
+from tests.worlds import SETTINGS, World, arrange, ask, fresh_person, text_of
 from workflow.documents import extracts, rendering
 from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
 from workflow.models import AccessRequest, IssuedDocument

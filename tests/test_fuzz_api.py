@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.helpers import db_state, system_token
-from tests.test_access_workflow import World, ask, person_with_stage
 from tests.test_api_attacks import ACCOUNTS, EXCHANGE, FILER, OTHER, ROUTES
+from tests.worlds import World, ask, person_with_stage
 from workflow.enums import CaseStage
 from workflow.models import AccessRequest, AuditEntry
 

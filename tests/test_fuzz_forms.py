@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.conftest import Auth
 from tests.helpers import person_at
-from tests.test_access_matrix import MATRIX, objects  # noqa: F401 - the fixture is used
+from tests.test_access_matrix import MATRIX
 from workflow.models import User
 
 EXAMPLES = 40

@@ -12,8 +12,16 @@ from sqlalchemy import func, select
 
 from tests.conftest import Auth
 from tests.helpers import last_audit, org, person_at, system_token, version_of
-from tests.test_access_workflow import World, ask, person_with_stage
-from tests.test_extracts import SETTINGS, arrange, fresh_person, prepare, release
+from tests.worlds import (
+    SETTINGS,
+    World,
+    arrange,
+    ask,
+    fresh_person,
+    person_with_stage,
+    prepare,
+    release,
+)
 from workflow import enums
 from workflow.context import Actor
 from workflow.enums import (

@@ -47,8 +47,7 @@ def _refused(engine, table: str) -> None:
 @pytest.fixture
 def documents(app, db):
     """An extract prepared through the application (the demo issues no documents)."""
-    from tests.test_access_workflow import World
-    from tests.test_extracts import arrange, prepare
+    from tests.worlds import World, arrange, prepare
 
     with app.extensions["custody_sessions"]() as session:
         world = World(session)

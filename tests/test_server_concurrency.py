@@ -26,8 +26,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import password_of
 from tests.helpers import code_for, demo_secret, org
-from tests.test_access_workflow import World, ask, person_with_stage
-from tests.test_extracts import arrange, prepare, release
+from tests.worlds import World, arrange, ask, person_with_stage, prepare, release
 from workflow.audit import chain as audit
 from workflow.context import SYSTEM
 from workflow.enums import Role

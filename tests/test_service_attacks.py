@@ -17,9 +17,7 @@ from sqlalchemy import select
 
 import workflow
 from tests.helpers import db_state, org, system_token
-from tests.test_access_matrix import objects  # noqa: F401  (the fixture)
-from tests.test_access_workflow import FLOW, NOW
-from tests.test_extracts import SETTINGS
+from tests.worlds import FLOW, NOW, SETTINGS
 from workflow.audit import trail
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from tests.browser.conftest import shot
 from tests.browser.test_request_flow import sign_out
 from tests.browser.test_sign_in_and_search import sign_in
-from tests.test_access_workflow import World
-from tests.test_extracts import arrange
+from tests.worlds import World, arrange
 from workflow.enums import IssuedState
 from workflow.models import IssuedDocument
 
