@@ -10,7 +10,7 @@ import pytest
 from workflow.enums import RequestState
 from workflow.requests.machine import TABLE, TRIGGERS, mermaid
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_state_is_reachable_from_draft():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from tests.test_audit import head_seq, rehash_from, tamper
+from tests.audit.test_audit import head_seq, rehash_from, tamper
 from workflow.audit import checkpoints
 from workflow.migrations.append_only import drop_statements
 from workflow.models import AuditCheckpoint, AuditHead

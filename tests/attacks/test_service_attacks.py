@@ -54,7 +54,8 @@ INSTALLATION = None  # the server's command line: no account, so none to lock
 # Operations that take an actor but have nothing to refuse it, and why.
 EXEMPT = {
     # The actor's own credentials, second factor, sessions and notifications: the password or
-    # the code is the check (tests/test_auth.py, test_mfa.py); there is no one else's to reach.
+    # the code is the check (tests/security/test_auth.py, test_mfa.py); there is no one else's
+    # to reach.
     "security.accounts.authenticate", "security.accounts.confirm_password",
     "security.accounts.change_password",
     "security.accounts.count_failure", "security.mfa.enrol", "security.mfa.verify",

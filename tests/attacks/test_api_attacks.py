@@ -1,4 +1,4 @@
-"""The attack suite of the API and the command line (tests/test_attacks.py does the pages).
+"""The attack suite of the API and the command line (tests/attacks/test_attacks.py does the pages).
 
 Every API route (from the URL map: a new one without an entry fails) × every caller who must not
 succeed: a system account of another province, the exchange account on the request routes, a
@@ -37,7 +37,8 @@ ATTACKERS = [OTHER, EXCHANGE, FILER, *DEAD]
 
 DECISION = {OTHER: 404, EXCHANGE: 404, FILER: 403}  # the filer sees its request, decides none
 ON_REQUEST = {OTHER: 404, EXCHANGE: 404}  # the filer's own: not an attack
-TO_EXCHANGE = {OTHER: 403, FILER: 403}  # the exchange account's own: tests/test_exchange_api.py
+# The exchange account's own: tests/exchange/test_exchange_api.py.
+TO_EXCHANGE = {OTHER: 403, FILER: 403}
 FILING = {EXCHANGE: 403}  # any requester files and previews its own requests
 PACKAGE = {"format": "custody-exchange/1", "source": "TTCSDL", "sequence": 1,
            "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [],
@@ -169,10 +170,11 @@ def test_no_caller_gets_through_the_api(app, db, attacker):
 
 
 # --- the command line ----------------------------------------------------------------------
-# The exchange commands act as the account named by --account (tests/test_exchange_api.py: the
-# rightful ones, and another body's export). Here every one of them as an account that must not:
-# a person's account, another body's exchange account, the keeper's exchange accounts once locked
-# or disabled, and no such account; and `create-token` for accounts that get no token.
+# The exchange commands act as the account named by --account (the rightful ones, and another
+# body's export: tests/exchange/test_exchange_api.py). Here every one of them as an account
+# that must not: a person's account, another body's exchange account, the keeper's exchange
+# accounts once locked or disabled, and no such account; and `create-token` for accounts that
+# get no token.
 HANOI_EXCHANGE, ARMY_EXCHANGE = "exchange.hanoi", "exchange.army"
 LOCKED_EXCHANGE, DISABLED_EXCHANGE = "exchange.locked", "exchange.disabled"
 LOCKED_SYSTEM, DISABLED_SYSTEM = "system.locked", "system.disabled"

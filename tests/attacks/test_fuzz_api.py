@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.attacks.test_api_attacks import ACCOUNTS, EXCHANGE, FILER, OTHER, ROUTES
 from tests.helpers import db_state, system_token
-from tests.test_api_attacks import ACCOUNTS, EXCHANGE, FILER, OTHER, ROUTES
 from tests.worlds import World, ask, person_with_stage
 from workflow.enums import CaseStage
 from workflow.models import AccessRequest, AuditEntry
 
 EXAMPLES = 470
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.fuzz
 
 

@@ -54,7 +54,7 @@ MATRIX = {
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
     "requests.form_pdf": ("/requests/form.pdf", expect(SIGNED_IN)),
-    # The API takes bearer tokens only (tests/test_api.py): a signed-in session gets 401.
+    # The API takes bearer tokens only (tests/web/test_api.py): a signed-in session gets 401.
     "api-docs.openapi_json": ("/api/v1/openapi.json", expect(EVERYONE)),
     "api.Requests": ("/api/v1/requests", expect(set(), others=401, anonymous=401)),
     "api.get_request": ("/api/v1/requests/{request}", expect(set(), others=401, anonymous=401)),

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tests.attacks.test_access_matrix import MATRIX
 from tests.conftest import Auth
 from tests.helpers import person_at
-from tests.test_access_matrix import MATRIX
 from workflow.models import User
 
 EXAMPLES = 40
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SKIP_ACTIONS = ("/logout", "/language")  # they only sign out or switch the language
 pytestmark = pytest.mark.fuzz
 

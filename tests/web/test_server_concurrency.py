@@ -33,7 +33,7 @@ from workflow.enums import Role
 from workflow.models import AuditEntry, IssuedDocument, RequestStep, RequestTransition, User
 from workflow.security import accounts, mfa
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CROWD = 50
 pytestmark = pytest.mark.concurrency
 

@@ -11,8 +11,8 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
+from tests.attacks.test_access_matrix import ROLES
 from tests.helpers import system_token, version_of
-from tests.test_access_matrix import ROLES
 from tests.worlds import World, ask, person_with_stage
 from workflow.enums import CaseStage
 from workflow.models import ApiToken, User
@@ -39,7 +39,7 @@ CASES = {
                                   {"reason": "Bổ sung văn bản đề nghị"}, DECISION, 404),
     "api.withdraw": ("POST", "/api/v1/requests/{id}/withdraw", {}, {FILER: 200}, 404),
     "api.submit": ("POST", "/api/v1/requests/{id}/submit", None, {FILER: 409}, 404),
-    # Exchange: the exchange account's own cases are in tests/test_exchange_api.py.
+    # Exchange: the exchange account's own cases are in tests/exchange/test_exchange_api.py.
     "api.export_package": ("POST", "/api/v1/exchange/packages/export", {"source": "QP-QL"},
                            {}, 403),
     "api.import_package": ("POST", "/api/v1/exchange/packages", {
@@ -54,7 +54,7 @@ PAIRS = [(endpoint, account) for endpoint in sorted(CASES) for account in ACCOUN
 
 def test_every_api_route_has_a_case(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")}
-    # Filing and the preview are open to every filer and covered in tests/test_api.py.
+    # Filing and the preview are open to every filer and covered in tests/web/test_api.py.
     assert endpoints - {"api.preview"} == set(CASES)
 
 

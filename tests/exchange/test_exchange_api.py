@@ -10,8 +10,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from tests.exchange.test_exchange import (
+    ARMY,
+    centre_url,  # noqa: F401 - the fixture
+)
 from tests.helpers import system_token
-from tests.test_exchange import ARMY, centre_url  # noqa: F401 - the fixture
 from web import create_app
 from workflow.context import SYSTEM
 from workflow.enums import Role

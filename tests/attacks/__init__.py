@@ -1,0 +1,2 @@
+"""The proofs against attackers: every route, operation and command × who must not
+succeed, and the fuzzers."""

@@ -1,0 +1,1 @@
+"""The audit chain, its seals and checkpoints."""

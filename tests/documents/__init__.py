@@ -1,0 +1,1 @@
+"""Issued documents: extracts, letters, rendering, signing, verification."""

@@ -1,0 +1,1 @@
+"""Exchange: packages, trust, feeds, and their API and commands."""

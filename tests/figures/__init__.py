@@ -1,0 +1,1 @@
+"""Figures: statistics, dashboards, facility reports."""

@@ -1,0 +1,1 @@
+"""Records: entry, corrections, cases, scope, search, bulk import."""

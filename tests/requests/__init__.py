@@ -1,0 +1,1 @@
+"""Access requests: the machine, routing, decisions, deadlines, gates, pages."""

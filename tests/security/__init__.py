@@ -1,0 +1,1 @@
+"""Accounts, sign-in, two factors, sessions, tokens, headers, database roles."""

@@ -1,0 +1,1 @@
+"""The API, the command line and the real multi-process server."""
