@@ -73,6 +73,7 @@ EXEMPT = {
     # request kernel's move, the timeline and notes, a document's issue, a new episode, a case
     # linked or checked, a person's or episode's scope checked, a date against the actor's day.
     "requests.kernel.move", "requests.kernel.record_transition", "requests.kernel.system_note",
+    "requests.kernel.route_now",
     "requests.decisions.void_open_steps", "documents.issuing.issue_document",
     "records.episodes.new_episode", "records.cases.linkable_case", "records.cases.check_case",
     "records.cases.check_relink", "records.checks.visible_person",

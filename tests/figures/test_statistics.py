@@ -255,7 +255,8 @@ class Requests:
                           subject_kind=SubjectKind.PERSON, subject_person_id=self.p.p1.id,
                           on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
                           purpose="Thử", legal_basis="Điều 12", provision=ProvisionForm.PDF,
-                          due_on=dt.date.fromisoformat(due), submitted_at=at, created_at=at)
+                          due_on=dt.date.fromisoformat(due), submitted_at=at, created_at=at,
+                          rule_version=Rulebook().on(at.date()).version)  # routed
         self.db.add(r)
         self.db.flush()
         before = RequestState.DRAFT
