@@ -161,10 +161,11 @@ def can_release(session: Session, user: User | None, request: AccessRequest,
     direct-access request, the requester."""
     if not _active(user):
         return False
-    granted = [s for s in request.steps if s.kind is StepKind.APPROVAL
-               and s.outcome is StepOutcome.GRANTED]
-    if not granted:
+    approvals = [s for s in request.steps if s.kind is StepKind.APPROVAL
+                 and s.outcome is not StepOutcome.VOID]
+    if not approvals:  # direct access: the requester releases to itself
         return is_requester(user, request)
+    granted = [s for s in approvals if s.outcome is StepOutcome.GRANTED]
     mine = subtree_ids(session, user.organisation_id, day)
     return user.has_role(Role.APPROVER) and any(s.org_id in mine for s in granted)
 
