@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.security import refuse_nul_characters
+from workflow.documents import letters
 from workflow.documents.issuing import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
@@ -129,7 +130,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"])
     app.extensions["custody_workflow"] = Workflow(
         Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")),
-        documents=app.extensions["custody_documents"])
+        notices=letters.notices(app.extensions["custody_documents"]))
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import last_audit, org
-from workflow.records.names import search_key
+from workflow.names import search_key
 
 
 @pytest.fixture

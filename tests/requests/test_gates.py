@@ -24,6 +24,7 @@ from tests.worlds import (
 )
 from workflow import enums
 from workflow.context import Actor
+from workflow.documents import letters
 from workflow.enums import (
     CaseStage,
     DocumentCategory,
@@ -198,7 +199,7 @@ def test_revoke_accepts_only_an_extract_of_the_request_on_the_page(app, client, 
         _person, approved = arrange(world, db)
         extract = release(world, prepare(world, approved.id))
         refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
-        world.act(decisions.refuse, kernel.Workflow(documents=SETTINGS),
+        world.act(decisions.refuse, kernel.Workflow(notices=letters.notices(SETTINGS)),
                   world.actor("approver.hanoi"), refused.id, reason_code="purpose")
         notice = session.scalars(select(IssuedDocument).where(
             IssuedDocument.request_id == refused.id)).one()

@@ -39,7 +39,7 @@ from workflow.models import (
     RecordVersion,
     User,
 )
-from workflow.records.names import given_name_key, search_key
+from workflow.names import given_name_key, search_key
 from workflow.security import accounts
 
 if TYPE_CHECKING:
@@ -412,13 +412,13 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                        documents: ExtractSettings | None = None) -> int:
     """A few requests by the procuracy about persons at the Hà Nội camp, left in several states
     through the real workflow, so that every queue has something in it."""
-    from workflow.documents import extracts
+    from workflow.documents import extracts, letters
     from workflow.enums import Channel, ProvisionForm, SubjectKind
     from workflow.requests import decisions, filing
     from workflow.requests.filing import RequestInput
     from workflow.requests.kernel import Workflow
 
-    flow = Workflow(documents=documents)
+    flow = Workflow(notices=letters.notices(documents) if documents else None)
     users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
 
     def as_(name: str) -> Actor:

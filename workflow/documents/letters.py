@@ -29,11 +29,18 @@ from workflow.models import (
     RequestTransition,
 )
 from workflow.requests import decisions
+from workflow.requests.kernel import Notices
 from workflow.requests.policy import (
     can_view,
 )
 
 # --- letters -------------------------------------------------------------------------------
+
+
+def notices(settings: ExtractSettings) -> Notices:
+    """What a `Workflow` calls after a decision: the letters it calls for, with these settings."""
+    return lambda session, actor, request_id: issue_letters(session, settings, actor,
+                                                            request_id)
 
 
 def issue_letters(session: Session, settings: ExtractSettings, actor: Actor,

@@ -36,8 +36,8 @@ from workflow.models import (
     Organisation,
     Person,
 )
+from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
-from workflow.records.names import given_name_key, search_key
 from workflow.records.versions import write_version
 from workflow.security.permissions import Permission, require
 

@@ -109,3 +109,38 @@ def facilities_in_scope(session: Session, scope: Scope) -> list[Organisation]:
     if not scope.nationwide:
         stmt = stmt.where(Organisation.id.in_(scope.facility_ids))
     return list(session.execute(stmt.order_by(Organisation.name)).scalars())
+
+
+# The bodies that manage facilities (the rest hold persons, or are outside bodies).
+MANAGEMENT_KINDS = frozenset({
+    OrgKind.CENTRAL_CENTRE, OrgKind.MINISTRY_BODY, OrgKind.PROVINCIAL_BODY,
+    OrgKind.DISTRICT_BODY, OrgKind.MILITARY_REGION_BODY, OrgKind.BORDER_GUARD_COMMAND,
+})
+
+
+def _parents_on(session: Session, day: dt.date) -> dict[int, int]:
+    rows = session.execute(select(OrganisationLink.organisation_id, OrganisationLink.parent_id)
+                           .where(OrganisationLink.in_force(day)))
+    return dict(rows.all())
+
+
+def _chain(parents: dict[int, int], org_id: int) -> list[int]:
+    chain, seen = [org_id], {org_id}
+    while chain[-1] in parents and parents[chain[-1]] not in seen:
+        chain.append(parents[chain[-1]])
+        seen.add(chain[-1])
+    return chain
+
+
+def competent_body(session: Session, facility_ids: set[int], day: dt.date) -> Organisation:
+    """The lowest management body above every facility; the central centre across branches."""
+    parents = _parents_on(session, day)
+    chains = [_chain(parents, f) for f in sorted(facility_ids)]
+    common = [o for o in chains[0] if all(o in c for c in chains[1:])]
+    kinds = dict(session.execute(select(Organisation.id, Organisation.kind)
+                                 .where(Organisation.id.in_(common))).all())
+    for org_id in common:
+        if kinds[org_id] in MANAGEMENT_KINDS:
+            return session.get(Organisation, org_id)
+    return session.execute(select(Organisation).where(
+        Organisation.kind == OrgKind.CENTRAL_CENTRE)).scalars().first()

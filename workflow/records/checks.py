@@ -23,8 +23,8 @@ from workflow.models import (
     PersonIdentifier,
     RecordDocument,
 )
+from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import Scope, management_scope
-from workflow.records.names import given_name_key, search_key
 from workflow.security.permissions import Permission, require
 
 EARLIEST = dt.date(1900, 1, 1)

@@ -26,6 +26,7 @@ from workflow.models import (
     PersonIdentifier,
     RecordDocument,
 )
+from workflow.names import normalise_name, search_key
 from workflow.records.checks import (
     clean_text,
     past_date,
@@ -37,7 +38,6 @@ from workflow.records.checks import (
 )
 from workflow.records.episodes import EpisodeInput, new_episode
 from workflow.records.identifiers import normalise_identifier
-from workflow.records.names import normalise_name, search_key
 from workflow.records.versions import (
     Creation,
     HistoryEntry,

@@ -14,8 +14,7 @@ from workflow.models import (
     Organisation,
     User,
 )
-from workflow.organisations.scope import management_scope, subtree_ids
-from workflow.requests.routing import competent_body
+from workflow.organisations.scope import competent_body, management_scope, subtree_ids
 from workflow.security.permissions import Permission, can
 
 # --- cases -------------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
+from workflow.names import search_key
 from workflow.organisations.scope import Scope
 from workflow.records.checks import user_scope
 from workflow.records.identifiers import guess_kind, normalise_identifier
-from workflow.records.names import search_key
 from workflow.security.permissions import Permission, require
 
 LIMIT = 50

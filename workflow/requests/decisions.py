@@ -131,10 +131,8 @@ def _issue_notices(session: Session, flow: Workflow, actor: Actor,
                    request: AccessRequest) -> None:
     # The written notice of a decision belongs to the decision (Access to Information Law:
     # a refusal is in writing): issued in the same transaction, whatever surface decided.
-    if flow.documents is not None:
-        from workflow.documents import letters
-
-        letters.issue_letters(session, flow.documents, actor, request.id)
+    if flow.notices is not None:
+        flow.notices(session, actor, request.id)
 
 
 def _refusal(code: str, text: str | None) -> str | None:

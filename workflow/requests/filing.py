@@ -32,8 +32,8 @@ from workflow.models import (
     PersonIdentifier,
     RequestStep,
 )
+from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
-from workflow.records.names import search_key
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import (
     Workflow,

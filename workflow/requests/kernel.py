@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,18 +29,20 @@ from workflow.requests.routing import Route, plan_route
 from workflow.requests.rules import Rulebook
 from workflow.requests.workdays import WorkCalendar
 
-if TYPE_CHECKING:
-    from workflow.documents.issuing import ExtractSettings
+# Issues the written notices the request's decisions call for: (session, actor, request id).
+Notices = Callable[[Session, Actor, int], object]
 
 
 @dataclass(frozen=True)
 class Workflow:
-    """The configured rules, calendar and document settings every request operation uses
-    (without document settings, decisions issue no written notices: unit tests of the rules)."""
+    """The configured rules and calendar every request operation uses, and what issues a
+    decision's written notices (`documents.letters.notices(settings)`; without it, decisions
+    issue none: unit tests of the rules). Requests do not import documents: the notices are
+    handed in, so that documents may depend on requests and not the other way round."""
 
     rules: Rulebook = field(default_factory=Rulebook)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    documents: ExtractSettings | None = None
+    notices: Notices | None = None
 
 
 # --- numbering and lookup ------------------------------------------------------------------
