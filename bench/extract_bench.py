@@ -24,14 +24,6 @@ from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
 from workflow.documents import extracts, issuing, pki
 from workflow.documents.rendering import ASSETS, Renderer
-from workflow.enums import (
-    Channel,
-    DocumentCategory,
-    EventKind,
-    ProvisionForm,
-    RequestState,
-    SubjectKind,
-)
 from workflow.models import (
     CustodyEpisode,
     CustodyEvent,
@@ -40,7 +32,9 @@ from workflow.models import (
     RecordDocument,
     User,
 )
+from workflow.records.enums import DocumentCategory, EventKind
 from workflow.requests import filing, kernel
+from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind
 
 NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 SETTINGS = issuing.ExtractSettings(passphrase="bench")  # noqa: S106 - a scratch database

@@ -34,9 +34,10 @@ from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
 from workflow.documents import extracts, issuing
-from workflow.enums import Channel, ProvisionForm, Role, Secrecy, SubjectKind
+from workflow.enums import Role, Secrecy
 from workflow.models import CustodyEpisode, Organisation, Person, User
 from workflow.requests import decisions, filing, kernel
+from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.security import accounts, mfa
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,13 +9,13 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms import EnumSelect
-from workflow.enums import (
+from workflow.enums import Secrecy
+from workflow.records.enums import (
     CaseStage,
     DocumentCategory,
     EventKind,
     IdentifierKind,
     Measure,
-    Secrecy,
     Sex,
 )
 from workflow.records.episodes import EpisodeInput

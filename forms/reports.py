@@ -8,7 +8,7 @@ from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from forms import EnumSelect
-from workflow.enums import ReportKind
+from workflow.figures.enums import ReportKind
 from workflow.figures.reports import FIGURES, ReportInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))

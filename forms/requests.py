@@ -17,8 +17,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import EnumSelect, choices, enum_choices
-from workflow.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
 from workflow.requests.decisions import REFUSAL_REASONS
+from workflow.requests.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
 from workflow.requests.filing import RequestInput
 
 REQUIRED = DataRequired(message=_l("This field is required."))

@@ -16,19 +16,9 @@ from sqlalchemy import select
 from tests.helpers import org, person_at
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, issuing, letters
-from workflow.enums import (
-    CaseStage,
-    Channel,
-    DocumentCategory,
-    EventKind,
-    ProvisionForm,
-    ReportKind,
-    RequestState,
-    Role,
-    Secrecy,
-    SubjectKind,
-)
+from workflow.enums import Role, Secrecy
 from workflow.figures import reports
+from workflow.figures.enums import ReportKind
 from workflow.models import (
     AccessRequest,
     CustodyEpisode,
@@ -39,7 +29,9 @@ from workflow.models import (
     User,
 )
 from workflow.records import cases, corrections
+from workflow.records.enums import CaseStage, DocumentCategory, EventKind
 from workflow.requests import decisions, filing
+from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.kernel import Workflow
 from workflow.security import accounts

@@ -9,7 +9,7 @@ from collections import defaultdict
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from workflow.enums import RequestState
+from workflow.requests.enums import RequestState
 from workflow.requests.machine import LIFECYCLE, TABLE
 
 W, H, GAP_X, GAP_Y, PAD = 150, 38, 90, 26, 16

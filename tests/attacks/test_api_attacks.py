@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from tests.helpers import db_state, system_token, version_of
 from tests.worlds import World, ask, person_with_stage
 from workflow.context import SYSTEM
-from workflow.enums import CaseStage
 from workflow.exchange import feeds
 from workflow.models import ApiToken, AuditEntry, User
+from workflow.records.enums import CaseStage
 
 FILER, OTHER, EXCHANGE = "system.vks", "system.vks.hcm", "exchange.centre"
 ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "requester"),

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from tests.attacks.test_access_matrix import ROLES
 from tests.helpers import system_token, version_of
 from tests.worlds import World, ask, person_with_stage
-from workflow.enums import CaseStage
 from workflow.models import ApiToken, User
+from workflow.records.enums import CaseStage
 
 FILER, OTHER, EXCHANGE = "system.vks", "system.vks.hcm", "exchange.centre"
 ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "requester"),

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from tests.attacks.test_api_attacks import ACCOUNTS, EXCHANGE, FILER, OTHER, ROUTES
 from tests.helpers import db_state, system_token
 from tests.worlds import World, ask, person_with_stage
-from workflow.enums import CaseStage
 from workflow.models import AccessRequest, AuditEntry
+from workflow.records.enums import CaseStage
 
 EXAMPLES = 470
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -21,25 +21,16 @@ from tests.worlds import FLOW, NOW, SETTINGS
 from workflow.audit import trail
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters
-from workflow.enums import (
-    CaseStage,
-    Channel,
-    DocumentCategory,
-    EventKind,
-    IdentifierKind,
-    Measure,
-    ProvisionForm,
-    ReportKind,
-    Role,
-    Secrecy,
-    SubjectKind,
-)
+from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import feeds, incoming, outgoing, trust
 from workflow.figures import dashboard, reports
+from workflow.figures.enums import ReportKind
 from workflow.models import AccessRequest, ApiToken, IssuedDocument, User
 from workflow.records import bulk_import, cases, checks, corrections, episodes, persons, search
+from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
 from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
 from workflow.security import accounts, mfa, tokens

@@ -14,7 +14,7 @@ from tests.browser.conftest import shot
 from tests.browser.test_request_flow import sign_out
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.worlds import World, arrange
-from workflow.enums import IssuedState
+from workflow.documents.enums import IssuedState
 from workflow.models import IssuedDocument
 
 pytestmark = pytest.mark.browser

@@ -13,8 +13,8 @@ from tests.browser.conftest import shot
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.helpers import org
 from workflow.context import Actor
-from workflow.enums import CaseStage
 from workflow.models import CustodyEpisode, Person
+from workflow.records.enums import CaseStage
 from workflow.requests.workdays import WorkCalendar
 
 pytestmark = pytest.mark.browser

@@ -31,14 +31,8 @@ from tests.worlds import (
 from workflow.documents import extracts, verification
 from workflow.documents import letters as documents_letters
 from workflow.documents import rendering as documents
-from workflow.enums import (
-    CaseStage,
-    DocumentCategory,
-    IssuedKind,
-    IssuedState,
-    RequestState,
-    Secrecy,
-)
+from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.enums import Secrecy
 from workflow.errors import Conflict, DocumentFailed, Gone, NotFound
 from workflow.models import (
     DocumentRegister,
@@ -46,7 +40,9 @@ from workflow.models import (
     IssuedDocument,
     RecordDocument,
 )
+from workflow.records.enums import CaseStage, DocumentCategory
 from workflow.requests import decisions
+from workflow.requests.enums import RequestState
 
 
 def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path):

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from tests.helpers import version_of
 from tests.worlds import SETTINGS, World, arrange, ask, fresh_person, text_of
 from workflow.documents import extracts, rendering
-from workflow.enums import CaseStage, IssuedKind, IssuedState, RequestState
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.models import AccessRequest, IssuedDocument
+from workflow.records.enums import CaseStage
 from workflow.requests import kernel
+from workflow.requests.enums import RequestState
 
 
 def documents(db, request_id: int) -> list[IssuedDocument]:

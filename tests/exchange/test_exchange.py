@@ -19,7 +19,7 @@ from tests.conftest import PG_URL, _pg
 from workflow.audit.checkpoints import load_or_create_key, public_pem
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
-from workflow.enums import EventKind, Role
+from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.exchange import feeds, incoming, outgoing, trust, wire
 from workflow.models import (
@@ -37,6 +37,7 @@ from workflow.organisations.scope import management_scope
 from workflow.organisations.tree import build_tree
 from workflow.records import corrections
 from workflow.records import episodes as records_episodes
+from workflow.records.enums import EventKind
 from workflow.schema import upgrade
 from workflow.security.accounts import create_user
 

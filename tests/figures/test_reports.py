@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from tests.helpers import last_audit, org
 from workflow.context import SYSTEM, Actor
-from workflow.enums import ReportKind, ReportState, Role
+from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.figures import reports
+from workflow.figures.enums import ReportKind, ReportState
 from workflow.models import User
 from workflow.security.accounts import create_user
 

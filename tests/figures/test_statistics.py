@@ -16,22 +16,7 @@ from sqlalchemy import select
 from tests.helpers import count, last_audit, org
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
-from workflow.enums import (
-    Branch,
-    CaseStage,
-    Channel,
-    EventKind,
-    Measure,
-    OrgKind,
-    OrgLevel,
-    ProvisionForm,
-    RequestState,
-    Role,
-    Sex,
-    StepKind,
-    StepOutcome,
-    SubjectKind,
-)
+from workflow.enums import Role
 from workflow.errors import Forbidden, InvalidInput
 from workflow.figures import dashboard, snapshots, statistics
 from workflow.figures import requests as request_figures
@@ -49,7 +34,17 @@ from workflow.models import (
     StatisticsSnapshot,
     User,
 )
+from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 from workflow.organisations.scope import management_scope, subtree_ids
+from workflow.records.enums import CaseStage, EventKind, Measure, Sex
+from workflow.requests.enums import (
+    Channel,
+    ProvisionForm,
+    RequestState,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+)
 from workflow.requests.rules import Rulebook
 from workflow.security.accounts import create_user
 

@@ -296,10 +296,10 @@ def test_a_case_number_outside_scope_answers_as_one_that_does_not_exist(client, 
 def test_only_a_keeper_changes_a_case_even_when_another_province_holds_a_person_under_it(
         app, client, auth, db):
     from workflow.context import Actor
-    from workflow.enums import Measure
     from workflow.errors import Forbidden
     from workflow.models import User
     from workflow.records import corrections
+    from workflow.records.enums import Measure
 
     case = hanoi_case(client, auth, db)
     # The link made some other way (a transfer entered by the central centre, a package).
@@ -335,7 +335,7 @@ def test_the_other_provinces_person_still_needs_the_investigation_bodys_consent(
                                                                                db):
     from workflow.context import vietnam_day
     from workflow.db import utcnow
-    from workflow.enums import StepKind, Urgency
+    from workflow.requests.enums import StepKind, Urgency
     from workflow.requests.kernel import Workflow
     from workflow.requests.routing import plan_route
 

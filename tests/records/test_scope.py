@@ -74,8 +74,8 @@ def test_episode_outside_scope_is_hidden_and_counted(client, auth, db):
 
 
 def test_a_facility_placed_under_a_body_is_in_its_scope_at_once(db):
-    from workflow.enums import Branch, OrgKind, OrgLevel
     from workflow.models import Organisation, OrganisationLink
+    from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 
     # Scopes are remembered within a transaction; a change to the tree must not be missed.
     today = dt.date(2026, 11, 24)
@@ -98,8 +98,8 @@ def test_a_facility_placed_under_a_body_is_in_its_scope_at_once(db):
 
 
 def test_a_long_lived_session_sees_a_link_another_committed_after_its_transaction(app, db):
-    from workflow.enums import Branch, OrgKind, OrgLevel
     from workflow.models import Organisation, OrganisationLink
+    from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 
     # The remembered scopes last one transaction (a command such as `sweep` keeps its session).
     today = dt.date(2026, 11, 24)

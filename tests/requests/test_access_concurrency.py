@@ -9,10 +9,11 @@ from sqlalchemy import select
 from tests.worlds import NOW, World, ask, person_with_stage
 from workflow.context import Actor
 from workflow.db import make_engine, make_session_factory
-from workflow.enums import RequestState, Role, StepOutcome
+from workflow.enums import Role
 from workflow.errors import Conflict
 from workflow.models import AuditEntry, RequestStep, RequestTransition, User
 from workflow.requests import decisions
+from workflow.requests.enums import RequestState, StepOutcome
 
 APPROVERS = 20
 

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from tests.worlds import FLOW, World, ask, person_with_stage
 from workflow.context import Actor
-from workflow.enums import RequestState, Role
+from workflow.enums import Role
 from workflow.errors import Conflict
 from workflow.models import Notification, RequestTransition
 from workflow.requests import deadlines, decisions, filing
+from workflow.requests.enums import RequestState
 
 
 @pytest.fixture

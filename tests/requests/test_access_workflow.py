@@ -10,20 +10,20 @@ from sqlalchemy import select
 
 from tests.helpers import org, person_at
 from tests.worlds import FLOW, NOW, ask, person_with_stage, states
-from workflow.enums import (
-    CaseStage,
+from workflow.enums import Role
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.models import AccessRequest, CustodyEpisode, Person
+from workflow.records import cases, persons
+from workflow.records.enums import CaseStage
+from workflow.requests import decisions, filing, policy
+from workflow.requests.enums import (
     Channel,
     ProvisionForm,
     RequestState,
-    Role,
     StepKind,
     StepOutcome,
     SubjectKind,
 )
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflow.models import AccessRequest, CustodyEpisode, Person
-from workflow.records import cases, persons
-from workflow.requests import decisions, filing, policy
 from workflow.requests.filing import RequestInput
 
 

@@ -22,17 +22,10 @@ from tests.worlds import (
     prepare,
     release,
 )
-from workflow import enums
 from workflow.context import Actor
 from workflow.documents import letters
-from workflow.enums import (
-    CaseStage,
-    DocumentCategory,
-    IssuedKind,
-    IssuedState,
-    Role,
-    Secrecy,
-)
+from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.enums import Role, Secrecy
 from workflow.errors import NotFound
 from workflow.models import (
     AccessRequest,
@@ -42,7 +35,8 @@ from workflow.models import (
     RecordDocument,
     User,
 )
-from workflow.requests import decisions, filing, kernel, queries
+from workflow.records.enums import CaseStage, DocumentCategory
+from workflow.requests import decisions, enums, filing, kernel, queries
 from workflow.requests import policy as request_policy
 
 

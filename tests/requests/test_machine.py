@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.enums import RequestState
+from workflow.requests.enums import RequestState
 from workflow.requests.machine import TABLE, TRIGGERS, mermaid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +46,8 @@ def test_readme_diagrams_are_generated_from_the_tables():
 def test_every_lifecycle_changes_state_only_through_its_rows():
     """No lifecycle has an automatic `to_<state>` trigger, every row's trigger has its words,
     and a trigger from a state no row leaves is refused and changes nothing."""
+    from workflow.documents.enums import IssuedState
     from workflow.documents.states import LIFECYCLE as DOCUMENTS
-    from workflow.enums import IssuedState
     from workflow.errors import Conflict
     from workflow.figures.reports import LIFECYCLE as REPORTS
     from workflow.requests.machine import LIFECYCLE as REQUESTS

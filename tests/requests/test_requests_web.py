@@ -91,7 +91,7 @@ def test_route_preview_saves_nothing(client, auth, db):
 
 def test_consent_letter_scan_is_attached_and_checked(app, client, auth, db):
     from tests.worlds import World, ask, person_with_stage
-    from workflow.enums import CaseStage
+    from workflow.records.enums import CaseStage
 
     with app.extensions["custody_sessions"]() as session:
         world = World(session)

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from tests.helpers import org
 from tests.worlds import World
-from workflow.enums import CaseStage, Measure, Sex, StepKind, Urgency
 from workflow.models import Organisation, Person
 from workflow.records import cases, corrections, episodes, persons
+from workflow.records.enums import CaseStage, Measure, Sex
+from workflow.requests.enums import StepKind, Urgency
 from workflow.requests.routing import plan_route
 from workflow.requests.rules import Rulebook
 from workflow.requests.workdays import WorkCalendar

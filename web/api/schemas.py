@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from workflow.enums import (
+from workflow.requests.decisions import REFUSAL_REASONS
+from workflow.requests.enums import (
     Channel,
     ProvisionForm,
     RequestCategory,
@@ -12,7 +13,6 @@ from workflow.enums import (
     SubjectKind,
     Urgency,
 )
-from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.policy import VIEWS
 
 CATEGORY = fields.String(validate=validate.OneOf([c.value for c in RequestCategory]))

@@ -26,10 +26,10 @@ from web.extensions import filing_limit
 from web.i18n import domain_message
 from workflow.context import Actor
 from workflow.db import utcnow
-from workflow.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.errors import DomainError
 from workflow.requests import decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
+from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.requests.filing import RequestInput
 from workflow.security import tokens
 

@@ -28,9 +28,9 @@ from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import translated, vn_date
 from web.security import actor, requires
-from workflow.enums import OrgKind
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
+from workflow.organisations.enums import OrgKind
 from workflow.organisations.scope import facilities_in_scope
 from workflow.records import (
     bulk_import,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from workflow.enums import RequestCategory
 from workflow.i18n import N_
 from workflow.requests.decisions import REFUSAL_REASONS
+from workflow.requests.enums import RequestCategory
 from workflow.requests.machine import LABELS
 
 PLAIN_STATUS = {

@@ -37,10 +37,11 @@ from web.security import actor
 from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts, issuing
-from workflow.enums import IssuedKind, IssuedState, RequestState, SubjectKind, Urgency
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
+from workflow.requests.enums import RequestState, SubjectKind, Urgency
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
@@ -246,7 +247,7 @@ def index():
 def form_pdf():
     """The blank request form (phiếu đề nghị cung cấp thông tin) to print and fill in by hand."""
     from web.requests.labels import category_label
-    from workflow.enums import RequestCategory
+    from workflow.requests.enums import RequestCategory
 
     pdf = issuing.renderer().render("request_form.html", {
         "issuer_parent": "", "issuer": "", "place": "..................",

@@ -11,9 +11,9 @@ from forms.statistics import DashboardForm
 from web import db
 from web.i18n import domain_message, label
 from web.security import actor, requires
-from workflow.enums import Measure
 from workflow.errors import InvalidInput
 from workflow.figures import dashboard, reports, statistics
+from workflow.records.enums import Measure
 from workflow.security.permissions import Permission
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")

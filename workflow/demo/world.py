@@ -15,17 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    CaseStage,
-    DocumentCategory,
-    EventKind,
-    IdentifierKind,
-    Measure,
-    OrgKind,
-    Role,
-    Secrecy,
-    Sex,
-)
+from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict
 from workflow.models import (
     Case,
@@ -40,6 +30,15 @@ from workflow.models import (
     User,
 )
 from workflow.names import given_name_key, search_key
+from workflow.organisations.enums import OrgKind
+from workflow.records.enums import (
+    CaseStage,
+    DocumentCategory,
+    EventKind,
+    IdentifierKind,
+    Measure,
+    Sex,
+)
 from workflow.security import accounts
 
 if TYPE_CHECKING:
@@ -413,8 +412,8 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
     """A few requests by the procuracy about persons at the Hà Nội camp, left in several states
     through the real workflow, so that every queue has something in it."""
     from workflow.documents import extracts, letters
-    from workflow.enums import Channel, ProvisionForm, SubjectKind
     from workflow.requests import decisions, filing
+    from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
     from workflow.requests.filing import RequestInput
     from workflow.requests.kernel import Workflow
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 
 from workflow.documents.grants import Grant
 from workflow.documents.wording import short_date, vi
-from workflow.enums import RequestCategory, Secrecy
+from workflow.enums import Secrecy
 from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Person, RecordDocument
+from workflow.requests.enums import RequestCategory
 from workflow.requests.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
 
 

@@ -15,6 +15,7 @@ from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.documents import states
 from workflow.documents.contents import extract_sections, split_parts
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.grants import grant_of
 from workflow.documents.issuing import (
     ExtractSettings,
@@ -24,12 +25,6 @@ from workflow.documents.issuing import (
     issue_document,
 )
 from workflow.documents.wording import short_date
-from workflow.enums import (
-    IssuedKind,
-    IssuedState,
-    RequestState,
-    SubjectKind,
-)
 from workflow.errors import (
     Conflict,
     DomainError,
@@ -45,6 +40,7 @@ from workflow.models import (
     User,
 )
 from workflow.requests import decisions, kernel
+from workflow.requests.enums import RequestState, SubjectKind
 from workflow.requests.policy import (
     can_download,
     can_fire,

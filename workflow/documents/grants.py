@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from workflow.enums import RequestCategory, Secrecy, StepKind, StepOutcome
+from workflow.enums import Secrecy
 from workflow.i18n import N_
 from workflow.models import AccessRequest, RequestStep
+from workflow.requests.enums import RequestCategory, StepKind, StepOutcome
 
 
 @dataclass(frozen=True)

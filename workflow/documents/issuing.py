@@ -21,13 +21,10 @@ from sqlalchemy.orm import Session, undefer
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents import pki
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
 from workflow.documents.rendering import Renderer
 from workflow.documents.wording import short_date, vi
-from workflow.enums import (
-    IssuedKind,
-    IssuedState,
-)
 from workflow.errors import (
     DocumentFailed,
     DomainError,

@@ -7,16 +7,10 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.extracts import documents_of
 from workflow.documents.issuing import ExtractSettings, issue_document, subject_line
 from workflow.documents.wording import short_date, vi
-from workflow.enums import (
-    IssuedKind,
-    IssuedState,
-    RequestCategory,
-    StepKind,
-    StepOutcome,
-)
 from workflow.errors import (
     Gone,
     NotFound,
@@ -29,6 +23,7 @@ from workflow.models import (
     RequestTransition,
 )
 from workflow.requests import decisions
+from workflow.requests.enums import RequestCategory, StepKind, StepOutcome
 from workflow.requests.kernel import Notices
 from workflow.requests.policy import (
     can_view,

@@ -4,7 +4,7 @@ issued released and may only be revoked."""
 
 from __future__ import annotations
 
-from workflow.enums import IssuedState as S
+from workflow.documents.enums import IssuedState as S
 from workflow.i18n import N_
 from workflow.lifecycle import Lifecycle, Row
 

@@ -14,11 +14,8 @@ from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.documents import pki
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.issuing import normalise_code
-from workflow.enums import (
-    IssuedKind,
-    IssuedState,
-)
 from workflow.models import (
     IssuedDocument,
 )

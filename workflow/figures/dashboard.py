@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import Measure, Role
+from workflow.enums import Role
 from workflow.errors import InvalidInput
 from workflow.figures import reports, snapshots, statistics
 from workflow.figures import requests as request_figures
 from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation, User, UserRole
 from workflow.organisations.scope import NATIONWIDE_KINDS, Scope, management_scope, subtree_ids
+from workflow.records.enums import Measure
 from workflow.requests.rules import Rulebook
 from workflow.security.permissions import Permission, require
 

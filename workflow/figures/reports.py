@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import ReportKind, ReportState
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.figures.enums import ReportKind, ReportState
 from workflow.i18n import N_
 from workflow.lifecycle import Lifecycle, Row
 from workflow.models import FacilityReport, Organisation

@@ -12,9 +12,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflow.context import vietnam_day, vn_midnight
-from workflow.enums import OrgKind, RequestState, StepKind, StepOutcome
 from workflow.i18n import N_
 from workflow.models import AccessRequest, Organisation, RequestStep, RequestTransition
+from workflow.organisations.enums import OrgKind
+from workflow.requests.enums import RequestState, StepKind, StepOutcome
 
 DETAINED_PERSON = "detained_person"
 DETAINED_PERSON_LABEL = N_("Detained person (own record)")

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.enums import RequestState, StepKind, StepOutcome
 from workflow.figures import requests as request_figures
 from workflow.figures import statistics
 from workflow.models import StatisticsSnapshot
+from workflow.requests.enums import RequestState, StepKind, StepOutcome
 
 T = TypeVar("T")
 _CLASSES = {c.__name__: c for c in (

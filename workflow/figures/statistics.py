@@ -14,10 +14,11 @@ from sqlalchemy import String, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from workflow.enums import Branch, CaseStage, EventKind, Measure, Sex
 from workflow.i18n import N_
 from workflow.models import CaseStageEntry, CustodyEpisode, CustodyEvent, Organisation, Person
+from workflow.organisations.enums import Branch
 from workflow.organisations.scope import Scope
+from workflow.records.enums import CaseStage, EventKind, Measure, Sex
 from workflow.requests.rules import RuleSet
 
 DIMENSIONS: dict[str, str] = {

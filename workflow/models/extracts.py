@@ -18,7 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
-from workflow.enums import IssuedKind, IssuedState, enum_type
+from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.enums import enum_type
 from workflow.models.organisations import Organisation
 from workflow.models.requests import AccessRequest
 from workflow.models.users import User

@@ -8,7 +8,8 @@ from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base
-from workflow.enums import Branch, OrgKind, OrgLevel, enum_type
+from workflow.enums import enum_type
+from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 
 
 class Organisation(Base):

@@ -22,17 +22,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
-from workflow.enums import (
+from workflow.enums import Secrecy, enum_type
+from workflow.models.organisations import Organisation
+from workflow.records.enums import (
     CaseStage,
     DocumentCategory,
     EventKind,
     IdentifierKind,
     Measure,
-    Secrecy,
     Sex,
-    enum_type,
 )
-from workflow.models.organisations import Organisation
 
 # Search keys compare byte-wise so that an index range scan finds every prefix on PostgreSQL too.
 SearchKey = String(160).with_variant(String(160, collation="C"), "postgresql")

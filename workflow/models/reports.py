@@ -10,7 +10,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
-from workflow.enums import ReportKind, ReportState, enum_type
+from workflow.enums import enum_type
+from workflow.figures.enums import ReportKind, ReportState
 from workflow.models.organisations import Organisation
 from workflow.models.users import User
 

@@ -18,7 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
-from workflow.enums import (
+from workflow.enums import enum_type
+from workflow.models.organisations import Organisation
+from workflow.models.records import Case, Person
+from workflow.models.users import User
+from workflow.requests.enums import (
     Channel,
     ProvisionForm,
     RequestState,
@@ -26,11 +30,7 @@ from workflow.enums import (
     StepOutcome,
     SubjectKind,
     Urgency,
-    enum_type,
 )
-from workflow.models.organisations import Organisation
-from workflow.models.records import Case, Person
-from workflow.models.users import User
 
 REQUEST_STATE_CHECKS = {
     "submitted_when": "state IN ('draft', 'withdrawn') OR submitted_at IS NOT NULL",

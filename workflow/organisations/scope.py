@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, event, literal, select
 from sqlalchemy.orm import Session, object_session
 
-from workflow.enums import FACILITY_KINDS, OrgKind
 from workflow.models import Organisation, OrganisationLink
+from workflow.organisations.enums import FACILITY_KINDS, OrgKind
 
 # The central centre keeps the whole database: the police subsystem and what the army subsystem
 # reports to it (Decree Arts. 7 §1, 8 §1b).

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from workflow.enums import Branch, OrgKind, OrgLevel
 from workflow.models import Organisation, OrganisationLink
 from workflow.names import search_key
+from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 
 DECREE_IN_FORCE = dt.date(2018, 1, 1)
 DISTRICTS_ABOLISHED = dt.date(2025, 3, 1)

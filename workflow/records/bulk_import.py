@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import IdentifierKind, Measure, Sex
 from workflow.errors import DomainError, InvalidInput
 from workflow.i18n import N_
 from workflow.records import checks, episodes, persons
+from workflow.records.enums import IdentifierKind, Measure, Sex
 
 COLUMNS = ("full_name", "birth_date", "sex", "nationality", "place_of_origin",
            "identity_kind", "identity_number", "issuing_country", "measure", "start_date",

@@ -10,9 +10,6 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    CaseStage,
-)
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -22,6 +19,7 @@ from workflow.models import (
     Organisation,
 )
 from workflow.records.checks import HANDLING_KINDS, clean_text, lock_row, past_date
+from workflow.records.enums import CaseStage
 from workflow.records.policy import can_change_case_stage, can_link_case, can_view_case
 from workflow.records.versions import (
     write_version,

@@ -9,10 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
-from workflow.enums import (
-    CaseStage,
-    OrgKind,
-)
 from workflow.errors import Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -24,7 +20,9 @@ from workflow.models import (
     RecordDocument,
 )
 from workflow.names import given_name_key, search_key
+from workflow.organisations.enums import OrgKind
 from workflow.organisations.scope import Scope, management_scope
+from workflow.records.enums import CaseStage
 from workflow.security.permissions import Permission, require
 
 EARLIEST = dt.date(1900, 1, 1)

@@ -7,10 +7,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    Measure,
-    Secrecy,
-)
+from workflow.enums import Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -31,6 +28,7 @@ from workflow.records.checks import (
     set_search_keys,
     user_scope,
 )
+from workflow.records.enums import Measure
 from workflow.records.identifiers import normalise_identifier
 from workflow.records.persons import PersonInput
 from workflow.records.policy import can_change_case_stage

@@ -10,11 +10,6 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    ENDING_EVENTS,
-    EventKind,
-    Measure,
-)
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
@@ -31,6 +26,7 @@ from workflow.records.checks import (
     writable_episode,
     writable_facility,
 )
+from workflow.records.enums import ENDING_EVENTS, EventKind, Measure
 from workflow.records.versions import (
     write_version,
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from workflow.enums import IdentifierKind
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
+from workflow.records.enums import IdentifierKind
 
 _SHAPES = {
     IdentifierKind.CITIZEN_ID: (

@@ -11,12 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    DocumentCategory,
-    IdentifierKind,
-    Secrecy,
-    Sex,
-)
+from workflow.enums import Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -36,6 +31,7 @@ from workflow.records.checks import (
     writable_episode,
     writable_facility,
 )
+from workflow.records.enums import DocumentCategory, IdentifierKind, Sex
 from workflow.records.episodes import EpisodeInput, new_episode
 from workflow.records.identifiers import normalise_identifier
 from workflow.records.versions import (

@@ -10,11 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor, vietnam_day
-from workflow.enums import (
-    RequestState,
-    Role,
-    StepKind,
-)
+from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
@@ -23,6 +19,7 @@ from workflow.models import (
 )
 from workflow.organisations.scope import parent_on
 from workflow.requests.decisions import void_open_steps
+from workflow.requests.enums import RequestState, StepKind
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import Workflow, move, open_request, record_transition, system_note
 from workflow.requests.policy import (

@@ -9,20 +9,14 @@ import json
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
-from workflow.enums import (
-    RequestState,
-    Role,
-    Secrecy,
-    StepKind,
-    StepOutcome,
-    SubjectKind,
-)
+from workflow.enums import Role, Secrecy
 from workflow.errors import Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
     RequestStep,
 )
+from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import Workflow, move, open_request, require_state, route_now
 from workflow.requests.policy import (

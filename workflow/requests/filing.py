@@ -13,17 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    Channel,
-    ProvisionForm,
-    RequestCategory,
-    RequestState,
-    Role,
-    StepKind,
-    StepOutcome,
-    SubjectKind,
-    Urgency,
-)
+from workflow.enums import Role
 from workflow.errors import Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
@@ -34,6 +24,16 @@ from workflow.models import (
 )
 from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.requests.enums import (
+    Channel,
+    ProvisionForm,
+    RequestCategory,
+    RequestState,
+    StepKind,
+    StepOutcome,
+    SubjectKind,
+    Urgency,
+)
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import (
     Workflow,

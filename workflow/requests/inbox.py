@@ -7,9 +7,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    Role,
-)
+from workflow.enums import Role
 from workflow.models import (
     AccessRequest,
     Notification,

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import RequestState
 from workflow.errors import Conflict, Forbidden, NotFound
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
     RequestTransition,
 )
+from workflow.requests.enums import RequestState
 from workflow.requests.machine import fire, rows_for
 from workflow.requests.policy import (
     can_fire,

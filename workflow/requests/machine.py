@@ -4,11 +4,11 @@ so nothing can reach a state except through a row of this table."""
 
 from __future__ import annotations
 
-from workflow.enums import RequestState as S
-from workflow.enums import StepKind
 from workflow.i18n import N_
 from workflow.lifecycle import Lifecycle, Row
 from workflow.models import AccessRequest
+from workflow.requests.enums import RequestState as S
+from workflow.requests.enums import StepKind
 
 
 class Who:

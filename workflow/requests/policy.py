@@ -14,16 +14,11 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
-from workflow.enums import (
-    IssuedKind,
-    RequestState,
-    Role,
-    StepKind,
-    StepOutcome,
-    SubjectKind,
-)
+from workflow.documents.enums import IssuedKind
+from workflow.enums import Role
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
+from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.machine import Who, allowed_triggers, rows_for
 from workflow.security.permissions import is_live
 

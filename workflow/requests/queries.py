@@ -8,12 +8,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.enums import (
-    RequestState,
-    StepKind,
-    StepOutcome,
-    Urgency,
-)
 from workflow.errors import Forbidden, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -23,6 +17,7 @@ from workflow.models import (
     User,
 )
 from workflow.organisations.scope import subtree_ids
+from workflow.requests.enums import RequestState, StepKind, StepOutcome, Urgency
 from workflow.requests.policy import (
     VIEWS,
     can_list,

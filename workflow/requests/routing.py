@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.enums import OrgKind, RequestCategory, Secrecy, StepKind, Urgency
+from workflow.enums import Secrecy
 from workflow.i18n import N_
 from workflow.models import (
     Case,
@@ -26,7 +26,9 @@ from workflow.models import (
     Person,
     RecordDocument,
 )
+from workflow.organisations.enums import OrgKind
 from workflow.organisations.scope import competent_body, management_scope
+from workflow.requests.enums import RequestCategory, StepKind, Urgency
 from workflow.requests.rules import RuleSet
 from workflow.requests.workdays import DueDate, WorkCalendar
 

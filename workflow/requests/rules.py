@@ -10,8 +10,8 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from workflow.enums import CaseStage, Measure
 from workflow.i18n import N_
+from workflow.records.enums import CaseStage, Measure
 
 
 @dataclass(frozen=True)
