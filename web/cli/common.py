@@ -17,7 +17,7 @@ def app_sessions():
 
 def app_engine():
     """The application's engine."""
-    return current_app.extensions["custody_engine"]
+    return engine_of(current_app)
 
 
 def app_sealer() -> audit.Sealer:

@@ -51,7 +51,8 @@ def get_request(session: Session, actor: Actor, request_id: int) -> AccessReques
 def _as_seen(session: Session, actor: Actor, request: AccessRequest) -> AccessRequest:
     """Mark what of the request's route its reader may see (request_policy.can_see_cases)."""
     request.cases_hidden = not can_see_cases(session, actor.user, request, actor.today)
-    request.shown_route = outsider_json(request.route) if request.cases_hidden else request.route
+    route = request.route  # parsed from its JSON at each read: once here
+    request.shown_route = outsider_json(route) if request.cases_hidden else route
     return request
 
 
