@@ -2,11 +2,52 @@
 
 from collections.abc import Iterable
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import SelectField
+from wtforms import fields as wtforms_fields
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import TextInput
 
 from workflow.enums import Labelled
+
+
+class _Catalogue:
+    """WTForms' own messages ("Not a valid date value.", "Number must be between…") from the
+    project's catalogue: WTForms ships no Vietnamese, and `forms.messages` lists them for it."""
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+CATALOGUE = _Catalogue()
+
+
+class Form(FlaskForm):
+    """Every form of the project: WTForms' own messages in the user's language."""
+
+    class Meta:
+        def get_translations(self, form):
+            return CATALOGUE
+
+
+class DateField(wtforms_fields.DateField):
+    """A date typed as day/month/year, the way every page and document prints dates (a browser's
+    date picker follows the browser's locale instead); ISO dates are accepted too."""
+
+    widget = TextInput()
+    FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        kwargs.setdefault("format", list(self.FORMATS))
+        kwargs.setdefault("description", _l("Day/month/year, for example 25/11/2026."))
+        kwargs["render_kw"] = {"inputmode": "numeric", "autocomplete": "off",
+                               "class": "date-input", **kwargs.get("render_kw", {})}
+        super().__init__(label, validators, **kwargs)
 
 
 def choices(pairs: Iterable[tuple[object, object]], group: str | None = None

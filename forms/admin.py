@@ -1,7 +1,6 @@
 """Account administration forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -13,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms import EnumSelect, enum_choices
+from forms import EnumSelect, Form, enum_choices
 from workflow.enums import Role, Secrecy
 
 
@@ -32,7 +31,7 @@ class RolesField(SelectMultipleField):
         return {Role(v) for v in self.data or []}
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     """Create an account."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
@@ -48,7 +47,7 @@ class UserForm(FlaskForm):
                              validators=[DataRequired(), Length(min=8, max=128)])
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     """Change an account's roles, clearance and status."""
 
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
@@ -56,11 +55,11 @@ class UserEditForm(FlaskForm):
     active = BooleanField(_l("May sign in"))
 
 
-class UnlockForm(FlaskForm):
+class UnlockForm(Form):
     """Unlock an account (the CSRF token only)."""
 
 
-class RevokeTokenForm(FlaskForm):
+class RevokeTokenForm(Form):
     """Revoke an API token, confirmed with a tick."""
 
     confirm = BooleanField(_l("I confirm: the systems that use this token stop working at "

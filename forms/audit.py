@@ -1,12 +1,13 @@
 """Filters of the audit trail."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from forms import DateField, Form
 
-class AuditFilterForm(FlaskForm):
+
+class AuditFilterForm(Form):
     """Filter entries by person, actor, action and time (sent by GET: no personal data in it)."""
 
     class Meta:

@@ -1,12 +1,13 @@
 """Sign-in, password change and language forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from forms import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     """Sign in with username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
@@ -16,7 +17,7 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(message=_l("Acknowledge the notice to sign in."))])
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     """Confirm one's password and code before a sensitive act."""
 
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
@@ -25,7 +26,7 @@ class ReauthForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """The second factor: a six-digit code, or a recovery code."""
 
     code = StringField(_l("Code from the authenticator app"),
@@ -34,7 +35,7 @@ class CodeForm(FlaskForm):
                                   "autofocus": True})
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     """Change one's own password."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
@@ -45,7 +46,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     """Switch the interface language."""
 
     lang = HiddenField(validators=[DataRequired()])

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from forms import Form
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
 
-class PrepareForm(FlaskForm):
+class PrepareForm(Form):
     """Produce the extract for preview (no fields: the grant decides the content)."""
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(Form):
     """Release the previewed extract: the hash of the preview travels with the form."""
 
     document_id = HiddenField(validators=[REQUIRED, Regexp(r"^\d{1,12}$")])
@@ -31,14 +32,14 @@ class ReleaseForm(FlaskForm):
         return [n.strip() for n in (self.named.data or "").split(",") if n.strip()]
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     """Withdraw a released extract."""
 
     document_id = HiddenField(validators=[REQUIRED, Regexp(r"^\d{1,12}$")])
     reason = TextAreaField(_l("Why it is revoked"), validators=[REQUIRED, Length(max=2000)])
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     """Look a verification code up (public page, GET)."""
 
     class Meta:

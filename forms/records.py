@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import EnumSelect
+from forms import DateField, EnumSelect, Form
 from workflow.enums import Secrecy
 from workflow.records.enums import (
     CaseStage,
@@ -24,14 +23,14 @@ from workflow.records.persons import IdentifierInput, PersonInput
 REQUIRED = DataRequired(message=_l("This field is required."))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """Search persons by name or identity number (sent by POST: names stay out of URLs)."""
 
     q = StringField(_l("Name or identity number"), validators=[REQUIRED, Length(max=100)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
 
 
-class PersonFields(FlaskForm):
+class PersonFields(Form):
     """The person's own fields."""
 
     full_name = StringField(_l("Full name"), validators=[REQUIRED, Length(max=160)])
@@ -48,7 +47,7 @@ class PersonFields(FlaskForm):
                            place_of_origin=self.place_of_origin.data)
 
 
-class EpisodeFields(FlaskForm):
+class EpisodeFields(Form):
     """Where, under which measure, since when and on what legal basis a person is held."""
 
     facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
@@ -82,7 +81,7 @@ class NewPersonForm(PersonFields, EpisodeFields):
                                issuing_country=self.id_country.data)
 
 
-class Correction(FlaskForm):
+class Correction(Form):
     """What every correction carries: the version it was based on and the reason."""
 
     version = HiddenField(validators=[REQUIRED])
@@ -115,7 +114,7 @@ class CorrectEpisodeForm(Correction):
                               validators=[REQUIRED, Length(max=255)])
 
 
-class IdentifierForm(FlaskForm):
+class IdentifierForm(Form):
     """Add an identity document."""
 
     kind = EnumSelect(_l("Kind of identity document"), IdentifierKind, validators=[REQUIRED])
@@ -124,7 +123,7 @@ class IdentifierForm(FlaskForm):
     issuing_country = StringField(_l("Issuing country"), validators=[Optional(), Length(max=64)])
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """Record an event of an episode."""
 
     kind = EnumSelect(_l("Event"), EventKind, validators=[REQUIRED])
@@ -135,7 +134,7 @@ class EventForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     """File a document of the record."""
 
     category = EnumSelect(_l("Category (Law on execution of custody, Art. 17)"),
@@ -149,7 +148,7 @@ class DocumentForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     """Register a case."""
 
     number = StringField(_l("Case number"), validators=[REQUIRED, Length(max=64)])
@@ -161,7 +160,7 @@ class CaseForm(FlaskForm):
                                   validators=[Optional()])
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     """Record that a case moved to another stage."""
 
     stage = EnumSelect(_l("Stage"), CaseStage, validators=[REQUIRED])
@@ -171,7 +170,7 @@ class StageForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """A facility's file of records to register at once."""
 
     facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])

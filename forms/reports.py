@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from forms import EnumSelect
+from forms import DateField, EnumSelect, Form
 from workflow.figures.enums import ReportKind
 from workflow.figures.reports import FIGURES, ReportInput
 
@@ -20,7 +19,7 @@ def _count(key: str) -> IntegerField:
     return IntegerField(_l(label), validators=COUNT)
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     """A report: kind, period, title, the facility's figures (periodic) and the text."""
 
     kind = EnumSelect(_l("Kind of report"), ReportKind, validators=[REQUIRED])
@@ -42,7 +41,7 @@ class ReportForm(FlaskForm):
                            figures={k: getattr(self, k).data for k in FIGURES})
 
 
-class ReportActionForm(FlaskForm):
+class ReportActionForm(Form):
     """Submit, accept or send back; a note says what must be corrected."""
 
     version = HiddenField()

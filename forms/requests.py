@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileSize
 from wtforms import (
-    DateField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms import EnumSelect, choices, enum_choices
+from forms import DateField, EnumSelect, Form, choices, enum_choices
 from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.enums import Channel, ProvisionForm, RequestCategory, SubjectKind, Urgency
 from workflow.requests.filing import RequestInput
@@ -34,7 +33,7 @@ class CategoriesField(SelectMultipleField):
         super().__init__(label, choices=enum_choices(RequestCategory), **kwargs)
 
 
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     """File a request to look up or be provided records."""
 
     subject_kind = EnumSelect(_l("The request is about"), SubjectKind, validators=[REQUIRED])
@@ -71,7 +70,7 @@ class RequestForm(FlaskForm):
             scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data)
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     """Approve, possibly narrower than asked."""
 
     categories = CategoriesField(_l("Parts of the record granted"), validators=[REQUIRED])
@@ -80,16 +79,17 @@ class ApproveForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(Form):
     """Refuse with a reason from the catalogue (used for approval and for consent)."""
 
-    reason_code = SelectField(_l("Reason"), choices=choices((k, _l(v)) for k, v in
-                                                            REFUSAL_REASONS.items()),
-                              validators=[REQUIRED])
+    # No reason is chosen in advance: a refusal is a decision the signer makes, not a default.
+    reason_code = RadioField(_l("Reason"), choices=choices((k, _l(v)) for k, v in
+                                                           REFUSAL_REASONS.items()),
+                             validators=[DataRequired(message=_l("Choose the reason."))])
     text = TextAreaField(_l("Explanation"), validators=[Optional(), Length(max=2000)])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     """Give the written consent of the body handling the case."""
 
     letter_ref = StringField(_l("Number of the written consent"),
@@ -103,13 +103,13 @@ class ConsentForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """An action that needs only a reason (return, withdraw, extend)."""
 
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(Form):
     """Filters of a request list (sent by GET)."""
 
     class Meta:

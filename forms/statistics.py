@@ -1,12 +1,12 @@
 """The dashboard's choice of day and period (sent by GET: figures, no personal data)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms.validators import Optional
 
+from forms import DateField, Form
 
-class DashboardForm(FlaskForm):
+
+class DashboardForm(Form):
     """Population on `day`; movements and requests from `start` to `end`."""
 
     class Meta:

@@ -1,5 +1,5 @@
 """Every signed-in request is checked against its server-side session record; sensitive acts
-need a sign-in within the last 30 minutes."""
+need a sign-in within the configured window (30 minutes by default)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from forms.auth import ReauthForm
 from web import db
 from web.security import actor
 from workflow.i18n import N_
-from workflow.security import sessions
+from workflow.security import accounts, mfa, sessions
 
 ENDED = {
-    "idle": N_("You were signed out after 30 minutes without activity. Sign in again."),
-    "expired": N_("You were signed out because the session is 12 hours old. Sign in again."),
+    "idle": N_("You were signed out after %(n)s minutes without activity. Sign in again."),
+    "expired": N_("You were signed out because the session is %(n)s hours old. Sign in "
+                  "again."),
 }
 
 
@@ -44,7 +46,9 @@ def _check() -> object:
     logout_user()
     fresh_session()
     if reason in ENDED:
-        flash(_(ENDED[reason]), "info")
+        config = current_app.config
+        flash(_(ENDED[reason], n=config["SESSION_IDLE_MINUTES"] if reason == "idle"
+                else config["SESSION_ABSOLUTE_HOURS"]), "info")
     if request.method == "GET":
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return redirect(url_for("auth.login"))
@@ -60,19 +64,51 @@ def fresh_session() -> None:
 
 
 def fresh_sign_in_required(view: Callable) -> Callable:
-    """POSTs to this view need a sign-in within the freshness window; others re-enter their
-    password first and come back to the page (nothing is done meanwhile)."""
+    """POSTs of a decision to this view need a sign-in within the freshness window. Otherwise
+    the person confirms their password and code on a page that carries the posted form along,
+    and the decision goes on from where it was (nothing is done meanwhile, nothing typed is
+    lost)."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if request.method == "POST" and needs_fresh_sign_in() and not sessions.is_fresh(
+        if request.method != "POST" or not needs_fresh_sign_in() or sessions.is_fresh(
                 db.session(), actor(), token(), rules()):
-            flash(_("For this action, confirm your password first (your last sign-in was more "
-                    "than 30 minutes ago)."), "info")
-            return redirect(url_for("auth.reauthenticate", next=request.path))
-        return view(*args, **kwargs)
+            return view(*args, **kwargs)
+        form = ReauthForm(prefix="reauth", meta={"csrf": False})
+        if "reauth-password" in request.form:
+            if form.validate() and confirm_identity(form):
+                return view(*args, **kwargs)
+            form.form_errors.append(_("The password or the code is wrong."))
+        carried = [(name, value) for name in request.form if not name.startswith("reauth-")
+                   for value in request.form.getlist(name)]
+        uploads = [name for name, file in request.files.items(multi=True) if file.filename]
+        return render_template("auth/reauthenticate.html", form=form, carried=carried,
+                               minutes=current_app.config["FRESH_SIGN_IN_MINUTES"],
+                               uploads=uploads), 422 if form.form_errors else 200
 
     return wrapped
+
+
+def confirm_identity(form) -> bool:
+    """The signed-in person's password and (when enrolled) authenticator code are right; the
+    freshness window starts again."""
+    user = current_user._get_current_object()
+    fernet = current_app.extensions["custody_mfa"]
+    if accounts.confirm_password(db.session(), actor(), form.password.data) and (
+            user.totp_enrolled_at is None
+            or mfa.verify(db.session(), actor(), user, form.code.data, fernet)):
+        sessions.refresh(db.session(), actor(), token())
+        return True
+    return False
+
+
+def code_refusal(user, code: str) -> str:
+    """Why a code was refused, in words that tell the person what to do."""
+    if mfa.already_used(user, code, actor().now, current_app.extensions["custody_mfa"]):
+        return _("This code has already been used. Wait for the app to show the next code "
+                 "(at most 30 seconds) and type that one.")
+    return _("The code is not right. Type the six digits the app shows now, or one of your "
+             "recovery codes.")
 
 
 def needs_fresh_sign_in() -> bool:

@@ -52,6 +52,9 @@ MATRIX = {
     "requests.new": ("/requests/new", expect({RQ, CL, DE})),
     "requests.index": ("/requests/", expect({RQ, AP, CO, CL, DE})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
+    # What one has just done: for those who read the request; with nothing done, the request.
+    "requests.done": ("/requests/{request}/done/approve", expect(
+        {RQ}, others=404, approver_hanoi=302, consent_hanoi=302)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
     "requests.form_pdf": ("/requests/form.pdf", expect(SIGNED_IN)),
     # The API takes bearer tokens only (tests/web/test_api.py): a signed-in session gets 401.

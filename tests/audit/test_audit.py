@@ -36,7 +36,7 @@ def test_every_class_of_event_writes_an_entry(client, auth, db):
     auth.login("clerk.hanoi", "wrong-password")
     auth.login("nobody-here", "whatever")
     auth.login("clerk.hanoi")
-    client.post("/search", data={"q": "Nguyen"})
+    client.post("/search", data={"q": "Nguyen"}, follow_redirects=True)
     client.get(f"/persons/{person.id}")
     client.post(f"/persons/{person.id}/identifiers/new",
                 data={"kind": "passport", "value": "B1234567", "issuing_country": "Việt Nam"})
@@ -158,7 +158,7 @@ def chain_holds(app) -> bool:
 
 def search(client, q: str, db) -> AuditEntry:
     """A search through the web (one request, one commit); its audit entry."""
-    client.post("/search", data={"q": q})
+    client.post("/search", data={"q": q}, follow_redirects=True)
     return last_audit(db, "record.search")
 
 

@@ -24,7 +24,7 @@ def checkpoint(runner) -> None:
 def test_checkpoints_verify_and_export(runner, auth, client, tmp_path):
     auth.login("clerk.hanoi")
     checkpoint(runner)
-    client.post("/search", data={"q": "Tran"})
+    client.post("/search", data={"q": "Tran"}, follow_redirects=True)
     checkpoint(runner)
     assert "No checkpoint due" in runner.invoke(args=["audit", "checkpoint"]).output
     exported = tmp_path / "checkpoints.json"

@@ -37,7 +37,14 @@ def test_prepare_release_download_and_404_for_others(app, page, backend, db, tmp
     shot(page, f"extract-release-{backend}")
     page.locator(".action-form").filter(has_text="Cấp đúng văn bản này").get_by_role(
         "button", name="Cung cấp").click()
-    expect(page.locator(".lead .state")).to_have_text("Đã cung cấp")
+    # What is released, to whom, until when, is checked before it is done...
+    expect(page.get_by_role("heading", name="Kiểm tra trước khi quyết định")).to_be_visible()
+    expect(page.locator(".summary-list")).to_contain_text(prepared.number)
+    expect(page.locator(".summary-list")).to_contain_text("Số lần được tải")
+    page.get_by_role("button", name="Xác nhận: cung cấp").click()
+    # ...and the confirmation says what was done.
+    expect(page.locator(".panel-done h1")).to_have_text("Đã cung cấp thông tin")
+    expect(page.locator(".summary-list")).to_contain_text("Đã cung cấp")
     sign_out(page)
 
     sign_in(page, "requester.vks")

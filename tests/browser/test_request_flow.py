@@ -68,7 +68,8 @@ def test_file_approve_consent_and_see_it_approved(page, backend, db):
     page.get_by_role("link", name=number).click()
     page.locator("form.action-form").filter(has_text="Phê duyệt").get_by_role(
         "button", name="Phê duyệt").click()
-    expect(page.locator(".lead .state")).to_have_text("Chờ văn bản đồng ý")
+    expect(page.locator(".panel-done h1")).to_have_text("Đã chấp thuận yêu cầu")
+    expect(page.locator(".summary-list .state")).to_have_text("Chờ văn bản đồng ý")
     sign_out(page)
 
     sign_in(page, "consent.hanoi")
@@ -77,7 +78,7 @@ def test_file_approve_consent_and_see_it_approved(page, backend, db):
     consent = page.locator("form.action-form").filter(has_text="Số văn bản đồng ý")
     consent.get_by_label("Số văn bản đồng ý").fill("CV 125/CSĐT-ĐY")
     consent.get_by_role("button", name="Đồng ý", exact=True).click()
-    expect(page.locator(".lead .state")).to_have_text("Đã phê duyệt")
+    expect(page.locator(".summary-list .state")).to_have_text("Đã phê duyệt")
     sign_out(page)
 
     sign_in(page, "requester.vks")

@@ -50,8 +50,13 @@ def test_approver_previews_then_releases_exactly_that_document(app, client, auth
     assert response.status_code == 422
     assert "không phải bản đồng chí đã xem trước" in response.get_data(as_text=True)
     assert db.get(AccessRequest, request_id).state is RequestState.APPROVED
-    response = client.post(url, data=tampered | {"release-sha256": prepared.sha256})
-    assert response.status_code == 302
+    genuine = tampered | {"release-sha256": prepared.sha256}
+    check = client.post(url, data=genuine)  # first a page to check what is released, to whom
+    assert check.status_code == 200 and "Kiểm tra trước khi quyết định" in check.get_data(
+        as_text=True)
+    assert db.get(AccessRequest, request_id).state is RequestState.APPROVED
+    response = client.post(url, data=genuine | {"confirmed": "yes"})
+    assert response.status_code == 302 and response.location.endswith("/done/release")
     db.expire_all()
     assert db.get(AccessRequest, request_id).state is RequestState.RELEASED
     [released] = documents(db, request_id)
@@ -78,10 +83,15 @@ def test_a_refusal_and_a_return_come_with_their_written_notices(app, client, aut
         refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
         returned = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED)).id
     auth.login("approver.hanoi")
-    response = client.post(f"/requests/{refused}", data={
+    refusal = {
         "action": "refuse", "version": version_of(db, refused), "refuse-reason_code": "purpose",
-        "refuse-text": "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể"})
-    assert response.status_code == 302
+        "refuse-text": "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể"}
+    check = client.post(f"/requests/{refused}", data=refusal).get_data(as_text=True)
+    assert "Kiểm tra trước khi quyết định" in check and "không gắn với nhiệm vụ" in check
+    assert db.get(AccessRequest, refused).state is RequestState.AWAITING_APPROVAL
+    response = client.post(f"/requests/{refused}", data=refusal | {"confirmed": "yes"})
+    assert response.status_code == 302 and response.location.endswith("/done/refuse")
+    done = client.get(response.location).get_data(as_text=True)
     response = client.post(f"/requests/{returned}", data={
         "action": "return_for_supplement", "version": version_of(db, returned),
         "return-reason": "Bổ sung quyết định phân công kiểm sát viên"})
@@ -90,6 +100,9 @@ def test_a_refusal_and_a_return_come_with_their_written_notices(app, client, aut
     auth.login("requester.vks")
     [notice] = documents(db, refused)
     assert notice.kind is IssuedKind.REFUSAL and notice.state is IssuedState.RELEASED
+    # the confirmation page names the notice, and a refusal is not dressed as a success
+    assert "Đã từ chối yêu cầu" in done and notice.number in done
+    assert "panel-refusal" in done and "panel-done" not in done
     page = client.get(f"/requests/{refused}").get_data(as_text=True)
     assert f"/documents/{notice.id}/letter.pdf" in page
     pdf = client.get(f"/documents/{notice.id}/letter.pdf")

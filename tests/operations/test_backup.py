@@ -39,7 +39,8 @@ def test_backup_and_restore_round_trip(app, runner, auth, client, database_url, 
     path = tmp_path / "backups" / "custody.backup"
     result = runner.invoke(args=["backup", str(path)])
     assert result.exit_code == 0, result.output
-    client.post("/search", data={"q": "Tran"})  # committed after the backup: not in the copy
+    # committed after the backup: not in the copy
+    client.post("/search", data={"q": "Tran"}, follow_redirects=True)
     assert runner.invoke(args=["backup", str(path)]).exit_code != 0  # never overwrites
     manifest = json.loads((tmp_path / "backups" / "custody.backup.manifest.json").read_text())
     assert manifest["counts"]["audit_entry"] > 0 and manifest["revision"]

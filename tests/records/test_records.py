@@ -52,9 +52,9 @@ def test_clerk_registers_a_person_with_identifier_and_episode(client, auth, db):
     ("start_date", "2099-01-01", "tương lai"),
     ("full_name", "N" * 161, "Họ và tên"),
     ("legal_basis", "", "Trường này bắt buộc"),
-    ("facility_id", "999999", "Not a valid choice"),
+    ("facility_id", "999999", "Hãy chọn một mục trong danh sách"),
     ("case_number", "KHONG-CO/2026", "không quản lý vụ án nào có số KHONG-CO/2026"),
-    ("sex", "robot", "Not a valid choice"),
+    ("sex", "robot", "Hãy chọn một mục trong danh sách"),
 ])
 def test_bad_input_is_refused_with_a_message_and_nothing_saved(client, auth, db, field, value,
                                                                message):

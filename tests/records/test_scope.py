@@ -20,7 +20,7 @@ def test_custody_house_clerk_search_finds_nobody_of_another_province(client, aut
     stranger = person_at(db, "TTG-HOCHIMINH")
     number = stranger.identifiers[-1].value
     auth.login("clerk.ntg")
-    response = client.post("/search", data={"q": number})
+    response = client.post("/search", data={"q": number}, follow_redirects=True)
     assert response.status_code == 200
     assert f"/persons/{stranger.id}".encode() not in response.data
 

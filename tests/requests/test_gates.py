@@ -215,9 +215,12 @@ def test_revoke_accepts_only_an_extract_of_the_request_on_the_page(app, client, 
     assert "chưa có gì được thực hiện" in client.get(response.location).get_data(as_text=True)
     db.expire_all()
     assert db.get(IssuedDocument, extract_id).state is IssuedState.RELEASED
-    # The real one, from its own page, with the version: revoked.
-    assert client.post(url, data=stale | {"version": version_of(db, approved_id)}
-                       ).status_code == 302
+    # The real one, from its own page, with the version: checked first, then revoked.
+    real = stale | {"version": version_of(db, approved_id)}
+    assert "Kiểm tra trước khi quyết định" in client.post(url, data=real).get_data(as_text=True)
+    db.expire_all()
+    assert db.get(IssuedDocument, extract_id).state is IssuedState.RELEASED
+    assert client.post(url, data=real | {"confirmed": "yes"}).status_code == 302
     db.expire_all()
     assert db.get(IssuedDocument, extract_id).state is IssuedState.REVOKED
 

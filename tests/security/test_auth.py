@@ -50,7 +50,7 @@ def test_password_change_ends_sessions_elsewhere(app, auth, client):
 
 @pytest.mark.parametrize(("current", "new", "confirm", "message"), [
     ("wrong-password", "a new long passphrase", "a new long passphrase", "không đúng"),
-    (None, "short", "short", "Field must be between 8 and 128 characters long."),
+    (None, "short", "short", "Độ dài phải từ 8 đến 128 ký tự."),
     (None, "a new long passphrase", "another phrase", "Hai mật khẩu không khớp"),
 ])
 def test_bad_password_changes_are_refused(client, auth, current, new, confirm, message):

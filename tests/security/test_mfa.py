@@ -62,7 +62,9 @@ def test_a_code_is_accepted_once_only(app, auth, client, db):
     password_step(client, "clerk.hanoi", password_of("clerk.hanoi"))
     replay = client.post("/login/code", data={"code": code})
     assert replay.status_code == 422
-    assert "Mã không đúng" in replay.get_data(as_text=True)
+    assert "Mã này vừa được dùng" in replay.get_data(as_text=True)
+    wrong = client.post("/login/code", data={"code": "000000" if code != "000000" else "111111"})
+    assert "Mã không đúng" in wrong.get_data(as_text=True)
     assert client.post("/login/code", data={"code": code_for(db, "clerk.hanoi")}).status_code \
         == 302
 

@@ -207,28 +207,39 @@ def test_sign_out_password_change_and_disablement_end_sessions_everywhere(app, c
     assert victim.get("/search").status_code == 302
 
 
-def test_decisions_need_a_sign_in_within_30_minutes(app, client, auth, db):
+def test_decisions_need_a_fresh_sign_in_that_keeps_what_was_typed(app, client, auth, db):
     from workflow.models import AccessRequest
 
     request_id = db.scalars(select(AccessRequest.id).where(
         AccessRequest.state == "awaiting_approval").order_by(AccessRequest.id)).first()
+    url = f"/requests/{request_id}"
     auth.login("approver.hanoi")
-    _age(db, authenticated_at=dt.timedelta(minutes=31), last_seen_at=dt.timedelta(minutes=1))
+    app.config["FRESH_SIGN_IN_MINUTES"] = 20  # the page states the window configured
+    _age(db, authenticated_at=dt.timedelta(minutes=21), last_seen_at=dt.timedelta(minutes=1))
     before = db.get(AccessRequest, request_id).version
-    data = {"action": "approve", "approve-categories": ["a_orders"], "version": str(before)}
-    response = client.post(f"/requests/{request_id}", data=data)
-    assert response.status_code == 302 and "/reauthenticate" in response.location
+    typed = "Mục đích nêu chung chung, không gắn với vụ việc nào"
+    data = {"action": "refuse", "refuse-reason_code": "purpose", "refuse-text": typed,
+            "version": str(before)}
+    asked = client.post(url, data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "20 phút" in page and "30 phút" not in page
+    assert f'value="{typed}"' in page and 'name="reauth-password"' in page
     db.expire_all()
     assert db.get(AccessRequest, request_id).version == before
-    assert client.get(f"/requests/{request_id}").status_code == 200  # reading is fine
-    wrong = client.post(response.location, data={"password": "not-my-password"})
-    assert wrong.status_code == 422
-    back = client.post(response.location, data={"password": password_of("approver.hanoi"),
-                                                 "code": code_for(db, "approver.hanoi")})
-    assert back.status_code == 302 and back.location.endswith(f"/requests/{request_id}")
-    assert client.post(f"/requests/{request_id}", data=data).status_code == 302
+    assert client.get(url).status_code == 200  # reading is fine
+    wrong = client.post(url, data=data | {"reauth-password": "not-my-password"})
+    assert wrong.status_code == 422 and f'value="{typed}"' in wrong.get_data(as_text=True)
     db.expire_all()
-    assert db.get(AccessRequest, request_id).state.value != "awaiting_approval"
+    assert db.get(AccessRequest, request_id).version == before
+    # Confirmed: the decision goes on where it was, to its check page, with what was typed.
+    back = client.post(url, data=data | {"reauth-password": password_of("approver.hanoi"),
+                                         "reauth-code": code_for(db, "approver.hanoi")})
+    page = back.get_data(as_text=True)
+    assert back.status_code == 200 and "Kiểm tra trước khi quyết định" in page and typed in page
+    assert client.post(url, data=data | {"confirmed": "yes"}).status_code == 302
+    db.expire_all()
+    refused = db.get(AccessRequest, request_id)
+    assert refused.state.value == "refused" and typed in refused.steps[-1].reason_text
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client, auth):

@@ -25,7 +25,7 @@ from web import db
 from web.extensions import limiter
 from web.forms_support import attempt, status_for
 from web.security import actor
-from web.sessions import fresh_session, token
+from web.sessions import code_refusal, confirm_identity, fresh_session, token
 from workflow.audit import chain as audit
 from workflow.models import User
 from workflow.security import accounts, mfa, sessions
@@ -111,8 +111,7 @@ def login_code():
             return redirect(_complete(user))
         if user.locked_at is not None:
             return _restart()
-        form.form_errors.append(_("The code is not right. Type the six digits the app shows "
-                                  "now, or one of your recovery codes."))
+        form.form_errors.append(code_refusal(user, form.code.data))
     return render_template("auth/code.html", form=form), status_for(form)
 
 
@@ -175,17 +174,14 @@ def change_password():
 @bp.route("/reauthenticate", methods=["GET", "POST"])
 @login_required
 def reauthenticate():
-    """Confirm one's password before a decision, a consent or a release."""
+    """Confirm one's password (and code) to start the freshness window again."""
     form = ReauthForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
-        if accounts.confirm_password(db.session(), actor(), form.password.data) and (
-                user.totp_enrolled_at is None
-                or mfa.verify(db.session(), actor(), user, form.code.data, _fernet())):
-            sessions.refresh(db.session(), actor(), token())
+        if confirm_identity(form):
             return redirect(_safe_next(request.args.get("next")))
         form.form_errors.append(_("The password or the code is wrong."))
-    return render_template("auth/reauthenticate.html", form=form), status_for(form)
+    return render_template("auth/reauthenticate.html", form=form, carried=None,
+                           minutes=current_app.config["FRESH_SIGN_IN_MINUTES"]), status_for(form)
 
 
 @bp.route("/language", methods=["POST"])

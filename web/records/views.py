@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from forms import choices
@@ -27,6 +28,7 @@ from forms.records import (
 from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import translated, vn_date
+from web.records import searches
 from web.security import actor, requires
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
@@ -104,13 +106,28 @@ def _episode(episode_id: int) -> CustodyEpisode:
 @bp.route("/search", methods=["GET", "POST"])
 @requires(Permission.SEARCH_RECORDS)
 def search_persons():
-    """Search by name or identity number within one's scope."""
-    form = SearchForm()
+    """Search by name or identity number within one's scope: the form posts, and the results
+    are a page of their own (`?s=`) that Back, reload and the language switch return to."""
+    if request.method == "POST":
+        form = SearchForm()
+        if form.validate_on_submit():
+            terms = {"q": form.q.data, "birth_date": form.birth_date.raw_data[0]
+                     if form.birth_date.data else ""}
+            return redirect(url_for(".search_persons", s=searches.remember(terms)), 303)
+        return render_template("records/search.html", form=form, result=None), 422
+    search_id = request.args.get("s")
+    terms = searches.recall(search_id)
+    if search_id and terms is None:
+        flash(_("That search is no longer kept (they last until you sign out). Search again."),
+              "info")
+    # The form shown again with the terms; its CSRF token is the page's own (csrf_token()).
+    form = SearchForm(formdata=MultiDict(terms) if terms else None, meta={"csrf": False})
     result = None
-    if form.validate_on_submit():
+    if terms is not None and form.validate():
         result = attempt(form, lambda: search.search_persons(
             db.session(), actor(), form.q.data, form.birth_date.data))
-    return render_template("records/search.html", form=form, result=result), status_for(form)
+    return render_template("records/search.html", form=form, result=result), (
+        422 if form.form_errors else 200)
 
 
 @bp.route("/persons/<int:person_id>")

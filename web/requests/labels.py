@@ -27,6 +27,17 @@ ACTION_LABELS = LABELS | {
     "extend": N_("extend the deadline"), "prepare": N_("prepare the extract"),
     "revoke": N_("revoke the extract"),
 }
+# What the confirmation page says was done; refusals are not shown as successes.
+DONE_HEADINGS = {
+    "approve": N_("Request approved"), "refuse": N_("Request refused"),
+    "grant_consent": N_("Consent given"), "refuse_consent": N_("Consent refused"),
+    "return_for_supplement": N_("Request returned for supplement"),
+    "withdraw": N_("Request withdrawn"), "resubmit": N_("Request sent again"),
+    "close": N_("Request closed"), "prepare": N_("Extract prepared"),
+    "release": N_("Information released"), "revoke": N_("Extract revoked"),
+    "extend": N_("Deadline extended"),
+}
+REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw"})
 TIMELINE_LABELS = ACTION_LABELS | {
     "file": N_("filed"), "route": N_("routed"), "due_soon": N_("due soon"),
     "overdue": N_("overdue"),
@@ -57,4 +68,5 @@ def context() -> dict:
     return {"plain_status": PLAIN_STATUS, "action_labels": ACTION_LABELS,
             "timeline_labels": TIMELINE_LABELS, "view_labels": VIEW_LABELS,
             "notification_labels": NOTIFICATION_LABELS, "refusal_reasons": REFUSAL_REASONS,
+            "done_headings": DONE_HEADINGS, "refusals": REFUSALS,
             "category_label": category_label, "translate_params": translate_params}

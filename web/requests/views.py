@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import (
     Blueprint,
     Response,
@@ -136,41 +138,101 @@ def _documents(req, issued: list) -> list:
     return shown
 
 
+# Decisions that cannot be undone are checked on a page of their own before they are made.
+CHECKED = frozenset({"refuse", "refuse_consent", "release", "revoke"})
+
+
+def _page(req, forms, documents, preparation, failed=None, status=200):
+    return render_template("requests/show.html", req=req, forms=forms, failed=failed,
+                           diagram=state_diagram(req.state), documents=documents,
+                           preparation=preparation, today=actor().today), status
+
+
 @bp.route("/<int:request_id>", methods=["GET", "POST"])
 @login_required
 @fresh_sign_in_required
 def show(request_id: int):
-    """The request with its route, deadline, steps, timeline, diagram and the user's actions."""
+    """The request with its route, deadline, steps, timeline, diagram and the user's actions;
+    a refusal, a release or a revocation is shown for checking before it is made."""
     req = queries.get_request(db.session(), actor(), request_id)
     issued = extracts.documents_of(db.session(), req.id)
     documents = _documents(req, issued)
     preparation = extracts.preparation_among(issued)
     forms = _forms(req, documents, preparation)
-    action = request.form.get("action")
-    if request.method == "POST":
-        posted = request.form.get("version", "")
-        form = forms.get(action or "")
-        # Someone may have acted since this request read the request and its steps (the action
-        # may be gone, or offered on what is now old): read the version again. A form without
-        # the version it was made on is a stale page too, never a pass.
-        db.session().refresh(req, ["version"])
-        if posted != str(req.version):
-            flash(_("The request changed while you were looking at it; nothing was done. Here "
-                    "it is as it is now."), "info")
-            return redirect(url_for(".show", request_id=request_id))
-        if form is None:
-            abort(403)
-        done = form.validate_on_submit() and attempt(
-            form, lambda: _act(action, form, request_id, req.version))
-        if done:
+    if request.method != "POST":
+        return _page(req, forms, documents, preparation)
+    action = request.form.get("action") or ""
+    form = forms.get(action)
+    # Someone may have acted since this request read the request and its steps (the action
+    # may be gone, or offered on what is now old): read the version again. A form without
+    # the version it was made on is a stale page too, never a pass.
+    db.session().refresh(req, ["version"])
+    if request.form.get("version", "") != str(req.version):
+        flash(_("The request changed while you were looking at it; nothing was done. Here "
+                "it is as it is now."), "info")
+        return redirect(url_for(".show", request_id=request_id))
+    if form is None:
+        abort(403)
+    if not form.validate_on_submit():
+        return _page(req, forms, documents, preparation, failed=action, status=422)
+    if request.form.get("change"):
+        return _page(req, forms, documents, preparation, failed=action)
+    if _checked(action, form, documents, preparation) and request.form.get("confirmed") != "yes":
+        until = (actor().today + dt.timedelta(days=form.valid_days.data)
+                 if isinstance(form, ReleaseForm) else None)
+        return render_template("requests/check.html", req=req, action=action, form=form,
+                               preparation=preparation, documents=documents,
+                               carried=_carried(), until=until)
+    if attempt(form, lambda: _act(action, form, request_id, req.version)):
+        if action == "prepare":  # what comes next (preview, release) is on the request's page
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
-        return render_template("requests/show.html", req=req, forms=forms, failed=action,
-                               diagram=state_diagram(req.state), documents=documents,
-                               preparation=preparation, today=actor().today), 422
-    return render_template("requests/show.html", req=req, forms=forms, failed=None,
-                           diagram=state_diagram(req.state), documents=documents,
-                           preparation=preparation, today=actor().today)
+        return redirect(url_for(".done", request_id=request_id, action=action))
+    return _page(req, forms, documents, preparation, failed=action, status=422)
+
+
+def _checked(action: str, form, documents: list, preparation) -> bool:
+    """Whether the action gets a check-your-answers page first: refusals, releases, revocations
+    and preparing again (which supersedes the extract awaiting release and uses another
+    register number). A form naming a document the page does not offer goes straight to the
+    operation, which refuses it."""
+    match action:
+        case "refuse" | "refuse_consent":
+            return True
+        case "release":
+            return not isinstance(form, ReleaseForm) or (
+                preparation is not None and form.document_id.data == str(preparation.id)
+                and form.sha256.data == preparation.sha256)
+        case "revoke":
+            return any(str(d.id) == form.document_id.data and d.may_revoke for d in documents)
+        case "prepare":
+            return preparation is not None
+    return False
+
+
+def _carried() -> list[tuple[str, str]]:
+    """The posted fields, to send again from the check page."""
+    return [(name, value) for name in request.form if name not in ("confirmed", "change")
+            for value in request.form.getlist(name)]
+
+
+@bp.route("/<int:request_id>/done/<action>")
+@login_required
+def done(request_id: int, action: str):
+    """What the user has just done: to whom, until when, the notice's number."""
+    if action not in ACTION_LABELS:
+        abort(404)
+    req = queries.get_request(db.session(), actor(), request_id)
+    documents = _documents(req, extracts.documents_of(db.session(), req.id))
+    mine = [t for t in req.transitions if t.actor_id == current_user.id]
+    last = mine[-1] if mine else None
+    issued = [d for d in documents if last is not None and d.created_at >= last.at
+              and d.kind is not IssuedKind.EXTRACT]
+    extract = next((d for d in reversed(documents) if d.kind is IssuedKind.EXTRACT), None)
+    if last is None and action != "revoke":
+        return redirect(url_for(".show", request_id=request_id))
+    return render_template("requests/done.html", req=req, action=action, last=last,
+                           issued=issued, extract=extract)
 
 
 def _act(action: str, form, request_id: int, version: int):

@@ -67,6 +67,18 @@ def _matching_step(secret: str, code: str, now: dt.datetime, after: int) -> int 
     return None
 
 
+def already_used(user: User, code: str, now: dt.datetime, fernet: Fernet) -> bool:
+    """Whether a refused code is one of this account's current codes that was accepted
+    before: the person typed the right code twice, and needs only wait for the next one."""
+    code = re.sub(r"\s", "", code or "")
+    if user.totp_secret is None or not re.fullmatch(r"\d{6}", code):
+        return False
+    totp = pyotp.TOTP(_secret(user, fernet))
+    current = int(now.timestamp()) // STEP
+    return any(step <= user.totp_last_step and secrets.compare_digest(totp.at(step * STEP), code)
+               for step in (current - 1, current, current + 1))
+
+
 def install(session: Session, user: User, secret: str, fernet: Fernet,
             now: dt.datetime) -> None:
     """Store a confirmed secret (enrolment, or a hardware token provisioned with its seed)."""
