@@ -186,7 +186,9 @@ def test_sign_out_password_change_and_disablement_end_sessions_everywhere(app, c
         assert other.get("/").status_code == 200
         return other
 
-    laptop = signed_in("clerk.hanoi")
+    # Three sign-ins of one account would wait for a third authenticator step (~30 s): the
+    # laptop is another account's.
+    laptop = signed_in("approver.hanoi")
     cookie = laptop.get_cookie("session")
     assert laptop.post("/logout").status_code == 302
     replay = app.test_client()  # the old cookie, replayed, opens nothing
