@@ -50,6 +50,11 @@ class DateField(wtforms_fields.DateField):
         super().__init__(label, validators, **kwargs)
 
 
+def optional_int(value: object) -> int | None:
+    """Coerce a select's value to an int; the empty "choose…" option is None."""
+    return None if value in ("", None) else int(value)
+
+
 def choices(pairs: Iterable[tuple[object, object]], group: str | None = None
             ) -> list[SelectChoice]:
     """Choices of a select from (value, label) pairs (optionally under one group heading)."""

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms import EnumSelect, Form, enum_choices
+from forms import EnumSelect, Form, enum_choices, optional_int
 from workflow.enums import Role, Secrecy
 
 
@@ -36,7 +36,8 @@ class UserForm(Form):
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
-    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    organisation_id = SelectField(_l("Organisation"), coerce=optional_int, validators=[
+        DataRequired(message=_l("Choose the organisation."))])
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
     clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
     person_id = IntegerField(_l("Person number (detainee accounts only)"),

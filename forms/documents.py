@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from forms import Form
 
 REQUIRED = DataRequired(message=_l("This field is required."))
+# A zero is a number (out of range), not a missing answer: DataRequired would call it missing.
+WHOLE_NUMBER = InputRequired(message=_l("Type a whole number."))
 
 
 class PrepareForm(Form):
@@ -21,9 +23,9 @@ class ReleaseForm(Form):
     document_id = HiddenField(validators=[REQUIRED, Regexp(r"^\d{1,12}$")])
     sha256 = HiddenField(validators=[REQUIRED, Regexp(r"^[0-9a-f]{64}$")])
     valid_days = IntegerField(_l("Can be downloaded for (days)"), default=30,
-                              validators=[REQUIRED, NumberRange(min=1, max=365)])
+                              validators=[WHOLE_NUMBER, NumberRange(min=1, max=365)])
     download_limit = IntegerField(_l("Number of downloads allowed"), default=3,
-                                  validators=[REQUIRED, NumberRange(min=1, max=20)])
+                                  validators=[WHOLE_NUMBER, NumberRange(min=1, max=20)])
     named = StringField(_l("Also deliver to (user names, comma-separated)"),
                         validators=[Optional(), Length(max=500)])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from forms import choices
 from forms.admin import RevokeTokenForm, UnlockForm, UserEditForm, UserForm
 from web import db
 from web.forms_support import attempt, status_for
@@ -33,9 +33,11 @@ def users():
 def new_user():
     """Create an account."""
     form = UserForm()
-    form.organisation_id.choices = choices(
-        (o.id, o.name) for o in db.session().execute(
-            select(Organisation).order_by(Organisation.name)).scalars())
+    # No organisation chosen in advance; grouped by province so one is found by eye.
+    orgs = db.session().execute(select(Organisation).order_by(
+        Organisation.province, Organisation.name)).scalars()
+    form.organisation_id.choices = [SelectChoice("", _("— Choose the organisation —"))] + [
+        SelectChoice(o.id, o.name, optgroup=o.province or _("Central bodies")) for o in orgs]
     if form.validate_on_submit():
         user = attempt(form, lambda: accounts.create_user(
             db.session(), actor(), username=form.username.data, full_name=form.full_name.data,

@@ -15,6 +15,12 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   // A page with errors takes the reader to their summary first (GOV.UK error summary).
   const summary = document.querySelector(".error-summary");
+  // A route preview appears far below the button that asked for it: take the reader there.
+  const preview = document.querySelector(".route-preview");
+  if (preview && !summary) {
+    preview.setAttribute("tabindex", "-1");
+    preview.focus();
+  }
   if (summary) {
     summary.focus();
     // Its links put the cursor in the field, with the field's label in view.
