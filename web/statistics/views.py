@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext
@@ -25,13 +26,14 @@ FORMATS = {
 }
 
 
-@bp.app_template_filter("shorten_middle")
-def shorten_middle(text: str, width: int = 27) -> str:
-    """Long names cut in the middle: facilities differ by how their names end."""
-    if len(text) <= width:
-        return text
-    head = width // 3
-    return f"{text[:head].rstrip()}…{text[-(width - head - 1):].lstrip()}"
+@bp.app_template_filter("label_lines")
+def label_lines(text: str, width: int = 28, most: int = 3) -> list[str]:
+    """A chart label in lines that fit beside the bars (SVG text does not wrap); a name longer
+    than three lines is cut in the middle, where facilities' names differ least."""
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > most:
+        lines = [*lines[:most - 1], "… " + lines[-1]]
+    return lines
 
 
 def _board(form: DashboardForm, export: str | None = None) -> dashboard.Dashboard | None:
