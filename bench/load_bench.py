@@ -95,6 +95,7 @@ def prepare(url: str, users: int) -> dict:
             releaser = Actor(approver, "bench")
             decisions.approve(session, releaser, filed.id)
             document = extracts.prepare_extract(session, settings, releaser, filed.id)
+            extracts.preview(session, releaser, document.id)
             extracts.release_extract(session, flow, settings, releaser, filed.id,
                                      document_id=document.id, sha256=document.sha256,
                                      download_limit=20)

@@ -211,6 +211,8 @@ def prepare(world: World, request_id: int, username: str = "approver.hanoi"):
 
 
 def release(world: World, document, **kwargs):
+    """The approver opens the preview (release requires it), then releases that document."""
+    world.act(extracts.preview, world.actor("approver.hanoi"), document.id)
     return world.act(extracts.release_extract, FLOW, SETTINGS, world.actor("approver.hanoi"),
                      document.request_id, document_id=document.id, sha256=document.sha256,
                      **kwargs)

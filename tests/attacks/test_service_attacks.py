@@ -69,6 +69,9 @@ EXEMPT = {
     "records.episodes.new_episode", "records.cases.linkable_case", "records.cases.check_case",
     "records.cases.check_relink", "records.checks.visible_person",
     "records.checks.writable_episode", "records.checks.past_date",
+    # A question about the actor's own reading (has this releaser opened this preview?), asked
+    # by the release after its gate; it reads one's own audit entries and changes nothing.
+    "documents.extracts.previewed_by",
     # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
     # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",

@@ -4,6 +4,7 @@ downloads exactly that file, and anyone else gets 404 on the same link."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 
 import pytest
@@ -35,8 +36,17 @@ def test_prepare_release_download_and_404_for_others(app, page, backend, db, tmp
         prepared.sha256)
     page.get_by_label("Số lượt được tải").fill("2")
     shot(page, f"extract-release-{backend}")
-    page.locator(".action-form").filter(has_text="Cấp đúng văn bản này").get_by_role(
-        "button", name="Cung cấp").click()
+    release_form = page.locator(".action-form").filter(has_text="Cấp đúng văn bản này")
+    # Not without having opened the document first...
+    release_form.get_by_role("button", name="Cung cấp").click()
+    expect(page.locator(".error-summary")).to_contain_text("Hãy mở bản xem trước")
+    # ...so the approver opens it (a new tab), then releases it.
+    release_form = page.locator(".action-form").filter(has_text="Cấp đúng văn bản này")
+    with page.context.expect_page() as opened:
+        release_form.get_by_role("link", name=re.compile("phiếu số")).click()
+    opened.value.close()
+    release_form.get_by_label("Số lượt được tải").fill("2")
+    release_form.get_by_role("button", name="Cung cấp").click()
     # What is released, to whom, until when, is checked before it is done...
     expect(page.get_by_role("heading", name="Kiểm tra trước khi quyết định")).to_be_visible()
     expect(page.locator(".summary-list")).to_contain_text(prepared.number)

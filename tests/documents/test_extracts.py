@@ -214,6 +214,7 @@ def test_signature_validates_and_one_changed_byte_fails_verify(world, db, runner
 def test_release_is_bound_to_the_previewed_hash(world, db):
     _person, request = arrange(world, db)
     first = prepare(world, request.id)
+    world.act(extracts.preview, world.actor("approver.hanoi"), first.id)
     with pytest.raises(Conflict):
         world.act(extracts.release_extract, FLOW, SETTINGS, world.actor("approver.hanoi"),
                   request.id, document_id=first.id, sha256="0" * 64)
@@ -374,3 +375,20 @@ def test_classified_documents_appear_up_to_the_level_the_approval_covered(world,
     text = text_of(prepare(world, request.id).pdf, tmp_path)
     assert "Tài liệu CONFIDENTIAL (Mật)" in text and "Tài liệu SECRET (Tối mật)" in text
     assert "tài liệu mật" not in text
+
+
+def test_release_needs_the_releaser_to_have_opened_the_preview(world, db):
+    _person, request = arrange(world, db)
+    document = prepare(world, request.id)
+    act = (extracts.release_extract, FLOW, SETTINGS)
+    with pytest.raises(Conflict, match="preview"):  # nobody has opened it
+        world.act(*act, world.actor("approver.hanoi"), request.id, document_id=document.id,
+                  sha256=document.sha256)
+    # having read an earlier preparation does not count for the one that replaced it
+    world.act(extracts.preview, world.actor("approver.hanoi"), document.id)
+    again = prepare(world, request.id)
+    with pytest.raises(Conflict, match="preview"):
+        world.act(*act, world.actor("approver.hanoi"), request.id, document_id=again.id,
+                  sha256=again.sha256)
+    released = release(world, again)  # opened, then released
+    assert released.state is IssuedState.RELEASED

@@ -147,6 +147,7 @@ def test_the_verification_page_takes_a_typed_code(app, client, db):
         _person, request = arrange(world, db)
         document = world.act(extracts.prepare_extract, SETTINGS,
                              world.actor("approver.hanoi"), request.id)
+        world.act(extracts.preview, world.actor("approver.hanoi"), document.id)
         world.act(extracts.release_extract, kernel.Workflow(), SETTINGS,
                   world.actor("approver.hanoi"), request.id, document_id=document.id,
                   sha256=document.sha256)

@@ -202,7 +202,8 @@ def _checked(action: str, form, documents: list, preparation) -> bool:
         case "release":
             return not isinstance(form, ReleaseForm) or (
                 preparation is not None and form.document_id.data == str(preparation.id)
-                and form.sha256.data == preparation.sha256)
+                and form.sha256.data == preparation.sha256
+                and extracts.previewed_by(db.session(), actor(), preparation))
         case "revoke":
             return any(str(d.id) == form.document_id.data and d.may_revoke for d in documents)
         case "prepare":

@@ -474,6 +474,7 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                     decisions.release(session, flow, approver, request.id)
                 else:
                     extract = extracts.prepare_extract(session, documents, approver, request.id)
+                    extracts.preview(session, approver, extract.id)
                     extracts.release_extract(session, flow, documents, approver, request.id,
                                              document_id=extract.id, sha256=extract.sha256)
         elif plan == "refused":

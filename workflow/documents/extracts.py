@@ -36,6 +36,7 @@ from workflow.errors import (
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
+    AuditEntry,
     IssuedDocument,
     User,
 )
@@ -144,6 +145,9 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
         raise Conflict(N_("This preview is no longer current: prepare the extract again."))
     if (sha256 or "").strip().lower() != document.sha256:
         raise Conflict(N_("The document is not the one you previewed; nothing was released."))
+    if not previewed_by(session, actor, document):
+        raise Conflict(N_("Open the preview of the extract and read it first: only a document "
+                          "its releaser has opened is released."))
     days = settings.valid_days if valid_days is None else valid_days
     limit = settings.download_limit if download_limit is None else download_limit
     if not 1 <= days <= settings.max_valid_days:
@@ -171,6 +175,14 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                           "download_limit": limit, "named": named_ids})
     session.flush()
     return document
+
+
+def previewed_by(session: Session, actor: Actor, document: IssuedDocument) -> bool:
+    """Whether this releaser opened this very document's preview (its audited reading)."""
+    return session.scalar(select(AuditEntry.seq).where(
+        AuditEntry.action == "extract.preview", AuditEntry.actor_id == actor.user.id,
+        AuditEntry.object_type == "document", AuditEntry.object_id == str(document.id),
+        AuditEntry.outcome == Outcome.SUCCESS).limit(1)) is not None
 
 
 def _named_users(session: Session, request: AccessRequest, usernames: list[str]) -> list[int]:
