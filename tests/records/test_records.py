@@ -119,9 +119,18 @@ def test_a_stale_correction_conflicts_and_changes_nothing(client, auth, db):
     form |= {"full_name": "Tên Khác", "reason": "Đính chính dựa trên bản cũ"}
     response = client.post(f"/persons/{person.id}/correct", data=form)
     assert response.status_code == 422
-    assert "người khác đính chính" in response.data.decode()
+    page = response.data.decode()
+    assert "người khác đính chính" in page
     db.expire_all()
     assert db.get(Person, person.id).full_name == "Tên Mới"
+    # Not a dead end: the record as it is now beside what was typed, the typed text kept...
+    assert "Tên Mới" in page and 'value="Tên Khác"' in page and "Đính chính dựa trên bản cũ" in page
+    assert re.search(r'<input[^>]*name="version"[^>]*value="2"', page)
+    # ...and sending it again corrects the new version, knowingly.
+    again = client.post(f"/persons/{person.id}/correct", data=form | {"version": "2"})
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Person, person.id).full_name == "Tên Khác"
 
 
 def test_a_correction_without_reason_or_change_is_refused(client, auth, db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from forms import choices
+from forms import EnumSelect, choices
 from forms.records import (
     CaseForm,
     CorrectEpisodeForm,
@@ -30,6 +31,7 @@ from web.forms_support import attempt, status_for
 from web.i18n import translated, vn_date
 from web.records import searches
 from web.security import actor, requires
+from workflow.enums import Labelled
 from workflow.errors import NotFound
 from workflow.models import CustodyEpisode, Organisation
 from workflow.organisations.enums import OrgKind
@@ -85,15 +87,40 @@ def _form_page(form, act, *, done: Callable[[object], str], back: Callable[[obje
     return render_template(template, form=form, view=view, title=title), status_for(form)
 
 
+def _shown(value: object) -> str:
+    """A field's value as the page prints it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, Labelled):
+        return _(value.label)
+    if isinstance(value, dt.date):
+        return vn_date(value)
+    return str(value)
+
+
 def _correction(form, record_type: str, record_id: int, changes: Callable[[], dict], *,
-                person_id: int, view, title: str):
-    """A correction: a new version with its reason, on the version the form was made on."""
-    return _form_page(form, lambda: corrections.correct(
-        db.session(), actor(), record_type, record_id, changes(), reason=form.reason.data,
-        expected_version=form.base_version()),
-        done=lambda v: _("The correction has been saved as version %(n)s.", n=v.version),
-        back=lambda _v: url_for(".person", person_id=person_id), title=title, view=view,
-        template="records/correct.html")
+                person_id: int, view, title: str, record):
+    """A correction: a new version with its reason, on the version the form was made on. When
+    someone saved another version meanwhile, the page shows the record as it is now beside what
+    was typed, and the form (typed values kept) moves onto the new version: sending it again
+    applies the correction on top of theirs, knowingly."""
+    if form.validate_on_submit():
+        saved = attempt(form, lambda: corrections.correct(
+            db.session(), actor(), record_type, record_id, changes(), reason=form.reason.data,
+            expected_version=form.base_version()))
+        if saved:
+            flash(_("The correction has been saved as version %(n)s.", n=saved.version),
+                  "success")
+            return redirect(url_for(".person", person_id=person_id))
+    meanwhile = None
+    if form.is_submitted() and form.base_version() != record.version:
+        meanwhile = {"version": record.version, "rows": [
+            (f.label.text, _shown(getattr(record, f.name)),
+             _shown(f.member if isinstance(f, EnumSelect) else f.data))
+            for f in form if f.name in type(record).corrigible]}
+        form.version.data = str(record.version)
+    return render_template("records/correct.html", form=form, view=view, title=title,
+                           meanwhile=meanwhile), status_for(form)
 
 
 def _episode(episode_id: int) -> CustodyEpisode:
@@ -195,7 +222,7 @@ def correct_person(person_id: int):
                                                "place_of_origin")}
 
     return _correction(form, "person", person_id, changes, person_id=person_id, view=view,
-                       title=_("Correct the person's details"))
+                       title=_("Correct the person's details"), record=view.person)
 
 
 @bp.route("/persons/<int:person_id>/identifiers/new", methods=["GET", "POST"])
@@ -242,7 +269,7 @@ def correct_episode(episode_id: int):
         form, "episode", episode_id, lambda: {
             "measure": form.measure.member, "start_date": form.start_date.data,
             "end_date": form.end_date.data, "legal_basis": form.legal_basis.data},
-        person_id=episode.person_id, view=view,
+        person_id=episode.person_id, view=view, record=episode,
         title=_("Correct the episode from %(date)s", date=vn_date(episode.start_date)))
 
 
