@@ -110,7 +110,12 @@ def test_an_administrator_resets_a_lost_authenticator(app, client, auth, db):
     auth.login("admin")
     assert "Đặt lại xác thực hai lớp" in client.get(f"/admin/users/{user.id}").get_data(
         as_text=True)
-    assert client.post(f"/admin/users/{user.id}/reset-mfa").status_code == 302
+    check = client.post(f"/admin/users/{user.id}/reset-mfa")  # checked before it is done
+    assert check.status_code == 200 and "Kiểm tra trước khi quyết định" in check.get_data(
+        as_text=True)
+    assert victim.get("/search").status_code == 200  # nothing done yet
+    assert client.post(f"/admin/users/{user.id}/reset-mfa",
+                       data={"confirmed": "yes"}).status_code == 302
     assert last_audit(db, "admin.mfa_reset").object_id == str(user.id)
     assert victim.get("/search").status_code == 302  # its sessions ended
     fresh = app.test_client()

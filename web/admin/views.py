@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -95,6 +95,13 @@ def reset_mfa(user_id: int):
     form = UnlockForm()
     if not form.validate_on_submit():
         abort(400)
+    if request.form.get("confirmed") != "yes":
+        # Checked first: the person is signed out everywhere and cannot sign in until they
+        # set up a new authenticator.
+        user = accounts.view_user(db.session(), actor(), user_id)
+        if not accounts.can_manage_account(actor().user, user):
+            abort(403)
+        return render_template("admin/reset_mfa.html", user=user, form=form)
     user = mfa.reset(db.session(), actor(), user_id)
     sessions.end_all(db.session(), actor(), user.id, "mfa_reset")
     flash(_("The second factor of %(name)s has been reset.", name=user.username), "success")
