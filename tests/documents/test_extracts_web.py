@@ -156,4 +156,7 @@ def test_the_verification_page_takes_a_typed_code(app, client, db):
     assert response.status_code == 302 and response.location.endswith(f"/verify/{code}")
     page = client.get(response.location).get_data(as_text=True)
     assert "Văn bản hợp lệ" in page and "Kiểm sát viên Vũ Thị Mai" in page
-    assert "Không phải văn bản hợp lệ" in client.get("/verify/ZZZZ").get_data(as_text=True)
+    # Four characters cannot be a code: the page says how to type one, not that it is forged.
+    malformed = client.get("/verify/ZZZZ")
+    assert malformed.status_code == 422
+    assert "không thể là mã xác thực" in malformed.get_data(as_text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.datastructures import MultiDict
 
 from forms.documents import VerifyForm
 from web import db
@@ -53,19 +54,24 @@ def letter(document_id: int):
 
 @bp.route("/verify", methods=["GET"])
 def verify_form():
-    """Type a verification code."""
+    """Type a verification code: a well-formed one goes to its page; blank or malformed text is
+    answered here with what to type (never looked up, never called not genuine)."""
     form = VerifyForm(request.args)
-    if request.args and form.validate():
-        return redirect(url_for(".verify", code=issuing.normalise_code(form.code.data)))
-    return render_template("documents/verify.html", form=form, status=None, code=None)
+    if not request.args:
+        return render_template("documents/verify.html", form=form, status=None, code=None)
+    if form.validate():
+        return redirect(url_for(".verify", code=form.key))
+    return render_template("documents/verify.html", form=form, status=None, code=None), 422
 
 
 @bp.route("/verify/<code>")
 @limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"])
 def verify(code: str):
     """Whether a code belongs to a genuine document, its issue, recipient, validity and
-    revocation."""
-    status = verification.public_status(db.session(), actor(), code[:40])
-    return render_template("documents/verify.html", form=VerifyForm(code=code[:40]),
-                           status=status, code=issuing.normalise_code(code)), (
+    revocation. Text that cannot be a code gets the format hint (422), not a verdict."""
+    form = VerifyForm(MultiDict({"code": code[:200]}))
+    if not form.validate():
+        return render_template("documents/verify.html", form=form, status=None, code=None), 422
+    status = verification.public_status(db.session(), actor(), form.key)
+    return render_template("documents/verify.html", form=form, status=status, code=form.key), (
         200 if status.genuine else 404)

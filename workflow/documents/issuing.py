@@ -3,12 +3,9 @@ code and QR, rendering from its template and signing with the issuing body's key
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
-import re
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from sqlalchemy.orm import Session, undefer
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents import pki
+from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
 from workflow.documents.rendering import Renderer
@@ -70,18 +68,6 @@ def renderer() -> Renderer:
     if not hasattr(_local, "renderer"):
         _local.renderer = Renderer()
     return _local.renderer
-
-
-def new_code() -> str:
-    """A verification code: 80 random bits in base32, in groups of four."""
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
-
-
-def normalise_code(text: str) -> str:
-    """Accept the code however it was typed: case, spaces and dashes do not matter."""
-    raw = re.sub(r"[^A-Z2-7]", "", (text or "").upper())[:16]
-    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 
 def verify_url(settings: ExtractSettings, code: str) -> str:

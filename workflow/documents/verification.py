@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
-from workflow.documents import pki
+from workflow.documents import codes, pki
 from workflow.documents.enums import IssuedKind, IssuedState
-from workflow.documents.issuing import normalise_code
 from workflow.models import (
     IssuedDocument,
 )
@@ -41,10 +40,12 @@ class PublicStatus:
 
 
 def public_status(session: Session, actor: Actor, code: str) -> PublicStatus:
-    """Look a verification code up (audited, without login)."""
-    wanted = normalise_code(code)
+    """Look a verification code up (audited, without login) by its key: typed in lower case,
+    with spaces or dots, or with O for 0 and I or L for 1, it finds its document; text that
+    cannot be a code (`codes.read`) finds none."""
+    key = codes.read(code).key
     document = session.scalars(select(IssuedDocument).where(
-        IssuedDocument.code == wanted)).first() if len(wanted) == 19 else None
+        IssuedDocument.code_key == key)).first() if key else None
     audit.record(session, actor, "document.verify_code",
                  outcome=Outcome.SUCCESS if document else Outcome.FAILURE,
                  object_type="document", object_id=document.id if document else None,

@@ -15,9 +15,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from workflow.db import Base, UTCDateTime, utcnow
+from workflow.documents.codes import key_of
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import enum_type
 from workflow.models.organisations import Organisation
@@ -95,6 +96,9 @@ class IssuedDocument(Base):
     serial: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(64))
     code: Mapped[str] = mapped_column(String(32), unique=True)
+    # What the code is found by, however it was typed (`workflow/documents/codes.py`; migration
+    # 0017): set with the code, the same reading as the verification page's.
+    code_key: Mapped[str] = mapped_column(String(32), unique=True)
     template_version: Mapped[str] = mapped_column(ForeignKey("document_template.version"))
     signer_fingerprint: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -123,6 +127,11 @@ class IssuedDocument(Base):
     request: Mapped[AccessRequest] = relationship()
     org: Mapped[Organisation] = relationship()
     recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_user_id])
+
+    @validates("code")
+    def _key_the_code(self, _name: str, code: str) -> str:
+        self.code_key = key_of(code)
+        return code
 
     @property
     def named(self) -> list[int]:
