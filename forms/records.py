@@ -174,7 +174,7 @@ class ImportForm(Form):
     """A facility's file of records to register at once."""
 
     facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
-    file = FileField(_l("File (CSV or JSON, UTF-8)"), validators=[
+    file = FileField(_l("File (CSV, XLSX or JSON)"), validators=[
         FileRequired(_l("Choose a file.")),
-        FileAllowed(["csv", "json"], _l("A .csv or .json file.")),
+        FileAllowed(["csv", "xlsx", "json"], _l("A .csv, .xlsx or .json file.")),
         FileSize(max_size=5 * 1024 * 1024, message=_l("At most 5 MB."))])

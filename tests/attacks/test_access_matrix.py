@@ -100,6 +100,12 @@ MATRIX = {
     "reports.show": ("/reports/{report}", expect({CL, MA}, others=403)),
     "reports.edit": ("/reports/{report}/edit", expect({CL}, status_ok=302, others=403)),
     "records.import_persons": ("/persons/import", expect({CL})),
+    # The import's template: for those who may import (the XLSX one below).
+    "records.import_template": ("/persons/import/template.csv", expect({CL})),
+}
+# Endpoints with more than one URL: the others, held to the same table.
+MORE_URLS = {
+    "records.import_template": ["/persons/import/template.xlsx"],
 }
 
 
@@ -123,6 +129,10 @@ def test_each_role_opens_exactly_what_it_may(app, objects, role):
            for endpoint, (url, _table) in MATRIX.items()}
     wanted = {endpoint: table[role] for endpoint, (_url, table) in MATRIX.items()}
     assert got == wanted
+    got = {url: client.get(url.format(**objects)).status_code
+           for endpoint, urls in MORE_URLS.items() for url in urls}
+    assert got == {url: MATRIX[endpoint][1][role]
+                   for endpoint, urls in MORE_URLS.items() for url in urls}
 
 
 WRITES = [

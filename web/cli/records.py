@@ -22,7 +22,7 @@ from workflow.records import bulk_import
 @click.option("--as", "username", required=True, help="The clerk the records are entered by.")
 @with_appcontext
 def import_records_command(path: str, facility_code: str, username: str) -> None:
-    """Register the persons of a CSV or JSON file; exit 1 with every rejected row if any is."""
+    """Register the persons of a CSV, XLSX or JSON file; exit 1 with the rejected rows."""
     with current_app.extensions["custody_sessions"]() as session:
         user = session.scalar(select(User).where(User.username == username))
         facility = session.scalar(select(Organisation).where(

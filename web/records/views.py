@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -201,7 +201,24 @@ def import_persons():
     rejected = [(r.row, r.column, translated(r.message, r.params))
                 for r in (result.rejected if result else [])]
     return render_template("records/import.html", form=form, result=result, rejected=rejected,
-                           columns=bulk_import.COLUMNS, required=bulk_import.REQUIRED), status
+                           columns=bulk_import.describe(_)), status
+
+
+TEMPLATES = {
+    "csv": ("text/csv; charset=utf-8", lambda: bulk_import.template_csv()),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             lambda: bulk_import.template_xlsx(_)),
+}
+
+
+@bp.route("/persons/import/template.<any(csv, xlsx):fmt>")
+@requires(Permission.WRITE_RECORDS)
+def import_template(fmt: str):
+    """The file to fill for the import: Vietnamese headings and an example row (XLSX: a second
+    sheet says what each column takes)."""
+    mimetype, write = TEMPLATES[fmt]
+    return Response(write(), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="mau-nhap-ho-so.{fmt}"'})
 
 
 @bp.route("/persons/<int:person_id>/correct", methods=["GET", "POST"])
