@@ -69,8 +69,12 @@ def enum_choices(enum_cls: type[Labelled]) -> list[SelectChoice]:
 class EnumSelect(SelectField):
     """A select over an enum whose data is the enum member."""
 
-    def __init__(self, label, enum_cls: type[Labelled], **kwargs) -> None:
-        super().__init__(label, choices=enum_choices(enum_cls), coerce=str, **kwargs)
+    def __init__(self, label, enum_cls: type[Labelled], *, placeholder: bool = False,
+                 **kwargs) -> None:
+        # A placeholder first option where a silent default would be a wrong record (a sex,
+        # a measure, a secrecy level nobody chose): the form then says it was not chosen.
+        first = [SelectChoice("", _l("— Choose —"))] if placeholder else []
+        super().__init__(label, choices=first + enum_choices(enum_cls), coerce=str, **kwargs)
         self.enum_cls = enum_cls
 
     @property

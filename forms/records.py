@@ -35,7 +35,8 @@ class PersonFields(Form):
 
     full_name = StringField(_l("Full name"), validators=[REQUIRED, Length(max=160)])
     birth_date = DateField(_l("Date of birth"), validators=[REQUIRED])
-    sex = EnumSelect(_l("Sex"), Sex, validators=[REQUIRED])
+    sex = EnumSelect(_l("Sex"), Sex, validators=[REQUIRED],
+                     placeholder=True)
     nationality = StringField(_l("Nationality"), default="Việt Nam",
                               validators=[REQUIRED, Length(max=64)])
     place_of_origin = StringField(_l("Place of origin"), validators=[Optional(), Length(max=255)])
@@ -51,7 +52,7 @@ class EpisodeFields(Form):
     """Where, under which measure, since when and on what legal basis a person is held."""
 
     facility_id = SelectField(_l("Facility"), coerce=int, validators=[InputRequired()])
-    measure = EnumSelect(_l("Measure"), Measure, validators=[REQUIRED])
+    measure = EnumSelect(_l("Measure"), Measure, validators=[REQUIRED], placeholder=True)
     start_date = DateField(_l("Start date"), validators=[REQUIRED])
     legal_basis = StringField(_l("Legal basis (order or decision number)"),
                               validators=[REQUIRED, Length(max=255)])
@@ -126,7 +127,8 @@ class IdentifierForm(Form):
 class EventForm(Form):
     """Record an event of an episode."""
 
-    kind = EnumSelect(_l("Event"), EventKind, validators=[REQUIRED])
+    kind = EnumSelect(_l("Event"), EventKind, validators=[REQUIRED],
+                     placeholder=True)
     occurred_on = DateField(_l("Date"), validators=[REQUIRED])
     document_number = StringField(_l("Document number"), validators=[Optional(), Length(max=64)])
     other_facility_id = SelectField(_l("Destination facility (transfers)"), coerce=int,
@@ -143,7 +145,8 @@ class DocumentForm(Form):
     number = StringField(_l("Number"), validators=[Optional(), Length(max=64)])
     issued_on = DateField(_l("Date of issue"), validators=[REQUIRED])
     issuer = StringField(_l("Issuer"), validators=[REQUIRED, Length(max=255)])
-    secrecy = EnumSelect(_l("Secrecy level"), Secrecy, validators=[REQUIRED])
+    secrecy = EnumSelect(_l("Secrecy level"), Secrecy, validators=[REQUIRED],
+                     placeholder=True)
     episode_id = SelectField(_l("Episode"), coerce=int, validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
 
