@@ -23,7 +23,7 @@ $(MO): $(PO) $(STAMP)
 
 run: install
 	$(BIN)/custody init
-	$(BIN)/custody demo --if-empty
+	$(BIN)/custody demo --if-empty --host $(HOST) --port $(PORT)
 	$(BIN)/custody serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
@@ -23,6 +23,10 @@ from workflow.security import mfa, tokens
 from workflow.security.permissions import Permission, can
 
 ROOT = Path(__file__).resolve().parent.parent
+# The page templates: beside the packages in a work tree, inside `web` once installed from a
+# wheel (setup.py puts them there).
+TEMPLATES = (Path(__file__).resolve().parent / "templates"
+             if (Path(__file__).resolve().parent / "templates").is_dir() else ROOT / "templates")
 
 
 def _secret_key(instance: Path) -> str:
@@ -45,6 +49,15 @@ def _unread() -> int:
     return unread_count(db.session(), current_user)
 
 
+def _serving_url() -> str | None:
+    """Where the application is being reached, for documents when CUSTODY_PUBLIC_BASE_URL is
+    not set: in a request, the address the request came to (its root URL); outside one, the
+    address `custody serve` binds (or `custody demo` was told it will)."""
+    if has_request_context():
+        return request.url_root
+    return current_app.config.get("SERVING_BASE_URL") if has_app_context() else None
+
+
 class IdConverter(IntegerConverter):
     """`<int:…>` limited to positive 32-bit values."""
 
@@ -56,7 +69,7 @@ class IdConverter(IntegerConverter):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides everything else."""
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+    app = Flask(__name__, template_folder=str(TEMPLATES),
                 instance_path=str(ROOT / "instance"))
     # Identifiers in URLs fit the database's integer columns; a larger number is simply 404.
     app.url_map.converters["int"] = IdConverter
@@ -78,7 +91,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         # Extracts: where the QR code points, how long files are kept, release defaults.
-        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        # Unset, documents point to where the application is reached (`_serving_url`).
+        PUBLIC_BASE_URL=None,
+        SERVING_BASE_URL=None,  # set by `custody serve` and `custody demo` from --host, --port
         SIGNING_KEY_PASSPHRASE=None,  # defaults to the secret key
         SIGNING_DEV_CA=True,  # issue development certificates when none were imported
         EXTRACT_RETENTION_DAYS=365,
@@ -123,7 +138,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
-        base_url=app.config["PUBLIC_BASE_URL"],
+        base_url=app.config["PUBLIC_BASE_URL"] or None, serving_url=_serving_url,
         issue_dev_certificates=bool(app.config["SIGNING_DEV_CA"]),
         retention_days=app.config["EXTRACT_RETENTION_DAYS"],
         valid_days=app.config["EXTRACT_VALID_DAYS"],

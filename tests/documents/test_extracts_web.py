@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 
+import requests
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
-from tests.helpers import version_of
+from tests.helpers import code_for, version_of
 from tests.worlds import SETTINGS, World, arrange, ask, fresh_person, text_of
-from workflow.documents import extracts, rendering
+from workflow.documents import extracts, issuing, rendering
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.models import AccessRequest, IssuedDocument
 from workflow.records.enums import CaseStage
@@ -160,3 +163,44 @@ def test_the_verification_page_takes_a_typed_code(app, client, db):
     malformed = client.get("/verify/ZZZZ")
     assert malformed.status_code == 422
     assert "không thể là mã xác thực" in malformed.get_data(as_text=True)
+
+
+def test_without_a_public_address_a_document_points_where_the_pages_are_served(app, db,
+                                                                                tmp_path):
+    """CUSTODY_PUBLIC_BASE_URL unset: an extract prepared through the pages of a server at
+    another host and port carries that address in its verification link (and so its QR)."""
+    assert not app.config["PUBLIC_BASE_URL"]
+    with app.extensions["custody_sessions"]() as session:
+        _person, request = arrange(World(session), db)
+        request_id = request.id
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://localhost:{server.server_port}"  # the name the client wrote: its Host
+    try:
+        with requests.Session() as browser:
+            browser.post(f"{base}/login", data={"username": "approver.hanoi",
+                                                "password": "approver.hanoi#2026",
+                                                "acknowledge": "y"}, timeout=30)
+            with app.extensions["custody_sessions"]() as session:
+                code = code_for(session, "approver.hanoi")
+            browser.post(f"{base}/login/code", data={"code": code}, timeout=30)
+            browser.post(f"{base}/requests/{request_id}", timeout=60, data={
+                "action": "prepare", "version": version_of(db, request_id)})
+            [prepared] = documents(db, request_id)
+            pdf = browser.get(f"{base}/documents/{prepared.id}/preview.pdf", timeout=30)
+    finally:
+        server.shutdown()
+    assert pdf.status_code == 200
+    text = text_of(pdf.content, tmp_path).replace(" ", "")  # the link may wrap at a dash
+    assert f"{base}/verify/{prepared.code}" in text
+    assert "127.0.0.1:5000" not in text and server.server_port != 5000
+
+
+def test_the_documents_address_is_the_configured_one_else_the_served_one():
+    settings = issuing.ExtractSettings(passphrase="x")
+    assert issuing.verify_url(settings, "AB") == "http://127.0.0.1:5000/verify/AB"
+    served = issuing.ExtractSettings(passphrase="x", serving_url=lambda: "http://h:8123/")
+    assert issuing.verify_url(served, "AB") == "http://h:8123/verify/AB"
+    configured = issuing.ExtractSettings(passphrase="x", base_url="https://csdl.example.vn/",
+                                         serving_url=lambda: "http://h:8123/")
+    assert issuing.verify_url(configured, "AB") == "https://csdl.example.vn/verify/AB"

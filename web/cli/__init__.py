@@ -1,7 +1,7 @@
 """The `custody` command, one module per group of subcommands: `server` (init, demo, serve),
-`accounts` (users and API tokens), `audit` (verify, checkpoint, export, the sweep), `records`
-(bulk import), `documents` (extracts, signing keys), `exchange` (packages, trust, feeds) and
-`ops` (backup, restore, the database role)."""
+`accounts` (users, API tokens, an authenticator key's code), `audit` (verify, checkpoint,
+export, the sweep), `records` (bulk import), `documents` (extracts, signing keys), `exchange`
+(packages, trust, feeds) and `ops` (backup, restore, the database role)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def _create_app() -> Flask:
 
 main = FlaskGroup(create_app=_create_app, add_default_commands=True,
                   help="Custody records database: administration commands.")
+
+
+def _standalone() -> None:
+    # Commands that need neither the application nor its database: found without building the
+    # app, so they work before `custody init` and without the instance folder.
+    from web.cli.accounts import totp_code_command
+
+    main.add_command(totp_code_command)
+
+
+_standalone()

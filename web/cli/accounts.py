@@ -3,6 +3,8 @@ of system accounts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -12,7 +14,7 @@ from web.cli.common import app_sessions, run_service
 from workflow.context import SYSTEM
 from workflow.enums import Role, Secrecy
 from workflow.models import Organisation, User
-from workflow.security import accounts, tokens
+from workflow.security import accounts, mfa, tokens
 
 
 @click.command("create-user")
@@ -87,3 +89,15 @@ def _account(session, username: str) -> User:
     if user is None:
         raise click.ClickException(f"No account {username}.")
     return user
+
+
+@click.command("totp-code")
+@click.argument("key", nargs=-1, required=True)
+def totp_code_command(key: tuple[str, ...]) -> None:
+    """The current code of an authenticator key, for signing in without a phone: KEY as the
+    enrolment page shows it, in groups of four (quoted or not; case does not matter)."""
+    secret = mfa.normalise_secret(" ".join(key))
+    if secret is None:
+        raise click.ClickException("This is not an authenticator key: type the letters A-Z and "
+                                   "digits 2-7 shown under the QR code of the enrolment page.")
+    click.echo(mfa.current_code(secret, dt.datetime.now(dt.UTC)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import click
@@ -44,9 +45,14 @@ def _print_accounts() -> None:
 @click.option("--persons", default=3000, show_default=True, help="How many persons to create.")
 @click.option("--seed", default=2017, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when records exist already.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --port: where `custody serve` will answer, for the QR codes of the "
+                   "demo's documents when CUSTODY_PUBLIC_BASE_URL is not set.")
+@click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
-def demo_command(persons: int, seed: int, if_empty: bool) -> None:
+def demo_command(persons: int, seed: int, if_empty: bool, host: str, port: int) -> None:
     """Load deterministic demo data into an empty database."""
+    current_app.config["SERVING_BASE_URL"] = serving_base_url(host, port)
     with app_sessions()() as session:
         has_records = session.scalar(select(func.count()).select_from(Person))
         if has_records and if_empty:
@@ -79,6 +85,42 @@ PER_WORKER_LIMITS = ("Rate limits are counted in memory (CUSTODY_RATELIMIT_STORA
                      "shared store (e.g. redis://127.0.0.1:6379/0) or serve with --workers 1.")
 
 
+def _bare(host: str) -> str:
+    return host.strip().removeprefix("[").removesuffix("]")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach the address (`localhost`, 127.0.0.0/8, ::1)."""
+    host = _bare(host)
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: others may reach it
+
+
+def serving_base_url(host: str, port: int) -> str:
+    """The address `custody serve --host H --port P` answers at."""
+    host = _bare(host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+PUBLIC_URL_UNSET = ("CUSTODY_PUBLIC_BASE_URL is not set and --host {host} is not a loopback "
+                    "address: the QR codes and verification links of the documents issued will "
+                    "carry the address each request came to (as its client wrote it), which "
+                    "others may not reach. Set CUSTODY_PUBLIC_BASE_URL to the address people "
+                    "verify documents at, e.g. https://csdl.example.vn.")
+
+
+def public_url_warning(host: str, public_base_url: str | None) -> str | None:
+    """What `custody serve` warns of before serving, if anything: serving beyond this machine
+    without a configured public address."""
+    if public_base_url or is_loopback(host):
+        return None
+    return PUBLIC_URL_UNSET.format(host=host)
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -101,6 +143,12 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
     elif workers > 1 and not limits_shared(app):
         raise click.ClickException(PER_WORKER_LIMITS.format(n=workers))
     audit_key = app_sealer().key  # read once, here: the workers inherit it
+    warning = public_url_warning(host, app.config["PUBLIC_BASE_URL"])
+    if warning:
+        click.secho(f"Warning: {warning}", err=True, fg="yellow")
+    # Without a public address, a document issued outside a request points here (the pages
+    # and the API issue theirs within a request: they point where that request came to).
+    app.config["SERVING_BASE_URL"] = serving_base_url(host, port)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -120,6 +168,7 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
         def load(self) -> Flask:
             return app
 
-    click.echo(f"Serving on http://{host}:{port} with {workers} worker(s) × {threads} threads "
-               f"(audit key {checkpoints.key_id(audit_key)})")
+    click.echo(f"Serving on {serving_base_url(host, port)} with {workers} worker(s) × {threads} "
+               f"threads (audit key {checkpoints.key_id(audit_key)}); documents point to "
+               f"{app.config['PUBLIC_BASE_URL'] or 'the address each request came to'}")
     Server().run()

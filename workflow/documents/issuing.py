@@ -46,12 +46,21 @@ CONFIDENTIAL = ("Thông tin chỉ được sử dụng đúng mục đích đã 
                 "cho người khác (Điều 18 Nghị định số 121/2017/NĐ-CP).")
 
 
+# Where documents are verified when nothing says otherwise (`make run`'s address).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
 @dataclass(frozen=True)
 class ExtractSettings:
-    """How documents are signed, where they are verified, and the release defaults and caps."""
+    """How documents are signed, where they are verified, and the release defaults and caps.
+
+    `base_url` is the configured public address of the verification page; when it is not set,
+    `serving_url` is asked where the application is being reached (the current request's, or
+    the address it was told to serve on), and failing that `DEFAULT_BASE_URL`."""
 
     passphrase: str
-    base_url: str = "http://127.0.0.1:5000"
+    base_url: str | None = None
+    serving_url: Callable[[], str | None] | None = None
     issue_dev_certificates: bool = True
     retention_days: int | None = 365
     valid_days: int = 30
@@ -70,9 +79,15 @@ def renderer() -> Renderer:
     return _local.renderer
 
 
+def public_base_url(settings: ExtractSettings) -> str:
+    """The address documents point to: configured, else where the application is served."""
+    base = settings.base_url or (settings.serving_url() if settings.serving_url else None)
+    return (base or DEFAULT_BASE_URL).rstrip("/")
+
+
 def verify_url(settings: ExtractSettings, code: str) -> str:
     """The public verification page of a code."""
-    return f"{settings.base_url.rstrip('/')}/verify/{code}"
+    return f"{public_base_url(settings)}/verify/{code}"
 
 
 def _qr(url: str) -> Markup:
@@ -99,11 +114,12 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     serial = next_serial(session, org.id, year)
     number = f"{serial:02d}/{SYMBOLS[kind]}"
     code = new_code()
+    url = verify_url(settings, code)
     template = TEMPLATES[kind]
     render = renderer()
     values = {"issuer": org.name, "issuer_parent": _parent_name(session, org, actor.today),
               "number": number, "place": _place(org), "date": actor.today, "code": code,
-              "verify_url": verify_url(settings, code), "qr": _qr(verify_url(settings, code)),
+              "verify_url": url, "qr": _qr(url),
               "request_number": request.number, "confidential": CONFIDENTIAL,
               "footer_note": FOOTER_NOTE,
               "recipient_name": recipient_name, "recipient_org": recipient_org}

@@ -40,6 +40,25 @@ def new_secret() -> str:
     return pyotp.random_base32(32)
 
 
+def normalise_secret(text: str) -> str | None:
+    """A key however it was typed or pasted: the enrolment page shows it in groups of four, and
+    spaces, dashes, trailing `=` and case do not matter. None when it is not a base32 key long
+    enough for an authenticator."""
+    key = re.sub(r"[\s\-=]", "", text or "").upper()
+    if not re.fullmatch(r"[A-Z2-7]+", key):
+        return None
+    try:
+        pyotp.TOTP(key)  # decodes the key: too short, or a length base32 never has, is refused
+    except ValueError:
+        return None
+    return key
+
+
+def current_code(secret: str, now: dt.datetime) -> str:
+    """The six digits an authenticator app holding this key shows at `now`."""
+    return pyotp.TOTP(secret).at(now)
+
+
 def provisioning_uri(secret: str, user: User) -> str:
     """The otpauth:// URI an authenticator app reads from the QR code."""
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
