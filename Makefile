@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MO     := web/translations/vi/LC_MESSAGES/messages.mo
 PO     := web/translations/vi/LC_MESSAGES/messages.po
+VNU_VERSION := 26.9.27
+VNU    := .cache/vnu/package/build/dist/vnu.jar
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
@@ -30,7 +32,14 @@ lint: install
 	$(BIN)/ruff check .
 
 test: lint
+	@$(MAKE) --no-print-directory $(VNU) || echo "The HTML checker was not fetched (npm): its test is skipped"
 	$(BIN)/pytest
+
+# The W3C's Nu Html Checker (runs on a JRE), fetched once from npm for the pages' test.
+$(VNU):
+	mkdir -p .cache/vnu
+	cd .cache/vnu && npm pack --silent vnu-jar@$(VNU_VERSION) >/dev/null \
+		&& tar xzf vnu-jar-$(VNU_VERSION).tgz && rm vnu-jar-$(VNU_VERSION).tgz
 
 # After changing user-visible text: refresh the catalogue, translate what is new, then compile.
 extract: install
@@ -51,4 +60,4 @@ attack: install
 	$(BIN)/python scripts/attack_served.py
 
 clean:
-	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache .cache
