@@ -257,5 +257,9 @@ def test_no_wrong_account_gets_through_the_command_line(app, db, runner, tmp_pat
             # The refusal of an exchange command, naming the account it was run as.
             assert [(e.action, e.actor_name, e.object_id) for e in written] == [
                 ("access.refused", account, f"exchange {name}")], (name, account)
-        else:  # no account to name, or the installation's own command: nothing happened
+        elif name == "create-token" and account != "nobody":
+            # The installation's own command refused by the domain: audited the same way.
+            assert [(e.action, e.object_id) for e in written] == [
+                ("access.refused", "create-token")], (name, account)
+        else:  # no account to name: nothing happened
             assert written == [], (name, account, [e.action for e in written])

@@ -37,7 +37,7 @@ def create_user_command(username, full_name, org_code, roles, clearance, person_
             select(Organisation).where(Organisation.code == org_code)).scalar_one_or_none()
         if org is None:
             raise click.ClickException(f"Unknown organisation code {org_code}.")
-        user = run_service(lambda: accounts.create_user(
+        user = run_service(session, SYSTEM, "create-user", lambda: accounts.create_user(
             session, SYSTEM, username=username, full_name=full_name,
             organisation_id=org.id, roles={Role(r) for r in roles}, password=password,
             clearance=Secrecy(clearance), person_id=person_id, system=system))
@@ -54,7 +54,7 @@ def create_token_command(username: str, name: str, days: int | None) -> None:
     """Issue an API token for a system account; it is printed once and only its hash is kept."""
     with app_sessions()() as session:
         user = _account(session, username)
-        _row, token = run_service(lambda: tokens.issue(
+        _row, token = run_service(session, SYSTEM, "create-token", lambda: tokens.issue(
             session, SYSTEM, user, name, days or current_app.config["API_TOKEN_DAYS"]))
         session.commit()
     click.echo(token)
@@ -79,7 +79,8 @@ def list_tokens_command(username: str) -> None:
 def revoke_token_command(token_id: int) -> None:
     """Revoke an API token at once (its id from `custody list-tokens`)."""
     with app_sessions()() as session:
-        row = run_service(lambda: tokens.revoke(session, SYSTEM, token_id))
+        row = run_service(session, SYSTEM, "revoke-token",
+                          lambda: tokens.revoke(session, SYSTEM, token_id))
         session.commit()
         click.echo(f"Revoked token {row.id} ({row.name}) of {row.user.username}.")
 

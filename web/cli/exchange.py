@@ -12,11 +12,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from web.cli.common import run_service
 from web.keys import EXCHANGE, signing_key
-from workflow.audit import chain as audit
 from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
-from workflow.errors import DomainError
 from workflow.exchange import feeds, incoming, outgoing, trust
 from workflow.models import User
 
@@ -32,16 +31,8 @@ def _in_transaction(work, command: str, account: str | None = None):
             if user is None:
                 raise click.ClickException(f"No account is named {account}.")
             actor = Actor(user, "cli")
-        try:
-            result = work(session, actor)
-        except DomainError as error:
-            session.rollback()
-            audit.record(session, actor, "access.refused", outcome=audit.Outcome.DENIED,
-                         object_type="command", object_id=f"exchange {command}",
-                         details={"status": error.status, "reason": error.message},
-                         actor_name="cli")
-            session.commit()
-            raise click.ClickException(error.message % error.params) from error
+        result = run_service(session, actor, f"exchange {command}",
+                             lambda: work(session, actor))
         session.commit()
         return result
 
