@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -47,66 +47,88 @@ class SearchResult:
     more: bool
 
 
-def _in_scope(stmt: Select, scope: Scope) -> Select:
+def scope_clause(scope: Scope) -> ColumnElement[bool] | None:
+    """Persons held, now or before, at a facility of the scope (None: nationwide, everyone)."""
     if scope.nationwide:
-        return stmt
-    return stmt.where(
-        exists().where(
-            and_(CustodyEpisode.person_id == Person.id,
-                 CustodyEpisode.facility_id.in_(sorted(scope.facility_ids)))
-        )
-    )
+        return None
+    return exists().where(
+        and_(CustodyEpisode.person_id == Person.id,
+             CustodyEpisode.facility_id.in_(sorted(scope.facility_ids))))
 
 
-def _by_identifier(value: str) -> Select:
+@dataclass(frozen=True)
+class Match:
+    """Who a name or an identity number matches: `key` is what was compared (the name's search
+    key, or the identity number as stored), `ids` at most LIMIT + 1 person ids."""
+
+    by: str
+    key: str
+    ids: list[int]
+
+
+def _by_identifier(value: str) -> tuple[str, Select]:
     kind = guess_kind(value)
     assert kind is not None
-    return (select(Person.id).join(PersonIdentifier, PersonIdentifier.person_id == Person.id)
-            .where(PersonIdentifier.value == normalise_identifier(kind, value)))
+    number = normalise_identifier(kind, value)
+    return number, (select(Person.id)
+                    .join(PersonIdentifier, PersonIdentifier.person_id == Person.id)
+                    .where(PersonIdentifier.value == number))
 
 
-def _page(session: Session, stmt: Select, scope: Scope, birth: dt.date | None) -> list[int]:
+def _page(session: Session, stmt: Select, reach: ColumnElement[bool] | None,
+          birth: dt.date | None) -> list[int]:
     if birth is not None:
         stmt = stmt.where(Person.birth_date == birth)
-    return list(session.execute(_in_scope(stmt, scope).limit(LIMIT + 1)).scalars())
+    if reach is not None:
+        stmt = stmt.where(reach)
+    return list(session.execute(stmt.limit(LIMIT + 1)).scalars())
+
+
+def match_persons(session: Session, query: str, reach: ColumnElement[bool] | None,
+                  birth_date: dt.date | None = None) -> Match:
+    """Persons within `reach` (a condition on Person; None for everyone) whose name starts with
+    the words given (diacritics optional), or whose given name is the one word given, or who
+    hold the identity number."""
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput(N_("Type a name or an identity number."))
+    if len(query) > 100:
+        raise InvalidInput(N_("The search text is longer than 100 characters."))
+    if re.search(r"\d", query) and guess_kind(query):
+        number, stmt = _by_identifier(query)
+        return Match("identifier", number, _page(session, stmt, reach, birth_date))
+    key = search_key(query)
+    if not key:
+        raise InvalidInput(N_("Type a name or an identity number."))
+    prefix = (select(Person.id)
+              .where(Person.name_key >= key, Person.name_key < key + _KEY_END)
+              .order_by(Person.name_key, Person.id))
+    ids = _page(session, prefix, reach, birth_date)
+    if " " not in key:
+        given = (select(Person.id).where(Person.given_key == key)
+                 .order_by(Person.given_key, Person.name_key, Person.id))
+        ids = list(dict.fromkeys(ids + _page(session, given, reach, birth_date)))
+    return Match("name", key, ids)
 
 
 def search_persons(
     session: Session, actor: Actor, query: str, birth_date: dt.date | None = None
 ) -> SearchResult:
     """Find persons in scope whose name starts with the words given (or whose given name is the one
-    word given), or who hold the identity number; audited with the query."""
+    word given), or who hold the identity number; audited with the query and its key (what the
+    inspectors' trail matches a person's searches by)."""
     require(actor.user, Permission.SEARCH_RECORDS)
-    query = (query or "").strip()
-    if not query:
-        raise InvalidInput(N_("Type a name or an identity number."))
-    if len(query) > 100:
-        raise InvalidInput(N_("The search text is longer than 100 characters."))
     scope = user_scope(session, actor)
-    if re.search(r"\d", query) and guess_kind(query):
-        by = "identifier"
-        ids = _page(session, _by_identifier(query), scope, birth_date)
-    else:
-        key = search_key(query)
-        if not key:
-            raise InvalidInput(N_("Type a name or an identity number."))
-        by = "name"
-        prefix = (select(Person.id)
-                  .where(Person.name_key >= key, Person.name_key < key + _KEY_END)
-                  .order_by(Person.name_key, Person.id))
-        ids = _page(session, prefix, scope, birth_date)
-        if " " not in key:
-            given = (select(Person.id).where(Person.given_key == key)
-                     .order_by(Person.given_key, Person.name_key, Person.id))
-            ids = list(dict.fromkeys(ids + _page(session, given, scope, birth_date)))
-    hits = _describe(session, ids[:LIMIT], scope)
+    match = match_persons(session, query, scope_clause(scope), birth_date)
+    hits = describe(session, match.ids[:LIMIT], scope)
     audit.record(session, actor, "record.search",
-                 details={"by": by, "query": query, "birth_date": birth_date,
-                          "results": len(hits)})
-    return SearchResult(query, by, hits, len(ids) > LIMIT)
+                 details={"by": match.by, "query": query.strip(), "key": match.key,
+                          "birth_date": birth_date, "results": len(hits)})
+    return SearchResult(query.strip(), match.by, hits, len(match.ids) > LIMIT)
 
 
-def _describe(session: Session, ids: list[int], scope: Scope) -> list[SearchHit]:
+def describe(session: Session, ids: list[int], scope: Scope) -> list[SearchHit]:
+    """The persons, by name, with their identity numbers and their latest facility in scope."""
     if not ids:
         return []
     persons = {row.id: row for row in session.execute(
