@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from workflow.db import make_engine
-from workflow.schema import current_revision, upgrade
+from workflow.schema import current_revision, head_revision, upgrade
 
 BAD = {
     "access_request": "UPDATE access_request SET state = 'returned', paused_at = NULL "
@@ -68,7 +68,7 @@ def test_the_checks_survive_undoing_and_redoing_the_migration(database_url, docu
     upgrade(engine, "0015")
     assert current_revision(engine) == "0015"
     upgrade(engine)
-    assert current_revision(engine) == "0016"
+    assert current_revision(engine) == head_revision()
     for table in BAD:
         _refused(engine, table)
     engine.dispose()
