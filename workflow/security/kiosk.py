@@ -258,12 +258,3 @@ def check_session(session: Session, actor: Actor, user: User, token: str | None,
         audit.record(session, actor, "auth.session_end", object_type="user", object_id=user.id,
                      details={"reason": reason})
     return reason
-
-
-def pin_state(session: Session, actor: Actor, person_id: int) -> KioskPin | None:
-    """The person's PIN record, for the clerk's page (None when none was issued)."""
-    if actor.user is None or not can_manage_kiosks(actor.user, actor.user.organisation_id):
-        return None
-    return session.execute(select(KioskPin).join(User, User.id == KioskPin.user_id).where(
-        User.person_id == person_id)).scalar_one_or_none()
-
