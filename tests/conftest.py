@@ -16,11 +16,12 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from tests.helpers import code_for, enrol_everyone
+from tests.helpers import code_for, enrol_everyone, kiosk_person, register_kiosk
 from web import create_app
+from web.kiosk.device import COOKIE as KIOSK_COOKIE
 from workflow.context import SYSTEM
 from workflow.db import make_engine, make_session_factory
-from workflow.demo.world import load_demo
+from workflow.demo.world import DEMO_KIOSK_PIN, DETAINEE_ACCOUNT, load_demo
 from workflow.schema import upgrade
 
 # The shared worlds and their fixtures (`world`, `objects`): tests/worlds.py.
@@ -29,6 +30,7 @@ pytest_plugins = ["tests.worlds"]
 PG_URL = os.environ.get("TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DEMO_PERSONS = 400
+KIOSK_ACCOUNT = DETAINEE_ACCOUNT.username
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -150,7 +152,10 @@ class Auth:
         self.client = client
 
     def login(self, username: str, password: str | None = None, next: str | None = None):
-        """Password, then (when the password was right) the authenticator's code."""
+        """Password, then (when the password was right) the authenticator's code; the demo
+        detainee signs in at a kiosk of their facility instead."""
+        if username == KIOSK_ACCOUNT:
+            return self.kiosk()
         response = self.client.post(f"/login?next={next}" if next else "/login", data={
             "username": username, "acknowledge": "y",
             "password": password or password_of(username)})
@@ -163,6 +168,17 @@ class Auth:
         with self.client.application.extensions["custody_sessions"]() as session:
             code = code_for(session, username)
         return self.client.post("/login/code", data={"code": code})
+
+    def kiosk(self, number: str | None = None, pin: str = DEMO_KIOSK_PIN):
+        """Make this client a kiosk of the demo detainee's facility, then sign in there with
+        the record number and the PIN (no authenticator)."""
+        app = self.client.application
+        _device, secret = register_kiosk(app)
+        self.client.set_cookie(KIOSK_COOKIE, secret)
+        if number is None:
+            with app.extensions["custody_sessions"]() as session:
+                number = str(kiosk_person(session))
+        return self.client.post("/kiosk/", data={"number": number, "pin": pin})
 
     def logout(self):
         return self.client.post("/logout")

@@ -147,3 +147,23 @@ def db_state(db) -> dict[str, tuple]:
                         .order_by(ApiToken.id)).all()
     state["token_rows"] = tuple(tuple(map(str, t)) for t in tokens)
     return state
+
+
+def register_kiosk(app, clerk: str = "clerk.hanoi", *, start: bool = True) -> tuple[int, str]:
+    """A kiosk device of the clerk's facility (in kiosk mode unless `start` is False): its id
+    and the secret its browser's cookie holds."""
+    from workflow.context import Actor
+    from workflow.security import kiosk
+
+    with app.extensions["custody_sessions"]() as session:
+        user = session.execute(select(User).where(User.username == clerk)).unique().scalar_one()
+        device, secret = kiosk.register_device(session, Actor(user), "Máy tra cứu thử")
+        if start:
+            kiosk.start_kiosk_mode(session, Actor(user), device.id)
+        session.commit()
+        return device.id, secret
+
+
+def kiosk_person(db, username: str = "detainee.demo") -> int:
+    """The person a kiosk account belongs to."""
+    return db.execute(select(User.person_id).where(User.username == username)).scalar_one()

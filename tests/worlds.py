@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import org, person_at
+from tests.helpers import org, person_at, register_kiosk
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, issuing, letters
 from workflow.enums import Role, Secrecy
@@ -246,6 +246,7 @@ def objects(app, db):
         reports.fire(session, Actor(clerk), report.id, "submit")
         session.commit()
         ids["report"] = report.id
+    device, _secret = register_kiosk(app)
     return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
-            "request": request_id, **ids}
+            "request": request_id, "device": device, **ids}
 

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
+from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
 from workflow.documents import letters
 from workflow.documents.issuing import ExtractSettings
@@ -19,6 +20,7 @@ from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABEL
 from workflow.requests import policy as request_policy
 from workflow.requests.kernel import Workflow
 from workflow.requests.rules import Rulebook
+from workflow.security import kiosk as kiosk_gates
 from workflow.security import mfa, tokens
 from workflow.security.permissions import Permission, can
 
@@ -135,6 +137,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     headers.init_app(app)
     app.before_request(refuse_nul_characters)
     sessions.init_app(app)
+    kiosk_device.init_app(app)  # after the session check, which marks a kiosk session
     app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
@@ -151,6 +154,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
+                                   "kiosk_gates": kiosk_gates,
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS,
                                    "field_labels": FIELD_LABELS,
@@ -160,6 +164,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
     from web.documents.views import bp as documents_bp
+    from web.kiosk.views import bp as kiosk_bp
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
     from web.reports.views import bp as reports_bp
@@ -167,7 +172,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp, reports_bp):
+                      documents_bp, statistics_bp, reports_bp, kiosk_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, request, session
+from flask import abort, g, request, session
 from flask_login import current_user, login_required
 
 from web import db
@@ -33,7 +33,7 @@ def load_user(token: str) -> User | None:
 def actor() -> Actor:
     """The acting user and their address, for services and the audit trail."""
     user = current_user if current_user.is_authenticated else None
-    return Actor(user, request.remote_addr)
+    return Actor(user, request.remote_addr, device_id=g.get("kiosk_device_id"))
 
 
 def requires(permission: Permission) -> Callable:

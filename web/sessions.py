@@ -7,15 +7,26 @@ import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from forms.auth import ReauthForm
 from web import db
+from web.kiosk.device import COOKIE as KIOSK_COOKIE
 from web.security import actor
 from workflow.i18n import N_
-from workflow.security import accounts, mfa, sessions
+from workflow.security import accounts, kiosk, mfa, sessions
 
 ENDED = {
     "idle": N_("You were signed out after %(n)s minutes without activity. Sign in again."),
@@ -29,7 +40,9 @@ def rules() -> sessions.SessionRules:
     config = current_app.config
     return sessions.SessionRules(idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
                                  absolute=dt.timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
-                                 fresh=dt.timedelta(minutes=config["FRESH_SIGN_IN_MINUTES"]))
+                                 fresh=dt.timedelta(minutes=config["FRESH_SIGN_IN_MINUTES"]),
+                                 kiosk_idle=dt.timedelta(
+                                     minutes=config["KIOSK_IDLE_MINUTES"]))
 
 
 def token() -> str | None:
@@ -40,14 +53,22 @@ def token() -> str | None:
 def _check() -> object:
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
+    device_id = sessions.kiosk_device_of(db.session(), token())
+    if device_id is not None:
+        g.kiosk_device_id = device_id  # a kiosk session: its acts name the device
     reason = sessions.check(db.session(), actor(), current_user, token(), rules())
+    if reason is None and device_id is not None:
+        reason = kiosk.check_session(db.session(), actor(), current_user, token(),
+                                     request.cookies.get(KIOSK_COOKIE))
     if reason is None:
         return None
+    g.pop("kiosk_device_id", None)
     logout_user()
     fresh_session()
     if reason in ENDED:
         config = current_app.config
-        flash(_(ENDED[reason], n=config["SESSION_IDLE_MINUTES"] if reason == "idle"
+        idle = config["KIOSK_IDLE_MINUTES" if device_id else "SESSION_IDLE_MINUTES"]
+        flash(_(ENDED[reason], n=idle if reason == "idle"
                 else config["SESSION_ABSOLUTE_HOURS"]), "info")
     if request.method == "GET":
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -125,4 +146,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
     app.config.setdefault("SESSION_ABSOLUTE_HOURS", 12)
     app.config.setdefault("FRESH_SIGN_IN_MINUTES", 30)
+    app.config.setdefault("KIOSK_IDLE_MINUTES", 10)
     app.before_request(_check)

@@ -29,6 +29,8 @@ class Actor:
     user: User | None
     ip: str | None = None
     now: dt.datetime = field(default_factory=utcnow)
+    # The registered kiosk device a detained person acts from (every audit entry names it).
+    device_id: int | None = None
 
     @property
     def today(self) -> dt.date:

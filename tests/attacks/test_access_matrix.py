@@ -16,10 +16,13 @@ SIGNED_IN = EVERYONE - {A}
 
 
 def expect(ok: set[str], *, status_ok: int = 200, others: int = 403, **special: int):
-    """Expected status per role: `ok` roles get `status_ok`, anonymous is sent to sign in."""
+    """Expected status per role: `ok` roles get `status_ok`, anonymous is sent to sign in. The
+    kiosk session (the detainee) gets 403 on every page but the kiosk's (least privilege), which
+    say so in `special`."""
     table = {role: (status_ok if role in ok else others) for role in ROLES}
     if A not in ok:
         table[A] = 302
+    table[DE] = 405 if others == 405 else 403
     for role, status in special.items():
         table[role.replace("_", ".")] = status
     return table
@@ -27,8 +30,7 @@ def expect(ok: set[str], *, status_ok: int = 200, others: int = 403, **special: 
 
 # endpoint → (url template, expected status for each role)
 MATRIX = {
-    "static": ("/static/app.css", expect(EVERYONE)),
-    "auth.login": ("/login", {**expect(EVERYONE), **{r: 302 for r in SIGNED_IN}}),
+    "static": ("/static/app.css", expect(EVERYONE, detainee_demo=200)),
     "auth.logout": ("/logout", expect(set(), others=405, anonymous=405)),
     "auth.language": ("/language", expect(set(), others=405, anonymous=405)),
     "auth.change_password": ("/password", expect(SIGNED_IN)),
@@ -37,7 +39,7 @@ MATRIX = {
     "auth.login_code": ("/login/code", expect(set(), others=302)),
     "auth.login_enrol": ("/login/enrol", expect(set(), others=302)),
     "main.home": ("/", expect(SIGNED_IN, detainee_demo=302)),
-    "main.my_record": ("/me", expect({DE})),
+    "auth.login": ("/login", {**expect(EVERYONE), **{r: 302 for r in SIGNED_IN}}),
     "records.search_persons": ("/search", expect({RQ, AP, CL})),
     "records.person": ("/persons/{person}", expect({AP, CL}, requester_vks=404)),
     "records.new_person": ("/persons/new", expect({CL})),
@@ -49,8 +51,8 @@ MATRIX = {
     "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
     "records.new_case": ("/cases/new", expect({CL})),
     "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
-    "requests.new": ("/requests/new", expect({RQ, CL, DE})),
-    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, DE})),
+    "requests.new": ("/requests/new", expect({RQ, CL})),
+    "requests.index": ("/requests/", expect({RQ, AP, CO, CL})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     # What one has just done: for those who read the request; with nothing done, the request.
     "requests.done": ("/requests/{request}/done/approve", expect(
@@ -102,6 +104,21 @@ MATRIX = {
     "records.import_persons": ("/persons/import", expect({CL})),
     # The import's template: for those who may import (the XLSX one below).
     "records.import_template": ("/persons/import/template.csv", expect({CL})),
+    # The kiosk: a facility's clerks manage it; the rest exists only on a kiosk device (404
+    # elsewhere), for the person signed in there.
+    "kiosk.devices": ("/kiosk/devices", expect({CL})),
+    "kiosk.start": ("/kiosk/devices/{device}/start", expect(set(), others=405, anonymous=405)),
+    "kiosk.end": ("/kiosk/devices/{device}/end", expect(set(), others=405, anonymous=405)),
+    "kiosk.issue_pin": ("/persons/{person}/kiosk-pin", expect(set(), others=405,
+                                                              anonymous=405)),
+    "kiosk.sign_out": ("/kiosk/sign-out", expect(set(), others=405, anonymous=405)),
+    "kiosk.sign_in": ("/kiosk/", expect(set(), others=404, anonymous=404, detainee_demo=302)),
+    "kiosk.end_here": ("/kiosk/end", expect(set(), others=404, anonymous=404,
+                                            detainee_demo=200)),
+    "kiosk.home": ("/kiosk/me", expect(set(), detainee_demo=200)),
+    "kiosk.my_record": ("/kiosk/record", expect(set(), detainee_demo=200)),
+    "kiosk.new_request": ("/kiosk/requests/new", expect(set(), detainee_demo=200)),
+    "kiosk.request_status": ("/kiosk/requests/{request}", expect(set(), detainee_demo=404)),
 }
 # Endpoints with more than one URL: the others, held to the same table.
 MORE_URLS = {

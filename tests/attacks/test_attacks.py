@@ -58,7 +58,7 @@ ATTACKS = {
     "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, KIOSK}),
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE}),
     "requests.show": ("/requests/{request}", {
         "action": "approve", "approve-categories": ["a_orders"]}, set()),
     "admin.new_user": ("/admin/users/new", {
@@ -70,6 +70,14 @@ ATTACKS = {
     "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", {}, {ADMIN}),
     "admin.revoke_token": ("/admin/users/{user}/tokens/1/revoke", {"confirm": "y"}, {ADMIN}),
     "audit_trail.verify": ("/audit/verify", {}, set()),
+    # The kiosk: a clerk registers a device at their own facility (legitimate); Hà Nội's device
+    # and persons are Hà Nội's clerks' alone; the request form is the kiosk session's.
+    "kiosk.devices": ("/kiosk/devices", {"name": "Máy lạ"}, CLERKS),
+    "kiosk.start": ("/kiosk/devices/{device}/start", {}, set()),
+    "kiosk.end": ("/kiosk/devices/{device}/end", {}, set()),
+    "kiosk.issue_pin": ("/persons/{person}/kiosk-pin", {}, set()),
+    "kiosk.new_request": ("/kiosk/requests/new", {"parts": ["episodes"], "delivery": "pdf"},
+                          {KIOSK}),
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search
 # (a read, in tests/records/test_scope.py), the audit trail's filter (a read, in
@@ -77,7 +85,8 @@ ATTACKS = {
 # attacked with tokens in tests/attacks/test_api_matrix.py and tests/exchange/test_exchange_api.py.
 NOT_ACTS = {"auth.login", "auth.login_code", "auth.login_enrol", "auth.logout",
             "auth.language", "auth.change_password", "auth.reauthenticate",
-            "records.search_persons", "audit_trail.index", "requests.inbox"}
+            "records.search_persons", "audit_trail.index", "requests.inbox", "kiosk.sign_in",
+            "kiosk.end_here", "kiosk.sign_out"}
 
 
 def test_every_state_changing_route_is_attacked(app):

@@ -33,13 +33,14 @@ from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
-from workflow.security import accounts, mfa, tokens
+from workflow.security import accounts, kiosk, mfa, tokens
 
 REFUSED = (Forbidden, NotFound)
 PROVINCE, CLERK, APPROVER, CONSENT, REQUESTER, MANAGER, ADMIN, INSPECTOR = (
     "clerk.hcm", "clerk.hanoi", "approver.hanoi", "consent.hanoi", "requester.vks",
     "manager.hanoi", "admin", "inspector")
 CENTRE, HANOI_EXCHANGE = "exchange.centre", "exchange.hanoi"
+DETAINEE = "detainee.demo"  # a detained person's kiosk account
 INSTALLATION = None  # the server's command line: no account, so none to lock
 
 # Operations that take an actor but have nothing to refuse it, and why.
@@ -51,6 +52,7 @@ EXEMPT = {
     "security.accounts.change_password",
     "security.accounts.count_failure", "security.mfa.enrol", "security.mfa.verify",
     "security.sessions.begin", "security.sessions.check",
+    "security.kiosk.sign_in", "security.kiosk.check_session",
     "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh",
     "requests.inbox.inbox", "requests.inbox.mark_read",
     # Helpers other operations call after their own gate: ending an account's sessions (the
@@ -230,6 +232,22 @@ S = {
                           HANOI_EXCHANGE, CENTRE),
     "exchange.trust.register_partner": (lambda s, a, o: trust.register_partner(
         s, a, "QP-QL", "not a key"), CENTRE, INSTALLATION),
+    "security.kiosk.register_device": (lambda s, a, o: kiosk.register_device(s, a, "Máy"),
+                                       MANAGER, CLERK),
+    "security.kiosk.facility_devices": (lambda s, a, o: kiosk.facility_devices(s, a),
+                                        MANAGER, CLERK),
+    "security.kiosk.start_kiosk_mode": (lambda s, a, o: kiosk.start_kiosk_mode(
+        s, a, o["device"]), PROVINCE, CLERK),
+    "security.kiosk.end_kiosk_mode": (lambda s, a, o: kiosk.end_kiosk_mode(s, a, o["device"]),
+                                      PROVINCE, CLERK),
+    "security.kiosk.issue_pin": (lambda s, a, o: kiosk.issue_pin(s, a, o["kiosk_person"]),
+                                 PROVINCE, CLERK),
+    "requests.filing.file_own_request": (lambda s, a, o: filing.file_own_request(
+        s, FLOW, a, categories=["episodes"], provision=ProvisionForm.PDF), REQUESTER, DETAINEE),
+    "requests.queries.own_requests": (lambda s, a, o: queries.own_requests(s, a),
+                                      REQUESTER, DETAINEE),
+    "requests.queries.own_request": (lambda s, a, o: queries.own_request(
+        s, a, o["own_request"]), REQUESTER, DETAINEE),
     "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
         s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
         approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),
@@ -268,6 +286,8 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
             session, SYSTEM, partner="CSDL khác", fields=["full_name"],
             purpose="Cung cấp theo Điều 13 Nghị định", approval_ref="QĐ 1",
             valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
+        own = filing.file_own_request(session, FLOW, _as(session, DETAINEE),
+                                      categories=["episodes"], provision=ProvisionForm.PDF)
         session.commit()
         extract = session.get(IssuedDocument, objects["extract"])
         request = session.get(AccessRequest, objects["request"])
@@ -275,7 +295,9 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
                 "sha256": extract.sha256, "camp": org(session, "TTG-HANOI").id,
                 "number": request.subject_person.identifiers[-1].value,
                 "system": session.scalar(select(User.id).where(User.username == "system.vks")),
-                "token": session.scalar(select(ApiToken.id))}
+                "token": session.scalar(select(ApiToken.id)), "own_request": own.id,
+                "kiosk_person": session.scalar(select(User.person_id).where(
+                    User.username == DETAINEE))}
 
 
 def _as(session, username: str | None) -> Actor:

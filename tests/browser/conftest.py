@@ -28,7 +28,8 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    SERVED["url"] = f"http://127.0.0.1:{server.server_port}"
+    yield SERVED["url"]
     server.shutdown()
     thread.join(timeout=5)
 

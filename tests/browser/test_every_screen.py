@@ -31,7 +31,7 @@ PAGES = {
                     "/reports/{report}"],
     "inspector": ["/audit/"],
     "admin": ["/admin/users/{user}", "/admin/users/new"],
-    "detainee.demo": ["/me", "/requests/new"],
+    "detainee.demo": ["/kiosk/me", "/kiosk/record", "/kiosk/requests/new", "/kiosk/end"],
     "manager.hanoi": ["/reports/{report}"],
 }
 # Words that are English and never Vietnamese; codes, numbers and people's names are not

@@ -83,6 +83,7 @@ def test_admin_creates_an_account_that_can_sign_in(page, backend):
 
 def test_detained_person_sees_their_own_record_in_plain_words(page, backend):
     sign_in(page, "detainee.demo")
+    page.get_by_role("link", name="Xem hồ sơ của tôi").click()
     expect(page.get_by_role("heading", name="Hồ sơ của tôi")).to_be_visible()
     expect(page.get_by_text(re.compile("Bạn đang bị giam giữ tại Trại tạm giam"))).to_be_visible()
     expect(page.get_by_role("link", name="Tra cứu hồ sơ")).to_have_count(0)

@@ -9,12 +9,32 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SERVED, shot
 from tests.conftest import password_of
-from tests.helpers import code_for, person_at
+from tests.helpers import code_for, kiosk_person, person_at, register_kiosk
+from web.kiosk.device import COOKIE as KIOSK_COOKIE
+from workflow.demo.world import DEMO_KIOSK_PIN, DETAINEE_ACCOUNT
 
 pytestmark = pytest.mark.browser
 
 
+def kiosk_sign_in(page, number: str | None = None, pin: str = DEMO_KIOSK_PIN) -> None:
+    """Make this browser a kiosk of the demo detainee's facility and sign in there."""
+    app = SERVED["app"]
+    _device, secret = register_kiosk(app)
+    page.context.add_cookies([{"name": KIOSK_COOKIE, "value": secret, "url": SERVED["url"],
+                               "httpOnly": True, "sameSite": "Strict"}])
+    with app.extensions["custody_sessions"]() as session:
+        number = number or str(kiosk_person(session))
+    page.goto("/kiosk/")
+    page.get_by_label("Số hồ sơ hoặc số giấy tờ tùy thân").fill(number)
+    page.get_by_label("Mã PIN (6 chữ số)").fill(pin)
+    page.get_by_role("button", name="Tiếp tục").click()
+    page.wait_for_url(lambda url: url.endswith("/kiosk/me"))
+
+
 def sign_in(page, username: str) -> None:
+    if username == DETAINEE_ACCOUNT.username:
+        kiosk_sign_in(page)
+        return
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password_of(username))

@@ -23,14 +23,13 @@ def requests_count(db) -> int:
 
 
 def test_detainee_files_from_the_kiosk_and_reads_the_status_in_plain_words(client, auth, db):
-    kiosk = db.execute(select(User).where(User.username == "detainee.demo")).scalar_one()
-    me = db.get(Person, kiosk.person_id)
     auth.login("detainee.demo")
-    response = client.post("/requests/new", data=form_for(me))
+    response = client.post("/kiosk/requests/new", data={"parts": ["episodes"],
+                                                         "delivery": "screen"})
     assert response.status_code == 302
     page = client.get(response.location).data.decode()
-    assert "Đang chờ cơ quan quản lý dữ liệu quyết định." in page
-    assert "Yêu cầu của chính người bị tạm giữ, tạm giam do cơ quan quản lý" in page
+    assert "Đang chờ cơ quan quản lý xem xét." in page
+    assert "Thời gian và nơi tôi bị giữ" in page
 
 
 def test_the_kiosk_cannot_ask_about_someone_else(client, auth, db):
@@ -38,7 +37,13 @@ def test_the_kiosk_cannot_ask_about_someone_else(client, auth, db):
     before = requests_count(db)
     auth.login("detainee.demo")
     response = client.post("/requests/new", data=form_for(other))
-    assert response.status_code == 422 and requests_count(db) == before
+    assert response.status_code == 403 and requests_count(db) == before
+    response = client.post("/kiosk/requests/new", data={
+        "parts": ["episodes"], "delivery": "pdf", "identity_number": other.identifiers[-1].value})
+    assert response.status_code == 302
+    newest = db.execute(select(AccessRequest).order_by(AccessRequest.id.desc())
+                        .limit(1)).scalar_one()
+    assert newest.subject_person_id != other.id
 
 
 def test_tampered_action_and_state_fields_change_nothing(client, auth, db):

@@ -34,11 +34,17 @@ def init_command() -> None:
                    "organisations (import real ones with `custody pki import`).")
 
 
-def _print_accounts() -> None:
+def _print_accounts(kiosk_person: int | None = None) -> None:
     click.echo("Demo accounts (username / password / role / organisation):")
-    for account in [*demo.DEMO_ACCOUNTS, demo.DETAINEE_ACCOUNT]:
+    for account in demo.DEMO_ACCOUNTS:
         click.echo(f"  {account.username:<16} {account.password:<22} {account.role.value:<16} "
                    f"{account.org_code}")
+    if kiosk_person is not None:
+        click.echo(
+            "Detainee kiosk: sign in as clerk.hanoi, open “Máy tra cứu” (/kiosk/devices), "
+            "register this browser and start kiosk mode; then type record number "
+            f"{kiosk_person} and PIN {demo.DEMO_KIOSK_PIN} (no authenticator app). A clerk "
+            "ends kiosk mode with “Cán bộ: kết thúc chế độ tra cứu” on the kiosk's page.")
 
 
 @click.command("demo")
@@ -66,6 +72,8 @@ def demo_command(persons: int, seed: int, if_empty: bool, host: str, port: int) 
             session.commit()
             click.echo(f"Loaded {summary['persons']} persons in {summary['organisations']} "
                        f"organisations, {summary['accounts']} demo accounts.")
+            _print_accounts(summary["kiosk_person"])
+            return
     _print_accounts()
 
 

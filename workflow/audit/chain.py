@@ -128,6 +128,9 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction; the locked head keeps the chain unforked."""
     user = actor.user
+    if actor.device_id is not None:
+        details = {**(details or {}), "kiosk_device": actor.device_id,
+                   "kiosk_person": user.person_id if user else None}
     entry = AuditEntry(
         actor_id=user.id if user else None,
         actor_name=user.username if user else actor_name,

@@ -39,7 +39,7 @@ from workflow.records.enums import (
     Measure,
     Sex,
 )
-from workflow.security import accounts
+from workflow.security import accounts, kiosk
 
 if TYPE_CHECKING:
     from workflow.documents.issuing import ExtractSettings
@@ -98,6 +98,8 @@ DEMO_ACCOUNTS = [
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
 ]
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
+# The demo detainee's kiosk PIN (a real PIN is random, issued by a clerk and shown once).
+DEMO_KIOSK_PIN = "271017"
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -397,11 +399,13 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
                          organisation_id=orgs[DETAINEE_ACCOUNT.org_code].id,
                          roles={Role.DETAINEE}, password=DETAINEE_ACCOUNT.password,
                          person_id=kiosk_person.id)
+    kiosk.issue_pin(session, actor, kiosk_person.id, pin=DEMO_KIOSK_PIN)
     requests = load_demo_requests(session, orgs, documents)
     audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed,
                                                              "requests": requests})
     return {"persons": persons, "organisations": len(orgs),
-            "accounts": len(DEMO_ACCOUNTS) + 1, "requests": requests}
+            "accounts": len(DEMO_ACCOUNTS) + 1, "requests": requests,
+            "kiosk_person": kiosk_person.id}
 
 
 DEMO_NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)

@@ -14,6 +14,7 @@ from workflow.models.extracts import (
     IssuedDocument,
     SigningCredential,
 )
+from workflow.models.kiosk import KioskDevice, KioskPin
 from workflow.models.organisations import Organisation, OrganisationLink
 from workflow.models.records import (
     Case,
@@ -47,6 +48,8 @@ __all__ = [
     "DocumentRegister",
     "DocumentTemplate",
     "IssuedDocument",
+    "KioskDevice",
+    "KioskPin",
     "SigningCredential",
     "ApiToken",
     "AccessRequest",

@@ -25,3 +25,6 @@ class UserSession(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # A kiosk session (a detained person at a facility's registered device): shorter, and only
+    # on that device.
+    kiosk_device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))

@@ -72,13 +72,28 @@ class RequestInput:
     on_behalf_of_id: int | None = None
 
 
+# A detained person asks for their own records under this article: they are not asked for a
+# legal basis or a purpose they cannot be expected to know (stored text, in the records' language).
+OWN_RECORDS_BASIS = "Điểm c khoản 2 Điều 12 Nghị định 121/2017/NĐ-CP"
+OWN_RECORDS_PURPOSE = "Người bị tạm giữ, tạm giam đề nghị được biết thông tin về bản thân."
+
+
 # --- filing --------------------------------------------------------------------------------
+
+
+def _own(actor: Actor) -> bool:
+    """The actor is a detained person asking about themselves (Art. 12 §2(c))."""
+    return actor.user is not None and actor.user.has_role(Role.DETAINEE)
 
 
 def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
     purpose = (data.purpose or "").strip()
     basis = (data.legal_basis or "").strip()
-    if len(purpose) < 10:
+    if _own(actor):
+        basis, purpose = OWN_RECORDS_BASIS, purpose or OWN_RECORDS_PURPOSE
+        if data.channel is not Channel.NETWORK or data.scan_ref or data.on_behalf_of_id:
+            raise InvalidInput(N_("From the kiosk you can only ask for your own records."))
+    elif len(purpose) < 10:
         raise InvalidInput(N_("State the purpose of the request (at least 10 characters)."))
     if len(purpose) > 2000 or len(basis) > 255:
         raise InvalidInput(N_("The purpose or the legal basis is too long."))
@@ -100,7 +115,9 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
     if data.subject_kind is SubjectKind.PERSON:
         if not categories:
             raise InvalidInput(N_("Choose at least one category of the record."))
-        person = _find_subject(session, data)
+        identified = data.identity_number or data.subject_name
+        person = (session.get(Person, actor.user.person_id) if _own(actor) and not identified
+                  else _find_subject(session, data))
     else:
         question = (data.statistical_question or "").strip()
         if len(question) < 10:
@@ -173,6 +190,19 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
                       audited={"number": request.number, "categories": request.categories},
                       purpose=request.purpose)
     return request
+
+
+def file_own_request(session: Session, flow: Workflow, actor: Actor, *,
+                     categories: list[str], provision: ProvisionForm,
+                     purpose: str = "") -> AccessRequest:
+    """A detained person's request for their own records from the kiosk, filed and submitted;
+    the legal basis (Art. 12 §2(c)) and, unless they gave one, the purpose are filled here."""
+    if not _own(actor):
+        raise Forbidden(N_("Your role does not allow this."))
+    request = file_request(session, actor, RequestInput(
+        channel=Channel.NETWORK, subject_kind=SubjectKind.PERSON, purpose=purpose,
+        legal_basis="", provision=provision, categories=categories))
+    return submit(session, flow, actor, request.id, expected_version=request.version)
 
 
 def _behalf_of(session: Session, actor: Actor, person_id: int, values: dict) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.enums import Role
 from workflow.errors import Forbidden, NotFound
 from workflow.i18n import N_
 from workflow.models import (
@@ -101,3 +102,48 @@ def list_requests(session: Session, actor: Actor, view: str, *,
     rows = [_as_seen(session, actor, r) for r in session.execute(stmt.limit(limit)).scalars()]
     audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
     return rows
+
+
+# --- a detained person's own requests (the kiosk) ------------------------------------------
+
+
+def _own_filter(user: User):
+    return (AccessRequest.requester_id == user.id) | (
+        AccessRequest.on_behalf_of_id == user.person_id)
+
+
+def _require_own_reader(actor: Actor) -> User:
+    user = actor.user
+    if not can_view_own(user):
+        raise Forbidden(N_("Your role does not allow this."))
+    return user
+
+
+def can_view_own(user: User | None) -> bool:
+    """A detained person's account, which sees only the requests filed by or for them."""
+    return (user is not None and user.active and user.locked_at is None
+            and user.has_role(Role.DETAINEE) and user.person_id is not None)
+
+
+def own_requests(session: Session, actor: Actor) -> list[AccessRequest]:
+    """The requests a detained person filed at the kiosk or a clerk filed on their behalf,
+    newest first; audited."""
+    user = _require_own_reader(actor)
+    rows = list(session.scalars(select(AccessRequest).where(_own_filter(user))
+                                .order_by(AccessRequest.id.desc()).limit(100)))
+    audit.record(session, actor, "request.list", person_id=user.person_id,
+                 details={"view": "own", "count": len(rows)})
+    return rows
+
+
+def own_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    """One of the person's own requests with its transitions, audited; 404 for any other."""
+    user = _require_own_reader(actor)
+    request = session.execute(select(AccessRequest).where(
+        AccessRequest.id == request_id, _own_filter(user)).options(
+        selectinload(AccessRequest.transitions))).scalar_one_or_none()
+    if request is None:
+        raise NotFound(N_("No such request."))
+    audit.record(session, actor, "request.view", object_type="request", object_id=request.id,
+                 person_id=user.person_id)
+    return request

@@ -65,11 +65,14 @@ def authenticate(session: Session, actor: Actor, username: str, password: str) -
         .with_for_update(of=User, key_share=True)
     ).scalar_one_or_none()
     matches = _password_matches(user, password)  # always, so every case costs the same
+    # A detained person's account signs in only at their facility's kiosk, with a PIN.
+    kiosk = user is not None and user.has_role(Role.DETAINEE)
     if (user is None or not matches or not user.active or user.locked_at is not None
-            or user.system):
+            or user.system or kiosk):
         reason = ("locked" if user is not None and user.locked_at is not None
                   else "inactive" if user is not None and not user.active
                   else "system account" if user is not None and user.system and matches
+                  else "kiosk account" if kiosk and matches
                   else "bad credentials")
         audit.record(session, actor, "auth.login", outcome=Outcome.FAILURE,
                      actor_name=username[:64], details={"reason": reason})

@@ -24,19 +24,28 @@ class SessionRules:
     idle: dt.timedelta = dt.timedelta(minutes=30)
     absolute: dt.timedelta = dt.timedelta(hours=12)
     fresh: dt.timedelta = dt.timedelta(minutes=30)
+    # A detained person at a kiosk walks away: their session ends sooner.
+    kiosk_idle: dt.timedelta = dt.timedelta(minutes=10)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def begin(session: Session, actor: Actor, user: User) -> str:
-    """Record a new sign-in; returns the token for the browser's session."""
+def begin(session: Session, actor: Actor, user: User, kiosk_device_id: int | None = None) -> str:
+    """Record a new sign-in (at a kiosk device, when given); returns the token for the
+    browser's session."""
     token = secrets.token_urlsafe(32)
     session.add(UserSession(token_hash=_hash(token), user_id=user.id, created_at=actor.now,
                             last_seen_at=actor.now, authenticated_at=actor.now,
-                            ip=(actor.ip or "")[:64]))
+                            ip=(actor.ip or "")[:64], kiosk_device_id=kiosk_device_id))
     return token
+
+
+def kiosk_device_of(session: Session, token: str | None) -> int | None:
+    """The kiosk device this browser's session was begun at (None for an official's)."""
+    row = session.get(UserSession, _hash(token)) if token else None
+    return row.kiosk_device_id if row is not None else None
 
 
 def load_signed_in(session: Session, user_id: int, token: str | None) -> User | None:
@@ -62,8 +71,9 @@ def check(session: Session, actor: Actor, user: User, token: str | None,
         return "unknown"
     if row.ended_at is not None:
         return row.end_reason or "ended"
+    idle = rules.kiosk_idle if row.kiosk_device_id is not None else rules.idle
     reason = ("expired" if actor.now - row.created_at > rules.absolute
-              else "idle" if actor.now - row.last_seen_at > rules.idle else None)
+              else "idle" if actor.now - row.last_seen_at > idle else None)
     if reason:
         _end(session, actor, row, reason)
         return reason
