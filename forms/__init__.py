@@ -80,4 +80,7 @@ class EnumSelect(SelectField):
     @property
     def member(self):
         """The chosen member, or None."""
-        return self.enum_cls(self.data) if self.data else None
+        try:
+            return self.enum_cls(self.data) if self.data else None
+        except ValueError:  # a value not in the enum (the field's own error says so)
+            return None

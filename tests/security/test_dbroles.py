@@ -61,5 +61,5 @@ def test_the_application_works_as_its_role(app_role, database_url, tmp_path):
     app.instance_path = str(tmp_path)
     client = app.test_client()
     assert Auth(client).login("clerk.hanoi").status_code == 302  # writes audit entries
-    assert client.post("/search", data={"q": "Nguyen"}).status_code == 200
+    assert client.post("/search", data={"q": "Nguyen"}, follow_redirects=True).status_code == 200
     app.extensions["custody_engine"].dispose()

@@ -26,9 +26,18 @@ GROUPS: dict[str, str] = {
     "statistics": N_("Statistics"),
     "report": N_("Facility reports"),
     "pki": N_("Signing certificates"),
+    "kiosk": N_("Detainee kiosk"),
 }
 
 ACTIONS: dict[str, str] = {
+    # The detainee kiosk (workflow/security/kiosk.py)
+    "kiosk.device_register": N_("Kiosk device registered"),
+    "kiosk.mode_start": N_("Kiosk mode started"),
+    "kiosk.mode_end": N_("Kiosk mode ended"),
+    "kiosk.account_create": N_("Kiosk account created for a detained person"),
+    "kiosk.pin_issue": N_("Kiosk PIN issued"),
+    "kiosk.pin_lockout": N_("Kiosk PIN locked after wrong tries"),
+    "kiosk.sign_in": N_("Sign-in at the kiosk"),
     # Records
     "record.search": N_("Search of records"),
     "record.view": N_("Record viewed"),
