@@ -17,7 +17,7 @@ from tests.helpers import last_audit, org
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.models import AuditEntry, Person, PersonIdentifier, RecordVersion, User
-from workflow.records import bulk_import
+from workflow.records import bulk_import, import_template
 from workflow.records.enums import IdentifierKind, Measure, Sex
 
 HEADER = ("full_name,birth_date,sex,nationality,identity_kind,identity_number,measure,"
@@ -357,7 +357,7 @@ def _repacked(content: bytes, change) -> bytes:
 
 
 def test_a_hostile_workbook_is_refused_before_it_costs_anything():
-    template = bulk_import.template_xlsx(lambda text: text)
+    template = import_template.template_xlsx(lambda text: text)
     entities = _repacked(template, lambda xml: xml.replace(
         b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
         b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet', 1).replace(

@@ -46,6 +46,7 @@ from workflow.records import (
     policy,
     search,
 )
+from workflow.records import import_template as blank_template
 from workflow.records.checks import HANDLING_KINDS
 from workflow.security.permissions import Permission
 
@@ -205,9 +206,9 @@ def import_persons():
 
 
 TEMPLATES = {
-    "csv": ("text/csv; charset=utf-8", lambda: bulk_import.template_csv()),
+    "csv": ("text/csv; charset=utf-8", lambda: blank_template.template_csv()),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             lambda: bulk_import.template_xlsx(_)),
+             lambda: blank_template.template_xlsx(_)),
 }
 
 

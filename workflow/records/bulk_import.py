@@ -19,10 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -210,14 +207,14 @@ def describe(t: Callable[[str], str]) -> list[tuple[str, str, bool, str]]:
     for c in COLUMN_TABLE:
         parts = []
         if c.name in VALUE_TABLES:
-            parts.append(t(N_("one of: %(allowed)s")) % {"allowed": _all_words(c.name)})
+            parts.append(t(N_("one of: %(allowed)s")) % {"allowed": all_words(c.name)})
         if c.note:
             parts.append(t(c.note))
         described.append((c.heading, c.name, c.required, "; ".join(parts)))
     return described
 
 
-def _all_words(name: str) -> str:
+def all_words(name: str) -> str:
     """Every word of an enumeration: "CCCD (Căn cước công dân, Thẻ căn cước), CMND, …"."""
     return ", ".join(words[0] + (f" ({', '.join(words[1:])})" if words[1:] else "")
                      for words in VALUE_TABLES[name].values())
@@ -318,65 +315,6 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-# --- the template -------------------------------------------------------------------------------
-
-
-def template_csv() -> bytes:
-    """The template as CSV: the Vietnamese headings and the example row, UTF-8 with a byte-order
-    mark so that spreadsheet programs read the Vietnamese letters."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c.heading for c in COLUMN_TABLE])
-    writer.writerow([c.example for c in COLUMN_TABLE])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def template_xlsx(t: Callable[[str], str]) -> bytes:
-    """The template as XLSX: the first sheet with the Vietnamese headings and the example row,
-    every cell text (so that a spreadsheet keeps the leading zeros of a number and reads no date
-    the American way), the enumerations offered as lists; the second sheet says what each column
-    takes. `t` translates the second sheet."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = t(N_("Persons received"))[:31]
-    sheet.append([c.heading for c in COLUMN_TABLE])
-    sheet.append([c.example for c in COLUMN_TABLE])
-    last = MAX_ROWS + 1
-    for index, c in enumerate(COLUMN_TABLE, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = max(14, len(c.heading) + 4,
-                                                    min(len(c.example) + 2, 40))
-        sheet.column_dimensions[letter].number_format = "@"
-        for row in (1, 2):
-            sheet.cell(row, index).number_format = "@"
-        sheet.cell(1, index).font = Font(bold=c.required)
-        if c.name in VALUE_TABLES:
-            offered = DataValidation(
-                type="list", formula1='"' + ",".join(
-                    words[0] for words in VALUE_TABLES[c.name].values()) + '"',
-                allow_blank=not c.required, errorStyle="warning",
-                error=t(N_("one of: %(allowed)s")) % {"allowed": _all_words(c.name)})
-            offered.add(f"{letter}2:{letter}{last}")
-            sheet.add_data_validation(offered)
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet(t(N_("Allowed values"))[:31])
-    notes.append([t(N_("Column")), t(N_("Name in English")), t(N_("Required")),
-                  t(N_("What to write"))])
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
-    for heading, name, required, what in describe(t):
-        notes.append([heading, name, t(N_("Yes")) if required else "", what])
-    notes.append([])
-    notes.append([t(N_("Capitals and diacritics do not matter; the English names and values "
-                       "are accepted too. Replace the example row with the persons received, "
-                       "one a row."))])
-    for letter, width in zip("ABCD", (20, 18, 10, 90), strict=True):
-        notes.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # --- importing ----------------------------------------------------------------------------------
