@@ -101,14 +101,23 @@ def confirm_password(session: Session, actor: Actor, password: str) -> bool:
     return False
 
 
+def strike(row, counter: str, now: dt.datetime) -> bool:
+    """One more failed proof on `row` (an account, a kiosk PIN) in the lockout window; whether
+    this one locks it (`locked_at` set)."""
+    if row.failed_since is None or now - row.failed_since > LOCKOUT_WINDOW:
+        row.failed_since = now
+        setattr(row, counter, 0)
+    setattr(row, counter, getattr(row, counter) + 1)
+    if getattr(row, counter) >= LOCKOUT_FAILURES:
+        row.locked_at = now
+        return True
+    return False
+
+
 def count_failure(session: Session, actor: Actor, user: User) -> None:
     """One more failed proof of identity (password or code) towards the lockout: five of any
     kind within 15 minutes lock the account."""
-    if user.failed_since is None or actor.now - user.failed_since > LOCKOUT_WINDOW:
-        user.failed_since, user.failed_logins = actor.now, 0
-    user.failed_logins += 1
-    if user.failed_logins >= LOCKOUT_FAILURES:
-        user.locked_at = actor.now
+    if strike(user, "failed_logins", actor.now):
         audit.record(session, actor, "auth.lockout", outcome=Outcome.DENIED,
                      actor_name=user.username, object_type="user", object_id=user.id,
                      details={"failures": user.failed_logins})

@@ -31,7 +31,7 @@ from workflow.models import (
 from workflow.records.identifiers import guess_kind, normalise_identifier
 from workflow.security import passwords as hashing
 from workflow.security import sessions
-from workflow.security.accounts import LOCKOUT_FAILURES, LOCKOUT_WINDOW
+from workflow.security.accounts import strike
 from workflow.security.permissions import is_live
 
 PIN = re.compile(r"\d{6}")
@@ -232,11 +232,7 @@ def sign_in(session: Session, actor: Actor, device: KioskDevice | None, number: 
 
 
 def _count_failure(session: Session, actor: Actor, row: KioskPin, person_id: int) -> None:
-    if row.failed_since is None or actor.now - row.failed_since > LOCKOUT_WINDOW:
-        row.failed_since, row.failed_tries = actor.now, 0
-    row.failed_tries += 1
-    if row.failed_tries >= LOCKOUT_FAILURES:
-        row.locked_at = actor.now
+    if strike(row, "failed_tries", actor.now):
         audit.record(session, actor, "kiosk.pin_lockout", outcome=Outcome.DENIED,
                      object_type="person", object_id=person_id, person_id=person_id,
                      details={"failures": row.failed_tries})
