@@ -204,3 +204,21 @@ def test_the_documents_address_is_the_configured_one_else_the_served_one():
     configured = issuing.ExtractSettings(passphrase="x", base_url="https://csdl.example.vn/",
                                          serving_url=lambda: "http://h:8123/")
     assert issuing.verify_url(configured, "AB") == "https://csdl.example.vn/verify/AB"
+
+
+def test_a_document_number_beyond_what_the_register_holds_is_no_such_document(
+        client, auth, db, objects):
+    """A forged document id past the column's range (the form takes 12 digits) is refused as
+    no such document on either database, not a server error."""
+    request_id = db.get(IssuedDocument, objects["extract"]).request_id
+    auth.login("approver.hanoi")
+    for action, fields in [
+            ("revoke", {"revoke-document_id": "999999999999",
+                        "revoke-reason": "Thu hồi để thử số quá lớn"}),
+            ("release", {"release-document_id": "2147483648", "release-sha256": "a" * 64,
+                         "release-valid_days": "3", "release-download_limit": "1"})]:
+        response = client.post(f"/requests/{request_id}", data={
+            "action": action, "version": version_of(db, request_id), "confirmed": "yes",
+            **fields})
+        assert response.status_code in (403, 404, 409, 422), action
+    assert extracts.documents_of(db, request_id)[-1].state is IssuedState.RELEASED

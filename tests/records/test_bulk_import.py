@@ -115,6 +115,15 @@ def test_an_unreadable_file_is_refused_as_a_whole(content, name, why):
     assert why in refused.value.message % refused.value.params
 
 
+@pytest.mark.parametrize(("content", "name"), [
+    (HEADER + "A" * 200_000 + ",2000-01-01\n", "dai.csv"),  # a cell past the csv module's limit
+    ("[" * 100_000 + "]" * 100_000, "sau.json"),  # nested deeper than the parser recurses
+])
+def test_a_file_the_readers_choke_on_is_refused_not_a_server_error(content, name):
+    with pytest.raises(InvalidInput):
+        bulk_import.read_rows(content.encode(), name)
+
+
 def test_the_page_imports_and_lists_rejections(client, auth, db):
     auth.login("clerk.hanoi")
     facility = org(db, "TTG-HANOI").id

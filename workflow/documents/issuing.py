@@ -179,6 +179,8 @@ def _period(start: dt.date | None, end: dt.date | None) -> str:
 
 def _lock_document(session: Session, document_id: int) -> IssuedDocument | None:
     """The document with its file, freshly read, its row locked until the transaction ends."""
+    if not 0 < document_id < 2**31:  # past what the column holds: none (PostgreSQL would fail)
+        return None
     # The file is deferred for lists; those who lock one document (to download, release or
     # revoke it) read the file in the same statement.
     return session.execute(select(IssuedDocument).where(IssuedDocument.id == document_id)

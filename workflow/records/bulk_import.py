@@ -250,7 +250,7 @@ def read_rows(content: bytes, filename: str) -> list[dict[str, str]]:
 def _read_json(text: str) -> tuple[list[str], list[dict[str, str]]]:
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
         raise InvalidInput(N_("The file is not valid JSON.")) from error
     if isinstance(data, dict):
         data = data.get("records")
@@ -266,8 +266,12 @@ def _read_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
     except csv.Error:
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    headings = [h for h in (reader.fieldnames or []) if h]
-    rows = [{k: (v or "") for k, v in r.items() if k} for r in reader]
+    try:
+        headings = [h for h in (reader.fieldnames or []) if h]
+        rows = [{k: (v or "") for k, v in r.items() if k} for r in reader]
+    except csv.Error as error:  # a cell longer than the reader takes, a quote never closed
+        raise InvalidInput(N_("The file cannot be read as CSV: a cell is too long or a "
+                              "quotation mark is not closed.")) from error
     return headings, rows
 
 
