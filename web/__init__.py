@@ -106,6 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_SIGN_IN="30 per minute;300 per hour",
+        RATELIMIT_KIOSK_FAILURES="10 per hour;20 per day",
         RATELIMIT_VERIFY="30 per minute;500 per hour",
         RATELIMIT_CODE="10 per minute;100 per hour",
         # Filing (and its uploads, and previews) per account: a person files a few a day.

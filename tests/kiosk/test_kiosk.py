@@ -168,6 +168,24 @@ def test_five_wrong_pins_lock(app, db):
     assert client.post("/kiosk/", data={"number": number, "pin": fresh}).status_code == 302
 
 
+def test_wrong_pins_across_persons_stop_the_device(app, db):
+    # Four wrong PINs on each of many co-detainees would lock no PIN: the device counts them.
+    app.config["RATELIMIT_KIOSK_FAILURES"] = "6 per hour"
+    pin = _issue_pin(app, kiosk_person(db))
+    _device, secret = register_kiosk(app)
+    client = _kiosk_client(app, secret)
+    wrong = "000000" if pin != "000000" else "111111"
+    for other in range(6):  # numbers of nobody, or of others: all failures of this device
+        assert client.post("/kiosk/", data={"number": str(900000 + other),
+                                            "pin": wrong}).status_code == 422
+    stopped = client.post("/kiosk/", data={"number": str(kiosk_person(db)), "pin": pin})
+    assert stopped.status_code == 429
+    # another kiosk of the facility is not stopped by this one's failures
+    _other, second = register_kiosk(app)
+    assert _kiosk_client(app, second).post("/kiosk/", data={
+        "number": str(kiosk_person(db)), "pin": pin}).status_code == 302
+
+
 @pytest.mark.parametrize("url", ["/search", "/requests/{request}", "/persons/{person}", "/audit/",
                                  "/requests/new", "/requests/", "/kiosk/devices", "/password",
                                  "/persons/{person}/correct", "/reports/"])

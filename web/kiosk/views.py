@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from forms.kiosk import PLAIN_PARTS, DeviceForm, EndKioskForm, KioskSignInForm, OwnRequestForm
@@ -103,8 +104,18 @@ def issue_pin(person_id: int):
 # --- at the kiosk device -------------------------------------------------------------------
 
 
+def _device_key() -> str:
+    device = this_device()
+    return f"kiosk-device-{device.id}" if device is not None else f"kiosk-ip-{get_remote_address()}"
+
+
 @bp.route("/kiosk/", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])
+# Failed sign-ins counted per device, across persons: five wrong PINs lock one person's PIN, but
+# someone at the kiosk trying four PINs on each of many co-detainees would lock nobody.
+@limiter.limit(lambda: current_app.config["RATELIMIT_KIOSK_FAILURES"], methods=["POST"],
+               key_func=_device_key, scope="kiosk-failures",
+               deduct_when=lambda response: response.status_code != 302)
 def sign_in():
     """The kiosk's only page for whoever stands at it: the number and the PIN."""
     device = this_device()
