@@ -374,6 +374,23 @@ class People:
         self.signed_in[username] = browser
         return browser
 
+    def kiosk(self, clerk: str, person_id: int) -> Browser:
+        """A browser the clerk registers as the facility's kiosk and puts in kiosk mode, with
+        the demo detainee signed in at it by record number and the demo PIN."""
+        browser = self.sign_in(clerk)
+        del self.signed_in[clerk]  # kiosk mode signs the clerk out of this browser
+        browser.submit("/kiosk/devices", {"name": "Máy tra cứu thử tấn công"}, field="name")
+        page = browser.get("/kiosk/devices").text
+        start = re.findall(r'action="(/kiosk/devices/\d+/start)"', page)
+        if not start:
+            raise Stop("the kiosk device could not be registered")
+        browser.submit(start[-1], {}, page=page, action=start[-1])
+        signed = browser.submit("/kiosk/", {"number": str(person_id), "pin": "271017"},
+                                field="pin")
+        if signed.status_code != 302:
+            raise Stop(f"the kiosk sign-in answered {signed.status_code}")
+        return browser
+
     @staticmethod
     def password_of(username: str) -> str:
         return f"{username}#2026" if not username.startswith("attack.") else PASSWORD
@@ -696,8 +713,10 @@ def finding_5(w: World, people: People) -> None:
         return [what for what, value in leaks.items()
                 if value in text and not (kiosk and what == "facility")]
 
-    kiosk = people.sign_in("detainee.demo")
-    page = kiosk.submit("/requests/new", _preview_fields(w.target_identity), field="purpose")
+    kiosk = people.kiosk("clerk.hanoi", db.one(
+        "SELECT person_id FROM app_user WHERE username = 'detainee.demo'"))
+    page = kiosk.submit("/requests/new", _preview_fields(w.target_identity), field="purpose",
+                        forge=True)
     judge("5", "the kiosk (detainee.demo) previews the route for another person's identity "
           "number (POST /requests/new action=preview)",
           f"{page.status_code} {shown_error(page.text)!r}; shows "
@@ -948,15 +967,21 @@ def finding_10(w: World, people: People) -> None:
     url = f"/requests/{approved}"
     prepared = approver.submit(url, {}, value=("action", "prepare"))
     page = approver.get(url).text
+    # Release needs the preview opened by its releaser, and confirming on the check page.
+    preview = db.one("SELECT id FROM issued_document WHERE request_id = %s AND kind = 'extract' "
+                     "AND state = 'prepared' ORDER BY id DESC LIMIT 1", approved)
+    if preview is not None:
+        approver.get(f"/documents/{preview}/preview.pdf")
     released = approver.submit(url, {"release-valid_days": "30", "release-download_limit": "3",
-                                     "release-named": ""}, page=page, value=("action", "release"))
+                                     "release-named": "", "confirmed": "yes"}, page=page,
+                               value=("action", "release"))
     extract = db.one("SELECT id FROM issued_document WHERE request_id = %s AND kind = 'extract' "
                      "AND state = 'released' ORDER BY id DESC LIMIT 1", approved)
     waiting = db.one("SELECT id FROM access_request WHERE state = 'awaiting_approval' "
                      "ORDER BY id LIMIT 1")
     refused = approver.submit(f"/requests/{waiting}", {
-        "refuse-reason_code": "purpose", "refuse-text": "Mục đích không rõ"},
-        value=("action", "refuse"))
+        "refuse-reason_code": "purpose", "refuse-text": "Mục đích không rõ",
+        "confirmed": "yes"}, value=("action", "refuse"))
     notice = db.one("SELECT id FROM issued_document WHERE request_id = %s AND kind = 'refusal' "
                     "ORDER BY id DESC LIMIT 1", waiting)
     control("10", f"approver.hanoi prepares and releases the extract of request {approved}, "
@@ -987,9 +1012,10 @@ def finding_10(w: World, people: People) -> None:
           "`version`)", f"{stale.status_code}, then the page says {alerts(shown)}; extract "
           f"{state(extract)}",
           state(extract) == "released")
-    real = approver.submit(url, {"revoke-reason": "Thu hồi để thử nghiệm tấn công"},
-                           value=("action", "revoke"))
-    control("10", "the real extract revoked from its own page, with the version",
+    real = approver.submit(url, {"revoke-reason": "Thu hồi để thử nghiệm tấn công",
+                                 "confirmed": "yes"}, value=("action", "revoke"))
+    control("10", "the real extract revoked from its own page, with the version (confirmed on "
+            "its check page)",
             f"{real.status_code}; extract {state(extract)}", state(extract) == "revoked")
 
 
@@ -1048,7 +1074,7 @@ def finding_11(w: World, people: People) -> None:
     app.custody("audit", "checkpoint", "--force")
     clerk = people.sign_in("clerk.hanoi")
     for q in ("nguyen van", "tran thi", "le van"):
-        clerk.submit("/search", {"q": q}, field="q")
+        clerk.submit("/search", {"q": q}, field="q", follow=True)
     inspector = people.sign_in("inspector")
     target = db.one("SELECT max(seq) FROM audit_entry WHERE action = 'record.search'") - 2
 
