@@ -36,6 +36,13 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
         return None
 
 
+def posted_fields(skip: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """The posted fields (every value of each), but those `skip` names, to send again from
+    another page (a check page, the re-authentication page)."""
+    return [(name, value) for name in request.form if not skip(name)
+            for value in request.form.getlist(name)]
+
+
 def status_for(form: FlaskForm) -> int:
     """422 when a posted form is shown again with errors, 200 otherwise."""
     return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200

@@ -23,6 +23,7 @@ from flask_login import current_user, logout_user
 
 from forms.auth import ReauthForm
 from web import db
+from web.forms_support import posted_fields
 from web.kiosk.device import COOKIE as KIOSK_COOKIE
 from web.security import actor
 from workflow.i18n import N_
@@ -100,8 +101,7 @@ def fresh_sign_in_required(view: Callable) -> Callable:
             if form.validate() and confirm_identity(form):
                 return view(*args, **kwargs)
             form.form_errors.append(_("The password or the code is wrong."))
-        carried = [(name, value) for name in request.form if not name.startswith("reauth-")
-                   for value in request.form.getlist(name)]
+        carried = posted_fields(lambda name: name.startswith("reauth-"))
         uploads = [name for name, file in request.files.items(multi=True) if file.filename]
         return render_template("auth/reauthenticate.html", form=form, carried=carried,
                                minutes=current_app.config["FRESH_SIGN_IN_MINUTES"],

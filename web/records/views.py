@@ -28,7 +28,7 @@ from forms.records import (
 )
 from web import db
 from web.forms_support import attempt, status_for
-from web.i18n import translated, vn_date
+from web.i18n import label, translated, vn_date
 from web.records import searches
 from web.security import actor, requires
 from workflow.enums import Labelled
@@ -93,7 +93,7 @@ def _shown(value: object) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, Labelled):
-        return _(value.label)
+        return label(value)
     if isinstance(value, dt.date):
         return vn_date(value)
     return str(value)

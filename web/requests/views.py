@@ -32,7 +32,7 @@ from web import db
 from web.diagram import state_diagram
 from web.documents.views import settings
 from web.extensions import filing_limit
-from web.forms_support import attempt, status_for
+from web.forms_support import attempt, posted_fields, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
@@ -182,7 +182,8 @@ def show(request_id: int):
                  if isinstance(form, ReleaseForm) else None)
         return render_template("requests/check.html", req=req, action=action, form=form,
                                preparation=preparation, documents=documents,
-                               carried=_carried(), until=until)
+                               carried=posted_fields(lambda name: name in ("confirmed", "change")),
+                               until=until)
     if attempt(form, lambda: _act(action, form, request_id, req.version)):
         if action == "prepare":  # what comes next (preview, release) is on the request's page
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
@@ -209,12 +210,6 @@ def _checked(action: str, form, documents: list, preparation) -> bool:
         case "prepare":
             return preparation is not None
     return False
-
-
-def _carried() -> list[tuple[str, str]]:
-    """The posted fields, to send again from the check page."""
-    return [(name, value) for name in request.form if name not in ("confirmed", "change")
-            for value in request.form.getlist(name)]
 
 
 @bp.route("/<int:request_id>/done/<action>")
