@@ -10,7 +10,7 @@ VNU    := .cache/vnu/package/build/dist/vnu.jar
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install translations extract bench attack clean
+.PHONY: run test lint install translations extract bench attack fuzz clean
 
 install: $(STAMP) $(MO)
 
@@ -54,6 +54,10 @@ translations: $(MO)
 bench: install
 	cd bench && ../$(BIN)/python search_bench.py && ../$(BIN)/python queue_bench.py \
 		&& ../$(BIN)/python extract_bench.py
+
+# The fuzzers at depth (about 20 minutes): 1,000 inputs per API operation, 200 per form.
+fuzz: install
+	CUSTODY_FUZZ_EXAMPLES=1000 CUSTODY_FUZZ_FORM_EXAMPLES=200 $(BIN)/pytest -m fuzz
 
 # The 12 findings of issue 12 against a served app (scratch PostgreSQL database, gunicorn).
 attack: install

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from tests.attacks.test_access_matrix import ROLES
 from tests.helpers import system_token, version_of
 from tests.worlds import World, ask, person_with_stage
-from workflow.models import ApiToken, User
+from workflow.models import ApiToken, Person, User
 from workflow.records.enums import CaseStage
 
 FILER, OTHER, EXCHANGE = "system.vks", "system.vks.hcm", "exchange.centre"
@@ -48,8 +48,6 @@ CASES = {
         "signature": {"key_id": "x", "value": "00"}}, {}, 403),
     "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
 }
-PAIRS = [(endpoint, account) for endpoint in sorted(CASES) for account in ACCOUNTS
-         if not (account == EXCHANGE and "exchange" in CASES[endpoint][1])]
 
 
 def test_every_api_route_has_a_case(app):
@@ -58,31 +56,42 @@ def test_every_api_route_has_a_case(app):
     assert endpoints - {"api.preview"} == set(CASES)
 
 
-@pytest.mark.parametrize(("endpoint", "account"), PAIRS)
-def test_each_system_account_over_the_api(app, db, endpoint, account):
-    headers = {name: system_token(app, name, *ACCOUNTS[name]) for name in ACCOUNTS}
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_each_system_account_over_the_api(app, db, account):
+    """Every route called by the account, each on a request of its own (one database for the
+    account's calls: a decision on one request leaves the others as they were)."""
+    headers = {name: system_token(app, name, *ACCOUNTS[name]) for name in ACCOUNTS}[account]
+    got, wanted = {}, {}
     with app.extensions["custody_sessions"]() as session:
-        world = World(session)
-        request_id = ask(world, FILER, person_with_stage(world, CaseStage.INVESTIGATION)).id
-    method, path, body, expected, default = CASES[endpoint]
-    if isinstance(body, dict) and "/requests/{id}/" in path:
-        body = {**body, "version": version_of(db, request_id)}
-    response = app.test_client().open(path.format(id=request_id), method=method, json=body,
-                                      headers=headers[account])
-    assert response.status_code == expected.get(account, default), response.get_json()
+        person_id = person_with_stage(World(session), CaseStage.INVESTIGATION).id
+    for endpoint, (method, path, body, expected, default) in sorted(CASES.items()):
+        if account == EXCHANGE and "exchange" in path:
+            continue  # the exchange account's own cases: tests/exchange/test_exchange_api.py
+        with app.extensions["custody_sessions"]() as session:
+            request_id = ask(World(session), FILER, session.get(Person, person_id)).id
+        if isinstance(body, dict) and "/requests/{id}/" in path:
+            body = {**body, "version": version_of(db, request_id)}
+        response = app.test_client().open(path.format(id=request_id), method=method,
+                                          json=body, headers=headers)
+        got[endpoint] = response.status_code
+        wanted[endpoint] = expected.get(account, default)
+    assert len(got) >= 10
+    assert got == wanted
 
 
-@pytest.mark.parametrize("username", [r for r in ROLES if r != "anonymous"])
-def test_no_person_holds_a_token(app, runner, db, username):
-    result = runner.invoke(args=["create-token", "--username", username, "--name", "matrix"])
-    assert result.exit_code != 0 and "only for system accounts" in result.output
-    assert db.scalar(select(func.count()).select_from(ApiToken)) == 0
-    # A token a person was given before this rule acts no more.
-    user_id = db.scalar(select(User.id).where(User.username == username))
-    old = "cst_issued-before-the-rule"
-    db.add(ApiToken(user_id=user_id, name="old", token_hash=hashlib.sha256(old.encode())
-                    .hexdigest(), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=9)))
-    db.commit()
-    response = app.test_client().get("/api/v1/requests", headers={"Authorization":
-                                                                  f"Bearer {old}"})
-    assert response.status_code == 401
+def test_no_person_holds_a_token(app, runner, db):
+    """No person's account gets a token, and one a person was given before the rule is
+    refused."""
+    for username in [r for r in ROLES if r != "anonymous"]:
+        result = runner.invoke(args=["create-token", "--username", username, "--name", "m"])
+        assert result.exit_code != 0 and "only for system accounts" in result.output, username
+        user_id = db.scalar(select(User.id).where(User.username == username))
+        assert db.scalar(select(func.count()).select_from(ApiToken).where(
+            ApiToken.user_id == user_id)) == 0, username
+        old = f"cst_issued-before-the-rule-to-{username}"
+        db.add(ApiToken(user_id=user_id, name="old", token_hash=hashlib.sha256(
+            old.encode()).hexdigest(), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=9)))
+        db.commit()
+        response = app.test_client().get("/api/v1/requests",
+                                         headers={"Authorization": f"Bearer {old}"})
+        assert response.status_code == 401, username

@@ -15,9 +15,9 @@ from tests.browser.conftest import SERVED
 from tests.browser.test_request_flow import sign_out
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.conftest import password_of
-from tests.helpers import code_for, person_at
+from tests.helpers import SQLITE_ONLY, code_for, person_at
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 WIDTHS = pytest.mark.parametrize("width", [390, 1366])
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_sign_in_and_search import sign_in
+from tests.helpers import SQLITE_ONLY
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def test_pages_load_without_a_single_policy_violation(page, backend):

@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
 from tests.browser.test_sign_in_and_search import sign_in
+from tests.helpers import SQLITE_ONLY
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 SCREENS = os.environ.get("CUSTODY_SCREENSHOTS")  # keep a picture of every page at each width

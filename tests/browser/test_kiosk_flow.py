@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import SERVED, shot
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.conftest import password_of
-from tests.helpers import code_for, kiosk_person
+from tests.helpers import SQLITE_ONLY, code_for, kiosk_person
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 PHONE = {"width": 390, "height": 844}
 
 

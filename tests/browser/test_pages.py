@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
 from tests.browser.test_sign_in_and_search import sign_in
+from tests.helpers import SQLITE_ONLY
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def test_clerk_registers_a_person_after_fixing_a_wrong_number(page, backend):

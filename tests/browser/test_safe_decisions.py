@@ -11,10 +11,11 @@ from playwright.sync_api import expect
 from tests.browser.conftest import SERVED, shot
 from tests.browser.test_request_flow import person_under_investigation
 from tests.browser.test_sign_in_and_search import sign_in
+from tests.helpers import SQLITE_ONLY
 from workflow.models import AccessRequest, IssuedDocument
 from workflow.requests.enums import RequestState
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def _state(request_id: int) -> RequestState:

@@ -9,11 +9,11 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SERVED, shot
 from tests.conftest import password_of
-from tests.helpers import code_for, kiosk_person, person_at, register_kiosk
+from tests.helpers import SQLITE_ONLY, code_for, kiosk_person, person_at, register_kiosk
 from web.kiosk.device import COOKIE as KIOSK_COOKIE
 from workflow.demo.world import DEMO_KIOSK_PIN, DETAINEE_ACCOUNT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def kiosk_sign_in(page, number: str | None = None, pin: str = DEMO_KIOSK_PIN) -> None:

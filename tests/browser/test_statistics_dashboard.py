@@ -14,11 +14,11 @@ from sqlalchemy import func, or_, select
 
 from tests.browser.conftest import shot
 from tests.browser.test_sign_in_and_search import sign_in
-from tests.helpers import org
+from tests.helpers import SQLITE_ONLY, org
 from workflow.models import CustodyEpisode, Organisation
 from workflow.organisations.scope import management_scope
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def _held_today(db, facility_ids: set[int], today: dt.date) -> int:

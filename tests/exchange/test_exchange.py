@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, _pg
+from tests.conftest import PG_URL, _copy_of, _pg
 from workflow.audit.checkpoints import load_or_create_key, public_pem
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
@@ -44,11 +44,12 @@ from workflow.security.accounts import create_user
 ARMY = "QP-QL"
 
 
-@pytest.fixture
-def centre_url(backend, tmp_path) -> Iterator[str]:
-    """A second database: the central centre, with the organisations and no records yet."""
+@pytest.fixture(scope="session")
+def centre_template(backend, tmp_path_factory) -> Iterator[str]:
+    """The central centre's database as every exchange test starts it: the organisations and no
+    records yet (built once per back-end; the migrations take seconds)."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'centre.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('centre') / 'centre.db'}"
     else:
         name = f"custody_c_{uuid.uuid4().hex[:12]}"
         _pg(f'CREATE DATABASE "{name}"')
@@ -62,6 +63,15 @@ def centre_url(backend, tmp_path) -> Iterator[str]:
     yield url
     if backend != "sqlite":
         _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def centre_url(backend, centre_template, tmp_path) -> Iterator[str]:
+    """A second database: the central centre's, a copy of its template for this test."""
+    directory = tmp_path / "centre"
+    directory.mkdir()
+    with _copy_of(backend, centre_template, directory) as url:
+        yield url
 
 
 class Side:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests.exchange.test_exchange import (
     ARMY,
+    centre_template,  # noqa: F401 - the fixture
     centre_url,  # noqa: F401 - the fixture
 )
 from tests.helpers import system_token

@@ -77,8 +77,8 @@ def _person(world: World, province: str, stage: CaseStage | None) -> Person:
 
 
 @pytest.mark.parametrize(("requester", "province", "stage", "own", "expected"), ROWS)
-def test_the_route_of_each_case(app, requester, province, stage, own, expected):
-    with app.extensions["custody_sessions"]() as session:
+def test_the_route_of_each_case(module_app, requester, province, stage, own, expected):
+    with module_app.extensions["custody_sessions"]() as session:
         world = World(session)
         person = _person(world, province, stage)
         route = plan_route(session, Rulebook().on(DAY), WorkCalendar(),
