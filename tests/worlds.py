@@ -163,10 +163,10 @@ def fresh_person(world: World, db, stage: CaseStage):
     return db.get(Person, person.id)
 
 
-def arrange(world: World, db, *, extra_events: int = 0):
+def arrange(world: World, db, *, extra_events: int = 0, case: bool = False):
     """A person under investigation with a secret order, a top-secret order and a marked event;
-    the procuracy asks for orders, episodes, events and identity; the police approves all but
-    the events, and the investigation agency consents."""
+    the procuracy asks for orders, episodes, events and identity (and the case, with `case`);
+    the police approves all but the events, and the investigation agency consents."""
     person = fresh_person(world, db, CaseStage.INVESTIGATION)
     db.expire_all()
     person = db.get(Person, person.id)
@@ -183,10 +183,11 @@ def arrange(world: World, db, *, extra_events: int = 0):
           for i in range(extra_events)],
     ])
     db.flush()
+    extra = ["case"] if case else []
     request = ask(world, "requester.vks", person,
-                  categories=["a_orders", "episodes", "events", "c_identity"])
+                  categories=["a_orders", "episodes", "events", "c_identity", *extra])
     world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
-              categories=["a_orders", "episodes", "c_identity"])
+              categories=["a_orders", "episodes", "c_identity", *extra])
     world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
               letter_ref="CV 12/ĐY-CSĐT")
     # Classified after the approval: the approval did not cover it.

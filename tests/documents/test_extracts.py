@@ -38,6 +38,7 @@ from workflow.models import (
     DocumentRegister,
     DocumentTemplate,
     IssuedDocument,
+    Person,
     RecordDocument,
 )
 from workflow.records.enums import CaseStage, DocumentCategory
@@ -66,6 +67,19 @@ def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path)
     # Markup in a record field prints as text.
     assert HOSTILE in text
     assert sorted(document.contents["granted"]) == ["a_orders", "c_identity", "episodes"]
+    # The case part was not granted: its number is printed nowhere (not in the episodes table,
+    # not beside the consent it was given under).
+    case_number = person.episodes[-1].case.number
+    assert case_number not in text and "vụ án" not in text
+
+
+def test_a_granted_case_part_names_the_case_in_the_episodes_and_the_basis(world, db, tmp_path):
+    person, request = arrange(world, db, case=True)
+    text = text_of(prepare(world, request.id).pdf, tmp_path)
+    case_number = person.episodes[-1].case.number
+    assert "Văn bản đồng ý số CV 12/ĐY-CSĐT của" in text
+    assert f"(vụ án {case_number})" in text
+    assert text.count(case_number) >= 3  # the basis, the episodes table, the case section
 
 
 def first_line(pdf: bytes, tmp_path: Path, page: int) -> str:
@@ -268,25 +282,49 @@ def test_revoked_extract_cannot_be_downloaded_and_verifies_as_revoked(world, db,
     assert missing.status_code == 404
 
 
-def test_purge_drops_files_after_retention_and_keeps_the_register(world, db, client, auth):
+def test_issued_originals_are_kept_and_only_the_download_right_expires(world, db, client,
+                                                                          auth):
     _person, request = arrange(world, db)
     document = release(world, prepare(world, request.id))
     code, sha256, document_id = document.code, document.sha256, document.id
     auth.login("requester.vks")
     link = f"/documents/{document_id}/download"
     assert link in client.get(f"/requests/{request.id}").get_data(as_text=True)
+    # Years later the retention has long passed: the original is a record and stays.
+    later = world.actor("approver.hanoi", NOW + dt.timedelta(days=4000))
+    assert world.act(extracts.purge, later, 365) == 0
+    db.expire_all()
+    kept = db.get(IssuedDocument, document_id)
+    assert kept.pdf is not None and kept.purged_at is None
+    assert verification.check_file(world.session, kept.pdf).ok
+    world.session.commit()
+    # What expired is the recipient's right to download it.
+    with pytest.raises(Gone, match="could be downloaded until"):
+        world.act(extracts.download, world.actor("requester.vks", NOW + dt.timedelta(days=400)),
+                  document_id)
+    assert client.get(f"/verify/{code}").status_code == 200
+    assert db.get(IssuedDocument, document_id).sha256 == sha256
+
+
+def test_purge_drops_only_drafts_never_issued_after_the_retention(world, db, client, auth):
+    _person, request = arrange(world, db)
+    draft = prepare(world, request.id)  # superseded by the next preparation, never issued
+    draft_id, draft_sha = draft.id, draft.sha256
+    issued = release(world, prepare(world, request.id))
+    issued_id = issued.id
     assert world.act(extracts.purge, world.actor("approver.hanoi"), 365) == 0
     later = world.actor("approver.hanoi", NOW + dt.timedelta(days=400))
     assert world.act(extracts.purge, later, 365) == 1
     db.expire_all()
-    purged = db.get(IssuedDocument, document_id)
-    assert purged.pdf is None and purged.sha256 == sha256
-    assert last_audit(db, "document.purge").object_id == str(document_id)
+    purged = db.get(IssuedDocument, draft_id)
+    assert purged.pdf is None and purged.sha256 == draft_sha
+    assert purged.state is IssuedState.SUPERSEDED
+    assert db.get(IssuedDocument, issued_id).pdf is not None
+    entry = last_audit(db, "document.purge")
+    assert entry.object_id == str(draft_id) and json.loads(entry.details)["state"] == "superseded"
+    auth.login("approver.hanoi")
     page = client.get(f"/requests/{request.id}").get_data(as_text=True)
-    assert link not in page and "tệp đã xóa" in page
-    with pytest.raises(Gone):
-        world.act(extracts.download, world.actor("requester.vks"), document_id)
-    assert client.get(f"/verify/{code}").status_code == 200
+    assert "tệp đã xóa" in page and f"/documents/{issued_id}/" in page
 
 
 def test_statistical_and_unapproved_requests_get_no_extract(world, db):
@@ -392,3 +430,25 @@ def test_release_needs_the_releaser_to_have_opened_the_preview(world, db):
                   sha256=again.sha256)
     released = release(world, again)  # opened, then released
     assert released.state is IssuedState.RELEASED
+
+
+def test_a_detained_persons_own_extract_is_addressed_to_them_through_the_facility(world, db,
+                                                                                   tmp_path):
+    person = world.session.get(Person, world.user("detainee.demo").person_id)
+    request = ask(world, "detainee.demo", person, categories=["episodes"],
+                  purpose="Tôi muốn biết hồ sơ tạm giam của mình")
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
+    if state_of(world, request.id) is RequestState.AWAITING_CONSENT:
+        world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+                  letter_ref="CV 31/ĐY-CSĐT")
+    assert state_of(world, request.id) is RequestState.APPROVED
+    document = prepare(world, request.id)
+    text = text_of(document.pdf, tmp_path)
+    camp = "Trại tạm giam Công an thành phố Hà Nội"
+    assert f"cung cấp cho {person.full_name} (qua {camp})" in text
+    assert f"Kính gửi: {person.full_name} (qua {camp})" in text
+    assert f"của {person.full_name} (nộp qua {camp})" in text
+    assert f"Kính gửi: {camp}" not in text and f"cung cấp cho {camp}" not in text
+    assert (document.recipient_name, document.recipient_org) == (person.full_name,
+                                                                 f"qua {camp}")
+    world.session.commit()

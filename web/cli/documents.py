@@ -125,10 +125,12 @@ def extract_verify_command(path: str) -> None:
 @click.option("--days", type=int, help="Retention in days (default: EXTRACT_RETENTION_DAYS).")
 @with_appcontext
 def extract_purge_command(days: int | None) -> None:
-    """Drop the files of documents older than the retention (their register entries stay)."""
+    """Drop the files of drafts never issued, older than the retention (issued originals are
+    records and stay; register entries stay)."""
     retention = days if days is not None else _settings().retention_days
     with app_sessions()() as session:
         count = extracts.purge(session, SYSTEM, retention)
         session.commit()
-    click.echo(f"Purged {count} file(s) older than {retention} days." if retention is not None
+    click.echo(f"Purged {count} draft file(s) older than {retention} days; issued originals "
+               "are kept." if retention is not None
                else "Retention is unlimited: nothing purged.")

@@ -75,13 +75,17 @@ def _identity(person: Person, today: dt.date) -> Section:
     return section
 
 
-def _episodes(episodes: list[CustodyEpisode]) -> Section:
-    return Section(vi(RequestCategory.EPISODES.label),
-                   head=[vi("Facility"), vi("Measure"), vi("From"), vi("To"),
-                         vi("Legal basis"), vi("Case")],
-                   rows=[[e.facility.name, vi(e.measure.label), short_date(e.start_date),
-                          short_date(e.end_date) if e.end_date else vi("ongoing"),
-                          e.legal_basis, e.case.number if e.case else "—"] for e in episodes],
+def _episodes(episodes: list[CustodyEpisode], with_case: bool) -> Section:
+    """The episodes table; its case column only when the case part was granted."""
+    head = [vi("Facility"), vi("Measure"), vi("From"), vi("To"), vi("Legal basis")]
+    rows = [[e.facility.name, vi(e.measure.label), short_date(e.start_date),
+             short_date(e.end_date) if e.end_date else vi("ongoing"), e.legal_basis]
+            for e in episodes]
+    if with_case:
+        head.append(vi("Case"))
+        for row, episode in zip(rows, episodes, strict=True):
+            row.append(episode.case.number if episode.case else "—")
+    return Section(vi(RequestCategory.EPISODES.label), head=head, rows=rows,
                    empty=vi("No custody episode in the period provided."))
 
 
@@ -141,7 +145,8 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
         if value is RequestCategory.IDENTITY:
             sections.append(_identity(person, today))
         elif value is RequestCategory.EPISODES:
-            sections.append(_episodes(episodes))
+            sections.append(_episodes(episodes, RequestCategory.CASE.value
+                                      in grant.categories))
         elif value is RequestCategory.EVENTS:
             sections.append(_events(episodes, start, end))
         elif value is RequestCategory.CASE:

@@ -1,13 +1,13 @@
 """Extracts (Decree 121/2017 Arts. 12, 18): prepared from what was granted, previewed by the
-approving body, released to named users for a limited time and number of downloads, revoked,
-and their files purged after the retention period."""
+approving body, released to named users for a limited time and number of downloads, revoked;
+issued originals are kept, drafts never issued are dropped after the retention period."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -19,6 +19,8 @@ from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.grants import grant_of
 from workflow.documents.issuing import (
     ExtractSettings,
+    _addressee,
+    _filer,
     _lock_document,
     _period,
     _recipient,
@@ -41,7 +43,7 @@ from workflow.models import (
     User,
 )
 from workflow.requests import decisions, kernel
-from workflow.requests.enums import RequestState, SubjectKind
+from workflow.requests.enums import RequestCategory, RequestState, SubjectKind
 from workflow.requests.policy import (
     can_download,
     can_fire,
@@ -79,7 +81,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "period": _period(grant.period_from, grant.period_to),
                 "basis": _basis(request, grant), "purpose": request.purpose,
                 "withheld": withheld,
-                "signer": actor.user.full_name, "addressee": org_name}
+                "signer": actor.user.full_name, "addressee": _addressee(request)}
 
     document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
                       org=issuer, context=context, recipient=request.requester,
@@ -98,16 +100,19 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
 def _basis(request: AccessRequest, grant) -> list[str]:
     lines = [f"Căn cứ Phiếu đề nghị số {request.number} ngày "
              f"{short_date((request.submitted_at or request.created_at).date())} "
-             f"của {request.requester_org.name}."]
+             f"của {_filer(request)}."]
     if grant.approval is not None:
         lines.append(f"Căn cứ ý kiến phê duyệt của {grant.approval.org.name} ngày "
                      f"{short_date(grant.approval.decided_at.date())}.")
     else:
         lines.append("Căn cứ điểm a khoản 3 Điều 12 Nghị định số 121/2017/NĐ-CP (thông tin "
                      "thuộc phạm vi quản lý của cơ quan đề nghị).")
+    # The case is named only where its part was granted: a withheld part leaves no trace.
+    case_granted = RequestCategory.CASE.value in grant.categories
     for consent in grant.consents:
         lines.append(f"Căn cứ Văn bản đồng ý số {consent.letter_ref} của {consent.org.name}"
-                     + (f" (vụ án {consent.case.number})" if consent.case else "") + ".")
+                     + (f" (vụ án {consent.case.number})" if consent.case and case_granted
+                        else "") + ".")
     return lines
 
 
@@ -276,19 +281,26 @@ def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,
 
 
 def purge(session: Session, actor: Actor, retention_days: int | None) -> int:
-    """Drop the files of documents older than the retention; their register entry, hash and
-    verification stay. Returns how many files were purged."""
+    """Drop the files of drafts never issued (previews superseded or withdrawn before release)
+    older than the retention; their register entry, hash and verification stay. Issued
+    documents are records (Decree 30/2020, the Archives Law): their originals are kept, and what
+    expires is the recipient's right to download, not the file. Returns how many were dropped."""
     if retention_days is None:
         return 0
     cutoff = actor.now - dt.timedelta(days=retention_days)
+    never_issued = or_(IssuedDocument.state == IssuedState.SUPERSEDED,
+                       (IssuedDocument.state == IssuedState.REVOKED)
+                       & IssuedDocument.released_at.is_(None))
     old = session.scalars(select(IssuedDocument).where(
-        IssuedDocument.pdf.is_not(None), IssuedDocument.created_at < cutoff)
+        IssuedDocument.pdf.is_not(None), IssuedDocument.created_at < cutoff,
+        IssuedDocument.kind == IssuedKind.EXTRACT, never_issued)
         .with_for_update(key_share=True)).all()
     for document in old:
         document.pdf, document.purged_at = None, actor.now
         audit.record(session, actor, "document.purge", object_type="document",
                      object_id=document.id, details={"number": document.number,
                                                      "sha256": document.sha256,
+                                                     "state": document.state.value,
                                                      "retention_days": retention_days})
     session.flush()
     return len(old)

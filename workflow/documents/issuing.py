@@ -167,8 +167,24 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
 
 
 def _recipient(request: AccessRequest) -> tuple[str, str]:
-    name = request.on_behalf_of.full_name if request.on_behalf_of else request.requester.full_name
-    return name, request.requester_org.name
+    """Whom the extract is for: the requester and their body, or, for a detained person's own
+    request, the person, who receives it through the facility that filed it."""
+    if request.on_behalf_of is not None:
+        return request.on_behalf_of.full_name, f"qua {request.requester_org.name}"
+    return request.requester.full_name, request.requester_org.name
+
+
+def _addressee(request: AccessRequest) -> str:
+    """The "Kính gửi" line and the first "Nơi nhận"."""
+    name, org_name = _recipient(request)
+    return f"{name} ({org_name})" if request.on_behalf_of is not None else org_name
+
+
+def _filer(request: AccessRequest) -> str:
+    """Who asked, as the basis line names them."""
+    if request.on_behalf_of is not None:
+        return f"{request.on_behalf_of.full_name} (nộp qua {request.requester_org.name})"
+    return request.requester_org.name
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> str:

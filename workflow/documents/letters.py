@@ -9,7 +9,13 @@ from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.extracts import documents_of
-from workflow.documents.issuing import ExtractSettings, issue_document, subject_line
+from workflow.documents.issuing import (
+    ExtractSettings,
+    _addressee,
+    _filer,
+    issue_document,
+    subject_line,
+)
 from workflow.documents.wording import short_date, vi
 from workflow.errors import (
     Gone,
@@ -65,7 +71,7 @@ def issue_letters(session: Session, settings: ExtractSettings, actor: Actor,
 
 def _step_letter(session, settings, actor, request: AccessRequest, step: RequestStep,
                  kind: IssuedKind) -> IssuedDocument:
-    addressee = request.requester_org.name
+    addressee = _addressee(request)
     if kind is IssuedKind.CONSENT:
         approval = next((s for s in request.steps if s.kind is StepKind.APPROVAL), None)
         addressee = approval.org.name if approval else request.requester_org.name
@@ -75,7 +81,7 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
     granted = step.granted if step.granted is not None else request.categories
 
     def context(number: str, code: str) -> dict:
-        return {"addressee": addressee, "requester_org": request.requester_org.name,
+        return {"addressee": addressee, "requester_org": _filer(request),
                 "submitted": short_date((request.submitted_at or request.created_at).date()),
                 "subject": subject_line(request), "reason": reason,
                 "reason_text": step.reason_text or "", "letter_ref": step.letter_ref or "",
@@ -93,10 +99,10 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
 def _return_letter(session, settings, actor, request: AccessRequest,
                    moved: RequestTransition) -> IssuedDocument:
     org = moved.actor.organisation if moved.actor else request.requester_org
-    addressee = request.requester_org.name
+    addressee = _addressee(request)
 
     def context(number: str, code: str) -> dict:
-        return {"addressee": addressee, "requester_org": addressee,
+        return {"addressee": addressee, "requester_org": _filer(request),
                 "submitted": short_date((request.submitted_at or request.created_at).date()),
                 "subject": subject_line(request), "reason_text": moved.reason or "",
                 "signer": moved.actor.full_name if moved.actor else ""}

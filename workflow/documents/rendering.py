@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pypdf import PdfReader, PdfWriter
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -53,6 +54,17 @@ def css_string(value: object) -> Markup:
     return Markup(f'"{escaped}"')  # noqa: S704 - only letters, digits and hex escapes remain
 
 
+# A number with its symbol ("571/LTG", "12/ĐY-CSĐT") is one word to the reader; a table cell
+# would otherwise break it after the slash.
+_NUMBER = re.compile(r"\S+/\S+")
+
+
+def unbroken_numbers(value: object) -> Markup:
+    """The text escaped, with each word holding a slash kept on one line."""
+    text = str(escape(value))
+    return Markup(_NUMBER.sub(lambda m: f'<span class="nobr">{m.group(0)}</span>', text))  # noqa: S704 - escaped above
+
+
 class Renderer:
     """Renders the document templates of this folder to PDF bytes."""
 
@@ -62,6 +74,7 @@ class Renderer:
                                undefined=StrictUndefined)
         self.env.filters["date_line"] = vn_date_line
         self.env.filters["css_string"] = css_string
+        self.env.filters["unbroken"] = unbroken_numbers
 
     @cached_property
     def _fonts(self) -> FontConfiguration:
