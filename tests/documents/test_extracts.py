@@ -445,10 +445,21 @@ def test_a_detained_persons_own_extract_is_addressed_to_them_through_the_facilit
     document = prepare(world, request.id)
     text = text_of(document.pdf, tmp_path)
     camp = "Trại tạm giam Công an thành phố Hà Nội"
-    assert f"cung cấp cho {person.full_name} (qua {camp})" in text
+    assert (f"cung cấp cho {person.full_name}, sinh ngày {person.birth_date:%d/%m/%Y} "
+            f"(qua {camp}), thông tin của chính mình") in text
     assert f"Kính gửi: {person.full_name} (qua {camp})" in text
     assert f"của {person.full_name} (nộp qua {camp})" in text
     assert f"Kính gửi: {camp}" not in text and f"cung cấp cho {camp}" not in text
     assert (document.recipient_name, document.recipient_org) == (person.full_name,
                                                                  f"qua {camp}")
+    # A refusal of their next request is written to them too, not to the camp.
+    refused = ask(world, "detainee.demo", person, categories=["episodes"],
+                  purpose="Tôi muốn biết thêm về hồ sơ của mình")
+    world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"), refused.id,
+              reason_code="purpose")
+    [letter] = world.act(documents_letters.issue_letters, SETTINGS,
+                         world.actor("approver.hanoi"), refused.id)
+    letter_text = text_of(letter.pdf, tmp_path)
+    assert f"Kính gửi: {person.full_name} (qua {camp})" in letter_text
+    assert f"của {person.full_name} (nộp qua {camp})" in letter_text
     world.session.commit()

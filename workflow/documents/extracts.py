@@ -81,7 +81,8 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "period": _period(grant.period_from, grant.period_to),
                 "basis": _basis(request, grant), "purpose": request.purpose,
                 "withheld": withheld,
-                "signer": actor.user.full_name, "addressee": _addressee(request)}
+                "signer": actor.user.full_name, "addressee": _addressee(request),
+                "own": request.on_behalf_of_id == person.id}
 
     document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
                       org=issuer, context=context, recipient=request.requester,
