@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -151,7 +152,7 @@ def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, mo
     monkeypatch.undo()
     third = prepare(world, request.id)
     assert [first.serial, second.serial, third.serial] == [1, 2, 3]
-    assert third.number == "03/PCCTT"
+    assert third.number == "03/PCCTT-CAHN"
     assert state_of(world, request.id) is RequestState.APPROVED
     states = {d.serial: d.state for d in db.scalars(select(IssuedDocument))}
     assert states == {1: IssuedState.SUPERSEDED, 2: IssuedState.SUPERSEDED,
@@ -462,4 +463,29 @@ def test_a_detained_persons_own_extract_is_addressed_to_them_through_the_facilit
     letter_text = text_of(letter.pdf, tmp_path)
     assert f"Kính gửi: {person.full_name} (qua {camp})" in letter_text
     assert f"của {person.full_name} (nộp qua {camp})" in letter_text
+    world.session.commit()
+
+
+def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_path):
+    """Decree 30/2020: the body that governs the issuer heads it (the Ministry above a provincial
+    police, not the custody department), and each number's symbol ends with the issuer's
+    abbreviation; a notice is TB, a công văn has no type."""
+    person, request = arrange(world, db)
+    extract = prepare(world, request.id)
+    text = text_of(extract.pdf, tmp_path)
+    assert "BỘ CÔNG AN CÔNG AN THÀNH PHỐ HÀ NỘI" in text
+    assert "CỤC CẢNH SÁT QUẢN LÝ" not in text
+    assert re.fullmatch(r"\d\d/PCCTT-CAHN", extract.number)
+    consent = world.act(documents_letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
+                        request.id)
+    [letter] = [d for d in consent if d.kind is IssuedKind.CONSENT]
+    assert re.fullmatch(r"\d\d/CSĐT-CAHN", letter.number)
+    letter_text = text_of(letter.pdf, tmp_path)
+    assert "CÔNG AN THÀNH PHỐ HÀ NỘI CƠ QUAN CẢNH SÁT ĐIỀU TRA" in letter_text
+    refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
+    world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"), refused.id,
+              reason_code="purpose")
+    [notice] = world.act(documents_letters.issue_letters, SETTINGS,
+                         world.actor("approver.hanoi"), refused.id)
+    assert re.fullmatch(r"\d\d/TB-CAHN", notice.number)
     world.session.commit()

@@ -113,7 +113,7 @@ def test_a_refusal_and_a_return_come_with_their_written_notices(app, client, aut
     text = text_of(pdf.data, tmp_path)
     assert "từ chối cung cấp thông tin" in text
     assert "Mục đích nêu chung chung, không gắn với nhiệm vụ kiểm sát cụ thể" in text
-    assert re.search(r"Số: \d\d/TB-TC", text)
+    assert re.search(r"Số: \d\d/TB-CAHN", text)
     [back] = documents(db, returned)
     assert back.kind is IssuedKind.RETURN
     text = text_of(client.get(f"/documents/{back.id}/letter.pdf").data, tmp_path)

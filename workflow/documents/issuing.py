@@ -34,10 +34,11 @@ from workflow.models import (
     Organisation,
     User,
 )
-from workflow.organisations.scope import parent_on
 
-SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB-TC",
-           IssuedKind.RETURN: "TB-BS", IssuedKind.CONSENT: "CV-ĐY"}
+# The type part of a number's symbol (Decree 30/2020, Appendix III: Thông báo is TB); a công văn
+# (the consent letter) has none: its symbol is the issuer's abbreviation alone.
+SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB", IssuedKind.RETURN: "TB",
+           IssuedKind.CONSENT: None}
 TEMPLATES = {IssuedKind.EXTRACT: "extract.html", IssuedKind.REFUSAL: "refusal.html",
              IssuedKind.RETURN: "return_notice.html", IssuedKind.CONSENT: "consent_letter.html"}
 FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích đã đề nghị; không cung cấp, để lộ "
@@ -95,9 +96,16 @@ def _qr(url: str) -> Markup:
     return Markup(segno.make(url, error="m").svg_inline(scale=2, border=0))  # noqa: S704
 
 
-def _parent_name(session: Session, org: Organisation, day: dt.date) -> str:
-    parent_id = parent_on(session, org.id, day)
-    return session.get(Organisation, parent_id).name if parent_id else ""
+def _governing_name(org: Organisation) -> str:
+    """The body above the issuer in the header: the one that governs it administratively."""
+    return org.governing.name if org.governing is not None else ""
+
+
+def document_number(serial: int, kind: IssuedKind, org: Organisation) -> str:
+    """'04/PCCTT-CAHN', '05/TB-CAHN'; a công văn '12/CSĐT-CAHN' (numbers under 10 with a 0)."""
+    issuer = org.abbreviation or org.code
+    symbol = SYMBOLS[kind]
+    return f"{serial:02d}/{symbol}-{issuer}" if symbol else f"{serial:02d}/{issuer}"
 
 
 def _place(org: Organisation) -> str:
@@ -112,12 +120,12 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     """Number, render, sign and record one document."""
     year = actor.today.year
     serial = next_serial(session, org.id, year)
-    number = f"{serial:02d}/{SYMBOLS[kind]}"
+    number = document_number(serial, kind, org)
     code = new_code()
     url = verify_url(settings, code)
     template = TEMPLATES[kind]
     render = renderer()
-    values = {"issuer": org.name, "issuer_parent": _parent_name(session, org, actor.today),
+    values = {"issuer": org.name, "issuer_parent": _governing_name(org),
               "number": number, "place": _place(org), "date": actor.today, "code": code,
               "verify_url": url, "qr": _qr(url),
               "request_number": request.number, "confidential": CONFIDENTIAL,

@@ -29,7 +29,12 @@ class Organisation(Base):
     province: Mapped[str | None] = mapped_column(String(64))
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    # For the documents it issues (Decree 30/2020): its abbreviation in their numbers, and the
+    # body that governs it administratively, whose name heads them (not the custody tree above).
+    abbreviation: Mapped[str | None] = mapped_column(String(40))
+    governing_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
 
+    governing: Mapped[Organisation | None] = relationship(remote_side=[id])
     links: Mapped[list[OrganisationLink]] = relationship(
         foreign_keys="OrganisationLink.organisation_id",
         back_populates="organisation",

@@ -7,13 +7,14 @@ The tree is the custody-management hierarchy, dated: district bodies existed unt
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from workflow.models import Organisation, OrganisationLink
 from workflow.names import search_key
 from workflow.organisations.enums import Branch, OrgKind, OrgLevel
+from workflow.organisations.governance import governance_of
 
 DECREE_IN_FORCE = dt.date(2018, 1, 1)
 DISTRICTS_ABOLISHED = dt.date(2025, 3, 1)
@@ -46,14 +47,17 @@ class Tree:
 
     session: Session
     by_code: dict[str, Organisation]
+    governed: dict[str, str | None] = field(default_factory=dict)
 
     def add(self, code: str, name: str, kind: OrgKind, branch: Branch, level: OrgLevel,
             parent: str | None = None, province: str | None = None,
             valid_from: dt.date = DECREE_IN_FORCE, valid_to: dt.date | None = None,
             ) -> Organisation:
         """Create one organisation, linked to its parent for its whole life."""
+        abbreviation, self.governed[code] = governance_of(code, kind, province, parent)
         org = Organisation(code=code, name=name, kind=kind, branch=branch, level=level,
-                           province=province, valid_from=valid_from, valid_to=valid_to)
+                           province=province, valid_from=valid_from, valid_to=valid_to,
+                           abbreviation=abbreviation)
         self.session.add(org)
         self.by_code[code] = org
         if parent:
@@ -134,5 +138,8 @@ def build_tree(session: Session) -> dict[str, Organisation]:
                   A, PR, "QP-QL", name)
             t.add(f"BP-{s}-1", f"Buồng tạm giữ Đồn Biên phòng cửa khẩu {name}",
                   K.BORDER_CUSTODY_ROOM, A, PR, f"BP-{s}", name)
+    for code, governing in t.governed.items():
+        if governing is not None:
+            t.by_code[code].governing = t.by_code[governing]
     session.flush()
     return t.by_code
