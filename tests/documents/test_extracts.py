@@ -482,6 +482,9 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     assert re.fullmatch(r"\d\d/CSĐT-CAHN", letter.number)
     letter_text = text_of(letter.pdf, tmp_path)
     assert "CÔNG AN THÀNH PHỐ HÀ NỘI CƠ QUAN CẢNH SÁT ĐIỀU TRA" in letter_text
+    # A công văn: no name heading, what it is about under its number.
+    assert f"Số: {letter.number} V/v đồng ý cung cấp thông tin" in letter_text
+    assert "VĂN BẢN ĐỒNG Ý" not in letter_text.upper().split("V/V")[0]
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
     world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"), refused.id,
               reason_code="purpose")
