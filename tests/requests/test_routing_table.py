@@ -97,6 +97,23 @@ def test_the_route_of_each_case(module_app, requester, province, stage, own, exp
         session.rollback()
 
 
+@pytest.mark.parametrize(("requester", "clause"), [
+    ("VKS-HANOI", "§3b"), ("TA-HOCHIMINH", "§3b"), ("CSDT-HOCHIMINH", "§3b"),
+    ("CA-HOCHIMINH", "§3a"), ("TTG-HOCHIMINH", "§3a")])
+def test_outside_the_scope_the_clause_follows_who_asks(module_app, requester, clause):
+    """Art. 12 §3: the bodies that build and keep the database use it under (a); procuracies,
+    courts, investigation agencies and every other body under (b)."""
+    with module_app.extensions["custody_sessions"]() as session:
+        person = _person(World(session), "HANOI", None)
+        route = plan_route(session, Rulebook().on(DAY), WorkCalendar(),
+                           requester_org=org(session, requester), person=person,
+                           categories=["episodes"], period_from=None, period_to=None,
+                           urgency=Urgency.NORMAL, day=DAY)
+        [approval] = [r.message for r in route.reasons if "must approve" in r.message]
+        assert approval.endswith(f"(Art. 12 {clause}).")
+        session.rollback()
+
+
 # The gates of a request as a table: a request of the Hà Nội procuracy about a person held in
 # Hà Nội whose case is under investigation, routed to the Hà Nội police (approval) and the
 # investigation agency (consent). account → (view, decide, consent, release, file, lists).

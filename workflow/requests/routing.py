@@ -26,7 +26,7 @@ from workflow.models import (
     Person,
     RecordDocument,
 )
-from workflow.organisations.enums import OrgKind
+from workflow.organisations.enums import Branch, OrgKind
 from workflow.organisations.scope import competent_body, management_scope
 from workflow.requests.enums import RequestCategory, StepKind, Urgency
 from workflow.requests.rules import RuleSet
@@ -42,6 +42,10 @@ CONSENT_REASON = N_("Case %(case)s is at the %(stage)s stage: the written consen
 OUTSIDER_CONSENT_REASON = N_("A related case is being investigated, prosecuted or tried: the "
                              "written consent of %(body)s, which handles it, is needed "
                              "(Art. 12 §3).")
+OUTSIDE_SCOPE_REASON = N_("The data lies outside your organisation's scope: %(body)s, which "
+                          "manages it, must approve (Art. 12 §3a).")
+OUTSIDE_BODY_REASON = N_("The data lies outside your organisation's scope: %(body)s, which "
+                         "manages it, must approve (Art. 12 §3b).")
 SECRECY_REASON = N_("Documents classified %(level)s are asked for: the approver needs that "
                     "clearance.")
 NO_EPISODE_REASON = N_("No episode falls in the period asked for; the route covers all the "
@@ -175,9 +179,8 @@ def plan_route(
         body = competent_body(session, facility_ids, day)
         due = calendar.add(day, days)
         steps.append(PlannedStep(StepKind.APPROVAL, body.id, body.name, due=due))
-        reasons.append(Reason(N_("The data lies outside your organisation's scope: %(body)s, "
-                                 "which manages it, must approve (Art. 12 §3a)."),
-                              {"body": body.name}))
+        reasons.append(Reason(OUTSIDE_SCOPE_REASON if keeps_the_database(requester_org)
+                              else OUTSIDE_BODY_REASON, {"body": body.name}))
     if not in_scope or rules.consent_in_scope:
         steps.extend(_consent_steps(rules, calendar, episodes, day, reasons, requester_org))
     secrecy = _secrecy(session, person, categories, {e.id for e in episodes})
@@ -185,6 +188,13 @@ def plan_route(
         reasons.append(Reason(SECRECY_REASON, {"level": secrecy.label}))
     return Route(rules.version, not steps, tuple(steps), tuple(reasons), secrecy,
                  tuple(sorted(facility_ids)))
+
+
+def keeps_the_database(org: Organisation) -> bool:
+    """Whether the body builds and keeps the database (Art. 12 §3a: the custody management
+    bodies and the facilities of both branches); any other body, organisation or person uses
+    it under §3b."""
+    return org.branch is not Branch.OUTSIDE and org.kind is not OrgKind.INVESTIGATION_AGENCY
 
 
 def cases_of(episodes: Iterable[CustodyEpisode]) -> list[Case]:
