@@ -170,5 +170,5 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
         # Titles of classified documents are not printed either: their count is all there is.
         withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
                               "their secrecy level (Law on Protection of State Secrets "
-                              "29/2018/QH14)."), count=hidden))
+                              "117/2025/QH15)."), count=hidden))
     return sections, withheld

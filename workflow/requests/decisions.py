@@ -31,7 +31,7 @@ REFUSAL_REASONS: dict[str, str] = {
                        "(Decree 121/2017, Art. 12 §2)."),
     "purpose": N_("The stated purpose does not justify access (Decree 121/2017, Art. 3 §3)."),
     "state_secret": N_("The data is a state secret the requester may not receive "
-                       "(Law on Protection of State Secrets 29/2018/QH14)."),
+                       "(Law on Protection of State Secrets 117/2025/QH15)."),
     "harms_case": N_("Providing the data would harm the investigation, prosecution or trial "
                      "(Decree 121/2017, Art. 12 §3)."),
     "no_such_data": N_("The database holds no data matching the request."),
