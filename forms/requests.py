@@ -92,8 +92,13 @@ class RefuseForm(Form):
 class ConsentForm(Form):
     """Give the written consent of the body handling the case."""
 
-    letter_ref = StringField(_l("Number of the written consent"),
-                             validators=[REQUIRED, Length(max=255)])
+    # One act, one number: the consent given here is the công văn the system issues; a number
+    # only when it was written on paper.
+    letter_ref = StringField(_l("Number of the paper consent letter (if any)"),
+                             validators=[Optional(), Length(max=255)],
+                             description=_l("Only if the consent was signed on paper: its number, "
+                                            "and its scan below. Otherwise the system issues the "
+                                            "consent letter with its own number."))
     categories = CategoriesField(_l("Parts of the record consented to"),
                                  validators=[REQUIRED])
     expires_on = DateField(_l("Consent valid until"), validators=[Optional()])

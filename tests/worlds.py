@@ -163,10 +163,11 @@ def fresh_person(world: World, db, stage: CaseStage):
     return db.get(Person, person.id)
 
 
-def arrange(world: World, db, *, extra_events: int = 0, case: bool = False):
+def arrange(world: World, db, *, extra_events: int = 0, case: bool = False, paper: bool = True):
     """A person under investigation with a secret order, a top-secret order and a marked event;
     the procuracy asks for orders, episodes, events and identity (and the case, with `case`);
-    the police approves all but the events, and the investigation agency consents."""
+    the police approves all but the events, and the investigation agency consents (by a letter
+    signed on paper, or with `paper=False` in the system, whose letter `issue_letters` makes)."""
     person = fresh_person(world, db, CaseStage.INVESTIGATION)
     db.expire_all()
     person = db.get(Person, person.id)
@@ -189,7 +190,7 @@ def arrange(world: World, db, *, extra_events: int = 0, case: bool = False):
     world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
               categories=["a_orders", "episodes", "c_identity", *extra])
     world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
-              letter_ref="CV 12/ĐY-CSĐT")
+              letter_ref="CV 12/ĐY-CSĐT" if paper else None)
     # Classified after the approval: the approval did not cover it.
     db.add(RecordDocument(person_id=person.id, episode_id=episode.id,
                           category=DocumentCategory.ORDERS, title="Tài liệu TUYỆT-MẬT-XYZ",
@@ -233,7 +234,7 @@ def objects(app, db):
     user = db.execute(select(User.id).where(User.username == "clerk.hcm")).scalar_one()
     with app.extensions["custody_sessions"]() as session:
         world = World(session)
-        _subject, approved = arrange(world, db)
+        _subject, approved = arrange(world, db, paper=False)
         extract = release(world, prepare(world, approved.id))
         letter = world.act(letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                            approved.id)[0]

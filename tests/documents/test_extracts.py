@@ -34,7 +34,7 @@ from workflow.documents import letters as documents_letters
 from workflow.documents import rendering as documents
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import Secrecy
-from workflow.errors import Conflict, DocumentFailed, Gone, NotFound
+from workflow.errors import Conflict, DocumentFailed, Gone, InvalidInput, NotFound
 from workflow.models import (
     DocumentRegister,
     DocumentTemplate,
@@ -45,6 +45,7 @@ from workflow.models import (
 from workflow.records.enums import CaseStage, DocumentCategory
 from workflow.requests import decisions
 from workflow.requests.enums import RequestState
+from workflow.requests.kernel import Workflow
 
 
 def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path):
@@ -140,7 +141,7 @@ def test_markup_in_record_fields_fetches_nothing(world, db, monkeypatch):
 
 
 def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, monkeypatch):
-    _person, request = arrange(world, db)
+    _person, request = arrange(world, db, paper=False)
     first = prepare(world, request.id)
     second = prepare(world, request.id)  # a new preparation supersedes the first
     # A render that fails gives its number back and leaves the request as it was.
@@ -470,7 +471,7 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     """Decree 30/2020: the body that governs the issuer heads it (the Ministry above a provincial
     police, not the custody department), and each number's symbol ends with the issuer's
     abbreviation; a notice is TB, a công văn has no type."""
-    person, request = arrange(world, db)
+    person, request = arrange(world, db, paper=False)
     extract = prepare(world, request.id)
     text = text_of(extract.pdf, tmp_path)
     assert "BỘ CÔNG AN CÔNG AN THÀNH PHỐ HÀ NỘI" in text
@@ -491,4 +492,33 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     [notice] = world.act(documents_letters.issue_letters, SETTINGS,
                          world.actor("approver.hanoi"), refused.id)
     assert re.fullmatch(r"\d\d/TB-CAHN", notice.number)
+    world.session.commit()
+
+
+def test_one_consent_one_number(world, db, tmp_path):
+    """Given in the system, the consent is the công văn issued in the handling body's register,
+    and the extract cites it; signed on paper, its letter is the act: no second letter."""
+    flow = Workflow(notices=documents_letters.notices(SETTINGS))
+    person = fresh_person(world, db, CaseStage.INVESTIGATION)
+    request = ask(world, "requester.vks", person, categories=["episodes"])
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
+    with pytest.raises(InvalidInput):  # a scan of a paper letter needs that letter's number
+        world.act(decisions.grant_consent, flow, world.actor("consent.hanoi"), request.id,
+                  letter_scan="consent-scan.pdf")
+    world.act(decisions.grant_consent, flow, world.actor("consent.hanoi"), request.id)
+    [letter] = [d for d in extracts.documents_of(world.session, request.id)
+                if d.kind is IssuedKind.CONSENT]
+    assert re.fullmatch(r"\d\d/CSĐT-CAHN", letter.number)
+    text = text_of(prepare(world, request.id).pdf, tmp_path)
+    assert (f"Căn cứ Văn bản số {letter.number} ngày 24/11/2026 của Cơ quan Cảnh sát điều tra "
+            "Công an thành phố Hà Nội.") in text
+    # On paper: recorded by its number, and the system writes no letter of its own.
+    other = ask(world, "requester.vks", fresh_person(world, db, CaseStage.INVESTIGATION),
+                categories=["episodes"])
+    world.act(decisions.approve, world.actor("approver.hanoi"), other.id)
+    world.act(decisions.grant_consent, flow, world.actor("consent.hanoi"), other.id,
+              letter_ref="CV 40/ĐY-CSĐT", letter_scan="consent-scan.pdf")
+    assert [d.kind for d in extracts.documents_of(world.session, other.id)] == []
+    assert "Căn cứ Văn bản đồng ý số CV 40/ĐY-CSĐT của" in text_of(
+        prepare(world, other.id).pdf, tmp_path)
     world.session.commit()

@@ -141,7 +141,8 @@ class RefuseIn(DecisionIn):
 class ConsentIn(DecisionIn):
     """Grant the written consent."""
 
-    letter_ref = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    # Only for a consent signed on paper: given here, the system issues the letter.
+    letter_ref = fields.String(validate=validate.Length(max=255))
     categories = fields.List(CATEGORY)
     expires_on = fields.Date()
     note = fields.String(validate=validate.Length(max=2000))

@@ -79,7 +79,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     def context(number: str, code: str) -> dict:
         return {"subject_name": person.full_name, "subject_birth": short_date(person.birth_date),
                 "period": _period(grant.period_from, grant.period_to),
-                "basis": _basis(request, grant), "purpose": request.purpose,
+                "basis": _basis(session, request, grant), "purpose": request.purpose,
                 "withheld": withheld,
                 "signer": actor.user.full_name, "addressee": _addressee(request),
                 "own": request.on_behalf_of_id == person.id}
@@ -98,7 +98,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     return document
 
 
-def _basis(request: AccessRequest, grant) -> list[str]:
+def _basis(session: Session, request: AccessRequest, grant) -> list[str]:
     lines = [f"Căn cứ Phiếu đề nghị số {request.number} ngày "
              f"{short_date((request.submitted_at or request.created_at).date())} "
              f"của {_filer(request)}."]
@@ -110,8 +110,17 @@ def _basis(request: AccessRequest, grant) -> list[str]:
                      "thuộc phạm vi quản lý của cơ quan đề nghị).")
     # The case is named only where its part was granted: a withheld part leaves no trace.
     case_granted = RequestCategory.CASE.value in grant.categories
+    letters = {d.step_id: d for d in documents_of(session, request.id)
+               if d.kind is IssuedKind.CONSENT}
     for consent in grant.consents:
-        lines.append(f"Căn cứ Văn bản đồng ý số {consent.letter_ref} của {consent.org.name}"
+        issued = letters.get(consent.id)
+        if consent.letter_ref:
+            what = f"Văn bản đồng ý số {consent.letter_ref}"
+        elif issued is not None:
+            what = f"Văn bản số {issued.number} ngày {short_date(issued.created_at.date())}"
+        else:  # decided where no letters are issued (a flow without notices)
+            what = f"ý kiến đồng ý ngày {short_date(consent.decided_at.date())}"
+        lines.append(f"Căn cứ {what} của {consent.org.name}"
                      + (f" (vụ án {consent.case.number})" if consent.case and case_granted
                         else "") + ".")
     return lines

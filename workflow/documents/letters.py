@@ -47,7 +47,8 @@ def notices(settings: ExtractSettings) -> Notices:
 def issue_letters(session: Session, settings: ExtractSettings, actor: Actor,
                   request_id: int) -> list[IssuedDocument]:
     """Issue the written notices the request's decisions call for and do not have yet: a
-    refusal notice per refusal, a notice per return for supplement, a letter per consent."""
+    refusal notice per refusal, a notice per return for supplement, the công văn of each consent
+    given in the system (one written on paper has its own)."""
     request = session.get(AccessRequest, request_id)
     if request is None:
         return []
@@ -55,6 +56,8 @@ def issue_letters(session: Session, settings: ExtractSettings, actor: Actor,
     issued = []
     for step in request.steps:
         if step.kind is StepKind.CONSENT and step.outcome is StepOutcome.GRANTED:
+            if step.letter_ref:
+                continue  # written on paper: that letter is the act, with its own number
             kind = IssuedKind.CONSENT
         elif step.outcome is StepOutcome.REFUSED:
             kind = IssuedKind.REFUSAL

@@ -146,17 +146,20 @@ def void_open_steps(request: AccessRequest, actor: Actor) -> None:
 
 
 def grant_consent(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
-                  letter_ref: str, categories: list[str] | None = None,
+                  letter_ref: str | None = None, categories: list[str] | None = None,
                   expires_on: dt.date | None = None, note: str | None = None,
                   letter_scan: str | None = None,
                   expected_version: int | None = None) -> AccessRequest:
-    """Give the handling body's written consent: the letter's number is required, its scan may
-    be attached; the consent letter is issued with it."""
+    """Give the handling body's written consent. One act, one number: given here, the consent
+    is the công văn the system issues in the body's register; written on paper instead, it is
+    recorded by that letter's number (and its scan) and the system issues no second letter."""
     request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent",
                              expected_version)
-    letter_ref = (letter_ref or "").strip()
-    if not letter_ref or len(letter_ref) > 255:
+    letter_ref = (letter_ref or "").strip() or None
+    if letter_ref is None and letter_scan:
         raise InvalidInput(N_("Give the number of the written consent."))
+    if letter_ref is not None and len(letter_ref) > 255:
+        raise InvalidInput(N_("The number of the paper letter is at most 255 characters."))
     if expires_on is not None and expires_on <= actor.today:
         raise InvalidInput(N_("The consent must be valid beyond today."))
     values = _granted(request, categories, None, None)
