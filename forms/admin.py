@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import EnumSelect, Form, enum_choices, optional_int
+from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy
 
 
@@ -54,6 +55,11 @@ class UserEditForm(Form):
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
     clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
     active = BooleanField(_l("May sign in"))
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)],
+                           description=_l("As printed in the signature block of the documents "
+                                          "the account's decisions issue, e.g. Phó Giám đốc."))
+    signs_as = EnumSelect(_l("Signs documents"), Authority, placeholder=True,
+                          validators=[Optional()])
 
 
 class UnlockForm(Form):

@@ -477,12 +477,17 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     assert "BỘ CÔNG AN CÔNG AN THÀNH PHỐ HÀ NỘI" in text
     assert "CỤC CẢNH SÁT QUẢN LÝ" not in text
     assert re.fullmatch(r"\d\d/PCCTT-CAHN", extract.number)
+    # The signing authority and the signer's position, as the account records them.
+    assert "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC (Đã ký số) Thượng tá Đỗ Quang Huy" in text
+    assert extract.signed_as == "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC\nThượng tá Đỗ Quang Huy"
+    assert "TL. THỦ TRƯỞNG CƠ QUAN" not in text
     consent = world.act(documents_letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                         request.id)
     [letter] = [d for d in consent if d.kind is IssuedKind.CONSENT]
     assert re.fullmatch(r"\d\d/CSĐT-CAHN", letter.number)
     letter_text = text_of(letter.pdf, tmp_path)
     assert "CÔNG AN THÀNH PHỐ HÀ NỘI CƠ QUAN CẢNH SÁT ĐIỀU TRA" in letter_text
+    assert "KT. THỦ TRƯỞNG PHÓ THỦ TRƯỞNG (Đã ký số) Thượng tá Bùi Đức Anh" in letter_text
     # A công văn: no name heading, what it is about under its number.
     assert f"Số: {letter.number} V/v đồng ý cung cấp thông tin" in letter_text
     assert "VĂN BẢN ĐỒNG Ý" not in letter_text.upper().split("V/V")[0]

@@ -60,7 +60,8 @@ def edit_user(user_id: int):
     if form.validate_on_submit():
         user = attempt(form, lambda: accounts.update_user(
             db.session(), actor(), user_id, roles=form.roles.roles, active=form.active.data,
-            clearance=form.clearance.member))
+            clearance=form.clearance.member,
+            signing=(form.position.data, form.signs_as.member)))
         if user:
             flash(_("The account %(name)s has been updated.", name=user.username), "success")
             return redirect(url_for(".users"))
@@ -69,6 +70,7 @@ def edit_user(user_id: int):
         form.process(obj=user)
         form.roles.data = sorted(r.value for r in user.roles)
         form.clearance.data = user.clearance.value
+        form.signs_as.data = user.signs_as.value if user.signs_as else ""
     return render_template("admin/user_form.html", form=form, user=user, unlock=UnlockForm(),
                            revoke=RevokeTokenForm(), tokens=tokens.tokens_of(db.session(), user.id),
                            may_manage=accounts.can_manage_account(actor().user, user),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict
 from workflow.models import (
@@ -76,6 +77,8 @@ class DemoAccount:
     org_code: str
     full_name: str
     clearance: Secrecy = Secrecy.NONE
+    position: str | None = None  # as the signature block prints it
+    signs_as: Authority | None = None
 
     @property
     def password(self) -> str:
@@ -91,9 +94,10 @@ DEMO_ACCOUNTS = [
     DemoAccount("clerk.ntg", Role.CLERK, "NTG-HANOI-1", "Cán bộ hồ sơ Phạm Văn Khoa"),
     DemoAccount("clerk.hcm", Role.CLERK, "TTG-HOCHIMINH", "Cán bộ hồ sơ Trần Ngọc Lan"),
     DemoAccount("approver.hanoi", Role.APPROVER, "CA-HANOI", "Thượng tá Đỗ Quang Huy",
-                Secrecy.SECRET),
+                Secrecy.SECRET, "Phó Giám đốc", Authority.DEPUTY),
     DemoAccount("requester.vks", Role.REQUESTER, "VKS-HANOI", "Kiểm sát viên Vũ Thị Mai"),
-    DemoAccount("consent.hanoi", Role.CONSENT_OFFICER, "CSDT-HANOI", "Điều tra viên Bùi Đức Anh"),
+    DemoAccount("consent.hanoi", Role.CONSENT_OFFICER, "CSDT-HANOI", "Thượng tá Bùi Đức Anh",
+                position="Phó Thủ trưởng", signs_as=Authority.DEPUTY),
     DemoAccount("manager.hanoi", Role.MANAGER, "CA-HANOI", "Đại tá Trịnh Văn Nam"),
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
 ]
@@ -385,10 +389,12 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
     for account in DEMO_ACCOUNTS:
         if session.execute(select(User.id).where(User.username == account.username)).first():
             continue
-        accounts.create_user(session, actor, username=account.username,
-                             full_name=account.full_name,
-                             organisation_id=orgs[account.org_code].id, roles={account.role},
-                             password=account.password, clearance=account.clearance)
+        user = accounts.create_user(session, actor, username=account.username,
+                                    full_name=account.full_name,
+                                    organisation_id=orgs[account.org_code].id,
+                                    roles={account.role}, password=account.password,
+                                    clearance=account.clearance)
+        user.position, user.signs_as = account.position, account.signs_as
     kiosk_person = session.execute(
         select(Person).join(CustodyEpisode).where(
             CustodyEpisode.facility_id == orgs[DETAINEE_ACCOUNT.org_code].id,

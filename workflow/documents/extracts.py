@@ -81,11 +81,12 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "period": _period(grant.period_from, grant.period_to),
                 "basis": _basis(session, request, grant), "purpose": request.purpose,
                 "withheld": withheld,
-                "signer": actor.user.full_name, "addressee": _addressee(request),
+                "addressee": _addressee(request),
                 "own": request.on_behalf_of_id == person.id}
 
     document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
                       org=issuer, context=context, recipient=request.requester,
+                      signed_by=actor.user,
                       recipient_name=name, recipient_org=org_name,
                       state=IssuedState.PREPARED,
                       contents={"granted": list(grant.categories),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, undefer
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents import pki
+from workflow.documents.authority import signature_lines
 from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
@@ -115,9 +116,10 @@ def _place(org: Organisation) -> str:
 def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            request: AccessRequest, kind: IssuedKind, org: Organisation,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
-           recipient_org: str, state: IssuedState, contents: dict,
+           recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
            step_id: int | None = None, parts: list | None = None) -> IssuedDocument:
-    """Number, render, sign and record one document."""
+    """Number, render, sign and record one document; `signed_by` is the official whose decision
+    it carries, printed with their authority and position as they stand today."""
     year = actor.today.year
     serial = next_serial(session, org.id, year)
     number = document_number(serial, kind, org)
@@ -130,7 +132,9 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
               "verify_url": url, "qr": _qr(url),
               "request_number": request.number, "confidential": CONFIDENTIAL,
               "footer_note": FOOTER_NOTE,
-              "recipient_name": recipient_name, "recipient_org": recipient_org}
+              "recipient_name": recipient_name, "recipient_org": recipient_org,
+              "signer_lines": signature_lines(signed_by, org),
+              "signer": signed_by.full_name if signed_by else ""}
     values |= context(number, code)
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
@@ -152,6 +156,7 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
         request_id=request.id, step_id=step_id, kind=kind, state=state, org_id=org.id,
         year=year, serial=serial, number=number, code=code, template_version=version,
         signer_fingerprint=credential.fingerprint, sha256=hashlib.sha256(pdf).hexdigest(),
+        signed_as="\n".join([*values["signer_lines"], values["signer"]]),
         size=len(pdf), pages=rendered.pages, pdf=pdf,
         recipient_user_id=recipient.id if recipient else None,
         recipient_name=recipient_name[:160], recipient_org=recipient_org[:255],

@@ -90,13 +90,13 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
                 "reason_text": step.reason_text or "", "letter_ref": step.letter_ref or "",
                 "case": step.case.number if step.case else "",
                 "granted": [vi(RequestCategory(c).label) for c in granted],
-                "expires_on": short_date(step.expires_on) if step.expires_on else "",
-                "signer": step.decided_by.full_name if step.decided_by else ""}
+                "expires_on": short_date(step.expires_on) if step.expires_on else ""}
 
     return issue_document(session, settings, actor, request=request, kind=kind, org=step.org,
                   context=context, recipient=None, recipient_name=addressee,
                   recipient_org=addressee, state=IssuedState.RELEASED,
-                  contents={"ref": f"step:{step.id}"}, step_id=step.id)
+                  contents={"ref": f"step:{step.id}"}, step_id=step.id,
+                  signed_by=step.decided_by)
 
 
 def _return_letter(session, settings, actor, request: AccessRequest,
@@ -107,13 +107,12 @@ def _return_letter(session, settings, actor, request: AccessRequest,
     def context(number: str, code: str) -> dict:
         return {"addressee": addressee, "requester_org": _filer(request),
                 "submitted": short_date((request.submitted_at or request.created_at).date()),
-                "subject": subject_line(request), "reason_text": moved.reason or "",
-                "signer": moved.actor.full_name if moved.actor else ""}
+                "subject": subject_line(request), "reason_text": moved.reason or ""}
 
     return issue_document(session, settings, actor, request=request, kind=IssuedKind.RETURN,
                   org=org, context=context, recipient=None, recipient_name=addressee,
                   recipient_org=addressee, state=IssuedState.RELEASED,
-                  contents={"ref": f"transition:{moved.id}"})
+                  contents={"ref": f"transition:{moved.id}"}, signed_by=moved.actor)
 
 
 def letter(session: Session, actor: Actor, document_id: int) -> IssuedDocument:

@@ -101,6 +101,8 @@ class IssuedDocument(Base):
     code_key: Mapped[str] = mapped_column(String(32), unique=True)
     template_version: Mapped[str] = mapped_column(ForeignKey("document_template.version"))
     signer_fingerprint: Mapped[str] = mapped_column(String(64))
+    # The signature block as printed ('KT. GIÁM ĐỐC', 'PHÓ GIÁM ĐỐC', the name), one per line.
+    signed_as: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer)

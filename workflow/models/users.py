@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
+from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy, enum_type
 from workflow.models.organisations import Organisation
 
@@ -27,6 +28,10 @@ class User(Base):
     # never signs in on the pages; a person's account never holds a token.
     system: Mapped[bool] = mapped_column(default=False)
     clearance: Mapped[Secrecy] = mapped_column(enum_type(Secrecy), default=Secrecy.NONE)
+    # How they sign the documents their decisions issue (Decree 30/2020 Art. 13): their position
+    # ('Phó Giám đốc') and authority (KT., TL., TUQ., TM., or as the head).
+    position: Mapped[str | None] = mapped_column(String(120))
+    signs_as: Mapped[Authority | None] = mapped_column(enum_type(Authority))
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", use_alter=True, name="fk_app_user_person_id_person")
     )

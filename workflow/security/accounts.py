@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
+from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
@@ -253,10 +254,11 @@ def create_user(
 
 def update_user(
     session: Session, actor: Actor, user_id: int, *, roles: set[Role], active: bool,
-    clearance: Secrecy,
+    clearance: Secrecy, signing: tuple[str | None, Authority | None] | None = None,
 ) -> User:
-    """Change another account's roles, clearance or whether it may sign in (administrators
-    only); audited with the values before and after."""
+    """Change another account's roles, clearance, whether it may sign in, or (`signing`: the
+    position and the authority it signs with) how it signs documents (administrators only);
+    audited with the values before and after."""
     user = managed_user(session, actor, user_id)
     check_roles(roles, system=user.system)
     if (Role.ADMIN in roles) != (Role.ADMIN in user.roles):
@@ -265,11 +267,18 @@ def update_user(
     if Role.DETAINEE in roles and user.person_id is None:
         raise InvalidInput(N_("A detainee account must be linked to a person."))
     before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
+    signed_before = {"position": user.position, "signs_as": user.signs_as}
     if user.active and not active:
         sessions.end_all(session, actor, user.id, "disabled")
     user.role_rows = [UserRole(role=r) for r in sorted(roles)]
     user.active, user.clearance = active, clearance
+    if signing is not None:
+        position, user.signs_as = signing
+        user.position = (position or "").strip()[:120] or None
     after = {"roles": sorted(roles), "active": active, "clearance": clearance.value}
+    signed_after = {"position": user.position, "signs_as": user.signs_as}
+    if signed_after != signed_before:  # how it signs is told only when it changed
+        before, after = before | signed_before, after | signed_after
     audit.record(session, actor, "admin.user_update", object_type="user", object_id=user.id,
                  details={"before": before, "after": after})
     return user
