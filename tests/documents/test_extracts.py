@@ -527,3 +527,42 @@ def test_one_consent_one_number(world, db, tmp_path):
     assert "Căn cứ Văn bản đồng ý số CV 40/ĐY-CSĐT của" in text_of(
         prepare(world, other.id).pdf, tmp_path)
     world.session.commit()
+
+
+def test_a_withheld_case_part_is_not_named_in_withheld_lines_or_letters(world, db, tmp_path):
+    """The case part is not asked for: neither the line saying what the handling body did not
+    consent to, nor the letters the requester can open, name the case."""
+    person = db.get(Person, fresh_person(world, db, CaseStage.INVESTIGATION).id)
+    case_number = person.episodes[-1].case.number
+    flow = Workflow(notices=documents_letters.notices(SETTINGS))
+    request = ask(world, "requester.vks", person, categories=["episodes", "events", "c_identity"])
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
+    world.act(decisions.grant_consent, flow, world.actor("consent.hanoi"), request.id,
+              categories=["episodes", "c_identity"])
+    text = text_of(prepare(world, request.id).pdf, tmp_path)
+    assert "không đồng ý cung cấp" in text and case_number not in text
+    refused = ask(world, "requester.vks", person, categories=["episodes"],
+                  purpose="Phục vụ kiểm sát việc tạm giam lần hai theo quy định")
+    world.act(decisions.approve, world.actor("approver.hanoi"), refused.id)
+    world.act(decisions.refuse_consent, flow, world.actor("consent.hanoi"), refused.id,
+              reason_code="harms_case")
+    letters = [d for r in (request, refused)
+               for d in extracts.documents_of(world.session, r.id) if d.kind is not
+               IssuedKind.EXTRACT]
+    assert {d.kind for d in letters} == {IssuedKind.CONSENT, IssuedKind.REFUSAL}
+    for letter in letters:
+        assert case_number not in text_of(letter.pdf, tmp_path), letter.kind
+    world.session.commit()
+
+
+def test_a_long_word_with_slashes_stays_on_the_page(world, db, tmp_path):
+    """Short numbers ('77/LTG') are kept whole in table cells; a long URL still wraps."""
+    person, request = arrange(world, db)
+    long = ("https://congbao.chinhphu.vn/van-ban/nghi-dinh-121-2017-nd-cp-xay-dung-quan-ly-"
+            "su-dung-co-so-du-lieu-ve-thi-hanh-tam-giu-tam-giam-CUOI")
+    for document in db.scalars(select(RecordDocument).where(
+            RecordDocument.person_id == person.id)):
+        document.summary = long
+    db.commit()
+    text = text_of(prepare(world, request.id).pdf, tmp_path)
+    assert "CUOI" in text and "77/LTG" in text

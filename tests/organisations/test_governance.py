@@ -19,7 +19,7 @@ EXPECTED = {
     "NTG-HANOI-1": ("NTG1-CAHN", "CA-HANOI"), "C11": ("C11", "BCA"),
     "C11-T1": ("T16", "BCA"), "BCA": ("BCA", None), "QK7": ("THA-QK7", "BQP"),
     "QK7-TTG": ("TTG-QK7", "BQP"), "VKSKV-HANOI": ("VKSKV1-HN", "VKS-HANOI"),
-    "BP-LAOCAI": ("BĐBP-LC", "BQP"),
+    "BP-LAOCAI": ("BĐBP-LCA", "BQP"),
 }
 
 
@@ -32,7 +32,7 @@ def _governance(db) -> dict[str, tuple[str | None, str | None]]:
 def test_each_body_has_its_abbreviation_and_the_body_that_governs_it(db):
     assert _governance(db) == EXPECTED
     # The custody tree is another chain: the provincial police answers to C11 there.
-    assert province_initials("Đà Nẵng") == "ĐN"
+    assert province_initials("Đắk Lắk") == "ĐL" and province_initials("Đà Nẵng") == "ĐNG"
     assert org(db, "CA-HANOI").governing.code == "BCA"
 
 
@@ -46,3 +46,15 @@ def test_the_migration_gives_bodies_already_there_the_same(db, database_url, app
     engine.dispose()
     db.expire_all()
     assert _governance(db) == EXPECTED
+
+
+def test_no_two_bodies_share_an_abbreviation(db):
+    """Each body numbers its documents in its own register: two with one abbreviation would
+    both issue '01/PCCTT-…'."""
+    rows = db.execute(select(Organisation.code, Organisation.abbreviation)).all()
+    assert len(rows) > 300 and all(abbreviation for _code, abbreviation in rows)
+    holders: dict[str, list[str]] = {}
+    for code, abbreviation in rows:
+        holders.setdefault(abbreviation, []).append(code)
+    assert {a: codes for a, codes in holders.items() if len(codes) > 1} == {}
+    assert {province_initials(p) for p in ("Lào Cai", "Lai Châu")} == {"LCA", "LCH"}

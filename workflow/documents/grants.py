@@ -57,6 +57,7 @@ def grant_of(request: AccessRequest, requester_clearance: Secrecy) -> Grant:
     consents = tuple(_latest_granted(request, StepKind.CONSENT))
     allowed = set(asked)
     withheld: list[Withheld] = []
+    refused_by: list[tuple[int, str, RequestStep]] = []
     for category in asked:
         label = RequestCategory(category).label
         if approval is not None and approval.granted is not None \
@@ -69,12 +70,22 @@ def grant_of(request: AccessRequest, requester_clearance: Secrecy) -> Grant:
         for consent in consents:
             if consent.granted is not None and category not in consent.granted:
                 allowed.discard(category)
-                withheld.append(Withheld(
-                    N_("%(part)s: %(body)s, which handles case %(case)s, did not consent to "
-                       "providing it (Decree 121/2017, Art. 12 §3)."),
-                    {"part": label, "body": consent.org.name,
-                     "case": consent.case.number if consent.case else ""}))
+                refused_by.append((len(withheld), label, consent))
+                withheld.append(Withheld("", {}))  # worded below, once the case part is known
                 break
+    # The case is named only when its own part is provided: a withheld line must not give
+    # away what the case part withholds.
+    for index, label, consent in refused_by:
+        if consent.case is not None and RequestCategory.CASE.value in allowed:
+            withheld[index] = Withheld(
+                N_("%(part)s: %(body)s, which handles case %(case)s, did not consent to "
+                   "providing it (Decree 121/2017, Art. 12 §3)."),
+                {"part": label, "body": consent.org.name, "case": consent.case.number})
+        else:
+            withheld[index] = Withheld(
+                N_("%(part)s: %(body)s, which handles the case, did not consent to providing "
+                   "it (Decree 121/2017, Art. 12 §3)."),
+                {"part": label, "body": consent.org.name})
     start, end = request.period_from, request.period_to
     if approval is not None:
         start, end = approval.granted_from or start, approval.granted_to or end

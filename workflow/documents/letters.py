@@ -88,7 +88,7 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
                 "submitted": short_date((request.submitted_at or request.created_at).date()),
                 "subject": subject_line(request), "reason": reason,
                 "reason_text": step.reason_text or "", "letter_ref": step.letter_ref or "",
-                "case": step.case.number if step.case else "",
+                "case": _case_shown(request, step),
                 "granted": [vi(RequestCategory(c).label) for c in granted],
                 "expires_on": short_date(step.expires_on) if step.expires_on else ""}
 
@@ -97,6 +97,17 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
                   recipient_org=addressee, state=IssuedState.RELEASED,
                   contents={"ref": f"step:{step.id}"}, step_id=step.id,
                   signed_by=step.decided_by)
+
+
+def _case_shown(request: AccessRequest, step: RequestStep) -> str:
+    """The case number, in a letter the requester can read, only where the case part was asked
+    for and this decision gives it (a refusal gives nothing)."""
+    case = RequestCategory.CASE.value
+    if step.case is None or step.outcome is not StepOutcome.GRANTED \
+            or case not in request.categories \
+            or (step.granted is not None and case not in step.granted):
+        return ""
+    return step.case.number
 
 
 def _return_letter(session, settings, actor, request: AccessRequest,

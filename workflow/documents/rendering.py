@@ -55,8 +55,9 @@ def css_string(value: object) -> Markup:
 
 
 # A number with its symbol ("571/LTG", "12/ĐY-CSĐT") is one word to the reader; a table cell
-# would otherwise break it after the slash.
-_NUMBER = re.compile(r"\S+/\S+")
+# would otherwise break it after the slash. Only short, number-shaped words: a long one (a URL)
+# kept whole would run off the page.
+_NUMBER = re.compile(r"(?<!\S)[^\s/]{1,15}(?:/[^\s/]{1,20}){1,3}(?!\S)")
 
 
 def unbroken_numbers(value: object) -> Markup:

@@ -24,8 +24,20 @@ CENTRAL: dict[str, tuple[str, str | None]] = {
 }
 
 
+# Provinces whose initials another province shares (or that have one word): told apart.
+PROVINCE_ABBREVIATIONS = {
+    "Lào Cai": "LCA", "Lai Châu": "LCH", "Thái Nguyên": "TNG", "Tây Ninh": "TNI",
+    "Quảng Ninh": "QNI", "Quảng Ngãi": "QNG", "Đà Nẵng": "ĐNG", "Đồng Nai": "ĐNI",
+    "Huế": "HUE",
+}
+LONGEST = 40  # the column's width
+
+
 def province_initials(province: str) -> str:
-    """'Hà Nội' → 'HN', 'Hồ Chí Minh' → 'HCM' (the initials as written, Đ kept)."""
+    """'Hà Nội' → 'HN', 'Hồ Chí Minh' → 'HCM' (the initials as written, Đ kept); provinces
+    whose initials would be another's have their own."""
+    if province in PROVINCE_ABBREVIATIONS:
+        return PROVINCE_ABBREVIATIONS[province]
     return "".join(word[0] for word in province.split()).upper()
 
 
@@ -37,14 +49,19 @@ def governance_of(code: str, kind: OrgKind, province: str | None,
                   parent_code: str | None) -> tuple[str, str | None]:
     """A body's abbreviation and the code of the body that governs it administratively;
     `parent_code` is its parent in the custody-management tree."""
+    abbreviation, governing = _governance(code, kind, province, parent_code)
+    return abbreviation[:LONGEST], governing
+
+
+def _governance(code: str, kind: OrgKind, province: str | None,
+                parent_code: str | None) -> tuple[str, str | None]:
     if code in CENTRAL:
         return CENTRAL[code]
     if kind is OrgKind.MILITARY_REGION_BODY or (code.startswith("QK") and code.endswith("-TTG")):
         region = code.removeprefix("QK").removesuffix("-TTG")
         return (f"TTG-QK{region}" if code.endswith("-TTG") else f"THA-QK{region}"), "BQP"
-    if province is None:
-        initials = "".join(w[0] for w in search_key(code).split() if w).upper() or code
-        return initials, parent_code
+    if province is None:  # a body the tree does not know: its code is its abbreviation
+        return code, parent_code
     pi, police = province_initials(province), f"CA-{_slug(province)}"
     number = code.rsplit("-", 1)[-1] if code[-1].isdigit() else ""
     rules: dict[OrgKind, tuple[str, str | None]] = {
