@@ -56,7 +56,8 @@ def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path)
                      f"Số: {document.number}", person.full_name, "Lệnh tạm giam bổ sung",
                      "77/LTG", person.episodes[-1].legal_basis, person.identifiers[-1].value,
                      "Văn bản đồng ý số CV 12/ĐY-CSĐT", "Kính gửi: Viện kiểm sát nhân dân",
-                     f"Mã xác thực: {document.code}", "Điều 18 Nghị định số 121/2017/NĐ-CP"):
+                     f"Mã xác thực: {document.code}", "Điều 18 Nghị định số 121/2017/NĐ-CP",
+                     f"- Lưu: VT, hồ sơ {request.number}."):
         assert expected in text, expected
     # Asked for but not approved: a visible line with its legal ground, and no content.
     assert ("KHÔNG CUNG CẤP – Các sự kiện trong thời gian giam giữ: không được Công an thành "
@@ -121,6 +122,10 @@ def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(
     whole = " ".join(texts)
     assert all(f"Quyết định số {i} {i}/QĐ" in whole for i in range(120))
     assert ("(tiếp theo)" in whole) == (part_lines < 120)
+    # The file's title is the document's name and number, however it was rendered.
+    info = subprocess.run(["pdfinfo", "-"], input=document.pdf, capture_output=True,
+                          check=True).stdout.decode()
+    assert f"Title:           Phiếu cung cấp thông tin {document.number}" in info
     assert verification.check_file(world.session, document.pdf).problems == (
         "register: this document was never released",)
     world.session.commit()

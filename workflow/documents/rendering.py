@@ -107,13 +107,17 @@ class Renderer:
             return self.render_pages(template, context | {"sections": parts[0]})
         writer = PdfWriter()
         pages = 0
+        title = template
         for index, part in enumerate(parts):
             rendered = self.render_pages(template, context | {
                 "sections": part, "first": index == 0, "last": index == len(parts) - 1,
                 "page_offset": pages + 1})
-            writer.append(PdfReader(io.BytesIO(rendered.pdf)))
+            reader = PdfReader(io.BytesIO(rendered.pdf))
+            if index == 0 and reader.metadata and reader.metadata.title:
+                title = reader.metadata.title  # the document's name and number, as one part has
+            writer.append(reader)
             pages += rendered.pages
-        writer.add_metadata({"/Title": context.get("title", template), "/Producer": "custody"})
+        writer.add_metadata({"/Title": title, "/Producer": "custody"})
         out = io.BytesIO()
         writer.write(out)
         return Rendered(out.getvalue(), pages)
