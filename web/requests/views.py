@@ -123,17 +123,11 @@ def _documents(req, issued: list) -> list:
     user, sess, day = current_user, db.session(), actor().today
     shown = []
     for document in issued:
-        releaser = request_policy.can_manage_document(sess, user, document, day)
-        document.may_revoke = request_policy.can_revoke(sess, user, req, document, day)
-        if document.kind is not IssuedKind.EXTRACT:
-            document.link = url_for("documents.letter", document_id=document.id)
-        elif releaser:
-            document.link = url_for("documents.preview", document_id=document.id)
-        elif request_policy.can_download(user, document) and document.state in (
-                IssuedState.RELEASED, IssuedState.REVOKED):
-            document.link = url_for("documents.download", document_id=document.id)
-        else:
+        access = request_policy.document_access(sess, user, document, day)
+        if access is None:
             continue
+        document.may_revoke = request_policy.can_revoke(sess, user, req, document, day)
+        document.link = url_for(f"documents.{access}", document_id=document.id)
         shown.append(document)
     return shown
 

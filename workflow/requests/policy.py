@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
-from workflow.documents.enums import IssuedKind
+from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import Role
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
@@ -196,6 +196,21 @@ def can_download(user: User | None, document: IssuedDocument) -> bool:
     """A released extract: the requester and the users the release named."""
     return _active(user) and (user.id == document.request.requester_id
                               or user.id in document.named)
+
+
+def document_access(session: Session, user: User | None, document: IssuedDocument,
+                    day: dt.date) -> str | None:
+    """What this user may do with a document of a request they may view: 'letter' (open a
+    notice or letter), 'preview' (the releaser's reading of an extract), 'download' (a released
+    or revoked extract's recipient), or None: it is not shown to them."""
+    if document.kind is not IssuedKind.EXTRACT:
+        return "letter"
+    if can_manage_document(session, user, document, day):
+        return "preview"
+    if can_download(user, document) and document.state in (IssuedState.RELEASED,
+                                                            IssuedState.REVOKED):
+        return "download"
+    return None
 
 
 def can_revoke(session: Session, user: User | None, request: AccessRequest,
