@@ -71,6 +71,12 @@ MATRIX = {
                           ("grant_consent", "consent"), ("refuse_consent", "refuse-consent"),
                           ("withdraw", "withdraw"), ("return_for_supplement", "return")]},
     "api.preview": ("/api/v1/requests/preview", expect(set(), others=405, anonymous=405)),
+    "api.documents": ("/api/v1/requests/{request}/documents",
+                      expect(set(), others=401, anonymous=401)),
+    "api.download": ("/api/v1/documents/{extract}/download",
+                     expect(set(), others=401, anonymous=401)),
+    "api.letter": ("/api/v1/documents/{letter}/letter", expect(set(), others=401, anonymous=401)),
+    "api.verify": ("/api/v1/verify/{code}", expect(set(), others=401, anonymous=401)),
     **{f"api.{name}": (path, expect(set(), others=405, anonymous=405)) for name, path in [
         ("export_package", "/api/v1/exchange/packages/export"),
         ("import_package", "/api/v1/exchange/packages"),

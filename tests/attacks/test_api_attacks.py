@@ -70,6 +70,11 @@ ROUTES = {
                                      TO_EXCHANGE),
     ("POST", "api.import_package"): ("/exchange/packages", PACKAGE, TO_EXCHANGE),
     ("POST", "api.run_feed"): ("/exchange/agreements/{agreement}/feed", None, TO_EXCHANGE),
+    ("GET", "api.documents"): ("/requests/{id}/documents", None, ON_REQUEST),
+    # Documents and codes by their own numbers: tests/web/test_api.py; here dead tokens only.
+    ("GET", "api.download"): ("/documents/{id}/download", None, {}),
+    ("GET", "api.letter"): ("/documents/{id}/letter", None, {}),
+    ("GET", "api.verify"): ("/verify/AAAA-BBBB-CCCC-DDDD", None, {}),
 }
 
 

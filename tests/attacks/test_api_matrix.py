@@ -47,6 +47,11 @@ CASES = {
         "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [], "stages": [],
         "signature": {"key_id": "x", "value": "00"}}, {}, 403),
     "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
+    # Documents: the filer sees its request's (none yet); no document has these ids or code.
+    "api.documents": ("GET", "/api/v1/requests/{id}/documents", None, {FILER: 200}, 404),
+    "api.download": ("GET", "/api/v1/documents/{id}/download", None, {}, 404),
+    "api.letter": ("GET", "/api/v1/documents/{id}/letter", None, {}, 404),
+    "api.verify": ("GET", "/api/v1/verify/AAAA-BBBB-CCCC-DDDD", None, {}, 404),
 }
 
 

@@ -155,6 +155,8 @@ S = {
         s, a, o["approved"], o["extract"], reason="Cung cấp nhầm người"), PROVINCE, APPROVER),
     "documents.letters.letter": (lambda s, a, o: letters.letter(s, a, o["letter"]),
                         PROVINCE, REQUESTER),
+    "documents.extracts.visible_documents": (lambda s, a, o: extracts.visible_documents(
+        s, a, o["approved"]), PROVINCE, REQUESTER),
     "records.persons.create_person": (lambda s, a, o: persons.create_person(
         s, a, persons.PersonInput(full_name="Lê Văn Nhập", birth_date=dt.date(1990, 3, 12),
                                   sex="male"),

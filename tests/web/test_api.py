@@ -91,3 +91,43 @@ def test_policies_hold_over_the_api(app, client, db):
     assert refused.actor_name == "system.vks.hcm"
     bad = client.post("/api/v1/requests", json={"purpose": "x"}, headers=requester)
     assert bad.status_code == 422
+
+
+def test_a_requesters_software_lists_downloads_and_verifies_its_documents(app, db):
+    """The documents of a request over the API, with the pages' gates and audit: the filer sees
+    the released extract and the consent letter and downloads the extract (counted); another
+    body's software sees nothing of them; a code verifies as on the public page."""
+    from tests.worlds import SETTINGS, World, ask, person_with_stage, prepare, release
+    from workflow.documents import letters
+    from workflow.records.enums import CaseStage
+    from workflow.requests.kernel import Workflow
+
+    filer = system_token(app, "system.vks", "VKS-HANOI", "requester")
+    other = system_token(app, "system.vks.hcm", "VKS-HOCHIMINH", "requester")
+    flow = Workflow(notices=letters.notices(SETTINGS))
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request = ask(world, "system.vks", person_with_stage(world, CaseStage.INVESTIGATION))
+        world.act(decisions.approve, world.actor("approver.hanoi"), request.id)
+        world.act(decisions.grant_consent, flow, world.actor("consent.hanoi"), request.id)
+        extract = release(world, prepare(world, request.id))
+        request_id, extract_id, code, sha = request.id, extract.id, extract.code, extract.sha256
+    client = app.test_client()
+    listed = client.get(f"/api/v1/requests/{request_id}/documents", headers=filer)
+    assert listed.status_code == 200
+    kinds = {(d["kind"], d["access"]) for d in listed.get_json()}
+    assert kinds == {("extract", "download"), ("consent", "letter")}
+    [letter_id] = [d["id"] for d in listed.get_json() if d["kind"] == "consent"]
+    pdf = client.get(f"/api/v1/documents/{extract_id}/download", headers=filer)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF") and pdf.headers["X-Document-SHA256"] == sha
+    assert last_audit(db, "extract.download").object_id == str(extract_id)
+    assert client.get(f"/api/v1/documents/{letter_id}/letter", headers=filer).status_code == 200
+    # Another body's software: as if none of it existed.
+    for path in (f"/requests/{request_id}/documents", f"/documents/{extract_id}/download",
+                 f"/documents/{letter_id}/letter"):
+        assert client.get(f"/api/v1{path}", headers=other).status_code == 404, path
+    checked = client.get(f"/api/v1/verify/{code.lower().replace('-', ' ')}", headers=other)
+    assert checked.status_code == 200
+    assert checked.get_json()["genuine"] is True and checked.get_json()["sha256"] == sha
+    assert client.get("/api/v1/verify/AAAA-BBBB-CCCC-DDDD", headers=other).status_code == 404

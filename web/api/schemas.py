@@ -204,3 +204,36 @@ class FeedOut(Schema):
     created_at = fields.String()
     persons = fields.List(fields.Dict())
     signature = fields.Dict()
+
+
+class DocumentOut(Schema):
+    """A document of a request: what it is, where it stands, and what the caller may do with it
+    (`letter`: open it; `download`: a released extract's recipient)."""
+
+    id = fields.Integer()
+    kind = fields.Function(lambda d: d.kind.value)
+    number = fields.String()
+    issued_at = fields.DateTime(attribute="created_at")
+    state = fields.Function(lambda d: d.state.value)
+    valid_until = fields.Date()
+    downloads = fields.Integer()
+    download_limit = fields.Integer()
+    sha256 = fields.String()
+    code = fields.String()
+    access = fields.String()
+
+
+class VerificationOut(Schema):
+    """What the public verification page says of a code (no content of the record)."""
+
+    genuine = fields.Boolean()
+    kind = fields.Function(lambda v: v.kind.value if v.kind else None)
+    number = fields.String()
+    issuer = fields.String()
+    issued_at = fields.DateTime()
+    recipient_name = fields.String()
+    recipient_org = fields.String()
+    state = fields.Function(lambda v: v.state.value if v.state else None)
+    valid_until = fields.Date()
+    revoked_at = fields.DateTime()
+    sha256 = fields.String()

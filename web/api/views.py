@@ -4,7 +4,7 @@ need a person's fresh two-factor sign-in: they are taken on the pages, never wit
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from werkzeug.exceptions import HTTPException
@@ -13,6 +13,7 @@ from web import db
 from web.api.schemas import (
     ApproveIn,
     ConsentIn,
+    DocumentOut,
     ListArgs,
     ReasonIn,
     RefuseIn,
@@ -20,13 +21,16 @@ from web.api.schemas import (
     RequestOut,
     RouteOut,
     TransitionOut,
+    VerificationOut,
 )
 from web.errors import audit_refusal
 from web.extensions import filing_limit
 from web.i18n import domain_message
 from workflow.context import Actor
 from workflow.db import utcnow
-from workflow.errors import DomainError
+from workflow.documents import extracts, letters, verification
+from workflow.errors import DomainError, NotFound
+from workflow.i18n import N_
 from workflow.requests import decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
@@ -229,3 +233,50 @@ def return_for_supplement(data, request_id: int):
     return decisions.return_for_supplement(db.session(), _flow(), _actor(), request_id,
                                         reason=data.get("reason", ""),
                                         expected_version=data["version"])
+
+
+# --- documents: what the pages offer a requester, with the same gates and audit -------------
+
+PDF = {"200": {"description": "The PDF, as issued and signed.",
+               "content": {"application/pdf": {"schema": {"type": "string",
+                                                          "format": "binary"}}}}}
+
+
+def _pdf(document) -> Response:
+    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
+    return Response(document.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+        "X-Document-SHA256": document.sha256})
+
+
+@bp.route("/requests/<int:request_id>/documents", methods=["GET"])
+@bp.response(200, DocumentOut(many=True))
+def documents(request_id: int):
+    """The documents of a request the caller may see, and what it may do with each."""
+    return extracts.visible_documents(db.session(), _actor(), request_id)
+
+
+@bp.route("/documents/<int:document_id>/download", methods=["GET"])
+@bp.doc(responses=PDF)
+def download(document_id: int):
+    """A released extract, for its recipients only, within its window and download limit (each
+    download counted and audited)."""
+    return _pdf(extracts.download(db.session(), _actor(), document_id))
+
+
+@bp.route("/documents/<int:document_id>/letter", methods=["GET"])
+@bp.doc(responses=PDF)
+def letter(document_id: int):
+    """A notice or letter of a request the caller may see."""
+    return _pdf(letters.letter(db.session(), _actor(), document_id))
+
+
+@bp.route("/verify/<code>", methods=["GET"])
+@bp.response(200, VerificationOut)
+def verify(code: str):
+    """What a verification code says, as the public page does: 404 for a code of no issued
+    document (or text that cannot be one)."""
+    status = verification.public_status(db.session(), _actor(), code[:200])
+    if not status.genuine:
+        raise NotFound(N_("No such document."))
+    return status

@@ -42,13 +42,14 @@ from workflow.models import (
     IssuedDocument,
     User,
 )
-from workflow.requests import decisions, kernel
+from workflow.requests import decisions, kernel, queries
 from workflow.requests.enums import RequestCategory, RequestState, SubjectKind
 from workflow.requests.policy import (
     can_download,
     can_fire,
     can_manage_document,
     can_revoke,
+    document_access,
 )
 
 # About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
@@ -137,6 +138,18 @@ def documents_of(session: Session, request_id: int) -> list[IssuedDocument]:
     """Every document issued for a request, oldest first."""
     return list(session.scalars(select(IssuedDocument).where(
         IssuedDocument.request_id == request_id).order_by(IssuedDocument.id)))
+
+
+def visible_documents(session: Session, actor: Actor, request_id: int) -> list[IssuedDocument]:
+    """The documents of a request the actor may see (the request's own gate, audited), each
+    with `access`: what they may do with it (policy.document_access)."""
+    request = queries.get_request(session, actor, request_id)
+    shown = []
+    for document in documents_of(session, request.id):
+        document.access = document_access(session, actor.user, document, actor.today)
+        if document.access is not None:
+            shown.append(document)
+    return shown
 
 
 def preparation_among(documents: list[IssuedDocument]) -> IssuedDocument | None:
