@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.helpers import last_audit, person_at, system_token
 from workflow.context import Actor
-from workflow.models import AccessRequest, AuditEntry, User
+from workflow.models import AccessRequest, AuditEntry, IssuedDocument, User
 from workflow.requests import decisions
 
 
@@ -123,10 +123,15 @@ def test_a_requesters_software_lists_downloads_and_verifies_its_documents(app, d
     assert pdf.data.startswith(b"%PDF") and pdf.headers["X-Document-SHA256"] == sha
     assert last_audit(db, "extract.download").object_id == str(extract_id)
     assert client.get(f"/api/v1/documents/{letter_id}/letter", headers=filer).status_code == 200
-    # Another body's software: as if none of it existed.
+    # The list shows what the page shows: no verification code, no hash (they come with the
+    # file).
+    assert all("code" not in d and "sha256" not in d for d in listed.get_json())
+    # Another body's software: as if none of it existed, and its attempt counts no download.
     for path in (f"/requests/{request_id}/documents", f"/documents/{extract_id}/download",
                  f"/documents/{letter_id}/letter"):
         assert client.get(f"/api/v1{path}", headers=other).status_code == 404, path
+    db.expire_all()
+    assert db.get(IssuedDocument, extract_id).downloads == 1
     checked = client.get(f"/api/v1/verify/{code.lower().replace('-', ' ')}", headers=other)
     assert checked.status_code == 200
     assert checked.get_json()["genuine"] is True and checked.get_json()["sha256"] == sha

@@ -207,8 +207,9 @@ class FeedOut(Schema):
 
 
 class DocumentOut(Schema):
-    """A document of a request: what it is, where it stands, and what the caller may do with it
-    (`letter`: open it; `download`: a released extract's recipient)."""
+    """A document of a request as its page lists it: what it is, where it stands, and what the
+    caller may do with it (`letter`: open it; `download`: a released extract's recipient). Its
+    code and hash come with the file (the PDF and its X-Document-SHA256 header)."""
 
     id = fields.Integer()
     kind = fields.Function(lambda d: d.kind.value)
@@ -218,8 +219,6 @@ class DocumentOut(Schema):
     valid_until = fields.Date()
     downloads = fields.Integer()
     download_limit = fields.Integer()
-    sha256 = fields.String()
-    code = fields.String()
     access = fields.String()
 
 

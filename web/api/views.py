@@ -24,7 +24,7 @@ from web.api.schemas import (
     VerificationOut,
 )
 from web.errors import audit_refusal
-from web.extensions import filing_limit
+from web.extensions import filing_limit, limiter
 from web.i18n import domain_message
 from workflow.context import Actor
 from workflow.db import utcnow
@@ -246,7 +246,7 @@ def _pdf(document) -> Response:
     name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
     return Response(document.pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-        "X-Document-SHA256": document.sha256})
+        "X-Content-Type-Options": "nosniff", "X-Document-SHA256": document.sha256})
 
 
 @bp.route("/requests/<int:request_id>/documents", methods=["GET"])
@@ -273,6 +273,7 @@ def letter(document_id: int):
 
 @bp.route("/verify/<code>", methods=["GET"])
 @bp.response(200, VerificationOut)
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"])  # as the public page
 def verify(code: str):
     """What a verification code says, as the public page does: 404 for a code of no issued
     document (or text that cannot be one)."""
