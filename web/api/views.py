@@ -4,7 +4,7 @@ need a person's fresh two-factor sign-in: they are taken on the pages, never wit
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from werkzeug.exceptions import HTTPException
@@ -23,6 +23,7 @@ from web.api.schemas import (
     TransitionOut,
     VerificationOut,
 )
+from web.documents.views import pdf_response
 from web.errors import audit_refusal
 from web.extensions import filing_limit, limiter
 from web.i18n import domain_message
@@ -242,13 +243,6 @@ PDF = {"200": {"description": "The PDF, as issued and signed.",
                                                           "format": "binary"}}}}}
 
 
-def _pdf(document) -> Response:
-    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
-    return Response(document.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff", "X-Document-SHA256": document.sha256})
-
-
 @bp.route("/requests/<int:request_id>/documents", methods=["GET"])
 @bp.response(200, DocumentOut(many=True))
 def documents(request_id: int):
@@ -261,14 +255,16 @@ def documents(request_id: int):
 def download(document_id: int):
     """A released extract, for its recipients only, within its window and download limit (each
     download counted and audited)."""
-    return _pdf(extracts.download(db.session(), _actor(), document_id))
+    return pdf_response(extracts.download(db.session(), _actor(), document_id),
+                        attachment=True)
 
 
 @bp.route("/documents/<int:document_id>/letter", methods=["GET"])
 @bp.doc(responses=PDF)
 def letter(document_id: int):
     """A notice or letter of a request the caller may see."""
-    return _pdf(letters.letter(db.session(), _actor(), document_id))
+    return pdf_response(letters.letter(db.session(), _actor(), document_id),
+                        attachment=True)
 
 
 @bp.route("/verify/<code>", methods=["GET"])

@@ -22,7 +22,8 @@ def settings() -> issuing.ExtractSettings:
     return current_app.extensions["custody_documents"]
 
 
-def _pdf(document: IssuedDocument, *, attachment: bool) -> Response:
+def pdf_response(document: IssuedDocument, *, attachment: bool) -> Response:
+    """An issued PDF as sent to its reader, by the pages and the API alike."""
     disposition = "attachment" if attachment else "inline"
     name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
     return Response(document.pdf, mimetype="application/pdf", headers={
@@ -35,21 +36,21 @@ def _pdf(document: IssuedDocument, *, attachment: bool) -> Response:
 @login_required
 def preview(document_id: int):
     """The exact extract the releaser is about to release."""
-    return _pdf(extracts.preview(db.session(), actor(), document_id), attachment=False)
+    return pdf_response(extracts.preview(db.session(), actor(), document_id), attachment=False)
 
 
 @bp.route("/documents/<int:document_id>/download")
 @login_required
 def download(document_id: int):
     """The released extract, for its recipients only, within its window and limit."""
-    return _pdf(extracts.download(db.session(), actor(), document_id), attachment=True)
+    return pdf_response(extracts.download(db.session(), actor(), document_id), attachment=True)
 
 
 @bp.route("/documents/<int:document_id>/letter.pdf")
 @login_required
 def letter(document_id: int):
     """A notice or letter of the workflow, for those who may see the request."""
-    return _pdf(letters.letter(db.session(), actor(), document_id), attachment=False)
+    return pdf_response(letters.letter(db.session(), actor(), document_id), attachment=False)
 
 
 @bp.route("/verify", methods=["GET"])
