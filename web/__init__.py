@@ -98,6 +98,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SERVING_BASE_URL=None,  # set by `custody serve` and `custody demo` from --host, --port
         SIGNING_KEY_PASSPHRASE=None,  # defaults to the secret key
         SIGNING_DEV_CA=True,  # issue development certificates when none were imported
+        SIGNING_TSA_URL=None,  # an RFC 3161 time-stamping authority (else the development one)
         EXTRACT_RETENTION_DAYS=365,
         EXTRACT_VALID_DAYS=30,
         EXTRACT_DOWNLOAD_LIMIT=3,
@@ -144,6 +145,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
         base_url=app.config["PUBLIC_BASE_URL"] or None, serving_url=_serving_url,
         issue_dev_certificates=bool(app.config["SIGNING_DEV_CA"]),
+        tsa_url=app.config["SIGNING_TSA_URL"] or None,
         retention_days=app.config["EXTRACT_RETENTION_DAYS"],
         valid_days=app.config["EXTRACT_VALID_DAYS"],
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"])

@@ -99,6 +99,7 @@ MATRIX = {
     "documents.letter": ("/documents/{letter}/letter.pdf", expect({RQ, AP, CO}, others=404)),
     "documents.verify_form": ("/verify", expect(EVERYONE)),
     "documents.verify": ("/verify/{code}", expect(EVERYONE)),
+    "documents.revocation_list": ("/pki/ca.crl", expect(EVERYONE)),
     # Statistics of the body's own scope: managers only (figures, never a person's record).
     "statistics.index": ("/statistics/", expect({MA})),
     "statistics.export": ("/statistics/export.csv", expect({MA})),

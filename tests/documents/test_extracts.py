@@ -217,6 +217,7 @@ def test_signature_validates_and_one_changed_byte_fails_verify(world, db, runner
     result = runner.invoke(args=["extract", "verify", str(path)])
     assert result.exit_code == 0, result.output
     assert "VALID" in result.output and document.number in result.output
+    assert "(PAdES B-LTA)" in result.output
     for position in (200, len(document.pdf) // 2, len(document.pdf) - 40):
         tampered = bytearray(document.pdf)
         tampered[position] ^= 0x01

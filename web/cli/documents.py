@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from web.cli.common import app_sessions
 from workflow.context import SYSTEM
-from workflow.documents import extracts, issuing, pki, verification
+from workflow.documents import extracts, issuing, longterm, pki, verification
 from workflow.errors import DomainError
 from workflow.models import Organisation, SigningCredential
 
@@ -32,9 +32,11 @@ def ensure_credentials() -> tuple[int, int]:
         before = session.scalar(select(SigningCredential.id).order_by(
             SigningCredential.id.desc()).limit(1)) or 0
         pki.dev_ca(session, settings.passphrase, SYSTEM.now)
+        published = issuing.crl_url(settings)
+        longterm.dev_tsa(session, settings.passphrase, SYSTEM.now, published)
         orgs = session.scalars(select(Organisation)).all()
         for org in orgs:
-            pki.org_credential(session, org, settings.passphrase, SYSTEM.now)
+            pki.org_credential(session, org, settings.passphrase, SYSTEM.now, crl_url=published)
         created = session.scalar(select(SigningCredential.id).order_by(
             SigningCredential.id.desc()).limit(1)) - before
         session.commit()
@@ -113,6 +115,11 @@ def extract_verify_command(path: str) -> None:
                        f"state {document.state.value}; code {document.code}.")
         if check.signature.ok:
             click.echo(f"Signature: valid, signed by {check.signature.signer}.")
+            if check.signature.timestamped_at is not None:
+                click.echo(f"Timestamp: {check.signature.timestamped_at:%Y-%m-%d %H:%M:%S} UTC "
+                           "by a trusted authority"
+                           + ("; revocation data and a document timestamp embedded (PAdES "
+                              "B-LTA)." if check.signature.long_term else "."))
     if check.ok:
         click.echo("VALID: the file is exactly the document issued and its signature holds.")
         return

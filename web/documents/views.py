@@ -3,7 +3,18 @@ and the public verification page (no sign-in; it says nothing of the record's co
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
@@ -11,7 +22,7 @@ from forms.documents import VerifyForm
 from web import db
 from web.extensions import limiter
 from web.security import actor
-from workflow.documents import extracts, issuing, letters, verification
+from workflow.documents import extracts, issuing, letters, longterm, verification
 from workflow.models import IssuedDocument
 
 bp = Blueprint("documents", __name__)
@@ -51,6 +62,20 @@ def download(document_id: int):
 def letter(document_id: int):
     """A notice or letter of the workflow, for those who may see the request."""
     return pdf_response(letters.letter(db.session(), actor(), document_id), attachment=False)
+
+
+@bp.route("/pki/ca.crl")
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"])
+def revocation_list():
+    """The development CA's current revocation list (DER), where its certificates say it is
+    published: a validator checks the signer's and the timestamp authority's status here."""
+    crl = longterm.revocation_list(db.session(), settings().passphrase,
+                                   dt.datetime.now(dt.UTC))
+    if crl is None:
+        abort(404)
+    return Response(crl, mimetype="application/pkix-crl",
+                    headers={"Cache-Control": "public, max-age=3600",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @bp.route("/verify", methods=["GET"])

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, undefer
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.documents import pki
+from workflow.documents import longterm, pki
 from workflow.documents.authority import signature_lines
 from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
@@ -33,6 +33,7 @@ from workflow.models import (
     AccessRequest,
     IssuedDocument,
     Organisation,
+    SigningCredential,
     User,
 )
 
@@ -64,6 +65,7 @@ class ExtractSettings:
     base_url: str | None = None
     serving_url: Callable[[], str | None] | None = None
     issue_dev_certificates: bool = True
+    tsa_url: str | None = None  # an RFC 3161 authority; else the development one, if any
     retention_days: int | None = 365
     valid_days: int = 30
     download_limit: int = 3
@@ -85,6 +87,11 @@ def public_base_url(settings: ExtractSettings) -> str:
     """The address documents point to: configured, else where the application is served."""
     base = settings.base_url or (settings.serving_url() if settings.serving_url else None)
     return (base or DEFAULT_BASE_URL).rstrip("/")
+
+
+def crl_url(settings: ExtractSettings) -> str:
+    """Where the development CA's revocation list is published (named in its certificates)."""
+    return f"{public_base_url(settings)}/pki/ca.crl"
 
 
 def verify_url(settings: ExtractSettings, code: str) -> str:
@@ -113,6 +120,24 @@ def _place(org: Organisation) -> str:
     return org.province or "Hà Nội"
 
 
+def _sign(session: Session, settings: ExtractSettings, actor: Actor, pdf: bytes,
+          org: Organisation, *, reason: str) -> tuple[bytes, SigningCredential]:
+    """Sign with the issuer's credential at PAdES B-LTA when a timestamp authority serves."""
+    published = crl_url(settings)
+    credential = pki.org_credential(session, org, settings.passphrase, actor.now,
+                                    issue_dev=settings.issue_dev_certificates, crl_url=published)
+    stamper = longterm.timestamper(session, settings.passphrase, actor.now,
+                                   tsa_url=settings.tsa_url,
+                                   dev=settings.issue_dev_certificates, crl_url=published)
+    context = (longterm.signing_context(session, settings.passphrase,
+                                        fetch=credential.source != "dev")
+               if stamper is not None else None)
+    signed = pki.sign_pdf(pdf, pki.signer_for(credential, settings.passphrase), reason=reason,
+                          location=_place(org), name=org.name, timestamper=stamper,
+                          context=context)
+    return signed, credential
+
+
 def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            request: AccessRequest, kind: IssuedKind, org: Organisation,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
@@ -139,11 +164,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
                     else render.render_pages(template, values))
-        credential = pki.org_credential(session, org, settings.passphrase, actor.now,
-                                        issue_dev=settings.issue_dev_certificates)
-        pdf = pki.sign_pdf(rendered.pdf, pki.signer_for(credential, settings.passphrase),
-                           reason=f"{vi(kind.label)} {number}", location=_place(org),
-                           name=org.name)
+        pdf, credential = _sign(session, settings, actor, rendered.pdf, org,
+                                reason=f"{vi(kind.label)} {number}")
     except DomainError:
         raise
     except Exception as error:  # noqa: BLE001 - any renderer or signer failure is reported

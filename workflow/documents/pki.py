@@ -24,8 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from sqlalchemy import select
@@ -47,7 +49,8 @@ def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _key_pem(key, passphrase: str) -> str:
+def encrypted_key_pem(key, passphrase: str) -> str:
+    """A private key as PKCS#8 PEM, encrypted with the installation's passphrase."""
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(passphrase.encode())).decode()
@@ -60,15 +63,17 @@ def _fit(value: str) -> str:
     return value.strip()
 
 
-def _name(common: str, org: str) -> x509.Name:
+def subject_name(common: str, org: str) -> x509.Name:
+    """A certificate's subject: country VN, the organisation and the common name."""
     return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(org)),
                       x509.NameAttribute(NameOID.COMMON_NAME, _fit(common))])
 
 
-def _store(session: Session, cert: x509.Certificate, *, purpose: str, source: str,
+def store_credential(session: Session, cert: x509.Certificate, *, purpose: str, source: str,
            org_id: int | None = None, key_pem: str | None = None,
            chain_pem: str = "") -> SigningCredential:
+    """Keep a certificate (and its encrypted key) as a credential of the given purpose."""
     credential = SigningCredential(
         org_id=org_id, purpose=purpose, subject=cert.subject.rfc4514_string()[:255],
         fingerprint=_fingerprint(cert), cert_pem=_pem(cert), key_pem=key_pem,
@@ -86,7 +91,7 @@ def dev_ca(session: Session, passphrase: str, now: dt.datetime) -> SigningCreden
     if found is not None:
         return found
     key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(DEV_CA_NAME, "Custody DB development")
+    name = subject_name(DEV_CA_NAME, "Custody DB development")
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
@@ -100,13 +105,22 @@ def dev_ca(session: Session, passphrase: str, now: dt.datetime) -> SigningCreden
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                            critical=False)
             .sign(key, hashes.SHA256()))
-    return _store(session, cert, purpose="ca", source="dev", key_pem=_key_pem(key, passphrase))
+    return store_credential(session, cert, purpose="ca", source="dev",
+                            key_pem=encrypted_key_pem(key, passphrase))
+
+
+def crl_point(url: str | None) -> list[x509.CRLDistributionPoints]:
+    """The extension telling validators where the issuing CA publishes its revocation list."""
+    if not url:
+        return []
+    return [x509.CRLDistributionPoints([x509.DistributionPoint(
+        [x509.UniformResourceIdentifier(url)], None, None, None)])]
 
 
 def org_credential(session: Session, org: Organisation, passphrase: str, now: dt.datetime,
-                   *, issue_dev: bool = True) -> SigningCredential:
+                   *, issue_dev: bool = True, crl_url: str | None = None) -> SigningCredential:
     """The organisation's active signing credential; the development CA issues one if none is
-    configured (and `issue_dev` allows it)."""
+    configured (and `issue_dev` allows it), naming `crl_url` as where its status is published."""
     found = session.scalars(select(SigningCredential).where(
         SigningCredential.purpose == "org", SigningCredential.org_id == org.id,
         SigningCredential.active.is_(True)).order_by(SigningCredential.id.desc())).first()
@@ -117,9 +131,9 @@ def org_credential(session: Session, org: Organisation, passphrase: str, now: dt
                               "import one."), org=org.name)
     ca = dev_ca(session, passphrase, now)
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
-    ca_key = _load_key(ca.key_pem, passphrase)
+    ca_key = load_key(ca.key_pem, passphrase)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(org.name, org.name))
+    builder = (x509.CertificateBuilder().subject_name(subject_name(org.name, org.name))
             .issuer_name(ca_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
@@ -131,13 +145,16 @@ def org_credential(session: Session, org: Organisation, passphrase: str, now: dt
                                          crl_sign=False, encipher_only=False,
                                          decipher_only=False), critical=True)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return _store(session, cert, purpose="org", source="dev", org_id=org.id,
-                  key_pem=_key_pem(key, passphrase), chain_pem=ca.cert_pem)
+                ca_key.public_key()), critical=False))
+    for extension in crl_point(crl_url):
+        builder = builder.add_extension(extension, critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return store_credential(session, cert, purpose="org", source="dev", org_id=org.id,
+                            key_pem=encrypted_key_pem(key, passphrase), chain_pem=ca.cert_pem)
 
 
-def _load_key(pem: str | None, passphrase: str):
+def load_key(pem: str | None, passphrase: str):
+    """The private key of a stored credential, opened with the installation's passphrase."""
     if pem is None:
         raise InvalidInput(N_("This certificate has no private key."))
     try:
@@ -182,41 +199,49 @@ def import_credential(session: Session, org: Organisation, *, cert_pem: bytes,
     for link in chain:
         if link.issuer == link.subject and not session.scalars(select(SigningCredential).where(
                 SigningCredential.fingerprint == _fingerprint(link))).first():
-            _store(session, link, purpose="root", source="imported")
-    return _store(session, cert, purpose="org", source="imported", org_id=org.id,
-                  key_pem=_key_pem(key, passphrase),
-                  chain_pem="".join(_pem(c) for c in chain))
+            store_credential(session, link, purpose="root", source="imported")
+    return store_credential(session, cert, purpose="org", source="imported", org_id=org.id,
+                            key_pem=encrypted_key_pem(key, passphrase),
+                            chain_pem="".join(_pem(c) for c in chain))
 
 
-def _asn1(cert_pem: str) -> list[asn1_x509.Certificate]:
+def asn1_certificates(cert_pem: str) -> list[asn1_x509.Certificate]:
+    """The certificates of a PEM text, as pyHanko reads them."""
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
             for c in x509.load_pem_x509_certificates(cert_pem.encode())]
 
 
 def signer_for(credential: SigningCredential, passphrase: str) -> signers.SimpleSigner:
     """A pyHanko signer holding the credential's key, certificate and chain."""
-    key = _load_key(credential.key_pem, passphrase)
+    key = load_key(credential.key_pem, passphrase)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    chain = _asn1(credential.chain_pem) if credential.chain_pem else []
+    chain = asn1_certificates(credential.chain_pem) if credential.chain_pem else []
     return signers.SimpleSigner(
-        signing_cert=_asn1(credential.cert_pem)[0],
+        signing_cert=asn1_certificates(credential.cert_pem)[0],
         signing_key=asn1_keys.PrivateKeyInfo.load(der),
         cert_registry=SimpleCertificateStore.from_certs(chain))
 
 
 def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, location: str,
-             name: str) -> bytes:
-    """The PDF with a PAdES baseline signature over the whole file."""
+             name: str, timestamper: timestamps.TimeStamper | None = None,
+             context: ValidationContext | None = None) -> bytes:
+    """The PDF with a PAdES signature over the whole file: baseline B-B alone; with a
+    timestamper and a validation context B-LTA (a timestamp on the signature, the chain's
+    revocation data in the document security store, and a document timestamp over it all)."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    longterm = timestamper is not None and context is not None
     meta = signers.PdfSignatureMetadata(
         field_name="Signature", reason=reason, location=location, name=name,
-        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
-    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))
+        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
+        embed_validation_info=longterm, use_pades_lta=longterm,
+        validation_context=context if longterm else None)
+    out = run_async(lambda: signers.async_sign_pdf(writer, meta, signer=signer,
+                                                   timestamper=timestamper))
     return out.getvalue()
 
 
-def _run(make: Callable[[], Awaitable[T]]) -> T:
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
     """Run pyHanko's coroutine to completion, also from a thread whose event loop is already
     running (pyHanko's own synchronous wrappers fail there)."""
     try:
@@ -231,7 +256,7 @@ def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
     """Every CA this installation trusts: its development CA and imported roots."""
     rows = session.scalars(select(SigningCredential).where(
         SigningCredential.purpose.in_(("ca", "root")))).all()
-    return [cert for row in rows for cert in _asn1(row.cert_pem)]
+    return [cert for row in rows for cert in asn1_certificates(row.cert_pem)]
 
 
 @dataclass(frozen=True)
@@ -243,35 +268,66 @@ class SignatureCheck:
     signer: str | None = None
     signer_fingerprint: str | None = None
     signed_at: dt.datetime | None = None
+    timestamped_at: dt.datetime | None = None  # by a trusted time-stamping authority
+    long_term: bool = False  # revocation data and a document timestamp are embedded
 
 
-def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate],
-                    when: dt.datetime | None = None) -> SignatureCheck:
-    """Validate the one signature of an issued PDF: intact, trusted, covering the whole file."""
+def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> SignatureCheck:
+    """Validate the one signature of an issued PDF: intact, trusted, and nothing added after it
+    but its long-term validation data under a trusted document timestamp over the whole file."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
-        signatures = reader.embedded_signatures
+        signatures = reader.embedded_regular_signatures
+        stamps = reader.embedded_timestamp_signatures
     except Exception as error:  # noqa: BLE001 - any parse failure means "not our document"
         return SignatureCheck(False, f"the file is not a readable PDF ({error})")
     if len(signatures) != 1:
         return SignatureCheck(False, f"expected one signature, found {len(signatures)}")
     context = ValidationContext(trust_roots=roots, allow_fetching=False,
-                                revocation_mode="soft-fail", moment=when)
+                                revocation_mode="soft-fail")
     try:
-        status = _run(lambda: async_validate_pdf_signature(signatures[0], context))
+        status = run_async(lambda: async_validate_pdf_signature(signatures[0], context))
+        stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(s, context))
+                          for s in stamps]
     except Exception as error:  # noqa: BLE001 - malformed signature data
         return SignatureCheck(False, f"the signature cannot be validated ({error})")
     cert = status.signing_cert
     fingerprint = hashlib.sha256(cert.dump()).hexdigest() if cert else None
     subject = cert.subject.human_friendly if cert else None
+    token = status.timestamp_validity
+    problem = _signature_problem(status) or _stamp_problem(stamps, stamp_statuses)
+    if problem is None and token is not None and not (token.intact and token.valid
+                                                       and token.trusted):
+        problem = "the signature's timestamp is not from a trusted authority"
+    return SignatureCheck(problem is None, problem, subject, fingerprint,
+                          status.signer_reported_dt,
+                          token.timestamp if token is not None else None, bool(stamps))
+
+
+def _signature_problem(status) -> str | None:
     if not status.intact:
-        problem = "the signed content was changed"
-    elif not status.valid:
-        problem = "the signature value is wrong"
-    elif not status.trusted:
-        problem = "the signer's certificate does not chain to a trusted root"
-    elif status.coverage.name != "ENTIRE_FILE":
-        problem = "the file was changed after it was signed"
-    else:
-        problem = None
-    return SignatureCheck(problem is None, problem, subject, fingerprint, status.signer_reported_dt)
+        return "the signed content was changed"
+    if not status.valid:
+        return "the signature value is wrong"
+    if not status.trusted:
+        return "the signer's certificate does not chain to a trusted root"
+    return None if _nothing_added_but_validation_data(status) else \
+        "the file was changed after it was signed"
+
+
+def _nothing_added_but_validation_data(status) -> bool:
+    # A long-term signature is followed by its revocation data and document timestamps, the
+    # last timestamp by its own authority's data: anything else added after is a change.
+    return status.coverage is SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level is not None
+        and status.modification_level <= ModificationLevel.LTA_UPDATES)
+
+
+def _stamp_problem(stamps, statuses) -> str | None:
+    for status in statuses:
+        if not (status.intact and status.valid and status.trusted):
+            return "a document timestamp is not intact or not from a trusted authority"
+    if stamps and not _nothing_added_but_validation_data(statuses[-1]):
+        return "the file was changed after its last timestamp"
+    return None
