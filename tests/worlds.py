@@ -143,16 +143,18 @@ def page_count(pdf: bytes, tmp_path: Path) -> int:
                     if line.startswith("Pages:")))
 
 
-def fresh_person(world: World, db, stage: CaseStage):
+def fresh_person(world: World, db, stage: CaseStage, *, unclassified: bool = False):
     """A person held only at the Hà Nội camp, not used by this test yet, whose case is now at
-    `stage` (SQLite takes its write lock at the first read: each read is committed at once)."""
+    `stage` (SQLite takes its write lock at the first read: each read is committed at once);
+    with `unclassified`, one whose record holds no classified document."""
     used = set(db.scalars(select(AccessRequest.subject_person_id)))
     clerk = world.actor("clerk.hanoi")
     camp = org(db, "TTG-HANOI").id
     kiosk = set(db.scalars(select(User.person_id).where(User.person_id.is_not(None))))
     person = next(p for p in db.scalars(select(Person).join(CustodyEpisode).where(
         CustodyEpisode.facility_id == camp).order_by(Person.id)).unique()
-        if p.id not in used | kiosk and {e.facility_id for e in p.episodes} == {camp})
+        if p.id not in used | kiosk and {e.facility_id for e in p.episodes} == {camp}
+        and not (unclassified and any(d.secrecy is not Secrecy.NONE for d in p.documents)))
     world.session.commit()
     case = world.act(cases.create_case, clerk, number=f"X/{person.id}", title="Vụ án thử",
                      charges="Điều 173 BLHS", opened_on=dt.date(2026, 1, 5), stage=stage,
@@ -164,11 +166,13 @@ def fresh_person(world: World, db, stage: CaseStage):
 
 
 def arrange(world: World, db, *, extra_events: int = 0, case: bool = False, paper: bool = True):
-    """A person under investigation with a secret order, a top-secret order and a marked event;
-    the procuracy asks for orders, episodes, events and identity (and the case, with `case`);
-    the police approves all but the events, and the investigation agency consents (by a letter
-    signed on paper, or with `paper=False` in the system, whose letter `issue_letters` makes)."""
-    person = fresh_person(world, db, CaseStage.INVESTIGATION)
+    """A person under investigation (no classified document in the record at filing, so the
+    extract is unclassified) with an order, a top-secret one classified after the approval and
+    a marked event; the procuracy asks for orders, episodes, events and identity (and the case,
+    with `case`); the police approves all but the events, and the investigation agency consents
+    (by a letter signed on paper, or with `paper=False` in the system, whose letter
+    `issue_letters` makes)."""
+    person = fresh_person(world, db, CaseStage.INVESTIGATION, unclassified=True)
     db.expire_all()
     person = db.get(Person, person.id)
     episode = person.episodes[-1]

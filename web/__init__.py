@@ -102,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXTRACT_RETENTION_DAYS=365,
         EXTRACT_VALID_DAYS=30,
         EXTRACT_DOWNLOAD_LIMIT=3,
+        SECRET_DOWNLOAD_LIMIT=2,  # the numbered copies of an extract holding state secrets
         # Rate limits per client address (Flask-Limiter); Redis when configured, e.g.
         # CUSTODY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0, so all workers share them.
         RATELIMIT_STORAGE_URI="memory://",
@@ -148,7 +149,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         tsa_url=app.config["SIGNING_TSA_URL"] or None,
         retention_days=app.config["EXTRACT_RETENTION_DAYS"],
         valid_days=app.config["EXTRACT_VALID_DAYS"],
-        download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"])
+        download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"],
+        secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"])
     app.extensions["custody_workflow"] = Workflow(
         Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")),
         notices=letters.notices(app.extensions["custody_documents"]))

@@ -97,6 +97,7 @@ MATRIX = {
     "documents.preview": ("/documents/{extract}/preview.pdf", expect({AP}, others=404)),
     "documents.download": ("/documents/{extract}/download", expect({RQ}, others=404)),
     "documents.letter": ("/documents/{letter}/letter.pdf", expect({RQ, AP, CO}, others=404)),
+    "documents.secret_register": ("/documents/secret-register", expect({AP})),
     "documents.verify_form": ("/verify", expect(EVERYONE)),
     "documents.verify": ("/verify/{code}", expect(EVERYONE)),
     "documents.revocation_list": ("/pki/ca.crl", expect(EVERYONE)),

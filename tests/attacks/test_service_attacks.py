@@ -20,7 +20,7 @@ from tests.helpers import db_state, org, system_token
 from tests.worlds import FLOW, NOW, SETTINGS
 from workflow.audit import trail
 from workflow.context import SYSTEM, Actor
-from workflow.documents import extracts, letters
+from workflow.documents import extracts, letters, secrets
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import feeds, incoming, outgoing, trust
@@ -74,6 +74,9 @@ EXEMPT = {
     # A question about the actor's own reading (has this releaser opened this preview?), asked
     # by the release after its gate; it reads one's own audit entries and changes nothing.
     "documents.extracts.previewed_by",
+    # A released secret extract's entry in the secret register: written by the release, after
+    # the release's own gate.
+    "documents.secrets.register_secret",
     # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
     # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
@@ -157,6 +160,8 @@ S = {
                         PROVINCE, REQUESTER),
     "documents.extracts.visible_documents": (lambda s, a, o: extracts.visible_documents(
         s, a, o["approved"]), PROVINCE, REQUESTER),
+    "documents.secrets.secret_register": (lambda s, a, o: secrets.secret_register(s, a, 2026),
+                                          REQUESTER, APPROVER),
     "records.persons.create_person": (lambda s, a, o: persons.create_person(
         s, a, persons.PersonInput(full_name="Lê Văn Nhập", birth_date=dt.date(1990, 3, 12),
                                   sex="male"),

@@ -22,7 +22,8 @@ from forms.documents import VerifyForm
 from web import db
 from web.extensions import limiter
 from web.security import actor
-from workflow.documents import extracts, issuing, letters, longterm, verification
+from workflow.documents import extracts, issuing, letters, longterm, secrets, verification
+from workflow.enums import Secrecy
 from workflow.models import IssuedDocument
 
 bp = Blueprint("documents", __name__)
@@ -36,7 +37,10 @@ def settings() -> issuing.ExtractSettings:
 def pdf_response(document: IssuedDocument, *, attachment: bool) -> Response:
     """An issued PDF as sent to its reader, by the pages and the API alike."""
     disposition = "attachment" if attachment else "inline"
-    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}.pdf"
+    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}"
+    if attachment and document.secrecy is not Secrecy.NONE:  # the numbered copy handed out
+        name += f"-ban-{document.downloads}-{document.download_limit}"
+    name += ".pdf"
     return Response(document.pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'{disposition}; filename="{name}"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -55,6 +59,15 @@ def preview(document_id: int):
 def download(document_id: int):
     """The released extract, for its recipients only, within its window and limit."""
     return pdf_response(extracts.download(db.session(), actor(), document_id), attachment=True)
+
+
+@bp.route("/documents/secret-register")
+@login_required
+def secret_register():
+    """The register of secret documents sent out by the user's body and those under it."""
+    year = request.args.get("year", type=int) or actor().today.year
+    entries = secrets.secret_register(db.session(), actor(), year)
+    return render_template("documents/secret_register.html", entries=entries, year=year)
 
 
 @bp.route("/documents/<int:document_id>/letter.pdf")

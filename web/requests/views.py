@@ -111,7 +111,8 @@ def _forms(req, documents, prepared):
         elif prepared is not None:
             forms["release"] = ReleaseForm(
                 prefix="release", document_id=str(prepared.id), sha256=prepared.sha256,
-                valid_days=settings().valid_days, download_limit=settings().download_limit)
+                valid_days=settings().valid_days,
+                download_limit=prepared.contents.get("copies") or settings().download_limit)
     revocable = [d for d in documents if d.state is IssuedState.RELEASED and d.may_revoke]
     if revocable:
         forms["revoke"] = RevokeForm(prefix="revoke", document_id=str(revocable[-1].id))

@@ -78,6 +78,9 @@ ACTIONS: dict[str, str] = {
     "document.purge": N_("Document file deleted after the retention period"),
     "document.verify_code": N_("Verification code looked up"),
     "document.blank_form": N_("Blank request form downloaded"),
+    "document.secret_register": N_("Secret document entered in the register of secret documents "
+                                   "sent out"),
+    "document.secret_register_read": N_("Register of secret documents sent out read"),
     # Sign-in and sessions
     "auth.login": N_("Sign-in with password"),
     "auth.mfa": N_("Sign-in code (second step)"),
@@ -235,6 +238,13 @@ DETAILS: dict[str, str] = {
     "fingerprint": N_("Fingerprint"),
     "requests": N_("Requests"),
     "seed": N_("Seed"),
+    "number": N_("Number"),
+    "serial": N_("Number in the secret register"),
+    "secrecy": N_("Secrecy level"),
+    "copies": N_("Copies"),
+    "copy": N_("Copy"),
+    "recipient": N_("Named recipient (account)"),
+    "entries": N_("Entries"),
 }
 
 

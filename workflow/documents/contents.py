@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from workflow.documents.grants import Grant
+from workflow.documents.secrets import highest, secrets_law
 from workflow.documents.wording import short_date, vi
 from workflow.enums import Secrecy
 from workflow.i18n import N_
@@ -26,6 +27,8 @@ class Section:
     empty: str = ""
     number: int = 0
     continued: bool = False
+    # The highest state-secret level among the documents it lists.
+    secrecy: Secrecy = Secrecy.NONE
 
     @property
     def size(self) -> int:
@@ -123,7 +126,13 @@ def _documents(category: RequestCategory, documents: list[RecordDocument]) -> Se
                                      if d.secrecy is not Secrecy.NONE else ""),
                           d.number or "—", short_date(d.issued_on), d.issuer, d.summary or "—"]
                          for d in documents],
-                   empty=vi("No document of this category in the period provided."))
+                   empty=vi("No document of this category in the period provided."),
+                   secrecy=highest(d.secrecy for d in documents))
+
+
+def included_secrecy(sections: list[Section]) -> Secrecy:
+    """The highest level of what the sections hold: the mark the document carries."""
+    return highest(section.secrecy for section in sections)
 
 
 def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list[Section],
@@ -162,6 +171,7 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
                 # One section: the identity facts, then the documents of the category.
                 listed = _documents(value, shown)
                 sections[-1].head, sections[-1].rows = listed.head, listed.rows
+                sections[-1].secrecy = listed.secrecy
             else:
                 sections.append(_documents(value, shown))
     for number, section in enumerate(sections, 1):
@@ -169,6 +179,6 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
     if hidden:
         # Titles of classified documents are not printed either: their count is all there is.
         withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
-                              "their secrecy level (Law on Protection of State Secrets "
-                              "117/2025/QH15)."), count=hidden))
+                              "their secrecy level (%(law)s)."), count=hidden,
+                           law=secrets_law(today)))
     return sections, withheld

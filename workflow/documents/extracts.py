@@ -14,7 +14,7 @@ from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.documents import states
-from workflow.documents.contents import extract_sections, split_parts
+from workflow.documents.contents import extract_sections, included_secrecy, split_parts
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.grants import grant_of
 from workflow.documents.issuing import (
@@ -26,10 +26,11 @@ from workflow.documents.issuing import (
     _recipient,
     issue_document,
 )
+from workflow.documents.secrets import register_secret, secrets_law
 from workflow.documents.wording import short_date
+from workflow.enums import Secrecy
 from workflow.errors import (
     Conflict,
-    DomainError,
     Forbidden,
     Gone,
     InvalidInput,
@@ -45,11 +46,11 @@ from workflow.models import (
 from workflow.requests import decisions, kernel, queries
 from workflow.requests.enums import RequestCategory, RequestState, SubjectKind
 from workflow.requests.policy import (
-    can_download,
     can_fire,
     can_manage_document,
     can_revoke,
     document_access,
+    download_refusal,
 )
 
 # About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
@@ -72,6 +73,9 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     grant = grant_of(request, request.requester.clearance)
     person = request.subject_person
     sections, withheld = extract_sections(person, grant, actor.today)
+    level = included_secrecy(sections)
+    # A secret extract goes out in a fixed number of numbered copies, printed on it.
+    copies = settings.secret_download_limit if level is not Secrecy.NONE else None
     issuer = grant.approval.org if grant.approval else request.requester_org
     name, org_name = _recipient(request)
     for old in _extracts(session, request.id, IssuedState.PREPARED):
@@ -83,16 +87,18 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "basis": _basis(session, request, grant), "purpose": request.purpose,
                 "withheld": withheld,
                 "addressee": _addressee(request),
-                "own": request.on_behalf_of_id == person.id}
+                "own": request.on_behalf_of_id == person.id,
+                "secret_copies": copies, "secrets_law": secrets_law(actor.today)}
 
     document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
                       org=issuer, context=context, recipient=request.requester,
                       signed_by=actor.user,
                       recipient_name=name, recipient_org=org_name,
-                      state=IssuedState.PREPARED,
+                      state=IssuedState.PREPARED, secrecy=level,
                       contents={"granted": list(grant.categories),
                                 "period": [grant.period_from, grant.period_to],
-                                "secrecy": grant.secrecy.value, "withheld": withheld},
+                                "secrecy": grant.secrecy.value, "withheld": withheld,
+                                "copies": copies},
                       parts=split_parts(sections, PART_LINES))
     audit.record(session, actor, "extract.prepare", object_type="request", object_id=request.id,
                  person_id=request.subject_person_id,
@@ -179,6 +185,9 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                           "its releaser has opened is released."))
     days = settings.valid_days if valid_days is None else valid_days
     limit = settings.download_limit if download_limit is None else download_limit
+    copies = document.contents.get("copies")
+    if document.secrecy is not Secrecy.NONE:
+        limit = _secret_handling(document, copies, download_limit, named)
     if not 1 <= days <= settings.max_valid_days:
         raise InvalidInput(N_("The validity must be between 1 and %(max)s days."),
                            max=settings.max_valid_days)
@@ -197,6 +206,8 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
     document.valid_until = actor.today + dt.timedelta(days=days)
     document.download_limit = limit
     document.named_json = json.dumps(named_ids)
+    if document.secrecy is not Secrecy.NONE:
+        register_secret(session, actor, document, limit)
     audit.record(session, actor, "extract.release", object_type="document",
                  object_id=document.id, person_id=request.subject_person_id,
                  details={"request": request.number, "sha256": document.sha256,
@@ -204,6 +215,20 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                           "download_limit": limit, "named": named_ids})
     session.flush()
     return document
+
+
+def _secret_handling(document: IssuedDocument, copies: int | None, download_limit: int | None,
+                     named: list[str] | None) -> int:
+    """A secret extract goes to its named recipient alone, in the copies printed on it."""
+    if any(name.strip() for name in named or []):
+        raise InvalidInput(N_("A secret document is released to its named recipient only "
+                              "(%(name)s): it cannot be delivered to other users."),
+                           name=document.recipient_name)
+    if copies is None or (download_limit is not None and download_limit != copies):
+        raise InvalidInput(N_("A secret document is released in the number of copies printed "
+                              "on it (%(copies)s): prepare it again to change it."),
+                           copies=copies or 0)
+    return copies
 
 
 def previewed_by(session: Session, actor: Actor, document: IssuedDocument) -> bool:
@@ -241,43 +266,32 @@ def preview(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
 
 
 def download(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
-    """Hand the released extract to its recipient, within the window and the limit (audited).
-    The row is locked so concurrent downloads cannot pass the limit together."""
+    """Hand the released extract to its recipient, within the window and the limit (audited;
+    each download of a secret extract is one of its numbered copies). The row is locked so
+    concurrent downloads cannot pass the limit together."""
     document = _lock_document(session, document_id)
     if document is None or document.kind is not IssuedKind.EXTRACT \
-            or not can_download(actor.user, document) \
-            or document.state not in (IssuedState.RELEASED, IssuedState.REVOKED):
+            or document_access(session, actor.user, document, actor.today) != "download":
         audit.record(session, actor, "extract.download", outcome=Outcome.DENIED,
                      object_type="document", object_id=document_id)
         raise NotFound(N_("No such document."))
-    problem = _unavailable(document, actor.today)
+    problem = download_refusal(document, actor.today)
     if problem is not None:
         audit.record(session, actor, "extract.download", outcome=Outcome.DENIED,
                      object_type="document", object_id=document.id,
                      details={"reason": problem.message})
         raise problem
     document.downloads += 1
+    details = {"sha256": document.sha256, "count": document.downloads,
+               "limit": document.download_limit}
+    if document.secrecy is not Secrecy.NONE:  # a numbered copy of a secret document
+        details |= {"secrecy": document.secrecy.value,
+                    "copy": f"{document.downloads}/{document.download_limit}"}
     audit.record(session, actor, "extract.download", object_type="document",
                  object_id=document.id, person_id=document.request.subject_person_id,
-                 details={"sha256": document.sha256, "count": document.downloads,
-                          "limit": document.download_limit})
+                 details=details)
     session.flush()
     return document
-
-
-def _unavailable(document: IssuedDocument, today: dt.date) -> DomainError | None:
-    if document.state is IssuedState.REVOKED:
-        return Gone(N_("This extract was revoked: %(reason)s"),
-                    reason=document.revoke_reason or "")
-    if document.valid_until is not None and today > document.valid_until:
-        return Gone(N_("This extract could be downloaded until %(date)s."),
-                    date=document.valid_until)
-    if document.download_limit is not None and document.downloads >= document.download_limit:
-        return Gone(N_("The download limit (%(limit)s) has been reached."),
-                    limit=document.download_limit)
-    if document.pdf is None:
-        return Gone(N_("The file was purged after the retention period."))
-    return None
 
 
 def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,

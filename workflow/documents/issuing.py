@@ -23,7 +23,9 @@ from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
 from workflow.documents.rendering import Renderer
+from workflow.documents.secrets import mark_of
 from workflow.documents.wording import short_date, vi
+from workflow.enums import Secrecy
 from workflow.errors import (
     DocumentFailed,
     DomainError,
@@ -69,6 +71,7 @@ class ExtractSettings:
     retention_days: int | None = 365
     valid_days: int = 30
     download_limit: int = 3
+    secret_download_limit: int = 2  # the numbered copies of a secret extract
     max_valid_days: int = 365
     max_download_limit: int = 20
 
@@ -142,9 +145,11 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            request: AccessRequest, kind: IssuedKind, org: Organisation,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
            recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
-           step_id: int | None = None, parts: list | None = None) -> IssuedDocument:
+           step_id: int | None = None, parts: list | None = None,
+           secrecy: Secrecy = Secrecy.NONE) -> IssuedDocument:
     """Number, render, sign and record one document; `signed_by` is the official whose decision
-    it carries, printed with their authority and position as they stand today."""
+    it carries, printed with their authority and position as they stand today; `secrecy` is the
+    highest level it holds, whose mark it carries."""
     year = actor.today.year
     serial = next_serial(session, org.id, year)
     number = document_number(serial, kind, org)
@@ -159,7 +164,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
               "footer_note": FOOTER_NOTE,
               "recipient_name": recipient_name, "recipient_org": recipient_org,
               "signer_lines": signature_lines(signed_by, org),
-              "signer": signed_by.full_name if signed_by else ""}
+              "signer": signed_by.full_name if signed_by else "",
+              "secrecy_mark": mark_of(secrecy)}
     values |= context(number, code)
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
@@ -175,7 +181,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     version, source = render.template_version(template)
     record_template(session, version, template, source)
     document = IssuedDocument(
-        request_id=request.id, step_id=step_id, kind=kind, state=state, org_id=org.id,
+        request_id=request.id, step_id=step_id, kind=kind, state=state, secrecy=secrecy,
+        org_id=org.id,
         year=year, serial=serial, number=number, code=code, template_version=version,
         signer_fingerprint=credential.fingerprint, sha256=hashlib.sha256(pdf).hexdigest(),
         signed_as="\n".join([*values["signer_lines"], values["signer"]]),
@@ -194,7 +201,7 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
                  details={"kind": kind.value, "number": number, "year": year,
                           "org": org.code, "request": request.number,
                           "sha256": document.sha256, "template_version": version,
-                          "pages": rendered.pages})
+                          "pages": rendered.pages, "secrecy": secrecy.value})
     return document
 
 

@@ -12,6 +12,7 @@ from workflow.models.extracts import (
     DocumentRegister,
     DocumentTemplate,
     IssuedDocument,
+    SecretRegisterEntry,
     SigningCredential,
 )
 from workflow.models.kiosk import KioskDevice, KioskPin
@@ -48,6 +49,7 @@ __all__ = [
     "DocumentRegister",
     "DocumentTemplate",
     "IssuedDocument",
+    "SecretRegisterEntry",
     "KioskDevice",
     "KioskPin",
     "SigningCredential",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from workflow.db import Base, UTCDateTime, utcnow
 from workflow.documents.codes import key_of
 from workflow.documents.enums import IssuedKind, IssuedState
-from workflow.enums import enum_type
+from workflow.enums import Secrecy, enum_type
 from workflow.models.organisations import Organisation
 from workflow.models.requests import AccessRequest
 from workflow.models.users import User
@@ -91,6 +91,9 @@ class IssuedDocument(Base):
     step_id: Mapped[int | None] = mapped_column(ForeignKey("request_step.id"))
     kind: Mapped[IssuedKind] = mapped_column(enum_type(IssuedKind))
     state: Mapped[IssuedState] = mapped_column(enum_type(IssuedState))
+    # The highest state-secret level of what it holds: the mark it carries (migration 0022).
+    secrecy: Mapped[Secrecy] = mapped_column(enum_type(Secrecy), default=Secrecy.NONE,
+                                             server_default=Secrecy.NONE.value)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     year: Mapped[int] = mapped_column(Integer)
     serial: Mapped[int] = mapped_column(Integer)
@@ -144,3 +147,27 @@ class IssuedDocument(Base):
     def contents(self) -> dict:
         """Which categories the document holds and which it withholds (no record content)."""
         return json.loads(self.contents_json)
+
+
+class SecretRegisterEntry(Base):
+    """A secret document sent out (sổ đăng ký văn bản mật đi): its own numbers per issuing
+    body and year, its level, its named recipient and how many copies it goes out in."""
+
+    __tablename__ = "secret_register_entry"
+    __table_args__ = (UniqueConstraint("org_id", "year", "serial", name="uq_secret_serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("issued_document.id"), unique=True)
+    secrecy: Mapped[Secrecy] = mapped_column(enum_type(Secrecy))
+    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    recipient_name: Mapped[str] = mapped_column(String(160))
+    recipient_org: Mapped[str] = mapped_column(String(255))
+    copies: Mapped[int] = mapped_column(Integer)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+    document: Mapped[IssuedDocument] = relationship()
+    org: Mapped[Organisation] = relationship()

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from workflow.context import Actor
 from workflow.documents.enums import IssuedKind, IssuedState
-from workflow.enums import Role
+from workflow.enums import Role, Secrecy
+from workflow.errors import DomainError, Gone
+from workflow.i18n import N_
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
@@ -193,16 +195,43 @@ def can_manage_document(session: Session, user: User | None, document: IssuedDoc
 
 
 def can_download(user: User | None, document: IssuedDocument) -> bool:
-    """A released extract: the requester and the users the release named."""
-    return _active(user) and (user.id == document.request.requester_id
-                              or user.id in document.named)
+    """A released extract: the requester and the users the release named; a secret one only
+    its named recipient, recorded on it when it was made (state-secret law: named recipients
+    only)."""
+    if not _active(user):
+        return False
+    if document.secrecy is not Secrecy.NONE:
+        return user.id == document.recipient_user_id
+    return user.id == document.request.requester_id or user.id in document.named
+
+
+def download_refusal(document: IssuedDocument, day: dt.date) -> DomainError | None:
+    """Why a recipient's download of the extract is refused today, or None: revoked, expired,
+    its downloads (a secret extract's numbered copies) used up, or its file gone."""
+    if document.state is IssuedState.REVOKED:
+        return Gone(N_("This extract was revoked: %(reason)s"),
+                    reason=document.revoke_reason or "")
+    if document.valid_until is not None and day > document.valid_until:
+        return Gone(N_("This extract could be downloaded until %(date)s."),
+                    date=document.valid_until)
+    if document.download_limit is not None and document.downloads >= document.download_limit:
+        if document.secrecy is not Secrecy.NONE:
+            return Gone(N_("All %(limit)s numbered copies of this secret document have been "
+                           "issued: no further copy can be downloaded. Ask the issuing body "
+                           "if another copy is needed."), limit=document.download_limit)
+        return Gone(N_("The download limit (%(limit)s) has been reached."),
+                    limit=document.download_limit)
+    if document.pdf is None:
+        return Gone(N_("The file was purged after the retention period."))
+    return None
 
 
 def document_access(session: Session, user: User | None, document: IssuedDocument,
                     day: dt.date) -> str | None:
     """What this user may do with a document of a request they may view: 'letter' (open a
     notice or letter), 'preview' (the releaser's reading of an extract), 'download' (a released
-    or revoked extract's recipient), or None: it is not shown to them."""
+    or revoked extract's recipient: a secret one's named recipient only; whether a copy is left
+    is `download_refusal`), or None: it is not shown to them."""
     if document.kind is not IssuedKind.EXTRACT:
         return "letter"
     if can_manage_document(session, user, document, day):
@@ -211,6 +240,11 @@ def document_access(session: Session, user: User | None, document: IssuedDocumen
                                                             IssuedState.REVOKED):
         return "download"
     return None
+
+
+def can_read_secret_register(user: User | None) -> bool:
+    """The register of secret documents sent out: the approvers who release them."""
+    return _active(user) and user.has_role(Role.APPROVER)
 
 
 def can_revoke(session: Session, user: User | None, request: AccessRequest,
