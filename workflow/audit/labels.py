@@ -7,6 +7,7 @@ from __future__ import annotations
 from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
+from workflow.records.enums import ErrorReportState
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
 from workflow.requests.enums import RequestState
 
@@ -27,6 +28,7 @@ GROUPS: dict[str, str] = {
     "report": N_("Facility reports"),
     "pki": N_("Signing certificates"),
     "kiosk": N_("Detainee kiosk"),
+    "data_error": N_("Reports of errors in provided data"),
 }
 
 ACTIONS: dict[str, str] = {
@@ -78,6 +80,11 @@ ACTIONS: dict[str, str] = {
     "document.purge": N_("Document file deleted after the retention period"),
     "document.verify_code": N_("Verification code looked up"),
     "document.blank_form": N_("Blank request form downloaded"),
+    # Reports of errors in provided data (workflow/records/error_reports.py, Art. 18 §2)
+    "data_error.report": N_("Error in an extract reported by its recipient"),
+    "data_error.list": N_("Reports of errors listed"),
+    "data_error.view": N_("Report of an error viewed"),
+    "data_error.close": N_("Report of an error closed"),
     # Sign-in and sessions
     "auth.login": N_("Sign-in with password"),
     "auth.mfa": N_("Sign-in code (second step)"),
@@ -138,6 +145,7 @@ OBJECTS: dict[str, str] = {
     "agreement": N_("Exchange agreement"),
     "partner": N_("Exchange partner"),
     "package": N_("Data package"),
+    "error_report": N_("Report of an error in provided data"),
 }
 
 # Keys of the details (a record field's key: the label its history uses).
@@ -235,6 +243,9 @@ DETAILS: dict[str, str] = {
     "fingerprint": N_("Fingerprint"),
     "requests": N_("Requests"),
     "seed": N_("Seed"),
+    "part": N_("Part of the record"),
+    "open_only": N_("Open ones only"),
+    "correction": N_("Correction (version number)"),
 }
 
 
@@ -249,6 +260,7 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("request", "to"): _words(RequestState),
     ("report", "from"): _words(ReportState),
     ("report", "to"): _words(ReportState),
+    ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
