@@ -15,7 +15,7 @@ from tests.helpers import count, last_audit, versions_of
 from tests.worlds import World, arrange, prepare, release, text_of
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.models import DataErrorReport, Notification, Organisation, Person
-from workflow.records import corrections, error_reports
+from workflow.records import corrections, error_reports, policy
 from workflow.records.enums import ErrorReportState
 
 
@@ -172,3 +172,22 @@ def test_the_public_verification_page_takes_no_report(client, released):
     page = client.get(f"/verify/{released['code']}").get_data(as_text=True)
     assert "Trang này không nhận báo sai sót" in page and "<textarea" not in page
     assert client.post(f"/verify/{released['code']}").status_code == 405
+
+
+def test_the_list_and_the_single_read_follow_one_rule(app, released):
+    """`visible_error_reports` (SQL, the lists and the menu's count) and
+    `can_handle_error_report` (the report's page and its closing) agree for every kind of
+    user; only Hà Nội's camp, which keeps the record, has the task."""
+    report_id = _report(app, "requester.vks", released["document"])
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        report = session.get(DataErrorReport, report_id)
+        seen = {}
+        for username in ("clerk.hanoi", "clerk.ntg", "clerk.hcm", "approver.hanoi",
+                         "requester.vks", "manager.hanoi", "inspector", "admin"):
+            user, day = world.user(username), world.actor(username).today
+            listed = report_id in session.scalars(select(DataErrorReport.id).where(
+                policy.visible_error_reports(session, user, day))).all()
+            assert listed == policy.can_handle_error_report(session, user, report, day)
+            seen[username] = listed
+    assert [u for u, listed in seen.items() if listed] == ["clerk.hanoi"]

@@ -131,7 +131,8 @@ def _visible(session: Session, actor: Actor, report_id: int,
     if 0 < report_id < 2**31:
         stmt = select(DataErrorReport).where(DataErrorReport.id == report_id)
         if lock:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = stmt.with_for_update(key_share=True).execution_options(
+                populate_existing=True)
         report = session.scalars(stmt).one_or_none()
     if report is None or not can_handle_error_report(session, actor.user, report, actor.today):
         raise NotFound(N_("No such report."))
