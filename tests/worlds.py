@@ -28,7 +28,7 @@ from workflow.models import (
     RequestTransition,
     User,
 )
-from workflow.records import cases, corrections
+from workflow.records import cases, corrections, error_reports
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind
 from workflow.requests import decisions, filing
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind
@@ -242,7 +242,11 @@ def objects(app, db):
         extract = release(world, prepare(world, approved.id))
         letter = world.act(letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                            approved.id)[0]
-        ids = {"extract": extract.id, "letter": letter.id, "code": extract.code}
+        ids = {"extract": extract.id, "letter": letter.id, "code": extract.code,
+               "approved": extract.request_id}
+        ids["error_report"] = world.act(
+            error_reports.report_error, world.actor("requester.vks"), extract.id,
+            description="Ngày bắt đầu tạm giam ghi sai một ngày").id
     with app.extensions["custody_sessions"]() as session:
         clerk = session.scalars(select(User).where(User.username == "clerk.hanoi")).one()
         report = reports.create(session, Actor(clerk), reports.ReportInput(

@@ -169,6 +169,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
     from web.documents.views import bp as documents_bp
+    from web.error_reports.views import bp as error_reports_bp
     from web.kiosk.views import bp as kiosk_bp
     from web.main.views import bp as main_bp
     from web.records.views import bp as records_bp
@@ -177,7 +178,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp, reports_bp, kiosk_bp):
+                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

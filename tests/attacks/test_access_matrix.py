@@ -101,6 +101,11 @@ MATRIX = {
     "documents.verify_form": ("/verify", expect(EVERYONE)),
     "documents.verify": ("/verify/{code}", expect(EVERYONE)),
     "documents.revocation_list": ("/pki/ca.crl", expect(EVERYONE)),
+    # Errors in provided data (Art. 18 §2): reported by the extract's recipient, answered by
+    # the clerks of the facility keeping the record.
+    "error_reports.report": ("/documents/{extract}/report-error", expect({RQ}, others=404)),
+    "error_reports.index": ("/error-reports/", expect({CL})),
+    "error_reports.show": ("/error-reports/{error_report}", expect({CL})),
     # Statistics of the body's own scope: managers only (figures, never a person's record).
     "statistics.index": ("/statistics/", expect({MA})),
     "statistics.export": ("/statistics/export.csv", expect({MA})),

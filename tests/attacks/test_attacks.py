@@ -70,6 +70,12 @@ ATTACKS = {
     "admin.reset_mfa": ("/admin/users/{user}/reset-mfa", {}, {ADMIN}),
     "admin.revoke_token": ("/admin/users/{user}/tokens/1/revoke", {"confirm": "y"}, {ADMIN}),
     "audit_trail.verify": ("/audit/verify", {}, set()),
+    # An error in an extract: its recipient (the procuracy) reports it; only Hà Nội's camp,
+    # which keeps the record, closes the report.
+    "error_reports.report": ("/documents/{extract}/report-error", {
+        "description": "Ngày bắt đầu tạm giam ghi sai"}, {OUTSIDE}),
+    "error_reports.show": ("/error-reports/{error_report}", {
+        "action": "no_error", "no_error-note": "Dữ liệu đúng với hồ sơ gốc"}, set()),
     # The kiosk: a clerk registers a device at their own facility (legitimate); Hà Nội's device
     # and persons are Hà Nội's clerks' alone; the request form is the kiosk session's.
     "kiosk.devices": ("/kiosk/devices", {"name": "Máy lạ"}, CLERKS),

@@ -27,7 +27,16 @@ from workflow.exchange import feeds, incoming, outgoing, trust
 from workflow.figures import dashboard, reports
 from workflow.figures.enums import ReportKind
 from workflow.models import AccessRequest, ApiToken, IssuedDocument, User
-from workflow.records import bulk_import, cases, checks, corrections, episodes, persons, search
+from workflow.records import (
+    bulk_import,
+    cases,
+    checks,
+    corrections,
+    episodes,
+    error_reports,
+    persons,
+    search,
+)
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
@@ -162,6 +171,18 @@ S = {
         s, a, o["approved"]), PROVINCE, REQUESTER),
     "documents.secrets.secret_register": (lambda s, a, o: secrets.secret_register(s, a, 2026),
                                           REQUESTER, APPROVER),
+    "records.error_reports.reportable_extract": (lambda s, a, o: error_reports.reportable_extract(
+        s, a, o["extract"]), PROVINCE, REQUESTER),
+    "records.error_reports.report_error": (lambda s, a, o: error_reports.report_error(
+        s, a, o["extract"], description="Ngày bắt đầu tạm giam ghi sai"), PROVINCE, REQUESTER),
+    "records.error_reports.list_error_reports": (
+        lambda s, a, o: error_reports.list_error_reports(s, a), REQUESTER, CLERK),
+    "records.error_reports.get_error_report": (lambda s, a, o: error_reports.get_error_report(
+        s, a, o["error_report"]), PROVINCE, CLERK),
+    "records.error_reports.close_error_report": (
+        lambda s, a, o: error_reports.close_error_report(
+            s, a, o["error_report"], corrected=False, note="Dữ liệu đúng với hồ sơ gốc"),
+        PROVINCE, CLERK),
     "records.persons.create_person": (lambda s, a, o: persons.create_person(
         s, a, persons.PersonInput(full_name="Lê Văn Nhập", birth_date=dt.date(1990, 3, 12),
                                   sex="male"),

@@ -23,13 +23,15 @@ WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 
 # The pages of each role, beyond those its navigation links to; {…} from the `objects` world.
 PAGES = {
-    "requester.vks": ["/requests/{request}", "/requests/new", "/requests/inbox", "/password"],
+    "requester.vks": ["/requests/{request}", "/requests/new", "/requests/inbox", "/password",
+                      "/requests/{approved}", "/documents/{extract}/report-error"],
     "approver.hanoi": ["/requests/{request}", "/requests/?view=approval", "/persons/{person}",
                        "/cases/{case}", "/requests/inbox"],
     "consent.hanoi": ["/requests/{request}", "/requests/?view=consent"],
     "clerk.hanoi": ["/persons/{person}", "/persons/new", "/cases/new", "/cases/{case}",
                     "/persons/{person}/correct", "/episodes/{episode}/events/new",
-                    "/reports/{report}"],
+                    "/reports/{report}", "/error-reports/{error_report}",
+                    "/error-reports/?all=1"],
     "inspector": ["/audit/"],
     "admin": ["/admin/users/{user}", "/admin/users/new"],
     "detainee.demo": ["/kiosk/me", "/kiosk/record", "/kiosk/requests/new", "/kiosk/end"],

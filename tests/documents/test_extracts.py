@@ -114,7 +114,7 @@ def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(
         assert "Cấp cho: Kiểm sát viên Vũ Thị Mai – Viện kiểm sát nhân dân thành phố Hà Nội" \
             in text, number
         assert f"Phiếu đề nghị {request.number} · Mã xác thực {document.code}" in text
-        assert "không cung cấp, để lộ (Điều 18 Nghị định 121/2017/NĐ-CP)" in text
+        assert "để lộ; phát hiện sai sót phải báo ngay (Điều 18 Nghị định 121/2017/NĐ-CP)" in text
         if number > 1:  # Decree 30/2020: page numbers from the second page, top centre
             assert first_line(document.pdf, tmp_path, number) == str(number)
     assert ["PHIẾU CUNG CẤP THÔNG TIN" in t for t in texts] == [True] + [False] * (pages - 1)

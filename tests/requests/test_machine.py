@@ -37,10 +37,11 @@ def test_no_automatic_to_state_triggers():
 def test_readme_diagrams_are_generated_from_the_tables():
     from workflow.documents.states import LIFECYCLE as DOCUMENTS
     from workflow.figures.reports import LIFECYCLE as REPORTS
+    from workflow.records.error_reports import LIFECYCLE as ERRORS
 
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```mermaid\n(.*?)\n```", readme, re.S)
-    assert blocks == [mermaid(), REPORTS.mermaid(), DOCUMENTS.mermaid()]
+    assert blocks == [mermaid(), REPORTS.mermaid(), DOCUMENTS.mermaid(), ERRORS.mermaid()]
 
 
 def test_every_lifecycle_changes_state_only_through_its_rows():
@@ -50,9 +51,10 @@ def test_every_lifecycle_changes_state_only_through_its_rows():
     from workflow.documents.states import LIFECYCLE as DOCUMENTS
     from workflow.errors import Conflict
     from workflow.figures.reports import LIFECYCLE as REPORTS
+    from workflow.records.error_reports import LIFECYCLE as ERRORS
     from workflow.requests.machine import LIFECYCLE as REQUESTS
 
-    for lifecycle in (REQUESTS, REPORTS, DOCUMENTS):
+    for lifecycle in (REQUESTS, REPORTS, DOCUMENTS, ERRORS):
         assert all(lifecycle.caption(row) for row in lifecycle.rows)
 
     class Doc:

@@ -50,6 +50,8 @@ NOTIFICATION_LABELS = {
     "due_soon": N_("Due soon"), "overdue": N_("Overdue"), "escalated": N_("Overdue below you"),
     "released": N_("Information provided"), "expired": N_("Expired"),
     "extended": N_("Deadline extended"),
+    "error_corrected": N_("The error you reported was corrected"),
+    "error_no_error": N_("The error you reported: no error found"),
 }
 
 

@@ -40,6 +40,7 @@ from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts, issuing
 from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.records import error_reports
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
@@ -128,6 +129,7 @@ def _documents(req, issued: list) -> list:
         if access is None:
             continue
         document.may_revoke = request_policy.can_revoke(sess, user, req, document, day)
+        document.may_report = request_policy.can_report_error(user, document)
         document.link = url_for(f"documents.{access}", document_id=document.id)
         shown.append(document)
     return shown
@@ -140,7 +142,9 @@ CHECKED = frozenset({"refuse", "refuse_consent", "release", "revoke"})
 def _page(req, forms, documents, preparation, failed=None, status=200):
     return render_template("requests/show.html", req=req, forms=forms, failed=failed,
                            diagram=state_diagram(req.state), documents=documents,
-                           preparation=preparation, today=actor().today), status
+                           preparation=preparation, today=actor().today,
+                           error_reports=error_reports.reports_by(db.session(), current_user,
+                                                                  req.id)), status
 
 
 @bp.route("/<int:request_id>", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
+from workflow.records.enums import ErrorReportState
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
 from workflow.requests.enums import RequestState
 
@@ -27,6 +28,7 @@ GROUPS: dict[str, str] = {
     "report": N_("Facility reports"),
     "pki": N_("Signing certificates"),
     "kiosk": N_("Detainee kiosk"),
+    "data_error": N_("Reports of errors in provided data"),
 }
 
 ACTIONS: dict[str, str] = {
@@ -81,6 +83,11 @@ ACTIONS: dict[str, str] = {
     "document.secret_register": N_("Secret document entered in the register of secret documents "
                                    "sent out"),
     "document.secret_register_read": N_("Register of secret documents sent out read"),
+    # Reports of errors in provided data (workflow/records/error_reports.py, Art. 18 §2)
+    "data_error.report": N_("Error in an extract reported by its recipient"),
+    "data_error.list": N_("Reports of errors listed"),
+    "data_error.view": N_("Report of an error viewed"),
+    "data_error.close": N_("Report of an error closed"),
     # Sign-in and sessions
     "auth.login": N_("Sign-in with password"),
     "auth.mfa": N_("Sign-in code (second step)"),
@@ -141,6 +148,7 @@ OBJECTS: dict[str, str] = {
     "agreement": N_("Exchange agreement"),
     "partner": N_("Exchange partner"),
     "package": N_("Data package"),
+    "error_report": N_("Report of an error in provided data"),
 }
 
 # Keys of the details (a record field's key: the label its history uses).
@@ -245,6 +253,9 @@ DETAILS: dict[str, str] = {
     "copy": N_("Copy"),
     "recipient": N_("Named recipient (account)"),
     "entries": N_("Entries"),
+    "part": N_("Part of the record"),
+    "open_only": N_("Open ones only"),
+    "correction": N_("Correction (version number)"),
 }
 
 
@@ -259,6 +270,7 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("request", "to"): _words(RequestState),
     ("report", "from"): _words(ReportState),
     ("report", "to"): _words(ReportState),
+    ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},

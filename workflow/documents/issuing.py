@@ -45,10 +45,21 @@ SYMBOLS = {IssuedKind.EXTRACT: "PCCTT", IssuedKind.REFUSAL: "TB", IssuedKind.RET
            IssuedKind.CONSENT: None}
 TEMPLATES = {IssuedKind.EXTRACT: "extract.html", IssuedKind.REFUSAL: "refusal.html",
              IssuedKind.RETURN: "return_notice.html", IssuedKind.CONSENT: "consent_letter.html"}
-FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích đã đề nghị; không cung cấp, để lộ "
-               "(Điều 18 Nghị định 121/2017/NĐ-CP).")
-CONFIDENTIAL = ("Thông tin chỉ được sử dụng đúng mục đích đã đề nghị; không được cung cấp, để lộ "
-                "cho người khác (Điều 18 Nghị định số 121/2017/NĐ-CP).")
+FOOTER_NOTE = ("Chỉ sử dụng đúng mục đích; không cung cấp, để lộ; phát hiện sai sót phải báo "
+               "ngay (Điều 18 Nghị định 121/2017/NĐ-CP).")
+
+
+def confidential_line(request_number: str) -> str:
+    """Art. 18 §2 in full, and how its recipient reports an error in the data: from the request
+    page once signed in (the anonymous verification page takes no report; its address follows
+    in the verification block)."""
+    return ("Cơ quan, tổ chức, cá nhân khi được khai thác thông tin về thi hành tạm giữ, tạm giam "
+            "có trách nhiệm sử dụng thông tin đúng mục đích, không được cung cấp, để lộ thông "
+            "tin dưới bất kỳ hình thức nào và phải kịp thời thông báo cho cơ quan quản lý dữ "
+            "liệu có thẩm quyền về những sai sót của dữ liệu được cung cấp (khoản 2 Điều 18 "
+            "Nghị định số 121/2017/NĐ-CP). Phát hiện sai sót: người nhận đăng nhập hệ thống, "
+            f"mở Phiếu đề nghị số {request_number}, mục «Văn bản», chọn «Báo sai sót dữ liệu»; "
+            "cơ sở giam giữ quản lý hồ sơ kiểm tra, đính chính và trả lời người báo.")
 
 
 # Where documents are verified when nothing says otherwise (`make run`'s address).
@@ -160,7 +171,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     values = {"issuer": org.name, "issuer_parent": _governing_name(org),
               "number": number, "place": _place(org), "date": actor.today, "code": code,
               "verify_url": url, "qr": _qr(url),
-              "request_number": request.number, "confidential": CONFIDENTIAL,
+              "request_number": request.number,
+              "confidential": confidential_line(request.number),
               "footer_note": FOOTER_NOTE,
               "recipient_name": recipient_name, "recipient_org": recipient_org,
               "signer_lines": signature_lines(signed_by, org),

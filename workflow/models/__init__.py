@@ -1,6 +1,7 @@
 """All mapped classes, imported here so the metadata is complete."""
 
 from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
+from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
     ExchangeAgreement,
     ExchangeLink,
@@ -41,6 +42,7 @@ from workflow.models.users import RecoveryCode, User, UserRole
 
 __all__ = [
     "AuditCheckpoint",
+    "DataErrorReport",
     "ExchangeAgreement",
     "ExchangeLink",
     "ExchangePackage",

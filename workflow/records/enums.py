@@ -76,3 +76,12 @@ class DocumentCategory(Labelled):
     HANDOVER = "b_handover", N_("(b) Handover minutes, deposited money and property")
     IDENTITY = "c_identity", N_("(c) Identity, fingerprints, personal history, conduct, health")
     SENTENCE = "d_sentence", N_("(d) Decisions on serving a sentence or execution")
+
+
+class ErrorReportState(Labelled):
+    """Where a recipient's report of an error in provided data stands (Decree 121/2017 Art. 18
+    §2): open with the keeping facility, or closed as corrected or as no error found."""
+
+    OPEN = "open", N_("Awaiting the keeping facility")
+    CORRECTED = "corrected", N_("Corrected")
+    NO_ERROR = "no_error", N_("No error found")

@@ -1,17 +1,20 @@
 """Who may read, link and change a case: the bodies that keep it (the management body above the
-facility of its first episode) and, while it is open, the body handling it."""
+facility of its first episode) and, while it is open, the body handling it. Who keeps a person's
+record file, and so answers the reports of errors in it (Decree 121/2017 Arts. 10 §5, 18 §2)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from workflow.models import (
     Case,
     CustodyEpisode,
+    DataErrorReport,
     Organisation,
+    Person,
     User,
 )
 from workflow.organisations.scope import competent_body, management_scope, subtree_ids
@@ -70,3 +73,38 @@ def can_link_case(session: Session, user: User, case: Case, day: dt.date) -> boo
     decides what the case's stage demands of the person's data, so it is the stage's rule,
     judged on the links there already are (the one being made counts for nothing)."""
     return can_change_case_stage(session, user, case, day)
+
+
+# --- the record file and the reports of errors in it ---------------------------------------------
+
+
+def keeping_facility(session: Session, person: Person) -> Organisation | None:
+    """The facility keeping the person's record file (hồ sơ quản lý): that of their latest
+    episode, where they are held or were last held."""
+    return session.scalars(select(Organisation).join(
+        CustodyEpisode, CustodyEpisode.facility_id == Organisation.id).where(
+        CustodyEpisode.person_id == person.id).order_by(
+        CustodyEpisode.start_date.desc(), CustodyEpisode.id.desc()).limit(1)).first()
+
+
+def can_list_error_reports(user: User | None) -> bool:
+    """Whether the user has the inbox of reports of errors: the clerks who correct records."""
+    return can(user, Permission.WRITE_RECORDS)
+
+
+def can_handle_error_report(session: Session, user: User | None, report: DataErrorReport,
+                            day: dt.date) -> bool:
+    """Read and close a report of an error: clerks whose scope covers the keeping facility."""
+    return can_list_error_reports(user) and management_scope(
+        session, user.organisation, day).covers(report.facility_id)
+
+
+def visible_error_reports(session: Session, user: User | None,
+                          day: dt.date) -> ColumnElement[bool]:
+    """`can_handle_error_report` as a condition on DataErrorReport, for every list and count."""
+    if not can_list_error_reports(user):
+        return false()
+    scope = management_scope(session, user.organisation, day)
+    if scope.nationwide:
+        return true()
+    return DataErrorReport.facility_id.in_(sorted(scope.facility_ids))

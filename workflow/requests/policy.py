@@ -247,6 +247,14 @@ def can_read_secret_register(user: User | None) -> bool:
     return _active(user) and user.has_role(Role.APPROVER)
 
 
+def can_report_error(user: User | None, document: IssuedDocument) -> bool:
+    """Report an error in the data of an extract (Decree Art. 18 §2): its recipients, once it
+    was released to them (also after it was revoked or its download right expired)."""
+    return (document.kind is IssuedKind.EXTRACT
+            and document.state in (IssuedState.RELEASED, IssuedState.REVOKED)
+            and can_download(user, document))
+
+
 def can_revoke(session: Session, user: User | None, request: AccessRequest,
                document: IssuedDocument, day: dt.date) -> bool:
     """Revoke an extract of this request: approvers of the issuing body or above."""
