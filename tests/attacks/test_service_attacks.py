@@ -77,6 +77,7 @@ EXEMPT = {
     "requests.kernel.move", "requests.kernel.record_transition", "requests.kernel.system_note",
     "requests.kernel.route_now",
     "requests.decisions.void_open_steps", "documents.issuing.issue_document",
+    "documents.issuing.issue_draft",
     "records.episodes.new_episode", "records.cases.linkable_case", "records.cases.check_case",
     "records.cases.check_relink", "records.checks.visible_person",
     "records.checks.writable_episode", "records.checks.past_date",

@@ -43,13 +43,13 @@ def test_prepare_release_download_and_404_for_others(app, page, backend, db, tmp
     # ...so the approver opens it (a new tab), then releases it.
     release_form = page.locator(".action-form").filter(has_text="Cấp đúng văn bản này")
     with page.context.expect_page() as opened:
-        release_form.get_by_role("link", name=re.compile("phiếu số")).click()
+        release_form.get_by_role("link", name=re.compile("bản dự thảo phiếu")).click()
     opened.value.close()
     release_form.get_by_label("Số lượt được tải").fill("2")
     release_form.get_by_role("button", name="Cung cấp").click()
     # What is released, to whom, until when, is checked before it is done...
     expect(page.get_by_role("heading", name="Kiểm tra trước khi quyết định")).to_be_visible()
-    expect(page.locator(".summary-list")).to_contain_text(prepared.number)
+    expect(page.locator(".summary-list")).to_contain_text("bản dự thảo phiếu")
     expect(page.locator(".summary-list")).to_contain_text("Số lần được tải")
     page.get_by_role("button", name="Xác nhận: cung cấp").click()
     # ...and the confirmation says what was done.
@@ -71,7 +71,9 @@ def test_prepare_release_download_and_404_for_others(app, page, backend, db, tmp
     db.expire_all()
     released = db.get(IssuedDocument, prepared.id)
     assert released.state is IssuedState.RELEASED and released.downloads == 1
-    assert hashlib.sha256(data).hexdigest() == prepared.sha256
+    assert hashlib.sha256(data).hexdigest() == released.sha256
+    assert released.number.endswith("/PCCTT-CAHN") and f"Số: {released.number}" in subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
     text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
                           text=True).stdout
     assert number in text and "PHIẾU CUNG CẤP THÔNG TIN" in text

@@ -50,8 +50,19 @@ from workflow.requests.kernel import Workflow
 
 def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path):
     person, request = arrange(world, db)
-    document = prepare(world, request.id)
+    draft = prepare(world, request.id)
+    # The draft its releaser reads has no number, code or signature yet (Decree 30/2020: the
+    # number is given at issue), and says so.
+    assert (draft.serial, draft.number, draft.code, draft.signer_fingerprint) == (None,) * 4
+    draft_text = text_of(draft.pdf, tmp_path)
+    assert "DỰ THẢO ĐỂ DUYỆT" in draft_text and "Mã xác thực (cấp khi phát hành)" in draft_text
+    assert "(Chưa ký)" in draft_text and "(Đã ký số)" not in draft_text
+    assert not verification.check_file(world.session, draft.pdf).ok
+    document = release(world, draft)
     text = text_of(document.pdf, tmp_path)
+    assert "DỰ THẢO" not in text and "(Đã ký số)" in text
+    assert text.replace(f"Số: {document.number}", "") .count("PCCTT") == draft_text.count(
+        "PCCTT") - 1
     for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "PHIẾU CUNG CẤP THÔNG TIN",
                      f"Số: {document.number}", person.full_name, "Lệnh tạm giam bổ sung",
                      "77/LTG", person.episodes[-1].legal_basis, person.identifiers[-1].value,
@@ -106,7 +117,7 @@ def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(
                                number=f"{i}/QĐ", issued_on=episode.start_date,
                                issuer="Cơ quan điều tra") for i in range(120)])
     db.flush()
-    document = prepare(world, request.id)
+    document = release(world, prepare(world, request.id))
     pages = page_count(document.pdf, tmp_path)
     assert pages >= 4 and document.pages == pages
     texts = [text_of(document.pdf, tmp_path, number) for number in range(1, pages + 1)]
@@ -126,8 +137,7 @@ def test_every_page_names_the_recipient_and_carries_the_confidentiality_line(
     info = subprocess.run(["pdfinfo", "-"], input=document.pdf, capture_output=True,
                           check=True).stdout.decode()
     assert f"Title:           Phiếu cung cấp thông tin {document.number}" in info
-    assert verification.check_file(world.session, document.pdf).problems == (
-        "register: this document was never released",)
+    assert verification.check_file(world.session, document.pdf).problems == ()
     world.session.commit()
 
 
@@ -145,60 +155,73 @@ def test_markup_in_record_fields_fetches_nothing(world, db, monkeypatch):
     assert fetchers and all(f.refused == [] for f in fetchers)
 
 
-def test_serial_numbers_run_without_gaps_per_organisation_and_year(world, db, monkeypatch):
+def test_numbers_are_given_at_issue_so_superseded_drafts_leave_no_hole(world, db, monkeypatch):
     _person, request = arrange(world, db, paper=False)
     first = prepare(world, request.id)
     second = prepare(world, request.id)  # a new preparation supersedes the first
-    # A render that fails gives its number back and leaves the request as it was.
+    assert (first.serial, second.serial) == (None, None)
+    # A render that fails at release numbers nothing and leaves the request as it was.
+    world.act(extracts.preview, world.actor("approver.hanoi"), second.id)
     monkeypatch.setattr(documents.Renderer, "render_pages",
                         lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(DocumentFailed) as failed:
-        prepare(world, request.id)
+        release(world, second)
     assert "disk full" in failed.value.params["error"]
     monkeypatch.undo()
-    third = prepare(world, request.id)
-    assert [first.serial, second.serial, third.serial] == [1, 2, 3]
-    assert third.number == "03/PCCTT-CAHN"
     assert state_of(world, request.id) is RequestState.APPROVED
-    states = {d.serial: d.state for d in db.scalars(select(IssuedDocument))}
-    assert states == {1: IssuedState.SUPERSEDED, 2: IssuedState.SUPERSEDED,
-                      3: IssuedState.PREPARED}
+    assert db.get(DocumentRegister, (org(db, "CA-HANOI").id, NOW.year)) is None
+    issued = release(world, second)
+    assert (issued.serial, issued.number) == (1, "01/PCCTT-CAHN")
+    states = {d.id: (d.state, d.serial) for d in db.scalars(select(IssuedDocument))}
+    assert states == {first.id: (IssuedState.SUPERSEDED, None),
+                      second.id: (IssuedState.RELEASED, 1)}
+    # What the releaser read is what went out: the same text but for what issuing gives.
+    details = json.loads(last_audit(db, "extract.release").details)
+    assert details["previewed_sha256"] == issued.contents["draft_sha256"] != issued.sha256
     # The register of another organisation, and of another year, start at 1.
     refused = ask(world, "requester.vks", fresh_person(world, db, CaseStage.CLOSED))
     world.act(decisions.refuse, FLOW, world.actor("approver.hanoi"),
               refused.id, reason_code="purpose")
     letters = world.act(documents_letters.issue_letters, SETTINGS, world.actor("approver.hanoi"),
                         refused.id)
-    assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 4)]
-    next_year = world.actor("approver.hanoi", NOW.replace(year=2027))
+    assert [(d.kind, d.serial) for d in letters] == [(IssuedKind.REFUSAL, 2)]
     consent = world.act(documents_letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
                         request.id)
     assert [(d.kind, d.org_id, d.serial) for d in consent] == [
         (IssuedKind.CONSENT, org(db, "CSDT-HANOI").id, 1)]
-    later = world.act(extracts.prepare_extract, SETTINGS, next_year, request.id)
+    _person, again = arrange(world, db, paper=False)
+    next_year = world.actor("approver.hanoi", NOW.replace(year=2027))
+    draft = world.act(extracts.prepare_extract, SETTINGS, next_year, again.id)
+    world.act(extracts.preview, next_year, draft.id)
+    later = world.act(extracts.release_extract, FLOW, SETTINGS, next_year, again.id,
+                      document_id=draft.id, sha256=draft.sha256)
     assert (later.year, later.serial) == (2027, 1)
 
 
 def test_concurrent_issuers_get_distinct_consecutive_numbers(app, world, db):
-    requests = []
+    drafts = []
     for _ in range(6):
         _person, request = arrange(world, db)
-        requests.append(request.id)
+        drafts.append(prepare(world, request.id))
+        world.act(extracts.preview, world.actor("approver.hanoi"), drafts[-1].id)
+    requests = [(d.request_id, d.id, d.sha256) for d in drafts]
+    world.session.rollback()  # reading them began a transaction, which holds SQLite's lock
     results: list[int] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(requests))
 
-    def issue(request_id: int) -> None:
+    def issue(request_id: int, document_id: int, sha256: str) -> None:
         with app.extensions["custody_sessions"]() as session:
             mine = World(session)
             barrier.wait()
             try:
-                results.append(mine.act(extracts.prepare_extract, SETTINGS,
-                                        mine.actor("approver.hanoi"), request_id).serial)
+                results.append(mine.act(
+                    extracts.release_extract, FLOW, SETTINGS, mine.actor("approver.hanoi"),
+                    request_id, document_id=document_id, sha256=sha256).serial)
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
-    threads = [threading.Thread(target=issue, args=(rid,)) for rid in requests]
+    threads = [threading.Thread(target=issue, args=args) for args in requests]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -478,7 +501,7 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     police, not the custody department), and each number's symbol ends with the issuer's
     abbreviation; a notice is TB, a công văn has no type."""
     person, request = arrange(world, db, paper=False)
-    extract = prepare(world, request.id)
+    extract = release(world, prepare(world, request.id))
     text = text_of(extract.pdf, tmp_path)
     assert "BỘ CÔNG AN CÔNG AN THÀNH PHỐ HÀ NỘI" in text
     assert "CỤC CẢNH SÁT QUẢN LÝ" not in text

@@ -70,9 +70,13 @@ def test_approver_previews_then_releases_exactly_that_document(app, client, auth
     page = client.get(url).get_data(as_text=True)
     assert f"/documents/{released.id}/download" in page
     got = client.get(f"/documents/{released.id}/download")
-    assert got.status_code == 200 and got.data == preview.data
+    # The issued document: the previewed draft, numbered, coded and signed at release.
+    assert got.status_code == 200 and hashlib.sha256(got.data).hexdigest() == released.sha256
+    assert released.contents["draft_sha256"] == hashlib.sha256(preview.data).hexdigest()
     assert "attachment" in got.headers["Content-Disposition"]
-    assert number in text_of(got.data, tmp_path)
+    issued = text_of(got.data, tmp_path)
+    assert number in issued and f"Số: {released.number}" in issued
+    assert f"Mã xác thực: {released.code}" in issued and "DỰ THẢO" not in issued
     again = client.get(f"/documents/{released.id}/download")
     assert again.status_code == 410
     assert "Đã hết số lượt tải (1)" in again.get_data(as_text=True)
@@ -188,11 +192,20 @@ def test_without_a_public_address_a_document_points_where_the_pages_are_served(a
                 "action": "prepare", "version": version_of(db, request_id)})
             [prepared] = documents(db, request_id)
             pdf = browser.get(f"{base}/documents/{prepared.id}/preview.pdf", timeout=30)
+            # The link comes with the code, at release.
+            browser.post(f"{base}/requests/{request_id}", timeout=60, data={
+                "action": "release", "release-document_id": str(prepared.id),
+                "release-sha256": prepared.sha256, "release-valid_days": "7",
+                "release-download_limit": "1", "version": version_of(db, request_id),
+                "confirmed": "yes"})
     finally:
         server.shutdown()
     assert pdf.status_code == 200
-    text = text_of(pdf.content, tmp_path).replace(" ", "")  # the link may wrap at a dash
-    assert f"{base}/verify/{prepared.code}" in text
+    db.expire_all()
+    [released] = documents(db, request_id)
+    assert released.state is IssuedState.RELEASED
+    text = text_of(released.pdf, tmp_path).replace(" ", "")  # the link may wrap at a dash
+    assert f"{base}/verify/{released.code}" in text
     assert "127.0.0.1:5000" not in text and server.server_port != 5000
 
 

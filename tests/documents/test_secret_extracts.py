@@ -68,7 +68,7 @@ def where(runs: list[tuple[str, float, float]], *needle: str) -> tuple[float, fl
 def test_an_extract_holding_a_toi_mat_document_carries_that_mark_under_its_number(
         world, db, tmp_path):
     request = secret_request(world, db)
-    document = prepare(world, request.id)
+    document = release(world, prepare(world, request.id))
     assert document.secrecy is Secrecy.SECRET
     first = text_of(document.pdf, tmp_path, 1)
     # The highest level it holds, once, and no lower mark beside it.

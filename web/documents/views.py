@@ -37,7 +37,9 @@ def settings() -> issuing.ExtractSettings:
 def pdf_response(document: IssuedDocument, *, attachment: bool) -> Response:
     """An issued PDF as sent to its reader, by the pages and the API alike."""
     disposition = "attachment" if attachment else "inline"
-    name = f"{document.request.number}-{document.kind.value}-{document.serial:02d}"
+    name = (f"{document.request.number}-{document.kind.value}-{document.serial:02d}"
+            if document.serial is not None else
+            f"{document.request.number}-{document.kind.value}-du-thao")
     if attachment and document.secrecy is not Secrecy.NONE:  # the numbered copy handed out
         name += f"-ban-{document.downloads}-{document.download_limit}"
     name += ".pdf"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from workflow.documents.issuing import (
     _period,
     _recipient,
     issue_document,
+    issue_draft,
 )
 from workflow.documents.secrets import register_secret, secrets_law
 from workflow.documents.wording import short_date
@@ -41,6 +44,7 @@ from workflow.models import (
     AccessRequest,
     AuditEntry,
     IssuedDocument,
+    Organisation,
     User,
 )
 from workflow.requests import decisions, kernel, queries
@@ -58,28 +62,26 @@ from workflow.requests.policy import (
 PART_LINES = 400
 
 
-def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
-                    request_id: int, *, expected_version: int | None = None
-                    ) -> IssuedDocument:
-    """Produce the extract of an approved request for the releaser to preview; an earlier
-    preparation not yet released is superseded."""
-    request = kernel.open_request(session, actor, request_id, expected_version)
-    if request.state is not RequestState.APPROVED:
-        raise Conflict(N_("An extract can be prepared only for an approved request."))
-    if not can_fire(session, actor, request, "release"):
-        raise Forbidden(N_("You may not release this request."))
-    if request.subject_kind is not SubjectKind.PERSON or request.subject_person is None:
-        raise InvalidInput(N_("Statistical requests are answered without a record extract."))
+@dataclass(frozen=True)
+class _Content:
+    """What an extract of a request says today, before its number."""
+
+    context: Callable[[str, str], dict]
+    parts: list
+    level: Secrecy
+    copies: int | None
+    issuer: Organisation
+    contents: dict
+
+
+def _content(session: Session, settings: ExtractSettings, actor: Actor,
+             request: AccessRequest) -> _Content:
     grant = grant_of(request, request.requester.clearance)
     person = request.subject_person
     sections, withheld = extract_sections(person, grant, actor.today)
     level = included_secrecy(sections)
     # A secret extract goes out in a fixed number of numbered copies, printed on it.
     copies = settings.secret_download_limit if level is not Secrecy.NONE else None
-    issuer = grant.approval.org if grant.approval else request.requester_org
-    name, org_name = _recipient(request)
-    for old in _extracts(session, request.id, IssuedState.PREPARED):
-        states.LIFECYCLE.fire(old, "supersede")
 
     def context(number: str, code: str) -> dict:
         return {"subject_name": person.full_name, "subject_birth": short_date(person.birth_date),
@@ -90,16 +92,36 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                 "own": request.on_behalf_of_id == person.id,
                 "secret_copies": copies, "secrets_law": secrets_law(actor.today)}
 
-    document = issue_document(session, settings, actor, request=request, kind=IssuedKind.EXTRACT,
-                      org=issuer, context=context, recipient=request.requester,
-                      signed_by=actor.user,
-                      recipient_name=name, recipient_org=org_name,
-                      state=IssuedState.PREPARED, secrecy=level,
-                      contents={"granted": list(grant.categories),
-                                "period": [grant.period_from, grant.period_to],
-                                "secrecy": grant.secrecy.value, "withheld": withheld,
-                                "copies": copies},
-                      parts=split_parts(sections, PART_LINES))
+    return _Content(context, split_parts(sections, PART_LINES), level, copies,
+                    grant.approval.org if grant.approval else request.requester_org,
+                    {"granted": list(grant.categories),
+                     "period": [grant.period_from, grant.period_to],
+                     "secrecy": grant.secrecy.value, "withheld": withheld, "copies": copies})
+
+
+def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
+                    request_id: int, *, expected_version: int | None = None
+                    ) -> IssuedDocument:
+    """Produce the extract of an approved request as a draft for the releaser to read: no
+    number, no verification code, no signature yet (they come at release, so a superseded
+    draft leaves no hole in the register); an earlier draft not yet released is superseded."""
+    request = kernel.open_request(session, actor, request_id, expected_version)
+    if request.state is not RequestState.APPROVED:
+        raise Conflict(N_("An extract can be prepared only for an approved request."))
+    if not can_fire(session, actor, request, "release"):
+        raise Forbidden(N_("You may not release this request."))
+    if request.subject_kind is not SubjectKind.PERSON or request.subject_person is None:
+        raise InvalidInput(N_("Statistical requests are answered without a record extract."))
+    content = _content(session, settings, actor, request)
+    name, org_name = _recipient(request)
+    for old in _extracts(session, request.id, IssuedState.PREPARED):
+        states.LIFECYCLE.fire(old, "supersede")
+    document = issue_document(session, settings, actor, request=request,
+                              kind=IssuedKind.EXTRACT, org=content.issuer,
+                              context=content.context, recipient=request.requester,
+                              signed_by=actor.user, recipient_name=name, recipient_org=org_name,
+                              state=IssuedState.PREPARED, secrecy=content.level,
+                              contents=content.contents, parts=content.parts)
     audit.record(session, actor, "extract.prepare", object_type="request", object_id=request.id,
                  person_id=request.subject_person_id,
                  details={"document": document.id, "sha256": document.sha256})
@@ -200,6 +222,10 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
         # The case stage changed: a new consent is needed, which may change what is granted.
         states.LIFECYCLE.fire(document, "supersede")
         return document
+    content = _content(session, settings, actor, request)
+    draft_sha256 = document.sha256
+    issue_draft(session, settings, actor, document, context=content.context,
+                parts=content.parts)
     states.LIFECYCLE.fire(document, "release")
     document.released_at, document.released_by_id = actor.now, actor.user.id
     document.valid_from = actor.today
@@ -211,6 +237,7 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
     audit.record(session, actor, "extract.release", object_type="document",
                  object_id=document.id, person_id=request.subject_person_id,
                  details={"request": request.number, "sha256": document.sha256,
+                          "number": document.number, "previewed_sha256": draft_sha256,
                           "valid_until": document.valid_until.isoformat(),
                           "download_limit": limit, "named": named_ids})
     session.flush()

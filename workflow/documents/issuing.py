@@ -27,6 +27,7 @@ from workflow.documents.secrets import mark_of
 from workflow.documents.wording import short_date, vi
 from workflow.enums import Secrecy
 from workflow.errors import (
+    Conflict,
     DocumentFailed,
     DomainError,
 )
@@ -152,38 +153,64 @@ def _sign(session: Session, settings: ExtractSettings, actor: Actor, pdf: bytes,
     return signed, credential
 
 
-def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
-           request: AccessRequest, kind: IssuedKind, org: Organisation,
-           context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
-           recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
-           step_id: int | None = None, parts: list | None = None,
-           secrecy: Secrecy = Secrecy.NONE) -> IssuedDocument:
-    """Number, render, sign and record one document; `signed_by` is the official whose decision
-    it carries, printed with their authority and position as they stand today; `secrecy` is the
-    highest level it holds, whose mark it carries."""
-    year = actor.today.year
-    serial = next_serial(session, org.id, year)
-    number = document_number(serial, kind, org)
+def draft_number(kind: IssuedKind, org: Organisation) -> str:
+    """The number line of a draft: the symbol after a blank the register fills at issue."""
+    issuer = org.abbreviation or org.code
+    symbol = SYMBOLS[kind]
+    blank = "\u00a0" * 6
+    return f"{blank}/{symbol}-{issuer}" if symbol else f"{blank}/{issuer}"
+
+
+# What a draft prints where its number, verification code and QR will be.
+DRAFT_CODE = "(cấp khi phát hành)"
+# What may differ between a previewed draft and the document issued from it: what issuing
+# gives (number, code, date of issue) and who signs it (the releaser).
+ISSUE_KEYS = frozenset({"number", "code", "verify_url", "qr", "date", "draft", "signer_lines",
+                        "signer"})
+
+
+def content_digest(values: dict, parts: list | None) -> str:
+    """A hash of what a document says, leaving out what issuing gives it: a draft and the
+    document issued from it have the same one, or the record changed in between."""
+    said = {key: value for key, value in values.items() if key not in ISSUE_KEYS}
+    return hashlib.sha256(json.dumps([said, parts], sort_keys=True, default=repr,
+                                     ensure_ascii=False).encode()).hexdigest()
+
+
+def _values(settings: ExtractSettings, request: AccessRequest, org: Organisation, *,
+            recipient_name: str, recipient_org: str, signed_by: User | None,
+            secrecy: Secrecy) -> dict:
+    return {"issuer": org.name, "issuer_parent": _governing_name(org), "place": _place(org),
+            "request_number": request.number,
+            "confidential": confidential_line(request.number), "footer_note": FOOTER_NOTE,
+            "recipient_name": recipient_name, "recipient_org": recipient_org,
+            "signer_lines": signature_lines(signed_by, org),
+            "signer": signed_by.full_name if signed_by else "",
+            "secrecy_mark": mark_of(secrecy)}
+
+
+def _numbered(session: Session, settings: ExtractSettings, actor: Actor, kind: IssuedKind,
+              org: Organisation) -> dict:
+    """The next number of the issuer's register, a verification code and its QR."""
+    serial = next_serial(session, org.id, actor.today.year)
     code = new_code()
     url = verify_url(settings, code)
-    template = TEMPLATES[kind]
+    return {"serial": serial, "year": actor.today.year,
+            "number": document_number(serial, kind, org), "code": code, "verify_url": url,
+            "qr": _qr(url), "date": actor.today, "draft": False}
+
+
+def _produce(session: Session, settings: ExtractSettings, actor: Actor, *, template: str,
+             values: dict, parts: list | None, org: Organisation, kind: IssuedKind,
+             sign: bool):
+    """Render (and sign) a document; any renderer or signer failure changes nothing."""
     render = renderer()
-    values = {"issuer": org.name, "issuer_parent": _governing_name(org),
-              "number": number, "place": _place(org), "date": actor.today, "code": code,
-              "verify_url": url, "qr": _qr(url),
-              "request_number": request.number,
-              "confidential": confidential_line(request.number),
-              "footer_note": FOOTER_NOTE,
-              "recipient_name": recipient_name, "recipient_org": recipient_org,
-              "signer_lines": signature_lines(signed_by, org),
-              "signer": signed_by.full_name if signed_by else "",
-              "secrecy_mark": mark_of(secrecy)}
-    values |= context(number, code)
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
                     else render.render_pages(template, values))
-        pdf, credential = _sign(session, settings, actor, rendered.pdf, org,
-                                reason=f"{vi(kind.label)} {number}")
+        pdf, credential = (_sign(session, settings, actor, rendered.pdf, org,
+                                 reason=f"{vi(kind.label)} {values['number']}") if sign
+                           else (rendered.pdf, None))
     except DomainError:
         raise
     except Exception as error:  # noqa: BLE001 - any renderer or signer failure is reported
@@ -192,11 +219,44 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
                              error=f"{type(error).__name__}: {str(error)[:200]}") from error
     version, source = render.template_version(template)
     record_template(session, version, template, source)
+    return rendered, pdf, credential, version
+
+
+def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
+           request: AccessRequest, kind: IssuedKind, org: Organisation,
+           context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
+           recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
+           step_id: int | None = None, parts: list | None = None,
+           secrecy: Secrecy = Secrecy.NONE) -> IssuedDocument:
+    """Render and record one document: a released one (a letter) numbered and signed at once;
+    a prepared one (an extract) as an unnumbered, unsigned draft for its releaser to read,
+    numbered and signed when it is released (`issue_draft`). `signed_by` is the official
+    whose decision it carries, printed with their authority and position as they stand today;
+    `secrecy` is the highest level it holds, whose mark it carries."""
+    draft = state is IssuedState.PREPARED
+    values = _values(settings, request, org, recipient_name=recipient_name,
+                     recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy)
+    if draft:
+        given = {"serial": None, "year": actor.today.year,
+                 "number": draft_number(kind, org), "code": None, "verify_url": "",
+                 "qr": Markup(""), "date": actor.today, "draft": True}
+    else:
+        given = _numbered(session, settings, actor, kind, org)
+    values |= {key: value for key, value in given.items() if key not in ("serial", "year")}
+    values |= context(values["number"], values["code"] or DRAFT_CODE)
+    values["code"] = values["code"] or DRAFT_CODE
+    template = TEMPLATES[kind]
+    rendered, pdf, credential, version = _produce(
+        session, settings, actor, template=template, values=values, parts=parts, org=org,
+        kind=kind, sign=not draft)
+    contents = contents | {"digest": content_digest(values, parts)}
     document = IssuedDocument(
         request_id=request.id, step_id=step_id, kind=kind, state=state, secrecy=secrecy,
-        org_id=org.id,
-        year=year, serial=serial, number=number, code=code, template_version=version,
-        signer_fingerprint=credential.fingerprint, sha256=hashlib.sha256(pdf).hexdigest(),
+        org_id=org.id, year=given["year"], serial=given["serial"],
+        number=None if draft else values["number"], code=given["code"],
+        template_version=version,
+        signer_fingerprint=credential.fingerprint if credential else None,
+        sha256=hashlib.sha256(pdf).hexdigest(),
         signed_as="\n".join([*values["signer_lines"], values["signer"]]),
         size=len(pdf), pages=rendered.pages, pdf=pdf,
         recipient_user_id=recipient.id if recipient else None,
@@ -208,13 +268,55 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
         document.released_by_id = document.created_by_id
     session.add(document)
     session.flush()
+    if not draft:
+        _audit_issue(session, actor, document, request, org)
+    return document
+
+
+def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
+                document: IssuedDocument, *, context: Callable[[str, str], dict],
+                parts: list | None) -> IssuedDocument:
+    """Issue a previewed draft: the number from the register, a verification code, the date of
+    issue and the releaser's signature, on exactly the content the draft showed (else Conflict:
+    the record changed since the preview, and nothing is numbered)."""
+    request, org = document.request, document.org
+    values = _values(settings, request, org, recipient_name=document.recipient_name,
+                     recipient_org=document.recipient_org, signed_by=actor.user,
+                     secrecy=document.secrecy)
+    values |= context("", "")
+    if content_digest(values, parts) != document.contents.get("digest"):
+        raise Conflict(N_("The record changed after this extract was prepared: prepare it "
+                          "again and read the new preview; nothing was released."))
+    given = _numbered(session, settings, actor, document.kind, org)
+    values |= {key: value for key, value in given.items() if key not in ("serial", "year")}
+    values |= context(values["number"], values["code"])
+    template = TEMPLATES[document.kind]
+    rendered, pdf, credential, version = _produce(
+        session, settings, actor, template=template, values=values, parts=parts, org=org,
+        kind=document.kind, sign=True)
+    document.year, document.serial, document.number = given["year"], given["serial"], \
+        values["number"]
+    document.code = given["code"]
+    document.template_version, document.signer_fingerprint = version, credential.fingerprint
+    document.contents_json = json.dumps(document.contents | {"draft_sha256": document.sha256},
+                                        ensure_ascii=False, default=str)
+    document.sha256, document.size = hashlib.sha256(pdf).hexdigest(), len(pdf)
+    document.pages, document.pdf = rendered.pages, pdf
+    document.signed_as = "\n".join([*values["signer_lines"], values["signer"]])
+    session.flush()
+    _audit_issue(session, actor, document, request, org)
+    return document
+
+
+def _audit_issue(session: Session, actor: Actor, document: IssuedDocument,
+                 request: AccessRequest, org: Organisation) -> None:
     audit.record(session, actor, "document.issue", object_type="document",
                  object_id=document.id, person_id=request.subject_person_id,
-                 details={"kind": kind.value, "number": number, "year": year,
-                          "org": org.code, "request": request.number,
-                          "sha256": document.sha256, "template_version": version,
-                          "pages": rendered.pages, "secrecy": secrecy.value})
-    return document
+                 details={"kind": document.kind.value, "number": document.number,
+                          "year": document.year, "org": org.code, "request": request.number,
+                          "sha256": document.sha256,
+                          "template_version": document.template_version,
+                          "pages": document.pages, "secrecy": document.secrecy.value})
 
 
 # --- extracts ------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ DOCUMENT_STATE_CHECKS = {
     "revoked_when": "(state = 'revoked') = (revoked_at IS NOT NULL)",
     "released_extract_limits": "kind <> 'extract' OR state <> 'released' "
                                "OR (valid_until IS NOT NULL AND download_limit IS NOT NULL)",
+    # A prepared extract is an unnumbered draft; the number comes at issue (migration 0023).
+    "released_numbered": "state <> 'released' OR (serial IS NOT NULL AND code IS NOT NULL)",
 }
 
 
@@ -96,14 +98,15 @@ class IssuedDocument(Base):
                                              server_default=Secrecy.NONE.value)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     year: Mapped[int] = mapped_column(Integer)
-    serial: Mapped[int] = mapped_column(Integer)
-    number: Mapped[str] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # None while a draft (a prepared extract): given at issue, from the register (0023).
+    serial: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
     # What the code is found by, however it was typed (`workflow/documents/codes.py`; migration
     # 0017): set with the code, the same reading as the verification page's.
-    code_key: Mapped[str] = mapped_column(String(32), unique=True)
+    code_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     template_version: Mapped[str] = mapped_column(ForeignKey("document_template.version"))
-    signer_fingerprint: Mapped[str] = mapped_column(String(64))
+    signer_fingerprint: Mapped[str | None] = mapped_column(String(64))  # None: not signed
     # The signature block as printed ('KT. GIÁM ĐỐC', 'PHÓ GIÁM ĐỐC', the name), one per line.
     signed_as: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -134,8 +137,8 @@ class IssuedDocument(Base):
     recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_user_id])
 
     @validates("code")
-    def _key_the_code(self, _name: str, code: str) -> str:
-        self.code_key = key_of(code)
+    def _key_the_code(self, _name: str, code: str | None) -> str | None:
+        self.code_key = key_of(code) if code is not None else None
         return code
 
     @property

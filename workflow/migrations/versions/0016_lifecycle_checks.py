@@ -6,7 +6,6 @@ Create Date: 2026-11-30 11:00:00.000000
 """
 from alembic import op
 
-from workflow.models.extracts import DOCUMENT_STATE_CHECKS
 from workflow.models.reports import REPORT_STATE_CHECKS
 from workflow.models.requests import REQUEST_STATE_CHECKS
 
@@ -15,6 +14,13 @@ down_revision = '0015'
 branch_labels = None
 depends_on = None
 
+# The document checks as they were at this revision (0023 adds one): a migration is frozen.
+DOCUMENT_STATE_CHECKS = {
+    "released_when": "state <> 'released' OR released_at IS NOT NULL",
+    "revoked_when": "(state = 'revoked') = (revoked_at IS NOT NULL)",
+    "released_extract_limits": "kind <> 'extract' OR state <> 'released' "
+                               "OR (valid_until IS NOT NULL AND download_limit IS NOT NULL)",
+}
 TABLES = {"access_request": REQUEST_STATE_CHECKS, "issued_document": DOCUMENT_STATE_CHECKS,
           "facility_report": REPORT_STATE_CHECKS}
 NO_DELETE_SQLITE = ("CREATE TRIGGER issued_document_no_delete BEFORE DELETE ON issued_document "

@@ -2,7 +2,7 @@
 register of secret documents sent out (sổ đăng ký văn bản mật đi)
 
 Revision ID: 0022
-Revises: 0020 (re-point to 0021 when the branch adding it is merged)
+Revises: 0021
 Create Date: 2026-11-30 18:00:00.000000
 """
 import sqlalchemy as sa
@@ -56,8 +56,21 @@ def upgrade() -> None:
     )
 
 
+NO_DELETE_SQLITE = ("CREATE TRIGGER issued_document_no_delete BEFORE DELETE ON issued_document "
+                    "BEGIN SELECT RAISE(ABORT, 'issued documents are never deleted'); END")
+
+
 def downgrade() -> None:
     op.drop_table('secret_register_entry')
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint('ck_issued_document_secrecy', 'issued_document', type_='check')
-    op.drop_column('issued_document', 'secrecy')
+        op.drop_column('issued_document', 'secrecy')
+        return
+    # A later rebuild of the table (0023) turned the column's CHECK into the table's, which
+    # SQLite's DROP COLUMN refuses: rebuild without both, and give the table back its trigger.
+    op.execute("PRAGMA defer_foreign_keys = ON")
+    with op.batch_alter_table('issued_document', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_issued_document_secrecy'), type_='check')
+        batch_op.drop_column('secrecy')
+    op.execute("DROP TRIGGER IF EXISTS issued_document_no_delete")
+    op.execute(NO_DELETE_SQLITE)
