@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Integer, func, inspect, select, text
 
+from workflow.documents.enums import Authority
 from workflow.models import (
     ApiToken,
     AuditEntry,
@@ -64,6 +65,14 @@ def demo_secret(username: str) -> str:
     import hashlib
 
     return base64.b32encode(hashlib.sha256(f"totp:{username}".encode()).digest()[:20]).decode()
+
+
+def record_signing(user: User, position: str = "Trưởng phòng",
+                   authority: Authority = Authority.BY_ORDER) -> User:
+    """Record the account's position and signing authority, as an administrator does for every
+    official who decides (policy.signing_refusal)."""
+    user.position, user.signs_as = position, authority
+    return user
 
 
 def enrol_everyone(session, key_material: str) -> None:

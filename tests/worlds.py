@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import org, person_at, register_kiosk
+from tests.helpers import org, person_at, record_signing, register_kiosk
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, issuing, letters
 from workflow.enums import Role, Secrecy
@@ -59,6 +59,8 @@ class World:
             self.session, SYSTEM, username=username, full_name=username,
             organisation_id=org(self.session, org_code).id, roles=set(roles),
             password="a test passphrase")
+        if set(roles) & {Role.APPROVER, Role.CONSENT_OFFICER}:
+            record_signing(user)  # deciders sign what they decide
         self.session.commit()
         return user
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import password_of
-from tests.helpers import code_for, demo_secret, org
+from tests.helpers import code_for, demo_secret, org, record_signing
 from tests.worlds import World, arrange, ask, person_with_stage, prepare, release
 from workflow.audit import chain as audit
 from workflow.context import SYSTEM
@@ -113,6 +113,7 @@ def test_fifty_approvers_at_once_make_one_decision(server, app, db):
                 session, SYSTEM, username=f"approver.x{i:02d}", full_name=f"Duyệt {i}",
                 organisation_id=org(session, "CA-HANOI").id, roles={Role.APPROVER},
                 password="một cụm từ đủ dài")
+            record_signing(user)
             mfa.install(session, user, demo_secret(user.username), fernet, SYSTEM.now)
             names.append(user.username)
         session.commit()

@@ -60,6 +60,36 @@ def split_parts(sections: list[Section], budget: int) -> list[list[Section]]:
     return [part for part in parts if part] or [[]]
 
 
+def carried_over(sections: list[Section], last_page: list[str],
+                 page_before: list[str]) -> list[Section]:
+    """What a part's last page holds, as sections that start the next part instead, so that
+    the parts flow without a page ending short; nothing when that page does not start cleanly
+    with a section or a table row (the template's ids: `s3` a section's heading, `s3-h` a
+    table's header, repeated on every page, `s3-r7` a row, `s3-f2` a line of facts).
+
+    `last_page` and `page_before` are the ids on the part's last two pages, top to bottom."""
+    first = next((unit for unit in last_page if not unit.endswith("-h")), None)
+    if first is None or first in page_before or "-f" in first:
+        return []  # a unit split across the pages, or a list of facts: left as it is
+    number, _, row = first.removeprefix("s").partition("-r")
+    index, start = int(number), int(row or 0)
+    if index == 0 and start == 0:
+        return []  # the whole part: nothing would be left of it
+    section = sections[index]
+    rest = replace(section, rows=section.rows[start:], facts=[] if start else section.facts,
+                   continued=section.continued or start > 0)
+    return [rest, *sections[index + 1:]]
+
+
+def joined(carried: list[Section], part: list[Section]) -> list[Section]:
+    """The sections carried from the previous part, then this part's; a table cut between the
+    parts is one section again."""
+    if carried and part and part[0].continued and part[0].number == carried[-1].number:
+        merged = replace(carried[-1], rows=carried[-1].rows + part[0].rows)
+        return [*carried[:-1], merged, *part[1:]]
+    return [*carried, *part]
+
+
 def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 

@@ -55,6 +55,7 @@ from workflow.requests.policy import (
     can_revoke,
     document_access,
     download_refusal,
+    require_signer,
 )
 
 # About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
@@ -110,6 +111,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
         raise Conflict(N_("An extract can be prepared only for an approved request."))
     if not can_fire(session, actor, request, "release"):
         raise Forbidden(N_("You may not release this request."))
+    require_signer(actor.user)
     if request.subject_kind is not SubjectKind.PERSON or request.subject_person is None:
         raise InvalidInput(N_("Statistical requests are answered without a record extract."))
     content = _content(session, settings, actor, request)
@@ -217,6 +219,7 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
         raise InvalidInput(N_("The download limit must be between 1 and %(max)s."),
                            max=settings.max_download_limit)
     named_ids = _named_users(session, request, named or [])
+    require_signer(actor.user)
     decisions.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.

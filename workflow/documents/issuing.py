@@ -162,7 +162,7 @@ def draft_number(kind: IssuedKind, org: Organisation) -> str:
 
 
 # What a draft prints where its number, verification code and QR will be.
-DRAFT_CODE = "(cấp khi phát hành)"
+DRAFT_CODE = "(cấp khi phát hành)"  # as long as a code: the draft breaks its pages the same
 # What may differ between a previewed draft and the document issued from it: what issuing
 # gives (number, code, date of issue) and who signs it (the releaser).
 ISSUE_KEYS = frozenset({"number", "code", "verify_url", "qr", "date", "draft", "signer_lines",
@@ -237,9 +237,11 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     values = _values(settings, request, org, recipient_name=recipient_name,
                      recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy)
     if draft:
+        # Where the code and QR will be, a placeholder as long, so the pages break as they will.
+        blank = verify_url(settings, "0000-0000-0000-0000")
         given = {"serial": None, "year": actor.today.year,
-                 "number": draft_number(kind, org), "code": None, "verify_url": "",
-                 "qr": Markup(""), "date": actor.today, "draft": True}
+                 "number": draft_number(kind, org), "code": None, "verify_url": blank,
+                 "qr": _qr(blank), "date": actor.today, "draft": True}
     else:
         given = _numbered(session, settings, actor, kind, org)
     values |= {key: value for key, value in given.items() if key not in ("serial", "year")}

@@ -19,8 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pypdf import PdfReader, PdfWriter
 from weasyprint import CSS, HTML
+from weasyprint.document import Document, Page
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
+
+from workflow.documents.contents import Section, carried_over, joined
 
 ASSETS = Path(__file__).resolve().parent
 
@@ -92,31 +95,45 @@ class Renderer:
     def render_pages(self, template: str, context: dict,
                      fetcher: AssetsOnly | None = None) -> Rendered:
         """The PDF and its page count."""
+        document = self._layout(template, context, fetcher)
+        return Rendered(_written(document.pages, document), len(document.pages))
+
+    def _layout(self, template: str, context: dict, fetcher: AssetsOnly | None = None):
         fetcher = fetcher or AssetsOnly()
         css = CSS(filename=str(ASSETS / "document.css"), font_config=self._fonts,
                   url_fetcher=fetcher)
         html = HTML(string=self.html(template, context), base_url=ASSETS.as_uri() + "/",
                     url_fetcher=fetcher)
-        document = html.render(stylesheets=[css], font_config=self._fonts)
-        return Rendered(document.write_pdf(), len(document.pages))
+        return html.render(stylesheets=[css], font_config=self._fonts)
 
-    def render_parts(self, template: str, context: dict, parts: list[list]) -> Rendered:
+    def render_parts(self, template: str, context: dict, parts: list[list[Section]]
+                     ) -> Rendered:
         """A long document rendered part by part (`sections` of each part, the first with the
-        heading, the last with the signature) and joined into one PDF; page numbers run on."""
+        heading, the last with the signature) and joined into one PDF; page numbers run on.
+
+        The parts flow: what a part's last page holds is laid out again at the start of the
+        next part (`carried_over`), so that no page but the document's last ends short."""
         if len(parts) == 1:
             return self.render_pages(template, context | {"sections": parts[0]})
         writer = PdfWriter()
-        pages = 0
+        pages, carried = 0, []
         title = template
         for index, part in enumerate(parts):
-            rendered = self.render_pages(template, context | {
-                "sections": part, "first": index == 0, "last": index == len(parts) - 1,
+            last = index == len(parts) - 1
+            sections = joined(carried, part)
+            document = self._layout(template, context | {
+                "sections": sections, "first": index == 0, "last": last,
                 "page_offset": pages + 1})
-            reader = PdfReader(io.BytesIO(rendered.pdf))
+            kept, carried = document.pages, []
+            if not last and len(kept) > 1:
+                carried = carried_over(sections, _units(kept[-1]), _units(kept[-2]))
+                if carried:
+                    kept = kept[:-1]
+            reader = PdfReader(io.BytesIO(_written(kept, document)))
             if index == 0 and reader.metadata and reader.metadata.title:
                 title = reader.metadata.title  # the document's name and number, as one part has
             writer.append(reader)
-            pages += rendered.pages
+            pages += len(kept)
         writer.add_metadata({"/Title": title, "/Producer": "custody"})
         out = io.BytesIO()
         writer.write(out)
@@ -136,6 +153,20 @@ class Renderer:
         source = self.template_source(template)
         digest = hashlib.sha256(source.encode()).hexdigest()[:16]
         return f"{template.removesuffix('.html')}@{digest}", source
+
+
+def _units(page: Page) -> list[str]:
+    """The ids of the units of a page (sections, table rows: see `contents.carried_over`), top
+    to bottom; a unit split across two pages is on both."""
+    return [name for name, _ in sorted(page.anchors.items(), key=lambda item: item[1][1])]
+
+
+def _written(pages: list[Page], document: Document) -> bytes:
+    """The PDF of these pages of a laid-out document; the units' ids are for measuring the
+    layout, not destinations in the file."""
+    for page in pages:
+        page.anchors.clear()
+    return document.copy(pages).write_pdf()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from workflow.requests.policy import (
     can_fire,
     decider_steps,
     is_requester,
+    require_signer,
 )
 from workflow.security.permissions import can_see_secret
 
@@ -47,6 +48,7 @@ def _decide(session: Session, actor: Actor, request_id: int, kind: StepKind,
     steps = decider_steps(session, actor.user, request, kind, actor.today)
     if not steps or not can_fire(session, actor, request, trigger):
         raise Forbidden(N_("You may not decide on this request."))
+    require_signer(actor.user)
     return request, steps
 
 
@@ -194,6 +196,7 @@ def return_for_supplement(session: Session, flow: Workflow, actor: Actor, reques
     require_state(request, "return_for_supplement")
     if not can_fire(session, actor, request, "return_for_supplement"):
         raise Forbidden(N_("You may not decide on this request."))
+    require_signer(actor.user)
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))

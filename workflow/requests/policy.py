@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from workflow.context import Actor
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import Role, Secrecy
-from workflow.errors import DomainError, Gone
+from workflow.errors import DomainError, Forbidden, Gone
 from workflow.i18n import N_
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
@@ -180,6 +180,40 @@ def can_fire(session: Session, actor: Actor, request: AccessRequest, trigger: st
               Who.RELEASER: lambda: can_release(session, user, request, day),
               Who.SYSTEM: lambda: False}
     return any(checks[row.actor]() for row in rows_for(trigger, request.state))
+
+
+# The decisions a signing official makes and signs (Decree 30/2020 Art. 13): the approval the
+# extract is issued under, refusals and returns (their notices), consent (its công văn), and the
+# extract prepared and released under the official's signature.
+SIGNED_ACTIONS = frozenset({"approve", "refuse", "grant_consent", "refuse_consent",
+                            "return_for_supplement", "prepare", "release"})
+
+
+def signing_refusal(user: User | None) -> Forbidden | None:
+    """Why this account may not make a decision that is signed, or None: its position and
+    signing authority (TM., KT., TL., TUQ. or as the head), which the signature block prints,
+    must have been recorded by an administrator."""
+    if user is None or user.signs_as is None or not (user.position or "").strip():
+        return Forbidden(N_("The position and signing authority of this account have not been "
+                            "recorded: an administrator must record them (Administration, "
+                            "the account's page) before it can make a decision that issues a "
+                            "signed document. Nothing was done."))
+    return None
+
+
+def needs_signature(request: AccessRequest, action: str) -> bool:
+    """Whether this action on the request is a signed decision (a statistical request is
+    released without a document)."""
+    if action in ("prepare", "release"):
+        return request.subject_kind is SubjectKind.PERSON
+    return action in SIGNED_ACTIONS
+
+
+def require_signer(user: User | None) -> None:
+    """Raise `signing_refusal` when there is one: what every signed decision asks first."""
+    refusal = signing_refusal(user)
+    if refusal is not None:
+        raise refusal
 
 
 def can_manage_document(session: Session, user: User | None, document: IssuedDocument,
