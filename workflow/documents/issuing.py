@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import segno
 from markupsafe import Markup
@@ -19,6 +19,7 @@ from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents import longterm, pki
 from workflow.documents.authority import signature_lines
+from workflow.documents.citations import citation_values
 from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
@@ -38,6 +39,7 @@ from workflow.models import (
     SigningCredential,
     User,
 )
+from workflow.requests.rules import Rulebook
 
 # The type part of a number's symbol (Decree 30/2020, Appendix III: Thông báo is TB); a công văn
 # (the consent letter) has none: its symbol is the issuer's abbreviation alone.
@@ -85,6 +87,7 @@ class ExtractSettings:
     secret_download_limit: int = 2  # the numbered copies of a secret extract
     max_valid_days: int = 365
     max_download_limit: int = 20
+    rules: Rulebook = field(default_factory=Rulebook)  # what documents cite, by their date
 
 
 _local = threading.local()
@@ -157,10 +160,11 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
            recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
            step_id: int | None = None, parts: list | None = None,
-           secrecy: Secrecy = Secrecy.NONE) -> IssuedDocument:
+           secrecy: Secrecy = Secrecy.NONE, rule_version: str | None = None) -> IssuedDocument:
     """Number, render, sign and record one document; `signed_by` is the official whose decision
     it carries, printed with their authority and position as they stand today; `secrecy` is the
-    highest level it holds, whose mark it carries."""
+    highest level it holds, whose mark it carries; it cites the law in force on its date and
+    the rule version its decision applied (`rule_version`, else the request's)."""
     year = actor.today.year
     serial = next_serial(session, org.id, year)
     number = document_number(serial, kind, org)
@@ -178,6 +182,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
               "signer_lines": signature_lines(signed_by, org),
               "signer": signed_by.full_name if signed_by else "",
               "secrecy_mark": mark_of(secrecy)}
+    values |= citation_values(settings.rules, actor.today, rule_version or request.rule_version,
+                              request.requester_org)
     values |= context(number, code)
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
@@ -213,7 +219,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
                  details={"kind": kind.value, "number": number, "year": year,
                           "org": org.code, "request": request.number,
                           "sha256": document.sha256, "template_version": version,
-                          "pages": rendered.pages, "secrecy": secrecy.value})
+                          "pages": rendered.pages, "secrecy": secrecy.value,
+                          "rule_version": values["rule_version"], "law": values["law"]})
     return document
 
 
