@@ -19,7 +19,7 @@ from workflow.documents.issuing import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
 from workflow.requests.kernel import Workflow
-from workflow.requests.rules import Rulebook
+from workflow.requests.rules import NoRuleSet, Rulebook, RuleSet
 from workflow.security import kiosk as kiosk_gates
 from workflow.security import mfa, tokens
 from workflow.security.permissions import Permission, can
@@ -39,6 +39,14 @@ def _secret_key(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _rule_set(version: str | None) -> RuleSet | None:
+    """The rule set of a version, for the pages that cite it (None when there is none)."""
+    try:
+        return current_app.extensions["custody_workflow"].rules.version(version or "")
+    except NoRuleSet:
+        return None
 
 
 def _unread() -> int:
@@ -142,6 +150,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sessions.init_app(app)
     kiosk_device.init_app(app)  # after the session check, which marks a kiosk session
     app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
+    rulebook = Rulebook.from_overrides(app.config.get("RULE_OVERRIDES"))
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],
         base_url=app.config["PUBLIC_BASE_URL"] or None, serving_url=_serving_url,
@@ -150,10 +159,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         retention_days=app.config["EXTRACT_RETENTION_DAYS"],
         valid_days=app.config["EXTRACT_VALID_DAYS"],
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"],
-        secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"])
+        secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook)
     app.extensions["custody_workflow"] = Workflow(
-        Rulebook.from_overrides(app.config.get("RULE_OVERRIDES")),
-        notices=letters.notices(app.extensions["custody_documents"]))
+        rulebook, notices=letters.notices(app.extensions["custody_documents"]))
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -161,7 +169,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
                                    "kiosk_gates": kiosk_gates,
                                    "unread": _unread(),
-                                   "record_labels": RECORD_LABELS,
+                                   "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 

@@ -234,3 +234,19 @@ def test_the_inbox_badge_counts_what_arrives_and_clears_once_read(client, auth, 
     assert badge() == badge("/requests/") == before + 1
     assert client.post("/requests/inbox").status_code == 302
     assert badge("/requests/inbox") == 0 and badge() == 0
+
+
+def test_the_route_and_the_request_show_the_law_cited_and_what_is_pending_text(client, auth, db):
+    from workflow.requests.rules import Rulebook
+
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    auth.login("requester.vks")
+    preview = client.post("/requests/new", data=form_for(person, action="preview"))
+    location = client.post("/requests/new", data=form_for(person)).location
+    req = db.get(AccessRequest, int(location.rsplit("/", 1)[1]))
+    rules = Rulebook().version(req.rule_version)
+    for page in (preview.data.decode(), client.get(location).data.decode()):
+        assert rules.law_citation in page and req.rule_version in page
+        # Law 128's provisions are pending text: marked, and no article of Law 94 shown.
+        assert ("chưa có văn bản chính thức" in page) == bool(rules.pending)
+        assert ("Điều 17" in page) == (rules.version == "L94-2015.1")

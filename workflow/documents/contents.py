@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from workflow.documents.citations import category_title
 from workflow.documents.grants import Grant
 from workflow.documents.secrets import highest, secrets_law
 from workflow.documents.wording import short_date, vi
 from workflow.enums import Secrecy
 from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Person, RecordDocument
+from workflow.records.enums import DocumentCategory
 from workflow.requests.enums import RequestCategory
 from workflow.requests.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
+from workflow.requests.rules import RuleSet
 
 
 @dataclass
@@ -94,8 +97,8 @@ def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 
 
-def _identity(person: Person, today: dt.date) -> Section:
-    section = Section(vi(RequestCategory.IDENTITY.label), facts=[
+def _identity(person: Person, today: dt.date, title: str) -> Section:
+    section = Section(title, facts=[
         (vi("Full name"), person.full_name),
         (vi("Date of birth"), short_date(person.birth_date)),
         (vi("Sex"), vi(person.sex.label)),
@@ -148,8 +151,14 @@ def _case(episodes: list[CustodyEpisode]) -> Section:
                    empty=vi("No case linked to the episodes in the period provided."))
 
 
-def _documents(category: RequestCategory, documents: list[RecordDocument]) -> Section:
-    return Section(vi(category.label),
+def _title(category: RequestCategory, in_force: RuleSet | None) -> str:
+    """A record category's section title, with the point of the provision in force, if any."""
+    return category_title(vi(category.label), DocumentCategory(DOCUMENT_CATEGORIES[category]),
+                          in_force)
+
+
+def _documents(title: str, documents: list[RecordDocument]) -> Section:
+    return Section(title,
                    head=[vi("Document"), vi("Number"), vi("Issued on"), vi("Issued by"),
                          vi("Summary")],
                    rows=[[d.title + (f" ({vi(d.secrecy.label)})"
@@ -165,9 +174,10 @@ def included_secrecy(sections: list[Section]) -> Secrecy:
     return highest(section.secrecy for section in sections)
 
 
-def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list[Section],
-                                                                            list[str]]:
-    """The sections of the granted parts, and the withheld lines (already in Vietnamese)."""
+def extract_sections(person: Person, grant: Grant, today: dt.date,
+                     in_force: RuleSet | None = None) -> tuple[list[Section], list[str]]:
+    """The sections of the granted parts, and the withheld lines (already in Vietnamese); the
+    record categories titled as the rule set in force cites them."""
     start, end = grant.period_from, grant.period_to
     episodes = sorted((e for e in person.episodes if overlaps(e, start, end)),
                       key=lambda e: (e.start_date, e.id))
@@ -182,7 +192,7 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
         if category not in grant.categories:
             continue
         if value is RequestCategory.IDENTITY:
-            sections.append(_identity(person, today))
+            sections.append(_identity(person, today, _title(value, in_force)))
         elif value is RequestCategory.EPISODES:
             sections.append(_episodes(episodes, RequestCategory.CASE.value
                                       in grant.categories))
@@ -199,11 +209,11 @@ def extract_sections(person: Person, grant: Grant, today: dt.date) -> tuple[list
             hidden += len(wanted) - len(shown)
             if value is RequestCategory.IDENTITY:
                 # One section: the identity facts, then the documents of the category.
-                listed = _documents(value, shown)
+                listed = _documents(sections[-1].title, shown)
                 sections[-1].head, sections[-1].rows = listed.head, listed.rows
                 sections[-1].secrecy = listed.secrecy
             else:
-                sections.append(_documents(value, shown))
+                sections.append(_documents(_title(value, in_force), shown))
     for number, section in enumerate(sections, 1):
         section.number = number
     if hidden:

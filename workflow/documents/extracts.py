@@ -16,6 +16,7 @@ from workflow.audit import chain as audit
 from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.documents import states
+from workflow.documents.citations import DECREE, art12_point
 from workflow.documents.contents import extract_sections, included_secrecy, split_parts
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.grants import grant_of
@@ -79,7 +80,8 @@ def _content(session: Session, settings: ExtractSettings, actor: Actor,
              request: AccessRequest) -> _Content:
     grant = grant_of(request, request.requester.clearance)
     person = request.subject_person
-    sections, withheld = extract_sections(person, grant, actor.today)
+    sections, withheld = extract_sections(person, grant, actor.today,
+                                          settings.rules.on(actor.today))
     level = included_secrecy(sections)
     # A secret extract goes out in a fixed number of numbered copies, printed on it.
     copies = settings.secret_download_limit if level is not Secrecy.NONE else None
@@ -136,7 +138,8 @@ def _basis(session: Session, request: AccessRequest, grant) -> list[str]:
              f"của {_filer(request)}."]
     if grant.approval is not None:
         lines.append(f"Căn cứ ý kiến phê duyệt của {grant.approval.org.name} ngày "
-                     f"{short_date(grant.approval.decided_at.date())}.")
+                     f"{short_date(grant.approval.decided_at.date())} "
+                     f"({art12_point(request.requester_org)} {DECREE}).")
     else:
         lines.append("Căn cứ điểm a khoản 3 Điều 12 Nghị định số 121/2017/NĐ-CP (thông tin "
                      "thuộc phạm vi quản lý của cơ quan đề nghị).")

@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import segno
 from markupsafe import Markup
@@ -19,6 +19,7 @@ from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.documents import longterm, pki
 from workflow.documents.authority import signature_lines
+from workflow.documents.citations import citation_values
 from workflow.documents.codes import new_code
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.documents.register import next_serial, record_template
@@ -39,6 +40,7 @@ from workflow.models import (
     SigningCredential,
     User,
 )
+from workflow.requests.rules import Rulebook
 
 # The type part of a number's symbol (Decree 30/2020, Appendix III: Thông báo is TB); a công văn
 # (the consent letter) has none: its symbol is the issuer's abbreviation alone.
@@ -86,6 +88,7 @@ class ExtractSettings:
     secret_download_limit: int = 2  # the numbered copies of a secret extract
     max_valid_days: int = 365
     max_download_limit: int = 20
+    rules: Rulebook = field(default_factory=Rulebook)  # what documents cite, by their date
 
 
 _local = threading.local()
@@ -179,8 +182,12 @@ def content_digest(values: dict, parts: list | None) -> str:
 
 def _values(settings: ExtractSettings, request: AccessRequest, org: Organisation, *,
             recipient_name: str, recipient_org: str, signed_by: User | None,
-            secrecy: Secrecy) -> dict:
-    return {"issuer": org.name, "issuer_parent": _governing_name(org), "place": _place(org),
+            secrecy: Secrecy, today: dt.date, rule_version: str | None) -> dict:
+    """What a document says besides its context: issuer, recipient, signer, mark, and the law
+    in force on its date with the rule version its decision applied (else the request's)."""
+    return citation_values(settings.rules, today, rule_version or request.rule_version,
+                           request.requester_org) | {
+            "issuer": org.name, "issuer_parent": _governing_name(org), "place": _place(org),
             "request_number": request.number,
             "confidential": confidential_line(request.number), "footer_note": FOOTER_NOTE,
             "recipient_name": recipient_name, "recipient_org": recipient_org,
@@ -227,15 +234,17 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
            recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
            step_id: int | None = None, parts: list | None = None,
-           secrecy: Secrecy = Secrecy.NONE) -> IssuedDocument:
+           secrecy: Secrecy = Secrecy.NONE, rule_version: str | None = None) -> IssuedDocument:
     """Render and record one document: a released one (a letter) numbered and signed at once;
     a prepared one (an extract) as an unnumbered, unsigned draft for its releaser to read,
     numbered and signed when it is released (`issue_draft`). `signed_by` is the official
     whose decision it carries, printed with their authority and position as they stand today;
-    `secrecy` is the highest level it holds, whose mark it carries."""
+    `secrecy` is the highest level it holds, whose mark it carries; it cites the law in force on
+    its date and the rule version its decision applied (`rule_version`, else the request's)."""
     draft = state is IssuedState.PREPARED
     values = _values(settings, request, org, recipient_name=recipient_name,
-                     recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy)
+                     recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy,
+                     today=actor.today, rule_version=rule_version)
     if draft:
         # Where the code and QR will be, a placeholder as long, so the pages break as they will.
         blank = verify_url(settings, "0000-0000-0000-0000")
@@ -271,7 +280,7 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     session.add(document)
     session.flush()
     if not draft:
-        _audit_issue(session, actor, document, request, org)
+        _audit_issue(session, actor, document, request, org, values)
     return document
 
 
@@ -284,7 +293,7 @@ def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
     request, org = document.request, document.org
     values = _values(settings, request, org, recipient_name=document.recipient_name,
                      recipient_org=document.recipient_org, signed_by=actor.user,
-                     secrecy=document.secrecy)
+                     secrecy=document.secrecy, today=actor.today, rule_version=None)
     values |= context("", "")
     if content_digest(values, parts) != document.contents.get("digest"):
         raise Conflict(N_("The record changed after this extract was prepared: prepare it "
@@ -306,19 +315,20 @@ def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
     document.pages, document.pdf = rendered.pages, pdf
     document.signed_as = "\n".join([*values["signer_lines"], values["signer"]])
     session.flush()
-    _audit_issue(session, actor, document, request, org)
+    _audit_issue(session, actor, document, request, org, values)
     return document
 
 
 def _audit_issue(session: Session, actor: Actor, document: IssuedDocument,
-                 request: AccessRequest, org: Organisation) -> None:
+                 request: AccessRequest, org: Organisation, values: dict) -> None:
     audit.record(session, actor, "document.issue", object_type="document",
                  object_id=document.id, person_id=request.subject_person_id,
                  details={"kind": document.kind.value, "number": document.number,
                           "year": document.year, "org": org.code, "request": request.number,
                           "sha256": document.sha256,
                           "template_version": document.template_version,
-                          "pages": document.pages, "secrecy": document.secrecy.value})
+                          "pages": document.pages, "secrecy": document.secrecy.value,
+                          "rule_version": values["rule_version"], "law": values["law"]})
 
 
 # --- extracts ------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def _step_letter(session, settings, actor, request: AccessRequest, step: Request
                   context=context, recipient=None, recipient_name=addressee,
                   recipient_org=addressee, state=IssuedState.RELEASED,
                   contents={"ref": f"step:{step.id}"}, step_id=step.id,
-                  signed_by=step.decided_by)
+                  signed_by=step.decided_by, rule_version=step.rule_version)
 
 
 def _case_shown(request: AccessRequest, step: RequestStep) -> str:
@@ -123,7 +123,8 @@ def _return_letter(session, settings, actor, request: AccessRequest,
     return issue_document(session, settings, actor, request=request, kind=IssuedKind.RETURN,
                   org=org, context=context, recipient=None, recipient_name=addressee,
                   recipient_org=addressee, state=IssuedState.RELEASED,
-                  contents={"ref": f"transition:{moved.id}"}, signed_by=moved.actor)
+                  contents={"ref": f"transition:{moved.id}"}, signed_by=moved.actor,
+                  rule_version=moved.rule_version)
 
 
 def letter(session: Session, actor: Actor, document_id: int) -> IssuedDocument:

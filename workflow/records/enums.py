@@ -70,7 +70,8 @@ class CaseStage(Labelled):
 
 
 class DocumentCategory(Labelled):
-    """Categories of the record file (hồ sơ quản lý), Law on execution of custody Art. 17 §1."""
+    """Categories of the record file (hồ sơ quản lý), Law 94/2015 Art. 17 §1 (Decree 121/2017
+    Art. 9 §2 points to it); the set in force is a rule set's `record_categories`."""
 
     ORDERS = "a_orders", N_("(a) Orders, decisions and minutes on arrest, custody, detention")
     HANDOVER = "b_handover", N_("(b) Handover minutes, deposited money and property")

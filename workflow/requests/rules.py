@@ -1,17 +1,73 @@
-"""Effective-dated rule sets for routing and deadlines; each decision stores the version applied.
+"""Effective-dated rule sets for routing, deadlines and what documents cite; each decision
+stores the version applied.
 
 Values the law leaves to the ministries, or that could not be confirmed from an official text,
-are configurable: `Rulebook.from_overrides` takes a mapping of version → field → value.
+are configurable: `Rulebook.from_overrides` takes a mapping of version → field → value. A
+provision of a law whose official text was not at hand is `pending`: it is shown as such and
+never printed on a document (the law is then cited without the article).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from workflow.i18n import N_
-from workflow.records.enums import CaseStage, Measure
+from workflow.records.enums import CaseStage, DocumentCategory, Measure
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A provision as documents cite it ('khoản 1 Điều 17'); `pending` when the law's official
+    text was not at hand (its text, if any, is a candidate to check, never printed)."""
+
+    text: str = ""
+    pending: bool = False
+
+    @property
+    def printable(self) -> bool:
+        """Whether a document may print it."""
+        return bool(self.text) and not self.pending
+
+    @classmethod
+    def of(cls, value: object) -> Cited:
+        """A configured value: a Cited, a string (confirmed) or {"text": …, "pending": …}."""
+        if isinstance(value, Cited):
+            return value
+        if isinstance(value, str):
+            return cls(value.strip())
+        if isinstance(value, Mapping) and set(value) <= {"text", "pending"}:
+            return cls(str(value.get("text") or "").strip(), bool(value.get("pending", False)))
+        raise ValueError(f"not a provision: {value!r}")
+
+
+PENDING = Cited(pending=True)
+
+# What documents cite the law for: the record file (hồ sơ quản lý) that the database holds of
+# each person (Decree 121/2017 Art. 9 §2 points to it).
+RECORD_FILE = "record_file"
+
+
+@dataclass(frozen=True)
+class RecordCategory:
+    """A category of the record file in force under a rule set, with the provision listing it."""
+
+    category: DocumentCategory
+    provision: Cited
+
+
+# Law 94/2015/QH13 Art. 17 §1(a)–(d) (§1(đ) and §2 unconfirmed: not categories here).
+LAW_94_CATEGORIES = (
+    RecordCategory(DocumentCategory.ORDERS, Cited("điểm a khoản 1 Điều 17")),
+    RecordCategory(DocumentCategory.HANDOVER, Cited("điểm b khoản 1 Điều 17")),
+    RecordCategory(DocumentCategory.IDENTITY, Cited("điểm c khoản 1 Điều 17")),
+    RecordCategory(DocumentCategory.SENTENCE, Cited("điểm d khoản 1 Điều 17")),
+)
+# Law 128/2025/QH15: the same custody and detention categories until its text is at hand; the
+# residence-restriction record file (Circular 56/2026, secondary copy) is not modelled yet.
+LAW_128_CATEGORIES = tuple(RecordCategory(c.category, PENDING) for c in LAW_94_CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -22,6 +78,11 @@ class RuleSet:
     law: str
     effective_from: dt.date
     effective_to: dt.date | None
+    # The law as documents cite it: "<name> số <number>", and the provisions they cite.
+    law_name: str = ""
+    law_number: str = ""
+    provisions: Mapping[str, Cited] = field(default_factory=dict)
+    record_categories: tuple[RecordCategory, ...] = ()
     consent_stages: frozenset[CaseStage] = frozenset(
         {CaseStage.INVESTIGATION, CaseStage.PROSECUTION, CaseStage.TRIAL})
     # Art. 12 §3a attaches the consent to use outside the body's own scope.
@@ -67,12 +128,67 @@ class RuleSet:
         until = f" – {self.effective_to:%d/%m/%Y}" if self.effective_to else ""
         return f"{self.law} ({self.effective_from:%d/%m/%Y}{until})"
 
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last day it is in force (None while no later rule set replaces it)."""
+        return self.effective_to - dt.timedelta(days=1) if self.effective_to else None
+
+    @property
+    def law_citation(self) -> str:
+        """'Luật Thi hành tạm giữ, tạm giam số 94/2015/QH13'."""
+        return f"{self.law_name} số {self.law_number}"
+
+    def provision(self, key: str) -> Cited:
+        """A provision documents cite (pending when the rule set does not name it)."""
+        return self.provisions.get(key, PENDING)
+
+    def cite(self, key: str) -> str:
+        """The law with the provision, or the law alone while the provision is pending."""
+        provision = self.provision(key)
+        if provision.printable:
+            return f"{provision.text} {self.law_citation}"
+        return self.law_citation
+
+    def category_provision(self, category: DocumentCategory) -> Cited:
+        """The provision listing a record category (pending when not in the set in force)."""
+        return next((c.provision for c in self.record_categories if c.category is category),
+                    PENDING)
+
+    @property
+    def pending(self) -> list[str]:
+        """The names of the provisions and categories still pending text."""
+        return ([key for key, cited in self.provisions.items() if cited.pending]
+                + [c.category.value for c in self.record_categories if c.provision.pending])
+
+    def overridden(self, values: Mapping[str, object]) -> RuleSet:
+        """This rule set with configured values; provisions and categories are merged by name."""
+        values = dict(values)
+        if "provisions" in values:
+            values["provisions"] = {**self.provisions, **{
+                key: Cited.of(v) for key, v in dict(values["provisions"]).items()}}
+        if "record_categories" in values:
+            given = {DocumentCategory(k): Cited.of(v)
+                     for k, v in dict(values["record_categories"]).items()}
+            values["record_categories"] = tuple(
+                RecordCategory(c.category, given.pop(c.category, c.provision))
+                for c in self.record_categories) + tuple(
+                RecordCategory(category, cited) for category, cited in given.items())
+        return dataclasses.replace(self, **values)
+
 
 DEFAULT_RULESETS = (
     RuleSet("L94-2015.1", N_("Law 94/2015/QH13 on execution of custody and detention"),
-            dt.date(2016, 7, 1), dt.date(2026, 7, 1)),
+            dt.date(2016, 7, 1), dt.date(2026, 7, 1),
+            law_name="Luật Thi hành tạm giữ, tạm giam", law_number="94/2015/QH13",
+            provisions={RECORD_FILE: Cited("khoản 1 Điều 17")},
+            record_categories=LAW_94_CATEGORIES),
+    # Its text was not at hand (LEGAL.md, "Since 2026"): its article numbers differ from Law
+    # 94's, so every provision is pending until configured (README, "Rule sets").
     RuleSet("L128-2025.1", N_("Law 128/2025/QH15 on execution of custody, detention and "
-                              "residence bans"), dt.date(2026, 7, 1), None),
+                              "residence bans"), dt.date(2026, 7, 1), None,
+            law_name="Luật Thi hành tạm giữ, tạm giam và cấm đi khỏi nơi cư trú",
+            law_number="128/2025/QH15", provisions={RECORD_FILE: PENDING},
+            record_categories=LAW_128_CATEGORIES),
 )
 
 
@@ -107,5 +223,4 @@ class Rulebook:
         unknown = set(overrides) - {r.version for r in DEFAULT_RULESETS}
         if unknown:
             raise ValueError(f"unknown rule set versions: {sorted(unknown)}")
-        return cls(tuple(dataclasses.replace(r, **overrides.get(r.version, {}))
-                         for r in DEFAULT_RULESETS))
+        return cls(tuple(r.overridden(overrides.get(r.version, {})) for r in DEFAULT_RULESETS))
