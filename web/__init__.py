@@ -190,6 +190,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint
+    import web.api.extracts  # noqa: F401 - so do these
     from web.api.views import bp as api_bp
 
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {

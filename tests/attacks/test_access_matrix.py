@@ -77,6 +77,14 @@ MATRIX = {
                      expect(set(), others=401, anonymous=401)),
     "api.letter": ("/api/v1/documents/{letter}/letter", expect(set(), others=401, anonymous=401)),
     "api.verify": ("/api/v1/verify/{code}", expect(set(), others=401, anonymous=401)),
+    # The releaser's acts over the API: not with a session either (the approver's too).
+    "api.preview_extract": ("/api/v1/documents/{extract}/preview",
+                            expect(set(), others=401, anonymous=401)),
+    **{f"api.{name}": (f"/api/v1/requests/{{request}}/{path}",
+                       expect(set(), others=405, anonymous=405))
+       for name, path in [("prepare_extract", "extract"),
+                          ("release_extract", "extract/{extract}/release"),
+                          ("revoke_extract", "extract/{extract}/revoke")]},
     **{f"api.{name}": (path, expect(set(), others=405, anonymous=405)) for name, path in [
         ("export_package", "/api/v1/exchange/packages/export"),
         ("import_package", "/api/v1/exchange/packages"),

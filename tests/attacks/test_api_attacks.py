@@ -75,6 +75,15 @@ ROUTES = {
     ("GET", "api.download"): ("/documents/{id}/download", None, {}),
     ("GET", "api.letter"): ("/documents/{id}/letter", None, {}),
     ("GET", "api.verify"): ("/verify/AAAA-BBBB-CCCC-DDDD", None, {}),
+    # The releaser's acts: refused to every token (the filer's own: tests/documents/
+    # test_extracts_api.py); the preview before its document is read.
+    ("POST", "api.prepare_extract"): ("/requests/{id}/extract", {}, DECISION),
+    ("GET", "api.preview_extract"): ("/documents/1/preview", None,
+                                     {OTHER: 403, EXCHANGE: 403, FILER: 403}),
+    ("POST", "api.release_extract"): ("/requests/{id}/extract/1/release", {"sha256": "a" * 64},
+                                      DECISION),
+    ("POST", "api.revoke_extract"): ("/requests/{id}/extract/1/revoke",
+                                     {"reason": "Cung cấp nhầm người"}, DECISION),
 }
 
 

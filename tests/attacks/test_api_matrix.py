@@ -52,6 +52,15 @@ CASES = {
     "api.download": ("GET", "/api/v1/documents/{id}/download", None, {}, 404),
     "api.letter": ("GET", "/api/v1/documents/{id}/letter", None, {}, 404),
     "api.verify": ("GET", "/api/v1/verify/AAAA-BBBB-CCCC-DDDD", None, {}, 404),
+    # The releaser's acts on an extract: no token prepares, previews, releases or revokes one
+    # (403 with the reason, to the filer that sees the request); who sees no request gets 404,
+    # and the preview, named by a document alone, is refused to every token before it is read.
+    "api.prepare_extract": ("POST", "/api/v1/requests/{id}/extract", {}, DECISION, 404),
+    "api.preview_extract": ("GET", "/api/v1/documents/1/preview", None, {}, 403),
+    "api.release_extract": ("POST", "/api/v1/requests/{id}/extract/1/release",
+                            {"sha256": "a" * 64}, DECISION, 404),
+    "api.revoke_extract": ("POST", "/api/v1/requests/{id}/extract/1/revoke",
+                           {"reason": "Cung cấp nhầm người"}, DECISION, 404),
 }
 
 

@@ -222,6 +222,34 @@ class DocumentOut(Schema):
     access = fields.String()
 
 
+class DraftOut(DocumentOut):
+    """An extract prepared for its releaser: an unnumbered, unsigned draft (its number, code and
+    signature come at release), with the hash the release must name."""
+
+    sha256 = fields.String()
+    pages = fields.Integer()
+
+
+class ReleaseIn(DecisionIn):
+    """Release the previewed draft, bound to its hash."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{64}$"),
+                           metadata={"description": "The SHA-256 of the draft as previewed."})
+    valid_days = fields.Integer(strict=True, metadata={
+        "description": "Days it can be downloaded (default and maximum: the installation's)."})
+    download_limit = fields.Integer(strict=True, metadata={
+        "description": "Downloads allowed (a secret extract: the copies printed on it)."})
+    named = fields.List(fields.String(validate=validate.Length(max=64)),
+                        validate=validate.Length(max=20),
+                        metadata={"description": "Usernames who may download it too."})
+
+
+class RevokeIn(DecisionIn):
+    """Revoke an extract, saying why."""
+
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+
+
 class VerificationOut(Schema):
     """What the public verification page says of a code (no content of the record)."""
 

@@ -1,6 +1,7 @@
 """The JSON API for system-to-system use: the same services, policies and audit as the pages,
 with bearer tokens of system accounts instead of sessions (so no cookie, no CSRF). Decisions
-need a person's fresh two-factor sign-in: they are taken on the pages, never with a token."""
+need a person's fresh two-factor sign-in: they are taken on the pages, never with a token (the
+releaser's acts on an extract: web/api/extracts.py)."""
 
 from __future__ import annotations
 

@@ -56,6 +56,7 @@ from workflow.requests.policy import (
     can_revoke,
     document_access,
     download_refusal,
+    require_official,
     require_signer,
 )
 
@@ -109,6 +110,7 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     number, no verification code, no signature yet (they come at release, so a superseded
     draft leaves no hole in the register); an earlier draft not yet released is superseded."""
     request = kernel.open_request(session, actor, request_id, expected_version)
+    require_official(actor.user)
     if request.state is not RequestState.APPROVED:
         raise Conflict(N_("An extract can be prepared only for an approved request."))
     if not can_fire(session, actor, request, "release"):
@@ -199,6 +201,7 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                     ) -> IssuedDocument:
     """Release the previewed extract: only if it is byte for byte the one previewed."""
     request = kernel.open_request(session, actor, request_id, expected_version)
+    require_official(actor.user)
     document = _lock_document(session, document_id)
     if document is None or document.request_id != request.id \
             or document.kind is not IssuedKind.EXTRACT:
@@ -286,6 +289,7 @@ def _named_users(session: Session, request: AccessRequest, usernames: list[str])
 def preview(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     """The releaser looks at the exact document before releasing it (audited)."""
     user = actor.user
+    require_official(user)
     document = session.get(IssuedDocument, document_id)
     if user is None or document is None or document.kind is not IssuedKind.EXTRACT \
             or not can_manage_document(session, user, document, actor.today):
@@ -333,6 +337,7 @@ def revoke(session: Session, actor: Actor, request_id: int, document_id: int, *,
     says so."""
     user = actor.user
     request = kernel.open_request(session, actor, request_id, expected_version)
+    require_official(user)
     document = _lock_document(session, document_id)
     if document is None or not can_revoke(session, user, request, document, actor.today):
         raise NotFound(N_("No such document."))

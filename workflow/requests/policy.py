@@ -189,10 +189,32 @@ SIGNED_ACTIONS = frozenset({"approve", "refuse", "grant_consent", "refuse_consen
                             "return_for_supplement", "prepare", "release"})
 
 
+def official_refusal(user: User | None) -> Forbidden | None:
+    """Why this account may not act as an official of the issuing body — prepare, preview,
+    release or revoke an extract, or sign anything — or None: a system account is software
+    acting with an API token, not a person who answers for the act and signs it."""
+    if user is not None and user.system:
+        return Forbidden(N_("A system account (software acting with an API token) does not "
+                            "prepare, preview, release or revoke an extract, nor sign any "
+                            "document: these are acts of an official of the issuing body, "
+                            "signed in on the pages with two factors. Nothing was done."))
+    return None
+
+
+def require_official(user: User | None) -> None:
+    """Raise `official_refusal` when there is one: what the releaser's acts ask first."""
+    refusal = official_refusal(user)
+    if refusal is not None:
+        raise refusal
+
+
 def signing_refusal(user: User | None) -> Forbidden | None:
-    """Why this account may not make a decision that is signed, or None: its position and
-    signing authority (TM., KT., TL., TUQ. or as the head), which the signature block prints,
-    must have been recorded by an administrator."""
+    """Why this account may not make a decision that is signed, or None: a person's account
+    (`official_refusal`) whose position and signing authority (TM., KT., TL., TUQ. or as the
+    head), which the signature block prints, have been recorded by an administrator."""
+    refusal = official_refusal(user)
+    if refusal is not None:
+        return refusal
     if user is None or user.signs_as is None or not (user.position or "").strip():
         return Forbidden(N_("The position and signing authority of this account have not been "
                             "recorded: an administrator must record them (Administration, "
