@@ -191,3 +191,20 @@ def test_the_list_and_the_single_read_follow_one_rule(app, released):
             assert listed == policy.can_handle_error_report(session, user, report, day)
             seen[username] = listed
     assert [u for u, listed in seen.items() if listed] == ["clerk.hanoi"]
+
+
+def test_a_recipient_cannot_flood_the_facility_with_reports(app, client, auth, db, released):
+    """Found by the attack: one recipient opened any number of correction tasks (each naming
+    the person) in the keeping facility's list, 40 in a row here; now three open at most."""
+    from tests.helpers import count
+    from workflow.models import DataErrorReport
+
+    auth.login("requester.vks")
+    url = f"/documents/{released['document']}/report-error"
+    statuses = []
+    for n in range(40):
+        statuses.append(client.post(url, data={"part": "",
+                                               "description": f"Sai sót số {n:03d} trong dữ liệu"}
+                                    ).status_code)
+    assert count(db, DataErrorReport) == 3, statuses  # the open reports one recipient may have
+

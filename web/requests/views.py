@@ -130,7 +130,8 @@ def _documents(req, issued: list) -> list:
             continue
         document.may_revoke = request_policy.can_revoke(sess, user, req, document, day)
         document.may_report = request_policy.can_report_error(user, document)
-        document.link = url_for(f"documents.{access}", document_id=document.id)
+        document.link = (url_for(f"documents.{access}", document_id=document.id)
+                         if access != "listed" else None)
         shown.append(document)
     return shown
 

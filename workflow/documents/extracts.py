@@ -53,7 +53,9 @@ from workflow.requests.enums import RequestCategory, RequestState, SubjectKind
 from workflow.requests.policy import (
     can_fire,
     can_manage_document,
+    can_open_extract,
     can_revoke,
+    clearance_refusal,
     document_access,
     download_refusal,
     require_official,
@@ -119,6 +121,8 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     if request.subject_kind is not SubjectKind.PERSON or request.subject_person is None:
         raise InvalidInput(N_("Statistical requests are answered without a record extract."))
     content = _content(session, settings, actor, request)
+    if (refusal := clearance_refusal(actor.user, content.level)) is not None:
+        raise refusal
     name, org_name = _recipient(request)
     for old in _extracts(session, request.id, IssuedState.PREPARED):
         states.LIFECYCLE.fire(old, "supersede")
@@ -226,6 +230,8 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                            max=settings.max_download_limit)
     named_ids = _named_users(session, request, named or [])
     require_signer(actor.user)
+    if (refusal := clearance_refusal(actor.user, document.secrecy)) is not None:
+        raise refusal
     decisions.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.
@@ -294,6 +300,10 @@ def preview(session: Session, actor: Actor, document_id: int) -> IssuedDocument:
     if user is None or document is None or document.kind is not IssuedKind.EXTRACT \
             or not can_manage_document(session, user, document, actor.today):
         raise NotFound(N_("No such document."))
+    if not can_open_extract(session, user, document, actor.today):
+        raise Forbidden(N_("An issued secret extract goes to its named recipient alone, in its "
+                           "counted copies; and no one opens a document above their "
+                           "clearance."))
     if document.pdf is None:
         raise Gone(N_("The file was purged after the retention period."))
     audit.record(session, actor, "extract.preview", object_type="document",

@@ -25,7 +25,20 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DSSCompareRule,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
+    ModificationLevel,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+)
+from pyhanko.sign.diff_analysis.rules.file_structure_rules import (
+    ObjectStreamRule,
+    XrefStreamRule,
+)
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -259,6 +272,18 @@ def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
     return [cert for row in rows for cert in asn1_certificates(row.cert_pem)]
 
 
+# What may follow a signature: pyHanko's default policy without its metadata rules (a title or
+# XMP changed after the last timestamp would pass as "validation data" under them); the
+# documents issued here change neither after they are signed.
+AFTER_SIGNING = StandardDiffPolicy(
+    global_rules=[CatalogModificationRule(),
+                  XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+                  ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+                  DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES)],
+    form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule(),
+                                            GenericFieldModificationRule()]))
+
+
 @dataclass(frozen=True)
 class SignatureCheck:
     """What the validation of a PDF's signature found."""
@@ -286,9 +311,10 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
     context = ValidationContext(trust_roots=roots, allow_fetching=False,
                                 revocation_mode="soft-fail")
     try:
-        status = run_async(lambda: async_validate_pdf_signature(signatures[0], context))
-        stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(s, context))
-                          for s in stamps]
+        status = run_async(lambda: async_validate_pdf_signature(
+            signatures[0], context, diff_policy=AFTER_SIGNING))
+        stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(
+            s, context, diff_policy=AFTER_SIGNING)) for s in stamps]
     except Exception as error:  # noqa: BLE001 - malformed signature data
         return SignatureCheck(False, f"the signature cannot be validated ({error})")
     cert = status.signing_cert

@@ -64,6 +64,9 @@ def _text(value: str | None, minimum: int, maximum: int, message: str) -> str:
     return text
 
 
+OPEN_PER_REPORTER = 3  # open reports one recipient may have on one extract
+
+
 def report_error(session: Session, actor: Actor, document_id: int, *, description: str,
                  part: str | None = None) -> DataErrorReport:
     """A recipient reports an error in an extract: a task for the facility keeping the
@@ -74,6 +77,13 @@ def report_error(session: Session, actor: Actor, document_id: int, *, descriptio
     part = part or None
     if part is not None and part not in granted_parts(document):
         raise InvalidInput(N_("Choose a part the extract provides, or none."))
+    open_reports = session.scalar(select(func.count(DataErrorReport.id)).where(
+        DataErrorReport.document_id == document.id,
+        DataErrorReport.reported_by_id == actor.user.id, DataErrorReport.state == S.OPEN))
+    if open_reports >= OPEN_PER_REPORTER:
+        # A facility's list is a work queue: one recipient cannot flood it with one extract.
+        raise Conflict(N_("You already have %(n)s open reports on this extract: add what else "
+                          "is wrong to them when the facility answers."), n=OPEN_PER_REPORTER)
     person = document.request.subject_person
     facility = keeping_facility(session, person) if person is not None else None
     if facility is None:  # an extract is always of a person with an episode

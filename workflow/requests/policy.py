@@ -250,6 +250,25 @@ def can_manage_document(session: Session, user: User | None, document: IssuedDoc
     return document.created_by_id == user.id and is_requester(user, document.request)
 
 
+def can_open_extract(session: Session, user: User | None, document: IssuedDocument,
+                     day: dt.date) -> bool:
+    """Open an extract's file as its issuer (`can_manage_document`), cleared for the level it
+    holds; a secret one only while it is a draft: once issued, its copies are counted and go to
+    its named recipient alone."""
+    return (can_manage_document(session, user, document, day)
+            and user.clearance.rank >= document.secrecy.rank
+            and (document.state is IssuedState.PREPARED or document.secrecy is Secrecy.NONE))
+
+
+def clearance_refusal(user: User | None, level: Secrecy) -> DomainError | None:
+    """Why this official may not prepare or release an extract holding `level`, or None."""
+    if user is not None and user.clearance.rank >= level.rank:
+        return None
+    return Forbidden(N_("This extract holds documents classified %(level)s, above your "
+                        "clearance: an approver cleared for that level must prepare and "
+                        "release it."), level=level.label)
+
+
 def can_download(user: User | None, document: IssuedDocument) -> bool:
     """A released extract: the requester and the users the release named; a secret one only
     its named recipient, recorded on it when it was made (state-secret law: named recipients
@@ -287,14 +306,17 @@ def document_access(session: Session, user: User | None, document: IssuedDocumen
     """What this user may do with a document of a request they may view: 'letter' (open a
     notice or letter), 'preview' (the releaser's reading of an extract), 'download' (a released
     or revoked extract's recipient: a secret one's named recipient only; whether a copy is left
-    is `download_refusal`), or None: it is not shown to them."""
+    is `download_refusal`), 'listed' (its issuer sees it listed but may not open it: a secret
+    extract once issued, or one above their clearance), or None: it is not shown to them."""
     if document.kind is not IssuedKind.EXTRACT:
         return "letter"
-    if can_manage_document(session, user, document, day):
+    if can_open_extract(session, user, document, day):
         return "preview"
     if can_download(user, document) and document.state in (IssuedState.RELEASED,
                                                             IssuedState.REVOKED):
         return "download"
+    if can_manage_document(session, user, document, day):
+        return "listed"
     return None
 
 

@@ -161,8 +161,20 @@ class RuleSet:
                 + [c.category.value for c in self.record_categories if c.provision.pending])
 
     def overridden(self, values: Mapping[str, object]) -> RuleSet:
-        """This rule set with configured values; provisions and categories are merged by name."""
+        """This rule set with configured values, each checked and read as its field's type
+        (ISO dates, integers; JSON gives strings): a wrong one stops the start with ValueError.
+        Provisions and categories are merged by name."""
+        if not isinstance(values, Mapping):
+            raise ValueError(f"{self.version}: the overrides must be a mapping")
         values = dict(values)
+        known = {f.name for f in dataclasses.fields(self)} - {"version"}
+        if unknown := set(values) - known:
+            raise ValueError(f"{self.version}: unknown rule fields {sorted(unknown)}")
+        for name in set(values) - {"provisions", "record_categories"}:
+            values[name] = _typed(self.version, name, getattr(self, name), values[name])
+        for name in ("provisions", "record_categories"):
+            if name in values and not isinstance(values[name], Mapping):
+                raise ValueError(f"{self.version}: {name} must be a mapping of name to text")
         if "provisions" in values:
             values["provisions"] = {**self.provisions, **{
                 key: Cited.of(v) for key, v in dict(values["provisions"]).items()}}
@@ -174,6 +186,31 @@ class RuleSet:
                 for c in self.record_categories) + tuple(
                 RecordCategory(category, cited) for category, cited in given.items())
         return dataclasses.replace(self, **values)
+
+
+def _typed(version: str, name: str, current: object, value: object) -> object:
+    """A configured value read as the type of the field it replaces."""
+    where = f"{version}.{name}"
+    try:
+        if name == "effective_to" and value is None:
+            return None
+        if isinstance(current, dt.date) or name in ("effective_from", "effective_to"):
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ValueError("expected true or false")
+            return value
+        if isinstance(current, int):
+            if isinstance(value, bool) or not str(value).strip().isdigit():
+                raise ValueError("expected a whole number of days")
+            return int(str(value).strip())
+        if isinstance(current, frozenset):
+            return frozenset(CaseStage(v) for v in value)
+        if isinstance(current, str):
+            return str(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {value!r} is not valid ({error})") from error
+    raise ValueError(f"{where} cannot be configured")
 
 
 DEFAULT_RULESETS = (
@@ -223,4 +260,19 @@ class Rulebook:
         unknown = set(overrides) - {r.version for r in DEFAULT_RULESETS}
         if unknown:
             raise ValueError(f"unknown rule set versions: {sorted(unknown)}")
-        return cls(tuple(r.overridden(overrides.get(r.version, {})) for r in DEFAULT_RULESETS))
+        rulesets = tuple(r.overridden(overrides.get(r.version, {})) for r in DEFAULT_RULESETS)
+        _check_sequence(rulesets)
+        return cls(rulesets)
+
+
+def _check_sequence(rulesets: tuple[RuleSet, ...]) -> None:
+    """One rule set in force on every day from the first: each ends where the next begins,
+    and only the last is open-ended (else a document could cite a law no longer in force)."""
+    ordered = sorted(rulesets, key=lambda r: r.effective_from)
+    for ruleset, following in zip(ordered, ordered[1:], strict=False):
+        if ruleset.effective_to != following.effective_from:
+            raise ValueError(f"{ruleset.version} must end on the day {following.version} "
+                             f"begins ({following.effective_from}), not {ruleset.effective_to}")
+    for ruleset in ordered:
+        if ruleset.effective_to is not None and ruleset.effective_to <= ruleset.effective_from:
+            raise ValueError(f"{ruleset.version} ends before it begins")
