@@ -1,7 +1,7 @@
-"""Extracts: median time to prepare (query, render, number, sign) a typical two-page extract and a
-100-page full record, next to bare WeasyPrint rendering the same HTML in the same run, the time
-signing adds (a bare PAdES B-B signature, and the B-LTA one every document gets), and the peak
-memory of the 100-page case (in a fresh process).
+"""Extracts: median time to prepare (the draft) and to release (number, render, sign) a typical
+two-page extract and a 100-page full record, next to bare WeasyPrint rendering the same HTML in
+the same run, the time signing adds (a bare PAdES B-B signature, and the B-LTA one every
+document gets), and the peak memory of the 100-page case (in a fresh process).
 
     python bench/extract_bench.py [--backend postgresql] [--runs 15]
 """
@@ -141,7 +141,7 @@ def measure(url: str, request_id: int, runs: int) -> dict:
     """Prepare the extract `runs` times (each rolled back), render its HTML bare as often, and
     sign its PDF as often; medians after one warm-up run each."""
     sessions = make_session_factory(make_engine(url))
-    full, pages = [], 0
+    full, issued, pages = [], [], 0
     for _ in range(runs + 1):
         with sessions() as session:
             actor = _actor(session)
@@ -149,6 +149,11 @@ def measure(url: str, request_id: int, runs: int) -> dict:
             document = extracts.prepare_extract(session, SETTINGS, actor, request_id)
             full.append((time.perf_counter() - started) * 1000)
             pages = document.pages
+            extracts.preview(session, actor, document.id)
+            started = time.perf_counter()
+            extracts.release_extract(session, kernel.Workflow(), SETTINGS, actor, request_id,
+                                     document_id=document.id, sha256=document.sha256)
+            issued.append((time.perf_counter() - started) * 1000)
             session.rollback()
     html = full_html(sessions, request_id)
     bare, unsigned = [], b""
@@ -174,6 +179,7 @@ def measure(url: str, request_id: int, runs: int) -> dict:
                      timestamper=stamper, context=context)
         lasting.append((time.perf_counter() - started) * 1000)
     return {"pages": pages, "full": statistics.median(full[1:]),
+            "release": statistics.median(issued[1:]),
             "bare": statistics.median(bare[1:]), "sign": statistics.median(signing[1:]),
             "lta": statistics.median(lasting[1:])}
 
@@ -225,15 +231,17 @@ def main() -> None:
     url, drop = scratch_url(args.backend, None)
     try:
         ids = build(url)
-        print(f"extract bench on {args.backend}, median of {args.runs} runs "
-              "(prepare = query + render + number + sign + store)")
-        print(f"{'case':<8} {'pages':>5} {'prepare':>10} {'bare':>10} {'ratio':>6} "
-              f"{'B-B sign':>9} {'B-LTA sign':>11}")
+        print(f"extract bench on {args.backend}, median of {args.runs} runs (prepare = query + "
+              "render the draft + store; release = query + number + render + B-LTA sign + "
+              "store)")
+        print(f"{'case':<8} {'pages':>5} {'prepare':>10} {'release':>10} {'bare':>10} "
+              f"{'ratio':>6} {'ratio':>6} {'B-B sign':>9} {'B-LTA sign':>11}")
         for name, request_id in ids.items():
             runs = args.runs if name == "typical" else max(3, args.runs // 5)
             got = measure(url, request_id, runs)
-            print(f"{name:<8} {got['pages']:>5} {got['full']:>8.0f}ms {got['bare']:>8.0f}ms "
-                  f"{got['full'] / got['bare']:>5.2f}x {got['sign']:>7.1f}ms "
+            print(f"{name:<8} {got['pages']:>5} {got['full']:>8.0f}ms {got['release']:>8.0f}ms "
+                  f"{got['bare']:>8.0f}ms {got['full'] / got['bare']:>5.2f}x "
+                  f"{got['release'] / got['bare']:>5.2f}x {got['sign']:>7.1f}ms "
                   f"{got['lta']:>9.1f}ms")
         for mode, what in (("prepare", "preparing"), ("bare", "bare WeasyPrint rendering")):
             peak, before = subprocess.run(
