@@ -25,20 +25,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
-from pyhanko.sign.diff_analysis import (
-    CatalogModificationRule,
-    DSSCompareRule,
-    FormUpdatingRule,
-    GenericFieldModificationRule,
-    ModificationLevel,
-    SigFieldCreationRule,
-    SigFieldModificationRule,
-    StandardDiffPolicy,
-)
-from pyhanko.sign.diff_analysis.rules.file_structure_rules import (
-    ObjectStreamRule,
-    XrefStreamRule,
-)
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -272,16 +259,26 @@ def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
     return [cert for row in rows for cert in asn1_certificates(row.cert_pem)]
 
 
-# What may follow a signature: pyHanko's default policy without its metadata rules (a title or
-# XMP changed after the last timestamp would pass as "validation data" under them); the
-# documents issued here change neither after they are signed.
-AFTER_SIGNING = StandardDiffPolicy(
-    global_rules=[CatalogModificationRule(),
-                  XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
-                  ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
-                  DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES)],
-    form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule(),
-                                            GenericFieldModificationRule()]))
+# What the document says of itself: pyHanko's diff policy lets validation-data updates rewrite
+# /Info (its writer sets /ModDate on every revision), so these are compared on their own.
+DESCRIBING = ("/Title", "/Subject", "/Author", "/Keywords", "/Creator")
+
+
+def _described(pdf: bytes) -> tuple:
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    info = reader.trailer_view.get("/Info")
+    info = info.get_object() if info is not None else {}
+    root = reader.root
+    metadata = root.get("/Metadata")
+    return (tuple(str(info.get(key, "")) for key in DESCRIBING),
+            metadata.get_object().data if metadata is not None else None)
+
+
+def _retitled(pdf: bytes, signature) -> bool:
+    """Whether the title, author, subject or XMP metadata changed after the signed revision
+    (a retitled file would otherwise pass as "validation data only")."""
+    start, length = signature.byte_range[2], signature.byte_range[3]
+    return _described(pdf[:start + length]) != _described(pdf)
 
 
 @dataclass(frozen=True)
@@ -311,10 +308,10 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
     context = ValidationContext(trust_roots=roots, allow_fetching=False,
                                 revocation_mode="soft-fail")
     try:
-        status = run_async(lambda: async_validate_pdf_signature(
-            signatures[0], context, diff_policy=AFTER_SIGNING))
-        stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(
-            s, context, diff_policy=AFTER_SIGNING)) for s in stamps]
+        status = run_async(lambda: async_validate_pdf_signature(signatures[0], context))
+        stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(s, context))
+                          for s in stamps]
+        retitled = _retitled(pdf, signatures[0])
     except Exception as error:  # noqa: BLE001 - malformed signature data
         return SignatureCheck(False, f"the signature cannot be validated ({error})")
     cert = status.signing_cert
@@ -322,6 +319,8 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
     subject = cert.subject.human_friendly if cert else None
     token = status.timestamp_validity
     problem = _signature_problem(status) or _stamp_problem(stamps, stamp_statuses)
+    if problem is None and retitled:
+        problem = "the file's title or metadata was changed after it was signed"
     if problem is None and token is not None and not (token.intact and token.valid
                                                        and token.trusted):
         problem = "the signature's timestamp is not from a trusted authority"
