@@ -127,11 +127,13 @@ def _governing_name(org: Organisation) -> str:
     return org.governing.name if org.governing is not None else ""
 
 
-def document_number(serial: int, kind: IssuedKind, org: Organisation) -> str:
-    """'04/PCCTT-CAHN', '05/TB-CAHN'; a công văn '12/CSĐT-CAHN' (numbers under 10 with a 0)."""
+def document_number(serial: int | None, kind: IssuedKind, org: Organisation) -> str:
+    """'04/PCCTT-CAHN', '05/TB-CAHN'; a công văn '12/CSĐT-CAHN' (numbers under 10 with a 0);
+    a draft (no serial yet) a blank before the symbol, which the register fills at issue."""
     issuer = org.abbreviation or org.code
     symbol = SYMBOLS[kind]
-    return f"{serial:02d}/{symbol}-{issuer}" if symbol else f"{serial:02d}/{issuer}"
+    given = f"{serial:02d}" if serial is not None else "\u00a0" * 6
+    return f"{given}/{symbol}-{issuer}" if symbol else f"{given}/{issuer}"
 
 
 def _place(org: Organisation) -> str:
@@ -156,15 +158,7 @@ def _sign(session: Session, settings: ExtractSettings, actor: Actor, pdf: bytes,
     return signed, credential
 
 
-def draft_number(kind: IssuedKind, org: Organisation) -> str:
-    """The number line of a draft: the symbol after a blank the register fills at issue."""
-    issuer = org.abbreviation or org.code
-    symbol = SYMBOLS[kind]
-    blank = "\u00a0" * 6
-    return f"{blank}/{symbol}-{issuer}" if symbol else f"{blank}/{issuer}"
-
-
-# What a draft prints where its number, verification code and QR will be.
+# What a draft prints where its verification code will be.
 DRAFT_CODE = "(cấp khi phát hành)"  # as long as a code: the draft breaks its pages the same
 # What may differ between a previewed draft and the document issued from it: what issuing
 # gives (number, code, date of issue) and who signs it (the releaser).
@@ -196,15 +190,13 @@ def _values(settings: ExtractSettings, request: AccessRequest, org: Organisation
             "secrecy_mark": mark_of(secrecy)}
 
 
-def _numbered(session: Session, settings: ExtractSettings, actor: Actor, kind: IssuedKind,
-              org: Organisation) -> dict:
-    """The next number of the issuer's register, a verification code and its QR."""
-    serial = next_serial(session, org.id, actor.today.year)
-    code = new_code()
-    url = verify_url(settings, code)
-    return {"serial": serial, "year": actor.today.year,
-            "number": document_number(serial, kind, org), "code": code, "verify_url": url,
-            "qr": _qr(url), "date": actor.today, "draft": False}
+def _given(settings: ExtractSettings, actor: Actor, kind: IssuedKind, org: Organisation,
+           serial: int | None, code: str | None) -> dict:
+    """What issuing prints: the number, the code, its address and QR, the date of issue; for a
+    draft (no serial, no code) placeholders as long, so its pages break as the issued ones."""
+    url = verify_url(settings, code or "0000-0000-0000-0000")
+    return {"number": document_number(serial, kind, org), "code": code or DRAFT_CODE,
+            "verify_url": url, "qr": _qr(url), "date": actor.today, "draft": serial is None}
 
 
 def _produce(session: Session, settings: ExtractSettings, actor: Actor, *, template: str,
@@ -245,17 +237,10 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     values = _values(settings, request, org, recipient_name=recipient_name,
                      recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy,
                      today=actor.today, rule_version=rule_version)
-    if draft:
-        # Where the code and QR will be, a placeholder as long, so the pages break as they will.
-        blank = verify_url(settings, "0000-0000-0000-0000")
-        given = {"serial": None, "year": actor.today.year,
-                 "number": draft_number(kind, org), "code": None, "verify_url": blank,
-                 "qr": _qr(blank), "date": actor.today, "draft": True}
-    else:
-        given = _numbered(session, settings, actor, kind, org)
-    values |= {key: value for key, value in given.items() if key not in ("serial", "year")}
-    values |= context(values["number"], values["code"] or DRAFT_CODE)
-    values["code"] = values["code"] or DRAFT_CODE
+    serial = None if draft else next_serial(session, org.id, actor.today.year)
+    code = None if draft else new_code()
+    values |= _given(settings, actor, kind, org, serial, code)
+    values |= context(values["number"], values["code"])
     template = TEMPLATES[kind]
     rendered, pdf, credential, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
@@ -263,8 +248,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     contents = contents | {"digest": content_digest(values, parts)}
     document = IssuedDocument(
         request_id=request.id, step_id=step_id, kind=kind, state=state, secrecy=secrecy,
-        org_id=org.id, year=given["year"], serial=given["serial"],
-        number=None if draft else values["number"], code=given["code"],
+        org_id=org.id, year=actor.today.year, serial=serial,
+        number=None if draft else values["number"], code=code,
         template_version=version,
         signer_fingerprint=credential.fingerprint if credential else None,
         sha256=hashlib.sha256(pdf).hexdigest(),
@@ -298,16 +283,15 @@ def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
     if content_digest(values, parts) != document.contents.get("digest"):
         raise Conflict(N_("The record changed after this extract was prepared: prepare it "
                           "again and read the new preview; nothing was released."))
-    given = _numbered(session, settings, actor, document.kind, org)
-    values |= {key: value for key, value in given.items() if key not in ("serial", "year")}
+    serial, code = next_serial(session, org.id, actor.today.year), new_code()
+    values |= _given(settings, actor, document.kind, org, serial, code)
     values |= context(values["number"], values["code"])
     template = TEMPLATES[document.kind]
     rendered, pdf, credential, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
         kind=document.kind, sign=True)
-    document.year, document.serial, document.number = given["year"], given["serial"], \
-        values["number"]
-    document.code = given["code"]
+    document.year, document.serial, document.number = actor.today.year, serial, values["number"]
+    document.code = code
     document.template_version, document.signer_fingerprint = version, credential.fingerprint
     document.contents_json = json.dumps(document.contents | {"draft_sha256": document.sha256},
                                         ensure_ascii=False, default=str)
