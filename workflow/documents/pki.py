@@ -259,28 +259,6 @@ def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
     return [cert for row in rows for cert in asn1_certificates(row.cert_pem)]
 
 
-# What the document says of itself: pyHanko's diff policy lets validation-data updates rewrite
-# /Info (its writer sets /ModDate on every revision), so these are compared on their own.
-DESCRIBING = ("/Title", "/Subject", "/Author", "/Keywords", "/Creator")
-
-
-def _described(pdf: bytes) -> tuple:
-    reader = PdfFileReader(BytesIO(pdf), strict=False)
-    info = reader.trailer_view.get("/Info")
-    info = info.get_object() if info is not None else {}
-    root = reader.root
-    metadata = root.get("/Metadata")
-    return (tuple(str(info.get(key, "")) for key in DESCRIBING),
-            metadata.get_object().data if metadata is not None else None)
-
-
-def _retitled(pdf: bytes, signature) -> bool:
-    """Whether the title, author, subject or XMP metadata changed after the signed revision
-    (a retitled file would otherwise pass as "validation data only")."""
-    start, length = signature.byte_range[2], signature.byte_range[3]
-    return _described(pdf[:start + length]) != _described(pdf)
-
-
 @dataclass(frozen=True)
 class SignatureCheck:
     """What the validation of a PDF's signature found."""
@@ -311,7 +289,6 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
         status = run_async(lambda: async_validate_pdf_signature(signatures[0], context))
         stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(s, context))
                           for s in stamps]
-        retitled = _retitled(pdf, signatures[0])
     except Exception as error:  # noqa: BLE001 - malformed signature data
         return SignatureCheck(False, f"the signature cannot be validated ({error})")
     cert = status.signing_cert
@@ -319,8 +296,6 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
     subject = cert.subject.human_friendly if cert else None
     token = status.timestamp_validity
     problem = _signature_problem(status) or _stamp_problem(stamps, stamp_statuses)
-    if problem is None and retitled:
-        problem = "the file's title or metadata was changed after it was signed"
     if problem is None and token is not None and not (token.intact and token.valid
                                                        and token.trusted):
         problem = "the signature's timestamp is not from a trusted authority"
