@@ -62,6 +62,19 @@ def _build(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def softhsm_tokens(tmp_path_factory) -> Path:
+    """SoftHSM2's token directory for this test process (the system's needs root): officials'
+    development tokens are made here."""
+    directory = tmp_path_factory.mktemp("softhsm")
+    (directory / "tokens").mkdir()
+    conf = directory / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {directory / 'tokens'}\n"
+                    "objectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    return directory
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request) -> str:
     """Each database test runs once per back-end."""

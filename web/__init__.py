@@ -15,6 +15,7 @@ from web.extensions import csrf, limiter, login_manager
 from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
 from workflow.documents import letters
+from workflow.documents import tokens as signing_tokens
 from workflow.documents.issuing import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
@@ -77,6 +78,16 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def _signing_tokens(config, instance: Path) -> signing_tokens.TokenSettings:
+    """Where officials' own keys are reached: the configured PKCS#11 module, else SoftHSM2's
+    (pointed at this installation's token directory) where it is installed."""
+    module = config["SIGNING_PKCS11_MODULE"] or signing_tokens.default_module()
+    if module == signing_tokens.SOFTHSM_MODULE:
+        signing_tokens.use_token_directory(instance / "softhsm")
+    return signing_tokens.TokenSettings(module=module,
+                                        required=bool(config["SIGNING_PERSONAL_REQUIRED"]))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides everything else."""
     app = Flask(__name__, template_folder=str(TEMPLATES),
@@ -107,6 +118,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         SIGNING_KEY_PASSPHRASE=None,  # defaults to the secret key
         SIGNING_DEV_CA=True,  # issue development certificates when none were imported
         SIGNING_TSA_URL=None,  # an RFC 3161 time-stamping authority (else the development one)
+        # Officials' own keys: the PKCS#11 module that reaches their tokens (default SoftHSM2
+        # where installed, its tokens under instance/softhsm unless SOFTHSM2_CONF says where),
+        # and whether a decision whose signer has no token is refused (else sealed alone).
+        SIGNING_PKCS11_MODULE=None,
+        SIGNING_PERSONAL_REQUIRED=False,
         EXTRACT_RETENTION_DAYS=365,
         EXTRACT_VALID_DAYS=30,
         EXTRACT_DOWNLOAD_LIMIT=3,
@@ -121,6 +137,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_CODE="10 per minute;100 per hour",
         # Filing (and its uploads, and previews) per account: a person files a few a day.
         RATELIMIT_FILING="30 per hour;200 per day",
+        RATELIMIT_PIN="5 per 15 minutes;20 per day",  # wrong PINs of a signing token
         MFA_KEY=None,
         # Signed audit checkpoints: the Ed25519 key's file (default instance/), and how often.
         AUDIT_SIGNING_KEY=None,
@@ -159,7 +176,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         retention_days=app.config["EXTRACT_RETENTION_DAYS"],
         valid_days=app.config["EXTRACT_VALID_DAYS"],
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"],
-        secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook)
+        secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook,
+        signing_tokens=_signing_tokens(app.config, instance))
     app.extensions["custody_workflow"] = Workflow(
         rulebook, notices=letters.notices(app.extensions["custody_documents"]))
     i18n.init_app(app)

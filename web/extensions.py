@@ -37,3 +37,14 @@ def filing_limit():
 
     return limiter.shared_limit(lambda: current_app.config["RATELIMIT_FILING"], scope="filing",
                                 key_func=user_or_address, methods=["POST"])
+
+
+def pin_limit():
+    """Wrong PINs of an account's signing token (RATELIMIT_PIN): a token locks itself after a
+    few, SoftHSM2 never does, so the pages stop guessing here. Only a refused PIN counts."""
+    from flask import current_app, g, request
+
+    return limiter.shared_limit(lambda: current_app.config["RATELIMIT_PIN"], scope="pin",
+                                key_func=user_or_address, methods=["POST"],
+                                exempt_when=lambda: not request.form.get("pin"),
+                                deduct_when=lambda response: bool(g.get("pin_refused")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import request
+from flask import g, request
 from flask_wtf import FlaskForm
 
 from web import db
@@ -29,6 +29,7 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
             return action()
     except (InvalidInput, Conflict, DocumentFailed) as error:
         uploads.forget_since(mark)
+        g.refused = error  # what the view may need to know of the failure (a wrong PIN)
         form.form_errors.append(domain_message(error))
         audit.record(sess, actor(), "form.rejected", outcome=Outcome.FAILURE,
                      object_type="route", object_id=request.endpoint,
@@ -36,10 +37,17 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
         return None
 
 
+# What a page never writes back into its HTML: the PIN of a signing token is typed where it is
+# used, once (a stale sign-in's re-authentication page asks for it again after).
+NEVER_CARRIED = frozenset({"pin"})
+
+
 def posted_fields(skip: Callable[[str], bool]) -> list[tuple[str, str]]:
-    """The posted fields (every value of each), but those `skip` names, to send again from
-    another page (a check page, the re-authentication page)."""
-    return [(name, value) for name in request.form if not skip(name)
+    """The posted fields (every value of each), but those `skip` names and the secrets
+    (`NEVER_CARRIED`), to send again from another page (a check page, the re-authentication
+    page)."""
+    return [(name, value) for name in request.form
+            if not skip(name) and name not in NEVER_CARRIED
             for value in request.form.getlist(name)]
 
 

@@ -30,10 +30,11 @@ def load_user(token: str) -> User | None:
     return user
 
 
-def actor() -> Actor:
-    """The acting user and their address, for services and the audit trail."""
+def actor(pin: str | None = None) -> Actor:
+    """The acting user and their address, for services and the audit trail; with the PIN of
+    their signing token when the act signs a document with it."""
     user = current_user if current_user.is_authenticated else None
-    return Actor(user, request.remote_addr, device_id=g.get("kiosk_device_id"))
+    return Actor(user, request.remote_addr, device_id=g.get("kiosk_device_id"), pin=pin or None)
 
 
 def requires(permission: Permission) -> Callable:

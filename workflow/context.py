@@ -31,6 +31,8 @@ class Actor:
     now: dt.datetime = field(default_factory=utcnow)
     # The registered kiosk device a detained person acts from (every audit entry names it).
     device_id: int | None = None
+    # The PIN of the actor's signing token, typed for this act alone (never stored or shown).
+    pin: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def today(self) -> dt.date:

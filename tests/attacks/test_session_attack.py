@@ -197,18 +197,41 @@ def test_stripping_the_long_term_data_leaves_a_valid_signature_but_not_the_regis
         assert not file_check.ok
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 15 note): pyHanko's diff policy ranks "
-                   "/Info updates as LTA_UPDATES; both mends tried failed legitimate files now "
-                   "and then; check_file refuses the file by the register's hash")
-def test_a_metadata_change_after_the_last_document_timestamp_passes_check_signature(app, db):
+def test_a_metadata_change_after_the_last_document_timestamp_fails_check_signature(app, db):
     """Found by the attack: pyHanko's default diff policy ranks /Info and XMP updates as
-    LTA_UPDATES, so a retitled file ("Phiếu cung cấp số 99/PCCTT - GIẢ") passes check_signature;
-    check_file refuses it by the register's hash. Open: the signature check should too."""
+    LTA_UPDATES, so a retitled file ("Phiếu cung cấp số 99/PCCTT - GIẢ") passed check_signature
+    (check_file refused it by the register's hash). Now the signature check refuses it too."""
     pdf = _released_plain(app, db)
     with app.extensions["custody_sessions"]() as session:
         forged = _retitled(pdf)
         assert not verification.check_file(session, forged).ok  # holds: hash register
-        assert not pki.check_signature(forged, pki.trust_roots(session)).ok
+        check = pki.check_signature(forged, pki.trust_roots(session))
+        assert not check.ok and "title or metadata" in check.problem
+        roots = pki.trust_roots(session)
+        # The XMP packet too; only its modification date may move (pyHanko's writer stamps it
+        # on every revision, to the second: a legitimate file's last update may be a second on).
+        assert not pki.check_signature(_rexmp(pdf, b'pdf:Producer="Forged"'), roots).ok
+        assert pki.check_signature(_rexmp(pdf, None), roots).ok
+
+
+def _rexmp(pdf: bytes, producer: bytes | None) -> bytes:
+    """The file with an update of its XMP packet: its producer changed, or only its date."""
+    import re
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer._update_meta = lambda: None  # pyHanko would write its own packet over the forgery
+    stream = writer.root["/Metadata"].get_object()
+    data = re.sub(rb'ModifyDate="[^"]*"', b'ModifyDate="2031-01-01T00:00:00+00:00"', stream.data)
+    if producer is not None:
+        data = re.sub(rb'pdf:Producer="[^"]*"', producer, data)
+    stream._data, stream._encoded_data = data, None
+    writer.update_container(stream)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- rule-set overrides from CUSTODY_RULE_OVERRIDES (JSON: no dates, only strings) ------------

@@ -60,7 +60,7 @@ def test_extract_holds_the_grant_and_shows_what_is_withheld(world, db, tmp_path)
     assert not verification.check_file(world.session, draft.pdf).ok
     document = release(world, draft)
     text = text_of(document.pdf, tmp_path)
-    assert "DỰ THẢO" not in text and "(Đã ký số)" in text
+    assert "DỰ THẢO" not in text and "(Chưa ký)" not in text  # the seal's image instead
     assert text.replace(f"Số: {document.number}", "") .count("PCCTT") == draft_text.count(
         "PCCTT") - 1
     for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "PHIẾU CUNG CẤP THÔNG TIN",
@@ -510,7 +510,7 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     assert "CỤC CẢNH SÁT QUẢN LÝ" not in text
     assert re.fullmatch(r"\d\d/PCCTT-CAHN", extract.number)
     # The signing authority and the signer's position, as the account records them.
-    assert "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC (Đã ký số) Thượng tá Đỗ Quang Huy" in text
+    assert "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC Thượng tá Đỗ Quang Huy" in text
     assert extract.signed_as == "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC\nThượng tá Đỗ Quang Huy"
     assert "TL. THỦ TRƯỞNG CƠ QUAN" not in text
     consent = world.act(documents_letters.issue_letters, SETTINGS, world.actor("consent.hanoi"),
@@ -519,7 +519,7 @@ def test_headers_name_the_governing_body_and_numbers_the_issuer(world, db, tmp_p
     assert re.fullmatch(r"\d\d/CSĐT-CAHN", letter.number)
     letter_text = text_of(letter.pdf, tmp_path)
     assert "CÔNG AN THÀNH PHỐ HÀ NỘI CƠ QUAN CẢNH SÁT ĐIỀU TRA" in letter_text
-    assert "KT. THỦ TRƯỞNG PHÓ THỦ TRƯỞNG (Đã ký số) Thượng tá Bùi Đức Anh" in letter_text
+    assert "KT. THỦ TRƯỞNG PHÓ THỦ TRƯỞNG Thượng tá Bùi Đức Anh" in letter_text
     # A công văn: no name heading, what it is about under its number.
     assert f"Số: {letter.number} V/v đồng ý cung cấp thông tin" in letter_text
     assert "VĂN BẢN ĐỒNG Ý" not in letter_text.upper().split("V/V")[0]

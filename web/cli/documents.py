@@ -93,6 +93,48 @@ def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) 
                    f"(SHA-256 {credential.fingerprint}).")
 
 
+@pki_group.command("enrol-token")
+@click.argument("username")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="CUSTODY_TOKEN_PIN", help="The PIN the official will type when signing.")
+@click.option("--signature-image", type=click.Path(exists=True, dir_okay=False),
+              help="Their signature as a transparent PNG (else a drawn specimen).")
+@with_appcontext
+def pki_enrol_token_command(username: str, pin: str, signature_image: str | None) -> None:
+    """Give an official a development signing token (SoftHSM2) with a key certified for them:
+    their decisions are then signed with it, unlocked by the PIN, before the seal."""
+    credential = enrol_token(username, pin, Path(signature_image).read_bytes()
+                             if signature_image else None)
+    click.echo(f"Enrolled a token for {username} ({credential.token_label}, "
+               f"SHA-256 {credential.fingerprint}).")
+
+
+def enrol_token(username: str, pin: str, signature_image: bytes | None = None):
+    """Enrol a development token for a person's account (audited); ClickException on refusal."""
+    from workflow.audit import chain as audit
+    from workflow.documents import seals, tokens
+    from workflow.models import User
+
+    settings = _settings()
+    with app_sessions()() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or user.system:
+            raise click.ClickException(f"No person's account {username}.")
+        try:
+            image = seals.checked_png(signature_image) if signature_image else None
+            credential = tokens.enrol_dev(session, settings.signing_tokens, user, pin,
+                                          passphrase=settings.passphrase, now=SYSTEM.now,
+                                          crl_url=issuing.crl_url(settings), image=image)
+        except DomainError as error:
+            raise click.ClickException(error.message % error.params) from error
+        audit.record(session, SYSTEM, "pki.enrol_token", object_type="user", object_id=user.id,
+                     details={"fingerprint": credential.fingerprint,
+                              "token": credential.token_label})
+        session.commit()
+        session.expunge(credential)
+        return credential
+
+
 @click.group("extract")
 def extract_group() -> None:
     """Issued extracts and letters."""
@@ -114,6 +156,9 @@ def extract_verify_command(path: str) -> None:
                        f"to {document.recipient_name} ({document.recipient_org}); "
                        f"state {document.state.value}; code {document.code}.")
         if check.signature.ok:
+            if check.signature.person:
+                click.echo(f"Signature: valid, signed by {check.signature.person}, then "
+                           "sealed by the organisation.")
             click.echo(f"Signature: valid, signed by {check.signature.signer}.")
             if check.signature.timestamped_at is not None:
                 click.echo(f"Timestamp: {check.signature.timestamped_at:%Y-%m-%d %H:%M:%S} UTC "

@@ -73,8 +73,24 @@ def demo_command(persons: int, seed: int, if_empty: bool, host: str, port: int) 
             click.echo(f"Loaded {summary['persons']} persons in {summary['organisations']} "
                        f"organisations, {summary['accounts']} demo accounts.")
             _print_accounts(summary["kiosk_person"])
+            _demo_token()
             return
     _print_accounts()
+
+
+def _demo_token() -> None:
+    """Give the demo's Hanoi approver a development signing token (SoftHSM2), so that what
+    they decide is signed with their own certificate and then sealed; skipped without it."""
+    from web.cli.documents import enrol_token
+
+    username = demo.DEMO_SIGNER
+    try:
+        enrol_token(username, demo.DEMO_SIGNING_PIN)
+    except click.ClickException as error:
+        click.echo(f"No signing token for {username}: {error.message}")
+        return
+    click.echo(f"Signing token: {username} signs decisions with their own certificate; type "
+               f"PIN {demo.DEMO_SIGNING_PIN} when the check page asks for it.")
 
 
 def default_workers() -> int:

@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -31,14 +32,14 @@ from forms.requests import (
 from web import db
 from web.diagram import state_diagram
 from web.documents.views import settings
-from web.extensions import filing_limit
+from web.extensions import filing_limit, pin_limit
 from web.forms_support import attempt, posted_fields, status_for
 from web.requests.labels import ACTION_LABELS, context
 from web.requests.uploads import store_scan
 from web.security import actor
 from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
-from workflow.documents import extracts, issuing
+from workflow.documents import extracts, issuing, tokens
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.records import error_reports
 from workflow.requests import deadlines, decisions, filing, kernel, queries
@@ -138,6 +139,19 @@ def _documents(req, issued: list) -> list:
 
 # Decisions that cannot be undone are checked on a page of their own before they are made.
 CHECKED = frozenset({"refuse", "refuse_consent", "release", "revoke"})
+# Decisions that issue a document signed by the one who decides: with a signing token of
+# their own, they type its PIN on the check page (a consent written on paper issues none).
+SIGNED = frozenset({"refuse", "refuse_consent", "grant_consent", "return_for_supplement",
+                    "release"})
+
+
+def _signs_personally(action: str, form) -> bool:
+    """Whether this action signs with the user's own token, so the check page asks its PIN."""
+    if action not in SIGNED or (action == "grant_consent" and form.letter_ref.data):
+        return False
+    if action == "release" and not isinstance(form, ReleaseForm):
+        return False
+    return tokens.personal_credential(db.session(), current_user) is not None
 
 
 def _page(req, forms, documents, preparation, failed=None, status=200):
@@ -151,6 +165,7 @@ def _page(req, forms, documents, preparation, failed=None, status=200):
 @bp.route("/<int:request_id>", methods=["GET", "POST"])
 @login_required
 @fresh_sign_in_required
+@pin_limit()
 def show(request_id: int):
     """The request with its route, deadline, steps, timeline, diagram and the user's actions;
     a refusal, a release or a revocation is shown for checking before it is made."""
@@ -177,19 +192,35 @@ def show(request_id: int):
         return _page(req, forms, documents, preparation, failed=action, status=422)
     if request.form.get("change"):
         return _page(req, forms, documents, preparation, failed=action)
-    if _checked(action, form, documents, preparation) and request.form.get("confirmed") != "yes":
-        until = (actor().today + dt.timedelta(days=form.valid_days.data)
-                 if isinstance(form, ReleaseForm) else None)
-        return render_template("requests/check.html", req=req, action=action, form=form,
-                               preparation=preparation, documents=documents,
-                               carried=posted_fields(lambda name: name in ("confirmed", "change")),
-                               until=until)
-    if attempt(form, lambda: _act(action, form, request_id, req.version)):
+    personal = _signs_personally(action, form)
+    checked = personal or _checked(action, form, documents, preparation)
+    if checked and request.form.get("confirmed") != "yes":
+        return _check_page(req, action, form, preparation, documents, personal)
+    pin = request.form.get("pin", "")[:64] if personal else None
+    if attempt(form, lambda: _act(action, form, request_id, req.version, pin)):
         if action == "prepare":  # what comes next (preview, release) is on the request's page
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
         return redirect(url_for(".done", request_id=request_id, action=action))
+    if personal:  # a wrong PIN is typed again where it was typed, the decision as it was
+        g.pin_refused = isinstance(g.get("refused"), tokens.PinRefused)
+        return _check_page(req, action, form, preparation, documents, personal, status=422)
     return _page(req, forms, documents, preparation, failed=action, status=422)
+
+
+def _check_page(req, action: str, form, preparation, documents, personal: bool,
+                status: int = 200):
+    """The check-your-answers page of a decision, with the PIN of the user's token when the
+    decision is signed with it (the PIN is never sent back)."""
+    until = (actor().today + dt.timedelta(days=form.valid_days.data)
+             if isinstance(form, ReleaseForm) else None)
+    carried = posted_fields(lambda name: name in ("confirmed", "change"))
+    pin_error = None
+    if isinstance(g.get("refused"), tokens.PinRefused):  # told at the field, linked from the top
+        pin_error = form.form_errors.pop()
+    return render_template("requests/check.html", req=req, action=action, form=form,
+                           preparation=preparation, documents=documents, carried=carried,
+                           until=until, personal=personal, pin_error=pin_error), status
 
 
 def _checked(action: str, form, documents: list, preparation) -> bool:
@@ -231,10 +262,10 @@ def done(request_id: int, action: str):
                            issued=issued, extract=extract)
 
 
-def _act(action: str, form, request_id: int, version: int):
-    """The operation of the action, on the version of the request the user saw; the operation
-    issues its own notices and audit entries."""
-    sess, who, flow, seen = db.session(), actor(), _flow(), {"expected_version": version}
+def _act(action: str, form, request_id: int, version: int, pin: str | None = None):
+    """The operation of the action, on the version of the request the user saw, signed with the
+    user's token when `pin` opens it; the operation issues its own notices and audit entries."""
+    sess, who, flow, seen = db.session(), actor(pin), _flow(), {"expected_version": version}
     match action:
         case "approve":
             return decisions.approve(sess, who, request_id, categories=form.categories.data,

@@ -104,6 +104,10 @@ DEMO_ACCOUNTS = [
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
 # The demo detainee's kiosk PIN (a real PIN is random, issued by a clerk and shown once).
 DEMO_KIOSK_PIN = "271017"
+# The demo official who signs with a token of their own (`custody demo` enrols it where SoftHSM2
+# is installed), and its PIN: the others' decisions carry the seal alone.
+DEMO_SIGNER = "approver.hanoi"
+DEMO_SIGNING_PIN = "246810"
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, undefer
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.documents import longterm, pki
+from workflow.documents import longterm, pki, seals, tokens
 from workflow.documents.authority import signature_lines
 from workflow.documents.citations import citation_values
 from workflow.documents.codes import new_code
@@ -89,6 +89,7 @@ class ExtractSettings:
     max_valid_days: int = 365
     max_download_limit: int = 20
     rules: Rulebook = field(default_factory=Rulebook)  # what documents cite, by their date
+    signing_tokens: tokens.TokenSettings = field(default_factory=tokens.TokenSettings)
 
 
 _local = threading.local()
@@ -140,22 +141,49 @@ def _place(org: Organisation) -> str:
     return org.province or "Hà Nội"
 
 
+@dataclass(frozen=True)
+class Signers:
+    """Who signs a document: the official's own credential (when they have a token) and then
+    the organisation's seal."""
+
+    seal: SigningCredential
+    person: SigningCredential | None
+
+
+def _signers(session: Session, settings: ExtractSettings, actor: Actor, org: Organisation,
+             signed_by: User | None) -> Signers:
+    seal = pki.org_credential(session, org, settings.passphrase, actor.now,
+                              issue_dev=settings.issue_dev_certificates,
+                              crl_url=crl_url(settings))
+    return Signers(seal, tokens.signing_person(session, settings.signing_tokens, actor, signed_by))
+
+
+def _presentation(signers: Signers, org: Organisation, signed_by: User | None) -> dict:
+    """The images the signatures show (Decree 30/2020, Appendix I)."""
+    return {"seal_image": seals.image_markup(signers.seal, org.name, seal=True),
+            "signature_image": seals.image_markup(
+                signers.person, signed_by.full_name if signed_by else "", seal=False)}
+
+
 def _sign(session: Session, settings: ExtractSettings, actor: Actor, pdf: bytes,
-          org: Organisation, *, reason: str) -> tuple[bytes, SigningCredential]:
-    """Sign with the issuer's credential at PAdES B-LTA when a timestamp authority serves."""
+          org: Organisation, signers: Signers, *, reason: str, signer_name: str) -> bytes:
+    """Sign with the official's own key (PAdES B-LT) when they have one, then with the
+    organisation's seal, at B-LTA when a timestamp authority serves (else B-B)."""
     published = crl_url(settings)
-    credential = pki.org_credential(session, org, settings.passphrase, actor.now,
-                                    issue_dev=settings.issue_dev_certificates, crl_url=published)
     stamper = longterm.timestamper(session, settings.passphrase, actor.now,
                                    tsa_url=settings.tsa_url,
                                    dev=settings.issue_dev_certificates, crl_url=published)
-    context = (longterm.signing_context(session, settings.passphrase,
-                                        fetch=credential.source != "dev")
+    fetch = any(c is not None and c.source != "dev" for c in (signers.seal, signers.person))
+    context = (longterm.signing_context(session, settings.passphrase, fetch=fetch)
                if stamper is not None else None)
-    signed = pki.sign_pdf(pdf, pki.signer_for(credential, settings.passphrase), reason=reason,
-                          location=_place(org), name=org.name, timestamper=stamper,
-                          context=context)
-    return signed, credential
+    if signers.person is not None:
+        with tokens.opened(settings.signing_tokens, signers.person, actor.pin or "") as own:
+            pdf = pki.sign_pdf(pdf, own, reason=reason, location=_place(org), name=signer_name,
+                               timestamper=stamper, context=context, archive=False)
+    return pki.sign_pdf(pdf, pki.signer_for(signers.seal, settings.passphrase), reason=reason,
+                        location=_place(org), name=org.name, timestamper=stamper,
+                        context=context,
+                        field_name="Seal" if signers.person is not None else "Signature")
 
 
 # What a draft prints where its verification code will be.
@@ -163,7 +191,7 @@ DRAFT_CODE = "(cấp khi phát hành)"  # as long as a code: the draft breaks it
 # What may differ between a previewed draft and the document issued from it: what issuing
 # gives (number, code, date of issue) and who signs it (the releaser).
 ISSUE_KEYS = frozenset({"number", "code", "verify_url", "qr", "date", "draft", "signer_lines",
-                        "signer"})
+                        "signer", "seal_image", "signature_image"})
 
 
 def content_digest(values: dict, parts: list | None) -> str:
@@ -201,15 +229,15 @@ def _given(settings: ExtractSettings, actor: Actor, kind: IssuedKind, org: Organ
 
 def _produce(session: Session, settings: ExtractSettings, actor: Actor, *, template: str,
              values: dict, parts: list | None, org: Organisation, kind: IssuedKind,
-             sign: bool):
+             signers: Signers | None):
     """Render (and sign) a document; any renderer or signer failure changes nothing."""
     render = renderer()
     try:
         rendered = (render.render_parts(template, values, parts) if parts is not None
                     else render.render_pages(template, values))
-        pdf, credential = (_sign(session, settings, actor, rendered.pdf, org,
-                                 reason=f"{vi(kind.label)} {values['number']}") if sign
-                           else (rendered.pdf, None))
+        pdf = (_sign(session, settings, actor, rendered.pdf, org, signers,
+                     reason=f"{vi(kind.label)} {values['number']}", signer_name=values["signer"])
+               if signers is not None else rendered.pdf)
     except DomainError:
         raise
     except Exception as error:  # noqa: BLE001 - any renderer or signer failure is reported
@@ -218,7 +246,14 @@ def _produce(session: Session, settings: ExtractSettings, actor: Actor, *, templ
                              error=f"{type(error).__name__}: {str(error)[:200]}") from error
     version, source = render.template_version(template)
     record_template(session, version, template, source)
-    return rendered, pdf, credential, version
+    return rendered, pdf, version
+
+
+def _signed_contents(contents: dict, signers: Signers | None) -> dict:
+    # The official's certificate is kept with the document, as the seal's is in its column.
+    if signers is None or signers.person is None:
+        return contents
+    return contents | {"person_fingerprint": signers.person.fingerprint}
 
 
 def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
@@ -237,21 +272,24 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     values = _values(settings, request, org, recipient_name=recipient_name,
                      recipient_org=recipient_org, signed_by=signed_by, secrecy=secrecy,
                      today=actor.today, rule_version=rule_version)
+    signers = None if draft else _signers(session, settings, actor, org, signed_by)
+    if signers is not None:
+        values |= _presentation(signers, org, signed_by)
     serial = None if draft else next_serial(session, org.id, actor.today.year)
     code = None if draft else new_code()
     values |= _given(settings, actor, kind, org, serial, code)
     values |= context(values["number"], values["code"])
     template = TEMPLATES[kind]
-    rendered, pdf, credential, version = _produce(
+    rendered, pdf, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
-        kind=kind, sign=not draft)
-    contents = contents | {"digest": content_digest(values, parts)}
+        kind=kind, signers=signers)
+    contents = _signed_contents(contents, signers) | {"digest": content_digest(values, parts)}
     document = IssuedDocument(
         request_id=request.id, step_id=step_id, kind=kind, state=state, secrecy=secrecy,
         org_id=org.id, year=actor.today.year, serial=serial,
         number=None if draft else values["number"], code=code,
         template_version=version,
-        signer_fingerprint=credential.fingerprint if credential else None,
+        signer_fingerprint=signers.seal.fingerprint if signers else None,
         sha256=hashlib.sha256(pdf).hexdigest(),
         signed_as="\n".join([*values["signer_lines"], values["signer"]]),
         size=len(pdf), pages=rendered.pages, pdf=pdf,
@@ -283,18 +321,21 @@ def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
     if content_digest(values, parts) != document.contents.get("digest"):
         raise Conflict(N_("The record changed after this extract was prepared: prepare it "
                           "again and read the new preview; nothing was released."))
+    signers = _signers(session, settings, actor, org, actor.user)
+    values |= _presentation(signers, org, actor.user)
     serial, code = next_serial(session, org.id, actor.today.year), new_code()
     values |= _given(settings, actor, document.kind, org, serial, code)
     values |= context(values["number"], values["code"])
     template = TEMPLATES[document.kind]
-    rendered, pdf, credential, version = _produce(
+    rendered, pdf, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
-        kind=document.kind, sign=True)
+        kind=document.kind, signers=signers)
     document.year, document.serial, document.number = actor.today.year, serial, values["number"]
     document.code = code
-    document.template_version, document.signer_fingerprint = version, credential.fingerprint
-    document.contents_json = json.dumps(document.contents | {"draft_sha256": document.sha256},
-                                        ensure_ascii=False, default=str)
+    document.template_version, document.signer_fingerprint = version, signers.seal.fingerprint
+    document.contents_json = json.dumps(
+        _signed_contents(document.contents, signers) | {"draft_sha256": document.sha256},
+        ensure_ascii=False, default=str)
     document.sha256, document.size = hashlib.sha256(pdf).hexdigest(), len(pdf)
     document.pages, document.pdf = rendered.pages, pdf
     document.signed_as = "\n".join([*values["signer_lines"], values["signer"]])

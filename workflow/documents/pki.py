@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
@@ -56,7 +58,8 @@ def encrypted_key_pem(key, passphrase: str) -> str:
         serialization.BestAvailableEncryption(passphrase.encode())).decode()
 
 
-def _fit(value: str) -> str:
+def fit(value: str) -> str:
+    """A value cut to what an X.509 name attribute holds (64 bytes of UTF-8)."""
     # X.509 caps these attributes at 64; cryptography counts the common name in UTF-8 bytes.
     while len(value.encode()) > 64:
         value = value[:-1]
@@ -66,8 +69,8 @@ def _fit(value: str) -> str:
 def subject_name(common: str, org: str) -> x509.Name:
     """A certificate's subject: country VN, the organisation and the common name."""
     return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(org)),
-                      x509.NameAttribute(NameOID.COMMON_NAME, _fit(common))])
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, fit(org)),
+                      x509.NameAttribute(NameOID.COMMON_NAME, fit(common))])
 
 
 def store_credential(session: Session, cert: x509.Certificate, *, purpose: str, source: str,
@@ -223,18 +226,20 @@ def signer_for(credential: SigningCredential, passphrase: str) -> signers.Simple
         cert_registry=SimpleCertificateStore.from_certs(chain))
 
 
-def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, location: str,
+def sign_pdf(pdf: bytes, signer: signers.Signer, *, reason: str, location: str,
              name: str, timestamper: timestamps.TimeStamper | None = None,
-             context: ValidationContext | None = None) -> bytes:
-    """The PDF with a PAdES signature over the whole file: baseline B-B alone; with a
-    timestamper and a validation context B-LTA (a timestamp on the signature, the chain's
-    revocation data in the document security store, and a document timestamp over it all)."""
+             context: ValidationContext | None = None, field_name: str = "Signature",
+             archive: bool = True) -> bytes:
+    """The PDF with a PAdES signature over the whole file in `field_name`: baseline B-B alone;
+    with a timestamper and a validation context B-LT (a timestamp on the signature and the
+    chain's revocation data in the document security store), and with `archive` B-LTA (a
+    document timestamp over it all)."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     longterm = timestamper is not None and context is not None
     meta = signers.PdfSignatureMetadata(
-        field_name="Signature", reason=reason, location=location, name=name,
+        field_name=field_name, reason=reason, location=location, name=name,
         subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
-        embed_validation_info=longterm, use_pades_lta=longterm,
+        embed_validation_info=longterm, use_pades_lta=longterm and archive,
         validation_context=context if longterm else None)
     out = run_async(lambda: signers.async_sign_pdf(writer, meta, signer=signer,
                                                    timestamper=timestamper))
@@ -261,7 +266,8 @@ def trust_roots(session: Session) -> list[asn1_x509.Certificate]:
 
 @dataclass(frozen=True)
 class SignatureCheck:
-    """What the validation of a PDF's signature found."""
+    """What the validation of a PDF's signatures found: the seal's (the organisation's), and the
+    signing official's own before it when the document carries one."""
 
     ok: bool
     problem: str | None
@@ -270,38 +276,56 @@ class SignatureCheck:
     signed_at: dt.datetime | None = None
     timestamped_at: dt.datetime | None = None  # by a trusted time-stamping authority
     long_term: bool = False  # revocation data and a document timestamp are embedded
+    person: str | None = None  # the official's certificate subject
+    person_fingerprint: str | None = None
 
 
 def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> SignatureCheck:
-    """Validate the one signature of an issued PDF: intact, trusted, and nothing added after it
-    but its long-term validation data under a trusted document timestamp over the whole file."""
+    """Validate the signatures of an issued PDF: the seal's alone, or an official's followed by
+    the seal's; each intact and trusted, nothing added after the official's but the seal, and
+    nothing after the seal but its long-term validation data under a trusted document timestamp
+    over the whole file."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         signatures = reader.embedded_regular_signatures
         stamps = reader.embedded_timestamp_signatures
     except Exception as error:  # noqa: BLE001 - any parse failure means "not our document"
         return SignatureCheck(False, f"the file is not a readable PDF ({error})")
-    if len(signatures) != 1:
-        return SignatureCheck(False, f"expected one signature, found {len(signatures)}")
+    if len(signatures) not in (1, 2):
+        return SignatureCheck(False, "expected one signature (or an official's and the seal), "
+                                     f"found {len(signatures)}")
     context = ValidationContext(trust_roots=roots, allow_fetching=False,
                                 revocation_mode="soft-fail")
     try:
-        status = run_async(lambda: async_validate_pdf_signature(signatures[0], context))
+        statuses = [run_async(lambda s=s: async_validate_pdf_signature(s, context))
+                    for s in signatures]
         stamp_statuses = [run_async(lambda s=s: async_validate_pdf_timestamp(s, context))
                           for s in stamps]
     except Exception as error:  # noqa: BLE001 - malformed signature data
         return SignatureCheck(False, f"the signature cannot be validated ({error})")
-    cert = status.signing_cert
-    fingerprint = hashlib.sha256(cert.dump()).hexdigest() if cert else None
-    subject = cert.subject.human_friendly if cert else None
+    status = statuses[-1]
+    person = statuses[0] if len(statuses) == 2 else None
+    problem = (_signature_problem(status) or _person_problem(person)
+               or _stamp_problem(stamps, stamp_statuses) or _retitled(reader, signatures, stamps))
+    for each in statuses:
+        token = each.timestamp_validity
+        if problem is None and token is not None and not (token.intact and token.valid
+                                                           and token.trusted):
+            problem = "a signature's timestamp is not from a trusted authority"
     token = status.timestamp_validity
-    problem = _signature_problem(status) or _stamp_problem(stamps, stamp_statuses)
-    if problem is None and token is not None and not (token.intact and token.valid
-                                                       and token.trusted):
-        problem = "the signature's timestamp is not from a trusted authority"
+    subject, fingerprint = _who(status)
+    person_subject, person_fingerprint = _who(person) if person else (None, None)
     return SignatureCheck(problem is None, problem, subject, fingerprint,
                           status.signer_reported_dt,
-                          token.timestamp if token is not None else None, bool(stamps))
+                          token.timestamp if token is not None else None, bool(stamps),
+                          person_subject, person_fingerprint)
+
+
+def _who(status) -> tuple[str | None, str | None]:
+    cert = status.signing_cert
+    if cert is None:
+        return None, None
+    return cert.subject.human_friendly, hashlib.sha256(cert.dump()).hexdigest()
 
 
 def _signature_problem(status) -> str | None:
@@ -315,6 +339,22 @@ def _signature_problem(status) -> str | None:
         "the file was changed after it was signed"
 
 
+def _person_problem(status) -> str | None:
+    # After the official signs, the seal's signature is added (a new signature field: form
+    # filling in pyHanko's terms), then validation data; nothing else.
+    if status is None:
+        return None
+    if not (status.intact and status.valid):
+        return "the official's signature does not match the content"
+    if not status.trusted:
+        return "the official's certificate does not chain to a trusted root"
+    if status.coverage is not SignatureCoverageLevel.ENTIRE_REVISION \
+            or status.modification_level is None \
+            or status.modification_level > ModificationLevel.FORM_FILLING:
+        return "the file was changed after the official signed it"
+    return None
+
+
 def _nothing_added_but_validation_data(status) -> bool:
     # A long-term signature is followed by its revocation data and document timestamps, the
     # last timestamp by its own authority's data: anything else added after is a change.
@@ -322,6 +362,38 @@ def _nothing_added_but_validation_data(status) -> bool:
         status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
         and status.modification_level is not None
         and status.modification_level <= ModificationLevel.LTA_UPDATES)
+
+
+# pyHanko's writer stamps the XMP packet's modification date on every revision it writes, to
+# the second: a validation-data update a second after the timestamp changes it and nothing else.
+REWRITTEN_DATES = re.compile(
+    rb'xmp:(?:ModifyDate|MetadataDate)(?:="[^"]*"|>[^<]*</xmp:(?:ModifyDate|MetadataDate)>)')
+
+
+def _described(resolver) -> tuple:
+    """What a revision says about the document: its /Info and its XMP metadata, each read as
+    that revision had it (an indirect object resolved through the reader would be the last)."""
+
+    def read(value):
+        return resolver.get_object(value.reference) if isinstance(
+            value, generic.IndirectObject) else value
+
+    trailer = resolver.trailer_view
+    info = read(trailer.raw_get("/Info")) if "/Info" in trailer else {}
+    root = read(trailer.raw_get("/Root"))
+    metadata = read(root.raw_get("/Metadata")) if "/Metadata" in root else None
+    xmp = REWRITTEN_DATES.sub(b"", metadata.data) if metadata is not None else None
+    return sorted((str(key), str(read(info.raw_get(key)))) for key in info), xmp
+
+
+def _retitled(reader, signatures, stamps) -> str | None:
+    # pyHanko's diff policy counts /Info and XMP updates as validation data: a file retitled
+    # after its last timestamp would pass. What the document says of itself must be what it
+    # said when last signed or stamped.
+    last = max(s.signed_revision for s in [*signatures, *stamps])
+    if _described(reader.get_historical_resolver(last)) != _described(reader):
+        return "the file's title or metadata was changed after it was signed"
+    return None
 
 
 def _stamp_problem(stamps, statuses) -> str | None:

@@ -1,12 +1,15 @@
 """Documents of the workflow rendered to PDF with WeasyPrint, laid out per Decree 30/2020.
 
 Templates get plain values only and are autoescaped; the renderer fetches nothing but the bundled
-assets in this folder (fonts, stylesheet), so a record field holding markup or a URL prints as
-text and reaches nothing. The font is bundled so that output is the same on every machine.
+assets in this folder (fonts, stylesheet) and the PNG images a document carries inline (the
+signature and the seal), so a record field holding markup or a URL prints as text and reaches
+nothing. The font is bundled so that output is the same on every machine.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import io
@@ -21,11 +24,12 @@ from pypdf import PdfReader, PdfWriter
 from weasyprint import CSS, HTML
 from weasyprint.document import Document, Page
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from workflow.documents.contents import Section, carried_over, joined
 
 ASSETS = Path(__file__).resolve().parent
+PNG_DATA = "data:image/png;base64,"
 
 
 class AssetsOnly(URLFetcher):
@@ -36,7 +40,14 @@ class AssetsOnly(URLFetcher):
         self.refused: list[str] = []
 
     def fetch(self, url, headers=None):
-        """Only file:// URLs that resolve inside the assets folder."""
+        """Only file:// URLs that resolve inside the assets folder, and PNG images carried in
+        the document itself (a signature's, a seal's: `data:image/png;base64,`)."""
+        if url.startswith(PNG_DATA):
+            try:
+                body = base64.b64decode(url.removeprefix(PNG_DATA), validate=True)
+            except binascii.Error as error:
+                raise ValueError("refused a malformed image") from error
+            return URLFetcherResponse(url, body, {"Content-Type": "image/png"})
         if url.startswith("file://"):
             path = Path(url.removeprefix("file://").split("?")[0]).resolve()
             if path.is_relative_to(ASSETS) and path.is_file():

@@ -86,4 +86,7 @@ def check_file(session: Session, pdf: bytes) -> FileCheck:
     if document is not None and signature.signer_fingerprint \
             and signature.signer_fingerprint != document.signer_fingerprint:
         problems.append("register: signed by another certificate than the one recorded")
+    person = document.contents.get("person_fingerprint") if document is not None else None
+    if document is not None and signature.ok and person != signature.person_fingerprint:
+        problems.append("register: the official's signature is not the one recorded")
     return FileCheck(not problems, tuple(problems), document, signature)

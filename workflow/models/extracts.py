@@ -27,24 +27,32 @@ from workflow.models.users import User
 
 
 class SigningCredential(Base):
-    """A certificate (with its private key for an organisation's own) used to sign or to trust."""
+    """A certificate used to sign or to trust: an organisation's seal (its key encrypted here), a
+    person's own (its key on a PKCS#11 token, never here), a CA's or a trusted root."""
 
     __tablename__ = "signing_credential"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # "ca" (dev CA), "root" (trusted), "org"
+    # "ca" (dev CA), "root" (trusted), "org" (the seal), "tsa", "person" (an official's own)
+    purpose: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_label: Mapped[str | None] = mapped_column(String(64))  # where a person's key is
+    # What the signature shows on the page (PNG or SVG): a person's signature, an org's seal.
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    image_type: Mapped[str | None] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     cert_pem: Mapped[str] = mapped_column(Text)
     key_pem: Mapped[str | None] = mapped_column(Text)  # PKCS#8, encrypted with a passphrase
     chain_pem: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(16))  # "dev" or "imported"
+    source: Mapped[str] = mapped_column(String(16))  # "dev", "imported" or "token"
     active: Mapped[bool] = mapped_column(default=True)
     not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organisation | None] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class DocumentRegister(Base):

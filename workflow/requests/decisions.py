@@ -54,7 +54,9 @@ def _decide(session: Session, actor: Actor, request_id: int, kind: StepKind,
 
 def _close_step(step: RequestStep, actor: Actor, outcome: StepOutcome, **values) -> None:
     step.outcome, step.decided_at = outcome, actor.now
-    step.decided_by_id = actor.user.id if actor.user else None
+    # The object, not only its id: the decision's letter is signed by `decided_by` in this
+    # same transaction, before a reload would fill the relationship in.
+    step.decided_by = actor.user
     for key, value in values.items():
         setattr(step, key, value)
 

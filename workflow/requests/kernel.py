@@ -90,8 +90,7 @@ def record_transition(session: Session, actor: Actor, request: AccessRequest, tr
     details = details or {}
     session.add(RequestTransition(
         request=request, trigger=trigger, from_state=before, to_state=after,
-        actor_id=actor.user.id if actor.user else None, at=actor.now, reason=reason,
-        rule_version=request.rule_version,
+        actor=actor.user, at=actor.now, reason=reason, rule_version=request.rule_version,
         details=json.dumps(details, ensure_ascii=False, default=str, sort_keys=True)))
     audit.record(session, actor, f"request.{trigger}", object_type="request",
                  object_id=request.id,
