@@ -280,3 +280,38 @@ def test_no_page_writes_a_typed_pin_back_into_its_html(app):
                                   data={"pin": PIN, "refuse-text": "lý do", "action": "refuse"}):
         assert posted_fields(lambda name: False) == [("refuse-text", "lý do"),
                                                      ("action", "refuse")]
+
+
+def _png(mode: str, kind: str = "PNG") -> bytes:
+    image = Image.new(mode, (200, 80), (20, 60, 160, 0) if mode == "RGBA" else (20, 60, 160))
+    out = BytesIO()
+    image.save(out, kind)
+    return out.getvalue()
+
+
+def test_a_signature_image_is_a_transparent_png_and_shows_on_the_page(runner, world, db,
+                                                                      tmp_path, app):
+    from workflow.documents import seals
+
+    for data, said in ((_png("RGB"), "transparent"), (_png("RGB", "JPEG"), "PNG file"),
+                       (b"not an image", "readable image"),
+                       (b"\x89PNG" + b"0" * (600 * 1024), "larger than")):
+        with pytest.raises(InvalidInput, match=said):
+            seals.checked_png(data)
+    (tmp_path / "sig.png").write_bytes(_png("RGBA"))
+    (tmp_path / "sig.jpg").write_bytes(_png("RGB", "JPEG"))
+    refused = runner.invoke(args=["pki", "enrol-token", "approver.hanoi", "--pin", PIN,
+                                  "--signature-image", str(tmp_path / "sig.jpg")])
+    assert refused.exit_code != 0 and "PNG" in refused.output
+    result = runner.invoke(args=["pki", "enrol-token", "approver.hanoi", "--pin", PIN,
+                                 "--signature-image", str(tmp_path / "sig.png")])
+    assert result.exit_code == 0, result.output
+    _person, request = arrange(world, db)
+    document = _release(world, prepare(world, request.id), PIN,
+                        settings=app.extensions["custody_documents"])
+    (tmp_path / "x.pdf").write_bytes(document.pdf)
+    listing = subprocess.run(["pdfimages", "-list", str(tmp_path / "x.pdf")],
+                             capture_output=True, text=True, check=True).stdout
+    sizes = {tuple(line.split()[3:5]) for line in listing.splitlines()[2:]}
+    assert ("200", "80") in sizes  # the registered image, as uploaded
+    assert ("600", "600") in sizes  # the development seal beside it

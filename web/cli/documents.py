@@ -68,9 +68,14 @@ def pki_list_command() -> None:
               help="PEM file with the issuing CA certificates (roots become trusted).")
 @click.option("--key-password", envvar="CUSTODY_IMPORT_KEY_PASSWORD",
               help="Password of the key file, if it is encrypted.")
+@click.option("--seal-image", "seal_path", type=click.Path(exists=True, dir_okay=False),
+              help="The body's seal as a transparent PNG, shown where the seal signs.")
 @with_appcontext
-def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) -> None:
+def pki_import_command(org_code, cert_path, key_path, chain_path, key_password,
+                       seal_path) -> None:
     """Import a real certificate and key for an organisation (replaces its development one)."""
+    from workflow.documents import seals
+
     with app_sessions()() as session:
         org = session.scalars(select(Organisation).where(Organisation.code == org_code)).first()
         if org is None:
@@ -81,6 +86,9 @@ def pki_import_command(org_code, cert_path, key_path, chain_path, key_password) 
                 key_pem=Path(key_path).read_bytes(), key_password=key_password,
                 chain_pem=Path(chain_path).read_bytes() if chain_path else b"",
                 passphrase=_settings().passphrase)
+            if seal_path:
+                credential.image, credential.image_type = seals.checked_png(
+                    Path(seal_path).read_bytes())
         except DomainError as error:
             raise click.ClickException(error.message % error.params) from error
         from workflow.audit import chain as audit
