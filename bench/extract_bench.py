@@ -189,6 +189,10 @@ def measure(url: str, request_id: int, runs: int) -> dict:
         pki.sign_pdf(half, signer, reason="bench", location="Hà Nội", name="bench",
                      timestamper=stamper, context=context, field_name="Seal")
         personal.append((time.perf_counter() - started) * 1000)
+    if module:  # the releases measured above and next are the seal's alone
+        with sessions() as session:
+            session.merge(official).active = False
+            session.commit()
     for _ in range(runs + 1):
         started = time.perf_counter()
         pki.sign_pdf(unsigned, signer, reason="bench", location="Hà Nội", name="bench")

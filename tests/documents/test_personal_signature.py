@@ -314,4 +314,4 @@ def test_a_signature_image_is_a_transparent_png_and_shows_on_the_page(runner, wo
                              capture_output=True, text=True, check=True).stdout
     sizes = {tuple(line.split()[3:5]) for line in listing.splitlines()[2:]}
     assert ("200", "80") in sizes  # the registered image, as uploaded
-    assert ("600", "600") in sizes  # the development seal beside it
+    assert ("400", "400") in sizes  # the development seal beside it

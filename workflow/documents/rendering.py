@@ -30,6 +30,7 @@ from workflow.documents.contents import Section, carried_over, joined
 
 ASSETS = Path(__file__).resolve().parent
 PNG_DATA = "data:image/png;base64,"
+IMAGE_CACHE = 64
 
 
 class AssetsOnly(URLFetcher):
@@ -92,6 +93,11 @@ class Renderer:
         self.env.filters["unbroken"] = unbroken_numbers
 
     @cached_property
+    def _images(self) -> dict:
+        # The seal and signature images a renderer embeds again and again, decoded once.
+        return {}
+
+    @cached_property
     def _fonts(self) -> FontConfiguration:
         return FontConfiguration()
 
@@ -115,7 +121,9 @@ class Renderer:
                   url_fetcher=fetcher)
         html = HTML(string=self.html(template, context), base_url=ASSETS.as_uri() + "/",
                     url_fetcher=fetcher)
-        return html.render(stylesheets=[css], font_config=self._fonts)
+        if len(self._images) > IMAGE_CACHE:  # a bound: one seal per body, one per signer
+            self._images.clear()
+        return html.render(stylesheets=[css], font_config=self._fonts, cache=self._images)
 
     def render_parts(self, template: str, context: dict, parts: list[list[Section]]
                      ) -> Rendered:
