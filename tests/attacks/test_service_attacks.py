@@ -84,6 +84,10 @@ EXEMPT = {
     # A question about the actor's own reading (has this releaser opened this preview?), asked
     # by the release after its gate; it reads one's own audit entries and changes nothing.
     "documents.extracts.previewed_by",
+    # Which of the actor's own credentials signs a document the operation already decided to
+    # issue: only the acting official's own token, opened by the PIN they typed; asked after the
+    # operation's gate and changing nothing (tests/documents/test_personal_signature.py).
+    "documents.tokens.signing_person",
     # A released secret extract's entry in the secret register: written by the release, after
     # the release's own gate.
     "documents.secrets.register_secret",

@@ -132,6 +132,7 @@ ACTIONS: dict[str, str] = {
     "report.send_back": N_("Report sent back"),
     "report.supersede": N_("Report replaced by its correction"),
     "pki.import": N_("Signing certificate installed"),
+    "pki.enrol_token": N_("Personal signing token enrolled"),
 }
 
 # What `object_type` names (records: the labels their history uses).
