@@ -147,7 +147,10 @@ SIGNED = frozenset({"refuse", "refuse_consent", "grant_consent", "return_for_sup
 
 def _signs_personally(action: str, form) -> bool:
     """Whether this action signs with the user's own token, so the check page asks its PIN."""
-    if action not in SIGNED or (action == "grant_consent" and form.letter_ref.data):
+    # A consent written on paper (its number or its scan) issues no letter: it goes straight to
+    # the operation, with the scan it carries (a check page could not carry a file).
+    if action not in SIGNED or (action == "grant_consent" and (
+            (form.letter_ref.data or "").strip() or form.letter_scan.data)):
         return False
     if action == "release" and not isinstance(form, ReleaseForm):
         return False
