@@ -14,6 +14,7 @@ from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
+from workflow.audit import tracker as read_gates
 from workflow.documents import letters
 from workflow.documents import tokens as signing_tokens
 from workflow.documents.issuing import ExtractSettings
@@ -185,7 +186,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
-                                   "kiosk_gates": kiosk_gates,
+                                   "kiosk_gates": kiosk_gates, "read_gates": read_gates,
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,
@@ -198,13 +199,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.error_reports.views import bp as error_reports_bp
     from web.kiosk.views import bp as kiosk_bp
     from web.main.views import bp as main_bp
+    from web.records.reads import bp as reads_bp
     from web.records.views import bp as records_bp
     from web.reports.views import bp as reports_bp
     from web.requests.views import bp as requests_bp
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp):
+                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
+                      reads_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

@@ -138,6 +138,10 @@ MATRIX = {
                                             detainee_demo=200)),
     "kiosk.home": ("/kiosk/me", expect(set(), detainee_demo=200)),
     "kiosk.my_record": ("/kiosk/record", expect(set(), detainee_demo=200)),
+    "kiosk.my_reads": ("/kiosk/reads", expect(set(), detainee_demo=200)),
+    # Who read a person's record: the body handling a case discloses the reads it withheld.
+    "reads.handled_cases": ("/handled-cases", expect({CO})),
+    "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", expect({CO})),
     "kiosk.new_request": ("/kiosk/requests/new", expect(set(), detainee_demo=200)),
     "kiosk.request_status": ("/kiosk/requests/{request}", expect(set(), detainee_demo=404)),
 }

@@ -74,6 +74,8 @@ ATTACKS = {
     # which keeps the record, closes the report.
     "error_reports.report": ("/documents/{extract}/report-error", {
         "description": "Ngày bắt đầu tạm giam ghi sai"}, {OUTSIDE}),
+    # Only the consent officers of the body handling the case disclose its withheld reads.
+    "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", {}, set()),
     "error_reports.show": ("/error-reports/{error_report}", {
         "action": "no_error", "no_error-note": "Dữ liệu đúng với hồ sơ gốc"}, set()),
     # The kiosk: a clerk registers a device at their own facility (legitimate); Hà Nội's device

@@ -18,7 +18,7 @@ from sqlalchemy import select
 import workflow
 from tests.helpers import db_state, org, system_token
 from tests.worlds import FLOW, NOW, SETTINGS
-from workflow.audit import trail
+from workflow.audit import tracker, trail
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters, secrets
 from workflow.enums import Role, Secrecy
@@ -281,6 +281,13 @@ S = {
                                       REQUESTER, DETAINEE),
     "requests.queries.own_request": (lambda s, a, o: queries.own_request(
         s, a, o["own_request"]), REQUESTER, DETAINEE),
+    # Who read my record: the person's own view, and the handling body's disclosure.
+    "audit.tracker.own_reads": (lambda s, a, o: tracker.own_reads(
+        s, a, frozenset({CaseStage.INVESTIGATION})), CLERK, DETAINEE),
+    "audit.tracker.handled_cases": (lambda s, a, o: tracker.handled_cases(
+        s, a, frozenset({CaseStage.INVESTIGATION})), APPROVER, CONSENT),
+    "audit.tracker.disclose_reads": (lambda s, a, o: tracker.disclose_reads(
+        s, a, o["handled_case"]), APPROVER, CONSENT),
     "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
         s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
         approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),

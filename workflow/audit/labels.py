@@ -43,6 +43,8 @@ ACTIONS: dict[str, str] = {
     # Records
     "record.search": N_("Search of records"),
     "record.view": N_("Record viewed"),
+    "record.own_reads": N_("A person read who read their record"),
+    "record.disclose_reads": N_("Reads of a record disclosed to the persons under a case"),
     "record.create": N_("Record entered"),
     "record.correct": N_("Record corrected"),
     "record.case_stage": N_("Case moved to another stage"),
@@ -180,6 +182,9 @@ DETAILS: dict[str, str] = {
     "imported": N_("Imported"),
     "rejected": N_("Rejected"),
     "reason": N_("Reason"),
+    "shown": N_("Shown"),
+    "withheld_cases": N_("Cases whose reads were withheld"),
+    "through": N_("Until"),
     "reason_code": N_("Reason"),
     "status": N_("Status"),
     "method": N_("Method"),

@@ -25,6 +25,7 @@ from workflow.models.records import (
     CustodyEvent,
     Person,
     PersonIdentifier,
+    ReadDisclosure,
     RecordDocument,
     RecordVersion,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "OrganisationLink",
     "Person",
     "PersonIdentifier",
+    "ReadDisclosure",
     "RecordDocument",
     "RecordVersion",
     "RecoveryCode",

@@ -85,6 +85,10 @@ class RuleSet:
     record_categories: tuple[RecordCategory, ...] = ()
     consent_stages: frozenset[CaseStage] = frozenset(
         {CaseStage.INVESTIGATION, CaseStage.PROSECUTION, CaseStage.TRIAL})
+    # A person's own view of who read their record withholds the reads made while one of their
+    # cases is at these stages, until the body handling it discloses them (a policy choice, not
+    # a provision: the reads could tell a suspect where an investigation looks).
+    tracker_withheld_stages: frozenset[CaseStage] = frozenset({CaseStage.INVESTIGATION})
     # Art. 12 §3a attaches the consent to use outside the body's own scope.
     consent_in_scope: bool = False
     approval_days: int = 5        # Access to Information Law 104/2016: simple request
