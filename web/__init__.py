@@ -152,6 +152,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXCHANGE_SIGNING_KEY=None,
         # API tokens of system accounts live this many days unless `--days` says otherwise.
         API_TOKEN_DAYS=tokens.DEFAULT_DAYS,
+        # Mail about requests (`custody mail send`, `custody mail digest`): the SMTP server, and
+        # the sender's address; the links in mail point to PUBLIC_BASE_URL.
+        MAIL_SMTP_HOST=None,
+        MAIL_SMTP_PORT=25,
+        MAIL_SMTP_USER=None,
+        MAIL_SMTP_PASSWORD=None,
+        MAIL_SMTP_STARTTLS=False,
+        MAIL_SMTP_TIMEOUT=30,
+        MAIL_SENDER=None,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
