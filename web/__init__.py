@@ -200,6 +200,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 
+    from web.account.views import bp as account_bp
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
@@ -213,7 +214,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp):
+                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
+                      account_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint
