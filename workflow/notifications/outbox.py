@@ -42,8 +42,9 @@ def can_choose_mail(user: User | None) -> bool:
 
 def preferences(session: Session, user: User) -> dict[MailTopic, MailDelivery]:
     """How the user takes each topic (the default where they chose nothing)."""
-    chosen = dict(session.execute(select(MailPreference.topic, MailPreference.delivery).where(
-        MailPreference.user_id == user.id)).tuples())
+    chosen = {row.topic: row.delivery for row in session.execute(
+        select(MailPreference.topic, MailPreference.delivery).where(
+            MailPreference.user_id == user.id))}
     return {topic: chosen.get(topic, DEFAULT) for topic in MailTopic}
 
 
