@@ -32,7 +32,10 @@ def mail_settings() -> sending.MailSettings:
                                "the address its links point to")
     return sending.MailSettings(
         host=config["MAIL_SMTP_HOST"], port=int(config["MAIL_SMTP_PORT"]),
-        username=config["MAIL_SMTP_USER"] or None, password=config["MAIL_SMTP_PASSWORD"],
+        # from_prefixed_env reads JSON: a password of digits arrives as a number.
+        username=config["MAIL_SMTP_USER"] or None,
+        password=None if config["MAIL_SMTP_PASSWORD"] is None
+        else str(config["MAIL_SMTP_PASSWORD"]),
         starttls=bool(config["MAIL_SMTP_STARTTLS"]), sender=config["MAIL_SENDER"],
         base_url=base_url, timeout=float(config["MAIL_SMTP_TIMEOUT"]))
 
