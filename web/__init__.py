@@ -153,6 +153,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXCHANGE_SIGNING_KEY=None,
         # API tokens of system accounts live this many days unless `--days` says otherwise.
         API_TOKEN_DAYS=tokens.DEFAULT_DAYS,
+        # Mail about requests (`custody mail send`, `custody mail digest`): the SMTP server, and
+        # the sender's address; the links in mail point to PUBLIC_BASE_URL.
+        MAIL_SMTP_HOST=None,
+        MAIL_SMTP_PORT=25,
+        MAIL_SMTP_USER=None,
+        MAIL_SMTP_PASSWORD=None,
+        MAIL_SMTP_STARTTLS=False,
+        MAIL_SMTP_TIMEOUT=30,
+        MAIL_SENDER=None,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -192,6 +201,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 
+    from web.account.views import bp as account_bp
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
@@ -207,7 +217,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
                       documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
-                      reads_bp):
+                      reads_bp, account_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

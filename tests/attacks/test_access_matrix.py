@@ -58,6 +58,9 @@ MATRIX = {
     "requests.done": ("/requests/{request}/done/approve", expect(
         {RQ}, others=404, approver_hanoi=302, consent_hanoi=302)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
+    # One's own account and how one's mail comes (tests/requests/test_mail.py).
+    "account.show": ("/account", expect(SIGNED_IN)),
+    "account.notifications": ("/account/notifications", expect(SIGNED_IN)),
     "requests.form_pdf": ("/requests/form.pdf", expect(SIGNED_IN)),
     # The API takes bearer tokens only (tests/web/test_api.py): a signed-in session gets 401.
     "api-docs.openapi_json": ("/api/v1/openapi.json", expect(EVERYONE)),

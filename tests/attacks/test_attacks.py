@@ -89,12 +89,13 @@ ATTACKS = {
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search
 # (a read, in tests/records/test_scope.py), the audit trail's filter (a read, in
-# tests/audit/test_trail.py), marking one's own notifications read; the API's routes are
+# tests/audit/test_trail.py), marking one's own notifications read and choosing how one's own
+# mail comes (nobody else's can be reached: tests/requests/test_mail.py); the API's routes are
 # attacked with tokens in tests/attacks/test_api_matrix.py and tests/exchange/test_exchange_api.py.
 NOT_ACTS = {"auth.login", "auth.login_code", "auth.login_enrol", "auth.logout",
             "auth.language", "auth.change_password", "auth.reauthenticate",
             "records.search_persons", "audit_trail.index", "requests.inbox", "kiosk.sign_in",
-            "kiosk.end_here", "kiosk.sign_out"}
+            "kiosk.end_here", "kiosk.sign_out", "account.notifications"}
 
 
 def test_every_state_changing_route_is_attacked(app):

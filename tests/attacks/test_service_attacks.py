@@ -63,7 +63,7 @@ EXEMPT = {
     "security.sessions.begin", "security.sessions.check",
     "security.kiosk.sign_in", "security.kiosk.check_session",
     "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh",
-    "requests.inbox.inbox", "requests.inbox.mark_read",
+    "requests.inbox.inbox", "requests.inbox.mark_read", "notifications.outbox.set_preferences",
     # Helpers other operations call after their own gate: ending an account's sessions (the
     # lockout, an administrator's change), a record's version, the audit entry and a token's use,
     # the written notices a decision calls for (idempotent: only those it lacks).

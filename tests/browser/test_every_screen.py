@@ -24,7 +24,8 @@ WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 # The pages of each role, beyond those its navigation links to; {…} from the `objects` world.
 PAGES = {
     "requester.vks": ["/requests/{request}", "/requests/new", "/requests/inbox", "/password",
-                      "/requests/{approved}", "/documents/{extract}/report-error"],
+                      "/requests/{approved}", "/documents/{extract}/report-error",
+                      "/account", "/account/notifications"],
     "approver.hanoi": ["/requests/{request}", "/requests/?view=approval", "/persons/{person}",
                        "/cases/{case}", "/requests/inbox"],
     "consent.hanoi": ["/requests/{request}", "/requests/?view=consent"],

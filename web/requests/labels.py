@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from workflow.i18n import N_
+from workflow.notifications.kinds import LABELS as NOTIFICATION_LABELS
 from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.enums import RequestCategory
 from workflow.requests.machine import LABELS
@@ -44,15 +45,6 @@ TIMELINE_LABELS = ACTION_LABELS | {
 }
 VIEW_LABELS = {"mine": N_("My requests"), "approval": N_("Awaiting my decision"),
                "consent": N_("Awaiting my consent"), "overdue": N_("Overdue in my organisation")}
-NOTIFICATION_LABELS = {
-    "new_task": N_("New request to decide"), "decision": N_("Decision made"),
-    "consent": N_("Consent given"), "returned": N_("Returned for supplement"),
-    "due_soon": N_("Due soon"), "overdue": N_("Overdue"), "escalated": N_("Overdue below you"),
-    "released": N_("Information provided"), "expired": N_("Expired"),
-    "extended": N_("Deadline extended"),
-    "error_corrected": N_("The error you reported was corrected"),
-    "error_no_error": N_("The error you reported: no error found"),
-}
 
 
 def category_label(value: str) -> str:

@@ -29,9 +29,14 @@ GROUPS: dict[str, str] = {
     "pki": N_("Signing certificates"),
     "kiosk": N_("Detainee kiosk"),
     "data_error": N_("Reports of errors in provided data"),
+    "mail": N_("Mail notifications"),
 }
 
 ACTIONS: dict[str, str] = {
+    # Mail about requests (workflow/notifications/)
+    "mail.preferences": N_("Mail preferences changed"),
+    "mail.send": N_("Mail sent from the outbox"),
+    "mail.digest": N_("Daily digest mail sent"),
     # The detainee kiosk (workflow/security/kiosk.py)
     "kiosk.device_register": N_("Kiosk device registered"),
     "kiosk.mode_start": N_("Kiosk mode started"),

@@ -17,6 +17,7 @@ from workflow.models.extracts import (
     SigningCredential,
 )
 from workflow.models.kiosk import KioskDevice, KioskPin
+from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
 from workflow.models.organisations import Organisation, OrganisationLink
 from workflow.models.records import (
     Case,
@@ -55,6 +56,9 @@ __all__ = [
     "SecretRegisterEntry",
     "KioskDevice",
     "KioskPin",
+    "MailAttempt",
+    "MailOutbox",
+    "MailPreference",
     "SigningCredential",
     "ApiToken",
     "AccessRequest",
