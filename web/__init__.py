@@ -162,6 +162,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SMTP_STARTTLS=False,
         MAIL_SMTP_TIMEOUT=30,
         MAIL_SENDER=None,
+        # Webhooks go over HTTPS; plain HTTP only to these hosts (a test receiver on the
+        # loopback), e.g. CUSTODY_WEBHOOKS_HTTP_HOSTS='["127.0.0.1"]'.
+        WEBHOOKS_HTTP_HOSTS=(),
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -222,6 +225,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint
     import web.api.extracts  # noqa: F401 - so do these
+    import web.api.integration  # noqa: F401 - and these
     from web.api.views import bp as api_bp
 
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {

@@ -38,6 +38,10 @@ class RequestIn(Schema):
                               validate=validate.OneOf([p.value for p in ProvisionForm]))
     urgency = fields.String(load_default=Urgency.NORMAL.value,
                             validate=validate.OneOf([u.value for u in Urgency]))
+    requester_reference = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "Your own tracking number for the request (a crosswalk to your system): "
+                       "unique among your body's unfinished requests, reusable once the one "
+                       "carrying it is refused, withdrawn, released, closed or expired."})
     submit = fields.Boolean(load_default=False, metadata={"description": "Submit at once."})
 
 
@@ -67,6 +71,8 @@ class RequestOut(Schema):
                             metadata={"enum": [s.value for s in RequestState]})
     requester = fields.Function(lambda r: r.requester.username)
     requester_organisation = fields.Function(lambda r: r.requester_org.name)
+    requester_reference = fields.String(allow_none=True, metadata={
+        "description": "The requester's own tracking number, if it gave one."})
     subject_person_id = fields.Integer()
     categories = fields.List(fields.String())
     period_from = fields.Date()
@@ -113,6 +119,8 @@ class ListArgs(Schema):
     view = fields.String(validate=validate.OneOf(list(VIEWS)),
                          metadata={"description": "Default: the first list the account has."})
     state = fields.String(validate=validate.OneOf([s.value for s in RequestState]))
+    requester_reference = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "Only the requests carrying this reference of the requester's own."})
 
 
 class DecisionIn(Schema):
@@ -264,3 +272,119 @@ class VerificationOut(Schema):
     valid_until = fields.Date()
     revoked_at = fields.DateTime()
     sha256 = fields.String()
+
+
+class FactOut(Schema):
+    """A label and its value, as the extract prints them."""
+
+    label = fields.String()
+    value = fields.String()
+
+
+class SectionOut(Schema):
+    """A granted part of the record, titled and laid out as on the extract."""
+
+    category = fields.String(metadata={"description": "The request category it shows."})
+    title = fields.String()
+    facts = fields.List(fields.Nested(FactOut))
+    columns = fields.List(fields.String())
+    rows = fields.List(fields.List(fields.String()))
+    empty = fields.String(allow_none=True, metadata={
+        "description": "What the extract says when the part holds nothing."})
+
+
+class ExtractDocumentOut(Schema):
+    """The released document the data belongs to (its PDF has this hash)."""
+
+    id = fields.Integer()
+    number = fields.String()
+    sha256 = fields.String()
+    released_at = fields.DateTime()
+    valid_until = fields.Date()
+    downloads = fields.Integer(metadata={"description": "Counting this read."})
+    download_limit = fields.Integer()
+
+
+class ExtractRequestOut(Schema):
+    """The request it answers."""
+
+    id = fields.Integer()
+    number = fields.String()
+    requester_reference = fields.String(allow_none=True)
+
+
+class ExtractSubjectOut(Schema):
+    """Whom it is about, as the extract names them."""
+
+    full_name = fields.String()
+    birth_date = fields.Date()
+
+
+class PeriodOut(Schema):
+    """The period granted (open at an end: null)."""
+
+    from_ = fields.Date(data_key="from", attribute="from", allow_none=True)
+    to = fields.Date(allow_none=True)
+
+
+class ExtractDataOut(Schema):
+    """What a released extract holds, as data: the same grant, sections and withheld lines as
+    its PDF (in the extract's language), the record read as it stands within that grant."""
+
+    document = fields.Nested(ExtractDocumentOut)
+    request = fields.Nested(ExtractRequestOut)
+    subject = fields.Nested(ExtractSubjectOut)
+    period = fields.Nested(PeriodOut)
+    granted = fields.List(fields.String())
+    purpose = fields.String()
+    basis = fields.List(fields.String())
+    sections = fields.List(fields.Nested(SectionOut))
+    withheld = fields.List(fields.String())
+    read_at = fields.DateTime()
+
+
+class WebhookIn(Schema):
+    """An address of your system to tell of your requests' state changes."""
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                        metadata={"description": "HTTPS, on a public address."})
+    secret = fields.String(validate=validate.Length(min=32, max=128), metadata={
+        "description": "The HMAC key deliveries are signed with; generated when not given."})
+
+
+class WebhookOut(Schema):
+    """A webhook of your body (its secret is shown once, when it is registered)."""
+
+    id = fields.Integer()
+    url = fields.String()
+    created_at = fields.DateTime()
+    disabled_at = fields.DateTime(allow_none=True)
+    active = fields.Function(lambda h: h.disabled_at is None, metadata={"type": "boolean"})
+
+
+class WebhookCreatedOut(WebhookOut):
+    """A webhook just registered, with its secret (never shown again)."""
+
+    secret = fields.String()
+
+
+class AttemptOut(Schema):
+    """One try at delivering a change."""
+
+    attempted_at = fields.DateTime()
+    status = fields.Integer(allow_none=True, metadata={
+        "description": "The receiver's HTTP status; null when it was not reached."})
+    error = fields.String(allow_none=True)
+
+
+class DeliveryOut(Schema):
+    """A state change owed to a webhook, and every attempt to deliver it."""
+
+    id = fields.Integer(metadata={"description": "Sent as X-Custody-Delivery and `id`."})
+    request_id = fields.Integer()
+    from_state = fields.Function(lambda d: d.from_state.value)
+    to_state = fields.Function(lambda d: d.to_state.value)
+    occurred_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+    next_attempt_at = fields.DateTime()
+    attempts = fields.List(fields.Nested(AttemptOut), attribute="tries")

@@ -5,9 +5,11 @@ releaser's acts on an extract: web/api/extracts.py)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint, Page, abort
 from werkzeug.exceptions import HTTPException
 
 from web import db
@@ -39,8 +41,39 @@ from workflow.requests.enums import Channel, ProvisionForm, RequestState, Subjec
 from workflow.requests.filing import RequestInput
 from workflow.security import tokens
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1",
-               description="Access requests under Decree 121/2017, Art. 12")
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's blueprint whose paginated lists also link their neighbouring pages
+    (RFC 8288 `Link`: first, prev, next, last) beside its `X-Pagination` header."""
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 100}
+
+    def _set_pagination_metadata(self, page_params, result, headers):
+        result, headers = super()._set_pagination_metadata(page_params, result, headers)
+        meta = self._make_pagination_metadata(page_params.page, page_params.page_size,
+                                              page_params.item_count)
+        links = [f'<{_page_url(meta[key], page_params.page_size)}>; rel="{rel}"'
+                 for key, rel in (("first_page", "first"), ("previous_page", "prev"),
+                                  ("next_page", "next"), ("last_page", "last")) if key in meta]
+        if links:
+            headers["Link"] = ", ".join(links)
+        return result, headers
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        super()._document_pagination_metadata(spec, resp_doc)
+        resp_doc["headers"]["Link"] = {
+            "description": "The first, prev, next and last pages (RFC 8288), where they exist.",
+            "schema": {"type": "string"}}
+
+
+def _page_url(page: int, size: int) -> str:
+    """This list's address at another page, its other parameters kept."""
+    args = request.args.to_dict(flat=False) | {"page": [str(page)], "page_size": [str(size)]}
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"
+
+
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
+                  description="Access requests under Decree 121/2017, Art. 12")
 
 
 @bp.before_request
@@ -127,7 +160,8 @@ def _input(data: dict) -> RequestInput:
         urgency=Urgency(data["urgency"]), identity_number=data.get("identity_number"),
         subject_name=data.get("subject_name"), subject_birth_date=data.get("subject_birth_date"),
         statistical_question=data.get("statistical_question"),
-        period_from=data.get("period_from"), period_to=data.get("period_to"))
+        period_from=data.get("period_from"), period_to=data.get("period_to"),
+        requester_reference=data.get("requester_reference"))
 
 
 @bp.route("/requests")
@@ -136,11 +170,17 @@ class Requests(MethodView):
 
     @bp.arguments(ListArgs, location="query")
     @bp.response(200, RequestOut(many=True))
-    def get(self, args):
-        """List: mine, awaiting my approval or consent, overdue."""
+    @bp.paginate()
+    def get(self, args, pagination_parameters):
+        """List, a page at a time: mine, awaiting my approval or consent, overdue (optionally
+        only those with my own `requester_reference`)."""
         state = RequestState(args["state"]) if args.get("state") else None
         view = args.get("view") or next(iter(request_policy.lists_of(_actor().user)), "mine")
-        return queries.list_requests(db.session(), _actor(), view, state=state)
+        rows, pagination_parameters.item_count = queries.page_of_requests(
+            db.session(), _actor(), view, page=pagination_parameters.page,
+            size=pagination_parameters.page_size, state=state,
+            reference=args.get("requester_reference"))
+        return rows
 
     @bp.arguments(RequestIn)
     @bp.response(201, RequestOut)
@@ -174,6 +214,7 @@ def get_request(request_id: int):
 
 @bp.route("/requests/<int:request_id>/timeline", methods=["GET"])
 @bp.response(200, TransitionOut(many=True))
+@bp.paginate(Page, page_size=100)
 def timeline(request_id: int):
     """Every transition of the request, oldest first."""
     return queries.get_request(db.session(), _actor(), request_id).transitions
@@ -246,6 +287,7 @@ PDF = {"200": {"description": "The PDF, as issued and signed.",
 
 @bp.route("/requests/<int:request_id>/documents", methods=["GET"])
 @bp.response(200, DocumentOut(many=True))
+@bp.paginate(Page, page_size=100)
 def documents(request_id: int):
     """The documents of a request the caller may see, and what it may do with each."""
     return extracts.visible_documents(db.session(), _actor(), request_id)

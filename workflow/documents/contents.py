@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from workflow.documents.citations import category_title
-from workflow.documents.grants import Grant
+from workflow.documents.grants import Grant, grant_of
 from workflow.documents.secrets import highest, secrets_law
 from workflow.documents.wording import short_date, vi
 from workflow.enums import Secrecy
 from workflow.i18n import N_
-from workflow.models import CustodyEpisode, Person, RecordDocument
+from workflow.models import AccessRequest, CustodyEpisode, Person, RecordDocument
 from workflow.records.enums import DocumentCategory
 from workflow.requests.enums import RequestCategory
 from workflow.requests.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
@@ -29,6 +29,8 @@ class Section:
     rows: list[list[str]] = field(default_factory=list)
     empty: str = ""
     number: int = 0
+    # The request category it shows (a RequestCategory value): what the API names it by.
+    category: str = ""
     continued: bool = False
     # The highest state-secret level among the documents it lists.
     secrecy: Secrecy = Secrecy.NONE
@@ -191,6 +193,7 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
         category = value.value
         if category not in grant.categories:
             continue
+        before = len(sections)
         if value is RequestCategory.IDENTITY:
             sections.append(_identity(person, today, _title(value, in_force)))
         elif value is RequestCategory.EPISODES:
@@ -214,6 +217,8 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
                 sections[-1].secrecy = listed.secrecy
             else:
                 sections.append(_documents(_title(value, in_force), shown))
+        for section in sections[before:]:
+            section.category = category
     for number, section in enumerate(sections, 1):
         section.number = number
     if hidden:
@@ -222,3 +227,14 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
                               "their secrecy level (%(law)s)."), count=hidden,
                            law=secrets_law(today)))
     return sections, withheld
+
+
+def granted_contents(request: AccessRequest, today: dt.date, in_force: RuleSet | None,
+                     cap: Secrecy | None = None) -> tuple[Grant, list[Section], list[str]]:
+    """What a request's extract holds: its grant (up to the requester's clearance, and `cap`
+    when given), the granted sections and the withheld lines, for the PDF and the API alike."""
+    grant = grant_of(request, request.requester.clearance)
+    if cap is not None and cap.rank < grant.secrecy.rank:
+        grant = replace(grant, secrecy=cap)
+    sections, withheld = extract_sections(request.subject_person, grant, today, in_force)
+    return grant, sections, withheld

@@ -17,9 +17,8 @@ from workflow.audit.chain import Outcome
 from workflow.context import Actor
 from workflow.documents import states
 from workflow.documents.citations import DECREE, art12_point
-from workflow.documents.contents import extract_sections, included_secrecy, split_parts
+from workflow.documents.contents import granted_contents, included_secrecy, split_parts
 from workflow.documents.enums import IssuedKind, IssuedState
-from workflow.documents.grants import grant_of
 from workflow.documents.issuing import (
     ExtractSettings,
     _addressee,
@@ -81,10 +80,9 @@ class _Content:
 
 def _content(session: Session, settings: ExtractSettings, actor: Actor,
              request: AccessRequest) -> _Content:
-    grant = grant_of(request, request.requester.clearance)
+    grant, sections, withheld = granted_contents(request, actor.today,
+                                                 settings.rules.on(actor.today))
     person = request.subject_person
-    sections, withheld = extract_sections(person, grant, actor.today,
-                                          settings.rules.on(actor.today))
     level = included_secrecy(sections)
     # A secret extract goes out in a fixed number of numbered copies, printed on it.
     copies = settings.secret_download_limit if level is not Secrecy.NONE else None

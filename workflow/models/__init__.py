@@ -41,6 +41,7 @@ from workflow.models.sessions import UserSession
 from workflow.models.statistics import StatisticsSnapshot
 from workflow.models.tokens import ApiToken
 from workflow.models.users import RecoveryCode, User, UserRole
+from workflow.models.webhooks import Webhook, WebhookAttempt, WebhookOutbox
 
 __all__ = [
     "AuditCheckpoint",
@@ -84,4 +85,7 @@ __all__ = [
     "UserSession",
     "StatisticsSnapshot",
     "FacilityReport",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookOutbox",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +24,7 @@ from workflow.models.organisations import Organisation
 from workflow.models.records import Case, Person
 from workflow.models.users import User
 from workflow.requests.enums import (
+    UNFINISHED_STATES,
     Channel,
     ProvisionForm,
     RequestState,
@@ -37,6 +39,8 @@ REQUEST_STATE_CHECKS = {
     "routed_by_rules": "state IN ('draft', 'submitted', 'withdrawn') OR rule_version IS NOT NULL",
     "returned_paused": "state <> 'returned' OR paused_at IS NOT NULL",
 }
+REFERENCE_HELD = text("requester_reference IS NOT NULL AND state IN ("
+                      + ", ".join(f"'{s.value}'" for s in sorted(UNFINISHED_STATES)) + ")")
 
 
 class AccessRequest(Base):
@@ -52,6 +56,9 @@ class AccessRequest(Base):
         *[CheckConstraint(sql, name=name) for name, sql in REQUEST_STATE_CHECKS.items()],
         Index("ix_access_request_state_due", "state", "due_on"),
         Index("ix_access_request_requester", "requester_id", "id"),
+        # The requester's own reference names one unfinished request of its body (0029).
+        Index("uq_access_request_reference", "requester_org_id", "requester_reference",
+              unique=True, sqlite_where=REFERENCE_HELD, postgresql_where=REFERENCE_HELD),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +71,8 @@ class AccessRequest(Base):
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     scan_ref: Mapped[str | None] = mapped_column(String(255))
+    # The requester's tracking number in its own system (a crosswalk; migration 0029).
+    requester_reference: Mapped[str | None] = mapped_column(String(64))
     subject_kind: Mapped[SubjectKind] = mapped_column(enum_type(SubjectKind))
     subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     statistical_question: Mapped[str | None] = mapped_column(Text)

@@ -26,6 +26,9 @@ class RequestState(Labelled):
 OPEN_STATES = frozenset({RequestState.SUBMITTED, RequestState.AWAITING_APPROVAL,
                          RequestState.AWAITING_CONSENT, RequestState.RETURNED,
                          RequestState.APPROVED})
+# Unfinished: a requester's own reference names at most one of its body's requests in these
+# states; once refused, withdrawn, released, closed or expired, it may be used again.
+UNFINISHED_STATES = frozenset({RequestState.DRAFT}) | OPEN_STATES
 
 
 class Channel(Labelled):

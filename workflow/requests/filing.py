@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import Role
-from workflow.errors import Forbidden, InvalidInput
+from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
@@ -25,6 +25,7 @@ from workflow.models import (
 from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
 from workflow.requests.enums import (
+    UNFINISHED_STATES,
     Channel,
     ProvisionForm,
     RequestCategory,
@@ -70,6 +71,7 @@ class RequestInput:
     period_to: dt.date | None = None
     scan_ref: str | None = None
     on_behalf_of_id: int | None = None
+    requester_reference: str | None = None
 
 
 # A detained person asks for their own records under this article: they are not asked for a
@@ -179,9 +181,11 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
     """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
     user = actor.user
     values, behalf = _filing(session, actor, data)
+    reference = _reference(session, user.organisation_id, data.requester_reference)
     request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=user.id,
                             requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
-                            created_at=actor.now, updated_at=actor.now, **values)
+                            requester_reference=reference, created_at=actor.now,
+                            updated_at=actor.now, **values)
     session.add(request)
     session.flush()
     request.number = request_number(actor.today, request.id)
@@ -190,6 +194,24 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
                       audited={"number": request.number, "categories": request.categories},
                       purpose=request.purpose)
     return request
+
+
+def _reference(session: Session, org_id: int, value: str | None) -> str | None:
+    """The requester's own reference as stored (None when blank): printable, at most 64
+    characters, naming no other unfinished request of the body (once that one is finished,
+    the reference may be used again; the database's partial unique index is the backstop)."""
+    value = " ".join((value or "").split())
+    if not value:
+        return None
+    if len(value) > 64 or not value.isprintable():
+        raise InvalidInput(N_("Your reference has at most 64 printable characters."))
+    held = session.scalar(select(AccessRequest.id).where(
+        AccessRequest.requester_org_id == org_id, AccessRequest.requester_reference == value,
+        AccessRequest.state.in_(sorted(UNFINISHED_STATES))).limit(1))
+    if held is not None:
+        raise Conflict(N_("Your body already has an unfinished request with the reference "
+                          "%(reference)s."), reference=value)
+    return value
 
 
 def file_own_request(session: Session, flow: Workflow, actor: Actor, *,

@@ -28,6 +28,7 @@ from workflow.requests.policy import (
 from workflow.requests.routing import Route, plan_route
 from workflow.requests.rules import Rulebook
 from workflow.requests.workdays import WorkCalendar
+from workflow.webhooks.outbox import owe_state_change
 
 # Issues the written notices the request's decisions call for: (session, actor, request id).
 Notices = Callable[[Session, Actor, int], object]
@@ -123,6 +124,8 @@ def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *
                       details=details, audited={"from": before.value, "to": after.value,
                                                 "rule_version": request.rule_version,
                                                 **(details or {})})
+    if after is not before:
+        owe_state_change(session, request, before, after, actor.now)
     session.flush()
 
 

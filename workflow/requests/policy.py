@@ -320,6 +320,26 @@ def document_access(session: Session, user: User | None, document: IssuedDocumen
     return None
 
 
+def can_manage_webhooks(user: User | None, org_id: int) -> bool:
+    """Register and disable a body's webhooks, and list them: the body's own service account
+    (a system account that files its requests) or an administrator."""
+    if not _active(user):
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    return user.system and user.organisation_id == org_id and user.has_role(Role.REQUESTER)
+
+
+def can_read_extract_data(user: User | None, document: IssuedDocument) -> bool:
+    """Read a released extract's contents as data (the API): its recipients who belong to the
+    requesting body — the requester, or a user of that body the release named — and never a
+    secret extract, which goes out only in its counted, numbered copies."""
+    return (document.kind is IssuedKind.EXTRACT and document.secrecy is Secrecy.NONE
+            and document.state in (IssuedState.RELEASED, IssuedState.REVOKED)
+            and can_download(user, document)
+            and user.organisation_id == document.request.requester_org_id)
+
+
 def can_read_secret_register(user: User | None) -> bool:
     """The register of secret documents sent out: the approvers who release them."""
     return _active(user) and user.has_role(Role.APPROVER)

@@ -3,7 +3,7 @@ the same rule as the single read."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflow.audit import chain as audit
@@ -64,6 +64,31 @@ def list_requests(session: Session, actor: Actor, view: str, *,
                   limit: int = 100) -> list[AccessRequest]:
     """A dashboard list: my requests, awaiting my decision or consent, overdue in my body; each
     only of the requests the user may open (`visible_requests`)."""
+    stmt = _listed(session, actor, view, state=state, urgency=urgency)
+    rows = [_as_seen(session, actor, r) for r in session.execute(stmt.limit(limit)).scalars()]
+    audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
+    return rows
+
+
+def page_of_requests(session: Session, actor: Actor, view: str, *, page: int, size: int,
+                     state: RequestState | None = None, reference: str | None = None
+                     ) -> tuple[list[AccessRequest], int]:
+    """One page of a list (the API's), optionally only the requests carrying the requester's
+    own reference, and how many the whole list holds; the same lists and rule as the pages'."""
+    stmt = _listed(session, actor, view, state=state, reference=reference)
+    total = session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).options().subquery())) or 0
+    rows = [_as_seen(session, actor, r) for r in session.execute(
+        stmt.offset((page - 1) * size).limit(size)).scalars()]
+    audit.record(session, actor, "request.list", details={
+        "view": view, "count": len(rows), "page": page, "total": total})
+    return rows, total
+
+
+def _listed(session: Session, actor: Actor, view: str, *, state: RequestState | None = None,
+            urgency: Urgency | None = None, reference: str | None = None) -> Select:
+    """The query of a list, each request one the user may open; 404/403 for a list that is
+    not one or not theirs."""
     user = actor.user
     if view not in VIEWS:
         raise NotFound(N_("No such list."))
@@ -96,12 +121,11 @@ def list_requests(session: Session, actor: Actor, view: str, *,
         stmt = stmt.where(AccessRequest.state == state)
     if urgency is not None:
         stmt = stmt.where(AccessRequest.urgency == urgency)
-    stmt = stmt.options(selectinload(AccessRequest.subject_person),
+    if reference is not None:
+        stmt = stmt.where(AccessRequest.requester_reference == reference)
+    return stmt.options(selectinload(AccessRequest.subject_person),
                         selectinload(AccessRequest.requester_org),
                         selectinload(AccessRequest.steps))
-    rows = [_as_seen(session, actor, r) for r in session.execute(stmt.limit(limit)).scalars()]
-    audit.record(session, actor, "request.list", details={"view": view, "count": len(rows)})
-    return rows
 
 
 # --- a detained person's own requests (the kiosk) ------------------------------------------

@@ -1,0 +1,1 @@
+"""Webhooks: requesting bodies' own systems told of their requests' state changes."""
