@@ -51,6 +51,8 @@ class RequestForm(Form):
     provision = EnumSelect(_l("Form of provision"), ProvisionForm, validators=[REQUIRED])
     urgency = EnumSelect(_l("Urgency"), Urgency, validators=[REQUIRED])
     channel = EnumSelect(_l("Channel"), Channel, validators=[REQUIRED])
+    requester_reference = StringField(_l("Your reference (optional)"),
+                                      validators=[Optional(), Length(max=64)])
     on_behalf_of_id = IntegerField(_l("On behalf of the detained person (person number)"),
                                    validators=[Optional()])
     scan = FileField(_l("Scan of the signed request form (PDF, JPEG or PNG)"), validators=[
@@ -67,7 +69,8 @@ class RequestForm(Form):
             subject_name=self.subject_name.data, subject_birth_date=self.subject_birth_date.data,
             statistical_question=self.statistical_question.data,
             period_from=self.period_from.data, period_to=self.period_to.data,
-            scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data)
+            scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data,
+            requester_reference=self.requester_reference.data)
 
 
 class ApproveForm(Form):

@@ -1,7 +1,8 @@
 """The `custody` command, one module per group of subcommands: `server` (init, demo, serve),
 `accounts` (users, API tokens, an authenticator key's code), `audit` (verify, checkpoint,
 export, the sweep), `records` (bulk import), `documents` (extracts, signing keys), `exchange`
-(packages, trust, feeds), `mail` (the outbox) and `ops` (backup, restore, the database role)."""
+(packages, trust, feeds), `mail` (the outbox), `webhooks` (their outbox) and `ops` (backup,
+restore, the database role)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ def register(app: Flask) -> None:
     from web.cli.ops import backup_command, grant_app_role_command, restore_command
     from web.cli.records import import_records_command
     from web.cli.server import demo_command, init_command, serve_command
+    from web.cli.webhooks import webhooks_group
 
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
                     sweep_command, create_token_command, list_tokens_command,
                     revoke_token_command, pki_group, extract_group,
                     backup_command, restore_command, grant_app_role_command, exchange_group,
-                    import_records_command, mail_group):
+                    import_records_command, mail_group, webhooks_group):
         app.cli.add_command(command)
 
 

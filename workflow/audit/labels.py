@@ -30,6 +30,7 @@ GROUPS: dict[str, str] = {
     "kiosk": N_("Detainee kiosk"),
     "data_error": N_("Reports of errors in provided data"),
     "mail": N_("Mail notifications"),
+    "webhook": N_("Webhooks of requesting bodies"),
 }
 
 ACTIONS: dict[str, str] = {
@@ -37,6 +38,10 @@ ACTIONS: dict[str, str] = {
     "mail.preferences": N_("Mail preferences changed"),
     "mail.send": N_("Mail sent from the outbox"),
     "mail.digest": N_("Daily digest mail sent"),
+    # Webhooks of requesting bodies (workflow/webhooks/)
+    "webhook.register": N_("Webhook registered"),
+    "webhook.disable": N_("Webhook disabled"),
+    "webhook.deliver": N_("State changes delivered to webhooks"),
     # The detainee kiosk (workflow/security/kiosk.py)
     "kiosk.device_register": N_("Kiosk device registered"),
     "kiosk.mode_start": N_("Kiosk mode started"),
@@ -240,6 +245,12 @@ DETAILS: dict[str, str] = {
     "day": N_("Day"),
     "as_of": N_("Counted at"),
     "format": N_("Format"),
+    "webhook": N_("Webhook"),
+    "url": N_("Address"),
+    "page": N_("Page"),
+    "total": N_("Total"),
+    "delivered": N_("Delivered"),
+    "failed": N_("Failed"),
     "partner": N_("Partner"),
     "until": N_("Until"),
     "persons": N_("Persons"),
