@@ -23,6 +23,7 @@ from workflow.context import SYSTEM
 from workflow.exchange import feeds
 from workflow.models import ApiToken, AuditEntry, User
 from workflow.records.enums import CaseStage
+from workflow.webhooks import registry
 
 FILER, OTHER, EXCHANGE = "system.vks", "system.vks.hcm", "exchange.centre"
 ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "requester"),
@@ -84,6 +85,17 @@ ROUTES = {
                                       DECISION),
     ("POST", "api.revoke_extract"): ("/requests/{id}/extract/1/revoke",
                                      {"reason": "Cung cấp nhầm người"}, DECISION),
+    # An extract read as data (its recipients' own: tests/web/test_api_integration.py).
+    ("GET", "api.extract_contents"): ("/documents/{id}/contents", None, ON_REQUEST),
+    # The filer body's webhook: another body's software finds none, the exchange account may
+    # not have any.
+    ("GET", "api.webhooks"): ("/webhooks", None, {EXCHANGE: 403}),
+    ("POST", "api.register_webhook"): ("/webhooks", {"url": "https://hooks.example.vn/c"},
+                                       {EXCHANGE: 403}),
+    ("POST", "api.disable_webhook"): ("/webhooks/{hook}/disable", None,
+                                      {OTHER: 404, EXCHANGE: 403}),
+    ("GET", "api.webhook_deliveries"): ("/webhooks/{hook}/deliveries", None,
+                                        {OTHER: 404, EXCHANGE: 403}),
 }
 
 
@@ -107,7 +119,10 @@ def _world(app, db) -> dict:
                               approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1),
                               valid_to=dt.date(2099, 12, 31))
         number = subject.identifiers[-1].value
-    return {"headers": headers, "id": request_id, "agreement": agreement.id, "number": number}
+        hook = world.act(registry.register, world.actor(FILER),
+                         world.user(FILER).organisation_id, "https://hooks.vks.example.vn/c")
+    return {"headers": headers, "id": request_id, "agreement": agreement.id, "number": number,
+            "hook": hook.id}
 
 
 def _kill_tokens(db, how: str) -> None:

@@ -61,6 +61,17 @@ CASES = {
                             {"sha256": "a" * 64}, DECISION, 404),
     "api.revoke_extract": ("POST", "/api/v1/requests/{id}/extract/1/revoke",
                            {"reason": "Cung cấp nhầm người"}, DECISION, 404),
+    # An extract read as data: no document has this id (its recipients' own: test_api.py's
+    # neighbour tests/web/test_api_integration.py).
+    "api.extract_contents": ("GET", "/api/v1/documents/{id}/contents", None, {}, 404),
+    # Webhooks: each requesting body's software its own; the exchange account has none.
+    "api.webhooks": ("GET", "/api/v1/webhooks", None, {EXCHANGE: 403}, 200),
+    "api.register_webhook": ("POST", "/api/v1/webhooks", {"url": "https://hooks.example.vn/c"},
+                             {EXCHANGE: 403}, 201),
+    "api.disable_webhook": ("POST", "/api/v1/webhooks/999999/disable", None, {EXCHANGE: 403},
+                            404),
+    "api.webhook_deliveries": ("GET", "/api/v1/webhooks/999999/deliveries", None,
+                               {EXCHANGE: 403}, 404),
 }
 
 

@@ -20,7 +20,7 @@ from tests.helpers import db_state, org, system_token
 from tests.worlds import FLOW, NOW, SETTINGS
 from workflow.audit import tracker, trail
 from workflow.context import SYSTEM, Actor
-from workflow.documents import extracts, letters, secrets
+from workflow.documents import extracts, letters, reading, secrets
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import feeds, incoming, outgoing, trust
@@ -43,12 +43,14 @@ from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
 from workflow.security import accounts, kiosk, mfa, tokens
+from workflow.webhooks import registry
 
 REFUSED = (Forbidden, NotFound)
 PROVINCE, CLERK, APPROVER, CONSENT, REQUESTER, MANAGER, ADMIN, INSPECTOR = (
     "clerk.hcm", "clerk.hanoi", "approver.hanoi", "consent.hanoi", "requester.vks",
     "manager.hanoi", "admin", "inspector")
 CENTRE, HANOI_EXCHANGE = "exchange.centre", "exchange.hanoi"
+SOFTWARE = "system.vks"  # the procuracy's own software (a system account that files)
 DETAINEE = "detainee.demo"  # a detained person's kiosk account
 INSTALLATION = None  # the server's command line: no account, so none to lock
 
@@ -288,6 +290,20 @@ S = {
         s, a, frozenset({CaseStage.INVESTIGATION})), APPROVER, CONSENT),
     "audit.tracker.disclose_reads": (lambda s, a, o: tracker.disclose_reads(
         s, a, o["handled_case"]), APPROVER, CONSENT),
+    "requests.queries.page_of_requests": (lambda s, a, o: queries.page_of_requests(
+        s, a, "approval", page=1, size=10), REQUESTER, APPROVER),
+    # A released extract read as data: its recipient of the requesting body alone.
+    "documents.reading.read_extract": (lambda s, a, o: reading.read_extract(
+        s, SETTINGS, a, o["extract"]), PROVINCE, REQUESTER),
+    # A body's webhooks: its own software (a person of the body is refused too).
+    "webhooks.registry.webhooks_of": (lambda s, a, o: registry.webhooks_of(s, a, o["vks"]),
+                                      REQUESTER, SOFTWARE),
+    "webhooks.registry.register": (lambda s, a, o: registry.register(
+        s, a, o["vks"], "https://hooks.vks.example.vn/c2"), REQUESTER, SOFTWARE),
+    "webhooks.registry.disable": (lambda s, a, o: registry.disable(s, a, o["vks"], o["hook"]),
+                                  REQUESTER, SOFTWARE),
+    "webhooks.registry.deliveries": (lambda s, a, o: registry.deliveries(
+        s, a, o["vks"], o["hook"]), REQUESTER, SOFTWARE),
     "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
         s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
         approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),
@@ -328,6 +344,9 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
             valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
         own = filing.file_own_request(session, FLOW, _as(session, DETAINEE),
                                       categories=["episodes"], provision=ProvisionForm.PDF)
+        vks = org(session, "VKS-HANOI").id
+        hook = registry.register(session, _as(session, SOFTWARE), vks,
+                                 "https://hooks.vks.example.vn/c")
         session.commit()
         extract = session.get(IssuedDocument, objects["extract"])
         request = session.get(AccessRequest, objects["request"])
@@ -336,6 +355,7 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
                 "number": request.subject_person.identifiers[-1].value,
                 "system": session.scalar(select(User.id).where(User.username == "system.vks")),
                 "token": session.scalar(select(ApiToken.id)), "own_request": own.id,
+                "vks": vks, "hook": hook.id,
                 "kiosk_person": session.scalar(select(User.person_id).where(
                     User.username == DETAINEE))}
 
