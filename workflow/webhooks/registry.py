@@ -26,9 +26,14 @@ def clean_url(url: str, http_hosts: frozenset[str] = frozenset()) -> str:
     the hosts the installation allows (a test receiver on the loopback), so that a webhook
     cannot make the server post inside its own network."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if len(url) > 500 or not host or parts.username or parts.password or parts.fragment:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _port = parts.port  # a port that is not a number raises here, not when sending
+    except ValueError:
+        host = ""
+    if len(url) > 500 or not host or not url.isprintable() or " " in url or parts.username \
+            or parts.password or parts.fragment:
         raise InvalidInput(N_("%(value)s is not an address a webhook can be sent to."),
                            value=url[:100])
     if parts.scheme == "http" and host in http_hosts:
