@@ -184,3 +184,21 @@ def test_a_webhook_goes_over_https_to_a_public_address_only(app, client, url):
     assert response.status_code == 422, response.get_json()
     assert client.post("/api/v1/webhooks", json={"url": "https://hooks.vks.example.vn/c"},
                        headers=software).status_code == 201
+
+
+def test_an_administrator_manages_a_bodys_webhooks_from_the_command_line(app, runner, db):
+    args = ["webhooks", "register", "--org", "VKS-HANOI", "--url", "https://hooks.vks.vn/a"]
+    refused = runner.invoke(args=[*args, "--as", "requester.vks"])  # a person of the body
+    assert refused.exit_code != 0 and "an administrator manages" in refused.output
+    made = runner.invoke(args=[*args, "--as", "admin"])
+    assert made.exit_code == 0, made.output
+    hook_id = made.output.split()[1]
+    assert len(made.output.rsplit("secret: ", 1)[1].strip()) >= 32
+    software = system_token(app)
+    [listed] = app.test_client().get("/api/v1/webhooks", headers=software).get_json()
+    assert str(listed["id"]) == hook_id and listed["active"] is True
+    off = runner.invoke(args=["webhooks", "disable", "--as", "admin", "--org", "VKS-HANOI",
+                              hook_id])
+    assert off.exit_code == 0, off.output
+    assert app.test_client().get("/api/v1/webhooks", headers=software).get_json()[0][
+        "active"] is False
