@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from tests.helpers import last_audit, system_token
 from tests.web.test_api import body
@@ -29,6 +31,11 @@ def test_the_requesters_reference_is_kept_shown_found_and_unique_while_open(app,
                        headers=requester).get_json()
     assert [r["id"] for r in found] == [filed.get_json()["id"]]
     assert other.get_json()["requester_reference"] is None
+    # The database holds the rule too (two filings at once: the second's insert is refused).
+    with pytest.raises(IntegrityError):
+        db.execute(update(AccessRequest).where(AccessRequest.id == other.get_json()["id"])
+                   .values(requester_reference="VKS-HN/2026/0142"))
+    db.rollback()
     # The same reference names one unfinished request of the body: refused while it is open…
     again = client.post("/api/v1/requests", headers=requester,
                         json=body(db, requester_reference="VKS-HN/2026/0142"))

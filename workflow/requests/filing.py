@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -78,6 +79,9 @@ class RequestInput:
 # legal basis or a purpose they cannot be expected to know (stored text, in the records' language).
 OWN_RECORDS_BASIS = "Điểm c khoản 2 Điều 12 Nghị định 121/2017/NĐ-CP"
 OWN_RECORDS_PURPOSE = "Người bị tạm giữ, tạm giam đề nghị được biết thông tin về bản thân."
+# The requester's own reference names one unfinished request of its body (`_reference`).
+REFERENCE_TAKEN = N_("Your body already has an unfinished request with the reference "
+                     "%(reference)s.")
 
 
 # --- filing --------------------------------------------------------------------------------
@@ -187,7 +191,14 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
                             requester_reference=reference, created_at=actor.now,
                             updated_at=actor.now, **values)
     session.add(request)
-    session.flush()
+    if reference is None:
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():  # two filings with one reference at once: one wins
+                session.flush()
+        except IntegrityError as error:
+            raise Conflict(REFERENCE_TAKEN, reference=reference) from error
     request.number = request_number(actor.today, request.id)
     session.flush()
     record_transition(session, actor, request, "file", RequestState.DRAFT, RequestState.DRAFT,
@@ -209,8 +220,7 @@ def _reference(session: Session, org_id: int, value: str | None) -> str | None:
         AccessRequest.requester_org_id == org_id, AccessRequest.requester_reference == value,
         AccessRequest.state.in_(sorted(UNFINISHED_STATES))).limit(1))
     if held is not None:
-        raise Conflict(N_("Your body already has an unfinished request with the reference "
-                          "%(reference)s."), reference=value)
+        raise Conflict(REFERENCE_TAKEN, reference=value)
     return value
 
 
