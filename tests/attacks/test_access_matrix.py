@@ -92,6 +92,14 @@ MATRIX = {
         ("export_package", "/api/v1/exchange/packages/export"),
         ("import_package", "/api/v1/exchange/packages"),
         ("run_feed", "/api/v1/exchange/agreements/1/feed")]},
+    # Agencies' own systems: an extract as data and the body's webhooks (token only).
+    "api.extract_contents": ("/api/v1/documents/{extract}/contents",
+                             expect(set(), others=401, anonymous=401)),
+    **{f"api.{name}": (path, expect(set(), others=401, anonymous=401)) for name, path in [
+        ("webhooks", "/api/v1/webhooks"), ("register_webhook", "/api/v1/webhooks"),
+        ("webhook_deliveries", "/api/v1/webhooks/1/deliveries")]},
+    "api.disable_webhook": ("/api/v1/webhooks/1/disable",
+                            expect(set(), others=405, anonymous=405)),
     "audit_trail.index": ("/audit/", expect({IN})),
     "audit_trail.verify": ("/audit/verify", expect(set(), others=405, anonymous=405)),
     "admin.users": ("/admin/users", expect({AD})),

@@ -82,6 +82,8 @@ def test_lists_come_a_page_at_a_time_with_links_to_the_next(app, client, db):
     assert [r["id"] for r in second.get_json()] == [min(ids)]
     assert 'rel="prev"' in second.headers["Link"] and 'rel="next"' not in second.headers["Link"]
     assert client.get("/api/v1/requests?page_size=101", headers=requester).status_code == 422
+    far = client.get(f"/api/v1/requests?view=mine&page={10**18}", headers=requester)
+    assert far.status_code == 200 and far.get_json() == []  # past the end: nothing, no error
     assert json.loads(last_audit(db, "request.list").details)["total"] == 3
     # Another body's software: an empty list, as its single reads would be 404.
     stranger = system_token(app, "system.vks.hcm", "VKS-HOCHIMINH")

@@ -78,8 +78,9 @@ def page_of_requests(session: Session, actor: Actor, view: str, *, page: int, si
     stmt = _listed(session, actor, view, state=state, reference=reference)
     total = session.scalar(select(func.count()).select_from(
         stmt.order_by(None).options().subquery())) or 0
-    rows = [_as_seen(session, actor, r) for r in session.execute(
-        stmt.offset((page - 1) * size).limit(size)).scalars()]
+    skipped = (page - 1) * size
+    rows = [] if skipped >= total else [_as_seen(session, actor, r) for r in session.execute(
+        stmt.offset(skipped).limit(size)).scalars()]
     audit.record(session, actor, "request.list", details={
         "view": view, "count": len(rows), "page": page, "total": total})
     return rows, total
