@@ -152,6 +152,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXCHANGE_SIGNING_KEY=None,
         # API tokens of system accounts live this many days unless `--days` says otherwise.
         API_TOKEN_DAYS=tokens.DEFAULT_DAYS,
+        # A purpose stated for reading a person's record holds this long after its last read.
+        READ_PURPOSE_MINUTES=60,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
