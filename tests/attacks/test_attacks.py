@@ -52,6 +52,8 @@ ATTACKS = {
         "stage": "closed"}, CLERKS),
     "records.case": ("/cases/{case}", {"stage": "closed", "since": "2026-11-20"}, set()),
     "records.import_persons": ("/persons/import", {}, CLERKS),
+    # Stating a purpose changes no row, but it opens the record: nobody out of scope states one.
+    "records.read_purpose": ("/persons/{person}/purpose", {"purpose": "keeping"}, set()),
     "reports.new": ("/reports/new", {
         "kind": "incident", "period_start": "2026-11-01", "period_end": "2026-11-01",
         "title": "Sự việc", "body": "Mô tả"}, CLERKS),

@@ -191,12 +191,12 @@ def _filing(session: Session, actor: Actor, data: RequestInput) -> tuple[dict, i
     elif files_for_body(user, None):
         if not can_file_for_body(user):
             raise Forbidden(N_("Your role does not allow this."))
-        outside_scope_only(session, actor, values["subject_person"], values["period_from"],
+        _outside_scope_only(session, actor, values["subject_person"], values["period_from"],
                            values["period_to"])
     return values, behalf
 
 
-def outside_scope_only(session: Session, actor: Actor, person: Person | None,
+def _outside_scope_only(session: Session, actor: Actor, person: Person | None,
                        period_from: dt.date | None, period_to: dt.date | None) -> None:
     """A body files for a person's data only outside its scope: inside it, its staff read the
     record directly with the purpose of the reading (Art. 12 §3a)."""
@@ -319,7 +319,7 @@ def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     days_left = None
     if files_for_body(actor.user, request.on_behalf_of_id):
         # The person may have come into the body's scope since the draft was saved.
-        outside_scope_only(session, actor, request.subject_person, request.period_from,
+        _outside_scope_only(session, actor, request.subject_person, request.period_from,
                            request.period_to)
     if trigger == "resubmit":
         request.paused_at = None
