@@ -53,8 +53,8 @@ MATRIX = {
     "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
     "records.new_case": ("/cases/new", expect({CL})),
     "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
-    "requests.new": ("/requests/new", expect({RQ, CL})),
-    "requests.index": ("/requests/", expect({RQ, AP, CO, CL})),
+    "requests.new": ("/requests/new", expect({RQ, CL, MA})),
+    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, MA})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     # What one has just done: for those who read the request; with nothing done, the request.
     "requests.done": ("/requests/{request}/done/approve", expect(

@@ -60,7 +60,8 @@ ATTACKS = {
     "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE}),
+    # Clerks and managers file for their body (Art. 12 §2a–b): filing is theirs too.
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, ROLE}),
     "requests.show": ("/requests/{request}", {
         "action": "approve", "approve-categories": ["a_orders"]}, set()),
     "admin.new_user": ("/admin/users/new", {
