@@ -162,6 +162,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SMTP_STARTTLS=False,
         MAIL_SMTP_TIMEOUT=30,
         MAIL_SENDER=None,
+        # A purpose stated for reading a person's record holds this long after its last read.
+        READ_PURPOSE_MINUTES=60,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]

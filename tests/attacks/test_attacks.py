@@ -52,13 +52,16 @@ ATTACKS = {
         "stage": "closed"}, CLERKS),
     "records.case": ("/cases/{case}", {"stage": "closed", "since": "2026-11-20"}, set()),
     "records.import_persons": ("/persons/import", {}, CLERKS),
+    # Stating a purpose changes no row, but it opens the record: nobody out of scope states one.
+    "records.read_purpose": ("/persons/{person}/purpose", {"purpose": "keeping"}, set()),
     "reports.new": ("/reports/new", {
         "kind": "incident", "period_start": "2026-11-01", "period_end": "2026-11-01",
         "title": "Sự việc", "body": "Mô tả"}, CLERKS),
     "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE}),
+    # Clerks and managers file for their body (Art. 12 §2a–b): filing is theirs too.
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, ROLE}),
     "requests.show": ("/requests/{request}", {
         "action": "approve", "approve-categories": ["a_orders"]}, set()),
     "admin.new_user": ("/admin/users/new", {

@@ -38,6 +38,7 @@ from workflow.records import (
     search,
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
+from workflow.records.reading import ReadPurpose
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
@@ -131,11 +132,12 @@ S = {
                            PROVINCE, REQUESTER),
     "requests.kernel.open_request": (lambda s, a, o: kernel.open_request(s, a, o["request"]),
                             PROVINCE, REQUESTER),
+    # A manager files for the body, outside its scope: the inspector files nothing.
     "requests.filing.file_request": (lambda s, a, o: filing.file_request(s, a, _request_input(o)),
-                            MANAGER, REQUESTER),
+                            INSPECTOR, REQUESTER),
     "requests.filing.preview_route": (lambda s, a, o: filing.preview_route(s, FLOW, a,
                                                                   _request_input(o)),
-                             MANAGER, REQUESTER),
+                             INSPECTOR, REQUESTER),
     "requests.queries.list_requests": (lambda s, a, o: queries.list_requests(s, a, "approval"),
                              REQUESTER, APPROVER),
     "requests.filing.submit": (lambda s, a, o: filing.submit(s, FLOW, a, o["request"]),
@@ -194,8 +196,8 @@ S = {
         episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.DETENTION,
                              start_date=dt.date(2026, 11, 1), legal_basis="LTG 1/2026")),
         PROVINCE, CLERK),
-    "records.persons.view_person": (lambda s, a, o: persons.view_person(s, a, o["person"]),
-                            PROVINCE, CLERK),
+    "records.persons.view_person": (lambda s, a, o: persons.view_person(
+        s, a, o["person"], ReadPurpose("keeping")), PROVINCE, CLERK),
     "records.episodes.add_episode": (lambda s, a, o: episodes.add_episode(
         s, a, o["person"], episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.CUSTODY,
                                                 start_date=dt.date(2026, 11, 20),

@@ -37,8 +37,11 @@ DONE_HEADINGS = {
     "close": N_("Request closed"), "prepare": N_("Extract prepared"),
     "release": N_("Information released"), "revoke": N_("Extract revoked"),
     "extend": N_("Deadline extended"),
+    # A release that found the decision no longer enough (what the request's last step was).
+    "recheck": N_("Not released: a new consent is needed"),
+    "reroute": N_("Not released: the request went to the body that manages the data now"),
 }
-REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw"})
+REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw", "recheck", "reroute"})
 TIMELINE_LABELS = ACTION_LABELS | {
     "file": N_("filed"), "route": N_("routed"), "due_soon": N_("due soon"),
     "overdue": N_("overdue"),

@@ -8,6 +8,7 @@ from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
 from workflow.records.enums import ErrorReportState
+from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
 from workflow.requests.enums import RequestState
 
@@ -67,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "request.return_for_supplement": N_("Return of a request for supplement"),
     "request.withdraw": N_("Withdrawal of a request"),
     "request.recheck": N_("Case stage checked again at release"),
+    "request.reroute": N_("Request sent at release to the body that manages the data now"),
     "request.release": N_("Release of the information"),
     "request.close": N_("Closing of a request"),
     "request.expire": N_("Request expired (not supplemented in time)"),
@@ -177,6 +179,9 @@ DETAILS: dict[str, str] = {
     "episodes": N_("Episodes shown"),
     "episode_id": N_("Episode"),
     "withheld_documents": N_("Documents withheld (secrecy)"),
+    "read_purpose": N_("Purpose of the reading"),
+    "approved_by": N_("Approved earlier by"),
+    "now_managed_by": N_("Now managed by"),
     "fields": N_("Changed"),
     "version": N_("Version"),
     "stage": N_("Stage"),
@@ -283,6 +288,7 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("report", "to"): _words(ReportState),
     ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
+    ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

@@ -106,7 +106,17 @@ def route_now(session: Session, flow: Workflow, actor: Actor, request: AccessReq
                       requester_org=request.requester_org, person=request.subject_person,
                       categories=request.categories, period_from=request.period_from,
                       period_to=request.period_to, urgency=request.urgency, day=actor.today,
-                      own_scope=request.on_behalf_of_id is None)
+                      own_scope=request.on_behalf_of_id is None,
+                      statistics_org=request.statistics_org)
+
+
+def deadline_json(due, version: str) -> dict:
+    """How a due date was computed, as stored with the request (`AccessRequest.deadline`)."""
+    if due is None:
+        return {"rule_version": version}
+    return {"rule_version": version, "start": due.start.isoformat(),
+            "working_days": due.working_days, "due": due.due.isoformat(),
+            "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}
 
 
 def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
