@@ -126,3 +126,18 @@ class ListFilterForm(Form):
 
     state = SelectField(_l("State"), validators=[Optional()])
     urgency = SelectField(_l("Urgency"), validators=[Optional()])
+
+
+class BulkForm(Form):
+    """One action on the requests selected in a work queue, with one reason for each."""
+
+    ids = SelectMultipleField(_l("Selected requests"), validate_choice=False)
+    action = RadioField(_l("What to do with the selected requests"), choices=choices([
+        ("reassign", _l("Give them to an officer")),
+        ("extend", _l("Extend their time limit")),
+        ("return", _l("Return them to the requester for supplement"))]),
+        validators=[DataRequired(message=_l("Choose what to do with the selected requests."))])
+    officer_id = SelectField(_l("Officer (to give them to)"), validators=[Optional()])
+    backup_id = SelectField(_l("Backup officer (optional)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason, recorded on each selected request"),
+                           validators=[Optional(), Length(max=2000)])

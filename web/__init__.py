@@ -203,6 +203,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 
+    import web.requests.queue  # noqa: F401 - the work queue's routes join the requests' pages
     from web.account.views import bp as account_bp
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp

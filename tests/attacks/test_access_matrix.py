@@ -60,6 +60,9 @@ MATRIX = {
     "requests.done": ("/requests/{request}/done/approve", expect(
         {RQ}, others=404, approver_hanoi=302, consent_hanoi=302)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
+    # The work queue's acts: POST only (attacked in test_attacks.py).
+    "requests.claim": ("/requests/queue/claim", expect(set(), others=405, anonymous=405)),
+    "requests.bulk": ("/requests/queue/bulk", expect(set(), others=405, anonymous=405)),
     # One's own account and how one's mail comes (tests/requests/test_mail.py).
     "account.show": ("/account", expect(SIGNED_IN)),
     "account.notifications": ("/account/notifications", expect(SIGNED_IN)),

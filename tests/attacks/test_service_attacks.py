@@ -39,7 +39,7 @@ from workflow.records import (
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
 from workflow.records.reading import ReadPurpose
-from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests import deadlines, decisions, filing, kernel, queries, queues
 from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
@@ -89,6 +89,9 @@ EXEMPT = {
     # issue: only the acting official's own token, opened by the PIN they typed; asked after the
     # operation's gate and changing nothing (tests/documents/test_personal_signature.py).
     "documents.tokens.signing_person",
+    # The work queue's rows: it filters what `queries.list_requests` (attacked) already let the
+    # actor read, and marks which are theirs; it refuses nothing and changes nothing.
+    "requests.queues.queue",
     # A released secret extract's entry in the secret register: written by the release, after
     # the release's own gate.
     "documents.secrets.register_secret",
@@ -283,6 +286,15 @@ S = {
                                       REQUESTER, DETAINEE),
     "requests.queries.own_request": (lambda s, a, o: queries.own_request(
         s, a, o["own_request"]), REQUESTER, DETAINEE),
+    # A body's work queue: its deciders take, give and act on its requests in bulk.
+    "requests.queues.claim": (lambda s, a, o: queues.claim(s, a, o["request"]),
+                              PROVINCE, APPROVER),
+    "requests.queues.assign": (lambda s, a, o: queues.assign(
+        s, a, o["request"], officer_id=s.scalar(select(User.id).where(
+            User.username == APPROVER))), PROVINCE, APPROVER),
+    "requests.queues.bulk": (lambda s, a, o: queues.bulk(
+        s, FLOW, a, "extend", [o["request"]], reason="Gia hạn đồng loạt theo chỉ đạo"),
+        PROVINCE, APPROVER),
     # Who read my record: the person's own view, and the handling body's disclosure.
     "audit.tracker.own_reads": (lambda s, a, o: tracker.own_reads(
         s, a, frozenset({CaseStage.INVESTIGATION})), CLERK, DETAINEE),

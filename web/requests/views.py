@@ -350,8 +350,11 @@ def index():
     state = RequestState(form.state.data) if form.state.data else None
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
     rows = queries.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
+    from web.requests.queue import queue_page  # the queue's routes join this blueprint
+
     return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
-                           today=actor().today, may_file=request_policy.can_file(current_user))
+                           today=actor().today, may_file=request_policy.can_file(current_user),
+                           **queue_page(view, rows))
 
 
 @bp.route("/form.pdf")

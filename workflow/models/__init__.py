@@ -34,6 +34,7 @@ from workflow.models.reports import FacilityReport
 from workflow.models.requests import (
     AccessRequest,
     Notification,
+    RequestAssignment,
     RequestStep,
     RequestTransition,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "ApiToken",
     "AccessRequest",
     "Notification",
+    "RequestAssignment",
     "RequestStep",
     "RequestTransition",
     "AuditEntry",

@@ -207,3 +207,24 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[AccessRequest] = relationship()
+
+
+class RequestAssignment(Base):
+    """A request in a body's work queue given to a named officer (and a backup officer who acts
+    in their absence): claimed by the officer, or assigned by a colleague. Append-only: the
+    latest row per request and body is the current one, the earlier ones its history."""
+
+    __tablename__ = "request_assignment"
+    __table_args__ = (Index("ix_request_assignment_request", "request_id", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    officer: Mapped[User] = relationship(foreign_keys=[officer_id])
+    backup: Mapped[User | None] = relationship(foreign_keys=[backup_id])
