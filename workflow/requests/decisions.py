@@ -202,12 +202,6 @@ def return_for_supplement(session: Session, flow: Workflow, actor: Actor, reques
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))
-    request.paused_at = actor.now
-    if request.due_on is not None:
-        # The clock stops: remember how many working days were left.
-        deadline = request.deadline | {
-            "days_left": flow.calendar.between(actor.today, request.due_on)}
-        request.deadline_json = json.dumps(deadline, ensure_ascii=False)
     move(session, actor, request, "return_for_supplement", reason=reason, authorised=True)
     notify(session, request.requester_id, request, "returned")
     _issue_notices(session, flow, actor, request)
