@@ -31,6 +31,7 @@ from workflow.requests.enums import (
 from workflow.requests.filing import RequestInput
 from workflow.requests.policy import allowed_actions
 from workflow.requests.workdays import WorkCalendar
+from workflow.schema import upgrade
 
 CLI = Actor(None, "cli", NOW)  # the installation's command line
 
@@ -361,3 +362,32 @@ def test_the_api_refuses_a_token_the_extension_as_every_decision(client, app, wo
 def test_sweep_command(runner):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0 and "overdue:" in result.output
+
+
+def test_the_migration_keeps_earlier_deadlines_as_pauses_and_extensions(app, world):
+    request = ask(world, "requester.vks", person_with_stage(world, None))
+    world.act(decisions.return_for_supplement, FLOW,
+              world.actor("approver.hanoi", on(dt.date(2026, 11, 26))), request.id,
+              reason="Bổ sung số công văn đề nghị")
+    world.act(filing.submit, FLOW, world.actor("requester.vks", on(dt.date(2026, 12, 7))),
+              request.id)
+    request = world.reload(request.id)
+    request_id = request.id
+    # As the code before 0025 left it: restarted with the days left, extended once.
+    request.deadline_json = json.dumps({
+        "rule_version": request.rule_version, "start": "2026-12-07", "working_days": 3,
+        "due": "2026-12-31", "skipped": [], "resumed_with": 3,
+        "extension": {"reason": "Cần xác minh thêm với trại", "working_days": 15,
+                      "due": "2026-12-31", "skipped": []}})
+    world.session.commit()
+    world.session.close()
+    engine = app.extensions["custody_engine"]
+    upgrade(engine, "0024")
+    upgrade(engine)
+    request = world.reload(request_id)
+    assert request.deadline["pauses"] == [{"from": "2026-11-26", "to": "2026-12-07",
+                                           "why": "returned"}]
+    assert request.deadline["extensions"] == [{"working_days": 15, "on": "2026-12-07",
+                                               "reason": "Cần xác minh thêm với trại"}]
+    assert "extension" not in request.deadline and clock.extension_left(request) == 0
+    assert clock.reckon(request, WorkCalendar()).due == dt.date(2026, 12, 31)
