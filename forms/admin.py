@@ -9,6 +9,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields import EmailField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -37,6 +38,8 @@ class UserForm(Form):
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254)],
+                       description=_l("Where mail about requests goes (optional)."))
     organisation_id = SelectField(_l("Organisation"), coerce=optional_int, validators=[
         DataRequired(message=_l("Choose the organisation."))])
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
@@ -55,6 +58,8 @@ class UserEditForm(Form):
     roles = RolesField(_l("Roles"), validators=[DataRequired()])
     clearance = EnumSelect(_l("Secrecy clearance"), Secrecy, validators=[DataRequired()])
     active = BooleanField(_l("May sign in"))
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254)],
+                       description=_l("Where mail about requests goes; blank: the inbox only."))
     position = StringField(_l("Position"), validators=[Optional(), Length(max=120)],
                            description=_l("As printed in the signature block of the documents "
                                           "the account's decisions issue, e.g. Phó Giám đốc."))

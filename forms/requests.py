@@ -43,6 +43,9 @@ class RequestForm(Form):
     subject_birth_date = DateField(_l("and date of birth"), validators=[Optional()])
     statistical_question = TextAreaField(_l("Statistical question"),
                                          validators=[Optional(), Length(max=2000)])
+    # The view lists the bodies (`statistics_scopes`); 0 is the whole database.
+    statistics_org_id = SelectField(_l("The figures are about"), coerce=int, default=0,
+                                    validate_choice=True)
     categories = CategoriesField(_l("Parts of the record asked for"))
     period_from = DateField(_l("Period from"), validators=[Optional()])
     period_to = DateField(_l("Period to"), validators=[Optional()])
@@ -66,6 +69,7 @@ class RequestForm(Form):
             urgency=self.urgency.member, identity_number=self.identity_number.data,
             subject_name=self.subject_name.data, subject_birth_date=self.subject_birth_date.data,
             statistical_question=self.statistical_question.data,
+            statistics_org_id=self.statistics_org_id.data or None,
             period_from=self.period_from.data, period_to=self.period_to.data,
             scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data)
 

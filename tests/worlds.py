@@ -21,6 +21,7 @@ from workflow.figures import reports
 from workflow.figures.enums import ReportKind
 from workflow.models import (
     AccessRequest,
+    Case,
     CustodyEpisode,
     CustodyEvent,
     Person,
@@ -232,6 +233,8 @@ def objects(app, db):
         world = World(session)
         subject = person_with_stage(world, CaseStage.INVESTIGATION)
         request_id = ask(world, "requester.vks", subject).id
+    handled_case = db.scalar(select(Case.id).where(
+        Case.number == f"T/{subject.id}/{CaseStage.INVESTIGATION.value}"))
     person = person_at(db, "TTG-HANOI")
     episode = person.episodes[-1]
     case_id = db.execute(select(CustodyEpisode.case_id).where(
@@ -260,5 +263,6 @@ def objects(app, db):
         ids["report"] = report.id
     device, _secret = register_kiosk(app)
     return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
+            "handled_case": handled_case,
             "request": request_id, "device": device, **ids}
 

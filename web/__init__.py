@@ -14,6 +14,7 @@ from web import db, errors, headers, i18n, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
+from workflow.audit import tracker as read_gates
 from workflow.documents import letters
 from workflow.documents import tokens as signing_tokens
 from workflow.documents.issuing import ExtractSettings
@@ -152,6 +153,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         EXCHANGE_SIGNING_KEY=None,
         # API tokens of system accounts live this many days unless `--days` says otherwise.
         API_TOKEN_DAYS=tokens.DEFAULT_DAYS,
+        # Mail about requests (`custody mail send`, `custody mail digest`): the SMTP server, and
+        # the sender's address; the links in mail point to PUBLIC_BASE_URL.
+        MAIL_SMTP_HOST=None,
+        MAIL_SMTP_PORT=25,
+        MAIL_SMTP_USER=None,
+        MAIL_SMTP_PASSWORD=None,
+        MAIL_SMTP_STARTTLS=False,
+        MAIL_SMTP_TIMEOUT=30,
+        MAIL_SENDER=None,
+        # A purpose stated for reading a person's record holds this long after its last read.
+        READ_PURPOSE_MINUTES=60,
         # Whether a request's clock stops while it waits only for the case-handling body's
         # consent, for which the law sets no time (each request keeps the setting it was
         # routed under).
@@ -190,12 +202,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
-                                   "kiosk_gates": kiosk_gates,
+                                   "kiosk_gates": kiosk_gates, "read_gates": read_gates,
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 
+    from web.account.views import bp as account_bp
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
@@ -203,13 +216,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.error_reports.views import bp as error_reports_bp
     from web.kiosk.views import bp as kiosk_bp
     from web.main.views import bp as main_bp
+    from web.records.reads import bp as reads_bp
     from web.records.views import bp as records_bp
     from web.reports.views import bp as reports_bp
     from web.requests.views import bp as requests_bp
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
-                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp):
+                      documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
+                      reads_bp, account_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

@@ -38,8 +38,15 @@ def attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
 
 
 # What a page never writes back into its HTML: the PIN of a signing token is typed where it is
-# used, once (a stale sign-in's re-authentication page asks for it again after).
+# used, once (a stale sign-in's re-authentication page asks for it again after), and the
+# password and code of a re-authentication (posted along with the form it let through).
 NEVER_CARRIED = frozenset({"pin"})
+NEVER_CARRIED_PREFIXES = ("reauth-",)
+
+
+def carried(name: str) -> bool:
+    """Whether a posted field may be written back into a page (never a secret)."""
+    return name not in NEVER_CARRIED and not name.startswith(NEVER_CARRIED_PREFIXES)
 
 
 def posted_fields(skip: Callable[[str], bool]) -> list[tuple[str, str]]:
@@ -47,7 +54,7 @@ def posted_fields(skip: Callable[[str], bool]) -> list[tuple[str, str]]:
     (`NEVER_CARRIED`), to send again from another page (a check page, the re-authentication
     page)."""
     return [(name, value) for name in request.form
-            if not skip(name) and name not in NEVER_CARRIED
+            if not skip(name) and carried(name)
             for value in request.form.getlist(name)]
 
 

@@ -42,6 +42,8 @@ MATRIX = {
     "auth.login": ("/login", {**expect(EVERYONE), **{r: 302 for r in SIGNED_IN}}),
     "records.search_persons": ("/search", expect({RQ, AP, CL})),
     "records.person": ("/persons/{person}", expect({AP, CL}, requester_vks=404)),
+    # The step before a record of one's scope is shown: what it is opened for.
+    "records.read_purpose": ("/persons/{person}/purpose", expect({AP, CL}, requester_vks=404)),
     "records.new_person": ("/persons/new", expect({CL})),
     "records.correct_person": ("/persons/{person}/correct", expect({CL})),
     "records.new_identifier": ("/persons/{person}/identifiers/new", expect({CL})),
@@ -51,13 +53,16 @@ MATRIX = {
     "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
     "records.new_case": ("/cases/new", expect({CL})),
     "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
-    "requests.new": ("/requests/new", expect({RQ, CL})),
-    "requests.index": ("/requests/", expect({RQ, AP, CO, CL})),
+    "requests.new": ("/requests/new", expect({RQ, CL, MA})),
+    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, MA})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     # What one has just done: for those who read the request; with nothing done, the request.
     "requests.done": ("/requests/{request}/done/approve", expect(
         {RQ}, others=404, approver_hanoi=302, consent_hanoi=302)),
     "requests.inbox": ("/requests/inbox", expect(SIGNED_IN)),
+    # One's own account and how one's mail comes (tests/requests/test_mail.py).
+    "account.show": ("/account", expect(SIGNED_IN)),
+    "account.notifications": ("/account/notifications", expect(SIGNED_IN)),
     "requests.form_pdf": ("/requests/form.pdf", expect(SIGNED_IN)),
     # The API takes bearer tokens only (tests/web/test_api.py): a signed-in session gets 401.
     "api-docs.openapi_json": ("/api/v1/openapi.json", expect(EVERYONE)),
@@ -139,6 +144,10 @@ MATRIX = {
                                             detainee_demo=200)),
     "kiosk.home": ("/kiosk/me", expect(set(), detainee_demo=200)),
     "kiosk.my_record": ("/kiosk/record", expect(set(), detainee_demo=200)),
+    "kiosk.my_reads": ("/kiosk/reads", expect(set(), detainee_demo=200)),
+    # Who read a person's record: the body handling a case discloses the reads it withheld.
+    "reads.handled_cases": ("/handled-cases", expect({CO})),
+    "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", expect({CO})),
     "kiosk.new_request": ("/kiosk/requests/new", expect(set(), detainee_demo=200)),
     "kiosk.request_status": ("/kiosk/requests/{request}", expect(set(), detainee_demo=404)),
 }
@@ -153,17 +162,22 @@ def test_every_route_has_an_entry(app):
     assert endpoints == set(MATRIX), "add the new route to MATRIX with its expected statuses"
 
 
-def _client_as(app, role):
+def _client_as(app, role, objects=None):
+    """A client signed in as the role; with `objects`, having stated what it opens Hà Nội's
+    person's record for (asked once, before a record of one's scope is shown: who may not
+    read it is refused there as on the record)."""
     client = app.test_client()
     if role != A:
         response = Auth(client).login(role)
         assert response.status_code == 302
+        if objects is not None:
+            Auth(client).purpose(objects["person"])
     return client
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_opens_exactly_what_it_may(app, objects, role):
-    client = _client_as(app, role)
+    client = _client_as(app, role, objects)
     got = {endpoint: client.get(url.format(**objects)).status_code
            for endpoint, (url, _table) in MATRIX.items()}
     wanted = {endpoint: table[role] for endpoint, (_url, table) in MATRIX.items()}

@@ -52,13 +52,16 @@ ATTACKS = {
         "stage": "closed"}, CLERKS),
     "records.case": ("/cases/{case}", {"stage": "closed", "since": "2026-11-20"}, set()),
     "records.import_persons": ("/persons/import", {}, CLERKS),
+    # Stating a purpose changes no row, but it opens the record: nobody out of scope states one.
+    "records.read_purpose": ("/persons/{person}/purpose", {"purpose": "keeping"}, set()),
     "reports.new": ("/reports/new", {
         "kind": "incident", "period_start": "2026-11-01", "period_end": "2026-11-01",
         "title": "Sự việc", "body": "Mô tả"}, CLERKS),
     "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE}),
+    # Clerks and managers file for their body (Art. 12 §2a–b): filing is theirs too.
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, ROLE}),
     "requests.show": ("/requests/{request}", {
         "action": "approve", "approve-categories": ["a_orders"]}, set()),
     "admin.new_user": ("/admin/users/new", {
@@ -74,6 +77,8 @@ ATTACKS = {
     # which keeps the record, closes the report.
     "error_reports.report": ("/documents/{extract}/report-error", {
         "description": "Ngày bắt đầu tạm giam ghi sai"}, {OUTSIDE}),
+    # Only the consent officers of the body handling the case disclose its withheld reads.
+    "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", {}, set()),
     "error_reports.show": ("/error-reports/{error_report}", {
         "action": "no_error", "no_error-note": "Dữ liệu đúng với hồ sơ gốc"}, set()),
     # The kiosk: a clerk registers a device at their own facility (legitimate); Hà Nội's device
@@ -87,12 +92,13 @@ ATTACKS = {
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search
 # (a read, in tests/records/test_scope.py), the audit trail's filter (a read, in
-# tests/audit/test_trail.py), marking one's own notifications read; the API's routes are
+# tests/audit/test_trail.py), marking one's own notifications read and choosing how one's own
+# mail comes (nobody else's can be reached: tests/requests/test_mail.py); the API's routes are
 # attacked with tokens in tests/attacks/test_api_matrix.py and tests/exchange/test_exchange_api.py.
 NOT_ACTS = {"auth.login", "auth.login_code", "auth.login_enrol", "auth.logout",
             "auth.language", "auth.change_password", "auth.reauthenticate",
             "records.search_persons", "audit_trail.index", "requests.inbox", "kiosk.sign_in",
-            "kiosk.end_here", "kiosk.sign_out"}
+            "kiosk.end_here", "kiosk.sign_out", "account.notifications"}
 
 
 def test_every_state_changing_route_is_attacked(app):

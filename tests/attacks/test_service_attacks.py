@@ -18,7 +18,7 @@ from sqlalchemy import select
 import workflow
 from tests.helpers import db_state, org, system_token
 from tests.worlds import FLOW, NOW, SETTINGS
-from workflow.audit import trail
+from workflow.audit import tracker, trail
 from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters, secrets
 from workflow.enums import Role, Secrecy
@@ -38,6 +38,7 @@ from workflow.records import (
     search,
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
+from workflow.records.reading import ReadPurpose
 from workflow.requests import calendar, deadlines, decisions, filing, kernel, queries
 from workflow.requests.enums import CalendarChange, Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
@@ -63,7 +64,7 @@ EXEMPT = {
     "security.sessions.begin", "security.sessions.check",
     "security.kiosk.sign_in", "security.kiosk.check_session",
     "security.sessions.end", "security.sessions.is_fresh", "security.sessions.refresh",
-    "requests.inbox.inbox", "requests.inbox.mark_read",
+    "requests.inbox.inbox", "requests.inbox.mark_read", "notifications.outbox.set_preferences",
     # Helpers other operations call after their own gate: ending an account's sessions (the
     # lockout, an administrator's change), a record's version, the audit entry and a token's use,
     # the written notices a decision calls for (idempotent: only those it lacks).
@@ -131,11 +132,12 @@ S = {
                            PROVINCE, REQUESTER),
     "requests.kernel.open_request": (lambda s, a, o: kernel.open_request(s, a, o["request"]),
                             PROVINCE, REQUESTER),
+    # A manager files for the body, outside its scope: the inspector files nothing.
     "requests.filing.file_request": (lambda s, a, o: filing.file_request(s, a, _request_input(o)),
-                            MANAGER, REQUESTER),
+                            INSPECTOR, REQUESTER),
     "requests.filing.preview_route": (lambda s, a, o: filing.preview_route(s, FLOW, a,
                                                                   _request_input(o)),
-                             MANAGER, REQUESTER),
+                             INSPECTOR, REQUESTER),
     "requests.queries.list_requests": (lambda s, a, o: queries.list_requests(s, a, "approval"),
                              REQUESTER, APPROVER),
     "requests.filing.submit": (lambda s, a, o: filing.submit(s, FLOW, a, o["request"]),
@@ -198,8 +200,8 @@ S = {
         episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.DETENTION,
                              start_date=dt.date(2026, 11, 1), legal_basis="LTG 1/2026")),
         PROVINCE, CLERK),
-    "records.persons.view_person": (lambda s, a, o: persons.view_person(s, a, o["person"]),
-                            PROVINCE, CLERK),
+    "records.persons.view_person": (lambda s, a, o: persons.view_person(
+        s, a, o["person"], ReadPurpose("keeping")), PROVINCE, CLERK),
     "records.episodes.add_episode": (lambda s, a, o: episodes.add_episode(
         s, a, o["person"], episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.CUSTODY,
                                                 start_date=dt.date(2026, 11, 20),
@@ -285,6 +287,13 @@ S = {
                                       REQUESTER, DETAINEE),
     "requests.queries.own_request": (lambda s, a, o: queries.own_request(
         s, a, o["own_request"]), REQUESTER, DETAINEE),
+    # Who read my record: the person's own view, and the handling body's disclosure.
+    "audit.tracker.own_reads": (lambda s, a, o: tracker.own_reads(
+        s, a, frozenset({CaseStage.INVESTIGATION})), CLERK, DETAINEE),
+    "audit.tracker.handled_cases": (lambda s, a, o: tracker.handled_cases(
+        s, a, frozenset({CaseStage.INVESTIGATION})), APPROVER, CONSENT),
+    "audit.tracker.disclose_reads": (lambda s, a, o: tracker.disclose_reads(
+        s, a, o["handled_case"]), APPROVER, CONSENT),
     "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
         s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
         approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),

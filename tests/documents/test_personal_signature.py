@@ -109,6 +109,52 @@ def test_a_wrong_or_missing_pin_signs_nothing_and_numbers_nothing(world, db):
     assert _release(world, draft, PIN).state is IssuedState.RELEASED
 
 
+def test_a_wrong_pin_is_refused_before_anything_is_rendered(world, db, monkeypatch):
+    from workflow.documents import issuing
+
+    _enrol(world)
+    _person, request = arrange(world, db)
+    draft = prepare(world, request.id)
+    produced = []
+    real = issuing._produce
+    monkeypatch.setattr(issuing, "_produce", lambda *a, **k: produced.append(1) or real(*a, **k))
+    with pytest.raises(tokens.PinRefused, match="PIN is wrong"):
+        _release(world, draft, "000000")
+    assert produced == []  # guessing PINs costs the server no rendering
+    assert _release(world, draft, PIN).state is IssuedState.RELEASED and produced == [1]
+
+
+def test_a_pin_typed_composed_or_decomposed_opens_the_same_token(world, db):
+    import unicodedata
+
+    typed = "mật-khẩu-ê1"
+    user = world.user("approver.hanoi")
+    credential = tokens.enrol_dev(world.session, PERSONAL.signing_tokens, user,
+                                  unicodedata.normalize("NFD", typed),
+                                  passphrase=PERSONAL.passphrase,
+                                  now=dt.datetime.now(dt.UTC), crl_url=None)
+    world.session.commit()
+    with tokens.opened(PERSONAL.signing_tokens, credential,
+                       unicodedata.normalize("NFC", typed)) as signer:
+        assert signer is not None
+
+
+def test_only_an_active_deciding_official_is_given_a_token(world, db):
+    for username in ("requester.vks", "clerk.hanoi", "inspector"):
+        with pytest.raises(InvalidInput, match="Only approvers and consent officers"):
+            tokens.enrol_dev(world.session, PERSONAL.signing_tokens, world.user(username), PIN,
+                             passphrase=PERSONAL.passphrase, now=dt.datetime.now(dt.UTC),
+                             crl_url=None)
+    gone = world.user("consent.hanoi")
+    gone.active = False
+    with pytest.raises(InvalidInput, match="active person"):
+        tokens.enrol_dev(world.session, PERSONAL.signing_tokens, gone, PIN,
+                         passphrase=PERSONAL.passphrase, now=dt.datetime.now(dt.UTC),
+                         crl_url=None)
+    assert db.scalars(select(SigningCredential).where(
+        SigningCredential.purpose == "person")).all() == []
+
+
 def test_a_signer_without_a_token_is_refused_where_personal_signatures_are_required(world, db):
     _person, request = arrange(world, db)
     draft = prepare(world, request.id)
@@ -277,7 +323,8 @@ def test_no_page_writes_a_typed_pin_back_into_its_html(app):
 
     # The check page and the re-authentication page of a stale sign-in carry what was typed.
     with app.test_request_context("/requests/1", method="POST",
-                                  data={"pin": PIN, "refuse-text": "lý do", "action": "refuse"}):
+                                  data={"pin": PIN, "refuse-text": "lý do", "action": "refuse",
+                                        "reauth-password": "mật khẩu", "reauth-code": "123456"}):
         assert posted_fields(lambda name: False) == [("refuse-text", "lý do"),
                                                      ("action", "refuse")]
 
@@ -315,3 +362,41 @@ def test_a_signature_image_is_a_transparent_png_and_shows_on_the_page(runner, wo
     sizes = {tuple(line.split()[3:5]) for line in listing.splitlines()[2:]}
     assert ("200", "80") in sizes  # the registered image, as uploaded
     assert ("400", "400") in sizes  # the development seal beside it
+
+
+def test_a_paper_consent_goes_straight_to_its_decision_and_a_blank_number_asks_the_pin(
+        app, client, auth, db):
+    import io
+
+    from tests.worlds import person_with_stage
+
+    settings = app.extensions["custody_documents"]
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        tokens.enrol_dev(session, settings.signing_tokens, world.user("consent.hanoi"), PIN,
+                         passphrase=settings.passphrase, now=dt.datetime.now(dt.UTC),
+                         crl_url=None)
+        request_id = ask(world, "requester.vks",
+                         person_with_stage(world, CaseStage.INVESTIGATION)).id
+        session.commit()
+    auth.login("consent.hanoi")
+    url = f"/requests/{request_id}"
+
+    def consent(**fields):
+        return client.post(url, content_type="multipart/form-data", data={
+            "action": "grant_consent", "version": version_of(db, request_id),
+            "consent-categories": ["a_orders"], **fields})
+
+    # A scan without its number is told at once, not lost on a check page that cannot carry it.
+    scan_only = consent(**{"consent-letter_scan": (io.BytesIO(b"%PDF-1.4 x"), "letter.pdf")})
+    text = scan_only.get_data(as_text=True)
+    assert scan_only.status_code == 422 and "Kiểm tra trước khi quyết định" not in text
+    # A number of blanks is no paper letter: the system's letter is signed, so the PIN is asked.
+    blank = consent(**{"consent-letter_ref": "   "}).get_data(as_text=True)
+    assert "Kiểm tra trước khi quyết định" in blank and 'name="pin"' in blank
+    on_paper = consent(**{"consent-letter_ref": "CV 7/ĐY",
+                          "consent-letter_scan": (io.BytesIO(b"%PDF-1.4 x"), "letter.pdf")})
+    assert on_paper.status_code == 302
+    db.expire_all()
+    step = next(s for s in db.get(AccessRequest, request_id).steps if s.letter_ref)
+    assert step.letter_scan.endswith(".pdf")

@@ -382,7 +382,7 @@ def test_the_migration_keeps_earlier_deadlines_as_pauses_and_extensions(app, wor
     world.session.commit()
     world.session.close()
     engine = app.extensions["custody_engine"]
-    upgrade(engine, "0024")
+    upgrade(engine, "0026")
     upgrade(engine)
     request = world.reload(request_id)
     assert request.deadline["pauses"] == [{"from": "2026-11-26", "to": "2026-12-07",

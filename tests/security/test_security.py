@@ -238,6 +238,8 @@ def test_decisions_need_a_fresh_sign_in_that_keeps_what_was_typed(app, client, a
                                          "reauth-code": code_for(db, "approver.hanoi")})
     page = back.get_data(as_text=True)
     assert back.status_code == 200 and "Kiểm tra trước khi quyết định" in page and typed in page
+    # The check page carries the decision on, never the password and code just typed.
+    assert password_of("approver.hanoi") not in page and 'name="reauth-' not in page
     assert client.post(url, data=data | {"confirmed": "yes"}).status_code == 302
     db.expire_all()
     refused = db.get(AccessRequest, request_id)

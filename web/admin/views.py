@@ -43,7 +43,7 @@ def new_user():
             db.session(), actor(), username=form.username.data, full_name=form.full_name.data,
             organisation_id=form.organisation_id.data, roles=form.roles.roles,
             password=form.password.data, clearance=form.clearance.member,
-            person_id=form.person_id.data, system=form.system.data))
+            person_id=form.person_id.data, system=form.system.data, email=form.email.data))
         if user:
             flash(_("The account %(name)s has been created.", name=user.username), "success")
             return redirect(url_for(".users"))
@@ -61,7 +61,7 @@ def edit_user(user_id: int):
         user = attempt(form, lambda: accounts.update_user(
             db.session(), actor(), user_id, roles=form.roles.roles, active=form.active.data,
             clearance=form.clearance.member,
-            signing=(form.position.data, form.signs_as.member)))
+            signing=(form.position.data, form.signs_as.member), email=form.email.data or ""))
         if user:
             flash(_("The account %(name)s has been updated.", name=user.username), "success")
             return redirect(url_for(".users"))

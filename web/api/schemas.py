@@ -29,6 +29,10 @@ class RequestIn(Schema):
     subject_name = fields.String(validate=validate.Length(max=160))
     subject_birth_date = fields.Date()
     statistical_question = fields.String(validate=validate.Length(max=2000))
+    statistics_organisation = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "A statistical question: the code of the body whose scope the figures "
+                       "are about (omitted: the whole database). About one's own body or one "
+                       "under it, no approval is needed (Decree 121/2017 Art. 12 §3a)."})
     categories = fields.List(CATEGORY, load_default=list)
     period_from = fields.Date()
     period_to = fields.Date()

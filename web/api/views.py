@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from web import db
@@ -34,6 +35,7 @@ from workflow.db import utcnow
 from workflow.documents import extracts, letters, verification
 from workflow.errors import DomainError, NotFound
 from workflow.i18n import N_
+from workflow.models import Organisation
 from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
@@ -128,7 +130,15 @@ def _input(data: dict) -> RequestInput:
         urgency=Urgency(data["urgency"]), identity_number=data.get("identity_number"),
         subject_name=data.get("subject_name"), subject_birth_date=data.get("subject_birth_date"),
         statistical_question=data.get("statistical_question"),
+        statistics_org_id=_organisation_id(data.get("statistics_organisation")),
         period_from=data.get("period_from"), period_to=data.get("period_to"))
+
+
+def _organisation_id(code: str | None) -> int | None:
+    """The id of the organisation a code names (0, which the filing refuses, if none does)."""
+    if not code:
+        return None
+    return db.session().scalar(select(Organisation.id).where(Organisation.code == code)) or 0
 
 
 @bp.route("/requests")

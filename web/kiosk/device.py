@@ -15,7 +15,7 @@ COOKIE_DAYS = 5 * 365
 # The pages a kiosk device shows to anyone standing at it.
 DEVICE_PAGES = frozenset({"static", "auth.language", "kiosk.sign_in", "kiosk.end_here"})
 # The pages of a detained person signed in at the kiosk.
-PERSON_PAGES = frozenset({"kiosk.home", "kiosk.my_record", "kiosk.new_request",
+PERSON_PAGES = frozenset({"kiosk.home", "kiosk.my_record", "kiosk.my_reads", "kiosk.new_request",
                           "kiosk.request_status", "kiosk.sign_out"})
 
 

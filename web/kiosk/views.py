@@ -27,6 +27,7 @@ from web.kiosk.status import plain_steps
 from web.security import actor
 from web.sessions import fresh_session, token
 from workflow.audit import chain as audit
+from workflow.audit import tracker
 from workflow.context import Actor
 from workflow.errors import NotFound
 from workflow.i18n import N_
@@ -173,6 +174,14 @@ def my_record():
     """The person's own record, in plain words."""
     view = view_person(db.session(), actor(), current_user.person_id)
     return render_template("kiosk/my_record.html", view=view, bare=True)
+
+
+@bp.route("/kiosk/reads")
+def my_reads():
+    """Who read my record: the bodies that read or received it, by day, and what is withheld."""
+    rules = current_app.extensions["custody_workflow"].rules.on(actor().today)
+    found = tracker.own_reads(db.session(), actor(), rules.tracker_withheld_stages)
+    return render_template("kiosk/reads.html", found=found, labels=tracker.TRACKED, bare=True)
 
 
 @bp.route("/kiosk/requests/new", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from web.i18n import vn_date
 from workflow.audit.labels import CLOCK_STOPS
 from workflow.i18n import N_
+from workflow.notifications.kinds import LABELS as NOTIFICATION_LABELS
 from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.enums import CalendarChange, RequestCategory
 from workflow.requests.machine import LABELS
@@ -40,8 +41,11 @@ DONE_HEADINGS = {
     "close": N_("Request closed"), "prepare": N_("Extract prepared"),
     "release": N_("Information released"), "revoke": N_("Extract revoked"),
     "extend": N_("Deadline extended"),
+    # A release that found the decision no longer enough (what the request's last step was).
+    "recheck": N_("Not released: a new consent is needed"),
+    "reroute": N_("Not released: the request went to the body that manages the data now"),
 }
-REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw"})
+REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw", "recheck", "reroute"})
 TIMELINE_LABELS = ACTION_LABELS | {
     "file": N_("filed"), "route": N_("routed"), "due_soon": N_("due soon"),
     "overdue": N_("overdue"),
@@ -50,15 +54,6 @@ TIMELINE_LABELS = ACTION_LABELS | {
 }
 VIEW_LABELS = {"mine": N_("My requests"), "approval": N_("Awaiting my decision"),
                "consent": N_("Awaiting my consent"), "overdue": N_("Overdue in my organisation")}
-NOTIFICATION_LABELS = {
-    "new_task": N_("New request to decide"), "decision": N_("Decision made"),
-    "consent": N_("Consent given"), "returned": N_("Returned for supplement"),
-    "due_soon": N_("Due soon"), "overdue": N_("Overdue"), "escalated": N_("Overdue below you"),
-    "released": N_("Information provided"), "expired": N_("Expired"),
-    "extended": N_("Deadline extended"),
-    "error_corrected": N_("The error you reported was corrected"),
-    "error_no_error": N_("The error you reported: no error found"),
-}
 
 
 def category_label(value: str) -> str:

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from forms import choices
 from forms.documents import PrepareForm, ReleaseForm, RevokeForm
@@ -42,11 +43,14 @@ from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts, issuing, tokens
 from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.models import Organisation
+from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
 from workflow.requests import clock, deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import RequestState, SubjectKind, Urgency
+from workflow.requests.routing import keeps_the_database
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
@@ -64,6 +68,9 @@ def new():
     if not request_policy.can_file(current_user):
         abort(403)
     form = RequestForm()
+    form.statistics_org_id.choices = _statistics_scopes()
+    if not form.is_submitted() and keeps_the_database(current_user.organisation):
+        form.statistics_org_id.data = current_user.organisation_id
     route = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
@@ -81,6 +88,19 @@ def new():
                       "success")
                 return redirect(url_for(".show", request_id=filed.id))
     return render_template("requests/new.html", form=form, route=route), status_for(form)
+
+
+def _statistics_scopes() -> list:
+    """What a statistical question may be about: the whole database, the user's own body
+    (whose scope needs no approval, Art. 12 §3a) and the management bodies."""
+    own = current_user.organisation
+    bodies = db.session().scalars(select(Organisation).where(
+        Organisation.kind.in_(list(MANAGEMENT_KINDS)), Organisation.id != own.id)
+        .order_by(Organisation.name))
+    mine = ([(own.id, _("%(body)s — your own body's scope", body=own.name))]
+            if keeps_the_database(own) else [])
+    return choices([(0, _("The whole database")), *mine,
+                    *((org.id, org.name) for org in bodies)])
 
 
 def _categories_form(form_class, prefix: str, req):
@@ -148,7 +168,10 @@ SIGNED = frozenset({"refuse", "refuse_consent", "grant_consent", "return_for_sup
 
 def _signs_personally(action: str, form) -> bool:
     """Whether this action signs with the user's own token, so the check page asks its PIN."""
-    if action not in SIGNED or (action == "grant_consent" and form.letter_ref.data):
+    # A consent written on paper (its number or its scan) issues no letter: it goes straight to
+    # the operation, with the scan it carries (a check page could not carry a file).
+    if action not in SIGNED or (action == "grant_consent" and (
+            (form.letter_ref.data or "").strip() or form.letter_scan.data)):
         return False
     if action == "release" and not isinstance(form, ReleaseForm):
         return False

@@ -8,6 +8,7 @@ from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
 from workflow.records.enums import ErrorReportState
+from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
 from workflow.requests.enums import CalendarChange, RequestState
 
@@ -29,10 +30,15 @@ GROUPS: dict[str, str] = {
     "pki": N_("Signing certificates"),
     "kiosk": N_("Detainee kiosk"),
     "data_error": N_("Reports of errors in provided data"),
+    "mail": N_("Mail notifications"),
     "calendar": N_("Working-day calendar"),
 }
 
 ACTIONS: dict[str, str] = {
+    # Mail about requests (workflow/notifications/)
+    "mail.preferences": N_("Mail preferences changed"),
+    "mail.send": N_("Mail sent from the outbox"),
+    "mail.digest": N_("Daily digest mail sent"),
     # The detainee kiosk (workflow/security/kiosk.py)
     "kiosk.device_register": N_("Kiosk device registered"),
     "kiosk.mode_start": N_("Kiosk mode started"),
@@ -44,6 +50,8 @@ ACTIONS: dict[str, str] = {
     # Records
     "record.search": N_("Search of records"),
     "record.view": N_("Record viewed"),
+    "record.own_reads": N_("A person read who read their record"),
+    "record.disclose_reads": N_("Reads of a record disclosed to the persons under a case"),
     "record.create": N_("Record entered"),
     "record.correct": N_("Record corrected"),
     "record.case_stage": N_("Case moved to another stage"),
@@ -61,6 +69,7 @@ ACTIONS: dict[str, str] = {
     "request.return_for_supplement": N_("Return of a request for supplement"),
     "request.withdraw": N_("Withdrawal of a request"),
     "request.recheck": N_("Case stage checked again at release"),
+    "request.reroute": N_("Request sent at release to the body that manages the data now"),
     "request.release": N_("Release of the information"),
     "request.close": N_("Closing of a request"),
     "request.expire": N_("Request expired (not supplemented in time)"),
@@ -179,6 +188,9 @@ DETAILS: dict[str, str] = {
     "episodes": N_("Episodes shown"),
     "episode_id": N_("Episode"),
     "withheld_documents": N_("Documents withheld (secrecy)"),
+    "read_purpose": N_("Purpose of the reading"),
+    "approved_by": N_("Approved earlier by"),
+    "now_managed_by": N_("Now managed by"),
     "fields": N_("Changed"),
     "version": N_("Version"),
     "stage": N_("Stage"),
@@ -189,6 +201,9 @@ DETAILS: dict[str, str] = {
     "imported": N_("Imported"),
     "rejected": N_("Rejected"),
     "reason": N_("Reason"),
+    "shown": N_("Shown"),
+    "withheld_cases": N_("Cases whose reads were withheld"),
+    "through": N_("Until"),
     "reason_code": N_("Reason"),
     "status": N_("Status"),
     "method": N_("Method"),
@@ -296,6 +311,7 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("report", "to"): _words(ReportState),
     ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
+    ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from workflow.context import Actor
 from workflow.documents import pki
+from workflow.enums import Role
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import SigningCredential, User
@@ -36,6 +38,8 @@ SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 KEY_LABEL = "signing"  # the key and its certificate on each token
 PIN_LENGTH = (6, 32)
 PERSON_DAYS = 730
+# The roles whose decisions issue documents the decider signs: only they are given a token.
+SIGNING_ROLES = frozenset({Role.APPROVER, Role.CONSENT_OFFICER})
 
 
 class PinRefused(InvalidInput):
@@ -126,7 +130,17 @@ def signing_person(session: Session, settings: TokenSettings, actor: Actor,
     if not actor.pin:
         raise PinRefused(N_("Type the PIN of your signing token: the decision is signed with "
                             "your own certificate."))
+    # Tried now, before anything is rendered or numbered: a wrong PIN costs the server nothing
+    # and the token counts it as it counts every wrong PIN.
+    with opened(settings, credential, actor.pin):
+        pass
     return credential
+
+
+def normal_pin(pin: str) -> str:
+    """The PIN as the token receives it: Unicode NFC, so 'ê' typed on a phone's composing
+    keyboard and on a desktop's precomposed one open the same token."""
+    return unicodedata.normalize("NFC", pin)
 
 
 @contextmanager
@@ -140,7 +154,7 @@ def opened(settings: TokenSettings, credential: SigningCredential,
     with _lock:
         token = _token(settings.module, credential.token_label)
         try:
-            token_session = token.open(user_pin=pin)
+            token_session = token.open(user_pin=normal_pin(pin))
         except (pkcs11.PinIncorrect, pkcs11.PinLenRange, pkcs11.ArgumentsBad) as error:
             raise PinRefused(N_("The PIN is wrong; nothing was signed or changed.")) from error
         except pkcs11.PinLocked as error:
@@ -164,6 +178,17 @@ def _check_pin(pin: str) -> None:
                               "either end."), low=low, high=high)
 
 
+def signing_refusal(user: User) -> str | None:
+    """Why this account may not hold a signing token, or None: only an active person's account
+    whose role decides (and so signs) what the system issues."""
+    if user.system or not user.active:
+        return N_("Only an active person's account is given a signing token.")
+    if not user.roles & SIGNING_ROLES:
+        return N_("Only approvers and consent officers sign decisions; this account is given "
+                  "no signing token.")
+    return None
+
+
 def enrol_dev(session: Session, settings: TokenSettings, user: User, pin: str, *,
               passphrase: str, now: dt.datetime, crl_url: str | None,
               image: tuple[bytes, str] | None = None) -> SigningCredential:
@@ -177,6 +202,10 @@ def enrol_dev(session: Session, settings: TokenSettings, user: User, pin: str, *
     if not settings.module:
         raise InvalidInput(N_("No PKCS#11 module is configured (install SoftHSM2 for "
                               "development tokens)."))
+    refusal = signing_refusal(user)
+    if refusal is not None:
+        raise InvalidInput(refusal)
+    pin = normal_pin(pin)
     _check_pin(pin)
     label = f"custody-{user.id}-{secrets.token_hex(4)}"
     utility = shutil.which("softhsm2-util")

@@ -18,6 +18,7 @@ from workflow.models.extracts import (
     SigningCredential,
 )
 from workflow.models.kiosk import KioskDevice, KioskPin
+from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
 from workflow.models.organisations import Organisation, OrganisationLink
 from workflow.models.records import (
     Case,
@@ -26,6 +27,7 @@ from workflow.models.records import (
     CustodyEvent,
     Person,
     PersonIdentifier,
+    ReadDisclosure,
     RecordDocument,
     RecordVersion,
 )
@@ -56,6 +58,9 @@ __all__ = [
     "SecretRegisterEntry",
     "KioskDevice",
     "KioskPin",
+    "MailAttempt",
+    "MailOutbox",
+    "MailPreference",
     "SigningCredential",
     "ApiToken",
     "AccessRequest",
@@ -72,6 +77,7 @@ __all__ = [
     "OrganisationLink",
     "Person",
     "PersonIdentifier",
+    "ReadDisclosure",
     "RecordDocument",
     "RecordVersion",
     "RecoveryCode",

@@ -248,3 +248,18 @@ class RecordVersion(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class ReadDisclosure(Base):
+    """The body handling a case lets the persons under it see, in their own view of who read
+    their record, the reads made up to `disclosed_through` that were withheld while the case was
+    under investigation (append-only: a later disclosure reaches further, none is taken back)."""
+
+    __tablename__ = "read_disclosure"
+    __table_args__ = (Index("ix_read_disclosure_case", "case_id", "disclosed_through"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("criminal_case.id"))
+    disclosed_through: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))

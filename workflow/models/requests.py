@@ -48,6 +48,8 @@ class AccessRequest(Base):
                         name="period"),
         CheckConstraint("(subject_kind = 'person') = (subject_person_id IS NOT NULL)",
                         name="person_subject"),
+        CheckConstraint("subject_kind = 'statistics' OR statistics_org_id IS NULL",
+                        name="statistics_scope"),
         # The lifecycle's states and the columns they imply (migration 0016).
         *[CheckConstraint(sql, name=name) for name, sql in REQUEST_STATE_CHECKS.items()],
         Index("ix_access_request_state_due", "state", "due_on"),
@@ -67,6 +69,8 @@ class AccessRequest(Base):
     subject_kind: Mapped[SubjectKind] = mapped_column(enum_type(SubjectKind))
     subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     statistical_question: Mapped[str | None] = mapped_column(Text)
+    # The body whose scope the figures are about (None: the whole database), Art. 12 §3a.
+    statistics_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     categories_json: Mapped[str] = mapped_column("categories", Text, default="[]")
     period_from: Mapped[dt.date | None] = mapped_column(Date)
     period_to: Mapped[dt.date | None] = mapped_column(Date)
@@ -90,6 +94,7 @@ class AccessRequest(Base):
     requester_org: Mapped[Organisation] = relationship(foreign_keys=[requester_org_id])
     subject_person: Mapped[Person | None] = relationship(foreign_keys=[subject_person_id])
     on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
+    statistics_org: Mapped[Organisation | None] = relationship(foreign_keys=[statistics_org_id])
     steps: Mapped[list[RequestStep]] = relationship(back_populates="request",
                                                     order_by="RequestStep.id")
     transitions: Mapped[list[RequestTransition]] = relationship(

@@ -18,6 +18,7 @@ from workflow.errors import Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
+    Organisation,
     Person,
     PersonIdentifier,
     RequestStep,
@@ -39,6 +40,7 @@ from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import (
     Workflow,
     calendar_of,
+    deadline_json,
     move,
     open_request,
     record_transition,
@@ -49,9 +51,11 @@ from workflow.requests.kernel import (
 )
 from workflow.requests.policy import (
     can_file,
+    can_file_for_body,
+    files_for_body,
     is_requester,
 )
-from workflow.requests.routing import Route, plan_route
+from workflow.requests.routing import Route, keeps_the_database, plan_route, within_scope
 from workflow.requests.workdays import Pause
 
 
@@ -74,6 +78,7 @@ class RequestInput:
     period_to: dt.date | None = None
     scan_ref: str | None = None
     on_behalf_of_id: int | None = None
+    statistics_org_id: int | None = None
 
 
 # A detained person asks for their own records under this article: they are not asked for a
@@ -129,10 +134,23 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
         categories = []
     return {"channel": Channel(data.channel), "subject_kind": SubjectKind(data.subject_kind),
             "subject_person": person, "statistical_question": question,
+            "statistics_org": _statistics_org(session, data),
             "categories_json": json.dumps(categories), "period_from": data.period_from,
             "period_to": data.period_to, "purpose": purpose, "legal_basis": basis,
             "provision": ProvisionForm(data.provision), "urgency": Urgency(data.urgency),
             "scan_ref": data.scan_ref}
+
+
+def _statistics_org(session: Session, data: RequestInput) -> Organisation | None:
+    """The body whose scope a statistical question is about (None: the whole database): one
+    that keeps the database, a management body or a facility."""
+    if SubjectKind(data.subject_kind) is not SubjectKind.STATISTICS \
+            or data.statistics_org_id is None:
+        return None
+    org = session.get(Organisation, data.statistics_org_id)
+    if org is None or not keeps_the_database(org):
+        raise InvalidInput(N_("Choose a body that keeps the database, or the whole database."))
+    return org
 
 
 def _find_subject(session: Session, data: RequestInput) -> Person:
@@ -174,9 +192,24 @@ def _filing(session: Session, actor: Actor, data: RequestInput) -> tuple[dict, i
             raise InvalidInput(N_("From the kiosk you can only ask for your own records."))
     elif data.on_behalf_of_id:
         behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
-    elif not user.has_role(Role.REQUESTER):
-        raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
+    elif files_for_body(user, None):
+        if not can_file_for_body(user):
+            raise Forbidden(N_("Your role does not allow this."))
+        _outside_scope_only(session, actor, values["subject_person"], values["period_from"],
+                           values["period_to"])
     return values, behalf
+
+
+def _outside_scope_only(session: Session, actor: Actor, person: Person | None,
+                       period_from: dt.date | None, period_to: dt.date | None) -> None:
+    """A body files for a person's data only outside its scope: inside it, its staff read the
+    record directly with the purpose of the reading (Art. 12 §3a)."""
+    if person is not None and within_scope(session, actor.user.organisation, person,
+                                           period_from, period_to, actor.today):
+        raise InvalidInput(N_("This person's record lies within your body's scope: a request "
+                              "is filed only for data outside it (Decree 121/2017, Art. 12 "
+                              "§3a). Within the scope, those who keep the records read it "
+                              "directly, stating the purpose."))
 
 
 def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
@@ -234,7 +267,8 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
                        requester_org=actor.user.organisation, person=person,
                        categories=json.loads(values["categories_json"]),
                        period_from=values["period_from"], period_to=values["period_to"],
-                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None)
+                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None,
+                       statistics_org=values["statistics_org"])
     audit.record(session, actor, "request.preview", object_type="person",
                  object_id=person.id if person else None,
                  person_id=person.id if person else None, purpose=values["purpose"],
@@ -258,15 +292,10 @@ def _route(session: Session, flow: Workflow, actor: Actor, request: AccessReques
     # Resubmitted after a return: the clock resumes on the terms it was set on, the paused
     # working days added; otherwise it starts now.
     resumes = resumed is not None and route.due is not None and "start" in request.deadline
-    if route.due is None:
-        request.due_on, request.deadline_json = None, json.dumps(
-            {"rule_version": route.rule_version})
-    elif not resumes:
-        request.due_on = route.due.due
-        request.deadline_json = json.dumps(clock.terms(
-            route.due, route.rule_version,
-            extension_cap=flow.rules.version(route.rule_version).extension_days,
-            consent_stops_clock=flow.consent_stops_clock), ensure_ascii=False)
+    if not resumes:
+        request.due_on = route.due.due if route.due else None
+        request.deadline_json = json.dumps(deadline_json(flow, route.due, route.rule_version),
+                                           ensure_ascii=False)
         request.due_soon_notified = request.overdue_notified = False
     session.flush()
     session.refresh(request, ["steps"])
@@ -296,6 +325,10 @@ def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     require_state(request, trigger)
     resumed = None
+    if files_for_body(actor.user, request.on_behalf_of_id):
+        # The person may have come into the body's scope since the draft was saved.
+        _outside_scope_only(session, actor, request.subject_person, request.period_from,
+                           request.period_to)
     if trigger == "resubmit":
         stopped = clock.open_pause(request)
         resumed = Pause(stopped.start, actor.today, stopped.why) if stopped else None

@@ -14,12 +14,15 @@ from workflow.models import (
     User,
     UserRole,
 )
+from workflow.notifications.outbox import owe_mail
 
 # --- inbox ---------------------------------------------------------------------------------
 
 
 def notify(session: Session, user_id: int, request: AccessRequest, kind: str) -> None:
+    """Tell the user in the inbox and, as they chose, by mail (sent once this commits)."""
     session.add(Notification(user_id=user_id, request=request, kind=kind))
+    owe_mail(session, user_id, request, kind)
 
 
 def notify_org(session: Session, org_id: int, request: AccessRequest, kind: str,

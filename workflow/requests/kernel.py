@@ -28,7 +28,7 @@ from workflow.requests.policy import (
 )
 from workflow.requests.routing import Route, plan_route
 from workflow.requests.rules import Rulebook
-from workflow.requests.workdays import WorkCalendar
+from workflow.requests.workdays import DueDate, WorkCalendar
 
 # Issues the written notices the request's decisions call for: (session, actor, request id).
 Notices = Callable[[Session, Actor, int], object]
@@ -115,7 +115,17 @@ def route_now(session: Session, flow: Workflow, actor: Actor, request: AccessReq
                       requester_org=request.requester_org, person=request.subject_person,
                       categories=request.categories, period_from=request.period_from,
                       period_to=request.period_to, urgency=request.urgency, day=actor.today,
-                      own_scope=request.on_behalf_of_id is None)
+                      own_scope=request.on_behalf_of_id is None,
+                      statistics_org=request.statistics_org)
+
+
+def deadline_json(flow: Workflow, due: DueDate | None, version: str) -> dict:
+    """A new deadline as stored with the request (`AccessRequest.deadline`): the terms its
+    clock starts on under this flow and rule set (`clock.terms`), or none."""
+    if due is None:
+        return {"rule_version": version}
+    return clock.terms(due, version, extension_cap=flow.rules.version(version).extension_days,
+                       consent_stops_clock=flow.consent_stops_clock)
 
 
 def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,

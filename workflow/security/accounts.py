@@ -19,6 +19,7 @@ from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import Organisation, Person, User, UserRole
+from workflow.notifications.outbox import clean_address
 from workflow.security import passwords as hashing
 from workflow.security import sessions
 from workflow.security.permissions import Permission, can
@@ -216,8 +217,10 @@ def create_user(
     clearance: Secrecy = Secrecy.NONE,
     person_id: int | None = None,
     system: bool = False,
+    email: str | None = None,
 ) -> User:
-    """Create an account; only administrators (or the command line, with no user) may."""
+    """Create an account (with the address its mail goes to); only administrators (or the
+    command line, with no user) may."""
     if actor.user is not None and not can(actor.user, Permission.MANAGE_USERS):
         raise Forbidden(N_("You may not manage accounts."))
     username = username.strip().lower()
@@ -236,6 +239,7 @@ def create_user(
     user = User(
         username=username,
         full_name=full_name.strip(),
+        email=clean_address(email),
         organisation_id=organisation_id,
         password_hash=hashing.hash_password(password),
         clearance=clearance,
@@ -255,10 +259,12 @@ def create_user(
 def update_user(
     session: Session, actor: Actor, user_id: int, *, roles: set[Role], active: bool,
     clearance: Secrecy, signing: tuple[str | None, Authority | None] | None = None,
+    email: str | None = None,
 ) -> User:
-    """Change another account's roles, clearance, whether it may sign in, or (`signing`: the
-    position and the authority it signs with) how it signs documents (administrators only);
-    audited with the values before and after."""
+    """Change another account's roles, clearance, whether it may sign in, (`signing`: the
+    position and the authority it signs with) how it signs documents, or (`email`, blank to
+    remove it) where its mail goes (administrators only); audited with the values before and
+    after."""
     user = managed_user(session, actor, user_id)
     check_roles(roles, system=user.system)
     if (Role.ADMIN in roles) != (Role.ADMIN in user.roles):
@@ -267,7 +273,7 @@ def update_user(
     if Role.DETAINEE in roles and user.person_id is None:
         raise InvalidInput(N_("A detainee account must be linked to a person."))
     before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
-    signed_before = {"position": user.position, "signs_as": user.signs_as}
+    signed_before = {"position": user.position, "signs_as": user.signs_as, "email": user.email}
     if user.active and not active:
         sessions.end_all(session, actor, user.id, "disabled")
     user.role_rows = [UserRole(role=r) for r in sorted(roles)]
@@ -275,9 +281,11 @@ def update_user(
     if signing is not None:
         position, user.signs_as = signing
         user.position = (position or "").strip()[:120] or None
+    if email is not None:
+        user.email = clean_address(email)
     after = {"roles": sorted(roles), "active": active, "clearance": clearance.value}
-    signed_after = {"position": user.position, "signs_as": user.signs_as}
-    if signed_after != signed_before:  # how it signs is told only when it changed
+    signed_after = {"position": user.position, "signs_as": user.signs_as, "email": user.email}
+    if signed_after != signed_before:  # how it signs and its mail told only when they changed
         before, after = before | signed_before, after | signed_after
     audit.record(session, actor, "admin.user_update", object_type="user", object_id=user.id,
                  details={"before": before, "after": after})

@@ -3,7 +3,7 @@ working Saturdays, a change withdrawn), append-only; requests' deadlines keep th
 extensions as lists, so that a due date can be reckoned again when the calendar changes
 
 Revision ID: 0025
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-05 09:00:00.000000
 """
 import datetime as dt
@@ -16,7 +16,7 @@ import workflow.db
 from workflow.migrations import append_only
 
 revision = '0025'
-down_revision = '0024'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The user's own account: what it is, where its mail goes, and how."""

@@ -1,0 +1,1 @@
+"""Mail about requests: the outbox written with each notification, preferences, and sending."""
