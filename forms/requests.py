@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import DateField, EnumSelect, Form, choices, enum_choices
@@ -116,6 +116,13 @@ class ReasonForm(Form):
     """An action that needs only a reason (return, withdraw, extend)."""
 
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class ExtendForm(ReasonForm):
+    """Extend the deadline: why, and by how many working days (empty: all that is left)."""
+
+    working_days = IntegerField(_l("Working days (empty: all the extension left)"),
+                                validators=[Optional(), NumberRange(min=1, max=60)])
 
 
 class ListFilterForm(Form):

@@ -164,6 +164,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SENDER=None,
         # A purpose stated for reading a person's record holds this long after its last read.
         READ_PURPOSE_MINUTES=60,
+        # Whether a request's clock stops while it waits only for the case-handling body's
+        # consent, for which the law sets no time (each request keeps the setting it was
+        # routed under).
+        CONSENT_STOPS_CLOCK=False,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -191,7 +195,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook,
         signing_tokens=_signing_tokens(app.config, instance))
     app.extensions["custody_workflow"] = Workflow(
-        rulebook, notices=letters.notices(app.extensions["custody_documents"]))
+        rulebook, notices=letters.notices(app.extensions["custody_documents"]),
+        consent_stops_clock=bool(app.config["CONSENT_STOPS_CLOCK"]))
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -77,6 +77,7 @@ MATRIX = {
                        expect(set(), others=405, anonymous=405))
        for name, path in [("submit", "submit"), ("approve", "approve"), ("refuse", "refuse"),
                           ("grant_consent", "consent"), ("refuse_consent", "refuse-consent"),
+                          ("extend", "extend"),
                           ("withdraw", "withdraw"), ("return_for_supplement", "return")]},
     "api.preview": ("/api/v1/requests/preview", expect(set(), others=405, anonymous=405)),
     "api.documents": ("/api/v1/requests/{request}/documents",

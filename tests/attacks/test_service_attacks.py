@@ -39,8 +39,8 @@ from workflow.records import (
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
 from workflow.records.reading import ReadPurpose
-from workflow.requests import deadlines, decisions, filing, kernel, queries, queues
-from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
+from workflow.requests import calendar, deadlines, decisions, filing, kernel, queries, queues
+from workflow.requests.enums import CalendarChange, Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
 from workflow.security import accounts, kiosk, mfa, tokens
@@ -156,6 +156,10 @@ S = {
                       PROVINCE, APPROVER),
     "requests.deadlines.extend_deadline": (lambda s, a, o: deadlines.extend_deadline(
         s, FLOW, a, o["request"], reason="Cần thêm thời gian xác minh"), PROVINCE, APPROVER),
+    # The government's calendar changes: the installation's command line only, no account.
+    "requests.calendar.change_day": (lambda s, a, o: calendar.change_day(
+        s, FLOW, a, dt.date(2026, 12, 4), CalendarChange.DAY_OFF, "Nghỉ bù theo thông báo"),
+        ADMIN, INSTALLATION),
     "requests.decisions.return_for_supplement": (lambda s, a, o: decisions.return_for_supplement(
         s, FLOW, a, o["request"], reason="Bổ sung văn bản đề nghị"), PROVINCE, APPROVER),
     "requests.decisions.grant_consent": (lambda s, a, o: decisions.grant_consent(

@@ -15,6 +15,7 @@ from tests.helpers import last_audit, person_at
 from workflow.audit.labels import ACTIONS, GROUPS
 from workflow.figures import reports
 from workflow.models import AuditEntry
+from workflow.requests.enums import CalendarChange
 from workflow.requests.machine import TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,8 @@ def written_codes() -> set[str]:
         unknown += writes.unknown
     assert unknown == [], "say in this test which codes these calls write"
     expansions = {"request.{}": request_triggers,
-                  "report.{}": {row.trigger for row in reports.TABLE}}
+                  "report.{}": {row.trigger for row in reports.TABLE},
+                  "calendar.{}": {change.value for change in CalendarChange}}
     patterns = {code for code in codes if code.endswith("{}")}
     assert patterns <= set(expansions), "say in this test which codes these prefixes take"
     return (codes - patterns) | {p.format(t) for p in patterns for t in expansions[p]}

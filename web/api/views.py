@@ -16,6 +16,7 @@ from web.api.schemas import (
     ApproveIn,
     ConsentIn,
     DocumentOut,
+    ExtendIn,
     ListArgs,
     ReasonIn,
     RefuseIn,
@@ -35,7 +36,7 @@ from workflow.documents import extracts, letters, verification
 from workflow.errors import DomainError, NotFound
 from workflow.i18n import N_
 from workflow.models import Organisation
-from workflow.requests import decisions, filing, kernel, queries
+from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.requests.filing import RequestInput
@@ -245,6 +246,18 @@ def return_for_supplement(data, request_id: int):
     return decisions.return_for_supplement(db.session(), _flow(), _actor(), request_id,
                                         reason=data.get("reason", ""),
                                         expected_version=data["version"])
+
+
+@bp.route("/requests/<int:request_id>/extend", methods=["POST"])
+@bp.arguments(ExtendIn)
+@bp.response(200, RequestOut)
+def extend(data, request_id: int):
+    """Extend the deadline with a reason (the same gate as the page: an approver deciding on
+    the request, its clock running, extension left)."""
+    return deadlines.extend_deadline(db.session(), _flow(), _actor(), request_id,
+                                     reason=data["reason"],
+                                     working_days=data.get("working_days"),
+                                     expected_version=data["version"])
 
 
 # --- documents: what the pages offer a requester, with the same gates and audit -------------

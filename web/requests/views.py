@@ -25,6 +25,7 @@ from forms.documents import PrepareForm, ReleaseForm, RevokeForm
 from forms.requests import (
     ApproveForm,
     ConsentForm,
+    ExtendForm,
     ListFilterForm,
     ReasonForm,
     RefuseForm,
@@ -45,7 +46,7 @@ from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.models import Organisation
 from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
-from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests import clock, deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import RequestState, SubjectKind, Urgency
@@ -117,7 +118,7 @@ def _forms(req, documents, prepared):
     makers = {
         "approve": lambda: _categories_form(ApproveForm, "approve", req),
         "refuse": lambda: RefuseForm(prefix="refuse"),
-        "extend": lambda: ReasonForm(prefix="extend"),
+        "extend": lambda: ExtendForm(prefix="extend"),
         "grant_consent": lambda: _categories_form(ConsentForm, "consent", req),
         "refuse_consent": lambda: RefuseForm(prefix="refuse_consent"),
         "return_for_supplement": lambda: ReasonForm(prefix="return"),
@@ -178,7 +179,9 @@ def _signs_personally(action: str, form) -> bool:
 
 
 def _page(req, forms, documents, preparation, failed=None, status=200):
+    explained = clock.explain(req, kernel.calendar_of(db.session(), _flow()))
     return render_template("requests/show.html", req=req, forms=forms, failed=failed,
+                           explained=explained,
                            diagram=state_diagram(req.state), documents=documents,
                            preparation=preparation, today=actor().today,
                            error_reports=error_reports.reports_by(db.session(), current_user,
@@ -330,7 +333,7 @@ def _act(action: str, form, request_id: int, version: int, pin: str | None = Non
                                    reason=form.reason.data, **seen)
         case "extend":
             return deadlines.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
-                                          **seen)
+                                             working_days=form.working_days.data, **seen)
     abort(400)
 
 

@@ -10,7 +10,7 @@ from workflow.i18n import N_
 from workflow.records.enums import ErrorReportState
 from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
-from workflow.requests.enums import RequestState
+from workflow.requests.enums import CalendarChange, RequestState
 
 # The groups of actions, by the code's first part, in the order the action filter lists them.
 GROUPS: dict[str, str] = {
@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "kiosk": N_("Detainee kiosk"),
     "data_error": N_("Reports of errors in provided data"),
     "mail": N_("Mail notifications"),
+    "calendar": N_("Working-day calendar"),
 }
 
 ACTIONS: dict[str, str] = {
@@ -76,6 +77,13 @@ ACTIONS: dict[str, str] = {
     "request.assign": N_("Request given to an officer"),
     "request.overdue": N_("Time limit passed"),
     "request.due_soon": N_("Time limit near"),
+    "request.clock_stopped": N_("Time limit clock stopped"),
+    "request.clock_resumed": N_("Time limit clock restarted"),
+    "request.calendar": N_("Time limit reckoned again after a calendar change"),
+    # The working-day calendar (workflow/requests/calendar.py)
+    "calendar.day_off": N_("Day off added to the calendar by decision"),
+    "calendar.working_day": N_("Working day added to the calendar by decision"),
+    "calendar.withdrawn": N_("Calendar change withdrawn"),
     "request.view": N_("Request viewed"),
     "request.list": N_("List of requests viewed"),
     "request.inbox": N_("Notifications viewed"),
@@ -160,6 +168,7 @@ OBJECTS: dict[str, str] = {
     "partner": N_("Exchange partner"),
     "package": N_("Data package"),
     "error_report": N_("Report of an error in provided data"),
+    "calendar_day": N_("Calendar change"),
 }
 
 # Keys of the details (a record field's key: the label its history uses).
@@ -275,8 +284,20 @@ DETAILS: dict[str, str] = {
     "part": N_("Part of the record"),
     "open_only": N_("Open ones only"),
     "correction": N_("Correction (version number)"),
+    "moved": N_("Due dates moved"),
+    "due_before": N_("Due on before"),
+    "working_days": N_("Working days"),
+    "why": N_("Why"),
+    "extension_left": N_("Extension days left"),
+    "paused_working_days": N_("Working days the clock was stopped"),
+    "change": N_("Change"),
 }
 
+
+
+# Why a request's clock stops (workflow/requests/clock.py).
+CLOCK_STOPS = {"returned": N_("returned for supplement"),
+               "consent": N_("waiting for a consent the law sets no time for")}
 
 
 def _words(enum_cls: type[Labelled]) -> dict[str, str]:
@@ -287,6 +308,8 @@ def _words(enum_cls: type[Labelled]) -> dict[str, str]:
 VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("request", "from"): _words(RequestState),
     ("request", "to"): _words(RequestState),
+    ("request", "why"): CLOCK_STOPS,
+    ("request", "change"): _words(CalendarChange),
     ("report", "from"): _words(ReportState),
     ("report", "to"): _words(ReportState),
     ("data_error", "to"): _words(ErrorReportState),

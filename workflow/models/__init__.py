@@ -1,6 +1,7 @@
 """All mapped classes, imported here so the metadata is complete."""
 
 from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
+from workflow.models.calendar import CalendarDay
 from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
     ExchangeAgreement,
@@ -45,6 +46,7 @@ from workflow.models.users import RecoveryCode, User, UserRole
 
 __all__ = [
     "AuditCheckpoint",
+    "CalendarDay",
     "DataErrorReport",
     "ExchangeAgreement",
     "ExchangeLink",

@@ -212,12 +212,6 @@ def return_for_supplement(session: Session, flow: Workflow, actor: Actor, reques
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))
-    request.paused_at = actor.now
-    if request.due_on is not None:
-        # The clock stops: remember how many working days were left.
-        deadline = request.deadline | {
-            "days_left": flow.calendar.between(actor.today, request.due_on)}
-        request.deadline_json = json.dumps(deadline, ensure_ascii=False)
     move(session, actor, request, "return_for_supplement", reason=reason, authorised=True)
     notify(session, request.requester_id, request, "returned")
     _issue_notices(session, flow, actor, request)
@@ -289,7 +283,8 @@ def _reroute(session: Session, flow: Workflow, actor: Actor, request: AccessRequ
     if planned.due is not None:
         request.due_on = planned.due.due
         request.deadline_json = json.dumps(
-            deadline_json(planned.due, flow.rules.on(actor.today).version), ensure_ascii=False)
+            deadline_json(flow, planned.due, flow.rules.on(actor.today).version),
+            ensure_ascii=False)
     move(session, actor, request, "reroute", authorised=True,
          reason=f"Dữ liệu nay thuộc phạm vi quản lý của {planned.org_name}: chuyển để cơ quan "
                 "này quyết định lại (khoản 3 Điều 12 Nghị định 121/2017/NĐ-CP).",

@@ -25,6 +25,7 @@ from workflow.models import (
 )
 from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.requests import clock
 from workflow.requests.enums import (
     Channel,
     ProvisionForm,
@@ -38,6 +39,7 @@ from workflow.requests.enums import (
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import (
     Workflow,
+    calendar_of,
     deadline_json,
     move,
     open_request,
@@ -45,6 +47,7 @@ from workflow.requests.kernel import (
     request_number,
     require_state,
     route_now,
+    system_note,
 )
 from workflow.requests.policy import (
     can_file,
@@ -53,6 +56,7 @@ from workflow.requests.policy import (
     is_requester,
 )
 from workflow.requests.routing import Route, keeps_the_database, plan_route, within_scope
+from workflow.requests.workdays import Pause
 
 
 @dataclass
@@ -259,7 +263,7 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
     when, not the case, its stage or whether classified documents exist."""
     values, behalf = _filing(session, actor, data)
     person = values["subject_person"]
-    route = plan_route(session, flow.rules.on(actor.today), flow.calendar,
+    route = plan_route(session, flow.rules.on(actor.today), calendar_of(session, flow),
                        requester_org=actor.user.organisation, person=person,
                        categories=json.loads(values["categories_json"]),
                        period_from=values["period_from"], period_to=values["period_to"],
@@ -273,32 +277,35 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
 
 
 def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
-           days_left: int | None = None) -> None:
+           resumed: Pause | None = None) -> None:
     route = route_now(session, flow, actor, request)
     round_no = max((s.round for s in request.steps), default=0) + 1
     for step in request.open_steps():
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
-    due = route.due
-    if days_left is not None and due is not None:
-        # Resubmitted after a return: the clock resumes with the days that were left.
-        due = flow.calendar.add(actor.today, max(days_left, 1))
     for planned in route.steps:
-        step_due = planned.due.due if planned.due else None
-        if days_left is not None and due is not None:
-            step_due = due.due
         session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
                                 org_id=planned.org_id, case_id=planned.case_id,
-                                due_on=step_due, rule_version=route.rule_version))
+                                due_on=planned.due.due if planned.due else None,
+                                rule_version=route.rule_version))
     request.rule_version = route.rule_version
     request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
-    request.due_on = due.due if due else None
-    deadline = deadline_json(due, route.rule_version)
-    if days_left is not None:
-        deadline["resumed_with"] = days_left
-    request.deadline_json = json.dumps(deadline, ensure_ascii=False)
-    request.due_soon_notified = request.overdue_notified = False
+    # Resubmitted after a return: the clock resumes on the terms it was set on, the paused
+    # working days added; otherwise it starts now.
+    resumes = resumed is not None and route.due is not None and "start" in request.deadline
+    if not resumes:
+        request.due_on = route.due.due if route.due else None
+        request.deadline_json = json.dumps(deadline_json(flow, route.due, route.rule_version),
+                                           ensure_ascii=False)
+        request.due_soon_notified = request.overdue_notified = False
     session.flush()
     session.refresh(request, ["steps"])
+    if resumes:
+        calendar = calendar_of(session, flow)
+        before, due = clock.reckon_into(request, calendar)
+        system_note(session, actor, request, "clock_resumed", {
+            "why": resumed.why, "from": resumed.start, "to": resumed.end,
+            "paused_working_days": clock.paused_days(resumed, calendar),
+            "due_before": before, "due": due})
     move(session, actor, request, "route", authorised=True,
           details={"direct": route.direct, "steps": len(route.steps)})
     for step in request.open_steps():
@@ -310,22 +317,23 @@ def _route(session: Session, flow: Workflow, actor: Actor, request: AccessReques
 
 def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
            expected_version: int | None = None) -> AccessRequest:
-    """Submit a draft (or resubmit a returned request); the policy then routes it."""
+    """Submit a draft (or resubmit a returned request, its clock resuming); the policy then
+    routes it."""
     request = open_request(session, actor, request_id, expected_version)
     if not is_requester(actor.user, request):
         raise Forbidden(N_("You may not do this to this request."))
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     require_state(request, trigger)
-    days_left = None
+    resumed = None
     if files_for_body(actor.user, request.on_behalf_of_id):
         # The person may have come into the body's scope since the draft was saved.
         _outside_scope_only(session, actor, request.subject_person, request.period_from,
                            request.period_to)
     if trigger == "resubmit":
-        request.paused_at = None
-        days_left = request.deadline.get("days_left")
+        stopped = clock.open_pause(request)
+        resumed = Pause(stopped.start, actor.today, stopped.why) if stopped else None
     else:
         request.submitted_at = actor.now
     move(session, actor, request, trigger)
-    _route(session, flow, actor, request, days_left)
+    _route(session, flow, actor, request, resumed)
     return request

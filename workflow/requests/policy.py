@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from workflow.context import Actor
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import Role, Secrecy
-from workflow.errors import DomainError, Forbidden, Gone
+from workflow.errors import Conflict, DomainError, Forbidden, Gone
 from workflow.i18n import N_
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
+from workflow.requests.clock import extension_left
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
-from workflow.requests.machine import Who, allowed_triggers, rows_for
+from workflow.requests.machine import OPEN_REVIEW, Who, allowed_triggers, rows_for
 from workflow.requests.routing import keeps_the_database
 from workflow.security.permissions import is_live
 
@@ -163,6 +164,36 @@ def can_decide(session: Session, user: User | None, request: AccessRequest,
                day: dt.date) -> bool:
     """Approve, refuse or extend: an approver of a body on the route's pending approval."""
     return bool(decider_steps(session, user, request, StepKind.APPROVAL, day))
+
+
+def extend_refusal(session: Session, user: User | None, request: AccessRequest,
+                   day: dt.date) -> DomainError | None:
+    """Why the user may not extend the request's deadline today, or None: an approver who
+    decides on it (`can_decide`), while it waits for decisions with its clock running and the
+    rule set still allows more extension (extensions stack, each with its reason)."""
+    if not can_decide(session, user, request, day):
+        return Forbidden(N_("You may not decide on this request."))
+    if request.state not in OPEN_REVIEW or request.due_on is None:
+        return Conflict(N_("This action is not possible while the request is %(state)s."),
+                        state=request.state.label)
+    if request.paused_at is not None:
+        return Conflict(N_("The clock of this request is stopped: there is no deadline to "
+                           "extend until it runs again."))
+    if extension_left(request) <= 0:
+        return Conflict(N_("The extension the rules allow for this request is used up."))
+    return None
+
+
+def can_extend(session: Session, user: User | None, request: AccessRequest,
+               day: dt.date) -> bool:
+    """Extend the deadline: `extend_refusal` has nothing to say."""
+    return extend_refusal(session, user, request, day) is None
+
+
+def can_change_calendar(user: User | None) -> bool:
+    """Record a change of the working-day calendar: the installation only (its command line),
+    as the government's decision is published; no account, on a page or with a token."""
+    return user is None
 
 
 def can_consent(session: Session, user: User | None, request: AccessRequest,
@@ -381,7 +412,9 @@ def allowed_actions(session: Session, actor: Actor, request: AccessRequest) -> f
     decider = can_decide(session, user, request, day)
     consenter = can_consent(session, user, request, day)
     if decider and "approve" in triggers:
-        actions |= {"approve", "refuse"} | (set() if request.extended else {"extend"})
+        actions |= {"approve", "refuse"}
+    if can_extend(session, user, request, day):
+        actions.add("extend")
     if consenter and "grant_consent" in triggers:
         actions |= {"grant_consent", "refuse_consent"}
     if (decider or consenter) and "return_for_supplement" in triggers:

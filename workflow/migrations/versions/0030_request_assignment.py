@@ -2,7 +2,7 @@
 (append-only: the latest row per request and body is the current one)
 
 Revision ID: 0030
-Revises: 0026
+Revises: 0025
 Create Date: 2026-12-01 12:00:00.000000
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import workflow.db
 from workflow.migrations import append_only
 
 revision = '0030'
-down_revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
