@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import DateField, EnumSelect, Form
+from forms import DateField, EnumSelect, Form, choices
 from workflow.enums import Secrecy
 from workflow.records.enums import (
     CaseStage,
@@ -19,6 +19,7 @@ from workflow.records.enums import (
 )
 from workflow.records.episodes import EpisodeInput
 from workflow.records.persons import IdentifierInput, PersonInput
+from workflow.records.reading import NOTE_MAX, READ_PURPOSES
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
@@ -181,3 +182,16 @@ class ImportForm(Form):
         FileRequired(_l("Choose a file.")),
         FileAllowed(["csv", "xlsx", "json"], _l("A .csv, .xlsx or .json file.")),
         FileSize(max_size=5 * 1024 * 1024, message=_l("At most 5 MB."))])
+
+
+class ReadPurposeForm(Form):
+    """Why a person's record is opened (one step, before it is shown)."""
+
+    # Nothing is chosen in advance: the purpose is the reader's statement, not a default.
+    purpose = RadioField(_l("What do you open this record for?"),
+                         choices=choices((code, _l(words)) for code, (words, _stored)
+                                         in READ_PURPOSES.items()),
+                         validators=[DataRequired(message=_l("Choose the purpose."))])
+    note = TextAreaField(_l("The purpose in your words"),
+                         validators=[Optional(), Length(max=NOTE_MAX)])
+    next = HiddenField()

@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import DateField, EnumSelect, Form, choices, enum_choices
@@ -43,6 +43,9 @@ class RequestForm(Form):
     subject_birth_date = DateField(_l("and date of birth"), validators=[Optional()])
     statistical_question = TextAreaField(_l("Statistical question"),
                                          validators=[Optional(), Length(max=2000)])
+    # The view lists the bodies (`statistics_scopes`); 0 is the whole database.
+    statistics_org_id = SelectField(_l("The figures are about"), coerce=int, default=0,
+                                    validate_choice=True)
     categories = CategoriesField(_l("Parts of the record asked for"))
     period_from = DateField(_l("Period from"), validators=[Optional()])
     period_to = DateField(_l("Period to"), validators=[Optional()])
@@ -68,6 +71,7 @@ class RequestForm(Form):
             urgency=self.urgency.member, identity_number=self.identity_number.data,
             subject_name=self.subject_name.data, subject_birth_date=self.subject_birth_date.data,
             statistical_question=self.statistical_question.data,
+            statistics_org_id=self.statistics_org_id.data or None,
             period_from=self.period_from.data, period_to=self.period_to.data,
             scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data,
             requester_reference=self.requester_reference.data)
@@ -117,6 +121,13 @@ class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
+class ExtendForm(ReasonForm):
+    """Extend the deadline: why, and by how many working days (empty: all that is left)."""
+
+    working_days = IntegerField(_l("Working days (empty: all the extension left)"),
+                                validators=[Optional(), NumberRange(min=1, max=60)])
+
+
 class ListFilterForm(Form):
     """Filters of a request list (sent by GET)."""
 
@@ -125,3 +136,18 @@ class ListFilterForm(Form):
 
     state = SelectField(_l("State"), validators=[Optional()])
     urgency = SelectField(_l("Urgency"), validators=[Optional()])
+
+
+class BulkForm(Form):
+    """One action on the requests selected in a work queue, with one reason for each."""
+
+    ids = SelectMultipleField(_l("Selected requests"), validate_choice=False)
+    action = RadioField(_l("What to do with the selected requests"), choices=choices([
+        ("reassign", _l("Give them to an officer")),
+        ("extend", _l("Extend their time limit")),
+        ("return", _l("Return them to the requester for supplement"))]),
+        validators=[DataRequired(message=_l("Choose what to do with the selected requests."))])
+    officer_id = SelectField(_l("Officer (to give them to)"), validators=[Optional()])
+    backup_id = SelectField(_l("Backup officer (optional)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason, recorded on each selected request"),
+                           validators=[Optional(), Length(max=2000)])

@@ -223,6 +223,12 @@ class Auth:
     def logout(self):
         return self.client.post("/logout")
 
+    def purpose(self, person_id: int, code: str = "keeping", note: str = ""):
+        """State what the signed-in reader opens the person's record for (asked once a
+        person, before the record of one's own scope is shown)."""
+        return self.client.post(f"/persons/{person_id}/purpose",
+                                data={"purpose": code, "note": note})
+
 
 @pytest.fixture
 def auth(client) -> Auth:

@@ -162,6 +162,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SMTP_STARTTLS=False,
         MAIL_SMTP_TIMEOUT=30,
         MAIL_SENDER=None,
+        # A purpose stated for reading a person's record holds this long after its last read.
+        READ_PURPOSE_MINUTES=60,
+        # Whether a request's clock stops while it waits only for the case-handling body's
+        # consent, for which the law sets no time (each request keeps the setting it was
+        # routed under).
+        CONSENT_STOPS_CLOCK=False,
         # Webhooks go over HTTPS; plain HTTP only to these hosts (a test receiver on the
         # loopback), e.g. CUSTODY_WEBHOOKS_HTTP_HOSTS='["127.0.0.1"]'.
         WEBHOOKS_HTTP_HOSTS=(),
@@ -192,7 +198,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook,
         signing_tokens=_signing_tokens(app.config, instance))
     app.extensions["custody_workflow"] = Workflow(
-        rulebook, notices=letters.notices(app.extensions["custody_documents"]))
+        rulebook, notices=letters.notices(app.extensions["custody_documents"]),
+        consent_stops_clock=bool(app.config["CONSENT_STOPS_CLOCK"]))
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -204,6 +211,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    "field_labels": FIELD_LABELS,
                                    "outcome_labels": OUTCOME_LABELS})
 
+    import web.requests.queue  # noqa: F401 - the work queue's routes join the requests' pages
     from web.account.views import bp as account_bp
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp

@@ -67,6 +67,8 @@ ROUTES = {
                                      {"reason_code": "harms_case"}, DECISION),
     ("POST", "api.return_for_supplement"): ("/requests/{id}/return",
                                             {"reason": "Bổ sung văn bản đề nghị"}, DECISION),
+    ("POST", "api.extend"): ("/requests/{id}/extend",
+                             {"reason": "Cần xác minh thêm với trại tạm giam"}, DECISION),
     ("POST", "api.export_package"): ("/exchange/packages/export", {"source": "TTCSDL"},
                                      TO_EXCHANGE),
     ("POST", "api.import_package"): ("/exchange/packages", PACKAGE, TO_EXCHANGE),

@@ -37,6 +37,8 @@ CASES = {
                            {"reason_code": "harms_case"}, DECISION, 404),
     "api.return_for_supplement": ("POST", "/api/v1/requests/{id}/return",
                                   {"reason": "Bổ sung văn bản đề nghị"}, DECISION, 404),
+    "api.extend": ("POST", "/api/v1/requests/{id}/extend",
+                   {"reason": "Cần xác minh thêm với trại tạm giam"}, DECISION, 404),
     "api.withdraw": ("POST", "/api/v1/requests/{id}/withdraw", {}, {FILER: 200}, 404),
     "api.submit": ("POST", "/api/v1/requests/{id}/submit", None, {FILER: 409}, 404),
     # Exchange: the exchange account's own cases are in tests/exchange/test_exchange_api.py.

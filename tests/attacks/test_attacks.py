@@ -52,13 +52,22 @@ ATTACKS = {
         "stage": "closed"}, CLERKS),
     "records.case": ("/cases/{case}", {"stage": "closed", "since": "2026-11-20"}, set()),
     "records.import_persons": ("/persons/import", {}, CLERKS),
+    # Stating a purpose changes no row, but it opens the record: nobody out of scope states one.
+    "records.read_purpose": ("/persons/{person}/purpose", {"purpose": "keeping"}, set()),
     "reports.new": ("/reports/new", {
         "kind": "incident", "period_start": "2026-11-01", "period_end": "2026-11-01",
         "title": "Sự việc", "body": "Mô tả"}, CLERKS),
     "reports.show": ("/reports/{report}", {"action": "accept"}, {ROLE}),
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE}),
+    # Clerks and managers file for their body (Art. 12 §2a–b): filing is theirs too.
+    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, ROLE}),
+    # A body's work queue: only its deciders take or act on its requests.
+    "requests.claim": ("/requests/queue/claim", {"claim": "{request}", "view": "approval"},
+                       set()),
+    "requests.bulk": ("/requests/queue/bulk", {
+        "ids": "{request}", "action": "extend", "view": "approval", "confirmed": "yes",
+        "reason": "Gia hạn đồng loạt theo chỉ đạo"}, set()),
     "requests.show": ("/requests/{request}", {
         "action": "approve", "approve-categories": ["a_orders"]}, set()),
     "admin.new_user": ("/admin/users/new", {
@@ -141,6 +150,8 @@ def test_no_attacker_gets_through(app, db, objects, attacker):  # noqa: F811
             continue
         if endpoint == "requests.show":
             data = data | {"version": str(version_of(db, objects["request"]))}
+        data = {key: value.format(**objects) if isinstance(value, str) else value
+                for key, value in data.items()}
         before = db_state(db)
         audit_before = db.scalar(select(func.max(AuditEntry.seq)))
         response = client.post(url.format(**objects), data=data)

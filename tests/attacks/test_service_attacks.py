@@ -38,8 +38,9 @@ from workflow.records import (
     search,
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
-from workflow.requests import deadlines, decisions, filing, kernel, queries
-from workflow.requests.enums import Channel, ProvisionForm, SubjectKind
+from workflow.records.reading import ReadPurpose
+from workflow.requests import calendar, deadlines, decisions, filing, kernel, queries, queues
+from workflow.requests.enums import CalendarChange, Channel, ProvisionForm, SubjectKind
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
 from workflow.security import accounts, kiosk, mfa, tokens
@@ -90,6 +91,9 @@ EXEMPT = {
     # issue: only the acting official's own token, opened by the PIN they typed; asked after the
     # operation's gate and changing nothing (tests/documents/test_personal_signature.py).
     "documents.tokens.signing_person",
+    # The work queue's rows: it filters what `queries.list_requests` (attacked) already let the
+    # actor read, and marks which are theirs; it refuses nothing and changes nothing.
+    "requests.queues.queue",
     # A released secret extract's entry in the secret register: written by the release, after
     # the release's own gate.
     "documents.secrets.register_secret",
@@ -133,11 +137,12 @@ S = {
                            PROVINCE, REQUESTER),
     "requests.kernel.open_request": (lambda s, a, o: kernel.open_request(s, a, o["request"]),
                             PROVINCE, REQUESTER),
+    # A manager files for the body, outside its scope: the inspector files nothing.
     "requests.filing.file_request": (lambda s, a, o: filing.file_request(s, a, _request_input(o)),
-                            MANAGER, REQUESTER),
+                            INSPECTOR, REQUESTER),
     "requests.filing.preview_route": (lambda s, a, o: filing.preview_route(s, FLOW, a,
                                                                   _request_input(o)),
-                             MANAGER, REQUESTER),
+                             INSPECTOR, REQUESTER),
     "requests.queries.list_requests": (lambda s, a, o: queries.list_requests(s, a, "approval"),
                              REQUESTER, APPROVER),
     "requests.filing.submit": (lambda s, a, o: filing.submit(s, FLOW, a, o["request"]),
@@ -153,6 +158,10 @@ S = {
                       PROVINCE, APPROVER),
     "requests.deadlines.extend_deadline": (lambda s, a, o: deadlines.extend_deadline(
         s, FLOW, a, o["request"], reason="Cần thêm thời gian xác minh"), PROVINCE, APPROVER),
+    # The government's calendar changes: the installation's command line only, no account.
+    "requests.calendar.change_day": (lambda s, a, o: calendar.change_day(
+        s, FLOW, a, dt.date(2026, 12, 4), CalendarChange.DAY_OFF, "Nghỉ bù theo thông báo"),
+        ADMIN, INSTALLATION),
     "requests.decisions.return_for_supplement": (lambda s, a, o: decisions.return_for_supplement(
         s, FLOW, a, o["request"], reason="Bổ sung văn bản đề nghị"), PROVINCE, APPROVER),
     "requests.decisions.grant_consent": (lambda s, a, o: decisions.grant_consent(
@@ -196,8 +205,8 @@ S = {
         episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.DETENTION,
                              start_date=dt.date(2026, 11, 1), legal_basis="LTG 1/2026")),
         PROVINCE, CLERK),
-    "records.persons.view_person": (lambda s, a, o: persons.view_person(s, a, o["person"]),
-                            PROVINCE, CLERK),
+    "records.persons.view_person": (lambda s, a, o: persons.view_person(
+        s, a, o["person"], ReadPurpose("keeping")), PROVINCE, CLERK),
     "records.episodes.add_episode": (lambda s, a, o: episodes.add_episode(
         s, a, o["person"], episodes.EpisodeInput(facility_id=o["camp"], measure=Measure.CUSTODY,
                                                 start_date=dt.date(2026, 11, 20),
@@ -283,6 +292,15 @@ S = {
                                       REQUESTER, DETAINEE),
     "requests.queries.own_request": (lambda s, a, o: queries.own_request(
         s, a, o["own_request"]), REQUESTER, DETAINEE),
+    # A body's work queue: its deciders take, give and act on its requests in bulk.
+    "requests.queues.claim": (lambda s, a, o: queues.claim(s, a, o["request"]),
+                              PROVINCE, APPROVER),
+    "requests.queues.assign": (lambda s, a, o: queues.assign(
+        s, a, o["request"], officer_id=s.scalar(select(User.id).where(
+            User.username == APPROVER))), PROVINCE, APPROVER),
+    "requests.queues.bulk": (lambda s, a, o: queues.bulk(
+        s, FLOW, a, "extend", [o["request"]], reason="Gia hạn đồng loạt theo chỉ đạo"),
+        PROVINCE, APPROVER),
     # Who read my record: the person's own view, and the handling body's disclosure.
     "audit.tracker.own_reads": (lambda s, a, o: tracker.own_reads(
         s, a, frozenset({CaseStage.INVESTIGATION})), CLERK, DETAINEE),

@@ -37,6 +37,7 @@ def test_every_class_of_event_writes_an_entry(client, auth, db):
     auth.login("nobody-here", "whatever")
     auth.login("clerk.hanoi")
     client.post("/search", data={"q": "Nguyen"}, follow_redirects=True)
+    auth.purpose(person.id)
     client.get(f"/persons/{person.id}")
     client.post(f"/persons/{person.id}/identifiers/new",
                 data={"kind": "passport", "value": "B1234567", "issuing_country": "Việt Nam"})
@@ -85,6 +86,7 @@ def test_entries_carry_time_actor_organisation_object_ip_and_link(client, auth, 
     person = person_at(db, "TTG-HANOI")
     client.environ_base["REMOTE_ADDR"] = "10.1.2.3"
     auth.login("clerk.hanoi")
+    auth.purpose(person.id)
     client.get(f"/persons/{person.id}")
     entry = last_audit(db, "record.view")
     previous = db.get(AuditEntry, entry.seq - 1)

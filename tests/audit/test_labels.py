@@ -15,6 +15,7 @@ from tests.helpers import last_audit, person_at
 from workflow.audit.labels import ACTIONS, GROUPS
 from workflow.figures import reports
 from workflow.models import AuditEntry
+from workflow.requests.enums import CalendarChange
 from workflow.requests.machine import TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,8 @@ def written_codes() -> set[str]:
         unknown += writes.unknown
     assert unknown == [], "say in this test which codes these calls write"
     expansions = {"request.{}": request_triggers,
-                  "report.{}": {row.trigger for row in reports.TABLE}}
+                  "report.{}": {row.trigger for row in reports.TABLE},
+                  "calendar.{}": {change.value for change in CalendarChange}}
     patterns = {code for code in codes if code.endswith("{}")}
     assert patterns <= set(expansions), "say in this test which codes these prefixes take"
     return (codes - patterns) | {p.format(t) for p in patterns for t in expansions[p]}
@@ -126,7 +128,9 @@ def _row(html: str, seq: int) -> str:
 
 def test_the_page_shows_an_entry_in_words_with_its_code_aside_and_no_json(client, auth, db):
     auth.login("clerk.hanoi")
-    client.get(f"/persons/{person_at(db, 'TTG-HANOI').id}")
+    person = person_at(db, "TTG-HANOI")
+    auth.purpose(person.id, "other", "Đối chiếu theo công văn 12/CV")
+    client.get(f"/persons/{person.id}")
     auth.logout()
     viewed = last_audit(db, "record.view")
     assert viewed.details.startswith("{")  # stored as JSON, shown as pairs
@@ -135,12 +139,15 @@ def test_the_page_shows_an_entry_in_words_with_its_code_aside_and_no_json(client
     assert "Xem hồ sơ" in row and '<code class="code">record.view</code>' in row
     assert "Các lần tạm giữ, tạm giam được hiển thị:" in row
     assert "Tài liệu không hiển thị (độ mật):</span> 0" in row
+    assert "Mục đích khác: Đối chiếu theo công văn 12/CV" in row  # the purpose of the read
+    assert "Mục đích của việc xem:</span> Mục đích khác, nêu cụ thể dưới đây" in row
     assert "{" not in row and "}" not in row and "&#34;" not in row and '"episodes"' not in row
 
 
 def test_a_correction_reads_field_before_and_after(client, auth, db):
     person = person_at(db, "TTG-HANOI")
     auth.login("clerk.hanoi")
+    auth.purpose(person.id)
     client.post(f"/persons/{person.id}/correct", data={
         "full_name": person.full_name + " Em", "birth_date": person.birth_date.isoformat(),
         "sex": person.sex.value, "nationality": person.nationality, "version": "1",

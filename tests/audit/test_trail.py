@@ -37,6 +37,7 @@ def register(client, auth, db, clerk: str, facility: str, person: tuple[str, str
 def viewed_by(client, auth, db, clerk: str, person_id: int) -> AuditEntry:
     """The clerk opens the record; its record.view entry."""
     auth.login(clerk)
+    auth.purpose(person_id)
     assert client.get(f"/persons/{person_id}").status_code == 200
     auth.logout()
     return last_audit(db, "record.view")

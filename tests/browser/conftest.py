@@ -60,6 +60,13 @@ def page(browser, live_server):
     context.close()
 
 
+def state_purpose(page, person_id: int, purpose: str = "Quản lý hồ sơ") -> None:
+    """Open the person's record as its keepers do: say first what it is opened for."""
+    page.goto(f"/persons/{person_id}/purpose")
+    page.get_by_label(purpose).check()
+    page.get_by_role("button", name="Mở hồ sơ").click()
+
+
 def shot(page, name: str) -> None:
     """Keep a screenshot for people to look at."""
     path = ARTIFACTS / f"{name}.png"

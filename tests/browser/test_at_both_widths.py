@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import SERVED
+from tests.browser.conftest import SERVED, state_purpose
 from tests.browser.test_request_flow import sign_out
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.conftest import password_of
@@ -45,7 +45,8 @@ def test_the_inspector_finds_who_viewed_a_person_by_the_number_on_their_card(pag
     number = person.identifiers[-1].value
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, "clerk.hanoi")
-    page.goto(f"/persons/{person.id}")
+    state_purpose(page, person.id)
+    expect(page.get_by_text(number)).to_be_visible()
     sign_out(page)
     sign_in(page, "inspector")
     page.goto("/audit/")

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SERVED, shot
+from tests.browser.conftest import SERVED, shot, state_purpose
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.conftest import password_of
 from tests.helpers import SQLITE_ONLY, code_for, kiosk_person
@@ -27,7 +27,7 @@ def test_the_whole_kiosk_flow_at_390_px(page, backend):
     with SERVED["app"].extensions["custody_sessions"]() as session:
         person = kiosk_person(session)
     sign_in(page, "clerk.hanoi")
-    page.goto(f"/persons/{person}")
+    state_purpose(page, person, "Thực hiện tạm giữ, tạm giam")
     page.get_by_role("button", name="Cấp mã PIN dùng máy tra cứu").click()
     pin = page.locator("#kiosk-pin").inner_text().strip()
     assert re.fullmatch(r"\d{6}", pin)

@@ -16,6 +16,7 @@ from workflow.models import AuditEntry, Case, Person, ReadDisclosure
 from workflow.records import cases, corrections
 from workflow.records.enums import CaseStage
 from workflow.records.persons import view_person
+from workflow.records.reading import ReadPurpose
 from workflow.requests.rules import DEFAULT_RULESETS
 
 WITHHELD = DEFAULT_RULESETS[-1].tracker_withheld_stages
@@ -43,7 +44,7 @@ def _under_case(world: World, db, stage: CaseStage) -> Case:
 
 
 def _read(world: World, db, username: str) -> None:
-    world.act(view_person, world.actor(username), kiosk_person(db))
+    world.act(view_person, world.actor(username), kiosk_person(db), ReadPurpose("keeping"))
 
 
 def _seen(world: World) -> tracker.OwnReads:

@@ -91,6 +91,7 @@ def test_correction_keeps_the_old_version_with_author_time_and_reason(client, au
     person = person_at(db, "TTG-HANOI")
     old_name = person.full_name
     auth.login("clerk.hanoi")
+    auth.purpose(person.id)
     form = {"full_name": "Nguyễn Văn Đính Chính", "birth_date": person.birth_date.isoformat(),
             "sex": person.sex.value, "nationality": person.nationality,
             "place_of_origin": person.place_of_origin or "", "version": "1",
@@ -112,6 +113,7 @@ def test_correction_keeps_the_old_version_with_author_time_and_reason(client, au
 def test_a_stale_correction_conflicts_and_changes_nothing(client, auth, db):
     person = person_at(db, "TTG-HANOI")
     auth.login("clerk.hanoi")
+    auth.purpose(person.id)
     form = {"full_name": "Tên Mới", "birth_date": person.birth_date.isoformat(),
             "sex": person.sex.value, "nationality": person.nationality, "version": "1",
             "reason": "Đính chính lần một"}
@@ -136,6 +138,7 @@ def test_a_stale_correction_conflicts_and_changes_nothing(client, auth, db):
 def test_a_correction_without_reason_or_change_is_refused(client, auth, db):
     person = person_at(db, "TTG-HANOI")
     auth.login("clerk.hanoi")
+    auth.purpose(person.id)
     same = {"full_name": person.full_name, "birth_date": person.birth_date.isoformat(),
             "sex": person.sex.value, "nationality": person.nationality,
             "place_of_origin": person.place_of_origin or "", "version": "1"}
@@ -152,6 +155,7 @@ def test_release_event_closes_the_episode_as_a_new_version(client, auth, db):
         CustodyEpisode.facility_id == hanoi, CustodyEpisode.end_date.is_(None))
         .order_by(CustodyEpisode.id).limit(1)).scalar_one()
     auth.login("clerk.hanoi")
+    auth.purpose(episode.person_id)
     response = client.post(f"/episodes/{episode.id}/events/new", data={
         "kind": "release", "occurred_on": "2026-11-20", "note": "Hết thời hạn tạm giam",
         "document_number": "15/QĐ", "other_facility_id": "0"})
@@ -171,6 +175,7 @@ def test_transfer_needs_another_facility(client, auth, db):
         CustodyEpisode.facility_id == hanoi, CustodyEpisode.end_date.is_(None))
         .order_by(CustodyEpisode.id).limit(1)).scalar_one()
     auth.login("clerk.hanoi")
+    auth.purpose(episode.person_id)
     events = count(db, CustodyEvent)
     response = client.post(f"/episodes/{episode.id}/events/new", data={
         "kind": "transfer", "occurred_on": "2026-11-20", "other_facility_id": str(hanoi)})
@@ -223,10 +228,12 @@ def test_classified_documents_are_withheld_below_clearance(client, auth, db):
     if doc is None:
         pytest.skip("no confidential document at that custody house in this demo set")
     auth.login("clerk.ntg")
+    auth.purpose(doc.person_id)
     page = client.get(f"/persons/{doc.person_id}").data.decode()
     assert "tài liệu mật không được hiển thị" in page
     auth.logout()
     auth.login("approver.hanoi")
+    auth.purpose(doc.person_id)
     assert "tài liệu mật không được hiển thị" not in client.get(
         f"/persons/{doc.person_id}").data.decode()
 
@@ -271,6 +278,7 @@ def test_a_clerk_cannot_link_another_provinces_case_to_an_episode_of_their_own(c
                                                                                 db):
     case = hanoi_case(client, auth, db)
     hcm = person_at(db, "TTG-HOCHIMINH")
+    auth.purpose(hcm.id)
     before = (count(db, Person), count(db, CustodyEpisode), count(db, RecordVersion))
     new = client.post("/persons/new", data=hcm_person_form(db, case_number=HANOI_CASE))
     assert new.status_code == 422

@@ -29,6 +29,7 @@ def test_provincial_body_sees_its_camp_and_custody_houses(client, auth, db):
     auth.login("approver.hanoi")
     for code in ("TTG-HANOI", "NTG-HANOI-1"):
         person = person_at(db, code)
+        auth.purpose(person.id)
         response = client.get(f"/persons/{person.id}")
         assert response.status_code == 200, code
         assert person.full_name.encode() in response.data
@@ -68,6 +69,7 @@ def test_episode_outside_scope_is_hidden_and_counted(client, auth, db):
     assert moved is not None, "the demo data holds persons held at two facilities"
     other = next(e for e in moved.episodes if e.facility_id != hanoi)
     auth.login("clerk.hanoi")
+    auth.purpose(moved.id)
     page = client.get(f"/persons/{moved.id}").data.decode()
     assert other.facility.name not in page or other.facility_id == hanoi
     assert "ngoài phạm vi quản lý" in page

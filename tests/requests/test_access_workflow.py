@@ -123,8 +123,9 @@ def test_returned_pauses_and_resubmission_routes_again(world):
     assert request.state is RequestState.AWAITING_APPROVAL and request.paused_at is None
     assert [s.round for s in request.steps] == [1, 2]
     assert request.steps[0].outcome is StepOutcome.VOID
-    assert states(world, request.id)[-3:] == ["return_for_supplement:returned",
-                                              "resubmit:submitted", "route:awaiting_approval"]
+    assert states(world, request.id)[-5:] == [
+        "return_for_supplement:returned", "clock_stopped:returned", "resubmit:submitted",
+        "clock_resumed:submitted", "route:awaiting_approval"]
 
 
 def test_withdrawn_by_the_requester_only(world):

@@ -90,11 +90,21 @@ def test_an_outsider_learns_who_decides_not_the_case_or_its_secrets(app, client,
     assert (entry.actor_name, entry.person_id) == ("requester.vks", person_id)
 
 
-def test_a_manager_cannot_preview_and_the_refusal_is_audited(app, client, auth, db):
+def test_an_inspector_cannot_preview_and_the_refusal_is_audited(app, client, auth, db):
     person = person_at(db, "TTG-HANOI", skip_kiosk=True)
-    auth.login("manager.hanoi")
+    auth.login("inspector")
     assert client.post("/requests/new", data=preview_body(person)).status_code == 403
     assert last_audit(db).action == "access.refused"
+
+
+def test_a_manager_previews_no_route_to_its_own_scope(app, client, auth, db):
+    """A manager files for the body outside its scope; inside it, there is nothing to ask."""
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    auth.login("manager.hanoi")
+    response = client.post("/requests/new", data=preview_body(person))
+    assert response.status_code == 422
+    assert "thuộc phạm vi quản lý của cơ quan, đơn vị đồng chí" in response.data.decode()
+    assert last_audit(db).action == "form.rejected"
 
 
 def test_the_preview_inside_ones_scope_shows_the_whole_route(app, db):

@@ -123,8 +123,9 @@ GATES = {
     "consent.hanoi": (True, False, True, False, False, ["consent"]),
     "clerk.hanoi": (False, False, False, False, True, ["mine"]),
     "clerk.hcm": (False, False, False, False, True, ["mine"]),
-    "manager.hanoi": (False, False, False, False, False, []),
-    "manager.central": (False, False, False, False, False, []),
+    # Managers file for their body (Art. 12 §2a) and follow what they filed.
+    "manager.hanoi": (False, False, False, False, True, ["mine"]),
+    "manager.central": (False, False, False, False, True, ["mine"]),
     "inspector": (False, False, False, False, False, []),
     "admin": (False, False, False, False, False, []),
     "detainee.demo": (False, False, False, False, True, ["mine"]),

@@ -29,6 +29,10 @@ class RequestIn(Schema):
     subject_name = fields.String(validate=validate.Length(max=160))
     subject_birth_date = fields.Date()
     statistical_question = fields.String(validate=validate.Length(max=2000))
+    statistics_organisation = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "A statistical question: the code of the body whose scope the figures "
+                       "are about (omitted: the whole database). About one's own body or one "
+                       "under it, no approval is needed (Decree 121/2017 Art. 12 §3a)."})
     categories = fields.List(CATEGORY, load_default=list)
     period_from = fields.Date()
     period_to = fields.Date()
@@ -84,7 +88,13 @@ class RequestOut(Schema):
     rule_version = fields.String()
     due_on = fields.Date()
     route = fields.Dict(attribute="shown_route")
-    deadline = fields.Dict()
+    deadline = fields.Dict(metadata={"description": "How the due date is reckoned: `start`, "
+                                     "`working_days`, the days `skipped` (kind: weekend, "
+                                     "holiday, day_off, paused), `pauses` of the clock, "
+                                     "`extensions` (each with its reason), `extension_cap`."})
+    clock_stopped = fields.Function(lambda r: r.paused_at is not None, metadata={
+        "description": "The clock is stopped (returned for supplement, or waiting for a "
+                       "consent the law sets no time for): the request is not overdue."})
     steps = fields.List(fields.Nested(StepOut))
     version = fields.Integer(metadata={"description": "Send it back with a decision: a decision "
                                        "on a request that changed since answers 409."})
@@ -160,6 +170,15 @@ class ReasonIn(DecisionIn):
     """A reason."""
 
     reason = fields.String(validate=validate.Length(max=2000))
+
+
+class ExtendIn(DecisionIn):
+    """Extend the deadline, with the reason."""
+
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+    working_days = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "Working days to add; default: all the extension the rules still "
+                       "allow. Extensions stack until that allowance is used."})
 
 
 class ErrorOut(Schema):

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page, abort
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from web import db
@@ -17,6 +18,7 @@ from web.api.schemas import (
     ApproveIn,
     ConsentIn,
     DocumentOut,
+    ExtendIn,
     ListArgs,
     ReasonIn,
     RefuseIn,
@@ -35,7 +37,8 @@ from workflow.db import utcnow
 from workflow.documents import extracts, letters, verification
 from workflow.errors import DomainError, NotFound
 from workflow.i18n import N_
-from workflow.requests import decisions, filing, kernel, queries
+from workflow.models import Organisation
+from workflow.requests import deadlines, decisions, filing, kernel, queries
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind, Urgency
 from workflow.requests.filing import RequestInput
@@ -160,8 +163,16 @@ def _input(data: dict) -> RequestInput:
         urgency=Urgency(data["urgency"]), identity_number=data.get("identity_number"),
         subject_name=data.get("subject_name"), subject_birth_date=data.get("subject_birth_date"),
         statistical_question=data.get("statistical_question"),
+        statistics_org_id=_organisation_id(data.get("statistics_organisation")),
         period_from=data.get("period_from"), period_to=data.get("period_to"),
         requester_reference=data.get("requester_reference"))
+
+
+def _organisation_id(code: str | None) -> int | None:
+    """The id of the organisation a code names (0, which the filing refuses, if none does)."""
+    if not code:
+        return None
+    return db.session().scalar(select(Organisation.id).where(Organisation.code == code)) or 0
 
 
 @bp.route("/requests")
@@ -276,6 +287,18 @@ def return_for_supplement(data, request_id: int):
     return decisions.return_for_supplement(db.session(), _flow(), _actor(), request_id,
                                         reason=data.get("reason", ""),
                                         expected_version=data["version"])
+
+
+@bp.route("/requests/<int:request_id>/extend", methods=["POST"])
+@bp.arguments(ExtendIn)
+@bp.response(200, RequestOut)
+def extend(data, request_id: int):
+    """Extend the deadline with a reason (the same gate as the page: an approver deciding on
+    the request, its clock running, extension left)."""
+    return deadlines.extend_deadline(db.session(), _flow(), _actor(), request_id,
+                                     reason=data["reason"],
+                                     working_days=data.get("working_days"),
+                                     expected_version=data["version"])
 
 
 # --- documents: what the pages offer a requester, with the same gates and audit -------------

@@ -1,8 +1,8 @@
 """The `custody` command, one module per group of subcommands: `server` (init, demo, serve),
 `accounts` (users, API tokens, an authenticator key's code), `audit` (verify, checkpoint,
-export, the sweep), `records` (bulk import), `documents` (extracts, signing keys), `exchange`
-(packages, trust, feeds), `mail` (the outbox), `webhooks` (their outbox) and `ops` (backup,
-restore, the database role)."""
+export, the sweep), `calendar` (the government's days off and working days), `records` (bulk
+import), `documents` (extracts, signing keys), `exchange` (packages, trust, feeds), `mail` (the
+outbox), `webhooks` (their outbox) and `ops` (backup, restore, the database role)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         revoke_token_command,
     )
     from web.cli.audit import audit_group, sweep_command
+    from web.cli.calendar import calendar_group
     from web.cli.documents import extract_group, pki_group
     from web.cli.exchange import exchange_group
     from web.cli.mail import mail_group
@@ -31,7 +32,7 @@ def register(app: Flask) -> None:
                     sweep_command, create_token_command, list_tokens_command,
                     revoke_token_command, pki_group, extract_group,
                     backup_command, restore_command, grant_app_role_command, exchange_group,
-                    import_records_command, mail_group, webhooks_group):
+                    import_records_command, mail_group, calendar_group, webhooks_group):
         app.cli.add_command(command)
 
 

@@ -17,18 +17,19 @@ KEPT = 5  # searches remembered per session: the latest few, for Back
 LIFETIME = dt.timedelta(hours=12)  # at most a session's length
 
 
-def _fernet() -> Fernet:
-    # A key of its own, derived from the app's secret for this one purpose.
+def sealer(use: bytes = b"search-terms") -> Fernet:
+    """What encrypts what a session keeps for one use: a key of its own, derived from the app's
+    secret for that use."""
     secret = current_app.config["SECRET_KEY"]
     secret = secret.encode() if isinstance(secret, str) else secret
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"search-terms\0" + secret).digest()))
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(use + b"\0" + secret).digest()))
 
 
 def remember(terms: dict[str, str]) -> str:
     """Keep the terms of a search; the id to put in the results page's address."""
     search_id = secrets.token_urlsafe(9)
     kept = dict(session.get("searches", {}))
-    kept[search_id] = _fernet().encrypt(json.dumps(terms).encode()).decode()
+    kept[search_id] = sealer().encrypt(json.dumps(terms).encode()).decode()
     session["searches"] = dict(list(kept.items())[-KEPT:])
     return search_id
 
@@ -39,6 +40,6 @@ def recall(search_id: str | None) -> dict[str, str] | None:
     if token is None:
         return None
     try:
-        return json.loads(_fernet().decrypt(token.encode(), ttl=int(LIFETIME.total_seconds())))
+        return json.loads(sealer().decrypt(token.encode(), ttl=int(LIFETIME.total_seconds())))
     except InvalidToken:
         return None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
@@ -23,17 +25,18 @@ from forms.records import (
     IdentifierForm,
     ImportForm,
     NewPersonForm,
+    ReadPurposeForm,
     SearchForm,
     StageForm,
 )
 from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import label, translated, vn_date
-from web.records import searches
+from web.records import purposes, searches
 from web.security import actor, requires
 from workflow.enums import Labelled
 from workflow.errors import NotFound
-from workflow.models import CustodyEpisode, Organisation
+from workflow.models import CustodyEpisode, Organisation, Person
 from workflow.organisations.enums import OrgKind
 from workflow.organisations.scope import facilities_in_scope
 from workflow.records import (
@@ -44,10 +47,12 @@ from workflow.records import (
     episodes,
     persons,
     policy,
+    reading,
     search,
 )
 from workflow.records import import_template as blank_template
 from workflow.records.checks import HANDLING_KINDS
+from workflow.records.reading import PurposeRequired
 from workflow.security.permissions import Permission
 
 bp = Blueprint("records", __name__)
@@ -124,6 +129,44 @@ def _correction(form, record_type: str, record_id: int, changes: Callable[[], di
                            meanwhile=meanwhile), status_for(form)
 
 
+def _read(person_id: int) -> persons.PersonView:
+    """The person's record, read for the purpose stated for it in this session; without one
+    (or once it has lapsed), the purpose page first, which comes back here."""
+    try:
+        return persons.view_person(db.session(), actor(), person_id,
+                                   purposes.recall(person_id))
+    except PurposeRequired:
+        abort(redirect(url_for(".read_purpose", person_id=person_id,
+                               next=request.script_root + request.path), 303))
+
+
+def _back_to(target: str | None, person_id: int) -> str:
+    """Where the purpose page returns: the record's page it was asked from, or the record."""
+    own_pages = re.escape(request.script_root) + r"/(persons|episodes)/\d+(/[a-z/]+)?"
+    if target and re.fullmatch(own_pages, target):
+        return target
+    return url_for(".person", person_id=person_id)
+
+
+@bp.route("/persons/<int:person_id>/purpose", methods=["GET", "POST"])
+@requires(Permission.READ_RECORDS)
+def read_purpose(person_id: int):
+    """One step before a record of one's own scope is shown: what it is opened for (Art. 12
+    §3a); remembered for this person while the record is worked on."""
+    person = db.session().get(Person, person_id)
+    if not policy.can_read_person(db.session(), current_user, person, actor().today):
+        raise NotFound("No such record.")
+    form = ReadPurposeForm()
+    if not form.is_submitted():
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        purpose = attempt(form, lambda: reading.read_purpose(form.purpose.data, form.note.data))
+        if purpose:
+            purposes.remember(person_id, purpose)
+            return redirect(_back_to(form.next.data, person_id), 303)
+    return render_template("records/purpose.html", form=form, person=person), status_for(form)
+
+
 def _episode(episode_id: int) -> CustodyEpisode:
     episode = db.session().get(CustodyEpisode, episode_id)
     if episode is None:
@@ -162,7 +205,7 @@ def search_persons():
 @requires(Permission.READ_RECORDS)
 def person(person_id: int):
     """A person's record: identifiers, episodes with events, documents, cases and history."""
-    view = persons.view_person(db.session(), actor(), person_id)
+    view = _read(person_id)
     return render_template("records/person.html", view=view)
 
 
@@ -178,6 +221,8 @@ def new_person():
             form.identifier_input()))
         if created:
             flash(_("%(name)s has been registered.", name=created.full_name), "success")
+            # Who registers a person goes on keeping the record: that is what they read it for.
+            purposes.remember(created.id, reading.ReadPurpose("keeping"))
             return redirect(url_for(".person", person_id=created.id))
     return render_template("records/person_new.html", form=form), status_for(form)
 
@@ -226,7 +271,7 @@ def import_template(fmt: str):
 @requires(Permission.WRITE_RECORDS)
 def correct_person(person_id: int):
     """Correct a person's fields; the old version stays in the history."""
-    view = persons.view_person(db.session(), actor(), person_id)
+    view = _read(person_id)
     if not view.can_write:
         raise NotFound("No such record.")
     form = CorrectPersonForm(obj=view.person)
@@ -247,7 +292,7 @@ def correct_person(person_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_identifier(person_id: int):
     """Add an identity document."""
-    view = persons.view_person(db.session(), actor(), person_id)
+    view = _read(person_id)
     form = IdentifierForm()
     return _form_page(form, lambda: persons.add_identifier(
         db.session(), actor(), person_id, persons.IdentifierInput(
@@ -261,7 +306,7 @@ def new_identifier(person_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_episode(person_id: int):
     """Open a new episode for a person already on record."""
-    view = persons.view_person(db.session(), actor(), person_id)
+    view = _read(person_id)
     form = EpisodeForm()
     form.facility_id.choices = _facility_choices()
     return _form_page(form, lambda: episodes.add_episode(
@@ -276,7 +321,7 @@ def new_episode(person_id: int):
 def correct_episode(episode_id: int):
     """Correct an episode; the old version stays in the history."""
     episode = _episode(episode_id)
-    view = persons.view_person(db.session(), actor(), episode.person_id)
+    view = _read(episode.person_id)
     if episode not in view.episodes or not view.can_write:
         raise NotFound("No such record.")
     form = CorrectEpisodeForm(obj=episode)
@@ -296,7 +341,7 @@ def correct_episode(episode_id: int):
 def new_event(episode_id: int):
     """Record an event of an episode."""
     episode = _episode(episode_id)
-    view = persons.view_person(db.session(), actor(), episode.person_id)
+    view = _read(episode.person_id)
     form = EventForm()
     form.other_facility_id.choices = _all_facility_choices()
     return _form_page(form, lambda: episodes.add_event(
@@ -313,7 +358,7 @@ def new_event(episode_id: int):
 @requires(Permission.WRITE_RECORDS)
 def new_document(person_id: int):
     """File a document of the record."""
-    view = persons.view_person(db.session(), actor(), person_id)
+    view = _read(person_id)
     form = DocumentForm()
     form.episode_id.choices = choices([NONE] + [
         (e.id, f"{e.facility.name} ({vn_date(e.start_date)})") for e in view.episodes])

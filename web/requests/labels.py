@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from flask_babel import gettext
 
+from web.i18n import vn_date
+from workflow.audit.labels import CLOCK_STOPS
 from workflow.i18n import N_
 from workflow.notifications.kinds import LABELS as NOTIFICATION_LABELS
 from workflow.requests.decisions import REFUSAL_REASONS
-from workflow.requests.enums import RequestCategory
+from workflow.requests.enums import CalendarChange, RequestCategory
 from workflow.requests.machine import LABELS
 
 PLAIN_STATUS = {
@@ -37,11 +41,16 @@ DONE_HEADINGS = {
     "close": N_("Request closed"), "prepare": N_("Extract prepared"),
     "release": N_("Information released"), "revoke": N_("Extract revoked"),
     "extend": N_("Deadline extended"),
+    # A release that found the decision no longer enough (what the request's last step was).
+    "recheck": N_("Not released: a new consent is needed"),
+    "reroute": N_("Not released: the request went to the body that manages the data now"),
 }
-REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw"})
+REFUSALS = frozenset({"refuse", "refuse_consent", "revoke", "withdraw", "recheck", "reroute"})
 TIMELINE_LABELS = ACTION_LABELS | {
     "file": N_("filed"), "route": N_("routed"), "due_soon": N_("due soon"),
     "overdue": N_("overdue"),
+    "clock_stopped": N_("clock stopped"), "clock_resumed": N_("clock restarted"),
+    "calendar": N_("calendar changed"),
 }
 VIEW_LABELS = {"mine": N_("My requests"), "approval": N_("Awaiting my decision"),
                "consent": N_("Awaiting my consent"), "overdue": N_("Overdue in my organisation")}
@@ -57,10 +66,33 @@ def translate_params(params: dict) -> dict:
     return {k: gettext(v) if isinstance(v, str) else v for k, v in params.items()}
 
 
+def timeline_note(transition) -> str:
+    """What a deadline line of the timeline changed, in words: an extension, the clock stopped
+    or restarted, a calendar change; '' for other lines."""
+    d = json.loads(transition.details or "{}")
+    moved = {"before": vn_date(d.get("due_before")), "due": vn_date(d.get("due"))}
+    match transition.trigger:
+        case "extend" if "working_days" in d:
+            return gettext("+%(n)s working days: due %(before)s → %(due)s",
+                           n=d["working_days"], **moved)
+        case "clock_stopped":
+            return gettext(CLOCK_STOPS.get(d.get("why"), ""))
+        case "clock_resumed":
+            return gettext("%(n)s working days not counted: due %(before)s → %(due)s",
+                           n=d.get("paused_working_days", 0), **moved)
+        case "calendar":
+            return gettext("%(day)s, %(change)s (%(reason)s): due %(before)s → %(due)s",
+                           day=vn_date(d.get("day")),
+                           change=gettext(CalendarChange(d["change"]).label).lower(),
+                           reason=d.get("reason", ""), **moved)
+    return ""
+
+
 def context() -> dict:
     """What the request templates use."""
     return {"plain_status": PLAIN_STATUS, "action_labels": ACTION_LABELS,
             "timeline_labels": TIMELINE_LABELS, "view_labels": VIEW_LABELS,
             "notification_labels": NOTIFICATION_LABELS, "refusal_reasons": REFUSAL_REASONS,
             "done_headings": DONE_HEADINGS, "refusals": REFUSALS,
-            "category_label": category_label, "translate_params": translate_params}
+            "category_label": category_label, "translate_params": translate_params,
+            "timeline_note": timeline_note}

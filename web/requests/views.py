@@ -18,12 +18,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from forms import choices
 from forms.documents import PrepareForm, ReleaseForm, RevokeForm
 from forms.requests import (
     ApproveForm,
     ConsentForm,
+    ExtendForm,
     ListFilterForm,
     ReasonForm,
     RefuseForm,
@@ -41,11 +43,14 @@ from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts, issuing, tokens
 from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.models import Organisation
+from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
-from workflow.requests import deadlines, decisions, filing, kernel, queries
+from workflow.requests import clock, deadlines, decisions, filing, kernel, queries
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
 from workflow.requests.enums import RequestState, SubjectKind, Urgency
+from workflow.requests.routing import keeps_the_database
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 bp.context_processor(context)
@@ -63,6 +68,9 @@ def new():
     if not request_policy.can_file(current_user):
         abort(403)
     form = RequestForm()
+    form.statistics_org_id.choices = _statistics_scopes()
+    if not form.is_submitted() and keeps_the_database(current_user.organisation):
+        form.statistics_org_id.data = current_user.organisation_id
     route = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
@@ -82,6 +90,19 @@ def new():
     return render_template("requests/new.html", form=form, route=route), status_for(form)
 
 
+def _statistics_scopes() -> list:
+    """What a statistical question may be about: the whole database, the user's own body
+    (whose scope needs no approval, Art. 12 §3a) and the management bodies."""
+    own = current_user.organisation
+    bodies = db.session().scalars(select(Organisation).where(
+        Organisation.kind.in_(list(MANAGEMENT_KINDS)), Organisation.id != own.id)
+        .order_by(Organisation.name))
+    mine = ([(own.id, _("%(body)s — your own body's scope", body=own.name))]
+            if keeps_the_database(own) else [])
+    return choices([(0, _("The whole database")), *mine,
+                    *((org.id, org.name) for org in bodies)])
+
+
 def _categories_form(form_class, prefix: str, req):
     form = form_class(prefix=prefix)
     form.categories.choices = [c for c in form.categories.choices if c.value in req.categories]
@@ -97,7 +118,7 @@ def _forms(req, documents, prepared):
     makers = {
         "approve": lambda: _categories_form(ApproveForm, "approve", req),
         "refuse": lambda: RefuseForm(prefix="refuse"),
-        "extend": lambda: ReasonForm(prefix="extend"),
+        "extend": lambda: ExtendForm(prefix="extend"),
         "grant_consent": lambda: _categories_form(ConsentForm, "consent", req),
         "refuse_consent": lambda: RefuseForm(prefix="refuse_consent"),
         "return_for_supplement": lambda: ReasonForm(prefix="return"),
@@ -158,7 +179,9 @@ def _signs_personally(action: str, form) -> bool:
 
 
 def _page(req, forms, documents, preparation, failed=None, status=200):
+    explained = clock.explain(req, kernel.calendar_of(db.session(), _flow()))
     return render_template("requests/show.html", req=req, forms=forms, failed=failed,
+                           explained=explained,
                            diagram=state_diagram(req.state), documents=documents,
                            preparation=preparation, today=actor().today,
                            error_reports=error_reports.reports_by(db.session(), current_user,
@@ -310,7 +333,7 @@ def _act(action: str, form, request_id: int, version: int, pin: str | None = Non
                                    reason=form.reason.data, **seen)
         case "extend":
             return deadlines.extend_deadline(sess, flow, who, request_id, reason=form.reason.data,
-                                          **seen)
+                                             working_days=form.working_days.data, **seen)
     abort(400)
 
 
@@ -330,8 +353,11 @@ def index():
     state = RequestState(form.state.data) if form.state.data else None
     urgency = Urgency(form.urgency.data) if form.urgency.data else None
     rows = queries.list_requests(db.session(), actor(), view, state=state, urgency=urgency)
+    from web.requests.queue import queue_page  # the queue's routes join this blueprint
+
     return render_template("requests/index.html", rows=rows, view=view, views=views, form=form,
-                           today=actor().today, may_file=request_policy.can_file(current_user))
+                           today=actor().today, may_file=request_policy.can_file(current_user),
+                           **queue_page(view, rows))
 
 
 @bp.route("/form.pdf")

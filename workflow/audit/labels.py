@@ -8,8 +8,9 @@ from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
 from workflow.records.enums import ErrorReportState
+from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
-from workflow.requests.enums import RequestState
+from workflow.requests.enums import CalendarChange, RequestState
 
 # The groups of actions, by the code's first part, in the order the action filter lists them.
 GROUPS: dict[str, str] = {
@@ -30,6 +31,7 @@ GROUPS: dict[str, str] = {
     "kiosk": N_("Detainee kiosk"),
     "data_error": N_("Reports of errors in provided data"),
     "mail": N_("Mail notifications"),
+    "calendar": N_("Working-day calendar"),
     "webhook": N_("Webhooks of requesting bodies"),
 }
 
@@ -72,12 +74,21 @@ ACTIONS: dict[str, str] = {
     "request.return_for_supplement": N_("Return of a request for supplement"),
     "request.withdraw": N_("Withdrawal of a request"),
     "request.recheck": N_("Case stage checked again at release"),
+    "request.reroute": N_("Request sent at release to the body that manages the data now"),
     "request.release": N_("Release of the information"),
     "request.close": N_("Closing of a request"),
     "request.expire": N_("Request expired (not supplemented in time)"),
     "request.extend": N_("Time limit extended"),
+    "request.assign": N_("Request given to an officer"),
     "request.overdue": N_("Time limit passed"),
     "request.due_soon": N_("Time limit near"),
+    "request.clock_stopped": N_("Time limit clock stopped"),
+    "request.clock_resumed": N_("Time limit clock restarted"),
+    "request.calendar": N_("Time limit reckoned again after a calendar change"),
+    # The working-day calendar (workflow/requests/calendar.py)
+    "calendar.day_off": N_("Day off added to the calendar by decision"),
+    "calendar.working_day": N_("Working day added to the calendar by decision"),
+    "calendar.withdrawn": N_("Calendar change withdrawn"),
     "request.view": N_("Request viewed"),
     "request.list": N_("List of requests viewed"),
     "request.inbox": N_("Notifications viewed"),
@@ -162,6 +173,7 @@ OBJECTS: dict[str, str] = {
     "partner": N_("Exchange partner"),
     "package": N_("Data package"),
     "error_report": N_("Report of an error in provided data"),
+    "calendar_day": N_("Calendar change"),
 }
 
 # Keys of the details (a record field's key: the label its history uses).
@@ -182,6 +194,9 @@ DETAILS: dict[str, str] = {
     "episodes": N_("Episodes shown"),
     "episode_id": N_("Episode"),
     "withheld_documents": N_("Documents withheld (secrecy)"),
+    "read_purpose": N_("Purpose of the reading"),
+    "approved_by": N_("Approved earlier by"),
+    "now_managed_by": N_("Now managed by"),
     "fields": N_("Changed"),
     "version": N_("Version"),
     "stage": N_("Stage"),
@@ -193,6 +208,8 @@ DETAILS: dict[str, str] = {
     "rejected": N_("Rejected"),
     "reason": N_("Reason"),
     "shown": N_("Shown"),
+    "officer": N_("Officer"),
+    "backup": N_("Backup officer"),
     "withheld_cases": N_("Cases whose reads were withheld"),
     "through": N_("Until"),
     "reason_code": N_("Reason"),
@@ -278,8 +295,20 @@ DETAILS: dict[str, str] = {
     "part": N_("Part of the record"),
     "open_only": N_("Open ones only"),
     "correction": N_("Correction (version number)"),
+    "moved": N_("Due dates moved"),
+    "due_before": N_("Due on before"),
+    "working_days": N_("Working days"),
+    "why": N_("Why"),
+    "extension_left": N_("Extension days left"),
+    "paused_working_days": N_("Working days the clock was stopped"),
+    "change": N_("Change"),
 }
 
+
+
+# Why a request's clock stops (workflow/requests/clock.py).
+CLOCK_STOPS = {"returned": N_("returned for supplement"),
+               "consent": N_("waiting for a consent the law sets no time for")}
 
 
 def _words(enum_cls: type[Labelled]) -> dict[str, str]:
@@ -290,10 +319,13 @@ def _words(enum_cls: type[Labelled]) -> dict[str, str]:
 VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("request", "from"): _words(RequestState),
     ("request", "to"): _words(RequestState),
+    ("request", "why"): CLOCK_STOPS,
+    ("request", "change"): _words(CalendarChange),
     ("report", "from"): _words(ReportState),
     ("report", "to"): _words(ReportState),
     ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
+    ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

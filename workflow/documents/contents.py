@@ -16,7 +16,7 @@ from workflow.models import AccessRequest, CustodyEpisode, Person, RecordDocumen
 from workflow.records.enums import DocumentCategory
 from workflow.requests.enums import RequestCategory
 from workflow.requests.routing import DOCUMENT_CATEGORIES, cases_of, overlaps
-from workflow.requests.rules import RuleSet
+from workflow.requests.rules import FULL, NO_DETAILS, WITHHELD, RuleSet
 
 
 @dataclass
@@ -127,15 +127,17 @@ def _episodes(episodes: list[CustodyEpisode], with_case: bool) -> Section:
                    empty=vi("No custody episode in the period provided."))
 
 
-def _events(episodes: list[CustodyEpisode], start, end) -> Section:
+def _events(episodes: list[CustodyEpisode], start, end, notes: bool = True) -> Section:
+    """The events table; without their notes for the person's own request (`notes` False)."""
     rows = []
     for episode in episodes:
         for event in sorted(episode.events, key=lambda e: (e.occurred_on, e.id)):
             if _within(event.occurred_on, start, end):
                 where = event.other_facility.name if event.other_facility else ""
+                note = (event.note or "") if notes else ""
                 rows.append([short_date(event.occurred_on), vi(event.kind.label),
                              event.document_number or "—",
-                             " ".join(x for x in (where, event.note or "") if x) or "—"])
+                             " ".join(x for x in (where, note) if x) or "—"])
     return Section(vi(RequestCategory.EVENTS.label),
                    head=[vi("Date"), vi("Event"), vi("Document number"), vi("Details")],
                    rows=rows, empty=vi("No event in the period provided."))
@@ -159,13 +161,15 @@ def _title(category: RequestCategory, in_force: RuleSet | None) -> str:
                           in_force)
 
 
-def _documents(title: str, documents: list[RecordDocument]) -> Section:
+def _documents(title: str, documents: list[RecordDocument], summaries: bool = True) -> Section:
+    hidden = vi("(not shown)")
     return Section(title,
                    head=[vi("Document"), vi("Number"), vi("Issued on"), vi("Issued by"),
                          vi("Summary")],
                    rows=[[d.title + (f" ({vi(d.secrecy.label)})"
                                      if d.secrecy is not Secrecy.NONE else ""),
-                          d.number or "—", short_date(d.issued_on), d.issuer, d.summary or "—"]
+                          d.number or "—", short_date(d.issued_on), d.issuer,
+                          (d.summary or "—") if summaries else hidden]
                          for d in documents],
                    empty=vi("No document of this category in the period provided."),
                    secrecy=highest(d.secrecy for d in documents))
@@ -177,9 +181,11 @@ def included_secrecy(sections: list[Section]) -> Secrecy:
 
 
 def extract_sections(person: Person, grant: Grant, today: dt.date,
-                     in_force: RuleSet | None = None) -> tuple[list[Section], list[str]]:
+                     in_force: RuleSet | None = None, *,
+                     own: bool = False) -> tuple[list[Section], list[str]]:
     """The sections of the granted parts, and the withheld lines (already in Vietnamese); the
-    record categories titled as the rule set in force cites them."""
+    record categories titled as the rule set in force cites them. For the person's own request
+    (`own`), what concerns others is withheld as the rule set's `own_view` says."""
     start, end = grant.period_from, grant.period_to
     episodes = sorted((e for e in person.episodes if overlaps(e, start, end)),
                       key=lambda e: (e.start_date, e.id))
@@ -189,6 +195,9 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
                 for w in grant.withheld]
     sections: list[Section] = []
     hidden = 0
+    view = in_force.own_view if own and in_force is not None else {}
+    notes = not own or (in_force is not None and in_force.own_view_event_notes)
+    kept_back: dict[str, int] = {}  # redaction by audience: what, how many
     for value in RequestCategory:
         category = value.value
         if category not in grant.categories:
@@ -200,7 +209,10 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
             sections.append(_episodes(episodes, RequestCategory.CASE.value
                                       in grant.categories))
         elif value is RequestCategory.EVENTS:
-            sections.append(_events(episodes, start, end))
+            sections.append(_events(episodes, start, end, notes))
+            if not notes and any(e.note for ep in episodes for e in ep.events
+                                 if _within(e.occurred_on, start, end)):
+                kept_back["notes"] = 1
         elif value is RequestCategory.CASE:
             sections.append(_case(episodes))
         if value in DOCUMENT_CATEGORIES:
@@ -210,13 +222,21 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
                            else _within(d.issued_on, start, end))]
             shown = [d for d in wanted if d.secrecy.rank <= grant.secrecy.rank]
             hidden += len(wanted) - len(shown)
+            rule = view.get(DocumentCategory(DOCUMENT_CATEGORIES[value]), FULL) if own else FULL
+            if rule == WITHHELD and shown:
+                kept_back["documents"] = kept_back.get("documents", 0) + len(shown)
+                shown = []
+            elif rule == NO_DETAILS and any(d.summary for d in shown):
+                kept_back["summaries"] = kept_back.get("summaries", 0) + sum(
+                    1 for d in shown if d.summary)
+            summaries = rule == FULL
             if value is RequestCategory.IDENTITY:
                 # One section: the identity facts, then the documents of the category.
-                listed = _documents(sections[-1].title, shown)
+                listed = _documents(sections[-1].title, shown, summaries)
                 sections[-1].head, sections[-1].rows = listed.head, listed.rows
                 sections[-1].secrecy = listed.secrecy
             else:
-                sections.append(_documents(_title(value, in_force), shown))
+                sections.append(_documents(_title(value, in_force), shown, summaries))
         for section in sections[before:]:
             section.category = category
     for number, section in enumerate(sections, 1):
@@ -226,15 +246,36 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
         withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
                               "their secrecy level (%(law)s)."), count=hidden,
                            law=secrets_law(today)))
+    withheld += _kept_back(kept_back)
     return sections, withheld
 
 
 def granted_contents(request: AccessRequest, today: dt.date, in_force: RuleSet | None,
                      cap: Secrecy | None = None) -> tuple[Grant, list[Section], list[str]]:
     """What a request's extract holds: its grant (up to the requester's clearance, and `cap`
-    when given), the granted sections and the withheld lines, for the PDF and the API alike."""
+    when given), the granted sections and the withheld lines (a person's own request redacted
+    for them), for the PDF and the API alike."""
     grant = grant_of(request, request.requester.clearance)
     if cap is not None and cap.rank < grant.secrecy.rank:
         grant = replace(grant, secrecy=cap)
-    sections, withheld = extract_sections(request.subject_person, grant, today, in_force)
+    person = request.subject_person
+    sections, withheld = extract_sections(person, grant, today, in_force,
+                                          own=request.on_behalf_of_id == person.id)
     return grant, sections, withheld
+
+
+def _kept_back(kept: dict[str, int]) -> list[str]:
+    """The withheld lines of a person's own extract: what concerns others, not shown to them."""
+    lines = []
+    if kept.get("documents"):
+        lines.append(vi(N_("%(count)s document(s) not shown: their category may concern other "
+                           "persons (co-accused, informants, officers)."),
+                        count=kept["documents"]))
+    if kept.get("summaries"):
+        lines.append(vi(N_("The summaries of %(count)s document(s) are not shown: they may "
+                           "concern other persons (co-accused, informants, officers)."),
+                        count=kept["summaries"]))
+    if kept.get("notes"):
+        lines.append(vi(N_("The notes of custody events are not shown: they may name other "
+                           "persons (visitors, officers).")))
+    return lines

@@ -83,6 +83,7 @@ def _content(session: Session, settings: ExtractSettings, actor: Actor,
     grant, sections, withheld = granted_contents(request, actor.today,
                                                  settings.rules.on(actor.today))
     person = request.subject_person
+    own = request.on_behalf_of_id == person.id  # the person's own request: redacted for them
     level = included_secrecy(sections)
     # A secret extract goes out in a fixed number of numbered copies, printed on it.
     copies = settings.secret_download_limit if level is not Secrecy.NONE else None
@@ -93,7 +94,7 @@ def _content(session: Session, settings: ExtractSettings, actor: Actor,
                 "basis": _basis(session, request, grant), "purpose": request.purpose,
                 "withheld": withheld,
                 "addressee": _addressee(request),
-                "own": request.on_behalf_of_id == person.id,
+                "own": own,
                 "secret_copies": copies, "secrets_law": secrets_law(actor.today)}
 
     return _Content(context, split_parts(sections, PART_LINES), level, copies,

@@ -131,7 +131,7 @@ def _overdue(session: Session, org_ids: set[int] | None,
             .join(AccessRequest, AccessRequest.id == RequestStep.request_id)
             .where(RequestStep.outcome == StepOutcome.PENDING.value,
                    AccessRequest.state.in_([s.value for s in OPEN]),
-                   RequestStep.due_on < today))
+                   RequestStep.due_on < today, AccessRequest.paused_at.is_(None)))
     if org_ids is not None:
         stmt = stmt.where(RequestStep.org_id.in_(sorted(org_ids)))
     counts = Counter(name for name, _ in session.execute(stmt))

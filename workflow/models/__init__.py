@@ -1,6 +1,7 @@
 """All mapped classes, imported here so the metadata is complete."""
 
 from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
+from workflow.models.calendar import CalendarDay
 from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
     ExchangeAgreement,
@@ -34,6 +35,7 @@ from workflow.models.reports import FacilityReport
 from workflow.models.requests import (
     AccessRequest,
     Notification,
+    RequestAssignment,
     RequestStep,
     RequestTransition,
 )
@@ -45,6 +47,7 @@ from workflow.models.webhooks import Webhook, WebhookAttempt, WebhookOutbox
 
 __all__ = [
     "AuditCheckpoint",
+    "CalendarDay",
     "DataErrorReport",
     "ExchangeAgreement",
     "ExchangeLink",
@@ -64,6 +67,7 @@ __all__ = [
     "ApiToken",
     "AccessRequest",
     "Notification",
+    "RequestAssignment",
     "RequestStep",
     "RequestTransition",
     "AuditEntry",

@@ -52,6 +52,8 @@ class AccessRequest(Base):
                         name="period"),
         CheckConstraint("(subject_kind = 'person') = (subject_person_id IS NOT NULL)",
                         name="person_subject"),
+        CheckConstraint("subject_kind = 'statistics' OR statistics_org_id IS NULL",
+                        name="statistics_scope"),
         # The lifecycle's states and the columns they imply (migration 0016).
         *[CheckConstraint(sql, name=name) for name, sql in REQUEST_STATE_CHECKS.items()],
         Index("ix_access_request_state_due", "state", "due_on"),
@@ -76,6 +78,8 @@ class AccessRequest(Base):
     subject_kind: Mapped[SubjectKind] = mapped_column(enum_type(SubjectKind))
     subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     statistical_question: Mapped[str | None] = mapped_column(Text)
+    # The body whose scope the figures are about (None: the whole database), Art. 12 §3a.
+    statistics_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     categories_json: Mapped[str] = mapped_column("categories", Text, default="[]")
     period_from: Mapped[dt.date | None] = mapped_column(Date)
     period_to: Mapped[dt.date | None] = mapped_column(Date)
@@ -99,6 +103,7 @@ class AccessRequest(Base):
     requester_org: Mapped[Organisation] = relationship(foreign_keys=[requester_org_id])
     subject_person: Mapped[Person | None] = relationship(foreign_keys=[subject_person_id])
     on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
+    statistics_org: Mapped[Organisation | None] = relationship(foreign_keys=[statistics_org_id])
     steps: Mapped[list[RequestStep]] = relationship(back_populates="request",
                                                     order_by="RequestStep.id")
     transitions: Mapped[list[RequestTransition]] = relationship(
@@ -211,3 +216,24 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[AccessRequest] = relationship()
+
+
+class RequestAssignment(Base):
+    """A request in a body's work queue given to a named officer (and a backup officer who acts
+    in their absence): claimed by the officer, or assigned by a colleague. Append-only: the
+    latest row per request and body is the current one, the earlier ones its history."""
+
+    __tablename__ = "request_assignment"
+    __table_args__ = (Index("ix_request_assignment_request", "request_id", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    officer: Mapped[User] = relationship(foreign_keys=[officer_id])
+    backup: Mapped[User | None] = relationship(foreign_keys=[backup_id])

@@ -12,6 +12,9 @@ T = MailTopic
 KINDS: dict[str, tuple[str, str, MailTopic]] = {
     "new_task": (N_("New request to decide"),
                  N_("A request awaits the decision of your body."), T.TASKS),
+    "assigned": (N_("Request assigned to you"),
+                 N_("A request in your body's queue has been given to you (or you are its "
+                    "backup officer)."), T.TASKS),
     "due_soon": (N_("Due soon"), N_("The time limit to decide this request is near."),
                  T.DEADLINES),
     "overdue": (N_("Overdue"), N_("The time limit to decide this request has passed."),

@@ -34,6 +34,8 @@ from workflow.records.checks import (
 from workflow.records.enums import DocumentCategory, IdentifierKind, Sex
 from workflow.records.episodes import EpisodeInput, new_episode
 from workflow.records.identifiers import normalise_identifier
+from workflow.records.policy import can_read_person, reads_own_record
+from workflow.records.reading import PurposeRequired, ReadPurpose
 from workflow.records.versions import (
     Creation,
     HistoryEntry,
@@ -198,27 +200,27 @@ class PersonView:
     can_write: bool = False
 
 
-def view_person(session: Session, actor: Actor, person_id: int) -> PersonView:
-    """Read a person's record: in scope (or one's own, for a detainee), audited either way."""
+def view_person(session: Session, actor: Actor, person_id: int,
+                purpose: ReadPurpose | None = None) -> PersonView:
+    """Read a person's record: in scope (or one's own, for a detainee), audited either way; a
+    read in scope states its purpose (`PurposeRequired` otherwise), which the entry carries."""
     user = actor.user
     assert user is not None
-    own = can(user, Permission.READ_OWN_RECORD) and user.person_id == person_id
     person = session.execute(
         select(Person).where(Person.id == person_id).options(
             selectinload(Person.episodes).selectinload(CustodyEpisode.events),
             selectinload(Person.identifiers), selectinload(Person.documents))
     ).scalar_one_or_none()
-    if own and person is not None:
-        episodes = list(person.episodes)
-        writable = False
-    elif can(user, Permission.READ_RECORDS) and person is not None:
+    if not can_read_person(session, user, person, actor.today):
+        raise NotFound(N_("No such record."))
+    if reads_own_record(user, person_id):
+        episodes, writable = list(person.episodes), False
+    else:
+        if purpose is None:
+            raise PurposeRequired(N_("State the purpose of reading this record."))
         scope = user_scope(session, actor)
         episodes = [e for e in person.episodes if scope.covers(e.facility_id)]
-        writable = can(user, Permission.WRITE_RECORDS) and bool(episodes)
-    else:
-        episodes = []
-    if person is None or not episodes:
-        raise NotFound(N_("No such record."))
+        writable = can(user, Permission.WRITE_RECORDS)
     episode_ids = {e.id for e in episodes}
     docs = [d for d in person.documents if d.episode_id is None or d.episode_id in episode_ids]
     shown = [d for d in docs if can_see_secret(user, d.secrecy)]
@@ -230,8 +232,9 @@ def view_person(session: Session, actor: Actor, person_id: int) -> PersonView:
     visible |= {("event", ev.id) for e in episodes for ev in e.events}
     visible |= {("document", d.id) for d in shown}
     audit.record(session, actor, "record.view", object_type="person", object_id=person.id,
-                 person_id=person.id, details={"episodes": sorted(episode_ids),
-                                               "withheld_documents": len(withheld)})
+                 person_id=person.id, purpose=purpose.text if purpose else None,
+                 details={"episodes": sorted(episode_ids), "withheld_documents": len(withheld),
+                          "read_purpose": purpose.code if purpose else None})
     corrections, creations = split_history(person_history(session, person.id, visible))
     return PersonView(person, episodes, len(person.episodes) - len(episodes), shown, withheld,
                       cases, corrections, creations, writable)

@@ -75,6 +75,28 @@ def can_link_case(session: Session, user: User, case: Case, day: dt.date) -> boo
     return can_change_case_stage(session, user, case, day)
 
 
+# --- reading a person's record ------------------------------------------------------------------
+
+
+def reads_own_record(user: User | None, person_id: int) -> bool:
+    """A detained person reading their own record (at the kiosk): no purpose is asked."""
+    return can(user, Permission.READ_OWN_RECORD) and user.person_id == person_id
+
+
+def can_read_person(session: Session, user: User | None, person: Person | None,
+                    day: dt.date) -> bool:
+    """Whether the user may open the person's record: their own, or one held at a facility of
+    their body's scope by a role that reads records (Art. 12 §3a: directly, with a purpose)."""
+    if person is None:
+        return False
+    if reads_own_record(user, person.id):
+        return True
+    if not can(user, Permission.READ_RECORDS):
+        return False
+    scope = management_scope(session, user.organisation, day)
+    return any(scope.covers(e.facility_id) for e in person.episodes)
+
+
 # --- the record file and the reports of errors in it ---------------------------------------------
 
 

@@ -1,9 +1,9 @@
-"""Deadlines of requests in working days: the one extension, and the sweep that flags overdue
-decisions and tells the body above."""
+"""Deadlines of requests in working days: extensions (stacked, each with its reason, within
+what the rule set allows), and the sweep that flags overdue decisions and tells the body above.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -11,49 +11,55 @@ from sqlalchemy.orm import Session
 
 from workflow.context import Actor, vietnam_day
 from workflow.enums import Role
-from workflow.errors import Conflict, Forbidden, InvalidInput
+from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
     RequestStep,
 )
 from workflow.organisations.scope import parent_on
+from workflow.requests import clock
 from workflow.requests.decisions import void_open_steps
 from workflow.requests.enums import RequestState, StepKind
 from workflow.requests.inbox import notify, notify_org
-from workflow.requests.kernel import Workflow, move, open_request, record_transition, system_note
-from workflow.requests.policy import (
-    can_decide,
+from workflow.requests.kernel import (
+    Workflow,
+    calendar_of,
+    move,
+    open_request,
+    record_transition,
+    system_note,
 )
+from workflow.requests.policy import extend_refusal
 
 # --- deadlines -----------------------------------------------------------------------------
 
 
 def extend_deadline(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
-                    reason: str, expected_version: int | None = None) -> AccessRequest:
-    """Extend the deadline once, by the rule set's extension, with a recorded reason."""
+                    reason: str, working_days: int | None = None,
+                    expected_version: int | None = None) -> AccessRequest:
+    """Extend the deadline by `working_days` (default: all the extension the rule set still
+    allows), with a recorded reason; extensions stack until the allowance is used. An overdue
+    request's extension runs from the day it is decided."""
     request = open_request(session, actor, request_id, expected_version)
-    if not can_decide(session, actor.user, request, actor.today):
-        raise Forbidden(N_("You may not decide on this request."))
-    if request.extended:
-        raise Conflict(N_("The deadline has already been extended once."))
+    refusal = extend_refusal(session, actor.user, request, actor.today)
+    if refusal is not None:
+        raise refusal
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say why the deadline is extended (at least 10 characters)."))
-    rules = flow.rules.version(request.rule_version) if request.rule_version else flow.rules.on(
-        actor.today)
-    due = flow.calendar.add(request.due_on or actor.today, rules.extension_days)
-    for step in request.open_steps():
-        step.due_on = due.due
-    request.extended, request.due_on = True, due.due
-    request.due_soon_notified = request.overdue_notified = False
-    request.deadline_json = json.dumps(request.deadline | {"extension": {
-        "reason": reason, "working_days": rules.extension_days, "due": due.due.isoformat(),
-        "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}},
-        ensure_ascii=False)
+    left = clock.extension_left(request)
+    days = left if working_days is None else working_days
+    if not 1 <= days <= left:
+        raise InvalidInput(N_("An extension is of 1 to %(left)s working days."), left=left)
+    clock.add_extension(request, days, reason, actor.today)
+    before, due = clock.reckon_into(request, calendar_of(session, flow))
+    request.extended = True
     request.version += 1
     record_transition(session, actor, request, "extend", request.state, request.state,
-                      reason=reason, details={"due": due.due})
+                      reason=reason, details={"due_before": before, "due": due,
+                                              "working_days": days,
+                                              "extension_left": left - days})
     notify(session, request.requester_id, request, "extended")
     return request
 
@@ -75,13 +81,16 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
     report = SweepReport()
     today = actor.today
     waiting = (RequestState.AWAITING_APPROVAL, RequestState.AWAITING_CONSENT)
+    calendar = calendar_of(session, flow)
+    # A stopped clock (returned, or waiting for an untimed consent) is neither due nor overdue.
     stmt = (select(AccessRequest).where(AccessRequest.state.in_(waiting),
-                                        AccessRequest.due_on.is_not(None))
+                                        AccessRequest.due_on.is_not(None),
+                                        AccessRequest.paused_at.is_(None))
             .order_by(AccessRequest.id).with_for_update(skip_locked=True, key_share=True))
     for request in session.execute(stmt).scalars():
         rules = flow.rules.on(today)
-        left = flow.calendar.between(today, request.due_on)
-        if today > request.due_on and not request.overdue_notified:
+        left = calendar.between(today, request.due_on)
+        if clock.is_overdue(request, today) and not request.overdue_notified:
             request.overdue_notified = True
             report.overdue.append(request.number)
             for step in request.open_steps():
@@ -103,7 +112,7 @@ def sweep(session: Session, flow: Workflow, actor: Actor) -> SweepReport:
     for request in session.execute(returned).scalars():
         rules = flow.rules.on(today)
         paused = vietnam_day(request.paused_at)
-        if flow.calendar.between(paused, today) > rules.supplement_days:
+        if calendar.between(paused, today) > rules.supplement_days:
             void_open_steps(request, actor)
             move(session, actor, request, "expire", authorised=True,
                   reason="not supplemented in time")

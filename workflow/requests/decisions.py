@@ -16,15 +16,25 @@ from workflow.models import (
     AccessRequest,
     RequestStep,
 )
+from workflow.organisations.scope import subtree_ids
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.inbox import notify, notify_org
-from workflow.requests.kernel import Workflow, move, open_request, require_state, route_now
+from workflow.requests.kernel import (
+    Workflow,
+    deadline_json,
+    move,
+    open_request,
+    require_state,
+    route_now,
+)
 from workflow.requests.policy import (
     can_fire,
+    current_approvals,
     decider_steps,
     is_requester,
     require_signer,
 )
+from workflow.requests.routing import PlannedStep
 from workflow.security.permissions import can_see_secret
 
 REFUSAL_REASONS: dict[str, str] = {
@@ -202,12 +212,6 @@ def return_for_supplement(session: Session, flow: Workflow, actor: Actor, reques
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(N_("Say what must be supplemented (at least 10 characters)."))
-    request.paused_at = actor.now
-    if request.due_on is not None:
-        # The clock stops: remember how many working days were left.
-        deadline = request.deadline | {
-            "days_left": flow.calendar.between(actor.today, request.due_on)}
-        request.deadline_json = json.dumps(deadline, ensure_ascii=False)
     move(session, actor, request, "return_for_supplement", reason=reason, authorised=True)
     notify(session, request.requester_id, request, "returned")
     _issue_notices(session, flow, actor, request)
@@ -233,6 +237,10 @@ def release(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     require_state(request, "release")
     if not can_fire(session, actor, request, "release"):
         raise Forbidden(N_("You may not release this request."))
+    new_body = _moved_to(session, flow, actor, request)
+    if new_body is not None:
+        _reroute(session, flow, actor, request, new_body)
+        return request
     if _needs_new_consent(session, flow, actor, request):
         move(session, actor, request, "recheck",
               reason="case stage changed since the decision")
@@ -242,6 +250,48 @@ def release(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     move(session, actor, request, "release")
     notify(session, request.requester_id, request, "released")
     return request
+
+
+def _moved_to(session: Session, flow: Workflow, actor: Actor,
+              request: AccessRequest) -> PlannedStep | None:
+    """The approval today's route asks of a body the current approval does not cover (the
+    person moved, or their facility came under another managing body, since the decision),
+    or None: the approving body, or one under it, still manages the data."""
+    if request.subject_person is None:
+        return None
+    route = route_now(session, flow, actor, request)
+    granted = [s for s in current_approvals(request) if s.outcome is StepOutcome.GRANTED]
+    for planned in route.steps:
+        if planned.kind is StepKind.APPROVAL and not any(
+                planned.org_id in subtree_ids(session, s.org_id, actor.today) for s in granted):
+            return planned
+    return None
+
+
+def _reroute(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
+             planned: PlannedStep) -> None:
+    """Send the request to the body that manages the data now, for a fresh decision (with the
+    consents the case needs today); the earlier approval stays in the history."""
+    before = [s.org.name for s in current_approvals(request)]
+    round_no = max((s.round for s in request.steps), default=0) + 1
+    session.add(RequestStep(request=request, round=round_no, kind=StepKind.APPROVAL,
+                            org_id=planned.org_id, due_on=planned.due.due if planned.due
+                            else None, rule_version=flow.rules.on(actor.today).version))
+    session.flush()
+    session.refresh(request, ["steps"])
+    _needs_new_consent(session, flow, actor, request)
+    if planned.due is not None:
+        request.due_on = planned.due.due
+        request.deadline_json = json.dumps(
+            deadline_json(flow, planned.due, flow.rules.on(actor.today).version),
+            ensure_ascii=False)
+    move(session, actor, request, "reroute", authorised=True,
+         reason=f"Dữ liệu nay thuộc phạm vi quản lý của {planned.org_name}: chuyển để cơ quan "
+                "này quyết định lại (khoản 3 Điều 12 Nghị định 121/2017/NĐ-CP).",
+         details={"approved_by": before, "now_managed_by": planned.org_name})
+    for step in request.open_steps():
+        notify_org(session, step.org_id, request, "new_task",
+                   Role.APPROVER if step.kind is StepKind.APPROVAL else Role.CONSENT_OFFICER)
 
 
 def _needs_new_consent(session, flow, actor, request) -> bool:

@@ -85,3 +85,12 @@ class StepOutcome(Labelled):
     GRANTED = "granted", N_("Granted")
     REFUSED = "refused", N_("Refused")
     VOID = "void", N_("No longer needed")
+
+
+class CalendarChange(Labelled):
+    """A change of the working-day calendar decided by the government (each year it moves days
+    off around Tết and the national holidays)."""
+
+    DAY_OFF = "day_off", N_("Day off by decision")
+    WORKING_DAY = "working_day", N_("Working day by decision")
+    WITHDRAWN = "withdrawn", N_("Earlier change withdrawn")

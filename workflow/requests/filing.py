@@ -19,12 +19,14 @@ from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
+    Organisation,
     Person,
     PersonIdentifier,
     RequestStep,
 )
 from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.requests import clock
 from workflow.requests.enums import (
     UNFINISHED_STATES,
     Channel,
@@ -39,18 +41,24 @@ from workflow.requests.enums import (
 from workflow.requests.inbox import notify, notify_org
 from workflow.requests.kernel import (
     Workflow,
+    calendar_of,
+    deadline_json,
     move,
     open_request,
     record_transition,
     request_number,
     require_state,
     route_now,
+    system_note,
 )
 from workflow.requests.policy import (
     can_file,
+    can_file_for_body,
+    files_for_body,
     is_requester,
 )
-from workflow.requests.routing import Route, plan_route
+from workflow.requests.routing import Route, keeps_the_database, plan_route, within_scope
+from workflow.requests.workdays import Pause
 
 
 @dataclass
@@ -72,6 +80,7 @@ class RequestInput:
     period_to: dt.date | None = None
     scan_ref: str | None = None
     on_behalf_of_id: int | None = None
+    statistics_org_id: int | None = None
     requester_reference: str | None = None
 
 
@@ -131,10 +140,23 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
         categories = []
     return {"channel": Channel(data.channel), "subject_kind": SubjectKind(data.subject_kind),
             "subject_person": person, "statistical_question": question,
+            "statistics_org": _statistics_org(session, data),
             "categories_json": json.dumps(categories), "period_from": data.period_from,
             "period_to": data.period_to, "purpose": purpose, "legal_basis": basis,
             "provision": ProvisionForm(data.provision), "urgency": Urgency(data.urgency),
             "scan_ref": data.scan_ref}
+
+
+def _statistics_org(session: Session, data: RequestInput) -> Organisation | None:
+    """The body whose scope a statistical question is about (None: the whole database): one
+    that keeps the database, a management body or a facility."""
+    if SubjectKind(data.subject_kind) is not SubjectKind.STATISTICS \
+            or data.statistics_org_id is None:
+        return None
+    org = session.get(Organisation, data.statistics_org_id)
+    if org is None or not keeps_the_database(org):
+        raise InvalidInput(N_("Choose a body that keeps the database, or the whole database."))
+    return org
 
 
 def _find_subject(session: Session, data: RequestInput) -> Person:
@@ -176,9 +198,24 @@ def _filing(session: Session, actor: Actor, data: RequestInput) -> tuple[dict, i
             raise InvalidInput(N_("From the kiosk you can only ask for your own records."))
     elif data.on_behalf_of_id:
         behalf = _behalf_of(session, actor, data.on_behalf_of_id, values)
-    elif not user.has_role(Role.REQUESTER):
-        raise Forbidden(N_("A clerk files requests only on behalf of a detained person."))
+    elif files_for_body(user, None):
+        if not can_file_for_body(user):
+            raise Forbidden(N_("Your role does not allow this."))
+        _outside_scope_only(session, actor, values["subject_person"], values["period_from"],
+                           values["period_to"])
     return values, behalf
+
+
+def _outside_scope_only(session: Session, actor: Actor, person: Person | None,
+                       period_from: dt.date | None, period_to: dt.date | None) -> None:
+    """A body files for a person's data only outside its scope: inside it, its staff read the
+    record directly with the purpose of the reading (Art. 12 §3a)."""
+    if person is not None and within_scope(session, actor.user.organisation, person,
+                                           period_from, period_to, actor.today):
+        raise InvalidInput(N_("This person's record lies within your body's scope: a request "
+                              "is filed only for data outside it (Decree 121/2017, Art. 12 "
+                              "§3a). Within the scope, those who keep the records read it "
+                              "directly, stating the purpose."))
 
 
 def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
@@ -258,11 +295,12 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
     when, not the case, its stage or whether classified documents exist."""
     values, behalf = _filing(session, actor, data)
     person = values["subject_person"]
-    route = plan_route(session, flow.rules.on(actor.today), flow.calendar,
+    route = plan_route(session, flow.rules.on(actor.today), calendar_of(session, flow),
                        requester_org=actor.user.organisation, person=person,
                        categories=json.loads(values["categories_json"]),
                        period_from=values["period_from"], period_to=values["period_to"],
-                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None)
+                       urgency=values["urgency"], day=actor.today, own_scope=behalf is None,
+                       statistics_org=values["statistics_org"])
     audit.record(session, actor, "request.preview", object_type="person",
                  object_id=person.id if person else None,
                  person_id=person.id if person else None, purpose=values["purpose"],
@@ -271,32 +309,35 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
 
 
 def _route(session: Session, flow: Workflow, actor: Actor, request: AccessRequest,
-           days_left: int | None = None) -> None:
+           resumed: Pause | None = None) -> None:
     route = route_now(session, flow, actor, request)
     round_no = max((s.round for s in request.steps), default=0) + 1
     for step in request.open_steps():
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
-    due = route.due
-    if days_left is not None and due is not None:
-        # Resubmitted after a return: the clock resumes with the days that were left.
-        due = flow.calendar.add(actor.today, max(days_left, 1))
     for planned in route.steps:
-        step_due = planned.due.due if planned.due else None
-        if days_left is not None and due is not None:
-            step_due = due.due
         session.add(RequestStep(request=request, round=round_no, kind=planned.kind,
                                 org_id=planned.org_id, case_id=planned.case_id,
-                                due_on=step_due, rule_version=route.rule_version))
+                                due_on=planned.due.due if planned.due else None,
+                                rule_version=route.rule_version))
     request.rule_version = route.rule_version
     request.route_json = json.dumps(route.as_json(), ensure_ascii=False)
-    request.due_on = due.due if due else None
-    deadline = _deadline_json(due, route.rule_version)
-    if days_left is not None:
-        deadline["resumed_with"] = days_left
-    request.deadline_json = json.dumps(deadline, ensure_ascii=False)
-    request.due_soon_notified = request.overdue_notified = False
+    # Resubmitted after a return: the clock resumes on the terms it was set on, the paused
+    # working days added; otherwise it starts now.
+    resumes = resumed is not None and route.due is not None and "start" in request.deadline
+    if not resumes:
+        request.due_on = route.due.due if route.due else None
+        request.deadline_json = json.dumps(deadline_json(flow, route.due, route.rule_version),
+                                           ensure_ascii=False)
+        request.due_soon_notified = request.overdue_notified = False
     session.flush()
     session.refresh(request, ["steps"])
+    if resumes:
+        calendar = calendar_of(session, flow)
+        before, due = clock.reckon_into(request, calendar)
+        system_note(session, actor, request, "clock_resumed", {
+            "why": resumed.why, "from": resumed.start, "to": resumed.end,
+            "paused_working_days": clock.paused_days(resumed, calendar),
+            "due_before": before, "due": due})
     move(session, actor, request, "route", authorised=True,
           details={"direct": route.direct, "steps": len(route.steps)})
     for step in request.open_steps():
@@ -306,28 +347,25 @@ def _route(session: Session, flow: Workflow, actor: Actor, request: AccessReques
         notify(session, request.requester_id, request, "decision")
 
 
-def _deadline_json(due, version: str) -> dict:
-    if due is None:
-        return {"rule_version": version}
-    return {"rule_version": version, "start": due.start.isoformat(),
-            "working_days": due.working_days, "due": due.due.isoformat(),
-            "skipped": [{"day": s.day.isoformat(), "reason": s.reason} for s in due.skipped]}
-
-
 def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
            expected_version: int | None = None) -> AccessRequest:
-    """Submit a draft (or resubmit a returned request); the policy then routes it."""
+    """Submit a draft (or resubmit a returned request, its clock resuming); the policy then
+    routes it."""
     request = open_request(session, actor, request_id, expected_version)
     if not is_requester(actor.user, request):
         raise Forbidden(N_("You may not do this to this request."))
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     require_state(request, trigger)
-    days_left = None
+    resumed = None
+    if files_for_body(actor.user, request.on_behalf_of_id):
+        # The person may have come into the body's scope since the draft was saved.
+        _outside_scope_only(session, actor, request.subject_person, request.period_from,
+                           request.period_to)
     if trigger == "resubmit":
-        request.paused_at = None
-        days_left = request.deadline.get("days_left")
+        stopped = clock.open_pause(request)
+        resumed = Pause(stopped.start, actor.today, stopped.why) if stopped else None
     else:
         request.submitted_at = actor.now
     move(session, actor, request, trigger)
-    _route(session, flow, actor, request, days_left)
+    _route(session, flow, actor, request, resumed)
     return request

@@ -19,6 +19,7 @@ from workflow.models import (
     AccessRequest,
     RequestTransition,
 )
+from workflow.requests import clock
 from workflow.requests.enums import RequestState
 from workflow.requests.machine import fire, rows_for
 from workflow.requests.policy import (
@@ -27,7 +28,7 @@ from workflow.requests.policy import (
 )
 from workflow.requests.routing import Route, plan_route
 from workflow.requests.rules import Rulebook
-from workflow.requests.workdays import WorkCalendar
+from workflow.requests.workdays import DueDate, WorkCalendar
 from workflow.webhooks.outbox import owe_state_change
 
 # Issues the written notices the request's decisions call for: (session, actor, request id).
@@ -39,11 +40,19 @@ class Workflow:
     """The configured rules and calendar every request operation uses, and what issues a
     decision's written notices (`documents.letters.notices(settings)`; without it, decisions
     issue none: unit tests of the rules). Requests do not import documents: the notices are
-    handed in, so that documents may depend on requests and not the other way round."""
+    handed in, so that documents may depend on requests and not the other way round.
+    `consent_stops_clock`: whether a request's clock stops while it waits only for a consent
+    (the law sets no time for it); each request keeps the setting it was routed under."""
 
     rules: Rulebook = field(default_factory=Rulebook)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     notices: Notices | None = None
+    consent_stops_clock: bool = False
+
+
+def calendar_of(session: Session, flow: Workflow) -> WorkCalendar:
+    """The working-day calendar in force: the configured one with the decided changes."""
+    return clock.calendar_in(session, flow.calendar)
 
 
 # --- numbering and lookup ------------------------------------------------------------------
@@ -103,11 +112,21 @@ def record_transition(session: Session, actor: Actor, request: AccessRequest, tr
 def route_now(session: Session, flow: Workflow, actor: Actor, request: AccessRequest) -> Route:
     """The route the request takes today under today's rules: on submission, and again at
     release (a case may have moved to a stage that needs a consent the request lacks)."""
-    return plan_route(session, flow.rules.on(actor.today), flow.calendar,
+    return plan_route(session, flow.rules.on(actor.today), calendar_of(session, flow),
                       requester_org=request.requester_org, person=request.subject_person,
                       categories=request.categories, period_from=request.period_from,
                       period_to=request.period_to, urgency=request.urgency, day=actor.today,
-                      own_scope=request.on_behalf_of_id is None)
+                      own_scope=request.on_behalf_of_id is None,
+                      statistics_org=request.statistics_org)
+
+
+def deadline_json(flow: Workflow, due: DueDate | None, version: str) -> dict:
+    """A new deadline as stored with the request (`AccessRequest.deadline`): the terms its
+    clock starts on under this flow and rule set (`clock.terms`), or none."""
+    if due is None:
+        return {"rule_version": version}
+    return clock.terms(due, version, extension_cap=flow.rules.version(version).extension_days,
+                       consent_stops_clock=flow.consent_stops_clock)
 
 
 def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *,
@@ -118,12 +137,17 @@ def move(session: Session, actor: Actor, request: AccessRequest, trigger: str, *
     if not authorised and not can_fire(session, actor, request, trigger):
         raise Forbidden(N_("You may not do this to this request."))
     before, after = fire(request, trigger)
+    # Before anything flushes: a returned request's row holds when its clock stopped.
+    stopped = clock.follow(request, actor.now, actor.today)
     request.version += 1
     request.updated_at = actor.now
     record_transition(session, actor, request, trigger, before, after, reason=reason,
                       details=details, audited={"from": before.value, "to": after.value,
                                                 "rule_version": request.rule_version,
                                                 **(details or {})})
+    if stopped is not None:
+        system_note(session, actor, request, "clock_stopped",
+                    {"why": stopped, "due": request.due_on})
     if after is not before:
         owe_state_change(session, request, before, after, actor.now)
     session.flush()

@@ -28,6 +28,7 @@ LABELS: dict[str, str] = {
     "refuse": N_("refuse"), "grant_consent": N_("grant consent"),
     "refuse_consent": N_("refuse consent"), "return_for_supplement": N_("return for supplement"),
     "withdraw": N_("withdraw"), "recheck": N_("stage changed: consent needed"),
+    "reroute": N_("moved under another managing body: a new decision"),
     "release": N_("release"), "close": N_("close"), "expire": N_("expire"),
 }
 
@@ -57,6 +58,8 @@ TABLE: tuple[Row, ...] = (
                      S.RETURNED, S.APPROVED), S.WITHDRAWN, Who.REQUESTER),
     # At release the case stage is checked again (Art. 12 §3): a new consent may be needed.
     Row("recheck", (S.APPROVED,), S.AWAITING_CONSENT, Who.RELEASER, ("consent_pending",)),
+    # ... and the scope: a person now under another managing body needs its decision.
+    Row("reroute", (S.APPROVED,), S.AWAITING_APPROVAL, Who.RELEASER, ("approval_pending",)),
     Row("release", (S.APPROVED,), S.RELEASED, Who.RELEASER, unless=("consent_pending",)),
     Row("close", (S.RELEASED,), S.CLOSED, Who.REQUESTER),
     Row("expire", (S.RETURNED,), S.EXPIRED, Who.SYSTEM),

@@ -16,19 +16,24 @@ from sqlalchemy.orm import Session
 from workflow.context import Actor
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.enums import Role, Secrecy
-from workflow.errors import DomainError, Forbidden, Gone
+from workflow.errors import Conflict, DomainError, Forbidden, Gone
 from workflow.i18n import N_
 from workflow.models import AccessRequest, IssuedDocument, RequestStep, User
 from workflow.organisations.scope import subtree_ids
+from workflow.requests.clock import extension_left
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
-from workflow.requests.machine import Who, allowed_triggers, rows_for
+from workflow.requests.machine import OPEN_REVIEW, Who, allowed_triggers, rows_for
+from workflow.requests.routing import keeps_the_database
 from workflow.security.permissions import is_live
 
 # Who decides each kind of step on a route.
 ROUTE_ROLES = {StepKind.APPROVAL: Role.APPROVER, StepKind.CONSENT: Role.CONSENT_OFFICER}
-# Who files requests: outside bodies' requesters, a facility's clerk for a detained person, the
-# detained person at the kiosk (Art. 12 §2).
-FILER_ROLES = frozenset({Role.REQUESTER, Role.CLERK, Role.DETAINEE})
+# Who files requests: outside bodies' requesters, the detained person at the kiosk, and the
+# staff of the bodies that keep the database (Art. 12 §2): a facility's clerk, for a detained
+# person or for the facility, and a management body's manager, for the body.
+FILER_ROLES = frozenset({Role.REQUESTER, Role.CLERK, Role.DETAINEE, Role.MANAGER})
+# Who files in the name of their own body, for data outside its scope (`can_file_for_body`).
+BODY_FILER_ROLES = frozenset({Role.CLERK, Role.MANAGER})
 # The lists of the requests dashboard and who has each.
 LIST_ROLES: dict[str, frozenset[Role]] = {
     "mine": FILER_ROLES,
@@ -59,6 +64,21 @@ def about_themselves(user: User, request: AccessRequest) -> bool:
 def can_file(user: User | None) -> bool:
     """Whether the user's role files requests at all (the kind of request is checked on filing)."""
     return _active(user) and user.has_role(*FILER_ROLES)
+
+
+def can_file_for_body(user: User | None) -> bool:
+    """Whether the user files requests in the name of their own body: a records clerk of a
+    facility (Art. 12 §2b) or a manager of a management body (§2a), for the data outside its
+    scope (inside it they read directly, with a purpose); a person's account, never software's.
+    The filer is the request's requester: nothing on its route is theirs to decide."""
+    return (_active(user) and not user.system and user.has_role(*BODY_FILER_ROLES)
+            and keeps_the_database(user.organisation))
+
+
+def files_for_body(user: User, request_on_behalf: int | None) -> bool:
+    """Whether a filing by this user is one for their body: not an outside requester's, not a
+    detained person's own, and not one filed for a detained person."""
+    return request_on_behalf is None and not user.has_role(Role.REQUESTER, Role.DETAINEE)
 
 
 def can_preview(user: User | None) -> bool:
@@ -146,22 +166,63 @@ def can_decide(session: Session, user: User | None, request: AccessRequest,
     return bool(decider_steps(session, user, request, StepKind.APPROVAL, day))
 
 
+def extend_refusal(session: Session, user: User | None, request: AccessRequest,
+                   day: dt.date) -> DomainError | None:
+    """Why the user may not extend the request's deadline today, or None: an approver who
+    decides on it (`can_decide`), while it waits for decisions with its clock running and the
+    rule set still allows more extension (extensions stack, each with its reason)."""
+    if not can_decide(session, user, request, day):
+        return Forbidden(N_("You may not decide on this request."))
+    if request.state not in OPEN_REVIEW or request.due_on is None:
+        return Conflict(N_("This action is not possible while the request is %(state)s."),
+                        state=request.state.label)
+    if request.paused_at is not None:
+        return Conflict(N_("The clock of this request is stopped: there is no deadline to "
+                           "extend until it runs again."))
+    if extension_left(request) <= 0:
+        return Conflict(N_("The extension the rules allow for this request is used up."))
+    return None
+
+
+def can_extend(session: Session, user: User | None, request: AccessRequest,
+               day: dt.date) -> bool:
+    """Extend the deadline: `extend_refusal` has nothing to say."""
+    return extend_refusal(session, user, request, day) is None
+
+
+def can_change_calendar(user: User | None) -> bool:
+    """Record a change of the working-day calendar: the installation only (its command line),
+    as the government's decision is published; no account, on a page or with a token."""
+    return user is None
+
+
 def can_consent(session: Session, user: User | None, request: AccessRequest,
                 day: dt.date) -> bool:
     """Grant or refuse consent: a consent officer of the body handling the case."""
     return bool(decider_steps(session, user, request, StepKind.CONSENT, day))
 
 
-def can_release(session: Session, user: User | None, request: AccessRequest,
-                day: dt.date) -> bool:
-    """Release (and prepare the extract): approvers of the approving body or above; on a
-    direct-access request, the requester."""
-    if not _active(user):
-        return False
+def current_approvals(request: AccessRequest) -> list[RequestStep]:
+    """The approval steps of the request's latest approval round (a request rerouted to
+    another managing body at release has a new one; the earlier rounds are history)."""
     approvals = [s for s in request.steps if s.kind is StepKind.APPROVAL
                  and s.outcome is not StepOutcome.VOID]
+    last = max((s.round for s in approvals), default=None)
+    return [s for s in approvals if s.round == last]
+
+
+def can_release(session: Session, user: User | None, request: AccessRequest,
+                day: dt.date) -> bool:
+    """Release (and prepare the extract): approvers of the body that gave the current
+    approval, or above, never on their own request or one about themselves (separation of
+    duties); on a direct-access request, the requester, using its own scope (Art. 12 §3a)."""
+    if not _active(user):
+        return False
+    approvals = current_approvals(request)
     if not approvals:  # direct access: the requester releases to itself
         return is_requester(user, request)
+    if is_requester(user, request) or about_themselves(user, request):
+        return False
     granted = [s for s in approvals if s.outcome is StepOutcome.GRANTED]
     mine = subtree_ids(session, user.organisation_id, day)
     return user.has_role(Role.APPROVER) and any(s.org_id in mine for s in granted)
@@ -371,7 +432,9 @@ def allowed_actions(session: Session, actor: Actor, request: AccessRequest) -> f
     decider = can_decide(session, user, request, day)
     consenter = can_consent(session, user, request, day)
     if decider and "approve" in triggers:
-        actions |= {"approve", "refuse"} | (set() if request.extended else {"extend"})
+        actions |= {"approve", "refuse"}
+    if can_extend(session, user, request, day):
+        actions.add("extend")
     if consenter and "grant_consent" in triggers:
         actions |= {"grant_consent", "refuse_consent"}
     if (decider or consenter) and "return_for_supplement" in triggers:

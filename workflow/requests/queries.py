@@ -114,7 +114,9 @@ def _listed(session: Session, actor: Actor, view: str, *, state: RequestState | 
         orgs = subtree_ids(session, user.organisation_id, actor.today)
         on_route = select(RequestStep.request_id).where(
             RequestStep.outcome == StepOutcome.PENDING, RequestStep.org_id.in_(sorted(orgs)))
+        # `clock.is_overdue` as SQL: a stopped clock is not overdue.
         stmt = stmt.where(AccessRequest.state.in_(waiting), AccessRequest.due_on < actor.today,
+                          AccessRequest.paused_at.is_(None),
                           AccessRequest.id.in_(on_route)
                           | AccessRequest.requester_org_id.in_(sorted(orgs))).order_by(
             AccessRequest.due_on, AccessRequest.id)

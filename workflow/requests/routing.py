@@ -27,7 +27,7 @@ from workflow.models import (
     RecordDocument,
 )
 from workflow.organisations.enums import Branch, OrgKind
-from workflow.organisations.scope import competent_body, management_scope
+from workflow.organisations.scope import competent_body, management_scope, subtree_ids
 from workflow.requests.enums import RequestCategory, StepKind, Urgency
 from workflow.requests.rules import RuleSet
 from workflow.requests.workdays import DueDate, WorkCalendar
@@ -141,6 +141,22 @@ def overlaps(episode: CustodyEpisode, start: dt.date | None, end: dt.date | None
     return not (end and episode.start_date > end)
 
 
+def episodes_asked(person: Person, period_from: dt.date | None,
+                   period_to: dt.date | None) -> tuple[list[CustodyEpisode], bool]:
+    """The person's episodes a request's period covers, and whether none did (then all)."""
+    episodes = [e for e in person.episodes if overlaps(e, period_from, period_to)]
+    return (episodes, False) if episodes else (list(person.episodes), True)
+
+
+def within_scope(session: Session, org: Organisation, person: Person,
+                 period_from: dt.date | None, period_to: dt.date | None, day: dt.date) -> bool:
+    """Whether the body manages every facility holding the data asked for (Art. 12 §3a: it
+    uses that data directly, without a request)."""
+    scope = management_scope(session, org, day)
+    episodes, _none = episodes_asked(person, period_from, period_to)
+    return all(scope.covers(e.facility_id) for e in episodes)
+
+
 def plan_route(
     session: Session,
     rules: RuleSet,
@@ -154,23 +170,25 @@ def plan_route(
     urgency: Urgency,
     day: dt.date,
     own_scope: bool = True,
+    statistics_org: Organisation | None = None,
 ) -> Route:
     """Decide the route of a request as of `day` under `rules`. `own_scope` is False for a
-    detained person's own request: the facility's scope is not theirs to use."""
+    detained person's own request: the facility's scope is not theirs to use.
+    `statistics_org` is the body whose scope a statistical question is about (None: all)."""
     reasons = [Reason(N_("Rules applied: %(rules)s."), {"rules": rules.law})]
     days = rules.urgent_days if urgency is Urgency.URGENT else rules.approval_days
     if person is None:
-        return _statistics_route(session, rules, calendar, requester_org, reasons, days, day)
+        return _statistics_route(session, rules, calendar, requester_org, statistics_org,
+                                 reasons, days, day)
     if not own_scope:
         reasons.append(Reason(N_("A detained person's own request is decided by the body that "
                                  "manages the facility (Art. 12 §2đ)."), {}))
-    episodes = [e for e in person.episodes if overlaps(e, period_from, period_to)]
-    if not episodes:
-        episodes = list(person.episodes)
+    episodes, none_asked = episodes_asked(person, period_from, period_to)
+    if none_asked:
         reasons.append(Reason(NO_EPISODE_REASON, {}))
     facility_ids = {e.facility_id for e in episodes}
-    scope = management_scope(session, requester_org, day)
-    in_scope = own_scope and all(scope.covers(f) for f in facility_ids)
+    in_scope = own_scope and within_scope(session, requester_org, person, period_from,
+                                          period_to, day)
     steps: list[PlannedStep] = []
     if in_scope:
         reasons.append(Reason(N_("Your organisation manages the facilities holding this data: "
@@ -238,10 +256,27 @@ def _secrecy(session: Session, person: Person, categories: list[str],
     return max(levels, key=lambda s: s.rank, default=Secrecy.NONE)
 
 
-def _statistics_route(session, rules, calendar, requester_org, reasons, days, day) -> Route:
+def statistics_within_scope(session: Session, requester_org: Organisation,
+                            statistics_org: Organisation | None, day: dt.date) -> bool:
+    """Whether a statistical question lies within the asking body's own scope: it keeps the
+    whole database, or it keeps the database and asks about itself or a body under it."""
     if management_scope(session, requester_org, day).nationwide:
-        reasons.append(Reason(N_("Your organisation keeps the whole database: direct access."),
-                              {}))
+        return True
+    return (statistics_org is not None and keeps_the_database(requester_org)
+            and statistics_org.id in subtree_ids(session, requester_org.id, day))
+
+
+def _statistics_route(session, rules, calendar, requester_org, statistics_org, reasons, days,
+                      day) -> Route:
+    if statistics_within_scope(session, requester_org, statistics_org, day):
+        if management_scope(session, requester_org, day).nationwide:
+            reasons.append(Reason(N_("Your organisation keeps the whole database: direct "
+                                     "access."), {}))
+        else:
+            reasons.append(Reason(N_("The figures asked for are about %(body)s, within your "
+                                     "organisation's own scope: no approval is needed, the "
+                                     "request goes straight to preparation (Art. 12 §3a)."),
+                                  {"body": statistics_org.name}))
         return Route(rules.version, True, (), tuple(reasons), Secrecy.NONE, ())
     centre = session.execute(select(Organisation).where(
         Organisation.kind == OrgKind.CENTRAL_CENTRE)).scalars().first()

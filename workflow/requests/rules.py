@@ -70,6 +70,15 @@ LAW_94_CATEGORIES = (
 LAW_128_CATEGORIES = tuple(RecordCategory(c.category, PENDING) for c in LAW_94_CATEGORIES)
 
 
+# What a detained person's own request shows of each record category (redaction by audience):
+# everything, the documents without their summaries (which may name co-accused, informants or
+# officers), or the documents withheld (counted only). A policy default, configurable per rule set.
+FULL, NO_DETAILS, WITHHELD = "full", "no_details", "withheld"
+OWN_VIEW_CHOICES = (FULL, NO_DETAILS, WITHHELD)
+OWN_VIEW = {DocumentCategory.ORDERS: NO_DETAILS, DocumentCategory.HANDOVER: FULL,
+            DocumentCategory.IDENTITY: NO_DETAILS, DocumentCategory.SENTENCE: FULL}
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """One version of the rules, in force from `effective_from` until before `effective_to`."""
@@ -89,6 +98,10 @@ class RuleSet:
     # cases is at these stages, until the body handling it discloses them (a policy choice, not
     # a provision: the reads could tell a suspect where an investigation looks).
     tracker_withheld_stages: frozenset[CaseStage] = frozenset({CaseStage.INVESTIGATION})
+    # The person's own requests: per record category, what its documents show (OWN_VIEW), and
+    # whether the notes of custody events do (they name visitors and officers).
+    own_view: Mapping[DocumentCategory, str] = field(default_factory=lambda: dict(OWN_VIEW))
+    own_view_event_notes: bool = False
     # Art. 12 §3a attaches the consent to use outside the body's own scope.
     consent_in_scope: bool = False
     approval_days: int = 5        # Access to Information Law 104/2016: simple request
@@ -174,11 +187,17 @@ class RuleSet:
         known = {f.name for f in dataclasses.fields(self)} - {"version"}
         if unknown := set(values) - known:
             raise ValueError(f"{self.version}: unknown rule fields {sorted(unknown)}")
-        for name in set(values) - {"provisions", "record_categories"}:
+        for name in set(values) - {"provisions", "record_categories", "own_view"}:
             values[name] = _typed(self.version, name, getattr(self, name), values[name])
-        for name in ("provisions", "record_categories"):
+        for name in ("provisions", "record_categories", "own_view"):
             if name in values and not isinstance(values[name], Mapping):
                 raise ValueError(f"{self.version}: {name} must be a mapping of name to text")
+        if "own_view" in values:
+            given = {DocumentCategory(k): str(v) for k, v in dict(values["own_view"]).items()}
+            if wrong := {v for v in given.values() if v not in OWN_VIEW_CHOICES}:
+                raise ValueError(f"{self.version}: own_view takes {OWN_VIEW_CHOICES}, "
+                                 f"not {sorted(wrong)}")
+            values["own_view"] = {**self.own_view, **given}
         if "provisions" in values:
             values["provisions"] = {**self.provisions, **{
                 key: Cited.of(v) for key, v in dict(values["provisions"]).items()}}

@@ -13,7 +13,8 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Tables whose rows are never changed or deleted (triggers guard them on both back-ends).
 APPEND_ONLY = ("audit_entry", "audit_checkpoint", "record_version", "case_stage",
                "request_transition", "document_template", "exchange_package", "feed_run",
-               "mail_attempt", "webhook_attempt")
+               "mail_attempt", "read_disclosure", "request_assignment", "calendar_day",
+               "webhook_attempt")
 
 
 def grant_app_role(engine: Engine, role: str) -> list[str]:

@@ -3,7 +3,7 @@ among unfinished requests), webhooks of requesting bodies, their outbox written 
 state change and the append-only record of every delivery attempt
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-06 09:00:00.000000
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ import workflow.db
 from workflow.migrations import append_only
 
 revision = '0029'
-down_revision = '0027'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
