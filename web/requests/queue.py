@@ -85,6 +85,8 @@ def _told(form: BulkForm, ids: list[int]) -> list[str]:
     missing = []
     if not ids:
         missing.append(_("Select at least one request."))
+    if len(ids) > queues.MOST:
+        missing.append(_("At most %(most)s requests at once.", most=queues.MOST))
     if form.action.data == "reassign" and not form.officer_id.data:
         missing.append(_("Choose the officer to give them to."))
     if len((form.reason.data or "").strip()) < 10:
@@ -93,7 +95,10 @@ def _told(form: BulkForm, ids: list[int]) -> list[str]:
 
 
 def _ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()][:queues.MOST]
+    """The selected ids, each once; one more than an action takes, so that the operation
+    refuses a larger selection instead of it being cut short unseen."""
+    ids = dict.fromkeys(int(v) for v in request.form.getlist("ids") if v.isdigit())
+    return list(ids)[:queues.MOST + 1]
 
 
 @bp.route("/queue/bulk", methods=["POST"])
