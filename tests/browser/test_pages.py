@@ -54,7 +54,7 @@ def test_inspector_filters_the_trail_and_verifies_the_chain(page, backend):
 
 def test_admin_creates_an_account_that_can_sign_in(page, backend):
     sign_in(page, "admin")
-    page.get_by_role("link", name="Tài khoản").first.click()
+    page.get_by_role("link", name="Tài khoản", exact=True).click()
     page.get_by_role("link", name="Tạo tài khoản").click()
     page.get_by_label("Tên đăng nhập").fill("canbo.moi")
     page.get_by_label("Họ và tên").fill("Cán bộ Mới")
@@ -84,7 +84,7 @@ def test_admin_creates_an_account_that_can_sign_in(page, backend):
 
 def test_detained_person_sees_their_own_record_in_plain_words(page, backend):
     sign_in(page, "detainee.demo")
-    page.get_by_role("link", name="Xem hồ sơ của tôi").click()
+    page.get_by_role("link", name="Xem hồ sơ của tôi", exact=True).click()
     expect(page.get_by_role("heading", name="Hồ sơ của tôi")).to_be_visible()
     expect(page.get_by_text(re.compile("Bạn đang bị giam giữ tại Trại tạm giam"))).to_be_visible()
     expect(page.get_by_role("link", name="Tra cứu hồ sơ")).to_have_count(0)

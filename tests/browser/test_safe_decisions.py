@@ -81,7 +81,7 @@ def test_search_results_survive_back_and_the_language_switch(page):
     expect(heading).to_be_visible()
     assert "?s=" in page.url and "nguyen" not in page.url.lower()
     page.locator("table.table tbody tr a").first.click()
-    expect(page.get_by_role("heading", name="Lịch sử hồ sơ")).to_be_visible()
+    expect(page.get_by_label("Quản lý hồ sơ")).to_be_visible()  # the record asks its purpose
     page.go_back()  # no "Confirm Form Resubmission": the results page is a GET
     expect(heading).to_be_visible()
     page.get_by_role("button", name="English").click()

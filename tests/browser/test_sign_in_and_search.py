@@ -67,6 +67,8 @@ def test_clerk_signs_in_searches_and_opens_a_record(page, backend):
     shot(page, f"search-{backend}")
 
     rows.first.locator("a").click()
+    page.get_by_label("Quản lý hồ sơ").check()  # a record of one's scope: its purpose first
+    page.get_by_role("button", name="Mở hồ sơ").click()
     expect(page.get_by_role("heading", name="Các lần tạm giữ, tạm giam")).to_be_visible()
     expect(page.get_by_role("heading", name="Lịch sử hồ sơ")).to_be_visible()
     shot(page, f"person-{backend}")

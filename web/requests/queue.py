@@ -66,10 +66,8 @@ def _back():
 def claim():
     """Take one request of the queue oneself."""
     form = Form()  # the queue's form posts here too: only its CSRF token is read
-    try:
-        request_id = int(request.form.get("claim", ""))
-    except ValueError:
-        request_id = 0
+    posted = request.form.get("claim", "")
+    request_id = int(posted) if _an_id(posted) else 0
     if form.validate_on_submit() and attempt(form, lambda: queues.claim(
             db.session(), actor(), request_id)):
         flash(_("You have taken the request."), "success")
@@ -79,12 +77,19 @@ def claim():
     return _back()
 
 
+def _an_id(value: str) -> bool:
+    """A row id as a form may send it (a database integer, not any string of digits)."""
+    return value.isascii() and value.isdigit() and len(value) <= 9
+
+
 def _told(form: BulkForm, ids: list[int]) -> list[str]:
     """What the check page says is missing before the action can be confirmed (the operation
     checks it all again)."""
     missing = []
     if not ids:
         missing.append(_("Select at least one request."))
+    if len(ids) > queues.MOST:
+        missing.append(_("At most %(most)s requests at once.", most=queues.MOST))
     if form.action.data == "reassign" and not form.officer_id.data:
         missing.append(_("Choose the officer to give them to."))
     if len((form.reason.data or "").strip()) < 10:
@@ -93,7 +98,10 @@ def _told(form: BulkForm, ids: list[int]) -> list[str]:
 
 
 def _ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()][:queues.MOST]
+    """The selected ids, each once; one more than an action takes, so that the operation
+    refuses a larger selection instead of it being cut short unseen."""
+    ids = dict.fromkeys(int(v) for v in request.form.getlist("ids") if _an_id(v))
+    return list(ids)[:queues.MOST + 1]
 
 
 @bp.route("/queue/bulk", methods=["POST"])

@@ -124,13 +124,16 @@ def assign(session: Session, actor: Actor, request_id: int, *, officer_id: int,
 
 def claim(session: Session, actor: Actor, request_id: int,
           expected_version: int | None = None) -> RequestAssignment:
-    """Take the request oneself (its backup stays, unless it is oneself)."""
+    """Take the request oneself (its backup stays, unless it is oneself or can no longer decide
+    it: one who left the body must not stop the others from taking the request)."""
     request = open_request(session, actor, request_id, expected_version)
     step = deciding_step(session, actor.user, request, actor.today)
     if step is None:
         raise Forbidden(N_("You may not assign this request."))
     before = current(session, [request.id]).get((request.id, step.org_id))
-    backup = before.backup_id if before and before.backup_id != actor.user.id else None
+    deciders = {u.id for u in officers_for(session, request, step, actor.today)}
+    backup = (before.backup_id if before and before.backup_id != actor.user.id
+              and before.backup_id in deciders else None)
     return assign(session, actor, request_id, officer_id=actor.user.id, backup_id=backup,
                   reason=N_("Claimed"))
 
