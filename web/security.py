@@ -55,8 +55,11 @@ def requires(permission: Permission) -> Callable:
 
 
 def refuse_nul_characters() -> None:
-    """A NUL character in a form or query field answers 400: no field may hold one, and
-    PostgreSQL cannot store or even compare it (found by the form fuzzer: a 500 at sign-in)."""
+    """A NUL character in the path or in a form or query field answers 400: no field may hold
+    one, and PostgreSQL cannot store or even compare it (found by the form fuzzer: a 500 at
+    sign-in)."""
+    if "\x00" in request.path:  # a path segment reaches queries too (/api/v1/verify/<code>)
+        abort(400)
     for values in (request.args, request.form):
         if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
             abort(400)

@@ -261,3 +261,9 @@ def test_a_nul_character_in_a_field_is_refused_not_a_server_error(client, auth, 
                                        "purpose": "\x00", "acknowledge": "y"})
     assert response.status_code == 400
     assert client.get(f"{path}?next=%00").status_code == 400
+
+
+def test_a_nul_character_in_the_path_is_refused_not_a_server_error(client):
+    # Found by the API fuzzer on PostgreSQL: the verification code of the path reached a query.
+    assert client.get("/api/v1/verify/AB%00CD").status_code == 400
+    assert client.get("/verify/AB%00CD").status_code == 400
