@@ -16,9 +16,9 @@ from web.i18n import domain_message
 from web.requests.views import bp
 from web.security import actor
 from workflow.documents import tokens
-from workflow.models import AccessRequest, User, UserRole
+from workflow.models import AccessRequest
 from workflow.requests import queues
-from workflow.requests.policy import ROUTE_ROLES, visible_requests
+from workflow.requests.policy import visible_requests
 
 FILTER_LABELS = {"all": "All", "unclaimed": "Not yet taken", "mine": "Mine (or I am backup)",
                  "due_soon": "Due soon", "overdue": "Overdue"}
@@ -27,11 +27,8 @@ FILTER_LABELS = {"all": "All", "unclaimed": "Not yet taken", "mine": "Mine (or I
 def _colleagues(view: str) -> list[tuple[str, str]]:
     """The officers of the user's body who decide this queue's steps (each request checks its
     own: the requester or the person concerned never decides)."""
-    role = ROUTE_ROLES[queues.QUEUES[view]]
-    users = db.session().scalars(select(User).join(UserRole).where(
-        User.organisation_id == current_user.organisation_id, User.active.is_(True),
-        User.locked_at.is_(None), UserRole.role == role).order_by(User.full_name)).unique()
-    return [(str(u.id), u.full_name) for u in users]
+    return [(str(u.id), u.full_name) for u in queues.officers_of(
+        db.session(), current_user.organisation_id, queues.QUEUES[view])]
 
 
 def _form(view: str) -> BulkForm:

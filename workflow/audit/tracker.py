@@ -136,13 +136,18 @@ def _withheld_windows(session: Session, person: Person, today: dt.date,
             if entry.stage not in stages:
                 break
             start = entry.from_date
-        through = session.scalar(select(func.max(ReadDisclosure.disclosed_through)).where(
-            ReadDisclosure.case_id == case.id))
+        through = _disclosed_through(session, case.id)
         current = history[-1]
         windows.append((dt.datetime.combine(start, dt.time(), VN), through, Withholding(
             case.number, current.stage,
             current.handling_org.name if current.handling_org else "")))
     return windows
+
+
+def _disclosed_through(session: Session, case_id: int) -> dt.datetime | None:
+    """Until when the case's reads were last disclosed (None: never)."""
+    return session.scalar(select(func.max(ReadDisclosure.disclosed_through)).where(
+        ReadDisclosure.case_id == case_id))
 
 
 # --- the handling body discloses --------------------------------------------------------------
@@ -181,9 +186,7 @@ def handled_cases(session: Session, actor: Actor,
         entry = handling_entry(case, actor.today)
         if entry is not None and entry.stage in withheld_stages \
                 and can_disclose_reads(user, case, actor.today):
-            found.append((case, session.scalar(select(
-                func.max(ReadDisclosure.disclosed_through)).where(
-                ReadDisclosure.case_id == case.id))))
+            found.append((case, _disclosed_through(session, case.id)))
     return found
 
 

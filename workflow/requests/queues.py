@@ -70,13 +70,18 @@ def can_assign(session: Session, user: User | None, request: AccessRequest,
     return deciding_step(session, user, request, day) is not None
 
 
+def officers_of(session: Session, org_id: int, kind: StepKind) -> list[User]:
+    """The live accounts of a body whose role decides steps of this kind, by name."""
+    return list(session.scalars(select(User).join(UserRole).where(
+        User.organisation_id == org_id, User.active.is_(True), User.locked_at.is_(None),
+        UserRole.role == ROUTE_ROLES[kind]).order_by(User.full_name, User.id)).unique())
+
+
 def officers_for(session: Session, request: AccessRequest, step: RequestStep,
                  day: dt.date) -> list[User]:
     """The officers of the step's body who may decide it (never its requester or subject)."""
-    users = session.scalars(select(User).join(UserRole).where(
-        User.organisation_id == step.org_id, User.active.is_(True), User.locked_at.is_(None),
-        UserRole.role == ROUTE_ROLES[step.kind]).order_by(User.full_name, User.id)).unique()
-    return [u for u in users if step in decider_steps(session, u, request, step.kind, day)]
+    return [u for u in officers_of(session, step.org_id, step.kind)
+            if step in decider_steps(session, u, request, step.kind, day)]
 
 
 def current(session: Session, request_ids: Sequence[int]) -> dict[tuple[int, int],
