@@ -24,6 +24,7 @@ from workflow.models import (
     Case,
     CustodyEpisode,
     CustodyEvent,
+    Mandate,
     Person,
     RecordDocument,
     RequestTransition,
@@ -262,7 +263,10 @@ def objects(app, db):
         session.commit()
         ids["report"] = report.id
     device, _secret = register_kiosk(app)
+    lawyer = db.execute(select(User.id).where(User.username == "lawyer.demo")).scalar_one()
+    mandate = db.execute(select(Mandate.id).where(Mandate.user_id == lawyer)).scalar_one()
     return {"person": person.id, "episode": episode.id, "case": case_id, "user": user,
+            "requester": lawyer, "mandate": mandate,
             "handled_case": handled_case,
             "request": request_id, "device": device, **ids}
 

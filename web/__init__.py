@@ -20,6 +20,7 @@ from workflow.documents import tokens as signing_tokens
 from workflow.documents.issuing import ExtractSettings
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
+from workflow.requests import requesters as requester_gates
 from workflow.requests.kernel import Workflow
 from workflow.requests.rules import NoRuleSet, Rulebook, RuleSet
 from workflow.security import kiosk as kiosk_gates
@@ -206,6 +207,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
                                    "kiosk_gates": kiosk_gates, "read_gates": read_gates,
+                                   "requester_gates": requester_gates,
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,
@@ -223,12 +225,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.records.reads import bp as reads_bp
     from web.records.views import bp as records_bp
     from web.reports.views import bp as reports_bp
+    from web.requesters.views import bp as requesters_bp
     from web.requests.views import bp as requests_bp
     from web.statistics.views import bp as statistics_bp
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
                       documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
-                      reads_bp, account_bp):
+                      reads_bp, account_bp, requesters_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

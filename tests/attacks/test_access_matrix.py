@@ -9,8 +9,8 @@ from tests.conftest import Auth
 from workflow.models import AuditEntry
 
 ROLES = ["anonymous", "requester.vks", "approver.hanoi", "consent.hanoi", "clerk.hanoi",
-         "inspector", "admin", "detainee.demo", "manager.hanoi"]
-A, RQ, AP, CO, CL, IN, AD, DE, MA = ROLES
+         "inspector", "admin", "detainee.demo", "manager.hanoi", "lawyer.demo"]
+A, RQ, AP, CO, CL, IN, AD, DE, MA, LW = ROLES
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {A}
 
@@ -53,8 +53,8 @@ MATRIX = {
     "records.new_event": ("/episodes/{episode}/events/new", expect({CL})),
     "records.new_case": ("/cases/new", expect({CL})),
     "records.case": ("/cases/{case}", expect({AP, CL}, requester_vks=404)),
-    "requests.new": ("/requests/new", expect({RQ, CL, MA})),
-    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, MA})),
+    "requests.new": ("/requests/new", expect({RQ, CL, MA, LW})),
+    "requests.index": ("/requests/", expect({RQ, AP, CO, CL, MA, LW})),
     "requests.show": ("/requests/{request}", expect({RQ, AP, CO}, others=404)),
     # What one has just done: for those who read the request; with nothing done, the request.
     "requests.done": ("/requests/{request}/done/approve", expect(
@@ -160,6 +160,18 @@ MATRIX = {
     "reads.handled_cases": ("/handled-cases", expect({CO})),
     "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", expect({CO})),
     "kiosk.new_request": ("/kiosk/requests/new", expect(set(), detainee_demo=200)),
+    # Requesters outside the state (Art. 12 §3b): the clerks of bodies keeping the database
+    # register them and record whom they act for; the requester sees their persons (below).
+    "requesters.index": ("/requesters", expect({CL})),
+    "requesters.new": ("/requesters/new", expect({CL})),
+    "requesters.show": ("/requesters/{requester}", expect({CL})),
+    "requesters.add_mandate": ("/requesters/{requester}/mandates",
+                               expect(set(), others=405, anonymous=405)),
+    "requesters.end_mandate": ("/requesters/{requester}/mandates/{mandate}/end",
+                               expect({CL})),
+    "requesters.withdraw": ("/requesters/{requester}/withdraw", expect({CL})),
+    "requesters.clients": ("/clients", expect({LW})),
+    "requesters.client_reads": ("/clients/{mandate}/reads", expect({LW}, others=404)),
     "kiosk.request_status": ("/kiosk/requests/{request}", expect(set(), detainee_demo=404)),
 }
 # Endpoints with more than one URL: the others, held to the same table.

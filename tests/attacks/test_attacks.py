@@ -18,10 +18,10 @@ from workflow.enums import Role
 from workflow.models import AuditEntry, Organisation, User
 from workflow.security import accounts
 
-PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED = (
+PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED, LAWYER = (
     "clerk.hcm", "clerk.army", "requester.vks", "manager.hanoi", "detainee.demo", "admin",
-    "locked")
-ATTACKERS = [PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED]
+    "locked", "lawyer.demo")
+ATTACKERS = [PROVINCE, BRANCH, OUTSIDE, ROLE, KIOSK, ADMIN, LOCKED, LAWYER]
 CLERKS = {PROVINCE, BRANCH}
 CHANGE = {"reason": "thử tấn công quyền hạn"}
 
@@ -61,7 +61,8 @@ ATTACKS = {
     "reports.edit": ("/reports/{report}/edit", {
         "title": "Sửa", "period_start": "2026-11-01", "period_end": "2026-11-01"}, set()),
     # Clerks and managers file for their body (Art. 12 §2a–b): filing is theirs too.
-    "requests.new": ("/requests/new", {"action": "preview"}, CLERKS | {OUTSIDE, ROLE}),
+    "requests.new": ("/requests/new", {"action": "preview"},
+                     CLERKS | {OUTSIDE, ROLE, LAWYER}),
     # A body's work queue: only its deciders take or act on its requests.
     "requests.claim": ("/requests/queue/claim", {"claim": "{request}", "view": "approval"},
                        set()),
@@ -95,6 +96,17 @@ ATTACKS = {
     "kiosk.issue_pin": ("/persons/{person}/kiosk-pin", {}, set()),
     "kiosk.new_request": ("/kiosk/requests/new", {"parts": ["episodes"], "delivery": "pdf"},
                           {KIOSK}),
+    # Requesters outside the state: any clerk of a body keeping the database registers one
+    # (legitimate); the lawyer Hà Nội's camp vouched for, and whom they act for, are its
+    # clerks' (and those above) alone.
+    "requesters.new": ("/requesters/new", {
+        "kind": "other", "full_name": "Kẻ Mạo Danh", "identity_document": "CCCD 001",
+        "username": "intruder.outside", "password": "intruder-password"}, CLERKS),
+    "requesters.add_mandate": ("/requesters/{requester}/mandates", {
+        "identity_number": "001099999999", "ground": "authorisation", "reference": "Giấy",
+        "valid_from": "24/11/2026"}, set()),
+    "requesters.end_mandate": ("/requesters/{requester}/mandates/{mandate}/end", {}, set()),
+    "requesters.withdraw": ("/requesters/{requester}/withdraw", {}, set()),
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search
 # (a read, in tests/records/test_scope.py), the audit trail's filter (a read, in

@@ -26,7 +26,7 @@ from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import feeds, incoming, outgoing, trust
 from workflow.figures import dashboard, reports
 from workflow.figures.enums import ReportKind
-from workflow.models import AccessRequest, ApiToken, IssuedDocument, User
+from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, User
 from workflow.records import (
     bulk_import,
     cases,
@@ -39,8 +39,24 @@ from workflow.records import (
 )
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind, IdentifierKind, Measure
 from workflow.records.reading import ReadPurpose
-from workflow.requests import calendar, deadlines, decisions, filing, kernel, queries, queues
-from workflow.requests.enums import CalendarChange, Channel, ProvisionForm, SubjectKind
+from workflow.requests import (
+    calendar,
+    deadlines,
+    decisions,
+    filing,
+    kernel,
+    queries,
+    queues,
+    requesters,
+)
+from workflow.requests.enums import (
+    CalendarChange,
+    Channel,
+    MandateGround,
+    ProvisionForm,
+    RequesterKind,
+    SubjectKind,
+)
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
 from workflow.security import accounts, kiosk, mfa, tokens
@@ -53,6 +69,7 @@ PROVINCE, CLERK, APPROVER, CONSENT, REQUESTER, MANAGER, ADMIN, INSPECTOR = (
 CENTRE, HANOI_EXCHANGE = "exchange.centre", "exchange.hanoi"
 SOFTWARE = "system.vks"  # the procuracy's own software (a system account that files)
 DETAINEE = "detainee.demo"  # a detained person's kiosk account
+LAWYER = "lawyer.demo"  # a defence lawyer outside the state, acting for the kiosk's person
 INSTALLATION = None  # the server's command line: no account, so none to lock
 
 # Operations that take an actor but have nothing to refuse it, and why.
@@ -71,6 +88,9 @@ EXEMPT = {
     # lockout, an administrator's change), a record's version, the audit entry and a token's use,
     # the written notices a decision calls for (idempotent: only those it lacks).
     "security.sessions.end_all", "records.versions.write_version", "audit.chain.record",
+    # An account made once the caller decided the actor may (`create_user`, attacked through
+    # the administrators' pages; a clerk's `register_requester`, in S).
+    "security.accounts.add_account",
     "security.tokens.record_use",
     "documents.letters.issue_letters",
     # The steps the operations of a package share, called inside an operation after its gate
@@ -116,6 +136,14 @@ def _request_input(o: dict) -> RequestInput:
                         legal_basis="Điều 12 Nghị định 121/2017/NĐ-CP",
                         provision=ProvisionForm.PDF, categories=["a_orders"],
                         identity_number=o["number"])
+
+
+def _written_input(o: dict) -> RequestInput:
+    """The lawyer's signed form about their client (the kiosk's person), with its scan."""
+    data = _request_input(o)
+    data.channel, data.scan_ref = Channel.WRITTEN, "scans/don.pdf"
+    data.identity_number = o["kiosk_number"]
+    return data
 
 
 def _report_input() -> reports.ReportInput:
@@ -308,6 +336,36 @@ S = {
         s, a, frozenset({CaseStage.INVESTIGATION})), APPROVER, CONSENT),
     "audit.tracker.disclose_reads": (lambda s, a, o: tracker.disclose_reads(
         s, a, o["handled_case"]), APPROVER, CONSENT),
+    # Requesters outside the state: the clerks of the body that vouched (or above) register,
+    # see and withdraw; the clerks of the facility holding the person record whom they act
+    # for; the lawyer alone sees who read the client's record.
+    "requests.requesters.register_requester": (lambda s, a, o: requesters.register_requester(
+        s, a, kind=RequesterKind.OTHER, full_name="Phạm Thu", username="attack.outside",
+        password="a test passphrase", email=None, identity_document="CCCD 001",
+        credential=None), APPROVER, CLERK),
+    "requests.requesters.vetting_of": (lambda s, a, o: requesters.vetting_of(
+        s, a, o["requester"]), PROVINCE, CLERK),
+    "requests.requesters.vettings_seen": (lambda s, a, o: requesters.vettings_seen(s, a),
+                                          APPROVER, CLERK),
+    "requests.requesters.mandates_seen": (lambda s, a, o: requesters.mandates_seen(
+        s, a, o["requester"]), APPROVER, CLERK),
+    "requests.requesters.withdraw_vetting": (lambda s, a, o: requesters.withdraw_vetting(
+        s, a, o["requester"]), PROVINCE, CLERK),
+    "requests.requesters.record_mandate": (lambda s, a, o: requesters.record_mandate(
+        s, a, o["requester"], identity_number=o["number"],
+        ground=MandateGround.AUTHORISATION, reference="Giấy ủy quyền",
+        valid_from=dt.date(2026, 11, 24)), PROVINCE, CLERK),
+    "requests.requesters.end_mandate": (lambda s, a, o: requesters.end_mandate(
+        s, a, o["requester"], o["mandate"]), PROVINCE, CLERK),
+    # A posted form entered in the name of a requester the clerk's body vouched for.
+    "requests.filing.enter_written_request": (lambda s, a, o: filing.enter_written_request(
+        s, FLOW, a, o["requester"], _written_input(o)), PROVINCE, CLERK),
+    "requests.filing.preview_written_request": (lambda s, a, o: filing.preview_written_request(
+        s, FLOW, a, o["requester"], _written_input(o)), PROVINCE, CLERK),
+    "requests.requesters.my_mandates": (lambda s, a, o: requesters.my_mandates(s, a),
+                                        REQUESTER, LAWYER),
+    "audit.tracker.client_reads": (lambda s, a, o: tracker.client_reads(
+        s, a, o["mandate"], frozenset({CaseStage.INVESTIGATION})), "relative.demo", LAWYER),
     "requests.queries.page_of_requests": (lambda s, a, o: queries.page_of_requests(
         s, a, "approval", page=1, size=10), REQUESTER, APPROVER),
     # A released extract read as data: its recipient of the requesting body alone.
@@ -375,7 +433,9 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
                 "token": session.scalar(select(ApiToken.id)), "own_request": own.id,
                 "vks": vks, "hook": hook.id,
                 "kiosk_person": session.scalar(select(User.person_id).where(
-                    User.username == DETAINEE))}
+                    User.username == DETAINEE)),
+                "kiosk_number": session.get(Person, session.scalar(select(User.person_id).where(
+                    User.username == DETAINEE))).identifiers[-1].value}
 
 
 def _as(session, username: str | None) -> Actor:

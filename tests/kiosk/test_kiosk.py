@@ -249,3 +249,18 @@ def test_a_clerk_ends_kiosk_mode_and_the_session_with_it(app, db, auth, client):
     assert kiosk.get("/kiosk/me").status_code == 302
     assert kiosk.get("/kiosk/").status_code == 404  # no longer a kiosk: the sign-in page is gone
     assert db.scalar(select(AuditEntry.action).where(AuditEntry.action == "kiosk.mode_end"))
+
+
+def test_while_the_clock_waits_for_a_consent_the_kiosk_gives_no_date():
+    from web.kiosk.status import plain_steps
+    from workflow.requests.enums import RequestState
+
+    sent = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
+    request = AccessRequest(state=RequestState.AWAITING_CONSENT, submitted_at=sent,
+                            created_at=sent, due_on=dt.date(2026, 12, 8))
+    running = plain_steps(request)
+    assert running[1].on == dt.date(2026, 12, 8) and "due by" in running[1].text
+    request.paused_at = sent
+    paused = plain_steps(request)
+    assert paused[1].on is None and "body handling your case to agree" in paused[1].text
+    assert [s.state for s in paused] == ["done", "now", "later", "later"]

@@ -36,7 +36,7 @@ def init_command() -> None:
 
 def _print_accounts(kiosk_person: int | None = None) -> None:
     click.echo("Demo accounts (username / password / role / organisation):")
-    for account in demo.DEMO_ACCOUNTS:
+    for account in demo.DEMO_ACCOUNTS + demo.OUTSIDE_ACCOUNTS:
         click.echo(f"  {account.username:<16} {account.password:<22} {account.role.value:<16} "
                    f"{account.org_code}")
     if kiosk_person is not None:

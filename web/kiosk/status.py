@@ -35,6 +35,11 @@ def plain_steps(request: AccessRequest) -> list[Step]:
     steps = [Step(N_("Sent on %(date)s."),
                   vietnam_day(request.submitted_at or request.created_at))]
     state = request.state
+    if state in WAITING and request.paused_at is not None:
+        # The clock stops while a consent the law sets no time for is awaited: no date to give.
+        return [*steps, Step(N_("Waiting for the body handling your case to agree. The date of "
+                                "the answer will be set once it has."), None, "now"),
+                Step(N_("Accepted."), None, "later"), Step(READY, None, "later")]
     if state in WAITING:
         return [*steps, Step(N_("Waiting for the records office to look at it. An answer is due "
                                 "by %(date)s."), request.due_on, "now"),

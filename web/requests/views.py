@@ -46,10 +46,10 @@ from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.models import Organisation
 from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
-from workflow.requests import clock, deadlines, decisions, filing, kernel, queries
+from workflow.requests import clock, deadlines, decisions, filing, kernel, queries, requesters
 from workflow.requests import inbox as requests_inbox
 from workflow.requests import policy as request_policy
-from workflow.requests.enums import RequestState, SubjectKind, Urgency
+from workflow.requests.enums import Channel, RequestState, SubjectKind, Urgency
 from workflow.requests.routing import keeps_the_database
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -64,30 +64,58 @@ def _flow() -> kernel.Workflow:
 @login_required
 @filing_limit()
 def new():
-    """File a request; "preview" shows the route first without saving anything."""
-    if not request_policy.can_file(current_user):
+    """File a request; "preview" shows the route first without saving anything. With `for`, a
+    clerk enters the signed written form of a requester outside the state their body vouched
+    for, in that requester's name."""
+    outsider = _outsider_filed_for()
+    if outsider is None and not request_policy.can_file(current_user):
         abort(403)
     form = RequestForm()
     form.statistics_org_id.choices = _statistics_scopes()
-    if not form.is_submitted() and keeps_the_database(current_user.organisation):
+    if not form.is_submitted() and keeps_the_database(current_user.organisation) \
+            and outsider is None:
         form.statistics_org_id.data = current_user.organisation_id
+    if outsider is not None and not form.is_submitted():
+        form.channel.data = Channel.WRITTEN.value
     route = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
-            route = attempt(form, lambda: filing.preview_route(
+            route = attempt(form, lambda: filing.preview_written_request(
+                db.session(), _flow(), actor(), outsider.user_id, form.request_input("preview"))
+                if outsider is not None else filing.preview_route(
                 db.session(), _flow(), actor(), form.request_input("preview")))
         else:
             def file_and_submit():
-                filed = filing.file_request(db.session(), actor(),
-                                            form.request_input(store_scan(form.scan.data)))
+                data = form.request_input(store_scan(form.scan.data))
+                if outsider is not None:
+                    return filing.enter_written_request(db.session(), _flow(), actor(),
+                                                        outsider.user_id, data)
+                filed = filing.file_request(db.session(), actor(), data)
                 return filing.submit(db.session(), _flow(), actor(), filed.id)
 
             filed = attempt(form, file_and_submit)
+            if filed and outsider is not None:
+                flash(_("Request %(number)s of %(name)s has been entered and submitted; they "
+                        "follow it in their account.", number=filed.number,
+                        name=outsider.user.full_name), "success")
+                return redirect(url_for("requesters.show", user_id=outsider.user_id))
             if filed:
                 flash(_("Request %(number)s has been submitted.", number=filed.number),
                       "success")
                 return redirect(url_for(".show", request_id=filed.id))
-    return render_template("requests/new.html", form=form, route=route), status_for(form)
+    return render_template("requests/new.html", form=form, route=route,
+                           outsider=outsider), status_for(form)
+
+
+def _outsider_filed_for():
+    """The registration of the requester outside the state named by `for` (None without it);
+    404 unless the clerk's body (or one under it) vouched for them."""
+    wanted = request.args.get("for", type=int)
+    if request.args.get("for") is None:
+        return None
+    if wanted is None or not requesters.can_vouch(current_user):
+        abort(404)
+    return requesters.vetting_of(db.session(), actor(), wanted)
 
 
 def _statistics_scopes() -> list:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from workflow.enums import Labelled
 from workflow.figures.enums import ReportState
 from workflow.i18n import N_
+from workflow.organisations.enums import OrgKind
 from workflow.records.enums import ErrorReportState
 from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
-from workflow.requests.enums import CalendarChange, RequestState
+from workflow.requests.enums import CalendarChange, MandateGround, RequesterKind, RequestState
 
 # The groups of actions, by the code's first part, in the order the action filter lists them.
 GROUPS: dict[str, str] = {
@@ -53,9 +54,16 @@ ACTIONS: dict[str, str] = {
     "kiosk.pin_lockout": N_("Kiosk PIN locked after wrong tries"),
     "kiosk.sign_in": N_("Sign-in at the kiosk"),
     # Records
+    # Requesters outside the state (Art. 12 §3b)
+    "requester.register": N_("Requester outside the state registered and vouched for"),
+    "requester.view": N_("Registration of a requester outside the state viewed"),
+    "requester.withdraw": N_("Vouching for a requester withdrawn"),
+    "requester.mandate": N_("Person a requester acts for recorded"),
+    "requester.mandate_end": N_("Mandate of a requester ended"),
     "record.search": N_("Search of records"),
     "record.view": N_("Record viewed"),
     "record.own_reads": N_("A person read who read their record"),
+    "record.client_reads": N_("A lawyer read who read their client's record"),
     "record.disclose_reads": N_("Reads of a record disclosed to the persons under a case"),
     "record.create": N_("Record entered"),
     "record.correct": N_("Record corrected"),
@@ -302,6 +310,12 @@ DETAILS: dict[str, str] = {
     "extension_left": N_("Extension days left"),
     "paused_working_days": N_("Working days the clock was stopped"),
     "change": N_("Change"),
+    "kind": N_("Kind"),
+    "organisation_kind": N_("Kind of organisation"),
+    "vetting_id": N_("Registration (number)"),
+    "mandate_id": N_("Mandate (number)"),
+    "ground": N_("Ground"),
+    "entered_for": N_("Entered for the requester (account number)"),
 }
 
 
@@ -326,6 +340,9 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("data_error", "to"): _words(ErrorReportState),
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
     ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
+    ("requester", "kind"): _words(RequesterKind),
+    ("requester", "organisation_kind"): _words(OrgKind),
+    ("requester", "ground"): _words(MandateGround),
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

@@ -28,6 +28,7 @@ from workflow.models import (
     Case,
     CaseStageEntry,
     CustodyEpisode,
+    Mandate,
     Organisation,
     Person,
     ReadDisclosure,
@@ -35,6 +36,7 @@ from workflow.models import (
 )
 from workflow.records.enums import CaseStage
 from workflow.records.policy import keeping_facility
+from workflow.requests.requesters import can_see_client_reads
 from workflow.security.permissions import Permission, can, is_live
 
 # What the view shows of the audit, in the person's words. Decisions on requests are left out:
@@ -45,6 +47,14 @@ TRACKED = {
     "request.submit": N_("Asked for data about you"),
     "request.resubmit": N_("Asked for data about you"),
     "extract.download": N_("Received an extract of your record"),
+}
+# The same acts told to the lawyer the person authorised, about the person.
+ABOUT_THE_CLIENT = {
+    "Read your record": N_("Read the record"),
+    "Looked you up by your name or an identity number": N_(
+        "Looked the person up by name or an identity number"),
+    "Asked for data about you": N_("Asked for data about the person"),
+    "Received an extract of your record": N_("Received an extract of the record"),
 }
 SHOWN = 500  # the latest reads, grouped by day: enough for years of a record's life
 
@@ -91,14 +101,41 @@ def own_reads(session: Session, actor: Actor,
     person = session.get(Person, user.person_id)
     if person is None:
         raise NotFound(N_("No such record."))
-    windows = _withheld_windows(session, person, actor.today, withheld_stages)
+    seen = _reads_of(session, person, actor.today, withheld_stages, user.id)
+    audit.record(session, actor, "record.own_reads", object_type="person",
+                 object_id=person.id, person_id=person.id,
+                 details={"shown": len(seen.reads), "withheld_cases": len(seen.withheld)})
+    return seen
+
+
+def client_reads(session: Session, actor: Actor, mandate_id: int,
+                 withheld_stages: frozenset[CaseStage]) -> tuple[Person, OwnReads]:
+    """What the person sees of who read their record, seen by the lawyer they authorised
+    (`can_see_client_reads`); the view is audited with the person."""
+    mandate = session.get(Mandate, mandate_id)
+    if mandate is None or not can_see_client_reads(session, actor.user, mandate, actor.today):
+        raise NotFound(N_("No such record."))
+    person = mandate.person
+    seen = _reads_of(session, person, actor.today, withheld_stages, actor.user.id)
+    audit.record(session, actor, "record.client_reads", object_type="person",
+                 object_id=person.id, person_id=person.id,
+                 details={"mandate_id": mandate.id, "shown": len(seen.reads),
+                          "withheld_cases": len(seen.withheld)})
+    return person, seen
+
+
+def _reads_of(session: Session, person: Person, today: dt.date,
+              withheld_stages: frozenset[CaseStage], viewer_id: int) -> OwnReads:
+    """The bodies that read or received the person's record, by day, but for the viewer's own
+    reads and those a case withholds."""
+    windows = _withheld_windows(session, person, today, withheld_stages)
     keeper = keeping_facility(session, person)
     rows = session.execute(
         select(AuditEntry.occurred_at, AuditEntry.organisation_id, AuditEntry.action)
         .where(about(session, person.id), AuditEntry.action.in_(TRACKED),
                AuditEntry.outcome == audit.Outcome.SUCCESS,
                AuditEntry.organisation_id.is_not(None),
-               AuditEntry.actor_id.is_distinct_from(user.id))
+               AuditEntry.actor_id.is_distinct_from(viewer_id))
         .order_by(AuditEntry.seq.desc()).limit(SHOWN * 4)).all()
     counted: Counter[tuple[dt.date, int, str]] = Counter()
     for at, org_id, action in rows:
@@ -112,9 +149,6 @@ def own_reads(session: Session, actor: Actor,
     reads = sorted((Read(day, names.get(org_id, ""), what, times)
                     for (day, org_id, what), times in counted.items()),
                    key=lambda r: (r.day, r.body, r.what), reverse=True)[:SHOWN]
-    audit.record(session, actor, "record.own_reads", object_type="person",
-                 object_id=person.id, person_id=person.id,
-                 details={"shown": len(reads), "withheld_cases": len(windows)})
     return OwnReads(reads, [w for _s, _t, w in windows])
 
 

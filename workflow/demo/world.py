@@ -102,6 +102,14 @@ DEMO_ACCOUNTS = [
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
 ]
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
+# Requesters outside the state (Art. 12 §3b), vouched for by the Hà Nội camp's clerk, who also
+# recorded that both act for the kiosk's detained person: a defence lawyer of a law firm and a
+# relative with the person's written authorisation.
+LAW_FIRM_NAME = "Công ty Luật TNHH Minh Chính"
+OUTSIDE_ACCOUNTS = [
+    DemoAccount("lawyer.demo", Role.REQUESTER, LAW_FIRM_NAME, "Luật sư Trần Minh Chính"),
+    DemoAccount("relative.demo", Role.REQUESTER, "Cá nhân", "Nguyễn Thị Hoa"),
+]
 # The demo detainee's kiosk PIN (a real PIN is random, issued by a clerk and shown once).
 DEMO_KIOSK_PIN = "271017"
 # The demo official who signs with a token of their own (`custody demo` enrols it where SoftHSM2
@@ -410,15 +418,46 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
                          roles={Role.DETAINEE}, password=DETAINEE_ACCOUNT.password,
                          person_id=kiosk_person.id)
     kiosk.issue_pin(session, actor, kiosk_person.id, pin=DEMO_KIOSK_PIN)
+    load_demo_outsiders(session, kiosk_person)
     requests = load_demo_requests(session, orgs, documents)
     audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed,
                                                              "requests": requests})
     return {"persons": persons, "organisations": len(orgs),
-            "accounts": len(DEMO_ACCOUNTS) + 1, "requests": requests,
+            "accounts": len(DEMO_ACCOUNTS) + 1 + len(OUTSIDE_ACCOUNTS), "requests": requests,
             "kiosk_person": kiosk_person.id}
 
 
 DEMO_NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+
+
+def load_demo_outsiders(session: Session, person: Person) -> None:
+    """The two requesters outside the state, registered and given their mandates through the
+    real services, as the Hà Nội camp's clerk."""
+    from workflow.requests import requesters
+    from workflow.requests.enums import MandateGround, RequesterKind
+
+    clerk = Actor(session.scalars(select(User).where(User.username == "clerk.hanoi")).one(),
+                  "127.0.0.1", DEMO_NOW)
+    number = person.identifiers[-1].value
+    lawyer, relative = OUTSIDE_ACCOUNTS
+    vetting = requesters.register_requester(
+        session, clerk, kind=RequesterKind.LAWYER, full_name=lawyer.full_name,
+        username=lawyer.username, password=lawyer.password, email=None,
+        identity_document="CCCD 001085004321", credential="Thẻ luật sư số 12345/LS",
+        organisation_name=LAW_FIRM_NAME, organisation_kind=OrgKind.LAW_FIRM)
+    requesters.record_mandate(
+        session, clerk, vetting.user_id, identity_number=number, ground=MandateGround.DEFENCE,
+        reference="Thông báo người bào chữa số 15/TB-CSĐT ngày 20/11/2026",
+        valid_from=dt.date(2026, 11, 20))
+    vetting = requesters.register_requester(
+        session, clerk, kind=RequesterKind.RELATIVE, full_name=relative.full_name,
+        username=relative.username, password=relative.password, email=None,
+        identity_document="CCCD 001190006789", credential=None)
+    requesters.record_mandate(
+        session, clerk, vetting.user_id, identity_number=number,
+        ground=MandateGround.AUTHORISATION,
+        reference="Giấy ủy quyền ngày 21/11/2026 có xác nhận của trại tạm giam",
+        valid_from=dt.date(2026, 11, 21), valid_to=dt.date(2027, 5, 21))
 
 
 def load_demo_requests(session: Session, orgs: dict[str, Organisation],

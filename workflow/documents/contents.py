@@ -181,8 +181,8 @@ def included_secrecy(sections: list[Section]) -> Secrecy:
 
 
 def extract_sections(person: Person, grant: Grant, today: dt.date,
-                     in_force: RuleSet | None = None, *,
-                     own: bool = False) -> tuple[list[Section], list[str]]:
+                     in_force: RuleSet | None = None, *, own: bool = False,
+                     outside: bool = False) -> tuple[list[Section], list[str]]:
     """The sections of the granted parts, and the withheld lines (already in Vietnamese); the
     record categories titled as the rule set in force cites them. For the person's own request
     (`own`), what concerns others is withheld as the rule set's `own_view` says."""
@@ -243,7 +243,10 @@ def extract_sections(person: Person, grant: Grant, today: dt.date,
         section.number = number
     if hidden:
         # Titles of classified documents are not printed either: their count is all there is.
-        withheld.append(vi(N_("%(count)s classified document(s): the approval did not cover "
+        withheld.append(vi(N_("%(count)s classified document(s): state secrets are not "
+                              "provided to organisations and persons outside the state "
+                              "(%(law)s).") if outside else
+                           N_("%(count)s classified document(s): the approval did not cover "
                               "their secrecy level (%(law)s)."), count=hidden,
                            law=secrets_law(today)))
     withheld += _kept_back(kept_back)
@@ -259,8 +262,9 @@ def granted_contents(request: AccessRequest, today: dt.date, in_force: RuleSet |
     if cap is not None and cap.rank < grant.secrecy.rank:
         grant = replace(grant, secrecy=cap)
     person = request.subject_person
-    sections, withheld = extract_sections(person, grant, today, in_force,
-                                          own=request.on_behalf_of_id == person.id)
+    sections, withheld = extract_sections(
+        person, grant, today, in_force, own=request.on_behalf_of_id == person.id,
+        outside=request.requester_org.kind.is_non_state)
     return grant, sections, withheld
 
 

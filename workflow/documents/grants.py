@@ -100,5 +100,7 @@ def grant_of(request: AccessRequest, requester_clearance: Secrecy) -> Grant:
     # requester's own clearance is the limit.
     secrecy = (Secrecy(request.route.get("secrecy", "none")) if approval is not None
                else requester_clearance)
+    if request.requester_org.kind.is_non_state:
+        secrecy = Secrecy.NONE  # state secrets are not provided outside the state (§3b)
     return Grant(tuple(c for c in asked if c in allowed), start, end, secrecy,
                  tuple(withheld), approval, consents)

@@ -32,6 +32,7 @@ from workflow.models.records import (
     RecordVersion,
 )
 from workflow.models.reports import FacilityReport
+from workflow.models.requesters import Mandate, RequesterVetting
 from workflow.models.requests import (
     AccessRequest,
     Notification,
@@ -89,6 +90,8 @@ __all__ = [
     "UserSession",
     "StatisticsSnapshot",
     "FacilityReport",
+    "Mandate",
+    "RequesterVetting",
     "Webhook",
     "WebhookAttempt",
     "WebhookOutbox",

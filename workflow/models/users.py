@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from workflow.db import Base, UTCDateTime, utcnow
 from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy, enum_type
 from workflow.models.organisations import Organisation
+
+if TYPE_CHECKING:
+    from workflow.models.requesters import RequesterVetting
 
 
 class User(Base):
@@ -51,6 +55,10 @@ class User(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
+    )
+    # A requester outside the state: the bodies' vouching for them (loaded only when asked).
+    vettings: Mapped[list[RequesterVetting]] = relationship(
+        foreign_keys="RequesterVetting.user_id", viewonly=True, order_by="RequesterVetting.id"
     )
 
     @property

@@ -31,15 +31,30 @@ class OrgKind(Labelled):
     COURT = "court", N_("Court")
     INVESTIGATION_AGENCY = "investigation_agency", N_("Investigation agency")
     OTHER_STATE_BODY = "other_state_body", N_("Other state body")
+    # Requesters outside the state (Art. 12 §3b, "tổ chức, cá nhân"): vetted before they file.
+    LAW_FIRM = "law_firm", N_("Law-practising organisation")
+    NON_STATE_ORGANISATION = "non_state_org", N_("Other organisation")
+    # A person who asks in their own name (a lawyer practising alone, a relative): an
+    # organisation of one, so that nothing of theirs is ever shared with another requester.
+    INDIVIDUAL = "individual", N_("Individual")
 
     @property
     def is_facility(self) -> bool:
         """Whether persons are held here (trại tạm giam, nhà tạm giữ, buồng tạm giữ)."""
         return self in FACILITY_KINDS
 
+    @property
+    def is_non_state(self) -> bool:
+        """Whether this is an organisation or a person outside the state (Art. 12 §3b)."""
+        return self in NON_STATE_KINDS
+
 
 FACILITY_KINDS = frozenset(
     {OrgKind.DETENTION_CAMP, OrgKind.CUSTODY_HOUSE, OrgKind.BORDER_CUSTODY_ROOM}
+)
+
+NON_STATE_KINDS = frozenset(
+    {OrgKind.LAW_FIRM, OrgKind.NON_STATE_ORGANISATION, OrgKind.INDIVIDUAL}
 )
 
 

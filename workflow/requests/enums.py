@@ -94,3 +94,19 @@ class CalendarChange(Labelled):
     DAY_OFF = "day_off", N_("Day off by decision")
     WORKING_DAY = "working_day", N_("Working day by decision")
     WITHDRAWN = "withdrawn", N_("Earlier change withdrawn")
+
+
+class RequesterKind(Labelled):
+    """Who a requester outside the state is, as the body that vouched for them checked."""
+
+    LAWYER = "lawyer", N_("Lawyer")
+    RELATIVE = "relative", N_("Relative of a detained person")
+    REPRESENTATIVE = "representative", N_("Representative of an organisation")
+    OTHER = "other", N_("Other individual")
+
+
+class MandateGround(Labelled):
+    """Why a requester outside the state may ask about a detained person."""
+
+    DEFENCE = "defence", N_("Defence counsel registered for the person")
+    AUTHORISATION = "authorisation", N_("The person's written authorisation")

@@ -23,6 +23,7 @@ from workflow.models import (
     Person,
     PersonIdentifier,
     RequestStep,
+    User,
 )
 from workflow.names import search_key
 from workflow.records.identifiers import guess_kind, normalise_identifier
@@ -56,6 +57,13 @@ from workflow.requests.policy import (
     can_file_for_body,
     files_for_body,
     is_requester,
+)
+from workflow.requests.requesters import (
+    NO_MANDATE,
+    is_outside_requester,
+    live_vetting,
+    mandated_person_ids,
+    vetting_of,
 )
 from workflow.requests.routing import Route, keeps_the_database, plan_route, within_scope
 from workflow.requests.workdays import Pause
@@ -131,8 +139,10 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
         if not categories:
             raise InvalidInput(N_("Choose at least one category of the record."))
         identified = data.identity_number or data.subject_name
+        among = (mandated_person_ids(session, actor.user, actor.today)
+                 if is_outside_requester(actor.user) else None)
         person = (session.get(Person, actor.user.person_id) if _own(actor) and not identified
-                  else _find_subject(session, data))
+                  else _find_subject(session, data, among))
     else:
         question = (data.statistical_question or "").strip()
         if len(question) < 10:
@@ -159,7 +169,9 @@ def _statistics_org(session: Session, data: RequestInput) -> Organisation | None
     return org
 
 
-def _find_subject(session: Session, data: RequestInput) -> Person:
+def _find_subject(session: Session, data: RequestInput, among: set[int] | None) -> Person:
+    """The person the identifiers name; for a requester outside the state, only among those
+    they act for (anyone else reads as no match, so nothing tells who is held)."""
     number = (data.identity_number or "").strip()
     if number:
         kind = guess_kind(number)
@@ -170,9 +182,11 @@ def _find_subject(session: Session, data: RequestInput) -> Person:
                 PersonIdentifier.value == normalise_identifier(kind, number))
         ).scalars().first()
     elif data.subject_name and data.subject_birth_date:
-        matches = session.execute(select(Person).where(
-            Person.name_key == search_key(data.subject_name),
-            Person.birth_date == data.subject_birth_date).limit(2)).scalars().all()
+        stmt = select(Person).where(Person.name_key == search_key(data.subject_name),
+                                    Person.birth_date == data.subject_birth_date)
+        if among is not None:
+            stmt = stmt.where(Person.id.in_(sorted(among)))
+        matches = session.execute(stmt.limit(2)).scalars().all()
         if len(matches) > 1:
             raise InvalidInput(N_("Several persons have this name and date of birth: give an "
                                   "identity number."))
@@ -180,7 +194,10 @@ def _find_subject(session: Session, data: RequestInput) -> Person:
     else:
         raise InvalidInput(N_("Identify the person by identity number, or by full name and "
                               "date of birth."))
-    if person is None:
+    if among is not None:
+        if person is None or person.id not in among:
+            raise InvalidInput(NO_MANDATE)
+    elif person is None:
         raise InvalidInput(N_("No detained person matches these identifiers."))
     return person
 
@@ -220,11 +237,16 @@ def _outside_scope_only(session: Session, actor: Actor, person: Person | None,
 
 def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRequest:
     """Save a draft request; a detainee's own request may be filed by their facility's clerk."""
-    user = actor.user
     values, behalf = _filing(session, actor, data)
-    reference = _reference(session, user.organisation_id, data.requester_reference)
-    request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=user.id,
-                            requester_org_id=user.organisation_id, on_behalf_of_id=behalf,
+    return _new_request(session, actor, actor.user, values, behalf, data.requester_reference)
+
+
+def _new_request(session: Session, actor: Actor, requester: User, values: dict,
+                 behalf: int | None, reference: str | None) -> AccessRequest:
+    """The draft row of a checked filing, in `requester`'s name; the timeline names `actor`."""
+    reference = _reference(session, requester.organisation_id, reference)
+    request = AccessRequest(number=f"YC-tmp-{uuid.uuid4().hex[:24]}", requester_id=requester.id,
+                            requester_org_id=requester.organisation_id, on_behalf_of_id=behalf,
                             requester_reference=reference, created_at=actor.now,
                             updated_at=actor.now, **values)
     session.add(request)
@@ -242,6 +264,48 @@ def file_request(session: Session, actor: Actor, data: RequestInput) -> AccessRe
                       audited={"number": request.number, "categories": request.categories},
                       purpose=request.purpose)
     return request
+
+
+# --- a written form entered for a requester outside the state ---------------------------------
+
+
+def _as_outsider(session: Session, actor: Actor, requester_id: int,
+                 data: RequestInput) -> Actor:
+    """The requester outside the state a clerk enters a signed form for, as an actor whose
+    filing is checked like their own: the clerk's body (or one above it) vouched for them, the
+    vouching stands, and the form came on paper, with its scan."""
+    vetting = vetting_of(session, actor, requester_id)
+    if live_vetting(vetting.user) is None or not can_file(vetting.user):
+        raise Conflict(N_("This requester is no longer vouched for."))
+    if data.channel is not Channel.WRITTEN:
+        raise InvalidInput(N_("A request entered for a requester is their signed written "
+                              "form: choose the written channel and attach its scan."))
+    return Actor(vetting.user, actor.ip, actor.now)
+
+
+def enter_written_request(session: Session, flow: Workflow, actor: Actor, requester_id: int,
+                          data: RequestInput) -> AccessRequest:
+    """A requester outside the state's signed form, posted or brought to the counter, entered
+    and submitted in their name by a clerk of the body that vouched for them (Art. 12 §1: the
+    written channel, for those who do not use the network); their request as if they filed it,
+    the timeline and the audit naming the clerk who entered it."""
+    filer = _as_outsider(session, actor, requester_id, data)
+    values, behalf = _filing(session, filer, data)
+    if not values["scan_ref"]:
+        raise InvalidInput(N_("A written request needs the scan of the signed form."))
+    request = _new_request(session, actor, filer.user, values, behalf, data.requester_reference)
+    request.submitted_at = actor.now
+    move(session, actor, request, "submit", authorised=True,
+         details={"entered_for": filer.user.id})
+    _route(session, flow, actor, request)
+    return request
+
+
+def preview_written_request(session: Session, flow: Workflow, actor: Actor, requester_id: int,
+                            data: RequestInput) -> Route:
+    """The route of a written form a clerk is about to enter, as its requester would be told."""
+    filer = _as_outsider(session, actor, requester_id, data)
+    return _preview(session, flow, actor, filer, data)
 
 
 def _reference(session: Session, org_id: int, value: str | None) -> str | None:
@@ -293,10 +357,16 @@ def preview_route(session: Session, flow: Workflow, actor: Actor, data: RequestI
     """What filing this request would need, without saving it: the same checks as filing, and
     audited like a search. Outside the actor's scope it says which bodies will decide and by
     when, not the case, its stage or whether classified documents exist."""
-    values, behalf = _filing(session, actor, data)
+    return _preview(session, flow, actor, actor, data)
+
+
+def _preview(session: Session, flow: Workflow, actor: Actor, filer: Actor,
+             data: RequestInput) -> Route:
+    """The route `filer`'s filing would take; audited as `actor`'s."""
+    values, behalf = _filing(session, filer, data)
     person = values["subject_person"]
     route = plan_route(session, flow.rules.on(actor.today), calendar_of(session, flow),
-                       requester_org=actor.user.organisation, person=person,
+                       requester_org=filer.user.organisation, person=person,
                        categories=json.loads(values["categories_json"]),
                        period_from=values["period_from"], period_to=values["period_to"],
                        urgency=values["urgency"], day=actor.today, own_scope=behalf is None,
@@ -357,6 +427,12 @@ def submit(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     trigger = "resubmit" if request.state is RequestState.RETURNED else "submit"
     require_state(request, trigger)
     resumed = None
+    if not can_file(actor.user):  # a vouching withdrawn since the draft was saved
+        raise Forbidden(N_("Your role does not allow this."))
+    if (is_outside_requester(actor.user) and request.subject_person_id is not None
+            and request.subject_person_id not in mandated_person_ids(session, actor.user,
+                                                                     actor.today)):
+        raise InvalidInput(NO_MANDATE)  # the mandate ended since the draft was saved
     if files_for_body(actor.user, request.on_behalf_of_id):
         # The person may have come into the body's scope since the draft was saved.
         _outside_scope_only(session, actor, request.subject_person, request.period_from,

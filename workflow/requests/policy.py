@@ -23,6 +23,7 @@ from workflow.organisations.scope import subtree_ids
 from workflow.requests.clock import extension_left
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.machine import OPEN_REVIEW, Who, allowed_triggers, rows_for
+from workflow.requests.requesters import vouched_if_outside
 from workflow.requests.routing import keeps_the_database
 from workflow.security.permissions import is_live
 
@@ -62,8 +63,9 @@ def about_themselves(user: User, request: AccessRequest) -> bool:
 
 
 def can_file(user: User | None) -> bool:
-    """Whether the user's role files requests at all (the kind of request is checked on filing)."""
-    return _active(user) and user.has_role(*FILER_ROLES)
+    """Whether the user's role files requests at all (the kind of request is checked on filing);
+    a requester outside the state, only while a body vouches for them (Art. 12 §3b)."""
+    return _active(user) and user.has_role(*FILER_ROLES) and vouched_if_outside(user)
 
 
 def can_file_for_body(user: User | None) -> bool:

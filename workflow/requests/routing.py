@@ -46,6 +46,9 @@ OUTSIDE_SCOPE_REASON = N_("The data lies outside your organisation's scope: %(bo
                           "manages it, must approve (Art. 12 §3a).")
 OUTSIDE_BODY_REASON = N_("The data lies outside your organisation's scope: %(body)s, which "
                          "manages it, must approve (Art. 12 §3b).")
+NON_STATE_REASON = N_("A request of an organisation or person outside the state is always "
+                      "decided by the body that manages the data, and documents classified as "
+                      "state secrets are not provided to them (Art. 12 §3b).")
 SECRECY_REASON = N_("Documents classified %(level)s are asked for: the approver needs that "
                     "clearance.")
 NO_EPISODE_REASON = N_("No episode falls in the period asked for; the route covers all the "
@@ -176,6 +179,8 @@ def plan_route(
     detained person's own request: the facility's scope is not theirs to use.
     `statistics_org` is the body whose scope a statistical question is about (None: all)."""
     reasons = [Reason(N_("Rules applied: %(rules)s."), {"rules": rules.law})]
+    if requester_org.kind.is_non_state:
+        reasons.append(Reason(NON_STATE_REASON, {}))
     days = rules.urgent_days if urgency is Urgency.URGENT else rules.approval_days
     if person is None:
         return _statistics_route(session, rules, calendar, requester_org, statistics_org,
@@ -201,7 +206,8 @@ def plan_route(
                               else OUTSIDE_BODY_REASON, {"body": body.name}))
     if not in_scope or rules.consent_in_scope:
         steps.extend(_consent_steps(rules, calendar, episodes, day, reasons, requester_org))
-    secrecy = _secrecy(session, person, categories, {e.id for e in episodes})
+    secrecy = (Secrecy.NONE if requester_org.kind.is_non_state  # never provided to them
+               else _secrecy(session, person, categories, {e.id for e in episodes}))
     if secrecy is not Secrecy.NONE and steps:
         reasons.append(Reason(SECRECY_REASON, {"level": secrecy.label}))
     return Route(rules.version, not steps, tuple(steps), tuple(reasons), secrecy,

@@ -156,6 +156,20 @@ def check_roles(roles: set[Role], *, system: bool) -> None:
         raise InvalidInput(N_("Only a system account exchanges data."))
 
 
+def check_outside_account(org: Organisation, roles: set[Role], clearance: Secrecy,
+                          system: bool) -> None:
+    """An account of an organisation or person outside the state (Art. 12 §3b) only files
+    requests, as a person, and holds no clearance: state secrets are not provided to them."""
+    if not org.kind.is_non_state:
+        return
+    if roles != {Role.REQUESTER} or system:
+        raise InvalidInput(N_("An organisation or person outside the state only files "
+                              "requests."))
+    if clearance is not Secrecy.NONE:
+        raise InvalidInput(N_("An organisation or person outside the state holds no "
+                              "clearance for state secrets."))
+
+
 def _account(session: Session, actor: Actor, user_id: int) -> User:
     if not can(actor.user, Permission.MANAGE_USERS):
         raise Forbidden(N_("You may not manage accounts."))
@@ -223,6 +237,27 @@ def create_user(
     command line, with no user) may."""
     if actor.user is not None and not can(actor.user, Permission.MANAGE_USERS):
         raise Forbidden(N_("You may not manage accounts."))
+    return add_account(session, actor, username=username, full_name=full_name,
+                       organisation_id=organisation_id, roles=roles, password=password,
+                       clearance=clearance, person_id=person_id, system=system, email=email)
+
+
+def add_account(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    full_name: str,
+    organisation_id: int,
+    roles: set[Role],
+    password: str,
+    clearance: Secrecy = Secrecy.NONE,
+    person_id: int | None = None,
+    system: bool = False,
+    email: str | None = None,
+) -> User:
+    """Create an account once the caller has decided the actor may (`create_user`, or a clerk
+    registering a requester outside the state); checked and audited like any other."""
     username = username.strip().lower()
     if not USERNAME.fullmatch(username):
         raise InvalidInput(
@@ -231,8 +266,10 @@ def create_user(
     check_roles(roles, system=system)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(N_("The username %(name)s is taken."), name=username)
-    if session.get(Organisation, organisation_id) is None:
+    org = session.get(Organisation, organisation_id)
+    if org is None:
         raise NotFound(N_("Unknown organisation."))
+    check_outside_account(org, roles, clearance, system)
     if Role.DETAINEE in roles and (person_id is None or session.get(Person, person_id) is None):
         raise InvalidInput(N_("A detainee account must be linked to a person."))
     check_password_policy(password)
@@ -272,6 +309,7 @@ def update_user(
                               "create a separate account instead."))
     if Role.DETAINEE in roles and user.person_id is None:
         raise InvalidInput(N_("A detainee account must be linked to a person."))
+    check_outside_account(user.organisation, roles, clearance, user.system)
     before = {"roles": sorted(user.roles), "active": user.active, "clearance": user.clearance.value}
     signed_before = {"position": user.position, "signs_as": user.signs_as, "email": user.email}
     if user.active and not active:

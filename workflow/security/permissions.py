@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The system account that sends and receives packages and runs agreed feeds (Art. 13).
     Role.EXCHANGE: frozenset({P.EXCHANGE_DATA}),
 }
+RECORD_PERMISSIONS = frozenset({P.SEARCH_RECORDS, P.READ_RECORDS, P.WRITE_RECORDS})
 
 
 def permissions(user: User) -> frozenset[Permission]:
@@ -49,6 +50,9 @@ def permissions(user: User) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in user.roles:
         granted |= ROLE_PERMISSIONS[role]
+    if user.organisation.kind.is_non_state:
+        # Outside the state, nobody keeps the database: requests are their only way in.
+        granted -= RECORD_PERMISSIONS
     return frozenset(granted)
 
 

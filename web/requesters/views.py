@@ -1,0 +1,144 @@
+"""Requesters outside the state (Art. 12 §3b): a records clerk registers them after checking
+their papers and records whom they act for; the requester sees the persons they act for and, a
+lawyer, who read each one's record."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from forms import Form
+from forms.requesters import MandateForm, RegisterRequesterForm
+from web import db
+from web.forms_support import attempt, status_for
+from web.security import actor
+from workflow.audit import tracker
+from workflow.requests import requesters
+from workflow.requests.enums import MandateGround
+
+bp = Blueprint("requesters", __name__)
+
+
+def _vouching() -> None:
+    if not requesters.can_vouch(current_user):
+        abort(403)
+
+
+@bp.route("/requesters")
+@login_required
+def index():
+    """The requesters outside the state the clerk's body (or one under it) vouched for."""
+    _vouching()
+    return render_template("requesters/index.html",
+                           vettings=requesters.vettings_seen(db.session(), actor()))
+
+
+@bp.route("/requesters/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Register a requester after checking their identity papers at the counter."""
+    _vouching()
+    form = RegisterRequesterForm()
+    if form.validate_on_submit():
+        vetting = attempt(form, lambda: requesters.register_requester(
+            db.session(), actor(), kind=form.kind.member, full_name=form.full_name.data,
+            username=form.username.data, password=form.password.data, email=form.email.data,
+            identity_document=form.identity_document.data, credential=form.credential.data,
+            organisation_name=form.organisation_name.data, organisation_kind=form.org_kind))
+        if vetting is not None:
+            flash(_("%(name)s is registered: your body vouches for them. Record the detained "
+                    "persons they act for below.", name=vetting.user.full_name), "success")
+            return redirect(url_for(".show", user_id=vetting.user_id))
+    return render_template("requesters/new.html", form=form), status_for(form)
+
+
+def _shown(user_id: int, mandate_form: MandateForm | None = None):
+    vetting = requesters.vetting_of(db.session(), actor(), user_id)
+    return render_template(
+        "requesters/show.html", vetting=vetting, form=mandate_form or MandateForm(),
+        mandates=requesters.mandates_seen(db.session(), actor(), user_id),
+        today=actor().today)
+
+
+@bp.route("/requesters/<int:user_id>")
+@login_required
+def show(user_id: int):
+    """A registration: who checked what, and the persons in the clerk's scope they act for."""
+    _vouching()
+    return _shown(user_id)
+
+
+@bp.route("/requesters/<int:user_id>/mandates", methods=["POST"])
+@login_required
+def add_mandate(user_id: int):
+    """Record a detained person the requester acts for."""
+    _vouching()
+    form = MandateForm()
+    if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate(
+            db.session(), actor(), user_id, identity_number=form.identity_number.data,
+            ground=MandateGround(form.ground.data), reference=form.reference.data,
+            valid_from=form.valid_from.data, valid_to=form.valid_to.data)):
+        flash(_("Recorded: they may now ask about this person."), "success")
+        return redirect(url_for(".show", user_id=user_id))
+    return _shown(user_id, form), 422
+
+
+@bp.route("/requesters/<int:user_id>/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
+@login_required
+def end_mandate(user_id: int, mandate_id: int):
+    """Check, then end a mandate early."""
+    _vouching()
+    vetting = requesters.vetting_of(db.session(), actor(), user_id)
+    mandate = next((m for m in requesters.mandates_seen(db.session(), actor(), user_id)
+                    if m.id == mandate_id and m.ended_at is None), None)
+    if mandate is None:
+        abort(404)
+    form = Form()
+    if form.validate_on_submit() and attempt(form, lambda: requesters.end_mandate(
+            db.session(), actor(), user_id, mandate_id)):
+        flash(_("The mandate has ended: they can no longer ask about this person."), "success")
+        return redirect(url_for(".show", user_id=user_id))
+    return render_template("requesters/end_mandate.html", vetting=vetting, mandate=mandate,
+                           form=form), status_for(form)
+
+
+@bp.route("/requesters/<int:user_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(user_id: int):
+    """Check, then withdraw the body's vouching."""
+    _vouching()
+    vetting = requesters.vetting_of(db.session(), actor(), user_id)
+    if vetting.withdrawn_at is not None:
+        abort(404)
+    form = Form()
+    if form.validate_on_submit() and attempt(form, lambda: requesters.withdraw_vetting(
+            db.session(), actor(), user_id)):
+        flash(_("The vouching is withdrawn: they can file no more requests."), "success")
+        return redirect(url_for(".show", user_id=user_id))
+    return render_template("requesters/withdraw.html", vetting=vetting, form=form), \
+        status_for(form)
+
+
+@bp.route("/clients")
+@login_required
+def clients():
+    """The detained persons the requester acts for today."""
+    if not requesters.is_outside_requester(current_user):
+        abort(403)
+    mandates = requesters.my_mandates(db.session(), actor())
+    readable = {m.id for m in mandates if requesters.can_see_client_reads(
+        db.session(), current_user, m, actor().today)}
+    return render_template("requesters/clients.html", mandates=mandates, readable=readable,
+                           vetting=requesters.live_vetting(current_user))
+
+
+@bp.route("/clients/<int:mandate_id>/reads")
+@login_required
+def client_reads(mandate_id: int):
+    """Who read the client's record, as the client sees it at the kiosk."""
+    rules = current_app.extensions["custody_workflow"].rules.on(actor().today)
+    person, found = tracker.client_reads(db.session(), actor(), mandate_id,
+                                         rules.tracker_withheld_stages)
+    return render_template("requesters/client_reads.html", person=person, found=found,
+                           about=tracker.ABOUT_THE_CLIENT)

@@ -1,0 +1,292 @@
+"""Requesters outside the state (Decree 121/2017 Art. 12 §3b, "tổ chức, cá nhân"): a law firm,
+another organisation, a lawyer or a relative. A records clerk of a body that keeps the database
+checks their identity papers and registers them (the body vouches for them); the facility holding
+a detained person records whom they act for (registered defence counsel, or the person's written
+authorisation). Until vouched for they cannot file; about a person, they ask only about those
+they act for, and every request of theirs is decided by the body that manages the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.enums import Role
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflow.i18n import N_
+from workflow.models import (
+    Mandate,
+    Organisation,
+    Person,
+    PersonIdentifier,
+    RequesterVetting,
+    User,
+)
+from workflow.organisations.enums import Branch, OrgKind, OrgLevel
+from workflow.organisations.scope import management_scope, subtree_ids
+from workflow.records.checks import clean_text
+from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.policy import keeping_facility
+from workflow.requests.enums import MandateGround, RequesterKind
+from workflow.requests.routing import keeps_the_database
+from workflow.security.accounts import add_account
+from workflow.security.permissions import Permission, can, is_live
+
+# The kinds of organisation a requester outside the state may belong to (an individual gets an
+# organisation of their own, `OrgKind.INDIVIDUAL`).
+ORGANISATION_KINDS = (OrgKind.LAW_FIRM, OrgKind.NON_STATE_ORGANISATION)
+NOT_VOUCHED = N_("No body has vouched for your identity yet, or its vouching was withdrawn: "
+                 "ask the records office of a custody facility or management body.")
+NO_MANDATE = N_("None of the persons you act for matches these identifiers. The facility that "
+                "holds the person records whom you act for (as registered defence counsel, or "
+                "with the person's written authorisation).")
+
+
+def is_outside_requester(user: User | None) -> bool:
+    """Whether the account belongs to an organisation or person outside the state."""
+    return user is not None and user.organisation.kind.is_non_state
+
+
+def live_vetting(user: User) -> RequesterVetting | None:
+    """The vouching in force for this requester (None: not vouched for, or withdrawn)."""
+    return next((v for v in reversed(user.vettings) if v.withdrawn_at is None), None)
+
+
+def vouched_if_outside(user: User) -> bool:
+    """A requester outside the state files only while a body vouches for them; anyone else
+    needs no vouching."""
+    return not is_outside_requester(user) or live_vetting(user) is not None
+
+
+def mandated_person_ids(session: Session, user: User, day: dt.date) -> set[int]:
+    """The detained persons the requester acts for on that day."""
+    return {m.person_id for m in live_mandates(session, user, day)}
+
+
+def live_mandates(session: Session, user: User, day: dt.date) -> list[Mandate]:
+    """The requester's mandates in force on that day, newest first."""
+    rows = session.scalars(select(Mandate).where(
+        Mandate.user_id == user.id, Mandate.ended_at.is_(None), Mandate.valid_from <= day)
+        .order_by(Mandate.id.desc())).all()
+    return [m for m in rows if m.live_on(day)]
+
+
+# --- gates ----------------------------------------------------------------------------------
+
+
+def can_vouch(user: User | None) -> bool:
+    """Register requesters outside the state: the records clerks of the bodies that keep the
+    database (they see the identity papers at their counter); a person's account only."""
+    return (can(user, Permission.WRITE_RECORDS) and not user.system
+            and keeps_the_database(user.organisation))
+
+
+def can_view_vetting(session: Session, user: User | None, vetting: RequesterVetting,
+                     day: dt.date) -> bool:
+    """A registration is seen by the clerks of the body that vouched, or of a body above it."""
+    return (can_vouch(user)
+            and vetting.vouched_by_org_id in subtree_ids(session, user.organisation_id, day))
+
+
+def can_record_mandate(session: Session, user: User | None, person: Person,
+                       day: dt.date) -> bool:
+    """Record (or end) whom a requester acts for: the clerks whose scope holds the facility that
+    keeps the person's record file."""
+    if not can_vouch(user):
+        return False
+    facility = keeping_facility(session, person)
+    return facility is not None and management_scope(
+        session, user.organisation, day).covers(facility.id)
+
+
+def can_see_client_reads(session: Session, user: User | None, mandate: Mandate,
+                         day: dt.date) -> bool:
+    """Who read a person's record, seen by the lawyer the person authorised (or registered as
+    defence counsel), while the mandate is in force and a body vouches for the lawyer."""
+    if not (is_live(user) and is_outside_requester(user) and mandate.user_id == user.id
+            and mandate.live_on(day)):
+        return False
+    vetting = live_vetting(user)
+    return vetting is not None and vetting.kind is RequesterKind.LAWYER
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+def _organisation(session: Session, actor: Actor, full_name: str, name: str | None,
+                  kind: OrgKind | None) -> Organisation:
+    """The requester's organisation: the named law firm or organisation (created the first time
+    it is named), or an organisation of the person alone."""
+    province = actor.user.organisation.province
+    if name:
+        if kind not in ORGANISATION_KINDS:
+            raise InvalidInput(N_("Say whether the organisation is a law-practising "
+                                  "organisation or another organisation."))
+        found = session.scalars(select(Organisation).where(
+            func.lower(Organisation.name) == name.lower(),
+            Organisation.kind.in_(ORGANISATION_KINDS))).first()
+        if found is not None:
+            if found.kind is not kind:
+                raise InvalidInput(N_("%(name)s is registered as another kind of "
+                                      "organisation."), name=found.name)
+            return found
+    else:
+        name, kind = full_name, OrgKind.INDIVIDUAL
+    org = Organisation(code=f"NN-{secrets.token_hex(6).upper()}", name=name, kind=kind,
+                       branch=Branch.OUTSIDE, level=OrgLevel.PROVINCE, province=province,
+                       valid_from=actor.today)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def register_requester(session: Session, actor: Actor, *, kind: RequesterKind,
+                       full_name: str, username: str, password: str, email: str | None,
+                       identity_document: str, credential: str | None,
+                       organisation_name: str | None = None,
+                       organisation_kind: OrgKind | None = None) -> RequesterVetting:
+    """Register a requester outside the state after checking their identity papers: their
+    account (a requester's, without clearance), their organisation, and the actor's body
+    vouching for them; audited."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    full_name = clean_text(full_name, N_("Full name"), 255)
+    identity_document = clean_text(identity_document, N_("Identity document"), 120)
+    credential = clean_text(credential, N_("Lawyer's card or registration"), 120,
+                            required=kind in (RequesterKind.LAWYER, RequesterKind.REPRESENTATIVE))
+    organisation_name = clean_text(organisation_name, N_("Organisation"), 255, required=False)
+    if kind is RequesterKind.REPRESENTATIVE and not organisation_name:
+        raise InvalidInput(N_("A representative acts for an organisation: name it."))
+    org = _organisation(session, actor, full_name, organisation_name, organisation_kind)
+    user = add_account(session, actor, username=username, full_name=full_name,
+                       organisation_id=org.id, roles={Role.REQUESTER}, password=password,
+                       email=email)
+    vetting = RequesterVetting(user_id=user.id, kind=kind, identity_document=identity_document,
+                               credential=credential,
+                               vouched_by_org_id=actor.user.organisation_id,
+                               vouched_by_id=actor.user.id, vouched_at=actor.now)
+    session.add(vetting)
+    session.flush()
+    audit.record(session, actor, "requester.register", object_type="user", object_id=user.id,
+                 details={"kind": kind.value, "organisation_id": org.id,
+                          "organisation_kind": org.kind.value, "username": user.username})
+    return vetting
+
+
+def vetting_of(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
+    """The latest registration of a requester, for a clerk of the body that vouched (or above);
+    the view is audited."""
+    vetting = session.scalars(select(RequesterVetting).where(
+        RequesterVetting.user_id == user_id).order_by(RequesterVetting.id.desc())
+        .limit(1)).first()
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    if vetting is None or not can_view_vetting(session, actor.user, vetting, actor.today):
+        raise NotFound(N_("No such requester."))
+    audit.record(session, actor, "requester.view", object_type="user", object_id=user_id)
+    return vetting
+
+
+def vettings_seen(session: Session, actor: Actor) -> list[RequesterVetting]:
+    """The registrations the actor's body (or a body under it) vouched for, newest first."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    mine = subtree_ids(session, actor.user.organisation_id, actor.today)
+    return list(session.scalars(select(RequesterVetting).where(
+        RequesterVetting.vouched_by_org_id.in_(sorted(mine)))
+        .order_by(RequesterVetting.id.desc()).limit(500)))
+
+
+def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]:
+    """A requester's mandates for the persons in the actor's scope (not those elsewhere)."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    scope = management_scope(session, actor.user.organisation, actor.today)
+    rows = session.scalars(select(Mandate).where(Mandate.user_id == user_id)
+                           .order_by(Mandate.id.desc())).all()
+    return [m for m in rows
+            if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
+
+
+def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
+    """Withdraw a body's vouching (papers found false, the lawyer disbarred): the requester
+    files nothing more; what they filed stays as it is."""
+    vetting = vetting_of(session, actor, user_id)
+    if vetting.withdrawn_at is not None:
+        raise Conflict(N_("The vouching was already withdrawn."))
+    vetting.withdrawn_at, vetting.withdrawn_by_id = actor.now, actor.user.id
+    audit.record(session, actor, "requester.withdraw", object_type="user", object_id=user_id,
+                 details={"vetting_id": vetting.id})
+    return vetting
+
+
+def _subject(session: Session, actor: Actor, identity_number: str) -> Person:
+    number = (identity_number or "").strip()
+    kind = guess_kind(number) if number else None
+    if kind is None:
+        raise InvalidInput(N_("The identity number has a wrong shape."))
+    person = session.scalars(select(Person).join(PersonIdentifier).where(
+        PersonIdentifier.value == normalise_identifier(kind, number))).first()
+    # Outside one's scope, no person and a person elsewhere read alike.
+    if person is None or not can_record_mandate(session, actor.user, person, actor.today):
+        raise InvalidInput(N_("No person held in your scope has this identity number."))
+    return person
+
+
+def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_number: str,
+                   ground: MandateGround, reference: str, valid_from: dt.date,
+                   valid_to: dt.date | None = None) -> Mandate:
+    """Record that a vouched requester acts for a person held in the actor's scope; audited
+    with the person."""
+    vetting = vetting_of(session, actor, user_id)
+    if vetting.withdrawn_at is not None or not is_live(vetting.user):
+        raise Conflict(N_("This requester is no longer vouched for."))
+    person = _subject(session, actor, identity_number)
+    reference = clean_text(reference, N_("Reference of the paper"), 120)
+    if valid_from is None:
+        raise InvalidInput(N_("%(field)s is required."), field=N_("Valid from"))
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput(N_("The end of the period is before its start."))
+    if valid_to is not None and valid_to < actor.today:
+        raise InvalidInput(N_("The mandate would already be over."))
+    if ground is MandateGround.DEFENCE and vetting.kind is not RequesterKind.LAWYER:
+        raise InvalidInput(N_("Only a lawyer is registered as defence counsel."))
+    if any(m.person_id == person.id for m in live_mandates(session, vetting.user, actor.today)):
+        raise Conflict(N_("This requester already acts for this person."))
+    mandate = Mandate(user_id=user_id, person_id=person.id, ground=ground, reference=reference,
+                      valid_from=valid_from, valid_to=valid_to, recorded_by_id=actor.user.id,
+                      recorded_by_org_id=actor.user.organisation_id, recorded_at=actor.now)
+    session.add(mandate)
+    session.flush()
+    audit.record(session, actor, "requester.mandate", object_type="user", object_id=user_id,
+                 person_id=person.id, details={"mandate_id": mandate.id,
+                                               "ground": ground.value})
+    return mandate
+
+
+def end_mandate(session: Session, actor: Actor, user_id: int, mandate_id: int) -> Mandate:
+    """End a mandate early (the person withdrew the authorisation, counsel was replaced)."""
+    mandate = session.get(Mandate, mandate_id)
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    if mandate is None or mandate.user_id != user_id or not can_record_mandate(
+            session, actor.user, mandate.person, actor.today):
+        raise NotFound(N_("No such mandate."))
+    if mandate.ended_at is not None:
+        raise Conflict(N_("The mandate has already ended."))
+    mandate.ended_at, mandate.ended_by_id = actor.now, actor.user.id
+    audit.record(session, actor, "requester.mandate_end", object_type="user", object_id=user_id,
+                 person_id=mandate.person_id, details={"mandate_id": mandate.id})
+    return mandate
+
+
+def my_mandates(session: Session, actor: Actor) -> list[Mandate]:
+    """The persons a requester outside the state acts for today."""
+    if not (is_live(actor.user) and is_outside_requester(actor.user)):
+        raise Forbidden(N_("Your role does not allow this."))
+    return live_mandates(session, actor.user, actor.today)
+
