@@ -144,7 +144,7 @@ def measure(url: str, request_id: int, runs: int) -> dict:
     """Prepare the extract `runs` times (each rolled back), render its HTML bare as often, and
     sign its PDF as often; medians after one warm-up run each."""
     sessions = make_session_factory(make_engine(url))
-    full, issued, pages = [], [], 0
+    full, issued, pages, product = [], [], 0, b""
     for _ in range(runs + 1):
         with sessions() as session:
             actor = _actor(session)
@@ -152,6 +152,9 @@ def measure(url: str, request_id: int, runs: int) -> dict:
             document = extracts.prepare_extract(session, SETTINGS, actor, request_id)
             full.append((time.perf_counter() - started) * 1000)
             pages = document.pages
+            # What signing is measured on: the product's own unsigned PDF (bare WeasyPrint's
+            # keeps every row's id as a named destination, which the product never writes).
+            product = document.pdf
             extracts.preview(session, actor, document.id)
             started = time.perf_counter()
             extracts.release_extract(session, kernel.Workflow(), SETTINGS, actor, request_id,
@@ -159,10 +162,10 @@ def measure(url: str, request_id: int, runs: int) -> dict:
             issued.append((time.perf_counter() - started) * 1000)
             session.rollback()
     html = full_html(sessions, request_id)
-    bare, unsigned = [], b""
+    bare, unsigned = [], product
     for _ in range(runs + 1):
         started = time.perf_counter()
-        unsigned = bare_render(html)
+        bare_render(html)
         bare.append((time.perf_counter() - started) * 1000)
     with sessions() as session:
         org = session.scalars(select(Organisation).where(Organisation.code == "CA-HANOI")).one()

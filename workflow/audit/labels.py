@@ -30,6 +30,7 @@ GROUPS: dict[str, str] = {
     "report": N_("Facility reports"),
     "pki": N_("Signing certificates"),
     "kiosk": N_("Detainee kiosk"),
+    "requester": N_("Requesters outside the state"),
     "data_error": N_("Reports of errors in provided data"),
     "mail": N_("Mail notifications"),
     "calendar": N_("Working-day calendar"),
