@@ -60,3 +60,11 @@ class MandateForm(Form):
     valid_from = DateField(_l("Valid from"), validators=[InputRequired()])
     valid_to = DateField(_l("Valid until"), validators=[Optional()],
                          description=_l("Leave it empty when the paper sets no end."))
+
+
+class OtherBodysMandateForm(MandateForm):
+    """A mandate for a requester another body vouched for, named by their username."""
+
+    username = StringField(_l("Username of the requester"),
+                           validators=[DataRequired(), Length(max=64)],
+                           description=_l("As on the account page they show you."))

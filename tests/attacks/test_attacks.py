@@ -105,7 +105,12 @@ ATTACKS = {
     "requesters.add_mandate": ("/requesters/{requester}/mandates", {
         "identity_number": "001099999999", "ground": "authorisation", "reference": "Giấy",
         "valid_from": "24/11/2026"}, set()),
-    "requesters.end_mandate": ("/requesters/{requester}/mandates/{mandate}/end", {}, set()),
+    # Any clerk records a mandate about a person of their own scope (legitimate: another's
+    # person is refused as input); only a clerk whose scope holds the person ends one.
+    "requesters.mandates": ("/mandates", {
+        "username": "lawyer.demo", "identity_number": "001099999999", "ground": "defence",
+        "reference": "Thông báo", "valid_from": "24/11/2026"}, CLERKS),
+    "requesters.end_mandate": ("/mandates/{mandate}/end", {}, set()),
     "requesters.withdraw": ("/requesters/{requester}/withdraw", {}, set()),
 }
 # POST routes that are not an act on the records: signing in and out, the language, a search

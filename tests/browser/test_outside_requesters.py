@@ -71,8 +71,15 @@ def test_a_clerk_registers_a_relative_and_the_lawyer_sees_who_read(page, db, wid
     _fits(page, width)
     shot(page, f"requester-end-mandate-{width}")
     page.get_by_role("button", name="Xác nhận: chấm dứt việc đại diện").click()
-    expect(page.locator(".case-list li").filter(has_text=person.full_name)).to_contain_text(
+    # Back on the mandates of the camp's persons, whoever vouched for the requester.
+    expect(page.get_by_role("heading", name="Việc đại diện cho người thuộc phạm vi quản lý")
+           ).to_be_visible()
+    expect(page.locator(".case-list li").filter(has_text="Phạm Thị Thu")).to_contain_text(
         "Đã chấm dứt ngày")
+    expect(page.locator(".case-list li").filter(has_text="Luật sư Trần Minh Chính")
+           ).not_to_contain_text("Đã chấm dứt")
+    _fits(page, width)
+    shot(page, f"mandates-{width}")
     sign_out(page)
 
     sign_in(page, "lawyer.demo")

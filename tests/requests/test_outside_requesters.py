@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import kiosk_person, last_audit, org, person_at
-from tests.worlds import FLOW, NOW, World, ask, prepare
+from tests.worlds import FLOW, NOW, World, ask, prepare, release
 from workflow.audit import tracker
 from workflow.context import SYSTEM
 from workflow.documents.contents import granted_contents
 from workflow.enums import Role, Secrecy
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflow.models import Mandate, Person, RecordDocument, User
+from workflow.models import IssuedDocument, Mandate, Person, RecordDocument, User
 from workflow.organisations.enums import OrgKind
 from workflow.records.enums import CaseStage, DocumentCategory
 from workflow.records.persons import view_person
@@ -146,7 +146,9 @@ def test_without_vouching_or_after_it_is_withdrawn_nothing_is_filed(world, db):
     world.act(requesters.withdraw_vetting, world.actor("clerk.hanoi"),
               world.user("lawyer.demo").id)
     assert not policy.can_file(world.user("lawyer.demo"))
-    with pytest.raises(Forbidden):
+    # Their unfinished requests are withdrawn with the vouching, the draft among them.
+    assert world.reload(request.id).state is RequestState.WITHDRAWN
+    with pytest.raises((Forbidden, Conflict)):
         world.act(filing.submit, FLOW, world.actor("lawyer.demo"), request.id)
     with pytest.raises(Conflict):
         world.act(requesters.withdraw_vetting, world.actor("clerk.hanoi"),
@@ -164,15 +166,68 @@ def _input(person: Person) -> filing.RequestInput:
         identity_number=person.identifiers[-1].value)
 
 
-def test_a_mandate_that_ended_stops_a_draft_from_being_submitted(world, db):
-    request = world.act(filing.file_request, world.actor("relative.demo"), _input(_client(db)))
+def test_a_mandate_that_ended_withdraws_the_requests_about_the_person(world, db):
+    draft = world.act(filing.file_request, world.actor("relative.demo"), _input(_client(db)))
+    sent = ask(world, "relative.demo", _client(db))
     mandate = _mandate(db, "relative.demo")
-    world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.user_id, mandate.id)
-    with pytest.raises(InvalidInput, match="None of the persons you act for"):
-        world.act(filing.submit, FLOW, world.actor("relative.demo"), request.id)
+    world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.id)
+    for request_id in (draft.id, sent.id):
+        request = world.reload(request_id)
+        assert request.state is RequestState.WITHDRAWN
+        assert request.transitions[-1].actor_id == world.user("clerk.hanoi").id
+        assert "không còn đại diện" in request.transitions[-1].reason
     with pytest.raises(Conflict):
-        world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.user_id,
-                  mandate.id)
+        world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.id)
+
+
+def test_a_mandate_past_its_end_date_stops_a_draft_and_every_decision(world, db):
+    draft = world.act(filing.file_request, world.actor("relative.demo"), _input(_client(db)))
+    sent = ask(world, "relative.demo", _client(db))
+    later = dt.datetime(2027, 6, 1, 3, 0, tzinfo=dt.UTC)  # the authorisation ran to 21/05/2027
+    with pytest.raises(InvalidInput, match="None of the persons you act for"):
+        world.act(filing.submit, FLOW, world.actor("relative.demo", later), draft.id)
+    with pytest.raises(Conflict, match="no longer acts for this person"):
+        world.act(decisions.approve, world.actor("approver.hanoi", later), sent.id,
+                  categories=["episodes"])
+    assert world.reload(sent.id).state is not RequestState.APPROVED
+
+
+def test_nothing_is_downloaded_once_the_vouching_is_withdrawn(world, db):
+    request = ask(world, "lawyer.demo", _client(db), categories=["episodes"])
+    world.act(decisions.approve, world.actor("approver.hanoi"), request.id,
+              categories=["episodes"])
+    if world.reload(request.id).state is RequestState.AWAITING_CONSENT:
+        world.act(decisions.grant_consent, FLOW, world.actor("consent.hanoi"), request.id,
+                  letter_ref="CV 2/ĐY")
+    document = release(world, prepare(world, request.id))
+    assert policy.download_refusal(document, NOW.date()) is None
+    world.act(requesters.withdraw_vetting, world.actor("clerk.hanoi"),
+              world.user("lawyer.demo").id)
+    db.expire_all()
+    refusal = policy.download_refusal(db.get(IssuedDocument, document.id), NOW.date())
+    assert refusal is not None and "no longer vouched" in refusal.message
+
+
+def test_a_facility_records_and_ends_the_mandates_of_the_persons_it_holds(world, db):
+    """A person transferred elsewhere: the new facility records their lawyer's mandate though
+    another body vouched for the lawyer, and only it can end it."""
+    there = person_at(db, "TTG-HOCHIMINH", skip_kiosk=True)
+    hcm = world.actor("clerk.hcm")
+    lawyer_id = world.act(requesters.requester_named, hcm, "lawyer.demo")
+    for name in ("clerk.hanoi", "requester.vks", "nobody.here"):
+        with pytest.raises(InvalidInput, match="No requester vouched"):
+            world.act(requesters.requester_named, hcm, name)
+    mandate = world.act(requesters.record_mandate, hcm, lawyer_id,
+                        identity_number=there.identifiers[-1].value,
+                        ground=MandateGround.DEFENCE, reference="Thông báo 3/TB",
+                        valid_from=NOW.date())
+    assert mandate.id in {m.id for m in world.act(requesters.mandates_in_scope, hcm)}
+    assert last_audit(db, "requester.mandates").person_id == there.id
+    assert mandate.id not in {m.id for m in world.act(
+        requesters.mandates_in_scope, world.actor("clerk.hanoi"))}
+    with pytest.raises(NotFound):
+        world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.id)
+    world.act(requesters.end_mandate, hcm, mandate.id)
 
 
 def test_the_clerk_registers_and_records_a_mandate_for_a_person_in_scope_only(world, db):
@@ -212,7 +267,7 @@ def test_the_clerk_registers_and_records_a_mandate_for_a_person_in_scope_only(wo
                   valid_from=NOW.date())
     # The Hồ Chí Minh clerk cannot end it either: the person is not in its scope.
     with pytest.raises(NotFound):
-        world.act(requesters.end_mandate, world.actor("clerk.hcm"), user_id, mandate.id)
+        world.act(requesters.end_mandate, world.actor("clerk.hcm"), mandate.id)
     request = ask(world, "thu.pham", here)
     assert request.requester_id == user_id
 
@@ -239,9 +294,12 @@ def test_a_representative_names_the_organisation_and_it_is_reused(world, db):
                        organisation_kind=OrgKind.NON_STATE_ORGANISATION)
     assert (world.session.get(User, first).organisation_id
             == world.session.get(User, second).organisation_id)
-    with pytest.raises(InvalidInput, match="another kind"):
-        _register(world, "rep.three", kind=RequesterKind.LAWYER, credential="Thẻ 1",
-                  organisation_name="Hội Bảo trợ Thử nghiệm", organisation_kind=OrgKind.LAW_FIRM)
+    # A law firm of the same name is another organisation, not that one.
+    third = _register(world, "rep.three", kind=RequesterKind.LAWYER, credential="Thẻ 1",
+                      organisation_name="Hội Bảo trợ Thử nghiệm",
+                      organisation_kind=OrgKind.LAW_FIRM)
+    assert world.session.get(User, third).organisation_id != world.session.get(
+        User, first).organisation_id
 
 
 def test_the_lawyer_sees_who_read_the_clients_record_and_nobody_else_does(world, db):
@@ -263,7 +321,7 @@ def test_the_lawyer_sees_who_read_the_clients_record_and_nobody_else_does(world,
     for username in ("relative.demo", "requester.vks", "clerk.hanoi"):
         with pytest.raises(NotFound):
             world.act(tracker.client_reads, world.actor(username), mandate.id, WITHHELD)
-    world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.user_id, mandate.id)
+    world.act(requesters.end_mandate, world.actor("clerk.hanoi"), mandate.id)
     with pytest.raises(NotFound):
         world.act(tracker.client_reads, world.actor("lawyer.demo"), mandate.id, WITHHELD)
 
@@ -318,7 +376,7 @@ def test_a_posted_form_is_checked_as_the_requester_would_be(world, db):
     with pytest.raises(InvalidInput, match="scan"):
         world.act(filing.enter_written_request, FLOW, world.actor("clerk.hanoi"), relative.id,
                   _written(_client(db), scan=None))
-    with pytest.raises(InvalidInput, match="None of the persons you act for"):
+    with pytest.raises(InvalidInput, match="does not act for a person with these"):
         world.act(filing.enter_written_request, FLOW, world.actor("clerk.hanoi"), relative.id,
                   _written(stranger))
     route = world.act(filing.preview_written_request, FLOW, world.actor("clerk.hanoi"),
@@ -352,3 +410,45 @@ def test_the_entry_page_is_the_vouching_clerks_alone(client, auth, db):
         auth.login(username)
         assert client.get(f"/requests/new?for={relative.id}").status_code == 404, username
         auth.logout()
+
+
+def test_the_lawyer_is_never_told_which_private_person_asked(world, db):
+    from tests.records.test_own_reads import _under_case
+
+    _under_case(world, db, CaseStage.TRIAL)
+    ask(world, "relative.demo", _client(db))
+    _person, seen = world.act(tracker.client_reads, world.actor("lawyer.demo"),
+                              _mandate(db, "lawyer.demo").id, WITHHELD)
+    bodies = {r.body for r in seen.reads}
+    assert "Nguyễn Thị Hoa" not in bodies
+    assert "Tổ chức, cá nhân ngoài cơ quan nhà nước" in bodies
+
+
+def test_organisations_are_joined_only_where_the_body_registered_them(world, db):
+    firm = world.user("lawyer.demo").organisation
+    # The Hồ Chí Minh camp never saw the Hà Nội firm's papers: a new organisation of its own.
+    other = world.act(requesters.register_requester, world.actor("clerk.hcm"),
+                      kind=RequesterKind.LAWYER, full_name="Luật sư Lê Văn Tám",
+                      username="lawyer.hcm", password="a test passphrase", email=None,
+                      identity_document="CCCD 079080001234", credential="Thẻ 9/LS",
+                      organisation_name=firm.name.upper(), organisation_kind=OrgKind.LAW_FIRM)
+    assert other.user.organisation_id != firm.id
+    # Hà Nội's camp did: its second lawyer joins the firm; a relative never joins one.
+    colleague = _register(world, "lawyer.two", kind=RequesterKind.LAWYER, credential="Thẻ 2",
+                          organisation_name=firm.name, organisation_kind=OrgKind.LAW_FIRM)
+    assert world.session.get(User, colleague).organisation_id == firm.id
+    relative = _register(world, "relative.two", kind=RequesterKind.RELATIVE,
+                         organisation_name=firm.name, organisation_kind=OrgKind.LAW_FIRM)
+    assert world.session.get(User, relative).organisation.kind is OrgKind.INDIVIDUAL
+    with pytest.raises(InvalidInput, match="cannot be used"):
+        _register(world, "admin")
+
+
+def test_every_list_of_theirs_is_audited(world, db):
+    world.act(requesters.vettings_seen, world.actor("clerk.hanoi"))
+    assert last_audit(db, "requester.list").actor_id == world.user("clerk.hanoi").id
+    world.act(requesters.my_mandates, world.actor("lawyer.demo"))
+    assert last_audit(db, "requester.clients").person_id == kiosk_person(db)
+    world.act(requesters.mandates_seen, world.actor("clerk.hanoi"),
+              world.user("lawyer.demo").id)
+    assert last_audit(db, "requester.mandates").person_id == kiosk_person(db)

@@ -9,11 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forms import Form
-from forms.requesters import MandateForm, RegisterRequesterForm
+from forms.requesters import MandateForm, OtherBodysMandateForm, RegisterRequesterForm
 from web import db
 from web.forms_support import attempt, status_for
 from web.security import actor
 from workflow.audit import tracker
+from workflow.errors import NotFound
+from workflow.i18n import N_
+from workflow.models import Mandate
 from workflow.requests import requesters
 from workflow.requests.enums import MandateGround
 
@@ -79,28 +82,51 @@ def add_mandate(user_id: int):
             db.session(), actor(), user_id, identity_number=form.identity_number.data,
             ground=MandateGround(form.ground.data), reference=form.reference.data,
             valid_from=form.valid_from.data, valid_to=form.valid_to.data)):
-        flash(_("Recorded: they may now ask about this person."), "success")
+        flash(_("Recorded: they may now ask for data about this person."), "success")
         return redirect(url_for(".show", user_id=user_id))
     return _shown(user_id, form), 422
 
 
-@bp.route("/requesters/<int:user_id>/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
+@bp.route("/mandates", methods=["GET", "POST"])
 @login_required
-def end_mandate(user_id: int, mandate_id: int):
-    """Check, then end a mandate early."""
+def mandates():
+    """The mandates about the persons held in the clerk's scope, whoever vouched for the
+    requester, and recording one for a requester another body vouched for (by username)."""
     _vouching()
-    vetting = requesters.vetting_of(db.session(), actor(), user_id)
-    mandate = next((m for m in requesters.mandates_seen(db.session(), actor(), user_id)
-                    if m.id == mandate_id and m.ended_at is None), None)
-    if mandate is None:
-        abort(404)
+    form = OtherBodysMandateForm()
+    if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate(
+            db.session(), actor(), requesters.requester_named(db.session(), actor(),
+                                                              form.username.data),
+            identity_number=form.identity_number.data,
+            ground=MandateGround(form.ground.data), reference=form.reference.data,
+            valid_from=form.valid_from.data, valid_to=form.valid_to.data)):
+        flash(_("Recorded: they may now ask for data about this person."), "success")
+        return redirect(url_for(".mandates"))
+    return render_template("requesters/mandates.html", form=form, today=actor().today,
+                           mandates=requesters.mandates_in_scope(db.session(), actor())
+                           ), status_for(form)
+
+
+@bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
+@login_required
+def end_mandate(mandate_id: int):
+    """Check, then end a mandate early (any clerk whose scope holds the person)."""
+    _vouching()
+    mandate = db.session().get(Mandate, mandate_id)
+    if mandate is None or not requesters.can_record_mandate(db.session(), current_user,
+                                                            mandate.person, actor().today):
+        raise NotFound(N_("No such mandate."))
+    if mandate.ended_at is not None:  # a stale page: someone ended it meanwhile
+        flash(_("The mandate has already ended."), "info")
+        return redirect(url_for(".mandates"))
     form = Form()
     if form.validate_on_submit() and attempt(form, lambda: requesters.end_mandate(
-            db.session(), actor(), user_id, mandate_id)):
-        flash(_("The mandate has ended: they can no longer ask about this person."), "success")
-        return redirect(url_for(".show", user_id=user_id))
-    return render_template("requesters/end_mandate.html", vetting=vetting, mandate=mandate,
-                           form=form), status_for(form)
+            db.session(), actor(), mandate_id)):
+        flash(_("The mandate has ended: they can no longer ask about this person, and their "
+                "unfinished requests about the person are withdrawn."), "success")
+        return redirect(url_for(".mandates"))
+    return render_template("requesters/end_mandate.html", mandate=mandate, form=form), \
+        status_for(form)
 
 
 @bp.route("/requesters/<int:user_id>/withdraw", methods=["GET", "POST"])
@@ -109,12 +135,14 @@ def withdraw(user_id: int):
     """Check, then withdraw the body's vouching."""
     _vouching()
     vetting = requesters.vetting_of(db.session(), actor(), user_id)
-    if vetting.withdrawn_at is not None:
-        abort(404)
+    if vetting.withdrawn_at is not None:  # a stale page: someone withdrew it meanwhile
+        flash(_("The vouching was already withdrawn."), "info")
+        return redirect(url_for(".show", user_id=user_id))
     form = Form()
     if form.validate_on_submit() and attempt(form, lambda: requesters.withdraw_vetting(
             db.session(), actor(), user_id)):
-        flash(_("The vouching is withdrawn: they can file no more requests."), "success")
+        flash(_("The vouching is withdrawn: they can file no more requests, and their "
+                "unfinished requests are withdrawn."), "success")
         return redirect(url_for(".show", user_id=user_id))
     return render_template("requesters/withdraw.html", vetting=vetting, form=form), \
         status_for(form)

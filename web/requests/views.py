@@ -43,6 +43,8 @@ from web.sessions import fresh_sign_in_required
 from workflow.audit import chain as audit
 from workflow.documents import extracts, issuing, tokens
 from workflow.documents.enums import IssuedKind, IssuedState
+from workflow.errors import Forbidden, NotFound
+from workflow.i18n import N_
 from workflow.models import Organisation
 from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
@@ -69,9 +71,11 @@ def new():
     for, in that requester's name."""
     outsider = _outsider_filed_for()
     if outsider is None and not request_policy.can_file(current_user):
+        if requesters.is_outside_requester(current_user):
+            raise Forbidden(requesters.NOT_VOUCHED)
         abort(403)
     form = RequestForm()
-    form.statistics_org_id.choices = _statistics_scopes()
+    form.statistics_org_id.choices = _statistics_scopes(own=outsider is None)
     if not form.is_submitted() and keeps_the_database(current_user.organisation) \
             and outsider is None:
         form.statistics_org_id.data = current_user.organisation_id
@@ -114,19 +118,24 @@ def _outsider_filed_for():
     if request.args.get("for") is None:
         return None
     if wanted is None or not requesters.can_vouch(current_user):
-        abort(404)
-    return requesters.vetting_of(db.session(), actor(), wanted)
+        raise NotFound(N_("No such requester."))
+    vetting = requesters.vetting_of(db.session(), actor(), wanted)
+    if vetting.withdrawn_at is not None:  # nothing more is filed for them
+        raise NotFound(N_("No such requester."))
+    return vetting
 
 
-def _statistics_scopes() -> list:
+def _statistics_scopes(own: bool = True) -> list:
     """What a statistical question may be about: the whole database, the user's own body
-    (whose scope needs no approval, Art. 12 §3a) and the management bodies."""
+    (whose scope needs no approval, Art. 12 §3a; not when the question is another's) and the
+    management bodies."""
+    mine_too = own
     own = current_user.organisation
     bodies = db.session().scalars(select(Organisation).where(
         Organisation.kind.in_(list(MANAGEMENT_KINDS)), Organisation.id != own.id)
         .order_by(Organisation.name))
     mine = ([(own.id, _("%(body)s — your own body's scope", body=own.name))]
-            if keeps_the_database(own) else [])
+            if keeps_the_database(own) and mine_too else [])
     return choices([(0, _("The whole database")), *mine,
                     *((org.id, org.name) for org in bodies)])
 

@@ -20,6 +20,7 @@ from workflow.audit import chain as audit
 from workflow.audit.trail import about
 from workflow.context import VN, Actor
 from workflow.db import utcnow
+from workflow.documents.wording import vi
 from workflow.enums import Role
 from workflow.errors import Forbidden, NotFound
 from workflow.i18n import N_
@@ -56,6 +57,9 @@ ABOUT_THE_CLIENT = {
     "Asked for data about you": N_("Asked for data about the person"),
     "Received an extract of your record": N_("Received an extract of the record"),
 }
+# A requester outside the state is never named to another (a relative to the lawyer, a lawyer
+# to the person): an organisation of one would name the person.
+OUTSIDE_BODY = N_("An organisation or person outside the state")
 SHOWN = 500  # the latest reads, grouped by day: enough for years of a record's life
 
 
@@ -144,10 +148,14 @@ def _reads_of(session: Session, person: Person, today: dt.date,
         if hidden and (keeper is None or org_id != keeper.id):
             continue
         counted[(at.astimezone(VN).date(), org_id, TRACKED[action])] += 1
-    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({org_id for _d, org_id, _w in counted}))).all())
-    reads = sorted((Read(day, names.get(org_id, ""), what, times)
-                    for (day, org_id, what), times in counted.items()),
+    names = {org_id: (vi(OUTSIDE_BODY) if kind.is_non_state else name)
+             for org_id, name, kind in session.execute(
+                 select(Organisation.id, Organisation.name, Organisation.kind).where(
+                     Organisation.id.in_({org_id for _d, org_id, _w in counted})))}
+    by_body: Counter[tuple[dt.date, str, str]] = Counter()
+    for (day, org_id, what), times in counted.items():
+        by_body[(day, names.get(org_id, ""), what)] += times
+    reads = sorted((Read(day, body, what, times) for (day, body, what), times in by_body.items()),
                    key=lambda r: (r.day, r.body, r.what), reverse=True)[:SHOWN]
     return OwnReads(reads, [w for _s, _t, w in windows])
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.context import Actor
 from workflow.enums import Role, Secrecy
-from workflow.errors import Forbidden, InvalidInput
+from workflow.errors import Conflict, Forbidden, InvalidInput
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
@@ -34,6 +34,7 @@ from workflow.requests.policy import (
     is_requester,
     require_signer,
 )
+from workflow.requests.requesters import standing_refusal
 from workflow.requests.routing import PlannedStep
 from workflow.security.permissions import can_see_secret
 
@@ -95,6 +96,7 @@ def approve(session: Session, actor: Actor, request_id: int, *,
     """Approve, possibly narrower than asked; the approver needs the route's clearance."""
     request, steps = _decide(session, actor, request_id, StepKind.APPROVAL, "approve",
                              expected_version)
+    _requester_stands(request, actor)
     needed = Secrecy(request.route.get("secrecy", "none"))
     assert actor.user is not None
     if not can_see_secret(actor.user, needed):
@@ -154,6 +156,14 @@ def _refusal(code: str, text: str | None) -> str | None:
     return text
 
 
+def _requester_stands(request: AccessRequest, actor: Actor) -> None:
+    """Nothing is granted or released to a requester outside the state whose vouching was
+    withdrawn, or whose mandate for the person is over (a lapsed one withdraws nothing)."""
+    refusal = standing_refusal(request, actor.today)
+    if refusal is not None:
+        raise Conflict(refusal)
+
+
 def void_open_steps(request: AccessRequest, actor: Actor) -> None:
     for step in request.open_steps():
         step.outcome, step.decided_at = StepOutcome.VOID, actor.now
@@ -169,6 +179,7 @@ def grant_consent(session: Session, flow: Workflow, actor: Actor, request_id: in
     recorded by that letter's number (and its scan) and the system issues no second letter."""
     request, steps = _decide(session, actor, request_id, StepKind.CONSENT, "grant_consent",
                              expected_version)
+    _requester_stands(request, actor)
     letter_ref = (letter_ref or "").strip() or None
     if letter_ref is None and letter_scan:
         raise InvalidInput(N_("Give the number of the written consent."))
@@ -237,6 +248,7 @@ def release(session: Session, flow: Workflow, actor: Actor, request_id: int, *,
     require_state(request, "release")
     if not can_fire(session, actor, request, "release"):
         raise Forbidden(N_("You may not release this request."))
+    _requester_stands(request, actor)
     new_body = _moved_to(session, flow, actor, request)
     if new_body is not None:
         _reroute(session, flow, actor, request, new_body)

@@ -60,6 +60,7 @@ from workflow.requests.policy import (
 )
 from workflow.requests.requesters import (
     NO_MANDATE,
+    NO_MANDATE_HERE,
     is_outside_requester,
     live_vetting,
     mandated_person_ids,
@@ -290,7 +291,7 @@ def enter_written_request(session: Session, flow: Workflow, actor: Actor, reques
     written channel, for those who do not use the network); their request as if they filed it,
     the timeline and the audit naming the clerk who entered it."""
     filer = _as_outsider(session, actor, requester_id, data)
-    values, behalf = _filing(session, filer, data)
+    values, behalf = _filing_for(session, filer, data)
     if not values["scan_ref"]:
         raise InvalidInput(N_("A written request needs the scan of the signed form."))
     request = _new_request(session, actor, filer.user, values, behalf, data.requester_reference)
@@ -301,10 +302,21 @@ def enter_written_request(session: Session, flow: Workflow, actor: Actor, reques
     return request
 
 
+def _filing_for(session: Session, filer: Actor, data: RequestInput) -> tuple[dict, int | None]:
+    """The requester's filing checks, their refusals worded for the clerk entering the form."""
+    try:
+        return _filing(session, filer, data)
+    except InvalidInput as error:
+        if error.message == NO_MANDATE:
+            raise InvalidInput(NO_MANDATE_HERE) from error
+        raise
+
+
 def preview_written_request(session: Session, flow: Workflow, actor: Actor, requester_id: int,
                             data: RequestInput) -> Route:
     """The route of a written form a clerk is about to enter, as its requester would be told."""
     filer = _as_outsider(session, actor, requester_id, data)
+    _filing_for(session, filer, data)
     return _preview(session, flow, actor, filer, data)
 
 

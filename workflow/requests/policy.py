@@ -23,7 +23,7 @@ from workflow.organisations.scope import subtree_ids
 from workflow.requests.clock import extension_left
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.machine import OPEN_REVIEW, Who, allowed_triggers, rows_for
-from workflow.requests.requesters import vouched_if_outside
+from workflow.requests.requesters import standing_refusal, vouched_if_outside
 from workflow.requests.routing import keeps_the_database
 from workflow.security.permissions import is_live
 
@@ -361,6 +361,9 @@ def download_refusal(document: IssuedDocument, day: dt.date) -> DomainError | No
                     limit=document.download_limit)
     if document.pdf is None:
         return Gone(N_("The file was purged after the retention period."))
+    standing = standing_refusal(document.request, day)
+    if standing is not None:  # a requester outside the state no longer vouched for or mandated
+        return Gone(standing)
     return None
 
 

@@ -11,14 +11,16 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.documents.wording import vi
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
+    AccessRequest,
     Mandate,
     Organisation,
     Person,
@@ -31,7 +33,7 @@ from workflow.organisations.scope import management_scope, subtree_ids
 from workflow.records.checks import clean_text
 from workflow.records.identifiers import guess_kind, normalise_identifier
 from workflow.records.policy import keeping_facility
-from workflow.requests.enums import MandateGround, RequesterKind
+from workflow.requests.enums import UNFINISHED_STATES, MandateGround, RequesterKind
 from workflow.requests.routing import keeps_the_database
 from workflow.security.accounts import add_account
 from workflow.security.permissions import Permission, can, is_live
@@ -41,6 +43,14 @@ from workflow.security.permissions import Permission, can, is_live
 ORGANISATION_KINDS = (OrgKind.LAW_FIRM, OrgKind.NON_STATE_ORGANISATION)
 NOT_VOUCHED = N_("No body has vouched for your identity yet, or its vouching was withdrawn: "
                  "ask the records office of a custody facility or management body.")
+NO_LONGER_VOUCHED = N_("The requester is no longer vouched for (the vouching was withdrawn): "
+                       "nothing of this request is provided to them.")
+NO_LONGER_MANDATED = N_("The requester no longer acts for this person (the mandate ended): "
+                        "nothing of this request is provided to them.")
+NO_REQUESTER = N_("No requester vouched for by a body has this username.")
+USERNAME_UNUSABLE = N_("This username cannot be used: choose another.")
+NO_MANDATE_HERE = N_("The requester does not act for a person with these identifiers: record "
+                     "the mandate first, from the paper they bring.")
 NO_MANDATE = N_("None of the persons you act for matches these identifiers. The facility that "
                 "holds the person records whom you act for (as registered defence counsel, or "
                 "with the person's written authorisation).")
@@ -60,6 +70,43 @@ def vouched_if_outside(user: User) -> bool:
     """A requester outside the state files only while a body vouches for them; anyone else
     needs no vouching."""
     return not is_outside_requester(user) or live_vetting(user) is not None
+
+
+def standing_refusal(request: AccessRequest, day: dt.date) -> str | None:
+    """Why a request of a requester outside the state can no longer be answered (None: it
+    can): the vouching was withdrawn, or, about a person, the mandate is over. Asked at every
+    decision, at release and at each download."""
+    user = request.requester
+    if not is_outside_requester(user):
+        return None
+    if live_vetting(user) is None:
+        return NO_LONGER_VOUCHED
+    session = object_session(request)
+    if request.subject_person_id is not None and request.subject_person_id not in \
+            mandated_person_ids(session, user, day):
+        return NO_LONGER_MANDATED
+    return None
+
+
+def _withdraw_open(session: Session, actor: Actor, user_id: int, person_id: int | None,
+                   reason: str) -> list[str]:
+    """Withdraw the requester's unfinished requests (about the person, when given): what a
+    body no longer vouches for, or a mandate that ended, must not be answered."""
+    # Here, not at the top: the request kernel's policy asks this module who may file.
+    from workflow.requests.decisions import void_open_steps
+    from workflow.requests.kernel import move
+
+    stmt = select(AccessRequest).where(
+        AccessRequest.requester_id == user_id,
+        AccessRequest.state.in_(sorted(UNFINISHED_STATES))).order_by(AccessRequest.id)
+    if person_id is not None:
+        stmt = stmt.where(AccessRequest.subject_person_id == person_id)
+    withdrawn = []
+    for request in session.scalars(stmt.with_for_update()):
+        void_open_steps(request, actor)
+        move(session, actor, request, "withdraw", reason=reason, authorised=True)
+        withdrawn.append(request.number)
+    return withdrawn
 
 
 def mandated_person_ids(session: Session, user: User, day: dt.date) -> set[int]:
@@ -117,28 +164,31 @@ def can_see_client_reads(session: Session, user: User | None, mandate: Mandate,
 # --- operations -----------------------------------------------------------------------------
 
 
-def _organisation(session: Session, actor: Actor, full_name: str, name: str | None,
-                  kind: OrgKind | None) -> Organisation:
-    """The requester's organisation: the named law firm or organisation (created the first time
-    it is named), or an organisation of the person alone."""
-    province = actor.user.organisation.province
-    if name:
-        if kind not in ORGANISATION_KINDS:
-            raise InvalidInput(N_("Say whether the organisation is a law-practising "
-                                  "organisation or another organisation."))
-        found = session.scalars(select(Organisation).where(
-            func.lower(Organisation.name) == name.lower(),
-            Organisation.kind.in_(ORGANISATION_KINDS))).first()
-        if found is not None:
-            if found.kind is not kind:
-                raise InvalidInput(N_("%(name)s is registered as another kind of "
-                                      "organisation."), name=found.name)
-            return found
+def _organisation(session: Session, actor: Actor, kind: RequesterKind, full_name: str,
+                  name: str | None, org_kind: OrgKind | None) -> Organisation:
+    """The requester's organisation: for a lawyer or a representative, the named law firm or
+    organisation — the one the actor's body (or one under it) already registered, else a new
+    one; for anyone else, an organisation of the person alone."""
+    if kind not in (RequesterKind.LAWYER, RequesterKind.REPRESENTATIVE) or not name:
+        name, org_kind = full_name, OrgKind.INDIVIDUAL
+    elif org_kind not in ORGANISATION_KINDS:
+        raise InvalidInput(N_("Say whether the organisation is a law-practising "
+                              "organisation or another organisation."))
     else:
-        name, kind = full_name, OrgKind.INDIVIDUAL
-    org = Organisation(code=f"NN-{secrets.token_hex(6).upper()}", name=name, kind=kind,
-                       branch=Branch.OUTSIDE, level=OrgLevel.PROVINCE, province=province,
-                       valid_from=actor.today)
+        # Reused only where this body's registrations vouched for it: a body that never saw
+        # the firm's papers does not add people to it.
+        mine = subtree_ids(session, actor.user.organisation_id, actor.today)
+        found = session.scalars(
+            select(Organisation).join(User, User.organisation_id == Organisation.id)
+            .join(RequesterVetting, RequesterVetting.user_id == User.id)
+            .where(func.lower(Organisation.name) == name.lower(),
+                   Organisation.kind == org_kind,
+                   RequesterVetting.vouched_by_org_id.in_(sorted(mine)))).first()
+        if found is not None:
+            return found
+    org = Organisation(code=f"NN-{secrets.token_hex(6).upper()}", name=name, kind=org_kind,
+                       branch=Branch.OUTSIDE, level=OrgLevel.PROVINCE,
+                       province=actor.user.organisation.province, valid_from=actor.today)
     session.add(org)
     session.flush()
     return org
@@ -161,10 +211,13 @@ def register_requester(session: Session, actor: Actor, *, kind: RequesterKind,
     organisation_name = clean_text(organisation_name, N_("Organisation"), 255, required=False)
     if kind is RequesterKind.REPRESENTATIVE and not organisation_name:
         raise InvalidInput(N_("A representative acts for an organisation: name it."))
-    org = _organisation(session, actor, full_name, organisation_name, organisation_kind)
-    user = add_account(session, actor, username=username, full_name=full_name,
-                       organisation_id=org.id, roles={Role.REQUESTER}, password=password,
-                       email=email)
+    org = _organisation(session, actor, kind, full_name, organisation_name, organisation_kind)
+    try:
+        user = add_account(session, actor, username=username, full_name=full_name,
+                           organisation_id=org.id, roles={Role.REQUESTER}, password=password,
+                           email=email)
+    except Conflict as error:  # a taken name: which account holds it is not the clerk's
+        raise InvalidInput(USERNAME_UNUSABLE) from error
     vetting = RequesterVetting(user_id=user.id, kind=kind, identity_document=identity_document,
                                credential=credential,
                                vouched_by_org_id=actor.user.organisation_id,
@@ -196,9 +249,11 @@ def vettings_seen(session: Session, actor: Actor) -> list[RequesterVetting]:
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
     mine = subtree_ids(session, actor.user.organisation_id, actor.today)
-    return list(session.scalars(select(RequesterVetting).where(
+    rows = list(session.scalars(select(RequesterVetting).where(
         RequesterVetting.vouched_by_org_id.in_(sorted(mine)))
         .order_by(RequesterVetting.id.desc()).limit(500)))
+    audit.record(session, actor, "requester.list", details={"shown": len(rows)})
+    return rows
 
 
 def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]:
@@ -208,8 +263,12 @@ def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]
     scope = management_scope(session, actor.user.organisation, actor.today)
     rows = session.scalars(select(Mandate).where(Mandate.user_id == user_id)
                            .order_by(Mandate.id.desc())).all()
-    return [m for m in rows
-            if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
+    shown = [m for m in rows
+             if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
+    for person_id in sorted({m.person_id for m in shown}):
+        audit.record(session, actor, "requester.mandates", object_type="person",
+                     object_id=person_id, person_id=person_id)
+    return shown
 
 
 def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
@@ -221,6 +280,7 @@ def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterV
     vetting.withdrawn_at, vetting.withdrawn_by_id = actor.now, actor.user.id
     audit.record(session, actor, "requester.withdraw", object_type="user", object_id=user_id,
                  details={"vetting_id": vetting.id})
+    _withdraw_open(session, actor, user_id, None, vi(NO_LONGER_VOUCHED))
     return vetting
 
 
@@ -237,14 +297,31 @@ def _subject(session: Session, actor: Actor, identity_number: str) -> Person:
     return person
 
 
+def requester_named(session: Session, actor: Actor, username: str) -> int:
+    """The account of a vouched requester a clerk names by username (to record a mandate for a
+    requester another body vouched for); refused alike for any other name."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    user = session.scalars(select(User).where(
+        User.username == (username or "").strip().lower())).first()
+    if user is None or not is_outside_requester(user) or live_vetting(user) is None:
+        raise InvalidInput(NO_REQUESTER)
+    return user.id
+
+
 def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_number: str,
                    ground: MandateGround, reference: str, valid_from: dt.date,
                    valid_to: dt.date | None = None) -> Mandate:
-    """Record that a vouched requester acts for a person held in the actor's scope; audited
-    with the person."""
-    vetting = vetting_of(session, actor, user_id)
-    if vetting.withdrawn_at is not None or not is_live(vetting.user):
-        raise Conflict(N_("This requester is no longer vouched for."))
+    """Record that a vouched requester (any body's) acts for a person held in the actor's
+    scope; audited with the person."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    requester = session.get(User, user_id)
+    vetting = live_vetting(requester) if requester is not None and \
+        is_outside_requester(requester) else None
+    if vetting is None or not is_live(requester):
+        # Any body's vouching will do: the facility holding the person checks the paper.
+        raise InvalidInput(NO_REQUESTER)
     person = _subject(session, actor, identity_number)
     reference = clean_text(reference, N_("Reference of the paper"), 120)
     if valid_from is None:
@@ -268,25 +345,49 @@ def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_num
     return mandate
 
 
-def end_mandate(session: Session, actor: Actor, user_id: int, mandate_id: int) -> Mandate:
-    """End a mandate early (the person withdrew the authorisation, counsel was replaced)."""
+def end_mandate(session: Session, actor: Actor, mandate_id: int) -> Mandate:
+    """End a mandate early (the person withdrew the authorisation, counsel was replaced): any
+    clerk whose scope holds the person, whoever vouched for the requester; the requester's
+    unfinished requests about the person are withdrawn with it."""
     mandate = session.get(Mandate, mandate_id)
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
-    if mandate is None or mandate.user_id != user_id or not can_record_mandate(
-            session, actor.user, mandate.person, actor.today):
+    if mandate is None or not can_record_mandate(session, actor.user, mandate.person,
+                                                 actor.today):
         raise NotFound(N_("No such mandate."))
     if mandate.ended_at is not None:
         raise Conflict(N_("The mandate has already ended."))
     mandate.ended_at, mandate.ended_by_id = actor.now, actor.user.id
-    audit.record(session, actor, "requester.mandate_end", object_type="user", object_id=user_id,
-                 person_id=mandate.person_id, details={"mandate_id": mandate.id})
+    audit.record(session, actor, "requester.mandate_end", object_type="user",
+                 object_id=mandate.user_id, person_id=mandate.person_id,
+                 details={"mandate_id": mandate.id})
+    _withdraw_open(session, actor, mandate.user_id, mandate.person_id, vi(NO_LONGER_MANDATED))
     return mandate
+
+
+def mandates_in_scope(session: Session, actor: Actor) -> list[Mandate]:
+    """The mandates about the persons in the clerk's scope, whoever vouched for the requester
+    (a person transferred here brings their lawyer's mandate along); the view is audited with
+    each person listed."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
+    scope = management_scope(session, actor.user.organisation, actor.today)
+    rows = session.scalars(select(Mandate).order_by(Mandate.id.desc()).limit(2000)).all()
+    shown = [m for m in rows
+             if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
+    for person_id in sorted({m.person_id for m in shown}):
+        audit.record(session, actor, "requester.mandates", object_type="person",
+                     object_id=person_id, person_id=person_id)
+    return shown
 
 
 def my_mandates(session: Session, actor: Actor) -> list[Mandate]:
     """The persons a requester outside the state acts for today."""
     if not (is_live(actor.user) and is_outside_requester(actor.user)):
         raise Forbidden(N_("Your role does not allow this."))
-    return live_mandates(session, actor.user, actor.today)
+    mandates = live_mandates(session, actor.user, actor.today)
+    for mandate in mandates:
+        audit.record(session, actor, "requester.clients", object_type="person",
+                     object_id=mandate.person_id, person_id=mandate.person_id)
+    return mandates
 
