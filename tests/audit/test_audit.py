@@ -270,6 +270,21 @@ def test_cutting_off_the_end_is_caught_by_the_witness_log_also_once_the_chain_gr
     assert f"BROKEN at entry {kept + 1}: it is not what the witness log saw" in result.output
 
 
+def test_an_unreadable_witness_line_is_named_after_the_chains_last_entry(app, runner, client,
+                                                                         auth, db):
+    auth.login("clerk.hanoi")
+    search(client, "Tran", db)
+    log = Path(app.instance_path) / "audit-witness.log"
+    lines = log.read_text().count("\n")
+    with log.open("a") as witness:
+        witness.write("not a seal\n")
+    search(client, "Nguyen", db)  # commits after the line still verify against the log
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert (f"BROKEN at entry {head_seq(db) + 1}: line {lines + 1} of the witness log is "
+            "unreadable") in result.output
+
+
 def test_verify_names_an_edited_entry(runner, db):
     tamper(db, "UPDATE audit_entry SET actor_name = 'someone-else' WHERE seq = 4")
     result = verify(runner)

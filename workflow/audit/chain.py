@@ -39,7 +39,6 @@ _WITNESSED = "audit_witnessed"
 _MARKS = "audit_savepoints"
 # What a rolled-back savepoint takes back: entries kept aside, and witness lines of entries chained.
 _UNDONE = (_PENDING, _WITNESSED)
-_WITNESS_BATCH = 1000
 log = logging.getLogger(__name__)
 
 
@@ -88,12 +87,14 @@ class Outcome:
     DENIED = "denied"
 
 
-# The fields an entry's hash covers, in the order `hashed_bytes` takes their values.
-HASHED = ("seq", "occurred_at", "actor_id", "actor_name", "organisation_id", "action",
-          "object_type", "object_id", "person_id", "outcome", "purpose", "ip", "details")
-# What json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) builds anew at
-# every call: made once, as verify encodes an entry at a time.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# The fields an entry's hash covers, in the order `hashed_bytes` takes their values: sorted, the
+# order of the keys in the canonical JSON.
+HASHED = tuple(sorted(("seq", "occurred_at", "actor_id", "actor_name", "organisation_id",
+                       "action", "object_type", "object_id", "person_id", "outcome", "purpose",
+                       "ip", "details")))
+# json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")), which builds an
+# encoder at every call, made once; the payload is built with its keys in sorted order already.
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def hashed_bytes(prev_hash: str, values: Sequence[object]) -> bytes:
@@ -242,11 +243,16 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
     audit key's public key, also check every seal and that the chain ends sealed; given the
     witness log, that the chain holds every commit it saw."""
     # Read before the chain: every line in it is then of a commit the chain must hold.
-    witnessed = _read_witness(witness)
+    seen, unreadable = _parse_witness(_read_witness(witness) if public_key is not None else [])
+    # What the chain holds at the commits the witness saw, kept as the chain is read.
+    watched = {seq for _, seq, _ in seen}
+    held: dict[int, tuple[int | None, str]] = {}
     prev_hash, expected, checked = GENESIS, 1, 0
     sealed_from = sealed_to = None
-    # Plain rows, not ORM objects: building an object costs more than hashing its entry.
-    rows = session.execute(
+    # Plain rows read on the connection, not through the ORM: building an object, or even an ORM
+    # row, costs more than hashing the entry. The flush is the one the session would autoflush.
+    session.flush()
+    rows = session.connection().execute(
         select(*_VERIFIED).order_by(AuditEntry.seq).execution_options(yield_per=batch))
     fields = len(HASHED)
     for entry in rows:
@@ -261,6 +267,8 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
             if broken:
                 return Verification(checked, *broken)
             sealed_from, sealed_to = sealed_from or entry.seal_from, entry.seq
+        if entry.seq in watched:
+            held[entry.seq] = (entry.seal_from, entry.hash)
         prev_hash, expected, checked = entry.hash, expected + 1, checked + 1
     last = expected - 1
     head = session.get(AuditHead, HEAD_ID)
@@ -280,7 +288,7 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
         start = (sealed_to or 0) + 1
         # The hashes of start..last verified, but they are not sealed: count what came before.
         return Verification(checked - (last - start + 1), start, _unsealed(start, last))
-    broken = _witness_problem(session, witnessed, last)
+    broken = _witness_problem(seen, unreadable, held, last)
     return Verification(checked, *broken) if broken else Verification(checked,
                                                                       sealed_from=sealed_from)
 
@@ -319,28 +327,32 @@ def _read_witness(path: Path | None) -> list[bytes]:
     return data[:data.rfind(b"\n") + 1].splitlines()  # a line being written is left for later
 
 
-def _witness_problem(session: Session, lines: list[bytes],
-                     last: int) -> tuple[int, str] | None:
-    """The earliest commit the witness log saw that the chain no longer holds as it was."""
-    problems: list[tuple[int, str]] = []
+def _parse_witness(lines: list[bytes]) -> tuple[list[tuple[int, int, str]], list[int]]:
+    """The commits a witness log saw (first entry, last entry, hash), and its unreadable lines."""
+    seen: list[tuple[int, int, str]] = []
+    unreadable: list[int] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            first, seq, head_hash = line.decode().split()
+            seen.append((int(first), int(seq), head_hash))
+        except ValueError:
+            unreadable.append(number)
+    return seen, unreadable
+
+
+def _witness_problem(seen: list[tuple[int, int, str]], unreadable: list[int],
+                     held: dict[int, tuple[int | None, str]], last: int) -> tuple[int, str] | None:
+    """The earliest commit the witness log saw that the chain no longer holds as it was; `held`
+    is the chain's (seal_from, hash) at each entry the log names, up to its last entry."""
+    problems = [(last + 1, f"line {number} of the witness log is unreadable")
+                for number in unreadable]
     furthest = 0
-    for start in range(0, len(lines), _WITNESS_BATCH):
-        seen: list[tuple[int, int, str]] = []
-        for number, line in enumerate(lines[start:start + _WITNESS_BATCH], start + 1):
-            try:
-                first, seq, head_hash = line.decode().split()
-                seen.append((int(first), int(seq), head_hash))
-            except ValueError:
-                problems.append((last + 1, f"line {number} of the witness log is unreadable"))
-        held = {seq: (first, head_hash) for seq, first, head_hash in session.execute(
-            select(AuditEntry.seq, AuditEntry.seal_from, AuditEntry.hash)
-            .where(AuditEntry.seq.in_([seq for _, seq, _ in seen])))}
-        for first, seq, head_hash in seen:
-            furthest = max(furthest, seq)
-            if seq <= last and held.get(seq) != (first, head_hash):
-                which = "it is" if first == seq else f"entries {first} to {seq} are"
-                problems.append((first, f"{which} not what the witness log saw committed "
-                                        "(rewritten, or removed and written again)"))
+    for first, seq, head_hash in seen:
+        furthest = max(furthest, seq)
+        if seq <= last and held.get(seq) != (first, head_hash):
+            which = "it is" if first == seq else f"entries {first} to {seq} are"
+            problems.append((first, f"{which} not what the witness log saw committed "
+                                    "(rewritten, or removed and written again)"))
     if furthest > last:
         problems.append((last + 1, f"the witness log saw entries up to {furthest} committed, "
                                    f"the chain ends at entry {last}: entries were removed"))
