@@ -14,6 +14,7 @@ writers. "writers waiting" is how many of them, on average, PostgreSQL saw waiti
 (sampled every 10 ms), audited (plain).
 
     .venv/bin/python bench/audit_bench.py [--entries 200000] [--per-commit 1] [--seconds 2]
+        [--backend postgresql|sqlite]... [--part writers|verify]...
 """
 
 from __future__ import annotations
@@ -273,26 +274,19 @@ def bench_verify(sessions: sessionmaker[Session], sealer: audit.Sealer, rounds: 
         print(f"{name:<44}{rate:>12,.0f}{rate / base:>12.3f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=200_000)
-    parser.add_argument("--per-commit", type=int, default=1,
-                        help="entries under one seal in the chain verified (a web request: 1)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="per writers measurement")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    for backend in args.backend or ("postgresql", "sqlite"):
-        sealer = audit.Sealer(lambda: load_or_create_key(folder / "audit.pem"),
-                              lambda backend=backend: folder / f"{backend}-witness.log")
-        url, drop = scratch_url(backend, None)
-        engine = make_engine(url, pool_size=max(WRITERS), max_overflow=0)
-        try:
-            schema.upgrade(engine)
-            PLAIN.create(engine)
-            event.listen(engine, "after_cursor_execute", note_head_lock)
-            sessions = make_session_factory(engine, {audit.SEALER: sealer})
+def bench_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
+    """The parts asked for, on a scratch database of `backend`."""
+    sealer = audit.Sealer(lambda: load_or_create_key(folder / "audit.pem"),
+                          lambda: folder / f"{backend}-witness.log")
+    url, drop = scratch_url(backend, None)
+    engine = make_engine(url, pool_size=max(WRITERS), max_overflow=0)
+    try:
+        schema.upgrade(engine)
+        PLAIN.create(engine)
+        event.listen(engine, "after_cursor_execute", note_head_lock)
+        sessions = make_session_factory(engine, {audit.SEALER: sealer})
+        parts = args.part or ("writers", "verify")
+        if "writers" in parts:
             print(f"== {backend}: commits/s of one request's transaction ({args.seconds:g} s, "
                   f"median of {args.rounds}; waiting: audited (plain))")
             if backend == "postgresql":
@@ -300,15 +294,31 @@ def main() -> None:
                     bench_writers(sessions, args.seconds, args.rounds, partial(lock_waiters, conn))
             else:
                 bench_writers(sessions, args.seconds, args.rounds, None)
+        if "verify" in parts:
             started = time.perf_counter()
             fill_chain(sessions, sealer, args.entries, args.per_commit)
             print(f"== {backend}: verify ({args.entries:,} entries appended, {args.per_commit} "
                   f"a seal, in {time.perf_counter() - started:.0f} s; SHA-256 best of "
                   f"{args.rounds})")
             bench_verify(sessions, sealer, args.rounds)
-        finally:
-            engine.dispose()
-            drop()
+    finally:
+        engine.dispose()
+        drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--per-commit", type=int, default=1,
+                        help="entries under one seal in the chain verified (a web request: 1)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per writers measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), action="append")
+    parser.add_argument("--part", choices=("writers", "verify"), action="append")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp())
+    for backend in args.backend or ("postgresql", "sqlite"):
+        bench_backend(backend, args, folder)
 
 
 if __name__ == "__main__":
