@@ -251,7 +251,8 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
     sealed_from = sealed_to = None
     # Plain rows read on the connection, not through the ORM: building an object, or even an ORM
     # row, costs more than hashing the entry. The flush is the one the session would autoflush.
-    session.flush()
+    if session.autoflush:
+        session.flush()
     rows = session.connection().execute(
         select(*_VERIFIED).order_by(AuditEntry.seq).execution_options(yield_per=batch))
     fields = len(HASHED)
