@@ -5,6 +5,7 @@ chain consistently (the seals and the witness log tell)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,25 @@ def test_entries_carry_time_actor_organisation_object_ip_and_link(client, auth, 
     assert entry.organisation_id == org(db, "TTG-HANOI").id
     assert entry.ip == "10.1.2.3" and entry.occurred_at.tzinfo is not None
     assert entry.prev_hash == previous.hash and entry.hash == entry_hash(entry)
+
+
+def test_an_entrys_hash_covers_the_same_bytes_as_ever():
+    # Chains already written must verify: sorted keys, text unescaped, no spaces, microseconds.
+    entry = AuditEntry(
+        seq=42, occurred_at=dt.datetime(2026, 12, 1, 8, 5, 3, 120, tzinfo=dt.UTC), actor_id=7,
+        actor_name="clerk.hanoi", organisation_id=None, action="record.view",
+        object_type="person", object_id="4711", person_id=4711, outcome="success",
+        purpose='Đối chiếu theo công văn 12/CV "trích"', ip=None, details='{"q": "Nguyễn"}',
+        prev_hash="ab" * 32)
+    canonical = (
+        '{"action":"record.view","actor_id":7,"actor_name":"clerk.hanoi",'
+        '"details":"{\\"q\\": \\"Nguyễn\\"}","ip":null,"object_id":"4711","object_type":"person",'
+        '"occurred_at":"2026-12-01T08:05:03.000120+00:00","organisation_id":null,'
+        '"outcome":"success","person_id":4711,'
+        '"purpose":"Đối chiếu theo công văn 12/CV \\"trích\\"","seq":42}')
+    values = [getattr(entry, name) for name in audit.HASHED]
+    assert audit.hashed_bytes(entry.prev_hash, values) == f"{'ab' * 32}\n{canonical}".encode()
+    assert entry_hash(entry) == "099a5c9eaedb558ff8480120272ae26b3ae91edc83350096e492a199daa1ad57"
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_entry SET action = 'x' WHERE seq = 1",
@@ -248,6 +268,21 @@ def test_cutting_off_the_end_is_caught_by_the_witness_log_also_once_the_chain_gr
     result = verify(runner)
     assert result.exit_code == 1
     assert f"BROKEN at entry {kept + 1}: it is not what the witness log saw" in result.output
+
+
+def test_an_unreadable_witness_line_is_named_after_the_chains_last_entry(app, runner, client,
+                                                                         auth, db):
+    auth.login("clerk.hanoi")
+    search(client, "Tran", db)
+    log = Path(app.instance_path) / "audit-witness.log"
+    lines = log.read_text().count("\n")
+    with log.open("a") as witness:
+        witness.write("not a seal\n")
+    search(client, "Nguyen", db)  # commits after the line still verify against the log
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert (f"BROKEN at entry {head_seq(db) + 1}: line {lines + 1} of the witness log is "
+            "unreadable") in result.output
 
 
 def test_verify_names_an_edited_entry(runner, db):

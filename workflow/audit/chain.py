@@ -12,14 +12,14 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import event, select
+from sqlalchemy import Row, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from workflow.context import Actor
@@ -39,7 +39,6 @@ _WITNESSED = "audit_witnessed"
 _MARKS = "audit_savepoints"
 # What a rolled-back savepoint takes back: entries kept aside, and witness lines of entries chained.
 _UNDONE = (_PENDING, _WITNESSED)
-_WITNESS_BATCH = 1000
 log = logging.getLogger(__name__)
 
 
@@ -88,29 +87,28 @@ class Outcome:
     DENIED = "denied"
 
 
-def _canonical(entry: AuditEntry) -> str:
-    payload = {
-        "seq": entry.seq,
-        "occurred_at": entry.occurred_at.isoformat(timespec="microseconds"),
-        "actor_id": entry.actor_id,
-        "actor_name": entry.actor_name,
-        "organisation_id": entry.organisation_id,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "person_id": entry.person_id,
-        "outcome": entry.outcome,
-        "purpose": entry.purpose,
-        "ip": entry.ip,
-        "details": entry.details,
-    }
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# The fields an entry's hash covers, in the order `hashed_bytes` takes their values: sorted, the
+# order of the keys in the canonical JSON.
+HASHED = tuple(sorted(("seq", "occurred_at", "actor_id", "actor_name", "organisation_id",
+                       "action", "object_type", "object_id", "person_id", "outcome", "purpose",
+                       "ip", "details")))
+# json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")), which builds an
+# encoder at every call, made once; the payload is built with its keys in sorted order already.
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def hashed_bytes(prev_hash: str, values: Sequence[object]) -> bytes:
+    """What an entry's hash is taken over: the previous hash, a newline and the canonical JSON
+    of the entry's HASHED fields (their values given in that order)."""
+    payload = dict(zip(HASHED, values, strict=True))
+    payload["occurred_at"] = payload["occurred_at"].isoformat(timespec="microseconds")
+    return (prev_hash + "\n" + _CANONICAL_JSON.encode(payload)).encode()
 
 
 def entry_hash(entry: AuditEntry) -> str:
     """The hash of an entry: SHA-256 over the previous hash and the entry's canonical content."""
-    data = (entry.prev_hash + "\n" + _canonical(entry)).encode()
-    return hashlib.sha256(data).hexdigest()
+    values = [getattr(entry, name) for name in HASHED]
+    return hashlib.sha256(hashed_bytes(entry.prev_hash, values)).hexdigest()
 
 
 def record(
@@ -217,6 +215,11 @@ def _forget_on_rollback(session: Session, previous_transaction: SessionTransacti
                 del session.info[key][mark:]
 
 
+# What verify reads of each entry: the hashed fields first, in the order of HASHED.
+_VERIFIED = (*(getattr(AuditEntry, name) for name in HASHED), AuditEntry.prev_hash,
+             AuditEntry.hash, AuditEntry.seal_from, AuditEntry.seal)
+
+
 @dataclass(frozen=True)
 class Verification:
     """Result of checking the chain: how many entries were good and the first broken one."""
@@ -240,24 +243,33 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
     audit key's public key, also check every seal and that the chain ends sealed; given the
     witness log, that the chain holds every commit it saw."""
     # Read before the chain: every line in it is then of a commit the chain must hold.
-    witnessed = _read_witness(witness)
+    seen, unreadable = _parse_witness(_read_witness(witness) if public_key is not None else [])
+    # What the chain holds at the commits the witness saw, kept as the chain is read.
+    watched = {seq for _, seq, _ in seen}
+    held: dict[int, tuple[int | None, str]] = {}
     prev_hash, expected, checked = GENESIS, 1, 0
     sealed_from = sealed_to = None
-    rows = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    ).scalars()
+    # Plain rows read on the connection, not through the ORM: building an object, or even an ORM
+    # row, costs more than hashing the entry. The flush is the one the session would autoflush.
+    if session.autoflush:
+        session.flush()
+    rows = session.connection().execute(
+        select(*_VERIFIED).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    fields = len(HASHED)
     for entry in rows:
         if entry.seq != expected:
             return Verification(checked, expected, f"entry {expected} is missing")
         if entry.prev_hash != prev_hash:
             return Verification(checked, entry.seq, "does not link to the entry before it")
-        if entry_hash(entry) != entry.hash:
+        if hashlib.sha256(hashed_bytes(prev_hash, entry[:fields])).hexdigest() != entry.hash:
             return Verification(checked, entry.seq, "content does not match its hash")
         if public_key is not None and entry.seal is not None and entry.seal_from is not None:
             broken = _seal_problem(public_key, entry, sealed_to)
             if broken:
                 return Verification(checked, *broken)
             sealed_from, sealed_to = sealed_from or entry.seal_from, entry.seq
+        if entry.seq in watched:
+            held[entry.seq] = (entry.seal_from, entry.hash)
         prev_hash, expected, checked = entry.hash, expected + 1, checked + 1
     last = expected - 1
     head = session.get(AuditHead, HEAD_ID)
@@ -277,12 +289,12 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
         start = (sealed_to or 0) + 1
         # The hashes of start..last verified, but they are not sealed: count what came before.
         return Verification(checked - (last - start + 1), start, _unsealed(start, last))
-    broken = _witness_problem(session, witnessed, last)
+    broken = _witness_problem(seen, unreadable, held, last)
     return Verification(checked, *broken) if broken else Verification(checked,
                                                                       sealed_from=sealed_from)
 
 
-def _seal_problem(public_key: Ed25519PublicKey, entry: AuditEntry,
+def _seal_problem(public_key: Ed25519PublicKey, entry: Row,
                   sealed_to: int | None) -> tuple[int, str] | None:
     first = entry.seal_from
     assert first is not None and entry.seal is not None
@@ -316,28 +328,32 @@ def _read_witness(path: Path | None) -> list[bytes]:
     return data[:data.rfind(b"\n") + 1].splitlines()  # a line being written is left for later
 
 
-def _witness_problem(session: Session, lines: list[bytes],
-                     last: int) -> tuple[int, str] | None:
-    """The earliest commit the witness log saw that the chain no longer holds as it was."""
-    problems: list[tuple[int, str]] = []
+def _parse_witness(lines: list[bytes]) -> tuple[list[tuple[int, int, str]], list[int]]:
+    """The commits a witness log saw (first entry, last entry, hash), and its unreadable lines."""
+    seen: list[tuple[int, int, str]] = []
+    unreadable: list[int] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            first, seq, head_hash = line.decode().split()
+            seen.append((int(first), int(seq), head_hash))
+        except ValueError:
+            unreadable.append(number)
+    return seen, unreadable
+
+
+def _witness_problem(seen: list[tuple[int, int, str]], unreadable: list[int],
+                     held: dict[int, tuple[int | None, str]], last: int) -> tuple[int, str] | None:
+    """The earliest commit the witness log saw that the chain no longer holds as it was; `held`
+    is the chain's (seal_from, hash) at each entry the log names, up to its last entry."""
+    problems = [(last + 1, f"line {number} of the witness log is unreadable")
+                for number in unreadable]
     furthest = 0
-    for start in range(0, len(lines), _WITNESS_BATCH):
-        seen: list[tuple[int, int, str]] = []
-        for number, line in enumerate(lines[start:start + _WITNESS_BATCH], start + 1):
-            try:
-                first, seq, head_hash = line.decode().split()
-                seen.append((int(first), int(seq), head_hash))
-            except ValueError:
-                problems.append((last + 1, f"line {number} of the witness log is unreadable"))
-        held = {seq: (first, head_hash) for seq, first, head_hash in session.execute(
-            select(AuditEntry.seq, AuditEntry.seal_from, AuditEntry.hash)
-            .where(AuditEntry.seq.in_([seq for _, seq, _ in seen])))}
-        for first, seq, head_hash in seen:
-            furthest = max(furthest, seq)
-            if seq <= last and held.get(seq) != (first, head_hash):
-                which = "it is" if first == seq else f"entries {first} to {seq} are"
-                problems.append((first, f"{which} not what the witness log saw committed "
-                                        "(rewritten, or removed and written again)"))
+    for first, seq, head_hash in seen:
+        furthest = max(furthest, seq)
+        if seq <= last and held.get(seq) != (first, head_hash):
+            which = "it is" if first == seq else f"entries {first} to {seq} are"
+            problems.append((first, f"{which} not what the witness log saw committed "
+                                    "(rewritten, or removed and written again)"))
     if furthest > last:
         problems.append((last + 1, f"the witness log saw entries up to {furthest} committed, "
                                    f"the chain ends at entry {last}: entries were removed"))
