@@ -102,3 +102,15 @@ def test_forms_without_the_csrf_token_are_refused(app, database_url):
 def test_passwords_are_stored_as_argon2id(db):
     user = db.execute(select(User).where(User.username == "clerk.hanoi")).scalar_one()
     assert user.password_hash.startswith("$argon2id$")
+
+
+def test_an_unknown_username_costs_a_real_argon2id_check():
+    """The stand-in hash checked for an unknown username has the hasher's own parameters, so
+    the check takes as long as a real one (it is written out, not computed at import)."""
+    from argon2 import PasswordHasher
+
+    from workflow.security import passwords
+
+    hasher = PasswordHasher()
+    assert hasher.verify(passwords.DUMMY_HASH, "not-a-real-password")
+    assert not hasher.check_needs_rehash(passwords.DUMMY_HASH)

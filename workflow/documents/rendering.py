@@ -15,46 +15,64 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
-from pypdf import PdfReader, PdfWriter
-from weasyprint import CSS, HTML
-from weasyprint.document import Document, Page
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from workflow.documents.contents import Section, carried_over, joined
+
+# WeasyPrint and pypdf load in a second: imported when a document is first rendered, so that a
+# command or a worker that renders nothing starts without them.
+if TYPE_CHECKING:
+    from weasyprint.document import Document, Page
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
 
 ASSETS = Path(__file__).resolve().parent
 PNG_DATA = "data:image/png;base64,"
 IMAGE_CACHE = 64
 
 
-class AssetsOnly(URLFetcher):
-    """Fetches files inside the bundled assets folder; refuses and remembers everything else."""
+@cache
+def _assets_only() -> type:
+    """The fetcher class, made on first use (it subclasses WeasyPrint's)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols={"file"}, allow_redirects=False)
-        self.refused: list[str] = []
+    class AssetsOnly(URLFetcher):
+        """Fetches files inside the bundled assets folder; refuses and remembers everything
+        else."""
 
-    def fetch(self, url, headers=None):
-        """Only file:// URLs that resolve inside the assets folder, and PNG images carried in
-        the document itself (a signature's, a seal's: `data:image/png;base64,`)."""
-        if url.startswith(PNG_DATA):
-            try:
-                body = base64.b64decode(url.removeprefix(PNG_DATA), validate=True)
-            except binascii.Error as error:
-                raise ValueError("refused a malformed image") from error
-            return URLFetcherResponse(url, body, {"Content-Type": "image/png"})
-        if url.startswith("file://"):
-            path = Path(url.removeprefix("file://").split("?")[0]).resolve()
-            if path.is_relative_to(ASSETS) and path.is_file():
-                return super().fetch(url, headers)
-        self.refused.append(url)
-        raise ValueError(f"refused to fetch {url}")
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            """Only file:// URLs that resolve inside the assets folder, and PNG images carried
+            in the document itself (a signature's, a seal's: `data:image/png;base64,`)."""
+            if url.startswith(PNG_DATA):
+                try:
+                    body = base64.b64decode(url.removeprefix(PNG_DATA), validate=True)
+                except binascii.Error as error:
+                    raise ValueError("refused a malformed image") from error
+                return URLFetcherResponse(url, body, {"Content-Type": "image/png"})
+            if url.startswith("file://"):
+                path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+                if path.is_relative_to(ASSETS) and path.is_file():
+                    return super().fetch(url, headers)
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url}")
+
+    return AssetsOnly
+
+
+def __getattr__(name: str):
+    """`AssetsOnly`, the fetcher class, made when first asked for (PEP 562)."""
+    if name == "AssetsOnly":
+        return _assets_only()
+    raise AttributeError(name)
 
 
 def vn_date_line(place: str, day: dt.date) -> str:
@@ -99,24 +117,28 @@ class Renderer:
 
     @cached_property
     def _fonts(self) -> FontConfiguration:
+        from weasyprint.text.fonts import FontConfiguration
+
         return FontConfiguration()
 
     def html(self, template: str, context: dict) -> str:
         """The HTML of one template with a context of plain values (autoescaped)."""
         return self.env.get_template(template).render(**context)
 
-    def render(self, template: str, context: dict, fetcher: AssetsOnly | None = None) -> bytes:
+    def render(self, template: str, context: dict, fetcher: URLFetcher | None = None) -> bytes:
         """The PDF of one template with a context of plain values."""
         return self.render_pages(template, context, fetcher).pdf
 
     def render_pages(self, template: str, context: dict,
-                     fetcher: AssetsOnly | None = None) -> Rendered:
+                     fetcher: URLFetcher | None = None) -> Rendered:
         """The PDF and its page count."""
         document = self._layout(template, context, fetcher)
         return Rendered(_written(document.pages, document), len(document.pages))
 
-    def _layout(self, template: str, context: dict, fetcher: AssetsOnly | None = None):
-        fetcher = fetcher or AssetsOnly()
+    def _layout(self, template: str, context: dict, fetcher: URLFetcher | None = None):
+        from weasyprint import CSS, HTML
+
+        fetcher = fetcher or _assets_only()()
         css = CSS(filename=str(ASSETS / "document.css"), font_config=self._fonts,
                   url_fetcher=fetcher)
         html = HTML(string=self.html(template, context), base_url=ASSETS.as_uri() + "/",
@@ -134,6 +156,8 @@ class Renderer:
         next part (`carried_over`), so that no page but the document's last ends short."""
         if len(parts) == 1:
             return self.render_pages(template, context | {"sections": parts[0]})
+        from pypdf import PdfReader, PdfWriter
+
         writer = PdfWriter()
         pages, carried = 0, []
         title = template

@@ -8,8 +8,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 # Why a day was not counted: the kinds the deadline explainer names.
 WEEKEND, HOLIDAY, DAY_OFF, PAUSED = "weekend", "holiday", "day_off", "paused"
@@ -67,6 +69,8 @@ class WorkCalendar:
 
     @cached_property
     def _public(self) -> holidays.HolidayBase:
+        import holidays  # its calendars (lunar, Hebrew, …) load in 0.2 s: only when counting
+
         return holidays.country_holidays("VN", language="vi")
 
     def with_changes(self, days_off: Mapping[dt.date, str],
