@@ -36,15 +36,17 @@ def backup_key(*, create: bool) -> bytes | None:
     return encryption.key_from_text(path.read_text("ascii")) if path.exists() else None
 
 
-def _record(action: str, outcome: str, details: dict) -> None:
-    """Write the run to the live database's audit trail (a backup never holds its own entry)."""
+def _record(drill: bool, outcome: str, details: dict) -> None:
+    """Write a backup's or a drill's run to the live database's audit trail (a backup never
+    holds its own entry)."""
     with app_sessions()() as session:
-        audit.record(session, Actor(None, "cron"), action, outcome=outcome,
-                     object_type="command", object_id=action, details=details)
+        audit.record(session, Actor(None, "cron"), "backup.drill" if drill else "backup.create",
+                     outcome=outcome, object_type="command",
+                     object_id="restore-drill" if drill else "backup", details=details)
         session.commit()
 
 
-def _failure(action: str, details: dict, error: Exception) -> click.ClickException:
+def _failure(drill: bool, details: dict, error: Exception) -> click.ClickException:
     """A run that failed: recorded as such, and its reason as the command's error."""
     if isinstance(error, DomainError):
         reason = error.message % error.params
@@ -53,7 +55,7 @@ def _failure(action: str, details: dict, error: Exception) -> click.ClickExcepti
         reason = f"{tool} failed: {(error.stderr or b'').decode(errors='replace')[-500:]}"
     else:
         reason = str(error)
-    _record(action, audit.Outcome.FAILURE, {**details, "reason": reason})
+    _record(drill, audit.Outcome.FAILURE, {**details, "reason": reason})
     return click.ClickException(reason)
 
 
@@ -90,9 +92,9 @@ def backup_command(path: str | None, directory: str | None, keep_daily: int | No
             written, deleted = Path(path), []
             manifest = backup.back_up(app_engine(), written, key)
     except (DomainError, subprocess.CalledProcessError, OSError) as error:
-        raise _failure("backup.create", details, error) from error
+        raise _failure(False, details, error) from error
     rows = sum(manifest["counts"].values())
-    _record("backup.create", audit.Outcome.SUCCESS,
+    _record(False, audit.Outcome.SUCCESS,
             {"file": str(written), "tables": len(manifest["counts"]), "rows": rows,
              "key_id": manifest["encryption"]["key_fingerprint"], "deleted": len(deleted)})
     click.echo(f"Backed up {len(manifest['counts'])} tables, {rows} rows (audit head "
@@ -160,13 +162,13 @@ def restore_drill_command(directory: str | None, max_age_hours: float | None) ->
     try:
         result = backup.drill(Path(directory), app_engine(), backup_key(create=False))
     except (DomainError, subprocess.CalledProcessError, OSError) as error:
-        raise _failure("backup.drill", details, error) from error
+        raise _failure(True, details, error) from error
     check, made = result.check, dt.datetime.fromisoformat(result.manifest["created_at"])
     age = utcnow() - made
     problems = list(check.problems)
     if max_age_hours is not None and age > dt.timedelta(hours=max_age_hours):
         problems.append(f"the latest backup is {age} old, more than {max_age_hours} hours")
-    _record("backup.drill", audit.Outcome.FAILURE if problems else audit.Outcome.SUCCESS,
+    _record(True, audit.Outcome.FAILURE if problems else audit.Outcome.SUCCESS,
             {"file": str(result.path), "tables": len(check.counts),
              "rows": sum(check.counts.values()), "checked": check.audit_entries,
              **({"reason": "; ".join(problems)} if problems else {})})
