@@ -105,9 +105,9 @@ def back_up(engine: Engine, path: Path, key: bytes, *, rotated: bool = False) ->
     except FileExistsError as error:
         raise Conflict(N_("%(path)s exists already; a backup never overwrites a file."),
                        path=str(path)) from error
-    manifest = _manifest(engine)
     try:
         with target:
+            manifest = _manifest(engine)
             if engine.dialect.name == "sqlite":
                 manifest["counts"], digest = _back_up_sqlite(engine, target, key)
             else:
