@@ -172,6 +172,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Webhooks go over HTTPS; plain HTTP only to these hosts (a test receiver on the
         # loopback), e.g. CUSTODY_WEBHOOKS_HTTP_HOSTS='["127.0.0.1"]'.
         WEBHOOKS_HTTP_HOSTS=(),
+        # Backups (`custody backup`, `restore-drill`): encrypted with BACKUP_KEY (base64, e.g.
+        # CUSTODY_BACKUP_KEY from a secret store) or else the key file BACKUP_KEY_FILE names
+        # (default instance/backup-key, made by the first backup); `--rotate` keeps the newest
+        # of this many days, weeks and months; the drill reads BACKUP_DIR unless given a folder
+        # and fails when the latest backup is older than BACKUP_DRILL_MAX_AGE_HOURS (if set).
+        BACKUP_KEY=None,
+        BACKUP_KEY_FILE=None,
+        BACKUP_DIR=None,
+        BACKUP_KEEP_DAILY=7,
+        BACKUP_KEEP_WEEKLY=4,
+        BACKUP_KEEP_MONTHLY=12,
+        BACKUP_DRILL_MAX_AGE_HOURS=None,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]

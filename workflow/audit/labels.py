@@ -35,6 +35,7 @@ GROUPS: dict[str, str] = {
     "mail": N_("Mail notifications"),
     "calendar": N_("Working-day calendar"),
     "webhook": N_("Webhooks of requesting bodies"),
+    "backup": N_("Backups"),
 }
 
 ACTIONS: dict[str, str] = {
@@ -168,6 +169,9 @@ ACTIONS: dict[str, str] = {
     "report.supersede": N_("Report replaced by its correction"),
     "pki.import": N_("Signing certificate installed"),
     "pki.enrol_token": N_("Personal signing token enrolled"),
+    # Backups (`custody backup`, `custody restore-drill`)
+    "backup.create": N_("Backup written"),
+    "backup.drill": N_("Restore drill run"),
 }
 
 # What `object_type` names (records: the labels their history uses).
@@ -261,6 +265,8 @@ DETAILS: dict[str, str] = {
     "request": N_("Request"),
     "document": N_("Document (number)"),
     "sha256": N_("File fingerprint (SHA-256)"),
+    "tables": N_("Tables"),
+    "deleted": N_("Older backups deleted"),
     "org": N_("Organisation"),
     "year": N_("Year"),
     "pages": N_("Pages"),
