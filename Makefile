@@ -26,7 +26,7 @@ $(MO): $(PO) $(STAMP)
 run: install
 	$(BIN)/custody init
 	$(BIN)/custody demo --if-empty --host $(HOST) --port $(PORT)
-	$(BIN)/custody serve --host $(HOST) --port $(PORT)
+	$(BIN)/custody serve --host $(HOST) --port $(PORT) --with-worker
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,8 +2,8 @@
 `accounts` (users, API tokens, an authenticator key's code), `audit` (verify, checkpoint,
 export, the sweep), `calendar` (the government's days off and working days), `records` (bulk
 import), `documents` (extracts, signing keys), `exchange` (packages, trust, feeds), `mail` (the
-outbox), `webhooks` (their outbox) and `ops` (backup, restore and its
-drill, the database role)."""
+outbox), `webhooks` (their outbox), `worker` (all of the scheduled work, run by itself) and
+`ops` (backup, restore and its drill, the database role)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,14 @@ def register(app: Flask) -> None:
     from web.cli.records import import_records_command
     from web.cli.server import demo_command, init_command, serve_command
     from web.cli.webhooks import webhooks_group
+    from web.cli.worker import worker_command
 
     for command in (init_command, demo_command, create_user_command, audit_group, serve_command,
                     sweep_command, create_token_command, list_tokens_command,
                     revoke_token_command, pki_group, extract_group, backup_command,
                     restore_command, restore_drill_command, grant_app_role_command,
                     exchange_group, import_records_command, mail_group, calendar_group,
-                    webhooks_group):
+                    webhooks_group, worker_command):
         app.cli.add_command(command)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess  # noqa: S404 - starts `custody worker` with fixed arguments
+import sys
 
 import click
 from flask import Flask, current_app
@@ -157,7 +159,11 @@ def public_url_warning(host: str, public_base_url: str | None) -> str | None:
 @click.option("--workers", type=click.IntRange(min=1),
               help="Default: 2 × cores + 1 with a shared rate-limit store, else 1.")
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
+@click.option("--with-worker", is_flag=True,
+              help="Also run `custody worker` (the scheduled work) beside the server, stopped "
+                   "with it: one machine, one command (`make run`).")
+def serve_command(host: str, port: int, workers: int | None, threads: int,
+                  with_worker: bool) -> None:
     """Serve the application with gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
@@ -195,4 +201,19 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
     click.echo(f"Serving on {serving_base_url(host, port)} with {workers} worker(s) × {threads} "
                f"threads (audit key {checkpoints.key_id(audit_key)}); documents point to "
                f"{app.config['PUBLIC_BASE_URL'] or 'the address each request came to'}")
-    Server().run()
+    scheduled = _start_worker(host, port) if with_worker else None
+    try:
+        Server().run()
+    finally:
+        if scheduled is not None:
+            scheduled.terminate()
+            scheduled.wait(timeout=30)
+
+
+def _start_worker(host: str, port: int) -> subprocess.Popen:
+    """`custody worker` in a process of its own (its own database connections), told where
+    this server answers so that its mail links point here."""
+    env = {**os.environ, "CUSTODY_SERVING_BASE_URL": serving_base_url(host, port)}
+    click.echo("Scheduled work: `custody worker` runs beside the server.")
+    return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", "from web.cli import main; main()", "worker"], env=env)

@@ -40,6 +40,7 @@ from workflow.models.requests import (
     RequestStep,
     RequestTransition,
 )
+from workflow.models.schedule import ScheduledRun
 from workflow.models.sessions import UserSession
 from workflow.models.statistics import StatisticsSnapshot
 from workflow.models.tokens import ApiToken
@@ -92,6 +93,7 @@ __all__ = [
     "FacilityReport",
     "Mandate",
     "RequesterVetting",
+    "ScheduledRun",
     "Webhook",
     "WebhookAttempt",
     "WebhookOutbox",

@@ -1,0 +1,46 @@
+"""`custody worker`: the scheduled work, run by the installation itself (see `web.worker`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from web import worker
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run what is due now, then stop (for a test or cron).")
+@click.option("--status", "show_status", is_flag=True, help="Show the latest runs and stop.")
+@click.option("--tick", default=20, show_default=True, type=click.IntRange(min=1, max=300),
+              help="Seconds between looks at the schedule.")
+@with_appcontext
+def worker_command(once: bool, show_status: bool, tick: int) -> None:
+    """Run the scheduled work: the sweep every 15 minutes, mail every 2 (and the daily digest),
+    webhooks every minute, the extracts' retention daily, and with BACKUP_DIR a rotated
+    encrypted backup daily and its restore drill weekly. Several workers may run: each slot is
+    run by one of them."""
+    app = current_app._get_current_object()
+    if show_status:
+        for run in worker.status(app):
+            took = (f"{(run.finished_at - run.started_at).total_seconds():.1f} s"
+                    if run.finished_at else "running")
+            first = (run.summary or "").splitlines()[:1]
+            click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC  {run.task:<17} "
+                       f"{run.outcome:<8} {took:>9}  {first[0] if first else ''}")
+        return
+    enabled = [t.name for t in worker.TASKS if t.enabled(app.config)]
+    click.echo(f"Worker {worker.worker_name()}: {', '.join(enabled)}.")
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    while True:
+        for outcome in worker.run_due(app):
+            click.echo(f"{outcome.task}: {'done' if outcome.ok else 'FAILED'}")
+        if once or stop.wait(tick):
+            break
+    click.echo("Worker stopped.")
