@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileSize
 from wtforms import (
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -62,6 +63,9 @@ class RequestForm(Form):
         FileAllowed(["pdf", "jpg", "jpeg", "png"], _l("A PDF, JPEG or PNG file.")),
         FileSize(max_size=10 * 1024 * 1024, message=_l("At most 10 MB."))])
 
+    # Set by the page when a requester outside the state files about a person they act for.
+    mandate_id = HiddenField(filters=[lambda v: int(v) if v and str(v).isdigit() else None])
+
     def request_input(self, scan_ref: str | None) -> RequestInput:
         """The values for the domain."""
         return RequestInput(
@@ -74,7 +78,8 @@ class RequestForm(Form):
             statistics_org_id=self.statistics_org_id.data or None,
             period_from=self.period_from.data, period_to=self.period_to.data,
             scan_ref=scan_ref, on_behalf_of_id=self.on_behalf_of_id.data,
-            requester_reference=self.requester_reference.data)
+            requester_reference=self.requester_reference.data,
+            mandate_id=self.mandate_id.data)
 
 
 class ApproveForm(Form):

@@ -96,3 +96,15 @@ def test_a_clerk_registers_a_relative_and_the_lawyer_sees_who_read(page, db, wid
     expect(page.locator(".reads-list").first).to_contain_text(org(db, "CA-HANOI").name)
     _fits(page, width)
     shot(page, f"client-reads-{width}")
+    # The lawyer asks about the client without typing the client's identity number.
+    page.goto("/clients")
+    page.locator(".case-list li").filter(has_text=person.full_name).get_by_role(
+        "link", name="Đề nghị cung cấp thông tin về người này").click()
+    expect(page.get_by_text(f"Về {person.full_name}, người Ông/Bà đại diện.")).to_be_visible()
+    page.locator("input[name=categories]").first.check()
+    page.get_by_label("Mục đích").fill("Phục vụ việc bào chữa cho thân chủ")
+    page.get_by_label("Căn cứ", exact=True).fill("Điều 12 Nghị định 121/2017/NĐ-CP")
+    _fits(page, width)
+    shot(page, f"client-request-{width}")
+    page.get_by_role("button", name="Lập và gửi yêu cầu").click()
+    expect(page.get_by_role("status").first).to_contain_text("Đã gửi yêu cầu")

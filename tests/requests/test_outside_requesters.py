@@ -452,3 +452,27 @@ def test_every_list_of_theirs_is_audited(world, db):
     world.act(requesters.mandates_seen, world.actor("clerk.hanoi"),
               world.user("lawyer.demo").id)
     assert last_audit(db, "requester.mandates").person_id == kiosk_person(db)
+
+
+def test_a_relative_names_the_person_by_the_mandate(world, db, client, auth):
+    mine, theirs = _mandate(db, "relative.demo"), _mandate(db, "lawyer.demo")
+    data = _input(_client(db))
+    data.identity_number, data.mandate_id = None, mine.id
+    request = world.act(filing.file_request, world.actor("relative.demo"), data)
+    assert request.subject_person_id == mine.person_id
+    data.mandate_id = theirs.id  # another requester's mandate: as if there were none
+    with pytest.raises(InvalidInput, match="None of the persons you act for"):
+        world.act(filing.file_request, world.actor("relative.demo"), data)
+    data.mandate_id = mine.id  # a clerk cannot borrow it either
+    with pytest.raises(InvalidInput):
+        world.act(filing.file_request, world.actor("clerk.hcm"), data)
+    auth.login("relative.demo")
+    page = client.get(f"/requests/new?mandate={mine.id}")
+    assert page.status_code == 200 and _client(db).full_name in page.data.decode()
+    assert client.get(f"/requests/new?mandate={theirs.id}").status_code == 404
+    response = client.post(f"/requests/new?mandate={mine.id}", data={
+        "mandate_id": str(mine.id), "subject_kind": "person", "categories": ["episodes"],
+        "purpose": "Gia đình cần biết thời hạn tạm giam", "provision": "pdf",
+        "legal_basis": "Điều 12 Nghị định 121/2017", "urgency": "normal",
+        "channel": "network", "action": "submit"})
+    assert response.status_code == 302, response.data.decode()[:2000]

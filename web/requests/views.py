@@ -75,6 +75,9 @@ def new():
             raise Forbidden(requesters.NOT_VOUCHED)
         abort(403)
     form = RequestForm()
+    client = _client_named()
+    if client is not None and not form.is_submitted():
+        form.mandate_id.data, form.subject_kind.data = client.id, SubjectKind.PERSON.value
     form.statistics_org_id.choices = _statistics_scopes(own=outsider is None)
     if not form.is_submitted() and keeps_the_database(current_user.organisation) \
             and outsider is None:
@@ -107,8 +110,23 @@ def new():
                 flash(_("Request %(number)s has been submitted.", number=filed.number),
                       "success")
                 return redirect(url_for(".show", request_id=filed.id))
-    return render_template("requests/new.html", form=form, route=route,
-                           outsider=outsider), status_for(form)
+    return render_template("requests/new.html", form=form, route=route, outsider=outsider,
+                           client=client), status_for(form)
+
+
+def _client_named():
+    """The mandate by which a requester outside the state names the person they ask about
+    (`?mandate=`, then the form's hidden field); None without one, 404 for any other."""
+    wanted = request.values.get("mandate") or request.form.get("mandate_id")
+    if not wanted:
+        return None
+    mandate = next((m for m in requesters.live_mandates(db.session(), current_user,
+                                                        actor().today)
+                    if str(m.id) == wanted), None) \
+        if requesters.is_outside_requester(current_user) else None
+    if mandate is None:
+        raise NotFound(N_("No such mandate."))
+    return mandate
 
 
 def _outsider_filed_for():

@@ -62,6 +62,7 @@ from workflow.requests.requesters import (
     NO_MANDATE,
     NO_MANDATE_HERE,
     is_outside_requester,
+    live_mandates,
     live_vetting,
     mandated_person_ids,
     vetting_of,
@@ -91,6 +92,8 @@ class RequestInput:
     on_behalf_of_id: int | None = None
     statistics_org_id: int | None = None
     requester_reference: str | None = None
+    # A requester outside the state may name the person by their mandate instead.
+    mandate_id: int | None = None
 
 
 # A detained person asks for their own records under this article: they are not asked for a
@@ -142,8 +145,11 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
         identified = data.identity_number or data.subject_name
         among = (mandated_person_ids(session, actor.user, actor.today)
                  if is_outside_requester(actor.user) else None)
-        person = (session.get(Person, actor.user.person_id) if _own(actor) and not identified
-                  else _find_subject(session, data, among))
+        if data.mandate_id is not None:
+            person = _mandated_subject(session, actor, data.mandate_id)
+        else:
+            person = (session.get(Person, actor.user.person_id) if _own(actor) and not identified
+                      else _find_subject(session, data, among))
     else:
         question = (data.statistical_question or "").strip()
         if len(question) < 10:
@@ -168,6 +174,16 @@ def _statistics_org(session: Session, data: RequestInput) -> Organisation | None
     if org is None or not keeps_the_database(org):
         raise InvalidInput(N_("Choose a body that keeps the database, or the whole database."))
     return org
+
+
+def _mandated_subject(session: Session, actor: Actor, mandate_id: int) -> Person:
+    """The person a requester outside the state names by one of their own live mandates (a
+    relative need not know the person's identity number)."""
+    mandate = next((m for m in live_mandates(session, actor.user, actor.today)
+                    if m.id == mandate_id), None) if is_outside_requester(actor.user) else None
+    if mandate is None:
+        raise InvalidInput(NO_MANDATE)
+    return mandate.person
 
 
 def _find_subject(session: Session, data: RequestInput, among: set[int] | None) -> Person:
