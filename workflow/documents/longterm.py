@@ -15,7 +15,9 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterable
+from functools import cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from asn1crypto import cms, core
 from asn1crypto import crl as asn1_crl
@@ -25,31 +27,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import general, timestamps
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko.sign.validation.ades import ades_lta_validation
-from pyhanko.sign.validation.policy_decl import (
-    LocalKnowledge,
-    PdfSignatureValidationSpec,
-    SignatureValidationSpec,
-)
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.authority import CertTrustAnchor
-from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
-from pyhanko_certvalidator.policy_decl import (
-    REQUIRE_REVINFO,
-    CertRevTrustPolicy,
-    FreshnessReqType,
-)
-from pyhanko_certvalidator.registry import SimpleCertificateStore, SimpleTrustManager
-from pyhanko_certvalidator.revinfo.archival import CRLContainer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.documents import pki
 from workflow.models import SigningCredential
+
+# pyHanko loads in half a second: imported where a signature is made or validated.
+if TYPE_CHECKING:
+    from pyhanko.sign import timestamps
+    from pyhanko_certvalidator import ValidationContext
 
 DEV_TSA_NAME = "Custody DB development TSA (not for production use)"
 # How long a revocation list is current: a validator wants one issued after the signature.
@@ -132,50 +119,63 @@ def _cached_key(credential: SigningCredential, passphrase: str):
         return key
 
 
-class LocalTimeStamper(DummyTimeStamper):
-    """An RFC 3161 authority inside the application, signing with a key opened once."""
+@cache
+def _local_time_stamper() -> type:
+    """The in-application authority's class, made on first use (it subclasses pyHanko's)."""
+    from pyhanko.sign import general
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    def __init__(self, credential: SigningCredential, key: rsa.RSAPrivateKey,
-                 chain: Iterable[asn1_x509.Certificate]):
-        super().__init__(tsa_cert=pki.asn1_certificates(credential.cert_pem)[0],
-                         tsa_key=None,  # type: ignore[arg-type] - signed by `_sign_tst_info`
-                         certs_to_embed=SimpleCertificateStore.from_certs(list(chain)))
-        self._key = key
+    class LocalTimeStamper(DummyTimeStamper):
+        """An RFC 3161 authority inside the application, signing with a key opened once."""
 
-    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
-                       dt: dt.datetime) -> tuple[bytes, cms.CMSAttributes]:
-        # pyHanko's own opens the key from DER on every token; the attributes are the same.
-        digest = hashes.Hash(general.get_pyca_cryptography_hash(md_algorithm))
-        digest.update(tst_info_data)
-        attributes = cms.CMSAttributes([
-            general.simple_cms_attribute("content_type", "tst_info"),
-            general.simple_cms_attribute("signing_time",
-                                         cms.Time({"utc_time": core.UTCTime(dt)})),
-            general.simple_cms_attribute("signing_certificate",
-                                         general.as_signing_certificate(self.tsa_cert)),
-            general.simple_cms_attribute("message_digest", digest.finalize())])
-        signature = self._key.sign(attributes.dump(), PKCS1v15(),
-                                   general.get_pyca_cryptography_hash(md_algorithm.upper()))
-        return signature, attributes
+        def __init__(self, credential: SigningCredential, key: rsa.RSAPrivateKey,
+                     chain: Iterable[asn1_x509.Certificate]):
+            super().__init__(tsa_cert=pki.asn1_certificates(credential.cert_pem)[0],
+                             tsa_key=None,  # type: ignore[arg-type] - signed by `_sign_tst_info`
+                             certs_to_embed=SimpleCertificateStore.from_certs(list(chain)))
+            self._key = key
+
+        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
+                           dt: dt.datetime) -> tuple[bytes, cms.CMSAttributes]:
+            # pyHanko's own opens the key from DER on every token; the attributes are the same.
+            digest = hashes.Hash(general.get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            attributes = cms.CMSAttributes([
+                general.simple_cms_attribute("content_type", "tst_info"),
+                general.simple_cms_attribute("signing_time",
+                                             cms.Time({"utc_time": core.UTCTime(dt)})),
+                general.simple_cms_attribute("signing_certificate",
+                                             general.as_signing_certificate(self.tsa_cert)),
+                general.simple_cms_attribute("message_digest", digest.finalize())])
+            signature = self._key.sign(attributes.dump(), PKCS1v15(),
+                                       general.get_pyca_cryptography_hash(md_algorithm.upper()))
+            return signature, attributes
+
+    return LocalTimeStamper
 
 
 def timestamper(session: Session, passphrase: str, now: dt.datetime, *, tsa_url: str | None,
                 dev: bool, crl_url: str | None) -> timestamps.TimeStamper | None:
     """Who timestamps signatures: the configured TSA, else the development one (if development
     certificates are on), else nobody (the signature is then PAdES B-B only)."""
+    from pyhanko.sign import timestamps
+
     if tsa_url:
         return timestamps.HTTPTimeStamper(tsa_url)
     if not dev:
         return None
     credential = dev_tsa(session, passphrase, now, crl_url)
-    return LocalTimeStamper(credential, _cached_key(credential, passphrase),
-                            pki.asn1_certificates(credential.chain_pem))
+    return _local_time_stamper()(credential, _cached_key(credential, passphrase),
+                                 pki.asn1_certificates(credential.chain_pem))
 
 
 def signing_context(session: Session, passphrase: str, *, fetch: bool) -> ValidationContext:
     """What the signer checks its chain against and embeds: the trusted roots and the
     development CA's list as of now (the clock's, as the timestamp's; not the application's
     date); `fetch` lets it ask a real CA's published addresses."""
+    from pyhanko_certvalidator import ValidationContext
+
     crl = revocation_list(session, passphrase, dt.datetime.now(dt.UTC))
     return ValidationContext(trust_roots=pki.trust_roots(session), crls=[crl] if crl else [],
                              allow_fetching=fetch, revocation_mode="soft-fail")
@@ -185,6 +185,24 @@ def validate_at(pdf: bytes, roots: list[asn1_x509.Certificate], when: dt.datetim
                 crls: Iterable[bytes] = ()) -> tuple[bool, str | None]:
     """Validate a document's signature as a validator would at `when` (ETSI EN 319 102-1 past
     validation over the document timestamps), with `crls` the lists it would fetch then."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        LocalKnowledge,
+        PdfSignatureValidationSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.authority import CertTrustAnchor
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.policy_decl import (
+        REQUIRE_REVINFO,
+        CertRevTrustPolicy,
+        FreshnessReqType,
+    )
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+    from pyhanko_certvalidator.revinfo.archival import CRLContainer
+
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     signatures = reader.embedded_regular_signatures
     if len(signatures) != 1:

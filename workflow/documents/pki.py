@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -23,21 +23,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers, timestamps
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import Organisation, SigningCredential
+
+# pyHanko loads in half a second: imported where a document is signed or checked, so that a
+# command or a worker that does neither starts without it.
+if TYPE_CHECKING:
+    from pyhanko.sign import signers, timestamps
+    from pyhanko_certvalidator import ValidationContext
 
 T = TypeVar("T")
 DEV_CA_NAME = "Custody DB development CA (not for production use)"
@@ -216,6 +213,9 @@ def asn1_certificates(cert_pem: str) -> list[asn1_x509.Certificate]:
 
 def signer_for(credential: SigningCredential, passphrase: str) -> signers.SimpleSigner:
     """A pyHanko signer holding the credential's key, certificate and chain."""
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     key = load_key(credential.key_pem, passphrase)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
@@ -234,6 +234,9 @@ def sign_pdf(pdf: bytes, signer: signers.Signer, *, reason: str, location: str,
     with a timestamper and a validation context B-LT (a timestamp on the signature and the
     chain's revocation data in the document security store), and with `archive` B-LTA (a
     document timestamp over it all)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     longterm = timestamper is not None and context is not None
     meta = signers.PdfSignatureMetadata(
@@ -285,6 +288,10 @@ def check_signature(pdf: bytes, roots: list[asn1_x509.Certificate]) -> Signature
     the seal's; each intact and trusted, nothing added after the official's but the seal, and
     nothing after the seal but its long-term validation data under a trusted document timestamp
     over the whole file."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+    from pyhanko_certvalidator import ValidationContext
+
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         signatures = reader.embedded_regular_signatures
@@ -342,6 +349,9 @@ def _signature_problem(status) -> str | None:
 def _person_problem(status) -> str | None:
     # After the official signs, the seal's signature is added (a new signature field: form
     # filling in pyHanko's terms), then validation data; nothing else.
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     if status is None:
         return None
     if not (status.intact and status.valid):
@@ -358,6 +368,9 @@ def _person_problem(status) -> str | None:
 def _nothing_added_but_validation_data(status) -> bool:
     # A long-term signature is followed by its revocation data and document timestamps, the
     # last timestamp by its own authority's data: anything else added after is a change.
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     return status.coverage is SignatureCoverageLevel.ENTIRE_FILE or (
         status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
         and status.modification_level is not None
@@ -373,6 +386,7 @@ REWRITTEN_DATES = re.compile(
 def _described(resolver) -> tuple:
     """What a revision says about the document: its /Info and its XMP metadata, each read as
     that revision had it (an indirect object resolved through the reader would be the last)."""
+    from pyhanko.pdf_utils import generic
 
     def read(value):
         return resolver.get_object(value.reference) if isinstance(
