@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import click
 from flask import Flask
 from flask.cli import ScriptInfo
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.db import utcnow
 from workflow.models import ScheduledRun
@@ -62,6 +63,18 @@ TASKS = (
          config_args=lambda config: ("--rotate", str(config["BACKUP_DIR"]))),
     Task("restore-drill", Daily(dt.time(4, 30), weekday=6), "restore-drill", enabled=_backups),
 )
+
+
+# Set in the environment of a worker `custody serve --with-worker` starts: it stops when the
+# server does, even one killed without a chance to stop it.
+BESIDE_SERVER = "CUSTODY_WORKER_BESIDE_SERVER"
+# A run with no end after this long was cut short (its worker stopped or lost the database).
+STALE = dt.timedelta(hours=6)
+
+
+def unfinished(run: ScheduledRun, now: dt.datetime | None = None) -> str:
+    """How a run without an end is shown: running, or stale."""
+    return "running" if (now or utcnow()) - run.started_at < STALE else "no end (stale)"
 
 
 def worker_name() -> str:
@@ -113,13 +126,20 @@ def run_due(app: Flask, now: dt.datetime | None = None,
     for task in tasks:
         if not task.enabled(app.config):
             continue
-        with sessions() as session:
-            run = schedule.claim(session, task.name, task.when.slot(now), worker_name(), now)
-            if run is None:
-                continue
-            with app.app_context():
-                ok, summary = _run_command(app, task)
-            schedule.finish(session, run, ok, summary, utcnow())
+        try:
+            with sessions() as session:
+                run = schedule.claim(session, task.name, task.when.slot(now), worker_name(),
+                                     now)
+                if run is None:
+                    continue
+                with app.app_context():
+                    ok, summary = _run_command(app, task)
+                schedule.finish(session, run, ok, summary, utcnow())
+        except SQLAlchemyError:
+            # The database went away (a restart, a failover): the worker lives on and tries
+            # again at its next look; a claimed run left unfinished shows as such.
+            log.exception("the schedule of %s could not be read or written", task.name)
+            continue
         outcomes.append(Outcome(task.name, ok, summary))
     return outcomes
 

@@ -359,8 +359,9 @@ S = {
         s, a, o["mandate"]), PROVINCE, CLERK),
     "requests.requesters.mandates_in_scope": (lambda s, a, o: requesters.mandates_in_scope(
         s, a), APPROVER, CLERK),
-    "requests.requesters.requester_named": (lambda s, a, o: requesters.requester_named(
-        s, a, "lawyer.demo"), APPROVER, CLERK),
+    "requests.requesters.record_mandate_named": (lambda s, a, o: requesters.record_mandate_named(
+        s, a, "lawyer.demo", identity_number=o["number"], ground=MandateGround.AUTHORISATION,
+        reference="Giấy ủy quyền", valid_from=dt.date(2026, 11, 24)), APPROVER, CLERK),
     # A posted form entered in the name of a requester the clerk's body vouched for.
     "requests.filing.enter_written_request": (lambda s, a, o: filing.enter_written_request(
         s, FLOW, a, o["requester"], _written_input(o)), PROVINCE, CLERK),

@@ -126,3 +126,28 @@ def test_the_command_runs_once_and_shows_the_runs(runner, db):
     assert db.scalar(select(func.count()).select_from(ScheduledRun)) >= 3
     shown = runner.invoke(args=["worker", "--status"])
     assert shown.exit_code == 0 and "sweep" in shown.output and "done" in shown.output
+
+
+def test_a_database_error_leaves_the_worker_alive(app, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    calls = {"n": 0}
+    real = schedule.claim
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:  # the database restarts under the first claim
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(schedule, "claim", flaky)
+    done = worker.run_due(app, NOW)
+    assert "sweep" not in {o.task for o in done}  # its claim failed: skipped this time
+    assert {"webhooks.deliver", "extract.purge"} <= {o.task for o in done}
+    assert "sweep" in {o.task for o in worker.run_due(app, NOW)}  # and run at the next look
+
+
+def test_a_run_without_an_end_shows_as_stale_after_hours():
+    run = ScheduledRun(task="backup", slot=NOW, worker="w", started_at=NOW, outcome="running")
+    assert worker.unfinished(run, NOW + dt.timedelta(minutes=5)) == "running"
+    assert "stale" in worker.unfinished(run, NOW + dt.timedelta(hours=7))

@@ -205,22 +205,28 @@ def test_nothing_is_downloaded_once_the_vouching_is_withdrawn(world, db):
               world.user("lawyer.demo").id)
     db.expire_all()
     refusal = policy.download_refusal(db.get(IssuedDocument, document.id), NOW.date())
-    assert refusal is not None and "no longer vouched" in refusal.message
+    assert refusal is not None and "No body vouches for you any longer" in refusal.message
 
 
 def test_a_facility_records_and_ends_the_mandates_of_the_persons_it_holds(world, db):
     """A person transferred elsewhere: the new facility records their lawyer's mandate though
     another body vouched for the lawyer, and only it can end it."""
     there = person_at(db, "TTG-HOCHIMINH", skip_kiosk=True)
+    here = person_at(db, "TTG-HANOI", skip_kiosk=True)
     hcm = world.actor("clerk.hcm")
-    lawyer_id = world.act(requesters.requester_named, hcm, "lawyer.demo")
-    for name in ("clerk.hanoi", "requester.vks", "nobody.here"):
-        with pytest.raises(InvalidInput, match="No requester vouched"):
-            world.act(requesters.requester_named, hcm, name)
-    mandate = world.act(requesters.record_mandate, hcm, lawyer_id,
-                        identity_number=there.identifiers[-1].value,
-                        ground=MandateGround.DEFENCE, reference="Thông báo 3/TB",
-                        valid_from=NOW.date())
+    paper = dict(ground=MandateGround.DEFENCE, reference="Thông báo 3/TB",
+                 valid_from=NOW.date())
+    # A wrong username and a person elsewhere read alike: neither is told apart.
+    refusals = set()
+    for name, person in (("nobody.here", there), ("clerk.hanoi", there),
+                         ("lawyer.demo", here)):
+        with pytest.raises(InvalidInput) as refused:
+            world.act(requesters.record_mandate_named, hcm, name,
+                      identity_number=person.identifiers[-1].value, **paper)
+        refusals.add(str(refused.value))
+    assert len(refusals) == 1
+    mandate = world.act(requesters.record_mandate_named, hcm, "lawyer.demo",
+                        identity_number=there.identifiers[-1].value, **paper)
     assert mandate.id in {m.id for m in world.act(requesters.mandates_in_scope, hcm)}
     assert last_audit(db, "requester.mandates").person_id == there.id
     assert mandate.id not in {m.id for m in world.act(
@@ -230,46 +236,26 @@ def test_a_facility_records_and_ends_the_mandates_of_the_persons_it_holds(world,
     world.act(requesters.end_mandate, hcm, mandate.id)
 
 
-def test_the_clerk_registers_and_records_a_mandate_for_a_person_in_scope_only(world, db):
+def test_ending_one_mandate_leaves_the_requests_another_still_covers(world, db):
     user_id = _register(world, "thu.pham")
-    user = world.session.get(User, user_id)
-    assert user.organisation.kind is OrgKind.INDIVIDUAL and user.roles == {Role.REQUESTER}
-    entry = last_audit(db, "requester.register")
-    assert entry.actor_id == world.user("clerk.hanoi").id and entry.object_id == str(user_id)
-    here = person_at(db, "TTG-HANOI", skip_kiosk=True)
-    there = person_at(db, "TTG-HOCHIMINH", skip_kiosk=True)
-    # Another province's clerk neither sees the registration nor records for it.
-    with pytest.raises(NotFound):
-        world.act(requesters.vetting_of, world.actor("clerk.hcm"), user_id)
-    with pytest.raises(InvalidInput) as elsewhere:
-        world.act(requesters.record_mandate, world.actor("clerk.hanoi"), user_id,
-                  identity_number=there.identifiers[-1].value,
-                  ground=MandateGround.AUTHORISATION, reference="Giấy ủy quyền",
-                  valid_from=NOW.date())
-    with pytest.raises(InvalidInput) as nobody:
-        world.act(requesters.record_mandate, world.actor("clerk.hanoi"), user_id,
-                  identity_number="001099999999", ground=MandateGround.AUTHORISATION,
-                  reference="Giấy ủy quyền", valid_from=NOW.date())
-    assert str(elsewhere.value) == str(nobody.value)
-    with pytest.raises(InvalidInput, match="Only a lawyer"):
-        world.act(requesters.record_mandate, world.actor("clerk.hanoi"), user_id,
-                  identity_number=here.identifiers[-1].value, ground=MandateGround.DEFENCE,
-                  reference="Thông báo", valid_from=NOW.date())
-    mandate = world.act(requesters.record_mandate, world.actor("clerk.hanoi"), user_id,
-                        identity_number=here.identifiers[-1].value,
-                        ground=MandateGround.AUTHORISATION, reference="Giấy ủy quyền",
-                        valid_from=NOW.date(), valid_to=NOW.date() + dt.timedelta(days=30))
-    assert last_audit(db, "requester.mandate").person_id == here.id
-    with pytest.raises(Conflict):
-        world.act(requesters.record_mandate, world.actor("clerk.hanoi"), user_id,
-                  identity_number=here.identifiers[-1].value,
-                  ground=MandateGround.AUTHORISATION, reference="Lần nữa",
-                  valid_from=NOW.date())
-    # The Hồ Chí Minh clerk cannot end it either: the person is not in its scope.
-    with pytest.raises(NotFound):
-        world.act(requesters.end_mandate, world.actor("clerk.hcm"), mandate.id)
-    request = ask(world, "thu.pham", here)
-    assert request.requester_id == user_id
+    person = person_at(db, "TTG-HANOI", skip_kiosk=True)
+    clerk = world.actor("clerk.hanoi")
+    number = person.identifiers[-1].value
+    paper = dict(ground=MandateGround.AUTHORISATION, reference="Giấy ủy quyền")
+    # A renewal recorded in advance: from the day after the first ends.
+    first = world.act(requesters.record_mandate, clerk, user_id, identity_number=number,
+                      valid_from=NOW.date(), valid_to=NOW.date() + dt.timedelta(days=10),
+                      **paper)
+    later = world.act(requesters.record_mandate, clerk, user_id, identity_number=number,
+                      valid_from=NOW.date() + dt.timedelta(days=11), **paper)
+    with pytest.raises(Conflict):  # but not one overlapping them
+        world.act(requesters.record_mandate, clerk, user_id, identity_number=number,
+                  valid_from=NOW.date() + dt.timedelta(days=5), **paper)
+    request = ask(world, "thu.pham", person)
+    world.act(requesters.end_mandate, clerk, later.id)  # not in force yet: nothing withdrawn
+    assert world.reload(request.id).state is not RequestState.WITHDRAWN
+    world.act(requesters.end_mandate, clerk, first.id)
+    assert world.reload(request.id).state is RequestState.WITHDRAWN
 
 
 def test_only_clerks_of_bodies_keeping_the_database_vouch(world, db):

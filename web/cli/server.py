@@ -207,13 +207,19 @@ def serve_command(host: str, port: int, workers: int | None, threads: int,
     finally:
         if scheduled is not None:
             scheduled.terminate()
-            scheduled.wait(timeout=30)
+            try:
+                scheduled.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a long backup: it must not outlive the server
+                scheduled.kill()
 
 
 def _start_worker(host: str, port: int) -> subprocess.Popen:
     """`custody worker` in a process of its own (its own database connections), told where
     this server answers so that its mail links point here."""
-    env = {**os.environ, "CUSTODY_SERVING_BASE_URL": serving_base_url(host, port)}
+    from web.worker import BESIDE_SERVER
+
+    env = {**os.environ, "CUSTODY_SERVING_BASE_URL": serving_base_url(host, port),
+           BESIDE_SERVER: "1"}
     click.echo("Scheduled work: `custody worker` runs beside the server.")
     return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-c", "from web.cli import main; main()", "worker"], env=env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -27,7 +28,7 @@ def worker_command(once: bool, show_status: bool, tick: int) -> None:
     if show_status:
         for run in worker.status(app):
             took = (f"{(run.finished_at - run.started_at).total_seconds():.1f} s"
-                    if run.finished_at else "running")
+                    if run.finished_at else worker.unfinished(run))
             first = (run.summary or "").splitlines()[:1]
             click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC  {run.task:<17} "
                        f"{run.outcome:<8} {took:>9}  {first[0] if first else ''}")
@@ -38,9 +39,12 @@ def worker_command(once: bool, show_status: bool, tick: int) -> None:
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    parent = os.getppid()
     while True:
         for outcome in worker.run_due(app):
             click.echo(f"{outcome.task}: {'done' if outcome.ok else 'FAILED'}")
         if once or stop.wait(tick):
             break
+        if os.environ.get(worker.BESIDE_SERVER) and os.getppid() != parent:
+            break  # the server it was started beside is gone
     click.echo("Worker stopped.")

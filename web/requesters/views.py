@@ -75,8 +75,10 @@ def show(user_id: int):
 @bp.route("/requesters/<int:user_id>/mandates", methods=["POST"])
 @login_required
 def add_mandate(user_id: int):
-    """Record a detained person the requester acts for."""
+    """Record a detained person the requester acts for (a requester of this body's
+    registrations; any other is named by username on the mandates page)."""
     _vouching()
+    requesters.vetting_of(db.session(), actor(), user_id)  # 404 for other bodies' requesters
     form = MandateForm()
     if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate(
             db.session(), actor(), user_id, identity_number=form.identity_number.data,
@@ -94,9 +96,8 @@ def mandates():
     requester, and recording one for a requester another body vouched for (by username)."""
     _vouching()
     form = OtherBodysMandateForm()
-    if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate(
-            db.session(), actor(), requesters.requester_named(db.session(), actor(),
-                                                              form.username.data),
+    if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate_named(
+            db.session(), actor(), form.username.data,
             identity_number=form.identity_number.data,
             ground=MandateGround(form.ground.data), reference=form.reference.data,
             valid_from=form.valid_from.data, valid_to=form.valid_to.data)):

@@ -23,7 +23,11 @@ from workflow.organisations.scope import subtree_ids
 from workflow.requests.clock import extension_left
 from workflow.requests.enums import RequestState, StepKind, StepOutcome, SubjectKind
 from workflow.requests.machine import OPEN_REVIEW, Who, allowed_triggers, rows_for
-from workflow.requests.requesters import standing_refusal, vouched_if_outside
+from workflow.requests.requesters import (
+    TO_THE_REQUESTER,
+    standing_refusal,
+    vouched_if_outside,
+)
 from workflow.requests.routing import keeps_the_database
 from workflow.security.permissions import is_live
 
@@ -363,7 +367,7 @@ def download_refusal(document: IssuedDocument, day: dt.date) -> DomainError | No
         return Gone(N_("The file was purged after the retention period."))
     standing = standing_refusal(document.request, day)
     if standing is not None:  # a requester outside the state no longer vouched for or mandated
-        return Gone(standing)
+        return Gone(TO_THE_REQUESTER[standing])
     return None
 
 

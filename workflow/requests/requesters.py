@@ -21,6 +21,7 @@ from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
 from workflow.models import (
     AccessRequest,
+    CustodyEpisode,
     Mandate,
     Organisation,
     Person,
@@ -48,6 +49,8 @@ NO_LONGER_VOUCHED = N_("The requester is no longer vouched for (the vouching was
 NO_LONGER_MANDATED = N_("The requester no longer acts for this person (the mandate ended): "
                         "nothing of this request is provided to them.")
 NO_REQUESTER = N_("No requester vouched for by a body has this username.")
+NOT_MATCHED = N_("No vouched requester has this username, or no person held in your scope has "
+                 "this identity number: check both against the papers.")
 USERNAME_UNUSABLE = N_("This username cannot be used: choose another.")
 NO_MANDATE_HERE = N_("The requester does not act for a person with these identifiers: record "
                      "the mandate first, from the paper they bring.")
@@ -70,6 +73,15 @@ def vouched_if_outside(user: User) -> bool:
     """A requester outside the state files only while a body vouches for them; anyone else
     needs no vouching."""
     return not is_outside_requester(user) or live_vetting(user) is not None
+
+
+# The same, told to the requester about themselves (a download refused).
+TO_THE_REQUESTER = {
+    NO_LONGER_VOUCHED: N_("No body vouches for you any longer (the vouching was withdrawn): "
+                          "nothing of this request is provided to you."),
+    NO_LONGER_MANDATED: N_("You no longer act for this person (the mandate ended): nothing of "
+                           "this request is provided to you."),
+}
 
 
 def standing_refusal(request: AccessRequest, day: dt.date) -> str | None:
@@ -256,12 +268,21 @@ def vettings_seen(session: Session, actor: Actor) -> list[RequesterVetting]:
     return rows
 
 
+def _held_in(stmt, scope):
+    """Mandates about persons ever held in the scope (the keeping facility is checked after,
+    on these few)."""
+    if scope.nationwide:
+        return stmt
+    return stmt.where(Mandate.person_id.in_(select(CustodyEpisode.person_id).where(
+        CustodyEpisode.facility_id.in_(sorted(scope.facility_ids)))))
+
+
 def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]:
     """A requester's mandates for the persons in the actor's scope (not those elsewhere)."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
     scope = management_scope(session, actor.user.organisation, actor.today)
-    rows = session.scalars(select(Mandate).where(Mandate.user_id == user_id)
+    rows = session.scalars(_held_in(select(Mandate).where(Mandate.user_id == user_id), scope)
                            .order_by(Mandate.id.desc())).all()
     shown = [m for m in rows
              if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
@@ -273,7 +294,7 @@ def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]
 
 def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
     """Withdraw a body's vouching (papers found false, the lawyer disbarred): the requester
-    files nothing more; what they filed stays as it is."""
+    files nothing more, and their unfinished requests are withdrawn."""
     vetting = vetting_of(session, actor, user_id)
     if vetting.withdrawn_at is not None:
         raise Conflict(N_("The vouching was already withdrawn."))
@@ -284,29 +305,42 @@ def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterV
     return vetting
 
 
-def _subject(session: Session, actor: Actor, identity_number: str) -> Person:
+def _in_scope(session: Session, actor: Actor, identity_number: str) -> Person | None:
+    """The person with this identity number, if held in the actor's scope."""
     number = (identity_number or "").strip()
     kind = guess_kind(number) if number else None
     if kind is None:
-        raise InvalidInput(N_("The identity number has a wrong shape."))
+        return None
     person = session.scalars(select(Person).join(PersonIdentifier).where(
         PersonIdentifier.value == normalise_identifier(kind, number))).first()
-    # Outside one's scope, no person and a person elsewhere read alike.
     if person is None or not can_record_mandate(session, actor.user, person, actor.today):
+        return None
+    return person
+
+
+def _subject(session: Session, actor: Actor, identity_number: str) -> Person:
+    person = _in_scope(session, actor, identity_number)
+    # Outside one's scope, no person and a person elsewhere read alike.
+    if person is None:
         raise InvalidInput(N_("No person held in your scope has this identity number."))
     return person
 
 
-def requester_named(session: Session, actor: Actor, username: str) -> int:
-    """The account of a vouched requester a clerk names by username (to record a mandate for a
-    requester another body vouched for); refused alike for any other name."""
+def record_mandate_named(session: Session, actor: Actor, username: str, *,
+                         identity_number: str, **paper) -> Mandate:
+    """Record a mandate for a vouched requester a clerk names by username (any body's): the
+    username and the person's number are checked together and refused alike, so that neither
+    tells whether a requester or a person exists."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
     user = session.scalars(select(User).where(
         User.username == (username or "").strip().lower())).first()
-    if user is None or not is_outside_requester(user) or live_vetting(user) is None:
-        raise InvalidInput(NO_REQUESTER)
-    return user.id
+    vouched = (user is not None and is_outside_requester(user) and is_live(user)
+               and live_vetting(user) is not None)
+    person = _in_scope(session, actor, identity_number)
+    if not vouched or person is None:
+        raise InvalidInput(NOT_MATCHED)
+    return record_mandate(session, actor, user.id, identity_number=identity_number, **paper)
 
 
 def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_number: str,
@@ -332,8 +366,10 @@ def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_num
         raise InvalidInput(N_("The mandate would already be over."))
     if ground is MandateGround.DEFENCE and vetting.kind is not RequesterKind.LAWYER:
         raise InvalidInput(N_("Only a lawyer is registered as defence counsel."))
-    if any(m.person_id == person.id for m in live_mandates(session, vetting.user, actor.today)):
-        raise Conflict(N_("This requester already acts for this person."))
+    if any(m.person_id == person.id and m.ended_at is None
+           and _overlap(m.valid_from, m.valid_to, valid_from, valid_to)
+           for m in session.scalars(select(Mandate).where(Mandate.user_id == user_id))):
+        raise Conflict(N_("This requester already acts for this person in that period."))
     mandate = Mandate(user_id=user_id, person_id=person.id, ground=ground, reference=reference,
                       valid_from=valid_from, valid_to=valid_to, recorded_by_id=actor.user.id,
                       recorded_by_org_id=actor.user.organisation_id, recorded_at=actor.now)
@@ -343,6 +379,13 @@ def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_num
                  person_id=person.id, details={"mandate_id": mandate.id,
                                                "ground": ground.value})
     return mandate
+
+
+def _overlap(start: dt.date, end: dt.date | None, other_start: dt.date,
+             other_end: dt.date | None) -> bool:
+    """Whether two periods (an end of None: open) share a day."""
+    return ((end is None or other_start <= end)
+            and (other_end is None or start <= other_end))
 
 
 def end_mandate(session: Session, actor: Actor, mandate_id: int) -> Mandate:
@@ -361,7 +404,10 @@ def end_mandate(session: Session, actor: Actor, mandate_id: int) -> Mandate:
     audit.record(session, actor, "requester.mandate_end", object_type="user",
                  object_id=mandate.user_id, person_id=mandate.person_id,
                  details={"mandate_id": mandate.id})
-    _withdraw_open(session, actor, mandate.user_id, mandate.person_id, vi(NO_LONGER_MANDATED))
+    if mandate.person_id not in mandated_person_ids(session, mandate.user, actor.today):
+        # No other mandate for the person stands today: what they asked about them is over.
+        _withdraw_open(session, actor, mandate.user_id, mandate.person_id,
+                       vi(NO_LONGER_MANDATED))
     return mandate
 
 
@@ -372,7 +418,7 @@ def mandates_in_scope(session: Session, actor: Actor) -> list[Mandate]:
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
     scope = management_scope(session, actor.user.organisation, actor.today)
-    rows = session.scalars(select(Mandate).order_by(Mandate.id.desc()).limit(2000)).all()
+    rows = session.scalars(_held_in(select(Mandate), scope).order_by(Mandate.id.desc())).all()
     shown = [m for m in rows
              if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
     for person_id in sorted({m.person_id for m in shown}):
