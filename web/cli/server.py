@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from web.cli.common import app_engine, app_sealer, app_sessions, engine_of
+from web.ops import logs, metrics
 from workflow import schema
 from workflow.audit import checkpoints
 from workflow.context import SYSTEM
@@ -167,6 +168,9 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
     elif workers > 1 and not limits_shared(app):
         raise click.ClickException(PER_WORKER_LIMITS.format(n=workers))
     audit_key = app_sealer().key  # read once, here: the workers inherit it
+    log_format = app.config["LOG_FORMAT"] or "json"
+    logs.configure(log_format)
+    metrics.clear_multiprocess_dir()
     warning = public_url_warning(host, app.config["PUBLIC_BASE_URL"])
     if warning:
         click.secho(f"Warning: {warning}", err=True, fg="yellow")
@@ -185,7 +189,9 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
             # Longer than a client's pause between clicks, so a kept-alive connection is not
             # closed just as the next request is sent on it (seen as resets under load).
             self.cfg.set("keepalive", 15)
-            self.cfg.set("accesslog", "-")
+            # The application writes the access line (endpoint, never the URL: it holds ids).
+            self.cfg.set("accesslog", None)
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(log_format))
             # Each worker opens its own connections.
             self.cfg.set("post_fork", lambda _server, _worker: engine_of(app).dispose(False))
 
