@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -25,6 +29,7 @@ from workflow.db import utcnow
 from workflow.models import AuditEntry, AuditHead
 
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _statements(app) -> list[str]:
@@ -111,6 +116,9 @@ def test_metrics_are_hidden_from_addresses_not_allowed(client, db):
     before = db.scalar(select(func.count()).select_from(AuditEntry))
     response = client.get("/metrics", environ_base=OUTSIDE)
     assert response.status_code == 404 and "custody_" not in response.text
+    # Relayed by a reverse proxy on this machine: the loopback peer is not the client.
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        assert client.get("/metrics", headers={header: "203.0.113.9"}).status_code == 404
     assert db.scalar(select(func.count()).select_from(AuditEntry)) == before
     assert address_allowed("10.1.2.3", ["10.0.0.0/8"])
     assert address_allowed("::ffff:127.0.0.1", ["127.0.0.1"])
@@ -223,3 +231,66 @@ def test_an_exception_is_logged_without_its_message(json_lines):
     (line,) = json_lines()
     assert line["exception"].startswith("builtins.ValueError at ")
     assert "Nguy" not in line["exception"] and "001085012345" not in json.dumps(line)
+
+
+SERVE_AND_SCRAPE = """
+import sys
+from web import create_app
+app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SECRET_KEY": "x"})
+client = app.test_client()
+if sys.argv[2] == "serve":
+    for _ in range(2):
+        client.get("/healthz")
+else:
+    sys.stdout.write(client.get("/metrics").text)
+"""
+
+
+def test_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
+    """Two processes (gunicorn's workers) answer two requests each; a third, scraped, counts
+    all four: the histogram lives in the shared directory, not in the process answering."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(shared), PYTHONPATH=str(ROOT))
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+
+    def run(role: str) -> str:
+        return subprocess.run([sys.executable, "-c", SERVE_AND_SCRAPE, url, role], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, check=True,
+                              timeout=120).stdout
+
+    run("serve")
+    run("serve")
+    scraped = run("scrape")
+    assert ('custody_request_duration_seconds_count{endpoint="ops.healthz",method="GET",'
+            'status="2xx"} 4.0') in scraped
+    assert list(shared.glob("histogram_*.db"))
+
+
+def test_serve_logs_json_through_gunicorn_and_starts_the_metrics_afresh(app, monkeypatch,
+                                                                        tmp_path):
+    from gunicorn.app.base import BaseApplication
+
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    (shared / "histogram_123.db").write_bytes(b"old")
+    (shared / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    seen = {}
+    monkeypatch.setattr(BaseApplication, "run", lambda self: seen.update(
+        accesslog=self.cfg.accesslog, logconfig=self.cfg.logconfig_dict))
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in logs.APP_LOGGERS}
+    try:
+        assert app.test_cli_runner().invoke(args=["serve"]).exit_code == 0
+        ours = [h for h in root.handlers if h.get_name() == logs.HANDLER_NAME]
+        assert len(ours) == 1 and isinstance(ours[0].formatter, logs.JsonFormatter)
+    finally:
+        root.handlers[:], root.level = before
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert seen["accesslog"] is None  # gunicorn's would write the URL
+    assert seen["logconfig"]["root"]["handlers"] == [logs.HANDLER_NAME]
+    assert seen["logconfig"]["loggers"]["gunicorn.error"]["propagate"] is True
+    assert sorted(p.name for p in shared.iterdir()) == ["notes.txt"]

@@ -131,6 +131,9 @@ def serving_base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+PER_WORKER_METRICS = ("PROMETHEUS_MULTIPROC_DIR is not set: each worker counts its own request "
+                      "metrics, and /metrics shows those of whichever worker answers. Set it "
+                      "to a directory of its own (e.g. instance/prometheus).")
 PUBLIC_URL_UNSET = ("CUSTODY_PUBLIC_BASE_URL is not set and --host {host} is not a loopback "
                     "address: the QR codes and verification links of the documents issued will "
                     "carry the address each request came to (as its client wrote it), which "
@@ -171,9 +174,10 @@ def serve_command(host: str, port: int, workers: int | None, threads: int) -> No
     log_format = app.config["LOG_FORMAT"] or "json"
     logs.configure(log_format)
     metrics.clear_multiprocess_dir()
-    warning = public_url_warning(host, app.config["PUBLIC_BASE_URL"])
-    if warning:
-        click.secho(f"Warning: {warning}", err=True, fg="yellow")
+    for warning in (public_url_warning(host, app.config["PUBLIC_BASE_URL"]),
+                    workers > 1 and not metrics.multiprocess() and PER_WORKER_METRICS):
+        if warning:
+            click.secho(f"Warning: {warning}", err=True, fg="yellow")
     # Without a public address, a document issued outside a request points here (the pages
     # and the API issue theirs within a request: they point where that request came to).
     app.config["SERVING_BASE_URL"] = serving_base_url(host, port)

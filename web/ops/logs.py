@@ -28,6 +28,9 @@ SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,99}")
 # The fields of a record that reach a line besides the standard ones: nothing else does.
 EXTRA_FIELDS = ("endpoint", "method", "status", "duration_ms")
 HANDLER_NAME = "custody"
+# The application's own loggers log from INFO; other libraries' only from WARNING (their INFO
+# lines are noise, and some name what they handle, such as a certificate's subject).
+APP_LOGGERS = ("custody", "web", "workflow", "gunicorn.error")
 access_log = logging.getLogger("custody.access")
 # The request id carried into work done outside the request (a job, a thread).
 _carried: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -121,7 +124,7 @@ def handler(log_format: str = "json") -> logging.Handler:
     return made
 
 
-def configure(log_format: str, level: int = logging.INFO) -> None:
+def configure(log_format: str) -> None:
     """Send every logger's records to standard error in this format; called again, it
     replaces its own handler rather than adding one."""
     made = handler(log_format)
@@ -129,7 +132,9 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(made)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)
+    for name in APP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def gunicorn_config(log_format: str) -> dict:
@@ -137,8 +142,9 @@ def gunicorn_config(log_format: str) -> dict:
     is off: it writes the URL, which holds ids, and the application writes its own)."""
     return {"version": 1, "disable_existing_loggers": False,
             "handlers": {HANDLER_NAME: {"()": handler, "log_format": log_format}},
-            "root": {"level": "INFO", "handlers": [HANDLER_NAME]},
-            "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "root": {"level": "WARNING", "handlers": [HANDLER_NAME]},
+            "loggers": {**{name: {"level": "INFO", "handlers": [], "propagate": True}
+                           for name in APP_LOGGERS},
                         "gunicorn.access": {"level": "INFO", "handlers": [],
                                             "propagate": False}}}
 

@@ -109,9 +109,12 @@ class _Own:
 
 
 def clear_multiprocess_dir() -> None:
-    """Remove the metric files a previous run left (the library wants the directory empty at
-    start, or old workers' counts are added in); only its own files are touched."""
+    """Make the workers' metrics directory, or remove the metric files a previous run left in
+    it (the library wants it empty at start, or old workers' counts are added in); only its
+    own files are touched."""
     if multiprocess():
-        for path in Path(os.environ[MULTIPROCESS_DIR]).glob("*.db"):
+        directory = Path(os.environ[MULTIPROCESS_DIR])
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in directory.glob("*.db"):
             path.unlink(missing_ok=True)
 

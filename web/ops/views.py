@@ -16,6 +16,8 @@ from workflow import health
 from workflow.db import utcnow
 
 bp = Blueprint("ops", __name__)
+# A request relayed by a proxy: its peer address is the proxy's, whatever client sent it.
+FORWARDED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 log = logging.getLogger(__name__)
 
 
@@ -67,8 +69,10 @@ def readyz() -> tuple[Response, int]:
 @limiter.exempt
 def metrics_view() -> Response:
     """The metrics, to the addresses of METRICS_ALLOWED only (404 to others, like any route
-    that does not exist)."""
-    if not address_allowed(request.remote_addr, current_app.config["METRICS_ALLOWED"]):
+    that does not exist). A relayed request is refused too: a reverse proxy on this machine
+    would otherwise pass anyone's request on from the loopback address."""
+    if any(name in request.headers for name in FORWARDED) or not address_allowed(
+            request.remote_addr, current_app.config["METRICS_ALLOWED"]):
         abort(404)
     probes = _probes()
     try:
