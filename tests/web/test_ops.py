@@ -171,7 +171,10 @@ def test_audit_lag_counts_from_the_oldest_entry_after_the_last_checkpoint(app, d
 def json_lines(capsys):
     """The JSON log lines written while the test runs, parsed."""
     root = logging.getLogger()
-    handler, level = logs.handler("json"), root.level
+    # Only this one: `custody serve` run by another test of the process may have left its own.
+    handlers, level = list(root.handlers), root.level
+    root.handlers[:] = [h for h in handlers if h.get_name() != logs.HANDLER_NAME]
+    handler = logs.handler("json")
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     capsys.readouterr()
@@ -181,8 +184,7 @@ def json_lines(capsys):
                 if line.strip()]
 
     yield read
-    root.removeHandler(handler)
-    root.setLevel(level)
+    root.handlers[:], root.level = handlers, level
 
 
 def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, db, json_lines):
