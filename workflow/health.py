@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -49,8 +49,14 @@ def _head_revision() -> str:
     return schema.head_revision()
 
 
-def readiness(engine: Engine) -> list[Check]:
-    """The checks, in order; those after a database that does not answer are not tried."""
+def readiness(engine: Engine, others: Sequence[Callable[[], Check]] = ()) -> list[Check]:
+    """The database's checks, then the other services' (a shared rate-limit store today, the
+    job queue when it comes). After a database that does not answer, its other checks are
+    not tried."""
+    return [*_database_checks(engine), *(check() for check in others)]
+
+
+def _database_checks(engine: Engine) -> list[Check]:
     try:
         conn = engine.connect()
     except Exception:  # noqa: BLE001 - any failure to connect is the answer itself

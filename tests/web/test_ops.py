@@ -96,6 +96,25 @@ def test_readyz_fails_when_the_database_does_not_answer(tmp_path):
     assert "custody_database_up 0.0" in metrics and "custody_audit_lag_seconds" not in metrics
 
 
+@pytest.mark.parametrize("store", ["redis://127.0.0.1:1/0", "redis://127.0.0.1:6379/0"])
+def test_readyz_checks_the_shared_rate_limit_store(database_url, store):
+    """With several workers the limits hold only while their shared store answers."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x",
+                      "RATELIMIT_STORAGE_URI": store})
+    response = app.test_client().get("/readyz")
+    checks = {c["name"]: c for c in response.json["checks"]}
+    if store.endswith(":1/0"):
+        assert response.status_code == 503 and checks["rate_limit_store"] == {
+            "name": "rate_limit_store", "status": "failed",
+            "reason": "the shared rate-limit store does not answer"}
+        assert "redis" not in response.text
+    elif checks["rate_limit_store"]["status"] == "failed":
+        pytest.skip("no Redis answers on 127.0.0.1:6379")
+    else:
+        assert response.status_code == 200
+    app.extensions["custody_engine"].dispose()
+
+
 def test_a_hanging_check_fails_in_time_and_is_not_started_twice():
     deadline: health.Deadline[str] = health.Deadline()
     started = []

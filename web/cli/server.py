@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from web.cli.common import app_engine, app_sealer, app_sessions, engine_of
+from web.extensions import limits_shared
 from web.ops import logs, metrics
 from workflow import schema
 from workflow.audit import checkpoints
@@ -97,11 +98,6 @@ def _demo_token() -> None:
 def default_workers() -> int:
     """gunicorn's advice for the number of workers: 2 × cores + 1."""
     return 2 * (os.cpu_count() or 1) + 1
-
-
-def limits_shared(app: Flask) -> bool:
-    """Whether the rate limits are counted in a store every worker shares (not in memory)."""
-    return not str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
 
 
 PER_WORKER_LIMITS = ("Rate limits are counted in memory (CUSTODY_RATELIMIT_STORAGE_URI is "

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
-from web.extensions import limiter
+from web.extensions import limiter, limits_shared
 from web.ops import metrics
 from workflow import health
 from workflow.db import utcnow
@@ -51,10 +51,11 @@ def readyz() -> tuple[Response, int]:
     """Readiness: the database answers in time, its schema is at the migrations' head and
     the audit chain has its head row; 503 with the failed checks' reasons otherwise."""
     probes, seconds = _probes(), current_app.config["READINESS_TIMEOUT_SECONDS"]
-    late = [health.Check("database", False, f"the database did not answer within "
-                                            f"{seconds:g} s")]
+    late = [health.Check("database", False, f"the checks did not finish within {seconds:g} s")]
+    others = [_store_check(limiter.storage)] if limits_shared(current_app) else []
     try:
-        checks = probes.readiness.run(lambda: health.readiness(probes.engine), seconds, late)
+        checks = probes.readiness.run(lambda: health.readiness(probes.engine, others),
+                                      seconds, late)
     except Exception as error:  # a bug in a check: not ready (the message may hold data)
         log.error("the readiness checks failed: %s", type(error).__name__)
         checks = [health.Check("checks", False, "the checks could not run")]
@@ -63,6 +64,18 @@ def readyz() -> tuple[Response, int]:
         {"name": c.name, "status": "ok" if c.ok else "failed", **({"reason": c.reason}
                                                                    if c.reason else {})}
         for c in checks]), 200 if ready else 503
+
+
+def _store_check(store) -> Callable[[], health.Check]:
+    def check() -> health.Check:
+        try:
+            answered = bool(store.check())
+        except Exception:  # noqa: BLE001 - a store that raises does not answer either
+            answered = False
+        return health.Check("rate_limit_store", answered,
+                            "" if answered else "the shared rate-limit store does not answer")
+
+    return check
 
 
 @bp.get("/metrics", endpoint="metrics")
