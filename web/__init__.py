@@ -10,7 +10,7 @@ from flask import Flask, current_app, has_app_context, has_request_context, requ
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
-from web import db, errors, headers, i18n, sessions
+from web import db, errors, headers, i18n, ops, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
@@ -184,6 +184,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         BACKUP_KEEP_WEEKLY=4,
         BACKUP_KEEP_MONTHLY=12,
         BACKUP_DRILL_MAX_AGE_HOURS=None,
+        # Logs: `json` (one object a line) or `text`; unset, `custody serve` logs JSON and the
+        # development server leaves logging as it is.
+        LOG_FORMAT=None,
+        # Who may read /metrics (addresses or networks); others get 404.
+        METRICS_ALLOWED=("127.0.0.1", "::1"),
+        READINESS_TIMEOUT_SECONDS=2.0,  # /readyz fails when the database takes longer
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -193,6 +199,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
 
+    ops.init_app(app)  # first: its request id and timing wrap every other hook
     db.init_app(app)
     headers.init_app(app)
     app.before_request(refuse_nul_characters)

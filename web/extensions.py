@@ -1,6 +1,6 @@
 """Extensions created here and bound to the app in the factory."""
 
-from flask import g
+from flask import Flask, g
 from flask_babel import Babel, lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,6 +17,12 @@ login_manager.session_protection = "strong"
 
 # Limits per client address; storage from RATELIMIT_STORAGE_URI (memory unless Redis is set).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def limits_shared(app: Flask) -> bool:
+    """Whether the rate limits are counted in a store every worker shares (not in memory):
+    `custody serve` runs several workers only then, and /readyz checks that it answers."""
+    return not str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
 
 
 def user_or_address() -> str:

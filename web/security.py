@@ -15,6 +15,11 @@ from workflow.models import User
 from workflow.security import sessions
 from workflow.security.permissions import Permission, can
 
+# Answered to anyone without looking at who asks: no session check, no kiosk guard, no
+# database read on the way in (the static files, and the probes and metrics polled every few
+# seconds by a load balancer and Prometheus).
+UNATTENDED = frozenset({"static", "ops.healthz", "ops.readyz", "ops.metrics"})
+
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:

@@ -25,7 +25,7 @@ from forms.auth import ReauthForm
 from web import db
 from web.forms_support import posted_fields
 from web.kiosk.device import COOKIE as KIOSK_COOKIE
-from web.security import actor
+from web.security import UNATTENDED, actor
 from workflow.i18n import N_
 from workflow.security import accounts, kiosk, mfa, sessions
 
@@ -52,7 +52,7 @@ def token() -> str | None:
 
 
 def _check() -> object:
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint in UNATTENDED or not current_user.is_authenticated:
         return None
     device_id = sessions.kiosk_device_of(db.session(), token())
     if device_id is not None:

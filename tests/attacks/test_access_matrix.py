@@ -31,6 +31,11 @@ def expect(ok: set[str], *, status_ok: int = 200, others: int = 403, **special: 
 # endpoint → (url template, expected status for each role)
 MATRIX = {
     "static": ("/static/app.css", expect(EVERYONE, detainee_demo=200)),
+    # The probes and metrics are deliberate exceptions: anyone, anywhere (a kiosk too), no
+    # sign-in (tests/web/test_ops.py); the metrics only from METRICS_ALLOWED, which holds the
+    # test client's loopback address (404 from elsewhere).
+    **{name: (url, expect(EVERYONE, detainee_demo=200)) for name, url in [
+        ("ops.healthz", "/healthz"), ("ops.readyz", "/readyz"), ("ops.metrics", "/metrics")]},
     "auth.logout": ("/logout", expect(set(), others=405, anonymous=405)),
     "auth.language": ("/language", expect(set(), others=405, anonymous=405)),
     "auth.change_password": ("/password", expect(SIGNED_IN)),

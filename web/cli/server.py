@@ -13,6 +13,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from web.cli.common import app_engine, app_sealer, app_sessions, engine_of
+from web.extensions import limits_shared
+from web.ops import logs, metrics
 from workflow import schema
 from workflow.audit import checkpoints
 from workflow.context import SYSTEM
@@ -100,11 +102,6 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1
 
 
-def limits_shared(app: Flask) -> bool:
-    """Whether the rate limits are counted in a store every worker shares (not in memory)."""
-    return not str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
-
-
 PER_WORKER_LIMITS = ("Rate limits are counted in memory (CUSTODY_RATELIMIT_STORAGE_URI is "
                      "memory://): with {n} workers each would count its own, and a client "
                      "would get {n} times the limit. Set CUSTODY_RATELIMIT_STORAGE_URI to a "
@@ -132,6 +129,9 @@ def serving_base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+PER_WORKER_METRICS = ("PROMETHEUS_MULTIPROC_DIR is not set: each worker counts its own request "
+                      "metrics, and /metrics shows those of whichever worker answers. Set it "
+                      "to a directory of its own (e.g. instance/prometheus).")
 PUBLIC_URL_UNSET = ("CUSTODY_PUBLIC_BASE_URL is not set and --host {host} is not a loopback "
                     "address: the QR codes and verification links of the documents issued will "
                     "carry the address each request came to (as its client wrote it), which "
@@ -173,9 +173,13 @@ def serve_command(host: str, port: int, workers: int | None, threads: int,
     elif workers > 1 and not limits_shared(app):
         raise click.ClickException(PER_WORKER_LIMITS.format(n=workers))
     audit_key = app_sealer().key  # read once, here: the workers inherit it
-    warning = public_url_warning(host, app.config["PUBLIC_BASE_URL"])
-    if warning:
-        click.secho(f"Warning: {warning}", err=True, fg="yellow")
+    log_format = app.config["LOG_FORMAT"] or "json"
+    logs.configure(log_format)
+    metrics.clear_multiprocess_dir()
+    for warning in (public_url_warning(host, app.config["PUBLIC_BASE_URL"]),
+                    workers > 1 and not metrics.multiprocess() and PER_WORKER_METRICS):
+        if warning:
+            click.secho(f"Warning: {warning}", err=True, fg="yellow")
     # Without a public address, a document issued outside a request points here (the pages
     # and the API issue theirs within a request: they point where that request came to).
     app.config["SERVING_BASE_URL"] = serving_base_url(host, port)
@@ -191,7 +195,9 @@ def serve_command(host: str, port: int, workers: int | None, threads: int,
             # Longer than a client's pause between clicks, so a kept-alive connection is not
             # closed just as the next request is sent on it (seen as resets under load).
             self.cfg.set("keepalive", 15)
-            self.cfg.set("accesslog", "-")
+            # The application writes the access line (endpoint, never the URL: it holds ids).
+            self.cfg.set("accesslog", None)
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(log_format))
             # Each worker opens its own connections.
             self.cfg.set("post_fork", lambda _server, _worker: engine_of(app).dispose(False))
 

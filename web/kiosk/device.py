@@ -7,6 +7,7 @@ from flask import Flask, Response, abort, current_app, g, redirect, request, url
 from flask_login import current_user
 
 from web import db
+from web.security import UNATTENDED
 from workflow.models import KioskDevice
 from workflow.security import kiosk
 
@@ -47,7 +48,8 @@ def in_kiosk_session() -> bool:
 
 def _guard():
     endpoint = request.endpoint
-    if endpoint is None or endpoint == "static":  # no such route or method: 404 or 405 follows
+    # No such route or method (404 or 405 follows), or one that anyone may open anywhere.
+    if endpoint is None or endpoint in UNATTENDED:
         return None
     if in_kiosk_session():
         if endpoint in PERSON_PAGES or endpoint in DEVICE_PAGES:
