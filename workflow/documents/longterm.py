@@ -107,6 +107,8 @@ def revocation_list(session: Session, passphrase: str, at: dt.datetime) -> bytes
 
 _keys: dict[str, object] = {}
 _keys_lock = threading.Lock()
+_stampers: dict[str, object] = {}
+_stampers_lock = threading.Lock()
 
 
 def _cached_key(credential: SigningCredential, passphrase: str):
@@ -166,8 +168,13 @@ def timestamper(session: Session, passphrase: str, now: dt.datetime, *, tsa_url:
     if not dev:
         return None
     credential = dev_tsa(session, passphrase, now, crl_url)
-    return _local_time_stamper()(credential, _cached_key(credential, passphrase),
-                                 pki.asn1_certificates(credential.chain_pem))
+    key = _cached_key(credential, passphrase)
+    with _stampers_lock:  # one per credential and process: indexing its chain costs ~50 ms
+        stamper = _stampers.get(credential.fingerprint)
+        if stamper is None:
+            stamper = _stampers[credential.fingerprint] = _local_time_stamper()(
+                credential, key, pki.asn1_certificates(credential.chain_pem))
+        return stamper
 
 
 def signing_context(session: Session, passphrase: str, *, fetch: bool) -> ValidationContext:

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -211,8 +212,23 @@ def asn1_certificates(cert_pem: str) -> list[asn1_x509.Certificate]:
             for c in x509.load_pem_x509_certificates(cert_pem.encode())]
 
 
+_signers: dict[tuple[str, str], object] = {}
+_signers_lock = threading.Lock()
+
+
 def signer_for(credential: SigningCredential, passphrase: str) -> signers.SimpleSigner:
-    """A pyHanko signer holding the credential's key, certificate and chain."""
+    """A pyHanko signer holding the credential's key, certificate and chain; made once per
+    process and credential (opening the key and indexing the chain cost tens of milliseconds,
+    every document paid them again)."""
+    cached = (credential.fingerprint, hashlib.sha256(passphrase.encode()).hexdigest())
+    with _signers_lock:
+        signer = _signers.get(cached)
+        if signer is None:
+            signer = _signers[cached] = _new_signer(credential, passphrase)
+        return signer
+
+
+def _new_signer(credential: SigningCredential, passphrase: str) -> signers.SimpleSigner:
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
