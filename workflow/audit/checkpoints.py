@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
+from workflow.keyfiles import write_once
 from workflow.models import AuditCheckpoint, AuditEntry, AuditHead
 
 EXPORT_FORMAT = "custody-audit-checkpoints/1"
@@ -31,21 +31,9 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     aside and linked into place, which only the first one does."""
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        aside = path.with_name(f".{path.name}.{os.getpid()}.new")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()))
-        finally:
-            os.close(fd)
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
+        write_once(path, Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
     key = serialization.load_pem_private_key(path.read_bytes(), None)
     assert isinstance(key, Ed25519PrivateKey)
     return key

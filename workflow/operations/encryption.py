@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
+from workflow.keyfiles import write_once
 
 SCHEME = "AES-256-GCM-STREAM/1"
 MAGIC = b"CUSTBAK\x01"
@@ -63,19 +64,7 @@ def load_or_create_key(path: Path) -> bytes:
     and linked into place, which only the first one does."""
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        aside = path.with_name(f".{path.name}.{os.getpid()}.new")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, base64.b64encode(new_key()) + b"\n")
-        finally:
-            os.close(fd)
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
+        write_once(path, base64.b64encode(new_key()) + b"\n")
     return key_from_text(path.read_text("ascii"))
 
 

@@ -268,28 +268,26 @@ def vettings_seen(session: Session, actor: Actor) -> list[RequesterVetting]:
     return rows
 
 
-def _held_in(stmt, scope):
-    """Mandates about persons ever held in the scope (the keeping facility is checked after,
-    on these few)."""
-    if scope.nationwide:
-        return stmt
-    return stmt.where(Mandate.person_id.in_(select(CustodyEpisode.person_id).where(
-        CustodyEpisode.facility_id.in_(sorted(scope.facility_ids)))))
+def _mandates_held(session: Session, actor: Actor, stmt) -> list[Mandate]:
+    """The mandates of `stmt` about persons whose record file a facility of the actor's scope
+    keeps, newest first; the view is audited with each person listed."""
+    scope = management_scope(session, actor.user.organisation, actor.today)
+    if not scope.nationwide:  # those ever held in the scope first: the keeping facility after
+        stmt = stmt.where(Mandate.person_id.in_(select(CustodyEpisode.person_id).where(
+            CustodyEpisode.facility_id.in_(sorted(scope.facility_ids)))))
+    shown = [m for m in session.scalars(stmt.order_by(Mandate.id.desc()))
+             if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
+    for person_id in sorted({m.person_id for m in shown}):
+        audit.record(session, actor, "requester.mandates", object_type="person",
+                     object_id=person_id, person_id=person_id)
+    return shown
 
 
 def mandates_seen(session: Session, actor: Actor, user_id: int) -> list[Mandate]:
     """A requester's mandates for the persons in the actor's scope (not those elsewhere)."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
-    scope = management_scope(session, actor.user.organisation, actor.today)
-    rows = session.scalars(_held_in(select(Mandate).where(Mandate.user_id == user_id), scope)
-                           .order_by(Mandate.id.desc())).all()
-    shown = [m for m in rows
-             if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
-    for person_id in sorted({m.person_id for m in shown}):
-        audit.record(session, actor, "requester.mandates", object_type="person",
-                     object_id=person_id, person_id=person_id)
-    return shown
+    return _mandates_held(session, actor, select(Mandate).where(Mandate.user_id == user_id))
 
 
 def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
@@ -417,14 +415,7 @@ def mandates_in_scope(session: Session, actor: Actor) -> list[Mandate]:
     each person listed."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
-    scope = management_scope(session, actor.user.organisation, actor.today)
-    rows = session.scalars(_held_in(select(Mandate), scope).order_by(Mandate.id.desc())).all()
-    shown = [m for m in rows
-             if (f := keeping_facility(session, m.person)) is not None and scope.covers(f.id)]
-    for person_id in sorted({m.person_id for m in shown}):
-        audit.record(session, actor, "requester.mandates", object_type="person",
-                     object_id=person_id, person_id=person_id)
-    return shown
+    return _mandates_held(session, actor, select(Mandate))
 
 
 def my_mandates(session: Session, actor: Actor) -> list[Mandate]:
