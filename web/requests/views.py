@@ -120,10 +120,7 @@ def _client_named():
     wanted = request.values.get("mandate") or request.form.get("mandate_id")
     if not wanted:
         return None
-    mandate = next((m for m in requesters.live_mandates(db.session(), current_user,
-                                                        actor().today)
-                    if str(m.id) == wanted), None) \
-        if requesters.is_outside_requester(current_user) else None
+    mandate = requesters.own_mandate(db.session(), current_user, wanted, actor().today)
     if mandate is None:
         raise NotFound(N_("No such mandate."))
     return mandate

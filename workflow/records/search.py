@@ -66,6 +66,17 @@ class Match:
     ids: list[int]
 
 
+def person_with_number(session: Session, number: str) -> Person | None:
+    """The person one of whose identity numbers this is (None: a number of no known shape, or
+    one that names nobody)."""
+    number = (number or "").strip()
+    kind = guess_kind(number) if number else None
+    if kind is None:
+        return None
+    return session.scalars(select(Person).join(PersonIdentifier).where(
+        PersonIdentifier.value == normalise_identifier(kind, number))).first()
+
+
 def _by_identifier(value: str) -> tuple[str, Select]:
     kind = guess_kind(value)
     assert kind is not None

@@ -21,12 +21,12 @@ from workflow.models import (
     AccessRequest,
     Organisation,
     Person,
-    PersonIdentifier,
     RequestStep,
     User,
 )
 from workflow.names import search_key
-from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.identifiers import guess_kind
+from workflow.records.search import person_with_number
 from workflow.requests import clock
 from workflow.requests.enums import (
     UNFINISHED_STATES,
@@ -62,9 +62,9 @@ from workflow.requests.requesters import (
     NO_MANDATE,
     NO_MANDATE_HERE,
     is_outside_requester,
-    live_mandates,
     live_vetting,
     mandated_person_ids,
+    own_mandate,
     vetting_of,
 )
 from workflow.requests.routing import Route, keeps_the_database, plan_route, within_scope
@@ -179,8 +179,7 @@ def _statistics_org(session: Session, data: RequestInput) -> Organisation | None
 def _mandated_subject(session: Session, actor: Actor, mandate_id: int) -> Person:
     """The person a requester outside the state names by one of their own live mandates (a
     relative need not know the person's identity number)."""
-    mandate = next((m for m in live_mandates(session, actor.user, actor.today)
-                    if m.id == mandate_id), None) if is_outside_requester(actor.user) else None
+    mandate = own_mandate(session, actor.user, mandate_id, actor.today)
     if mandate is None:
         raise InvalidInput(NO_MANDATE)
     return mandate.person
@@ -191,13 +190,9 @@ def _find_subject(session: Session, data: RequestInput, among: set[int] | None) 
     they act for (anyone else reads as no match, so nothing tells who is held)."""
     number = (data.identity_number or "").strip()
     if number:
-        kind = guess_kind(number)
-        if kind is None:
+        if guess_kind(number) is None:
             raise InvalidInput(N_("The identity number has a wrong shape."))
-        person = session.execute(
-            select(Person).join(PersonIdentifier).where(
-                PersonIdentifier.value == normalise_identifier(kind, number))
-        ).scalars().first()
+        person = person_with_number(session, number)
     elif data.subject_name and data.subject_birth_date:
         stmt = select(Person).where(Person.name_key == search_key(data.subject_name),
                                     Person.birth_date == data.subject_birth_date)

@@ -25,15 +25,14 @@ from workflow.models import (
     Mandate,
     Organisation,
     Person,
-    PersonIdentifier,
     RequesterVetting,
     User,
 )
 from workflow.organisations.enums import Branch, OrgKind, OrgLevel
 from workflow.organisations.scope import management_scope, subtree_ids
 from workflow.records.checks import clean_text
-from workflow.records.identifiers import guess_kind, normalise_identifier
 from workflow.records.policy import keeping_facility
+from workflow.records.search import person_with_number
 from workflow.requests.enums import UNFINISHED_STATES, MandateGround, RequesterKind
 from workflow.requests.routing import keeps_the_database
 from workflow.security.accounts import add_account
@@ -101,7 +100,7 @@ def standing_refusal(request: AccessRequest, day: dt.date) -> str | None:
 
 
 def _withdraw_open(session: Session, actor: Actor, user_id: int, person_id: int | None,
-                   reason: str) -> list[str]:
+                   reason: str) -> None:
     """Withdraw the requester's unfinished requests (about the person, when given): what a
     body no longer vouches for, or a mandate that ended, must not be answered."""
     # Here, not at the top: the request kernel's policy asks this module who may file.
@@ -113,17 +112,24 @@ def _withdraw_open(session: Session, actor: Actor, user_id: int, person_id: int 
         AccessRequest.state.in_(sorted(UNFINISHED_STATES))).order_by(AccessRequest.id)
     if person_id is not None:
         stmt = stmt.where(AccessRequest.subject_person_id == person_id)
-    withdrawn = []
     for request in session.scalars(stmt.with_for_update()):
         void_open_steps(request, actor)
         move(session, actor, request, "withdraw", reason=reason, authorised=True)
-        withdrawn.append(request.number)
-    return withdrawn
 
 
 def mandated_person_ids(session: Session, user: User, day: dt.date) -> set[int]:
     """The detained persons the requester acts for on that day."""
     return {m.person_id for m in live_mandates(session, user, day)}
+
+
+def own_mandate(session: Session, user: User | None, mandate_id: object,
+                day: dt.date) -> Mandate | None:
+    """One of this requester outside the state's own mandates in force that day, by its id as
+    given (a form's text included); None for any other."""
+    if not is_outside_requester(user):
+        return None
+    return next((m for m in live_mandates(session, user, day) if str(m.id) == str(mandate_id)),
+                None)
 
 
 def live_mandates(session: Session, user: User, day: dt.date) -> list[Mandate]:
@@ -245,11 +251,11 @@ def register_requester(session: Session, actor: Actor, *, kind: RequesterKind,
 def vetting_of(session: Session, actor: Actor, user_id: int) -> RequesterVetting:
     """The latest registration of a requester, for a clerk of the body that vouched (or above);
     the view is audited."""
+    if not can_vouch(actor.user):
+        raise Forbidden(N_("Your role does not allow this."))
     vetting = session.scalars(select(RequesterVetting).where(
         RequesterVetting.user_id == user_id).order_by(RequesterVetting.id.desc())
         .limit(1)).first()
-    if not can_vouch(actor.user):
-        raise Forbidden(N_("Your role does not allow this."))
     if vetting is None or not can_view_vetting(session, actor.user, vetting, actor.today):
         raise NotFound(N_("No such requester."))
     audit.record(session, actor, "requester.view", object_type="user", object_id=user_id)
@@ -305,23 +311,18 @@ def withdraw_vetting(session: Session, actor: Actor, user_id: int) -> RequesterV
 
 def _in_scope(session: Session, actor: Actor, identity_number: str) -> Person | None:
     """The person with this identity number, if held in the actor's scope."""
-    number = (identity_number or "").strip()
-    kind = guess_kind(number) if number else None
-    if kind is None:
-        return None
-    person = session.scalars(select(Person).join(PersonIdentifier).where(
-        PersonIdentifier.value == normalise_identifier(kind, number))).first()
+    person = person_with_number(session, identity_number)
     if person is None or not can_record_mandate(session, actor.user, person, actor.today):
         return None
     return person
 
 
-def _subject(session: Session, actor: Actor, identity_number: str) -> Person:
-    person = _in_scope(session, actor, identity_number)
-    # Outside one's scope, no person and a person elsewhere read alike.
-    if person is None:
-        raise InvalidInput(N_("No person held in your scope has this identity number."))
-    return person
+def _vouched(user: User | None) -> RequesterVetting | None:
+    """The vouching in force for a live requester outside the state (any body's will do: the
+    facility holding the person checks the paper)."""
+    if user is None or not is_outside_requester(user) or not is_live(user):
+        return None
+    return live_vetting(user)
 
 
 def record_mandate_named(session: Session, actor: Actor, username: str, *,
@@ -331,30 +332,33 @@ def record_mandate_named(session: Session, actor: Actor, username: str, *,
     tells whether a requester or a person exists."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
-    user = session.scalars(select(User).where(
-        User.username == (username or "").strip().lower())).first()
-    vouched = (user is not None and is_outside_requester(user) and is_live(user)
-               and live_vetting(user) is not None)
+    vetting = _vouched(session.scalars(select(User).where(
+        User.username == (username or "").strip().lower())).first())
     person = _in_scope(session, actor, identity_number)
-    if not vouched or person is None:
+    if vetting is None or person is None:
         raise InvalidInput(NOT_MATCHED)
-    return record_mandate(session, actor, user.id, identity_number=identity_number, **paper)
+    return _record(session, actor, vetting, person, **paper)
 
 
 def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_number: str,
-                   ground: MandateGround, reference: str, valid_from: dt.date,
-                   valid_to: dt.date | None = None) -> Mandate:
+                   **paper) -> Mandate:
     """Record that a vouched requester (any body's) acts for a person held in the actor's
     scope; audited with the person."""
     if not can_vouch(actor.user):
         raise Forbidden(N_("Your role does not allow this."))
-    requester = session.get(User, user_id)
-    vetting = live_vetting(requester) if requester is not None and \
-        is_outside_requester(requester) else None
-    if vetting is None or not is_live(requester):
-        # Any body's vouching will do: the facility holding the person checks the paper.
+    vetting = _vouched(session.get(User, user_id))
+    if vetting is None:
         raise InvalidInput(NO_REQUESTER)
-    person = _subject(session, actor, identity_number)
+    person = _in_scope(session, actor, identity_number)
+    if person is None:  # outside one's scope, no person and a person elsewhere read alike
+        raise InvalidInput(N_("No person held in your scope has this identity number."))
+    return _record(session, actor, vetting, person, **paper)
+
+
+def _record(session: Session, actor: Actor, vetting: RequesterVetting, person: Person, *,
+            ground: MandateGround, reference: str, valid_from: dt.date,
+            valid_to: dt.date | None = None) -> Mandate:
+    """The mandate, its paper checked; no two of one requester and person overlap."""
     reference = clean_text(reference, N_("Reference of the paper"), 120)
     if valid_from is None:
         raise InvalidInput(N_("%(field)s is required."), field=N_("Valid from"))
@@ -364,18 +368,20 @@ def record_mandate(session: Session, actor: Actor, user_id: int, *, identity_num
         raise InvalidInput(N_("The mandate would already be over."))
     if ground is MandateGround.DEFENCE and vetting.kind is not RequesterKind.LAWYER:
         raise InvalidInput(N_("Only a lawyer is registered as defence counsel."))
-    if any(m.person_id == person.id and m.ended_at is None
-           and _overlap(m.valid_from, m.valid_to, valid_from, valid_to)
-           for m in session.scalars(select(Mandate).where(Mandate.user_id == user_id))):
+    if any(_overlap(m.valid_from, m.valid_to, valid_from, valid_to)
+           for m in session.scalars(select(Mandate).where(
+               Mandate.user_id == vetting.user_id, Mandate.person_id == person.id,
+               Mandate.ended_at.is_(None)))):
         raise Conflict(N_("This requester already acts for this person in that period."))
-    mandate = Mandate(user_id=user_id, person_id=person.id, ground=ground, reference=reference,
-                      valid_from=valid_from, valid_to=valid_to, recorded_by_id=actor.user.id,
+    mandate = Mandate(user_id=vetting.user_id, person_id=person.id, ground=ground,
+                      reference=reference, valid_from=valid_from, valid_to=valid_to,
+                      recorded_by_id=actor.user.id,
                       recorded_by_org_id=actor.user.organisation_id, recorded_at=actor.now)
     session.add(mandate)
     session.flush()
-    audit.record(session, actor, "requester.mandate", object_type="user", object_id=user_id,
-                 person_id=person.id, details={"mandate_id": mandate.id,
-                                               "ground": ground.value})
+    audit.record(session, actor, "requester.mandate", object_type="user",
+                 object_id=vetting.user_id, person_id=person.id,
+                 details={"mandate_id": mandate.id, "ground": ground.value})
     return mandate
 
 

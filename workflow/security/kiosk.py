@@ -23,12 +23,11 @@ from workflow.models import (
     KioskDevice,
     KioskPin,
     Person,
-    PersonIdentifier,
     User,
     UserRole,
     UserSession,
 )
-from workflow.records.identifiers import guess_kind, normalise_identifier
+from workflow.records.search import person_with_number
 from workflow.security import passwords as hashing
 from workflow.security import sessions
 from workflow.security.accounts import strike
@@ -178,12 +177,9 @@ def issue_pin(session: Session, actor: Actor, person_id: int, pin: str | None = 
 
 def _person_by_number(session: Session, number: str) -> Person | None:
     number = (number or "").strip()
-    kind = guess_kind(number)
-    if kind is not None:
-        person = session.execute(select(Person).join(PersonIdentifier).where(
-            PersonIdentifier.value == normalise_identifier(kind, number))).scalars().first()
-        if person is not None:
-            return person
+    person = person_with_number(session, number)
+    if person is not None:
+        return person
     if number.isdigit() and len(number) <= 9:
         return session.get(Person, int(number))
     return None
