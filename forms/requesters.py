@@ -61,6 +61,12 @@ class MandateForm(Form):
     valid_to = DateField(_l("Valid until"), validators=[Optional()],
                          description=_l("Leave it empty when the paper sets no end."))
 
+    @property
+    def paper(self) -> dict:
+        """What the paper says, as the domain takes it."""
+        return {"ground": MandateGround(self.ground.data), "reference": self.reference.data,
+                "valid_from": self.valid_from.data, "valid_to": self.valid_to.data}
+
 
 class OtherBodysMandateForm(MandateForm):
     """A mandate for a requester another body vouched for, named by their username."""

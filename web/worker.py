@@ -36,15 +36,20 @@ class Task:
     name: str
     when: Schedule
     command: str  # the command's path under `custody`, e.g. "mail send"
-    args: tuple[str, ...] = ()
     enabled: Callable[[dict], bool] = field(default=lambda config: True)
     # Arguments taken from the configuration when the task runs (e.g. the backup folder).
     config_args: Callable[[dict], tuple[str, ...]] = field(default=lambda config: ())
 
 
 def _mail(config: dict) -> bool:
-    return bool(config.get("MAIL_SMTP_HOST") and config.get("MAIL_SENDER")
-                and (config.get("PUBLIC_BASE_URL") or config.get("SERVING_BASE_URL")))
+    """Mail is sent where `custody mail` would send it: a server, a sender, an address."""
+    from web.cli.mail import mail_settings
+
+    try:
+        mail_settings(config)
+    except click.UsageError:
+        return False
+    return True
 
 
 def _backups(config: dict) -> bool:
@@ -98,7 +103,7 @@ def _run_command(app: Flask, task: Task) -> tuple[bool, str]:
     command = group
     for name in names:
         command = command.get_command(click.Context(command), name)
-    args = [*task.args, *task.config_args(app.config)]
+    args = list(task.config_args(app.config))
     out = io.StringIO()
     ok = True
     try:

@@ -20,9 +20,10 @@ def mail_group() -> None:
     """Mail about requests (the outbox)."""
 
 
-def mail_settings() -> sending.MailSettings:
-    """The configured SMTP server, sender and public address; a usage error when missing."""
-    config = current_app.config
+def mail_settings(config: dict | None = None) -> sending.MailSettings:
+    """The configured SMTP server, sender and public address (of `config`, else the current
+    app's); a usage error when missing."""
+    config = current_app.config if config is None else config
     base_url = config["PUBLIC_BASE_URL"] or config["SERVING_BASE_URL"]
     missing = [name for name, value in (("CUSTODY_MAIL_SMTP_HOST", config["MAIL_SMTP_HOST"]),
                                         ("CUSTODY_MAIL_SENDER", config["MAIL_SENDER"]),

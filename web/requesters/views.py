@@ -18,7 +18,6 @@ from workflow.errors import NotFound
 from workflow.i18n import N_
 from workflow.models import Mandate
 from workflow.requests import requesters
-from workflow.requests.enums import MandateGround
 
 bp = Blueprint("requesters", __name__)
 
@@ -56,11 +55,10 @@ def new():
     return render_template("requesters/new.html", form=form), status_for(form)
 
 
-def _shown(user_id: int, mandate_form: MandateForm | None = None):
-    vetting = requesters.vetting_of(db.session(), actor(), user_id)
+def _shown(vetting, mandate_form: MandateForm | None = None):
     return render_template(
         "requesters/show.html", vetting=vetting, form=mandate_form or MandateForm(),
-        mandates=requesters.mandates_seen(db.session(), actor(), user_id),
+        mandates=requesters.mandates_seen(db.session(), actor(), vetting.user_id),
         today=actor().today)
 
 
@@ -69,7 +67,7 @@ def _shown(user_id: int, mandate_form: MandateForm | None = None):
 def show(user_id: int):
     """A registration: who checked what, and the persons in the clerk's scope they act for."""
     _vouching()
-    return _shown(user_id)
+    return _shown(requesters.vetting_of(db.session(), actor(), user_id))
 
 
 @bp.route("/requesters/<int:user_id>/mandates", methods=["POST"])
@@ -78,15 +76,14 @@ def add_mandate(user_id: int):
     """Record a detained person the requester acts for (a requester of this body's
     registrations; any other is named by username on the mandates page)."""
     _vouching()
-    requesters.vetting_of(db.session(), actor(), user_id)  # 404 for other bodies' requesters
+    vetting = requesters.vetting_of(db.session(), actor(), user_id)  # 404 for other bodies'
     form = MandateForm()
     if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate(
             db.session(), actor(), user_id, identity_number=form.identity_number.data,
-            ground=MandateGround(form.ground.data), reference=form.reference.data,
-            valid_from=form.valid_from.data, valid_to=form.valid_to.data)):
+            **form.paper)):
         flash(_("Recorded: they may now ask for data about this person."), "success")
         return redirect(url_for(".show", user_id=user_id))
-    return _shown(user_id, form), 422
+    return _shown(vetting, form), 422
 
 
 @bp.route("/mandates", methods=["GET", "POST"])
@@ -98,9 +95,7 @@ def mandates():
     form = OtherBodysMandateForm()
     if form.validate_on_submit() and attempt(form, lambda: requesters.record_mandate_named(
             db.session(), actor(), form.username.data,
-            identity_number=form.identity_number.data,
-            ground=MandateGround(form.ground.data), reference=form.reference.data,
-            valid_from=form.valid_from.data, valid_to=form.valid_to.data)):
+            identity_number=form.identity_number.data, **form.paper)):
         flash(_("Recorded: they may now ask for data about this person."), "success")
         return redirect(url_for(".mandates"))
     return render_template("requesters/mandates.html", form=form, today=actor().today,

@@ -62,7 +62,6 @@ from workflow.requests.requesters import (
     NO_MANDATE,
     NO_MANDATE_HERE,
     is_outside_requester,
-    live_vetting,
     mandated_person_ids,
     own_mandate,
     vetting_of,
@@ -143,13 +142,14 @@ def _clean(session: Session, actor: Actor, data: RequestInput) -> dict:
         if not categories:
             raise InvalidInput(N_("Choose at least one category of the record."))
         identified = data.identity_number or data.subject_name
-        among = (mandated_person_ids(session, actor.user, actor.today)
-                 if is_outside_requester(actor.user) else None)
         if data.mandate_id is not None:
             person = _mandated_subject(session, actor, data.mandate_id)
+        elif _own(actor) and not identified:
+            person = session.get(Person, actor.user.person_id)
         else:
-            person = (session.get(Person, actor.user.person_id) if _own(actor) and not identified
-                      else _find_subject(session, data, among))
+            among = (mandated_person_ids(session, actor.user, actor.today)
+                     if is_outside_requester(actor.user) else None)
+            person = _find_subject(session, data, among)
     else:
         question = (data.statistical_question or "").strip()
         if len(question) < 10:
@@ -287,7 +287,7 @@ def _as_outsider(session: Session, actor: Actor, requester_id: int,
     filing is checked like their own: the clerk's body (or one above it) vouched for them, the
     vouching stands, and the form came on paper, with its scan."""
     vetting = vetting_of(session, actor, requester_id)
-    if live_vetting(vetting.user) is None or not can_file(vetting.user):
+    if not can_file(vetting.user):  # disabled, or the vouching withdrawn
         raise Conflict(N_("This requester is no longer vouched for."))
     if data.channel is not Channel.WRITTEN:
         raise InvalidInput(N_("A request entered for a requester is their signed written "
