@@ -141,20 +141,17 @@ def _reads_of(session: Session, person: Person, today: dt.date,
                AuditEntry.organisation_id.is_not(None),
                AuditEntry.actor_id.is_distinct_from(viewer_id))
         .order_by(AuditEntry.seq.desc()).limit(SHOWN * 4)).all()
-    counted: Counter[tuple[dt.date, int, str]] = Counter()
+    names = {org_id: (vi(OUTSIDE_BODY) if kind.is_non_state else name)
+             for org_id, name, kind in session.execute(
+                 select(Organisation.id, Organisation.name, Organisation.kind).where(
+                     Organisation.id.in_({org_id for _at, org_id, _a in rows})))}
+    by_body: Counter[tuple[dt.date, str, str]] = Counter()
     for at, org_id, action in rows:
         hidden = any(start <= at and (through is None or at > through)
                      for start, through, _w in windows)
         if hidden and (keeper is None or org_id != keeper.id):
             continue
-        counted[(at.astimezone(VN).date(), org_id, TRACKED[action])] += 1
-    names = {org_id: (vi(OUTSIDE_BODY) if kind.is_non_state else name)
-             for org_id, name, kind in session.execute(
-                 select(Organisation.id, Organisation.name, Organisation.kind).where(
-                     Organisation.id.in_({org_id for _d, org_id, _w in counted})))}
-    by_body: Counter[tuple[dt.date, str, str]] = Counter()
-    for (day, org_id, what), times in counted.items():
-        by_body[(day, names.get(org_id, ""), what)] += times
+        by_body[(at.astimezone(VN).date(), names.get(org_id, ""), TRACKED[action])] += 1
     reads = sorted((Read(day, body, what, times) for (day, body, what), times in by_body.items()),
                    key=lambda r: (r.day, r.body, r.what), reverse=True)[:SHOWN]
     return OwnReads(reads, [w for _s, _t, w in windows])
