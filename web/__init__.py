@@ -10,7 +10,7 @@ from flask import Flask, current_app, has_app_context, has_request_context, requ
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
-from web import db, errors, headers, i18n, ops, sessions
+from web import db, errors, headers, i18n, jobs, ops, sessions
 from web.extensions import csrf, limiter, login_manager
 from web.kiosk import device as kiosk_device
 from web.security import refuse_nul_characters
@@ -190,6 +190,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Who may read /metrics (addresses or networks); others get 404.
         METRICS_ALLOWED=("127.0.0.1", "::1"),
         READINESS_TIMEOUT_SECONDS=2.0,  # /readyz fails when the database takes longer
+        # Long work (an extract of more than EXTRACT_QUEUE_OVER_PAGES pages) goes to this Redis
+        # queue, e.g. CUSTODY_QUEUE_URL=redis://127.0.0.1:6379/1, for `custody worker`; unset,
+        # it runs in the server as soon as it is asked for (the quick start on SQLite).
+        QUEUE_URL=None,
+        EXTRACT_QUEUE_OVER_PAGES=4,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -216,10 +221,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         valid_days=app.config["EXTRACT_VALID_DAYS"],
         download_limit=app.config["EXTRACT_DOWNLOAD_LIMIT"],
         secret_download_limit=app.config["SECRET_DOWNLOAD_LIMIT"], rules=rulebook,
+        queue_over_pages=app.config["EXTRACT_QUEUE_OVER_PAGES"],
         signing_tokens=_signing_tokens(app.config, instance))
     app.extensions["custody_workflow"] = Workflow(
         rulebook, notices=letters.notices(app.extensions["custody_documents"]),
         consent_stops_clock=bool(app.config["CONSENT_STOPS_CLOCK"]))
+    jobs.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

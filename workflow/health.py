@@ -17,7 +17,14 @@ from sqlalchemy.pool import NullPool
 
 from workflow import schema
 from workflow.audit.chain import HEAD_ID
-from workflow.models import AuditCheckpoint, AuditEntry, AuditHead, MailOutbox, WebhookOutbox
+from workflow.models import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    Job,
+    MailOutbox,
+    WebhookOutbox,
+)
 from workflow.notifications.sending import MAX_ATTEMPTS as MAIL_MAX_ATTEMPTS
 from workflow.webhooks.delivery import MAX_ATTEMPTS as WEBHOOK_MAX_ATTEMPTS
 
@@ -133,6 +140,7 @@ class Figures:
     mail_given_up: int
     webhooks_pending: int
     webhooks_given_up: int
+    jobs: dict[str, int]  # background jobs by state: queued, running, done, failed
 
 
 def figures(engine: Engine, now: dt.datetime) -> Figures:
@@ -147,10 +155,12 @@ def figures(engine: Engine, now: dt.datetime) -> Figures:
         mail = _undelivered(conn, MailOutbox.sent_at, MailOutbox.attempts, MAIL_MAX_ATTEMPTS)
         hooks = _undelivered(conn, WebhookOutbox.delivered_at, WebhookOutbox.attempts,
                              WEBHOOK_MAX_ATTEMPTS)
+        jobs = dict.fromkeys(("queued", "running", "done", "failed"), 0) | dict(
+            conn.execute(select(Job.state, func.count()).group_by(Job.state)).all())
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return Figures(audit_entries=head, audit_unsigned=head - signed, audit_lag_seconds=lag,
                    mail_pending=mail[0], mail_given_up=mail[1], webhooks_pending=hooks[0],
-                   webhooks_given_up=hooks[1])
+                   webhooks_given_up=hooks[1], jobs=jobs)
 
 
 def _undelivered(conn: Connection, done_at, attempts, max_attempts: int) -> tuple[int, int]:

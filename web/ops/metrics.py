@@ -86,6 +86,12 @@ class _DatabaseFigures:
         owed.add_metric(["webhooks", "pending"], f.webhooks_pending)
         owed.add_metric(["webhooks", "given_up"], f.webhooks_given_up)
         yield owed
+        jobs = GaugeMetricFamily("custody_jobs", "Background jobs (long extracts) by state: "
+                                 "queued and running make the queue's depth; failed ran out "
+                                 "of attempts or were refused.", labels=["state"])
+        for state, count in sorted(f.jobs.items()):
+            jobs.add_metric([state], count)
+        yield jobs
 
 
 def exposition(figures: Figures | None) -> bytes:

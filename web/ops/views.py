@@ -53,6 +53,8 @@ def readyz() -> tuple[Response, int]:
     probes, seconds = _probes(), current_app.config["READINESS_TIMEOUT_SECONDS"]
     late = [health.Check("database", False, f"the checks did not finish within {seconds:g} s")]
     others = [_store_check(limiter.storage)] if limits_shared(current_app) else []
+    if current_app.config.get("QUEUE_URL"):
+        others.append(_queue_check(current_app.extensions["custody_jobs"]))
     try:
         checks = probes.readiness.run(lambda: health.readiness(probes.engine, others),
                                       seconds, late)
@@ -74,6 +76,18 @@ def _store_check(store) -> Callable[[], health.Check]:
             answered = False
         return health.Check("rate_limit_store", answered,
                             "" if answered else "the shared rate-limit store does not answer")
+
+    return check
+
+
+def _queue_check(dispatcher) -> Callable[[], health.Check]:
+    def check() -> health.Check:
+        try:
+            answered = bool(dispatcher.queue().connection.ping())
+        except Exception:  # noqa: BLE001 - a queue that raises does not answer either
+            answered = False
+        return health.Check("job_queue", answered,
+                            "" if answered else "the job queue (Redis) does not answer")
 
     return check
 

@@ -6,7 +6,7 @@ import json
 
 from flask_babel import gettext
 
-from web.i18n import vn_date
+from web.i18n import translated, vn_date
 from workflow.audit.labels import CLOCK_STOPS
 from workflow.i18n import N_
 from workflow.notifications.kinds import LABELS as NOTIFICATION_LABELS
@@ -88,6 +88,24 @@ def timeline_note(transition) -> str:
     return ""
 
 
+# The jobs that produce an extract off the request path, as their panel is headed.
+JOB_LABELS = {"extract.prepare": N_("The extract is being prepared"),
+              "extract.release": N_("The extract is being numbered, signed and released")}
+FAILED_JOB_LABELS = {"extract.prepare": N_("The extract could not be prepared"),
+                     "extract.release": N_("The extract could not be released")}
+
+
+def job_reason(job) -> str:
+    """Why a job failed, in the reader's language: the domain's refusal, or a fault's kind."""
+    try:
+        told = json.loads(job.error or "")
+    except ValueError:
+        told = None
+    if isinstance(told, dict) and "message" in told:
+        return translated(told["message"], told.get("params") or {})
+    return gettext("a fault in producing the document (%(kind)s)", kind=job.error or "—")
+
+
 def context() -> dict:
     """What the request templates use."""
     return {"plain_status": PLAIN_STATUS, "action_labels": ACTION_LABELS,
@@ -95,4 +113,5 @@ def context() -> dict:
             "notification_labels": NOTIFICATION_LABELS, "refusal_reasons": REFUSAL_REASONS,
             "done_headings": DONE_HEADINGS, "refusals": REFUSALS,
             "category_label": category_label, "translate_params": translate_params,
-            "timeline_note": timeline_note}
+            "timeline_note": timeline_note, "job_labels": JOB_LABELS,
+            "failed_job_labels": FAILED_JOB_LABELS, "job_reason": job_reason}

@@ -45,7 +45,8 @@ from workflow.documents import extracts, issuing, tokens
 from workflow.documents.enums import IssuedKind, IssuedState
 from workflow.errors import Forbidden, NotFound
 from workflow.i18n import N_
-from workflow.models import Organisation
+from workflow.jobs import runs as jobs
+from workflow.models import Job, Organisation
 from workflow.organisations.scope import MANAGEMENT_KINDS
 from workflow.records import error_reports
 from workflow.requests import clock, deadlines, decisions, filing, kernel, queries, requesters
@@ -230,9 +231,21 @@ def _signs_personally(action: str, form) -> bool:
     return tokens.personal_credential(db.session(), current_user) is not None
 
 
+def _job(req, forms, documents) -> Job | None:
+    """The job producing the request's extract, shown to who may prepare or release it (and to
+    who asked for it): running, or failed after the latest document."""
+    job = jobs.latest(db.session(), req.id)
+    if job is None or not (job.user_id == current_user.id or {"prepare", "release"} & set(forms)):
+        return None
+    if job.state == "failed" and any(d.created_at >= job.finished_at for d in documents):
+        return None
+    return job if job.active or job.state == "failed" else None
+
+
 def _page(req, forms, documents, preparation, failed=None, status=200):
     explained = clock.explain(req, kernel.calendar_of(db.session(), _flow()))
     return render_template("requests/show.html", req=req, forms=forms, failed=failed,
+                           job=_job(req, forms, documents),
                            explained=explained,
                            diagram=state_diagram(req.state), documents=documents,
                            preparation=preparation, today=actor().today,
@@ -275,7 +288,11 @@ def show(request_id: int):
     if checked and request.form.get("confirmed") != "yes":
         return _check_page(req, action, form, preparation, documents, personal)
     pin = request.form.get("pin", "")[:64] if personal else None
-    if attempt(form, lambda: _act(action, form, request_id, req.version, pin)):
+    if done := attempt(form, lambda: _act(action, form, request_id, req.version, pin)):
+        if isinstance(done, Job):  # a long extract: produced off the request path
+            flash(_("The extract is long: it is produced apart from this page, which shows "
+                    "how far it is and its preview when it is ready."), "info")
+            return redirect(url_for(".show", request_id=request_id, _anchor="job"))
         if action == "prepare":  # what comes next (preview, release) is on the request's page
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))

@@ -107,6 +107,7 @@ ACTIONS: dict[str, str] = {
     "request.inbox": N_("Notifications viewed"),
     # Extracts and the workflow's letters
     "extract.prepare": N_("Preparation of an extract"),
+    "extract.queue": N_("Long extract handed to the job queue"),
     "extract.preview": N_("Extract previewed"),
     "extract.release": N_("Extract released"),
     "extract.download": N_("Extract downloaded"),
@@ -326,6 +327,8 @@ DETAILS: dict[str, str] = {
     "mandate_id": N_("Mandate (number)"),
     "ground": N_("Ground"),
     "entered_for": N_("Entered for the requester (account number)"),
+    "job": N_("Job (number)"),
+    "parts": N_("Parts to render"),
 }
 
 

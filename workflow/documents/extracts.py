@@ -40,10 +40,13 @@ from workflow.errors import (
     NotFound,
 )
 from workflow.i18n import N_
+from workflow.jobs import kinds as job_kinds
+from workflow.jobs import runs as jobs
 from workflow.models import (
     AccessRequest,
     AuditEntry,
     IssuedDocument,
+    Job,
     Organisation,
     User,
 )
@@ -64,6 +67,8 @@ from workflow.requests.policy import (
 # About 16 pages of table rows: a longer extract is rendered in parts of this size and joined,
 # so its memory stays that of one part (see bench/extract_bench.py).
 PART_LINES = 400
+# Lines of an extract's page, to tell a long extract before it is rendered.
+PAGE_LINES = 25
 
 
 @dataclass(frozen=True)
@@ -105,11 +110,14 @@ def _content(session: Session, settings: ExtractSettings, actor: Actor,
 
 
 def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
-                    request_id: int, *, expected_version: int | None = None
-                    ) -> IssuedDocument:
+                    request_id: int, *, expected_version: int | None = None,
+                    job: Job | None = None, progress: jobs.Progress | None = None
+                    ) -> IssuedDocument | Job:
     """Produce the extract of an approved request as a draft for the releaser to read: no
     number, no verification code, no signature yet (they come at release, so a superseded
-    draft leaves no hole in the register); an earlier draft not yet released is superseded."""
+    draft leaves no hole in the register); an earlier draft not yet released is superseded.
+    A long extract is produced by a job off the request path: its Job is returned, and the
+    job runs this again as the same user (`job`), every check asked again then."""
     request = kernel.open_request(session, actor, request_id, expected_version)
     require_official(actor.user)
     if request.state is not RequestState.APPROVED:
@@ -122,6 +130,11 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
     content = _content(session, settings, actor, request)
     if (refusal := clearance_refusal(actor.user, content.level)) is not None:
         raise refusal
+    if job is None:
+        _refuse_while_busy(session, request.id)
+        pages = sum(s.size for part in content.parts for s in part) // PAGE_LINES + 1
+        if _long(settings, pages):
+            return _queued(session, actor, request, job_kinds.PREPARE, len(content.parts))
     name, org_name = _recipient(request)
     for old in _extracts(session, request.id, IssuedState.PREPARED):
         states.LIFECYCLE.fire(old, "supersede")
@@ -130,11 +143,38 @@ def prepare_extract(session: Session, settings: ExtractSettings, actor: Actor,
                               context=content.context, recipient=request.requester,
                               signed_by=actor.user, recipient_name=name, recipient_org=org_name,
                               state=IssuedState.PREPARED, secrecy=content.level,
-                              contents=content.contents, parts=content.parts)
+                              contents=content.contents, parts=content.parts,
+                              progress=progress)
     audit.record(session, actor, "extract.prepare", object_type="request", object_id=request.id,
                  person_id=request.subject_person_id,
-                 details={"document": document.id, "sha256": document.sha256})
+                 details={"document": document.id, "sha256": document.sha256}
+                 | ({"job": job.id} if job is not None else {}))
+    if job is not None:
+        job.document_id = document.id
     return document
+
+
+def _long(settings: ExtractSettings, pages: int) -> bool:
+    """Whether an extract of so many pages is produced by a job rather than in the request."""
+    return settings.queue_over_pages is not None and pages > settings.queue_over_pages
+
+
+def _refuse_while_busy(session: Session, request_id: int) -> None:
+    if jobs.active(session, request_id) is not None:
+        raise Conflict(N_("The extract of this request is being produced; nothing else can be "
+                          "done with it until that is finished."))
+
+
+def _queued(session: Session, actor: Actor, request: AccessRequest, kind: str, parts: int, *,
+            document_id: int | None = None, params: dict | None = None) -> Job:
+    """The job that does the act off the request path, and the audit entry that it was asked."""
+    job = jobs.submit(session, actor, kind, request_id=request.id, document_id=document_id,
+                      params=params, parts_total=parts)
+    audit.record(session, actor, "extract.queue", object_type="request", object_id=request.id,
+                 person_id=request.subject_person_id,
+                 details={"job": job.id, "kind": kind, "parts": parts}
+                 | ({"document": document_id} if document_id else {}))
+    return job
 
 
 def _basis(session: Session, request: AccessRequest, grant) -> list[str]:
@@ -200,9 +240,15 @@ def preparation_among(documents: list[IssuedDocument]) -> IssuedDocument | None:
 def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSettings,
                     actor: Actor, request_id: int, *, document_id: int, sha256: str,
                     valid_days: int | None = None, download_limit: int | None = None,
-                    named: list[str] | None = None, expected_version: int | None = None
-                    ) -> IssuedDocument:
-    """Release the previewed extract: only if it is byte for byte the one previewed."""
+                    named: list[str] | None = None, expected_version: int | None = None,
+                    job: Job | None = None, progress: jobs.Progress | None = None
+                    ) -> IssuedDocument | Job:
+    """Release the previewed extract: only if it is byte for byte the one previewed. A long
+    extract sealed by the body alone is numbered, rendered and signed by a job (returned), which
+    runs this again as the same user; one signed with the official's own token is released
+    here, in the request that carries its PIN, for a PIN never leaves the request."""
+    if job is not None and (done := _released_by_job(session, actor, job)) is not None:
+        return done  # this job's work, done by an earlier run of it: never numbered twice
     request = kernel.open_request(session, actor, request_id, expected_version)
     require_official(actor.user)
     document = _lock_document(session, document_id)
@@ -231,6 +277,15 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
     require_signer(actor.user)
     if (refusal := clearance_refusal(actor.user, document.secrecy)) is not None:
         raise refusal
+    if job is None:
+        _refuse_while_busy(session, request.id)
+        if actor.pin is None and _long(settings, document.pages):
+            return _queued(session, actor, request, job_kinds.RELEASE,
+                           len(_content(session, settings, actor, request).parts),
+                           document_id=document.id, params={
+                               "sha256": document.sha256, "valid_days": valid_days,
+                               "download_limit": download_limit, "named": named or [],
+                               "expected_version": expected_version})
     decisions.release(session, flow, actor, request_id, expected_version=expected_version)
     if request.state is not RequestState.RELEASED:
         # The case stage changed: a new consent is needed, which may change what is granted.
@@ -239,7 +294,7 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
     content = _content(session, settings, actor, request)
     draft_sha256 = document.sha256
     issue_draft(session, settings, actor, document, context=content.context,
-                parts=content.parts)
+                parts=content.parts, progress=progress)
     states.LIFECYCLE.fire(document, "release")
     document.released_at, document.released_by_id = actor.now, actor.user.id
     document.valid_from = actor.today
@@ -256,6 +311,18 @@ def release_extract(session: Session, flow: kernel.Workflow, settings: ExtractSe
                           "download_limit": limit, "named": named_ids})
     session.flush()
     return document
+
+
+def _released_by_job(session: Session, actor: Actor, job: Job) -> IssuedDocument | None:
+    """The extract a release job names, if an earlier run of it released it (read locked, so
+    that a second run waits for the first and then finds its work done)."""
+    document = _lock_document(session, job.document_id)
+    if document is not None and document.request_id == job.request_id \
+            and document.state is IssuedState.RELEASED \
+            and document.released_by_id == actor.user.id and document.released_at is not None \
+            and document.released_at >= job.created_at:
+        return document
+    return None
 
 
 def _secret_handling(document: IssuedDocument, copies: int | None, download_limit: int | None,

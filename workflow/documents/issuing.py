@@ -90,6 +90,9 @@ class ExtractSettings:
     max_download_limit: int = 20
     rules: Rulebook = field(default_factory=Rulebook)  # what documents cite, by their date
     signing_tokens: tokens.TokenSettings = field(default_factory=tokens.TokenSettings)
+    # An extract of more pages than this is prepared and released by a job off the request
+    # path (the page shows its progress); None: always within the request.
+    queue_over_pages: int | None = None
 
 
 _local = threading.local()
@@ -229,11 +232,11 @@ def _given(settings: ExtractSettings, actor: Actor, kind: IssuedKind, org: Organ
 
 def _produce(session: Session, settings: ExtractSettings, actor: Actor, *, template: str,
              values: dict, parts: list | None, org: Organisation, kind: IssuedKind,
-             signers: Signers | None):
+             signers: Signers | None, progress: Callable[[int, int], None] | None = None):
     """Render (and sign) a document; any renderer or signer failure changes nothing."""
     render = renderer()
     try:
-        rendered = (render.render_parts(template, values, parts) if parts is not None
+        rendered = (render.render_parts(template, values, parts, progress) if parts is not None
                     else render.render_pages(template, values))
         pdf = (_sign(session, settings, actor, rendered.pdf, org, signers,
                      reason=f"{vi(kind.label)} {values['number']}", signer_name=values["signer"])
@@ -261,7 +264,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
            context: Callable[[str, str], dict], recipient: User | None, recipient_name: str,
            recipient_org: str, state: IssuedState, contents: dict, signed_by: User | None,
            step_id: int | None = None, parts: list | None = None,
-           secrecy: Secrecy = Secrecy.NONE, rule_version: str | None = None) -> IssuedDocument:
+           secrecy: Secrecy = Secrecy.NONE, rule_version: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> IssuedDocument:
     """Render and record one document: a released one (a letter) numbered and signed at once;
     a prepared one (an extract) as an unnumbered, unsigned draft for its releaser to read,
     numbered and signed when it is released (`issue_draft`). `signed_by` is the official
@@ -282,7 +286,7 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
     template = TEMPLATES[kind]
     rendered, pdf, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
-        kind=kind, signers=signers)
+        kind=kind, signers=signers, progress=progress)
     contents = _signed_contents(contents, signers) | {"digest": content_digest(values, parts)}
     document = IssuedDocument(
         request_id=request.id, step_id=step_id, kind=kind, state=state, secrecy=secrecy,
@@ -309,7 +313,8 @@ def issue_document(session: Session, settings: ExtractSettings, actor: Actor, *,
 
 def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
                 document: IssuedDocument, *, context: Callable[[str, str], dict],
-                parts: list | None) -> IssuedDocument:
+                parts: list | None, progress: Callable[[int, int], None] | None = None
+                ) -> IssuedDocument:
     """Issue a previewed draft: the number from the register, a verification code, the date of
     issue and the releaser's signature, on exactly the content the draft showed (else Conflict:
     the record changed since the preview, and nothing is numbered)."""
@@ -329,7 +334,7 @@ def issue_draft(session: Session, settings: ExtractSettings, actor: Actor,
     template = TEMPLATES[document.kind]
     rendered, pdf, version = _produce(
         session, settings, actor, template=template, values=values, parts=parts, org=org,
-        kind=document.kind, signers=signers)
+        kind=document.kind, signers=signers, progress=progress)
     document.year, document.serial, document.number = actor.today.year, serial, values["number"]
     document.code = code
     document.template_version, document.signer_fingerprint = version, signers.seal.fingerprint

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -147,8 +148,8 @@ class Renderer:
             self._images.clear()
         return html.render(stylesheets=[css], font_config=self._fonts, cache=self._images)
 
-    def render_parts(self, template: str, context: dict, parts: list[list[Section]]
-                     ) -> Rendered:
+    def render_parts(self, template: str, context: dict, parts: list[list[Section]],
+                     progress: Callable[[int, int], None] | None = None) -> Rendered:
         """A long document rendered part by part (`sections` of each part, the first with the
         heading, the last with the signature) and joined into one PDF; page numbers run on.
 
@@ -177,6 +178,8 @@ class Renderer:
                 title = reader.metadata.title  # the document's name and number, as one part has
             writer.append(reader)
             pages += len(kept)
+            if progress is not None:  # the page waiting for a long extract shows how far it is
+                progress(index + 1, len(parts))
         writer.add_metadata({"/Title": title, "/Producer": "custody"})
         out = io.BytesIO()
         writer.write(out)

@@ -17,6 +17,7 @@ from workflow.models.extracts import (
     SecretRegisterEntry,
     SigningCredential,
 )
+from workflow.models.jobs import Job
 from workflow.models.kiosk import KioskDevice, KioskPin
 from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
 from workflow.models.organisations import Organisation, OrganisationLink
@@ -94,6 +95,7 @@ __all__ = [
     "Mandate",
     "RequesterVetting",
     "ScheduledRun",
+    "Job",
     "Webhook",
     "WebhookAttempt",
     "WebhookOutbox",

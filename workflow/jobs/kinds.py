@@ -1,0 +1,35 @@
+"""The kinds of job: what each does when a worker runs it, as the user who asked."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from workflow.context import Actor
+from workflow.jobs.runs import Environment, Handler, Progress
+from workflow.models.jobs import Job
+
+PREPARE = "extract.prepare"
+RELEASE = "extract.release"
+
+
+def _prepare(session: Session, env: Environment, actor: Actor, job: Job,
+             progress: Progress | None) -> None:
+    from workflow.documents import extracts
+
+    extracts.prepare_extract(session, env.settings, actor, job.request_id, job=job,
+                             progress=progress)
+
+
+def _release(session: Session, env: Environment, actor: Actor, job: Job,
+             progress: Progress | None) -> None:
+    from workflow.documents import extracts
+
+    params = job.params
+    extracts.release_extract(
+        session, env.flow, env.settings, actor, job.request_id, document_id=job.document_id,
+        sha256=params["sha256"], valid_days=params["valid_days"],
+        download_limit=params["download_limit"], named=params["named"],
+        expected_version=params["expected_version"], job=job, progress=progress)
+
+
+HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release}
