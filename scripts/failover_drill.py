@@ -206,6 +206,7 @@ class Drill:
                     SOFTHSM2_CONF=str(self.work / "softhsm" / "softhsm2.conf"),
                     CUSTODY_RATELIMIT_STORAGE_URI=f'"{REDIS_URL}"',
                     CUSTODY_RATELIMIT_KEY_PREFIX=f'"{self.prefix}"',
+                    CUSTODY_PROXIES="1",  # HAProxy in front: X-Forwarded-For names the client
                     # Two requesters file a request every second or so: over a person's limit.
                     CUSTODY_RATELIMIT_FILING='"100000 per hour"', CUSTODY_LOG_FORMAT="text")
 
