@@ -37,7 +37,9 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pyotp
@@ -266,6 +268,8 @@ class Drill:
             [HAPROXY, "-f", str(PROXY_CONFIG), "-db"], env=env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True))
         for _ in range(300):
+            if self.processes[-1].poll() is not None:
+                raise RuntimeError(f"HAProxy ended; see {self.work / 'haproxy.log'}")
             if all(s["status"] == "UP" for s in self.servers().values()) and self.servers():
                 return f"http://127.0.0.1:{self.proxy_port}"
             time.sleep(0.2)
@@ -537,7 +541,7 @@ def check(drill: Drill, result: Result) -> None:
         app.extensions["custody_engine"].dispose()
 
 
-def run(approvers: int = 4, requesters: int = 2, pending: int = 40, persons: int = 60,
+def run(approvers: int = 4, requesters: int = 2, pending: int = 20, persons: int = 60,
         workers: int = 2, before: float = 6.0, detect: float = 2.0, after: float = 8.0,
         keep: bool = False) -> Result:
     """The whole drill; the figures and what the checks found."""
@@ -557,18 +561,20 @@ def run(approvers: int = 4, requesters: int = 2, pending: int = 40, persons: int
         result.sync_state = drill.databases()
         done("primary and standby")
         drill.custody("init")
+        # The nodes start while the data is loaded (they need the schema only).
+        ports = [free_port(), free_port()]
+        for name, port in zip(("node1", "node2"), ports, strict=True):
+            drill.serve(name, port, workers)
         drill.custody("demo", "--persons", str(persons))
         done("custody init, demo")
         accounts, ids, identities = prepare(drill, approvers, requesters, pending)
         done("accounts, requests")
-        ports = [free_port(), free_port()]
-        for name, port in zip(("node1", "node2"), ports, strict=True):
-            drill.serve(name, port, workers)
         base = drill.proxy(ports)
         done("nodes, proxy")
         result.remaining = shared_limit_probe(*(f"http://127.0.0.1:{p}" for p in ports))
-        signed = {kind: [sign_in(base, account)[0] for account in people]
-                  for kind, people in accounts.items()}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            signed = {kind: [browser for browser, _ in pool.map(partial(sign_in, base), people)]
+                      for kind, people in accounts.items()}
         done("sign-ins")
         load = Load(base, signed["requester"], signed["approver"], ids, identities)
         result.load_started = time.monotonic()
@@ -618,7 +624,7 @@ def report(result: Result, grace: float) -> list[str]:
               f"{len(confirmed) - len(missing[trigger])} present afterwards with their audit "
               f"entries (missing: {missing[trigger]})")
     if errors:
-        print(f"errors from +{errors[0].started - result.load_started:.1f} s to "
+        print(f"errors from +{min(e.started for e in errors) - result.load_started:.1f} s to "
               f"+{max(e.ended for e in errors) - result.load_started:.1f} s")
     print(f"errors: {len(errors)} {kinds}; outside the outage window (stop to promotion + "
           f"{grace:g} s): {len(result.outside_outage(grace))}")
@@ -645,14 +651,14 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--approvers", type=int, default=4, help="approvers deciding at once")
     parser.add_argument("--requesters", type=int, default=2, help="requesters filing at once")
-    parser.add_argument("--pending", type=int, default=40, help="requests awaiting approval")
+    parser.add_argument("--pending", type=int, default=20, help="requests awaiting approval")
     parser.add_argument("--persons", type=int, default=60, help="demo persons")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
     parser.add_argument("--before", type=float, default=6.0, help="seconds of load first")
     parser.add_argument("--detect", type=float, default=2.0,
                         help="seconds from the primary's stop to the promotion")
     parser.add_argument("--after", type=float, default=8.0, help="seconds of load after it")
-    parser.add_argument("--grace", type=float, default=5.0,
+    parser.add_argument("--grace", type=float, default=10.0,
                         help="seconds after the promotion errors may still happen")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()

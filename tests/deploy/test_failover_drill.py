@@ -13,50 +13,44 @@ from scripts import failover_drill as drill
 
 pytestmark = pytest.mark.slow
 DETECT = 2.0  # seconds from the primary's stop to the promotion (an operator or a monitor)
-GRACE = 5.0  # seconds after the promotion within which the nodes and the proxy must recover
+# Seconds after the promotion within which the nodes and the proxy must serve again: about two
+# here when the machine is idle; the bound leaves room for a machine shared with other work.
+GRACE = 10.0
+THREADS = 6  # the drill's default 2 requesters and 4 approvers
+PAUSE = 0.25  # each thread's wait after an error (drill.Load)
 
 
-@pytest.fixture(scope="module")
-def result() -> drill.Result:
-    """One drill for the module's tests (it takes a minute or more)."""
+def test_a_failover_under_load_keeps_every_confirmed_write_and_a_sound_chain():
+    """One drill (a minute or more), checked as an operator would check it."""
     missing = [what for what, there in (("PostgreSQL server binaries", drill.postgres_bin()),
                                         ("HAProxy", drill.haproxy_available())) if not there]
     if missing:
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"the failover drill needs {' and '.join(missing)} (.ci/run installs them)")
         pytest.skip(f"{' and '.join(missing)} not installed")
-    outcome = drill.run(detect=DETECT)
-    drill.report(outcome, GRACE)  # the figures, in the test's output
-    return outcome
+    result = drill.run(detect=DETECT)
+    drill.report(result, GRACE)  # the figures, in the test's output
 
-
-def test_every_confirmed_filing_and_approval_survives_the_failover(result):
+    # Every filing and approval the pages confirmed is in the promoted standby, audited.
     assert result.sync_state == "sync"
     assert len(result.filed) >= 2 and len(result.approved) >= 2
     assert result.missing == {"submit": [], "approve": []}
-
-
-def test_the_work_goes_on_after_the_promotion_with_errors_only_during_the_outage(result):
-    assert result.after_promotion >= 2
-    assert result.downtime is not None and result.downtime < DETECT + GRACE
-    assert result.outside_outage(GRACE) == []
-    # Each of the load's threads waits a quarter of a second after an error: no more errors
-    # than that allows over the outage, and work done before it.
-    threads = 6
-    outage = result.promoted_at + GRACE - result.stopped_at
-    assert len(result.errors) <= threads * (outage / 0.25 + 1)
-    assert any(a.ok and a.ended < result.stopped_at for a in result.answers)
-
-
-def test_the_audit_chain_verifies_against_every_witness_log(result):
+    # The audit chain verifies, against the witness log of each node and of the setup.
     assert set(result.chain) == {"setup", "node1", "node2"}
     assert all(line.startswith("intact") for line in result.chain.values()), result.chain
 
+    # Work was done before the stop and goes on after the promotion; errors only in between,
+    # and no more than the threads' pauses allow over that window.
+    assert any(a.ok and a.ended < result.stopped_at for a in result.answers)
+    assert result.after_promotion >= 2
+    outage = result.promoted_at + GRACE - result.stopped_at
+    assert result.downtime is not None and result.downtime < outage
+    assert result.outside_outage(GRACE) == []
+    assert len(result.errors) <= THREADS * (outage / PAUSE + 1)
 
-def test_both_nodes_serve_and_count_one_sign_in_limit(result):
-    assert set(result.served) == {"node1", "node2"}
-    assert min(result.served.values()) > 0
-    # Wrong sign-ins sent to node 1, node 2, node 1, node 2 (the form from the other node):
-    # one count in Redis goes down by one each time; counts of their own would repeat.
+    # Both nodes served, and they count one sign-in limit: wrong sign-ins sent to node 1,
+    # node 2, node 1, node 2 (the form from the other node) count down one count in Redis;
+    # counts of their own would repeat.
+    assert set(result.served) == {"node1", "node2"} and min(result.served.values()) > 0
     first = result.remaining[0]
     assert result.remaining == [first, first - 1, first - 2, first - 3]
