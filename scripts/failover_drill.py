@@ -624,8 +624,12 @@ def report(result: Result, grace: float) -> list[str]:
               f"{len(confirmed) - len(missing[trigger])} present afterwards with their audit "
               f"entries (missing: {missing[trigger]})")
     if errors:
-        print(f"errors from +{min(e.started for e in errors) - result.load_started:.1f} s to "
-              f"+{max(e.ended for e in errors) - result.load_started:.1f} s")
+        def at(moment: float) -> str:
+            return f"+{moment - result.load_started:.1f} s"
+
+        print(f"errors began between {at(min(e.started for e in errors))} and "
+              f"{at(max(e.started for e in errors))}, ended between "
+              f"{at(min(e.ended for e in errors))} and {at(max(e.ended for e in errors))}")
     print(f"errors: {len(errors)} {kinds}; outside the outage window (stop to promotion + "
           f"{grace:g} s): {len(result.outside_outage(grace))}")
     for witness, line in result.chain.items():
