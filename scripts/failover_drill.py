@@ -1,7 +1,7 @@
 """A failover drill on loopback: two `custody serve` nodes behind HAProxy (deploy/haproxy.cfg),
 sessions in PostgreSQL and rate limits in Redis, a PostgreSQL primary with a synchronous
-streaming standby; approvers decide requests through the proxy while the primary is stopped and
-the standby promoted.
+streaming standby; requesters file and approvers approve through the proxy while the primary is
+stopped and the standby promoted (README, "Deployment").
 
     .venv/bin/python scripts/failover_drill.py [--keep] [--approvers N] [--before S] ...
 
@@ -11,14 +11,16 @@ touches another server. The nodes reach the database through one libpq multi-hos
 (`host=primary&host=standby&target_session_attrs=read-write`), so after the promotion they find
 the new primary by themselves, as a deployment's nodes do.
 
-Steps: `custody init` and `custody demo` on the primary, approvers with known authenticators and
-requests awaiting them; the standby synchronous (a commit returns once the standby has it);
-both nodes and the proxy started; approvers sign in through the proxy (two factors, CSRF) and
-approve requests; the primary is stopped at once (`pg_ctl stop -m immediate`, as a crash), the
-standby promoted after a detection delay, and the approvals go on. Then: every approval that
-answered with its confirmation (302 to the done page) is in the new primary with its audit
-entry, `custody audit verify` passes against each node's witness log, and every error is
-counted with when it happened. Prints the figures; exit status 1 when a check fails."""
+Steps: the standby made synchronous (a commit returns once the standby has it); `custody init`
+and `custody demo` through the nodes' URL; approvers and requesters with known authenticators,
+and requests awaiting approval; both nodes and the proxy started; everyone signs in through the
+proxy (password, authenticator code, CSRF tokens); requesters file and approvers approve; the
+primary is stopped at once (`pg_ctl stop -m immediate`, as a crash), the standby promoted after
+a detection delay, and the work goes on. Then: every filing and approval the pages confirmed
+(302 to the request, 302 to the done page) is in the promoted standby with its audit entry, the
+audit chain verifies (as `custody audit verify` does) against each node's witness log, and every
+error is counted with when it began and ended. Prints the figures; exit status 1 when a check
+fails."""
 
 from __future__ import annotations
 
@@ -89,8 +91,10 @@ class Cluster:
         command = [str(self.pgbin / tool), *args]
         if os.geteuid() == 0:  # the server refuses to run as root
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL,  # noqa: S603
-                       stderr=subprocess.PIPE)
+        done = subprocess.run(command, stdout=subprocess.DEVNULL,  # noqa: S603
+                              stderr=subprocess.PIPE, text=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{tool} failed: {done.stderr[-2000:]}")
 
     def configure(self, **settings: str) -> None:
         """Append settings to postgresql.conf (the last one of a name wins)."""
@@ -101,7 +105,7 @@ class Cluster:
         self.run("pg_ctl", "-D", str(self.data), "-l", str(self.data.parent / f"{self.port}.log"),
                  "-w", "start")
 
-    def stop(self, mode: str = "fast") -> None:
+    def stop(self, mode: str) -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def promote(self) -> None:
@@ -250,12 +254,13 @@ class Drill:
 
     def serve(self, name: str, port: int, workers: int) -> None:
         """One `custody serve` node (gunicorn) on the loopback."""
-        log = (self.work / f"{name}.log").open("w")
-        self.processes.append(subprocess.Popen(  # noqa: S603
-            [str(BIN / "custody"), "serve", "--port", str(port), "--workers", str(workers)],
-            env=dict(self.env(name), PROMETHEUS_MULTIPROC_DIR=str(self.work / f"{name}-metrics")),
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True))
-        (self.work / f"{name}-metrics").mkdir(exist_ok=True)
+        (self.work / f"{name}-metrics").mkdir()
+        with (self.work / f"{name}.log").open("w") as log:
+            self.processes.append(subprocess.Popen(  # noqa: S603
+                [str(BIN / "custody"), "serve", "--port", str(port), "--workers", str(workers)],
+                env=dict(self.env(name),
+                         PROMETHEUS_MULTIPROC_DIR=str(self.work / f"{name}-metrics")),
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True))
 
     def proxy(self, node_ports: list[int]) -> str:
         """HAProxy with the deployed configuration; its address once both nodes are up."""
@@ -263,10 +268,10 @@ class Drill:
                    CUSTODY_NODE1=f"127.0.0.1:{node_ports[0]}",
                    CUSTODY_NODE2=f"127.0.0.1:{node_ports[1]}",
                    CUSTODY_PROXY_STATS=str(self.stats_socket))
-        log = (self.work / "haproxy.log").open("w")
-        self.processes.append(subprocess.Popen(  # noqa: S603
-            [HAPROXY, "-f", str(PROXY_CONFIG), "-db"], env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True))
+        with (self.work / "haproxy.log").open("w") as log:
+            self.processes.append(subprocess.Popen(  # noqa: S603
+                [HAPROXY, "-f", str(PROXY_CONFIG), "-db"], env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True))
         for _ in range(300):
             if self.processes[-1].poll() is not None:
                 raise RuntimeError(f"HAProxy ended; see {self.work / 'haproxy.log'}")
@@ -302,11 +307,11 @@ class Drill:
                 os.killpg(process.pid, signal.SIGKILL)
         for cluster in (self.standby, self.primary):
             if (cluster.data / "postmaster.pid").exists():
-                with contextlib.suppress(subprocess.CalledProcessError):
+                with contextlib.suppress(RuntimeError):
                     cluster.stop("immediate")
         with contextlib.suppress(redis.RedisError):
             store = redis.Redis.from_url(REDIS_URL)
-            for key in store.scan_iter(f"{self.prefix}*"):
+            for key in store.scan_iter(f"*/{self.prefix}/*"):  # LIMITS:LIMITER/<prefix>/…
                 store.delete(key)
         if self.keep:
             print(f"kept: {self.work}")
