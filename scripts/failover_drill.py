@@ -141,6 +141,7 @@ class Result:
     promoted_at: float = 0.0
     recovered_at: float | None = None
     load_started: float = 0.0
+    under_way_at: float = 0.0  # the first filing and approval confirmed
     load_ended: float = 0.0
     duration: float = 0.0
     sync_state: str = ""
@@ -422,6 +423,9 @@ class Load:
         self.filed: list[tuple[float, int]] = []
         self.approved: list[tuple[float, int]] = []
         self.stop = threading.Event()
+        # Set once a filing and an approval were confirmed: each node's workers have served
+        # their first pages (the first is slow: modules are imported on first use).
+        self.under_way = threading.Event()
         self.threads = [threading.Thread(target=self._work, args=(self._file, b, i), daemon=True)
                         for i, b in enumerate(requesters)]
         self.threads += [threading.Thread(target=self._work, args=(self._approve, b, i),
@@ -467,6 +471,8 @@ class Load:
         if answer.status_code != 302 or not filed:
             return Answer(0, 0, "file", False, str(answer.status_code))
         self.filed.append((time.monotonic(), int(filed.group(1))))
+        if self.approved:
+            self.under_way.set()
         self.ids.put(int(filed.group(1)))
         return Answer(0, 0, "file", True)
 
@@ -487,6 +493,8 @@ class Load:
         if answer.status_code != 302 or not DONE.search(answer.headers.get("Location", "")):
             return Answer(0, 0, "approve", False, str(answer.status_code))
         self.approved.append((time.monotonic(), request_id))
+        if self.filed:
+            self.under_way.set()
         return Answer(0, 0, "approve", True)
 
 
@@ -584,14 +592,19 @@ def run(approvers: int = 4, requesters: int = 2, pending: int = 20, persons: int
         load = Load(base, signed["requester"], signed["approver"], ids, identities)
         result.load_started = time.monotonic()
         load.start()
-        time.sleep(before)
-        result.stopped_at = time.monotonic()
-        drill.primary.stop("immediate")
-        time.sleep(detect)
-        drill.standby.promote()
-        result.promoted_at = time.monotonic()
-        time.sleep(after)
-        load.finish()
+        try:
+            if not load.under_way.wait(timeout=120):
+                raise RuntimeError("no filing and approval were confirmed within 2 minutes")
+            result.under_way_at = time.monotonic()
+            time.sleep(before)
+            result.stopped_at = time.monotonic()
+            drill.primary.stop("immediate")
+            time.sleep(detect)
+            drill.standby.promote()
+            result.promoted_at = time.monotonic()
+            time.sleep(after)
+        finally:
+            load.finish()
         result.load_ended = time.monotonic()
         result.answers = load.answers
         result.filed = [i for _, i in load.filed]
@@ -620,7 +633,9 @@ def report(result: Result, grace: float) -> list[str]:
           f"nodes in turn: {result.remaining}")
     print(f"load: {len(result.answers)} actions in {result.load_ended - result.load_started:.1f}"
           f" s; requests the proxy passed to each node: {result.served}")
-    print(f"primary stopped at +{result.stopped_at - result.load_started:.1f} s, standby "
+    print(f"first filing and approval confirmed at "
+          f"+{result.under_way_at - result.load_started:.1f} s; primary stopped at "
+          f"+{result.stopped_at - result.load_started:.1f} s, standby "
           f"promoted at +{result.promoted_at - result.load_started:.1f} s; downtime (stop to "
           f"the first action answered well after it): {downtime}; actions answered well "
           f"after the promotion: {result.after_promotion}")
@@ -663,7 +678,8 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=20, help="requests awaiting approval")
     parser.add_argument("--persons", type=int, default=60, help="demo persons")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
-    parser.add_argument("--before", type=float, default=6.0, help="seconds of load first")
+    parser.add_argument("--before", type=float, default=6.0,
+                        help="seconds of load once under way, before the primary is stopped")
     parser.add_argument("--detect", type=float, default=2.0,
                         help="seconds from the primary's stop to the promotion")
     parser.add_argument("--after", type=float, default=8.0, help="seconds of load after it")
