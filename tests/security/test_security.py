@@ -151,9 +151,12 @@ def test_rate_limits_are_shared_through_redis_when_configured(database_url):
     assert answers == [422, 422, 422, 429]
 
 
-def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(database_url, db):
+def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(database_url, db,
+                                                                      tmp_path):
     client = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
                          "WTF_CSRF_ENABLED": False, "RATELIMIT_SIGN_IN": "2 per minute",
+                         "AUDIT_SIGNING_KEY": str(tmp_path / "audit-key.pem"),
+                         "AUDIT_WITNESS_LOG": str(tmp_path / "witness.log"),
                          "PROXIES": 1}).test_client()
 
     def attempt(chain: str) -> int:
