@@ -10,7 +10,7 @@ VNU    := .cache/vnu/package/build/dist/vnu.jar
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install translations extract bench attack fuzz clean
+.PHONY: run test lint install translations extract bench attack drill fuzz clean
 
 install: $(STAMP) $(MO)
 
@@ -62,6 +62,10 @@ fuzz: install
 # The 12 findings of issue 12 against a served app (scratch PostgreSQL database, gunicorn).
 attack: install
 	$(BIN)/python scripts/attack_served.py
+
+# Two nodes behind HAProxy, a synchronous standby promoted under load (README, "Deployment").
+drill: install
+	$(BIN)/python scripts/failover_drill.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache .cache

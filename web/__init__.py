@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from web import db, errors, headers, i18n, jobs, ops, sessions
@@ -195,6 +196,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         # it runs in the server as soon as it is asked for (the quick start on SQLite).
         QUEUE_URL=None,
         EXTRACT_QUEUE_OVER_PAGES=4,
+        # How many reverse proxies stand in front (README, "Deployment"): the client's address
+        # is then the one the last of them appended to X-Forwarded-For. 0: the peer's address,
+        # and any X-Forwarded-For is a client's claim, not believed.
+        PROXIES=0,
     )
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -204,6 +209,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
 
+    if app.config["PROXIES"]:
+        # Rate limits, the audit trail's addresses and the sessions then see each client, not
+        # the proxy (which would otherwise put every client under one sign-in limit).
+        hops = int(app.config["PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     ops.init_app(app)  # first: its request id and timing wrap every other hook
     db.init_app(app)
     headers.init_app(app)

@@ -151,6 +151,35 @@ def test_rate_limits_are_shared_through_redis_when_configured(database_url):
     assert answers == [422, 422, 422, 429]
 
 
+def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(database_url, db,
+                                                                      tmp_path):
+    client = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+                         "WTF_CSRF_ENABLED": False, "RATELIMIT_SIGN_IN": "2 per minute",
+                         "AUDIT_SIGNING_KEY": str(tmp_path / "audit-key.pem"),
+                         "AUDIT_WITNESS_LOG": str(tmp_path / "witness.log"),
+                         "PROXIES": 1}).test_client()
+
+    def attempt(chain: str) -> int:
+        return client.post("/login", data={"username": "nobody", "password": "x" * 8,
+                                           "acknowledge": "y"},
+                           headers={"X-Forwarded-For": chain}).status_code
+
+    # The proxy appends the address it saw; what a client wrote before it is not believed.
+    assert [attempt("203.0.113.5"), attempt("10.9.9.9, 203.0.113.5")] == [422, 422]
+    assert attempt("203.0.113.5") == 429
+    assert attempt("203.0.113.9") == 422
+    assert last_audit(db, "auth.login").ip == "203.0.113.9"
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, client):
+    app.config["RATELIMIT_SIGN_IN"] = "2 per minute"
+    answers = [client.post("/login", data={"username": "nobody", "password": "x" * 8,
+                                           "acknowledge": "y"},
+                           headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+               for i in range(3)]
+    assert answers == [422, 422, 429]
+
+
 def _age(db, **fields) -> None:
     """Move every open session's clock back."""
     from workflow.models import UserSession
