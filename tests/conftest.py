@@ -239,3 +239,25 @@ def auth(client) -> Auth:
 def ids_in(html: bytes, pattern: str = r"/persons/(\d+)") -> list[int]:
     """Object ids linked from a page."""
     return [int(x) for x in re.findall(pattern, html.decode())]
+
+
+# Jobs' tests put them on queues of their own on the shared Redis (db 13).
+REDIS = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture
+def queue_name(monkeypatch):
+    """A job queue of the test's own on the shared Redis (skipped where Redis is not running)."""
+    from redis import Redis
+    from rq import Queue
+
+    from workflow.jobs import queues
+
+    try:
+        Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001 - no Redis here
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    name = f"custody-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(queues, "QUEUE_NAME", name)
+    yield name
+    Queue(name, connection=Redis.from_url(REDIS)).delete(delete_jobs=True)

@@ -292,7 +292,7 @@ def show(request_id: int):
         if isinstance(done, Job):  # a long extract: produced off the request path
             flash(_("The extract is long: it is produced apart from this page, which shows "
                     "how far it is and its preview when it is ready."), "info")
-            return redirect(url_for(".show", request_id=request_id, _anchor="job"))
+            return redirect(url_for(".show", request_id=request_id))
         if action == "prepare":  # what comes next (preview, release) is on the request's page
             flash(_("Done: %(action)s.", action=_(ACTION_LABELS[action])), "success")
             return redirect(url_for(".show", request_id=request_id))
