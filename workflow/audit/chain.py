@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Row, event, select
+from sqlalchemy import ColumnElement, String, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from workflow.context import Actor
@@ -102,7 +101,7 @@ _SEQ = HASHED.index("seq")
 # the encoder, and verify spends most of its time here. A value of a type not listed (none of
 # the columns has one) goes through the encoder itself, which writes it alike.
 _CANONICAL = "{}\n{{" + ",".join(f'"{name}":{{}}' for name in HASHED) + "}}"
-_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _JSON_VALUE: dict[type, Callable[[Any], str]] = {
     str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
     dt.datetime: lambda value: f'"{value.isoformat(timespec="microseconds")}"'}
@@ -111,8 +110,8 @@ _JSON_VALUE: dict[type, Callable[[Any], str]] = {
 def hashed_bytes(prev_hash: str, values: Sequence[object]) -> bytes:
     """What an entry's hash is taken over: the previous hash, a newline and the canonical JSON
     of the entry's HASHED fields (their values given in that order)."""
-    get = _JSON_VALUE.get
-    return _CANONICAL.format(prev_hash, *[get(type(value), _CANONICAL_JSON.encode)(value)
+    get, other = _JSON_VALUE.get, _CANONICAL_JSON
+    return _CANONICAL.format(prev_hash, *[get(type(value), other)(value)
                                           for value in values]).encode()
 
 
@@ -229,6 +228,7 @@ def _forget_on_rollback(session: Session, previous_transaction: SessionTransacti
 # What verify reads of each entry: its links and seal, then the hashed fields in HASHED's order.
 _VERIFIED = (AuditEntry.prev_hash, AuditEntry.hash, AuditEntry.seal_from, AuditEntry.seal,
              *(getattr(AuditEntry, name) for name in HASHED))
+_OCCURRED_AT = 4 + HASHED.index("occurred_at")
 BATCH_FORMAT = "custody-audit-batch/1"
 
 
@@ -284,17 +284,33 @@ def batch_seals(session: Session) -> list[BatchSeal]:
 
 
 def entries(session: Session, first: int, last: int | None = None,
-            batch: int = 10_000) -> Iterator[Row]:
-    """Entries first to last (or the end) as plain rows of _VERIFIED, streamed `batch` at a time
-    (a server-side cursor on PostgreSQL): building an object, or even fetching one row at a time,
-    costs more than hashing the entry. The flush is the one the session would autoflush."""
+            batch: int = 10_000) -> Iterator[Sequence[Any]]:
+    """Entries first to last (or the end) as plain rows of _VERIFIED, fetched `batch` at a time
+    (a server-side cursor on PostgreSQL): building an object, or even fetching one row at a
+    time, costs more than hashing the entry. The flush is the one the session would
+    autoflush."""
     if session.autoflush:
         session.flush()
-    query = select(*_VERIFIED).where(AuditEntry.seq >= first).order_by(AuditEntry.seq)
+    columns = list(_VERIFIED)
+    columns[_OCCURRED_AT] = _occurred_at_text(session.get_bind().dialect.name)
+    query = select(*columns).where(AuditEntry.seq >= first).order_by(AuditEntry.seq)
     if last is not None:
         query = query.where(AuditEntry.seq <= last)
     result = session.connection().execute(query.execution_options(yield_per=batch))
-    return itertools.chain.from_iterable(result.partitions())
+    with result:
+        for rows in result.partitions():
+            yield from rows
+
+
+def _occurred_at_text(dialect: str) -> ColumnElement[Any]:
+    """occurred_at as the entry's hash covers it (ISO 8601 in UTC to the microsecond), written by
+    the database (PostgreSQL or SQLite): parsing and formatting a timestamp a row costs as much
+    as hashing the entry."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", AuditEntry.occurred_at),
+                            'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
+    # SQLite keeps it as naive UTC text, always with its microseconds.
+    return func.replace(AuditEntry.occurred_at, " ", "T", type_=String).concat("+00:00")
 
 
 class ChainWalk:
