@@ -4,7 +4,8 @@ added and the chain's new hash, and the same statement is appended to a witness 
 database. The key is not in the database, so whoever holds only the database can neither rewrite
 a committed entry (its seal no longer verifies, and the seals after it cannot be made again) nor
 remove seals (the next seal starts where the removed one ended), and cannot shorten the chain
-without the witness log noticing."""
+without the witness log noticing. A checkpoint then seals the batch of commits since the one
+before with one signature (`BatchSeal`), which verify checks in place of theirs."""
 
 from __future__ import annotations
 
