@@ -102,7 +102,7 @@ _SEQ = HASHED.index("seq")
 # the encoder, and verify spends most of its time here. A value of a type not listed (none of
 # the columns has one) goes through the encoder itself, which writes it alike.
 _CANONICAL = "{}\n{{" + ",".join(f'"{name}":{{}}' for name in HASHED) + "}}"
-_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _JSON_VALUE: dict[type, Callable[[Any], str]] = {
     str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
     dt.datetime: lambda value: f'"{value.isoformat(timespec="microseconds")}"'}
@@ -111,7 +111,7 @@ _JSON_VALUE: dict[type, Callable[[Any], str]] = {
 def hashed_bytes(prev_hash: str, values: Sequence[object]) -> bytes:
     """What an entry's hash is taken over: the previous hash, a newline and the canonical JSON
     of the entry's HASHED fields (their values given in that order)."""
-    get, other = _JSON_VALUE.get, _CANONICAL_JSON
+    get, other = _JSON_VALUE.get, _encode_json
     return _CANONICAL.format(prev_hash, *[get(type(value), other)(value)
                                           for value in values]).encode()
 
