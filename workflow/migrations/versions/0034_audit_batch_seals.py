@@ -4,7 +4,8 @@ A checkpoint made from this revision on names the first entry of its batch and a
 commits' seals inside it, and signs them with the chain's head (a signed tree head), so that
 `custody audit verify` checks one signature per batch instead of one per commit. Checkpoints
 made before it keep their meaning (the head only); the first checkpoint after it seals the
-whole chain from entry 1.
+whole chain from entry 1, checking every commit's seal once on the way (Ed25519: about a minute
+a million entries, before it takes the chain's head lock).
 
 Revision ID: 0034
 Revises: 0032
