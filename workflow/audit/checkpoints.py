@@ -96,13 +96,11 @@ def create(session: Session, actor: Actor, key: Ed25519PrivateKey) -> AuditCheck
     audit.settle(session)
     session.refresh(head)
     _check(session, walk, head.seq)
-    seal = audit.BatchSeal(first=anchor.last + 1 if anchor else 1, last=head.seq,
-                           head_hash=head.hash, seals_digest=walk.seals.hexdigest(),
-                           created_at=actor.now, signature="")
+    first, digest = anchor.last + 1 if anchor else 1, walk.seals.hexdigest()
     checkpoint = AuditCheckpoint(
         seq=head.seq, head_hash=head.hash, created_at=actor.now, key_id=key_id(key),
-        first_seq=seal.first, seals_digest=seal.seals_digest,
-        signature=key.sign(seal.payload()).hex())
+        first_seq=first, seals_digest=digest, signature=key.sign(audit.batch_payload(
+            first, head.seq, head.hash, digest, actor.now)).hex())
     session.add(checkpoint)
     session.flush()
     return checkpoint
