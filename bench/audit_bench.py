@@ -6,15 +6,18 @@ reads the chain, per back-end, each against a baseline measured in the same run:
   inserting one row into a plain table instead (no chain, no lock);
 - entries/s of `audit.verify` over the chain (with the public key and the witness log, as the
   command runs it, and without them), next to bare SHA-256 over the same entries' canonical
-  bytes and Ed25519 verification of their seals.
+  bytes and Ed25519 verification of their seals: first over a chain whose commits are each
+  sealed and no checkpoint seals a batch (a chain written before batch seals), then, after
+  checkpoints sealed it and as many entries again in batches of `--batch`, over both (the
+  entries/s of those checkpoints is the integration's: each checks its batch, seals included).
 
 "lock held ms" is, per audited commit on PostgreSQL, the time from the chain head's row lock
 granted to the commit returned: its inverse bounds the audited commits/s of any number of
 writers. "writers waiting" is how many of them, on average, PostgreSQL saw waiting for a lock
 (sampled every 10 ms), audited (plain).
 
-    .venv/bin/python bench/audit_bench.py [--entries 200000] [--per-commit 1] [--seconds 2]
-        [--backend postgresql|sqlite]... [--part writers|verify]...
+    .venv/bin/python bench/audit_bench.py [--entries 200000] [--per-commit 1] [--batch 1000]
+        [--seconds 2] [--backend postgresql|sqlite]... [--part writers|verify]...
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import scratch_url  # noqa: E402
 from workflow import schema  # noqa: E402
 from workflow.audit import chain as audit  # noqa: E402
+from workflow.audit import checkpoints  # noqa: E402
 from workflow.audit.checkpoints import load_or_create_key  # noqa: E402
 from workflow.context import SYSTEM  # noqa: E402
 from workflow.db import UTCDateTime, make_engine, make_session_factory, utcnow  # noqa: E402
@@ -228,22 +232,43 @@ def per_s(run: Callable[[], object], count: int, rounds: int) -> float:
     return count / best
 
 
-def bench_verify(sessions: sessionmaker[Session], sealer: audit.Sealer, rounds: int) -> None:
-    """The verify table: entries/s of the command's check, of the chain alone, and of the two
-    primitives under them."""
-    public = sealer.key.public_key()
+def bench_verify(sessions: sessionmaker[Session], sealer: audit.Sealer, entries: int,
+                 per_commit: int, batch: int, rounds: int) -> None:
+    """The verify table, over a chain of `entries` whose commits are sealed one by one (as an
+    old chain is), then over twice as many sealed in batches by checkpoints every `batch`
+    entries (as the application does now): entries/s of the command's check, of the chain
+    alone, of the checkpoints' integration, and of the primitives under them."""
+    key = sealer.key
+    public = key.public_key()
 
-    def check(key: bool) -> Callable[[], audit.Verification]:
-        def run() -> audit.Verification:
+    def check(seals: bool) -> Callable[[], None]:
+        def run() -> None:
             with sessions() as session:
                 if session.get_bind().dialect.name == "postgresql":
                     session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                result = (audit.verify(session, public, sealer.witness_path) if key
+                result = (audit.verify(session, public, sealer.witness_path) if seals
                           else audit.verify(session))
             assert result.ok and result.checked == count, result
-            return result
         return run
 
+    def integrate(rounds: int) -> float:
+        """Seconds spent in `rounds` checkpoints, each after `batch` entries more (the first
+        seals the old chain in one batch)."""
+        spent = 0.0
+        for number in range(rounds):
+            if number:
+                fill_chain(sessions, sealer, batch, per_commit)
+            with sessions() as session:
+                started = time.perf_counter()
+                assert checkpoints.create(session, SYSTEM, key) is not None
+                session.commit()
+                spent += time.perf_counter() - started
+        return spent
+
+    started = time.perf_counter()
+    fill_chain(sessions, sealer, entries, per_commit)
+    print(f"verify ({entries:,} entries appended, {per_commit} a seal, in "
+          f"{time.perf_counter() - started:.0f} s; SHA-256 and Ed25519 best of {rounds})")
     with sessions() as session:
         count = session.scalar(select(AuditHead.seq)) or 0
         # The bytes verify hashes, and the seals it checks, read once outside the timing.
@@ -263,15 +288,27 @@ def bench_verify(sessions: sessionmaker[Session], sealer: audit.Sealer, rounds: 
         for signature, payload in seals:
             public.verify(signature, payload)
 
-    base = per_s(sha256, count, rounds)
-    print(f"{'over ' + format(count, ',') + ' entries':<44}{'entries/s':>12}{'vs SHA-256':>12}")
-    for name, run in (("bare SHA-256 of the canonical bytes", sha256),
-                      (f"Ed25519 check of the {len(seals):,} seals", ed25519),
-                      ("verify: chain and head", check(False)),
-                      ("verify: + seals and witness (the command)", check(True))):
-        # One run each: over this many entries a run lasts seconds, long enough to average out.
-        rate = base if run is sha256 else per_s(run, count, 1)
-        print(f"{name:<44}{rate:>12,.0f}{rate / base:>12.3f}")
+    def row(name: str, rate: float) -> None:
+        # The baseline again just before each row: on a shared machine the load changes
+        # between rows, and a ratio is only as good as its baseline's moment.
+        base = per_s(sha256, len(hashed), rounds)
+        print(f"{name:<52}{rate:>12,.0f}{rate / base:>12.3f}{base:>14,.0f}")
+
+    print(f"{'over ' + format(count, ',') + ' entries':<52}{'entries/s':>12}{'vs SHA-256':>12}"
+          f"{'SHA-256/s':>14}")
+    row("bare SHA-256 of the canonical bytes", per_s(sha256, count, rounds))
+    row(f"Ed25519 check of the {len(seals):,} commit seals", per_s(ed25519, count, rounds))
+    # One run each: over this many entries a run lasts seconds, long enough to average out.
+    row("verify: chain and head, no seals", per_s(check(False), count, 1))
+    row("verify: + every commit's seal, witness (old chain)", per_s(check(True), count, 1))
+    batches = max(1, entries // batch)
+    spent = integrate(batches + 1)
+    with sessions() as session:
+        count = session.scalar(select(AuditHead.seq)) or 0
+    row(f"checkpoints: check and seal in {batches + 1} batches", count / spent)
+    row(f"verify: chain and head, no seals ({count:,})", per_s(check(False), count, 1))
+    row(f"verify: + batch seals (every {batch:,}), witness ({count:,})",
+        per_s(check(True), count, 1))
 
 
 def bench_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
@@ -295,12 +332,9 @@ def bench_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
             else:
                 bench_writers(sessions, args.seconds, args.rounds, None)
         if "verify" in parts:
-            started = time.perf_counter()
-            fill_chain(sessions, sealer, args.entries, args.per_commit)
-            print(f"== {backend}: verify ({args.entries:,} entries appended, {args.per_commit} "
-                  f"a seal, in {time.perf_counter() - started:.0f} s; SHA-256 best of "
-                  f"{args.rounds})")
-            bench_verify(sessions, sealer, args.rounds)
+            print(f"== {backend}: ", end="")
+            bench_verify(sessions, sealer, args.entries, args.per_commit, args.batch,
+                         args.rounds)
     finally:
         engine.dispose()
         drop()
@@ -311,6 +345,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--per-commit", type=int, default=1,
                         help="entries under one seal in the chain verified (a web request: 1)")
+    parser.add_argument("--batch", type=int, default=1000,
+                        help="entries a checkpoint seals (CUSTODY_AUDIT_CHECKPOINT_ENTRIES)")
     parser.add_argument("--seconds", type=float, default=2.0, help="per writers measurement")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), action="append")

@@ -6,6 +6,7 @@ chain consistently (the seals and the witness log tell)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,23 @@ def test_an_entrys_hash_covers_the_same_bytes_as_ever():
     values = [getattr(entry, name) for name in audit.HASHED]
     assert audit.hashed_bytes(entry.prev_hash, values) == f"{'ab' * 32}\n{canonical}".encode()
     assert entry_hash(entry) == "099a5c9eaedb558ff8480120272ae26b3ae91edc83350096e492a199daa1ad57"
+
+
+@pytest.mark.parametrize("text_value", [
+    'quote " backslash \\ slash /', "tab\tnew line\ncarriage\rbell\x07nul\x00 del\x7f",
+    "Nguyễn Văn An — “trích” \u2028\u2029 😀", "", "{\"q\": [1, 2]}"])
+def test_an_entrys_bytes_are_the_canonical_json_whatever_its_text(text_value):
+    # The bytes of every entry already chained were json.dumps of its fields: any text must
+    # give the same bytes, or old chains stop verifying.
+    values = {"seq": 10**12, "occurred_at": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+              "actor_id": None, "actor_name": text_value, "organisation_id": -3,
+              "action": "record.view", "object_type": None, "object_id": text_value,
+              "person_id": 0, "outcome": "success", "purpose": text_value, "ip": "10.0.0.1",
+              "details": text_value}
+    payload = {**values, "occurred_at": "2026-01-02T03:04:05.000000+00:00"}
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    got = audit.hashed_bytes("cd" * 32, [values[name] for name in audit.HASHED])
+    assert got == f"{'cd' * 32}\n{canonical}".encode()
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_entry SET action = 'x' WHERE seq = 1",

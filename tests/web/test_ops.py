@@ -23,7 +23,6 @@ from web.ops import logs
 from web.ops.views import address_allowed
 from workflow import health
 from workflow.audit import chain, checkpoints
-from workflow.audit.checkpoints import Ed25519PrivateKey
 from workflow.context import SYSTEM
 from workflow.db import utcnow
 from workflow.models import AuditEntry, AuditHead
@@ -173,7 +172,7 @@ def test_metrics_count_requests_by_endpoint_never_by_path(client, db):
 def test_audit_lag_counts_from_the_oldest_entry_after_the_last_checkpoint(app, db):
     engine = health.probe_engine(app.extensions["custody_engine"])
     with app.extensions["custody_sessions"]() as session:
-        checkpoints.create(session, SYSTEM, Ed25519PrivateKey.generate())
+        checkpoints.create(session, SYSTEM, app.extensions["custody_audit_sealer"].key)
         session.commit()
     signed = health.figures(engine, utcnow())
     assert signed.audit_unsigned == 0 and signed.audit_lag_seconds == 0.0

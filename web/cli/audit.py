@@ -97,7 +97,11 @@ def _checkpoint_if_due(force: bool = False) -> int | None:
                                              config["AUDIT_CHECKPOINT_ENTRIES"],
                                              config["AUDIT_CHECKPOINT_MINUTES"]):
             return None
-        made = checkpoints.create(session, actor, key)
+        try:
+            made = checkpoints.create(session, actor, key)
+        except audit.ChainBroken as broken:
+            raise click.ClickException(f"{broken}; no checkpoint signed (run `custody audit "
+                                       f"verify`)") from broken
         session.commit()
         return made.seq if made else None
 

@@ -4,27 +4,31 @@ added and the chain's new hash, and the same statement is appended to a witness 
 database. The key is not in the database, so whoever holds only the database can neither rewrite
 a committed entry (its seal no longer verifies, and the seals after it cannot be made again) nor
 remove seals (the next seal starts where the removed one ended), and cannot shorten the chain
-without the witness log noticing."""
+without the witness log noticing. A checkpoint then seals the batch of commits since the one
+before with one signature (`BatchSeal`), which verify checks in place of theirs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Row, event, select
+from sqlalchemy import ColumnElement, String, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from workflow.context import Actor
 from workflow.db import utcnow
-from workflow.models import AuditEntry, AuditHead
+from workflow.models import AuditCheckpoint, AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -92,17 +96,24 @@ class Outcome:
 HASHED = tuple(sorted(("seq", "occurred_at", "actor_id", "actor_name", "organisation_id",
                        "action", "object_type", "object_id", "person_id", "outcome", "purpose",
                        "ip", "details")))
-# json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")), which builds an
-# encoder at every call, made once; the payload is built with its keys in sorted order already.
-_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SEQ = HASHED.index("seq")
+# json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")) of the HASHED
+# fields, written as a template filled in value by value: twice as fast as building a dict for
+# the encoder, and verify spends most of its time here. A value of a type not listed (none of
+# the columns has one) goes through the encoder itself, which writes it alike.
+_CANONICAL = "{}\n{{" + ",".join(f'"{name}":{{}}' for name in HASHED) + "}}"
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_JSON_VALUE: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring, int: int.__repr__, type(None): lambda _: "null",
+    dt.datetime: lambda value: f'"{value.isoformat(timespec="microseconds")}"'}
 
 
 def hashed_bytes(prev_hash: str, values: Sequence[object]) -> bytes:
     """What an entry's hash is taken over: the previous hash, a newline and the canonical JSON
     of the entry's HASHED fields (their values given in that order)."""
-    payload = dict(zip(HASHED, values, strict=True))
-    payload["occurred_at"] = payload["occurred_at"].isoformat(timespec="microseconds")
-    return (prev_hash + "\n" + _CANONICAL_JSON.encode(payload)).encode()
+    get, other = _JSON_VALUE.get, _encode_json
+    return _CANONICAL.format(prev_hash, *[get(type(value), other)(value)
+                                          for value in values]).encode()
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -215,9 +226,188 @@ def _forget_on_rollback(session: Session, previous_transaction: SessionTransacti
                 del session.info[key][mark:]
 
 
-# What verify reads of each entry: the hashed fields first, in the order of HASHED.
-_VERIFIED = (*(getattr(AuditEntry, name) for name in HASHED), AuditEntry.prev_hash,
-             AuditEntry.hash, AuditEntry.seal_from, AuditEntry.seal)
+# What verify reads of each entry: its links and seal, then the hashed fields in HASHED's order.
+_VERIFIED = (AuditEntry.prev_hash, AuditEntry.hash, AuditEntry.seal_from, AuditEntry.seal,
+             *(getattr(AuditEntry, name) for name in HASHED))
+_OCCURRED_AT = 4 + HASHED.index("occurred_at")
+BATCH_FORMAT = "custody-audit-batch/1"
+
+
+class ChainBroken(Exception):
+    """The chain does not verify: nothing may be signed on top of it."""
+
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(f"the audit chain is broken at entry {seq}: {problem}")
+        self.seq, self.problem = seq, problem
+
+
+@dataclass(frozen=True)
+class BatchSeal:
+    """A checkpoint's seal over a batch of entries, first to last: the chain's hash after it and
+    the SHA-256 of the commits' seals inside it, signed once (as a Certificate Transparency log
+    signs a tree head). Verify checks it in place of each commit's seal in the batch."""
+
+    first: int
+    last: int
+    head_hash: str
+    seals_digest: str
+    created_at: dt.datetime
+    signature: str
+
+    def payload(self) -> bytes:
+        """What the audit key signs."""
+        return batch_payload(self.first, self.last, self.head_hash, self.seals_digest,
+                             self.created_at)
+
+    def signed_by(self, public_key: Ed25519PublicKey) -> bool:
+        """Whether the audit key made this seal."""
+        try:
+            public_key.verify(bytes.fromhex(self.signature), self.payload())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def batch_payload(first: int, last: int, head_hash: str, seals_digest: str,
+                  created_at: dt.datetime) -> bytes:
+    """What a batch seal signs."""
+    return (f"{BATCH_FORMAT}:{first}:{last}:{head_hash}:{seals_digest}:"
+            f"{created_at.isoformat()}").encode()
+
+
+def batch_seals(session: Session) -> list[BatchSeal]:
+    """The checkpoints that seal a batch, in the chain's order."""
+    rows = session.execute(select(
+        AuditCheckpoint.first_seq, AuditCheckpoint.seq, AuditCheckpoint.head_hash,
+        AuditCheckpoint.seals_digest, AuditCheckpoint.created_at, AuditCheckpoint.signature)
+        .where(AuditCheckpoint.seals_digest.is_not(None)).order_by(AuditCheckpoint.seq))
+    return [BatchSeal(*row) for row in rows]
+
+
+def entries(session: Session, first: int, last: int | None = None,
+            batch: int = 10_000) -> Iterator[Sequence[Any]]:
+    """Entries first to last (or the end) as plain rows of _VERIFIED, fetched `batch` at a time
+    (a server-side cursor on PostgreSQL): building an object, or even fetching one row at a
+    time, costs more than hashing the entry. The flush is the one the session would
+    autoflush."""
+    if session.autoflush:
+        session.flush()
+    columns = list(_VERIFIED)
+    columns[_OCCURRED_AT] = _occurred_at_text(session.get_bind().dialect.name)
+    query = select(*columns).where(AuditEntry.seq >= first).order_by(AuditEntry.seq)
+    if last is not None:
+        query = query.where(AuditEntry.seq <= last)
+    result = session.connection().execute(query.execution_options(yield_per=batch))
+    with result:
+        for rows in result.partitions():
+            yield from rows
+
+
+def _occurred_at_text(dialect: str) -> ColumnElement[Any]:
+    """occurred_at as the entry's hash covers it (ISO 8601 in UTC to the microsecond), written by
+    the database (PostgreSQL or SQLite): parsing and formatting a timestamp a row costs as much
+    as hashing the entry."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", AuditEntry.occurred_at),
+                            'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
+    # SQLite keeps it as naive UTC text, always with its microseconds.
+    return func.replace(AuditEntry.occurred_at, " ", "T", type_=String).concat("+00:00")
+
+
+class ChainWalk:
+    """Checks entries in order from `start` (after an entry of hash `prev_hash`, its seals
+    ending at `sealed_to`): each links to the one before and matches its hash; given the audit
+    key, each commit's seal holds, or the batch seal over it does (`batches`, contiguous from
+    `start`), and the seals follow one another without a gap. Stops at the first problem."""
+
+    def __init__(self, public_key: Ed25519PublicKey | None = None,
+                 batches: Sequence[BatchSeal] = (), start: int = 1, prev_hash: str = GENESIS,
+                 sealed_to: int | None = None, watched: Iterable[int] = ()) -> None:
+        self.public_key, self.batches = public_key, list(batches)
+        self.expected, self.prev_hash, self.checked = start, prev_hash, 0
+        self.sealed_from: int | None = None
+        self.sealed_to = sealed_to
+        # The seals of the commits since the last batch seal: what the next one signs.
+        self.seals = hashlib.sha256()
+        self.watched = frozenset(watched)
+        # The chain's (seal_from, hash) at each watched entry, for the witness log.
+        self.held: dict[int, tuple[int | None, str]] = {}
+        self.broken: tuple[int, str] | None = None
+        if self.batches and self.batches[0].first != start:
+            self.broken = (start, self._skipped(self.batches[0].first, start))
+
+    @classmethod
+    def after(cls, anchor: BatchSeal | None, public_key: Ed25519PublicKey) -> ChainWalk:
+        """A walk of the entries after a batch seal (from the first, if none)."""
+        if anchor is None:
+            return cls(public_key)
+        return cls(public_key, start=anchor.last + 1, prev_hash=anchor.head_hash,
+                   sealed_to=anchor.last)
+
+    @property
+    def last(self) -> int:
+        """The last entry checked good."""
+        return self.expected - 1
+
+    def feed(self, rows: Iterable[Sequence[Any]]) -> bool:
+        """Check `rows` (of _VERIFIED, in order of sequence); False at the first problem."""
+        if self.broken:
+            return False
+        key, held, watched, sha256 = self.public_key, self.held, self.watched, hashlib.sha256
+        batch = self.batches[0] if self.batches else None
+        expected, prev_hash, checked = self.expected, self.prev_hash, self.checked
+        for prev, digest, seal_from, seal, *values in rows:
+            seq = values[_SEQ]
+            if seq != expected:
+                self.broken = (expected, f"entry {expected} is missing")
+            elif prev != prev_hash:
+                self.broken = (seq, "does not link to the entry before it")
+            elif sha256(hashed_bytes(prev_hash, values)).hexdigest() != digest:
+                self.broken = (seq, "content does not match its hash")
+            elif key is not None and seal is not None and seal_from is not None:
+                self.seals.update(f"{seq} {seal_from} {seal}\n".encode())
+                if batch is None:
+                    self.broken = _seal_problem(key, seq, seal_from, seal, digest,
+                                                self.sealed_to)
+                    self.sealed_from = self.sealed_from or seal_from
+                    self.sealed_to = seq
+            if batch is not None and not self.broken and seq >= batch.last:
+                self.broken = self._close(batch, digest)
+                batch = self.batches[0] if self.batches else None
+            if self.broken:
+                break
+            if seq in watched:
+                held[seq] = (seal_from, digest)
+            prev_hash, expected, checked = digest, expected + 1, checked + 1
+        self.expected, self.prev_hash, self.checked = expected, prev_hash, checked
+        return self.broken is None
+
+    def _close(self, batch: BatchSeal, head_hash: str) -> tuple[int, str] | None:
+        """Check the batch seal ending at the entry just read, then start the next batch."""
+        assert self.public_key is not None
+        which = f"the batch seal of entries {batch.first} to {batch.last}"
+        if not batch.signed_by(self.public_key):
+            return batch.first, f"{which} is forged (its signature does not match)"
+        if (head_hash, self.seals.hexdigest()) != (batch.head_hash, batch.seals_digest):
+            return batch.first, (f"one of entries {batch.first} to {batch.last} was rewritten "
+                                 f"after it was sealed ({which} does not match)")
+        self.sealed_from = self.sealed_from or batch.first
+        self.sealed_to, self.seals = batch.last, hashlib.sha256()
+        self.batches.pop(0)
+        if self.batches and self.batches[0].first != batch.last + 1:
+            return batch.last + 1, self._skipped(self.batches[0].first, batch.last + 1)
+        return None
+
+    @staticmethod
+    def _skipped(first: int, expected: int) -> str:
+        return (f"the next batch seal starts at entry {first}, not {expected}: a checkpoint was "
+                f"removed or forged")
+
+    def unsealed_end(self) -> tuple[int, str] | None:
+        """Once sealing began, the entries read last must be sealed too."""
+        if self.sealed_to is not None and self.sealed_to < self.last:
+            return self.sealed_to + 1, _unsealed(self.sealed_to + 1, self.last)
+        return None
 
 
 @dataclass(frozen=True)
@@ -240,38 +430,17 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
            witness: Path | None = None, batch: int = 10_000) -> Verification:
     """Recompute the chain from the first entry; name the first entry that was edited, removed or
     inserted, and notice entries cut off the end (the head row remembers the last one). Given the
-    audit key's public key, also check every seal and that the chain ends sealed; given the
-    witness log, that the chain holds every commit it saw."""
+    audit key's public key, also check every batch seal, every commit's seal after the last
+    batch, and that the chain ends sealed; given the witness log, that the chain holds every
+    commit it saw."""
     # Read before the chain: every line in it is then of a commit the chain must hold.
     seen, unreadable = _parse_witness(_read_witness(witness) if public_key is not None else [])
-    # What the chain holds at the commits the witness saw, kept as the chain is read.
-    watched = {seq for _, seq, _ in seen}
-    held: dict[int, tuple[int | None, str]] = {}
-    prev_hash, expected, checked = GENESIS, 1, 0
-    sealed_from = sealed_to = None
-    # Plain rows read on the connection, not through the ORM: building an object, or even an ORM
-    # row, costs more than hashing the entry. The flush is the one the session would autoflush.
-    if session.autoflush:
-        session.flush()
-    rows = session.connection().execute(
-        select(*_VERIFIED).order_by(AuditEntry.seq).execution_options(yield_per=batch))
-    fields = len(HASHED)
-    for entry in rows:
-        if entry.seq != expected:
-            return Verification(checked, expected, f"entry {expected} is missing")
-        if entry.prev_hash != prev_hash:
-            return Verification(checked, entry.seq, "does not link to the entry before it")
-        if hashlib.sha256(hashed_bytes(prev_hash, entry[:fields])).hexdigest() != entry.hash:
-            return Verification(checked, entry.seq, "content does not match its hash")
-        if public_key is not None and entry.seal is not None and entry.seal_from is not None:
-            broken = _seal_problem(public_key, entry, sealed_to)
-            if broken:
-                return Verification(checked, *broken)
-            sealed_from, sealed_to = sealed_from or entry.seal_from, entry.seq
-        if entry.seq in watched:
-            held[entry.seq] = (entry.seal_from, entry.hash)
-        prev_hash, expected, checked = entry.hash, expected + 1, checked + 1
-    last = expected - 1
+    walk = ChainWalk(public_key, batch_seals(session) if public_key is not None else (),
+                     watched={seq for _, seq, _ in seen})
+    if not walk.feed(entries(session, 1, batch=batch)):
+        assert walk.broken is not None
+        return Verification(walk.checked, *walk.broken)
+    checked, last = walk.checked, walk.last
     head = session.get(AuditHead, HEAD_ID)
     if head is None:
         return Verification(checked, 1, "the chain head is missing")
@@ -281,37 +450,39 @@ def verify(session: Session, public_key: Ed25519PublicKey | None = None,
     if head.seq < last:
         return Verification(checked, head.seq + 1,
                             f"entry {head.seq + 1} was added outside the application")
-    if head.hash != prev_hash:
+    if head.hash != walk.prev_hash:
         return Verification(checked, last, "the chain head does not match the last entry")
     if public_key is None:
         return Verification(checked)
-    if last and sealed_to != last:
-        start = (sealed_to or 0) + 1
-        # The hashes of start..last verified, but they are not sealed: count what came before.
-        return Verification(checked - (last - start + 1), start, _unsealed(start, last))
-    broken = _witness_problem(seen, unreadable, held, last)
-    return Verification(checked, *broken) if broken else Verification(checked,
-                                                                      sealed_from=sealed_from)
+    if walk.batches:
+        return Verification(checked, last + 1, f"a batch seal names entries up to "
+                                               f"{walk.batches[-1].last}, the chain ends at "
+                                               f"entry {last}: entries were removed")
+    unsealed = walk.unsealed_end()
+    if unsealed:
+        # The hashes of those entries verified, but they are not sealed: count what came before.
+        return Verification(checked - (last - unsealed[0] + 1), *unsealed)
+    broken = _witness_problem(seen, unreadable, walk.held, last)
+    return Verification(checked, *broken) if broken else Verification(
+        checked, sealed_from=walk.sealed_from)
 
 
-def _seal_problem(public_key: Ed25519PublicKey, entry: Row,
+def _seal_problem(public_key: Ed25519PublicKey, seq: int, first: int, seal: str, head_hash: str,
                   sealed_to: int | None) -> tuple[int, str] | None:
-    first = entry.seal_from
-    assert first is not None and entry.seal is not None
     if sealed_to is not None and first > sealed_to + 1:
         return sealed_to + 1, _unsealed(sealed_to + 1, first - 1)
     if sealed_to is not None and first <= sealed_to:
-        return first, f"the seal of entry {entry.seq} covers entries sealed before it"
+        return first, f"the seal of entry {seq} covers entries sealed before it"
     try:
-        public_key.verify(bytes.fromhex(entry.seal), seal_payload(first, entry.seq, entry.hash))
+        public_key.verify(bytes.fromhex(seal), seal_payload(first, seq, head_hash))
     except (InvalidSignature, ValueError):
         # The seals up to sealed_to held, so the change lies after it (before the first seal,
         # anywhere from entry 1: the seal's hash covers the whole chain).
         start = (sealed_to or 0) + 1
-        if start == entry.seq:
+        if start == seq:
             return start, "rewritten after it was committed (its seal does not match)"
-        return start, (f"one of entries {start} to {entry.seq} was rewritten after it was "
-                       f"committed (the seal of entry {entry.seq} does not match)")
+        return start, (f"one of entries {start} to {seq} was rewritten after it was "
+                       f"committed (the seal of entry {seq} does not match)")
     return None
 
 

@@ -64,3 +64,8 @@ class AuditCheckpoint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
+    # A batch seal (from revision 0034): the entries first_seq..seq since the checkpoint before,
+    # and the SHA-256 of their commits' seals, signed with the head; verify then checks this one
+    # signature in place of each commit's (see `workflow.audit.chain.BatchSeal`).
+    first_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    seals_digest: Mapped[str | None] = mapped_column(String(64))
