@@ -8,7 +8,7 @@ whole chain from entry 1, checking every commit's seal once on the way (Ed25519:
 a million entries, before it takes the chain's head lock).
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2026-12-01 11:30:00.000000
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0034'
-down_revision = '0032'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
