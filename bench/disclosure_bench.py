@@ -2,7 +2,8 @@
 the last month, movements over the year to its end, time held against the limit) of every body
 that keeps records, counted exactly and as published, compared cell by cell; next to it, what
 the suppression it replaces withheld (counts from 1 to 4, and the next smallest where a breakdown
-withheld only one) over the same cells.
+withheld only one) over the same cells; and the time of counting every scope's tables with the
+records' keys summed beside the counts, against counting them without (the same run).
 
     python bench/disclosure_bench.py --persons 20000 --backend sqlite [--keep FILE] [--today D]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics as stats
+import time
 from collections import defaultdict
 
 from common import load_scale, scratch_url
@@ -73,15 +75,19 @@ def main() -> None:
         cells: dict[str, list[tuple[int, int]]] = defaultdict(list)
         gaps: dict[str, list[int]] = defaultdict(list)
         withheld: dict[str, int] = defaultdict(int)
-        scopes = 0
+        scopes, spent = 0, {"exact": 0.0, "published": 0.0}
         with make_session_factory(engine)() as session:
             for body in session.scalars(select(Organisation).order_by(Organisation.id)):
                 scope = management_scope(session, body, day)
                 if scope.empty:
                     continue
                 scopes += 1
+                began = time.perf_counter()
                 truth = tables(session, scope, day, start, end, exact)
+                counted = time.perf_counter()
                 shown = tables(session, scope, day, start, end, published)
+                spent["exact"] += counted - began
+                spent["published"] += time.perf_counter() - counted
                 for key, (items, total) in truth.items():
                     family = key[0].split(" ")[0]
                     shown_items, shown_total = shown[key]
@@ -113,6 +119,8 @@ def main() -> None:
               f"{stats.fmean(abs(n - s) for n, s in every):>10.2f}")
         print("zeros changed:", sum(1 for pairs in cells.values() for n, s in pairs
                                     if n == 0 and s != 0))
+        print(f"counting every scope: exact {spent['exact']:.2f} s, published (keys summed) "
+              f"{spent['published']:.2f} s, ratio {spent['published'] / spent['exact']:.2f}")
     finally:
         cleanup()
 

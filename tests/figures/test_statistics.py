@@ -12,7 +12,7 @@ import json
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, literal, select
 
 from tests.helpers import count, last_audit, org
 from workflow.context import SYSTEM, Actor
@@ -307,6 +307,15 @@ def test_the_perturbation_table_keeps_zeros_hides_small_counts_and_moves_others_
         assert dict(disclosure.ptable_row(n, 5))[5] == pytest.approx(n / 5)
     assert all(sum(p for _, p in disclosure.ptable_row(n, 5)) == pytest.approx(1)
                for n in range(60))
+
+
+def test_the_records_keys_summed_by_the_database_are_those_python_computes(db, province):
+    keys = disclosure.RecordKeys.from_secret(b"test-secret")
+    ids = db.scalars(select(CustodyEpisode.id)).all()
+    # Integer arithmetic all the way: no overflow into floating point on either back-end.
+    assert int(db.scalar(select(func.sum(keys.sql(CustodyEpisode.id))))) == keys.sum_of(ids)
+    largest = literal(2**31 - 2, BigInteger)
+    assert int(db.scalar(select(keys.sql(largest)))) == keys.of(2**31 - 2)
 
 
 def test_published_figures_are_perturbed_but_the_same_records_give_the_same_figure(db, province):

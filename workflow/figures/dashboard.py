@@ -89,9 +89,9 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
     result = Dashboard(org, day, start, end, control.threshold, control.exact, *figures,
                        as_of=as_of, facility_figures=reports.latest_figures(
                            session, None if scope.nationwide else sorted(scope.facility_ids)))
-    action = ("statistics.exact" if control.exact else
-              "statistics.export" if export else "statistics.view")
-    audit.record(session, actor, action, object_type="organisation", object_id=org.id,
+    audit.record(session, actor, "statistics.exact" if control.exact else
+                 "statistics.export" if export else "statistics.view",
+                 object_type="organisation", object_id=org.id,
                  details={"day": day.isoformat(), "from": start.isoformat(),
                           "to": end.isoformat(), "as_of": as_of.isoformat(timespec="seconds"),
                           **({"format": export} if export else {})})

@@ -2,9 +2,9 @@
 counts for those who may read the records counted, and the cell-key method (as the UK census
 and the ABS TableBuilder use) for everything that leaves that circle: every record has a fixed
 secret key, a cell's key is the sum of its records' keys, and a fixed perturbation table turns
-(count, cell key) into the figure shown. The same records in the same reporting period always
-give the same figure, so asking again or differencing two tables gives nothing stable; small
-counts are never shown as they are, zeros stay zero."""
+(count, cell key) into the figure shown. The same records always give the same figure, so asking
+again averages nothing away and differencing two tables gives nothing stable; small counts are
+never shown as they are, zeros stay zero."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ class RecordKeys:
 
     def of(self, record_id: int) -> int:
         """One record's key (in Python: for figures counted row by row)."""
-        x = record_id % PRIME
-        return (self.a * (x * x % PRIME) % PRIME + self.b * x % PRIME + self.c) % PRIME
+        x = record_id
+        return (self.a * (x * x % PRIME) % PRIME + self.b * x + self.c) % PRIME
 
     def sum_of(self, record_ids: Iterable[int]) -> int:
         """The key sum of some records."""
@@ -57,9 +57,10 @@ class RecordKeys:
         """The record's key as an SQL expression on its id column."""
         if not (self.a or self.b or self.c):
             return literal(0)
-        x = cast(column, BigInteger) % PRIME
+        # Ids stay under 2**31, so no product passes 2**62 and no sum 2**63.
+        x = cast(column, BigInteger)
         return (literal(self.a, BigInteger) * (x * x % PRIME) % PRIME
-                + literal(self.b, BigInteger) * x % PRIME + self.c) % PRIME
+                + literal(self.b, BigInteger) * x + self.c) % PRIME
 
 
 NO_KEYS = RecordKeys(0, 0, 0)
@@ -116,14 +117,15 @@ class Control:
         """The records' keys (none for exact figures)."""
         return NO_KEYS if self.secret is None else RecordKeys.from_secret(self.secret)
 
-    def publisher(self, table: str, period: str) -> Publish:
-        """Figure shown for a cell of a table about a reference period: the period's own key
-        is added to every cell's, so that the same records on another reporting day are
-        perturbed afresh (who changed between two days cannot be told from which figures
-        moved)."""
+    def publisher(self, table: str) -> Publish:
+        """Figure shown for a cell of a kind of table. The key is the records' alone (plus the
+        table's): the same records give the same figure on any reporting day and in any
+        breakdown, so a group that stays as it is shows one figure month after month (a fresh
+        key each month would let its figures be averaged, and a small group shown once as 5
+        would give itself away)."""
         if self.secret is None:
             return exact
-        offset = _derive(self.secret, f"period|{table}|{period}")
+        offset = _derive(self.secret, f"table|{table}")
         threshold = self.threshold
 
         def publish(count: int, key_sum: int) -> int:

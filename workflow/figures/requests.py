@@ -87,19 +87,18 @@ def figures(session: Session, org_ids: set[int] | None, start: dt.date, end: dt.
             answered.append(r.id)
             if r.due_on is None or vietnam_day(answer) <= r.due_on:
                 in_time.append(r.id)
-    period = f"{start.isoformat()}|{end.isoformat()}"
-    shown = _shown(control, control.publisher("requests", period))
+    shown = _shown(control, control.publisher("requests"))
     by_kind = sorted(((key, labels[key], shown(ids)) for key, ids in by_requester.items()),
                      key=lambda c: (-c[2], c[0]))
     return RequestFigures(
         start, end, shown(request_ids), [c for c in by_kind if c[2]],
         _decisions(session, request_ids, low, high,
-                   _shown(control, control.publisher("decisions", period))),
+                   _shown(control, control.publisher("decisions"))),
         _state_times(transitions, control.threshold,
-                     _shown(control, control.publisher("stays", period))),
+                     _shown(control, control.publisher("stays"))),
         shown(answered), shown(in_time),
         _overdue(session, org_ids, today,
-                 _shown(control, control.publisher("overdue", today.isoformat()))))
+                 _shown(control, control.publisher("overdue"))))
 
 
 def _shown(control: Control, publish: Publish):

@@ -178,7 +178,7 @@ def population(session: Session, scope: Scope, day: dt.date, control: Control) -
         .group_by(*GROUPS)
     )
     rows = list(session.execute(stmt))
-    publish = control.publisher("population", day.isoformat())
+    publish = control.publisher("population")
     return Population(day, *_breakdowns(rows, _facilities(session, rows), publish))
 
 
@@ -207,8 +207,7 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
     facilities = _facilities(session, [r for rows in per_kind.values() for r in rows])
     totals, by_kind = {}, {}
     for kind in MOVEMENTS:
-        publish = control.publisher(f"movements|{kind.value}",
-                                    f"{start.isoformat()}|{end.isoformat()}")
+        publish = control.publisher(f"movements|{kind.value}")
         totals[kind.value], by_kind[kind.value] = _breakdowns(per_kind.get(kind.value, []),
                                                               facilities, publish)
     return Movements(start, end, totals, by_kind)
@@ -239,8 +238,8 @@ def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
         status = "past" if day > limit else "near" if limit - day <= near else "within"
         tally[str(measure)][status][0] += count
         tally[str(measure)][status][1] += int(keys)
-    # Perturbed as the population's cells are: the records held that day, under that day's key.
-    publish = control.publisher("population", day.isoformat())
+    # Perturbed as the population's cells are: the same records held give the same figure.
+    publish = control.publisher("population")
     return TimeHeld(day, {
         measure: tuple(Cell(s, STATUS_LABELS[s], publish(*counts[s])) for s in STATUS_LABELS)
         for measure, counts in tally.items()})
