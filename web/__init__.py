@@ -19,6 +19,7 @@ from workflow.audit import tracker as read_gates
 from workflow.documents import letters
 from workflow.documents import tokens as signing_tokens
 from workflow.documents.issuing import ExtractSettings
+from workflow.figures import disclosure
 from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from workflow.requests import policy as request_policy
 from workflow.requests import requesters as requester_gates
@@ -146,8 +147,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         AUDIT_SIGNING_KEY=None,
         AUDIT_CHECKPOINT_ENTRIES=1000,
         AUDIT_CHECKPOINT_MINUTES=10,
-        # Statistics: counts from 1 to this minus one are withheld (they could point at a person).
+        # Statistics leaving the circle of those who read the records are perturbed by the
+        # cell-key method: counts from 1 to this minus one never show as they are; the records'
+        # keys come from STATISTICS_KEY (a secret outside the database; default: the secret key).
         STATISTICS_MIN_COUNT=5,
+        STATISTICS_KEY=None,
         # Counted figures are kept this long (a nationwide count over a million records takes
         # seconds); `custody sweep` recounts the default views before they expire.
         STATISTICS_MAX_AGE_MINUTES=10,
@@ -221,6 +225,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     sessions.init_app(app)
     kiosk_device.init_app(app)  # after the session check, which marks a kiosk session
     app.extensions["custody_mfa"] = mfa.cipher(app.config["MFA_KEY"] or app.config["SECRET_KEY"])
+    app.extensions["custody_statistics"] = disclosure.cell_key_control(
+        app.config["STATISTICS_KEY"] or app.config["SECRET_KEY"],
+        app.config["STATISTICS_MIN_COUNT"])
     rulebook = Rulebook.from_overrides(app.config.get("RULE_OVERRIDES"))
     app.extensions["custody_documents"] = ExtractSettings(
         passphrase=app.config["SIGNING_KEY_PASSPHRASE"] or app.config["SECRET_KEY"],

@@ -139,6 +139,9 @@ MATRIX = {
     # Statistics of the body's own scope: managers only (figures, never a person's record).
     "statistics.index": ("/statistics/", expect({MA})),
     "statistics.export": ("/statistics/export.csv", expect({MA})),
+    # Exact figures: whoever reads the records of a scope (the procuracy's requester keeps
+    # none: 403 like everyone else).
+    "statistics.exact": ("/statistics/exact", expect({AP, CL})),
     # Reports: a facility's clerks file them, managers of the bodies above check them.
     "reports.index": ("/reports/", expect({CL, MA})),
     "reports.new": ("/reports/new", expect({CL}, manager_hanoi=403)),

@@ -24,7 +24,7 @@ from workflow.documents import extracts, letters, reading, secrets
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import feeds, incoming, outgoing, trust
-from workflow.figures import dashboard, reports
+from workflow.figures import dashboard, disclosure, reports
 from workflow.figures.enums import ReportKind
 from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, User
 from workflow.records import (
@@ -276,8 +276,8 @@ S = {
     "figures.reports.fire": (lambda s, a, o: reports.fire(s, a, o["report"], "accept"),
                      PROVINCE, MANAGER),
     "figures.dashboard.build": (lambda s, a, o: dashboard.build(
-        s, a, Rulebook(), day=NOW.date(), start=dt.date(2026, 1, 1), end=NOW.date(),
-        threshold=5), CLERK, MANAGER),
+        s, a, Rulebook(), day=dt.date(2026, 10, 31), start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 10, 31), control=disclosure.cell_key_control("k", 5)), CLERK, MANAGER),
     "audit.trail.read_trail": (lambda s, a, o: trail.read_trail(s, a, trail.TrailFilter()),
                          CLERK, INSPECTOR),
     "audit.trail.verify_chain": (lambda s, a, o: trail.verify_chain(s, a), CLERK, INSPECTOR),

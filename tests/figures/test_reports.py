@@ -137,7 +137,7 @@ def test_the_pages(client, auth, db):
     assert "Báo cáo tháng 10/2026" in listing
     assert client.post(f"/reports/{report_id}", data={"action": "accept"}).status_code == 302
     assert last_audit(db, "report.accept").actor_name == "manager.hanoi"
-    board = client.get("/statistics/?day=2026-11-20").get_data(as_text=True)
+    board = client.get("/statistics/?day=2026-10-31").get_data(as_text=True)
     assert "800" in board  # the accepted capacity is on the dashboard
     auth.logout()
     auth.login("clerk.hcm")

@@ -1,6 +1,7 @@
-"""Statistics computed from known records and compared with hand-counted figures, suppression of
-small counts included; the dashboard shows a body its own scope only, and exports the same
-figures as CSV and XLSX."""
+"""Statistics computed from known records and compared with hand-counted figures; the cell-key
+method's promises (zeros stay zero, small counts never show as they are, the same records give
+the same figure); the dashboard shows a body its own scope only, exactly to those who may read
+its records, published to its managers, and exports the published figures as CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import json
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, literal, select
 
 from tests.helpers import count, last_audit, org
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
 from workflow.errors import Forbidden, InvalidInput
-from workflow.figures import dashboard, snapshots, statistics
+from workflow.figures import dashboard, disclosure, snapshots, statistics
 from workflow.figures import requests as request_figures
 from workflow.models import (
     AccessRequest,
@@ -50,6 +51,8 @@ from workflow.security.accounts import create_user
 
 DAY = dt.date(2026, 6, 30)
 JUNE = (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+EXACT = disclosure.exact_control()
+PUBLISHED = disclosure.cell_key_control("test-secret", 5)
 
 
 def _org(db, code, kind, parent, province="Tỉnh Thử") -> Organisation:
@@ -144,7 +147,7 @@ def counts(breakdown: statistics.Breakdown) -> dict[str, int | None]:
 
 
 def test_population_on_a_day_matches_the_hand_count(db, province):
-    figures = statistics.population(db, province.scope(), DAY, threshold=1)
+    figures = statistics.population(db, province.scope(), DAY, EXACT)
     b = figures.breakdowns
     # P4 left on the day itself: six are held at its end.
     assert figures.total == 6
@@ -163,35 +166,14 @@ def test_population_on_a_day_matches_the_hand_count(db, province):
 
 
 def test_a_day_before_counts_who_was_held_then(db, province):
-    figures = statistics.population(db, province.scope(), dt.date(2026, 6, 12), threshold=1)
+    figures = statistics.population(db, province.scope(), dt.date(2026, 6, 12), EXACT)
     # P2 was not yet received; P4 and P8 were still there.
     assert figures.total == 7
     assert counts(figures.breakdowns["measure"]) == {"custody": 0, "detention": 7}
 
 
-def test_small_counts_are_withheld_and_a_lone_one_takes_its_neighbour_with_it(db, province):
-    b = statistics.population(db, province.scope(), DAY, threshold=3).breakdowns
-    facility = {c.key: (c.count, c.withheld) for c in b["facility"].cells}
-    # One small figure (1): the other one is withheld too, else 6 - 5 would give it back.
-    assert facility == {str(province.camp.id): (None, statistics.COMPLEMENT),
-                        str(province.house.id): (None, statistics.SMALL)}
-    assert {c.key: (c.count, c.withheld) for c in b["sex"].cells} == {
-        "male": (None, statistics.COMPLEMENT), "female": (None, statistics.SMALL)}
-    # Two small figures hide each other: nothing more is withheld.
-    assert counts(b["age_band"]) == {"0": None, "18": None, "30": 3, "45": 0, "60": 0}
-    assert b["age_band"].total == 6
-    # Zero identifies no one: zeros stay.
-    assert counts(b["branch"]) == {"cand": 6, "qdnd": 0}
-
-
-def test_a_total_under_the_threshold_is_withheld(db, province):
-    figures = statistics.population(db, province.scope(), DAY, threshold=7)
-    assert figures.total is None
-    assert all(c.count in (None, 0) for c in figures.breakdowns["sex"].cells)
-
-
 def test_movements_over_a_period_match_the_hand_count(db, province):
-    m = statistics.movements(db, province.scope(), *JUNE, threshold=1)
+    m = statistics.movements(db, province.scope(), *JUNE, EXACT)
     assert m.totals == {"receipt": 2, "release": 1, "transfer": 1, "extraction": 1,
                         "handover_for_sentence": 0, "escape": 0, "death": 0}
     receipts = m.by_kind["receipt"]
@@ -203,7 +185,7 @@ def test_movements_over_a_period_match_the_hand_count(db, province):
 
 def test_time_held_against_the_legal_limits(db, province):
     rules = Rulebook().on(DAY)
-    held = statistics.time_held(db, province.scope(), DAY, rules, threshold=1)
+    held = statistics.time_held(db, province.scope(), DAY, rules, EXACT)
     as_counts = {m: {c.key: c.count for c in cells} for m, cells in held.cells.items()}
     # Custody: P2 received 28 June, 3 days → 1 July: near. Detention, 60 days a term: P1
     # (1 March) and P3 (10 January) past; P7 (5 May → 4 July) near; P6 (15 May → 14 July)
@@ -214,7 +196,7 @@ def test_time_held_against_the_legal_limits(db, province):
 
 def test_the_limits_are_configurable(db, province):
     rules = Rulebook.from_overrides({"L94-2015.1": {"detention_days": 240}}).on(DAY)
-    held = statistics.time_held(db, province.scope(), DAY, rules, threshold=1)
+    held = statistics.time_held(db, province.scope(), DAY, rules, EXACT)
     assert {c.key: c.count for c in held.cells["detention"]} == {"within": 5, "near": 0,
                                                                  "past": 0}
 
@@ -274,7 +256,8 @@ class Requests:
 def test_request_figures_match_the_hand_count(db, province):
     Requests(db, province)
     bodies = subtree_ids(db, province.body.id, DAY)
-    f = request_figures.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25))
+    f = request_figures.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25),
+                                control=EXACT)
     assert f.filed == 4  # R5 was submitted in May
     assert [(key, n) for key, _, n in f.by_requester] == [("procuracy", 3),
                                                           ("detained_person", 1)]
@@ -287,7 +270,8 @@ def test_request_figures_match_the_hand_count(db, province):
     assert f.overdue == [(province.body.name, 2)]
     # Another province's body sees none of them.
     other = subtree_ids(db, org(db, "CA-HOCHIMINH").id, DAY)
-    assert request_figures.figures(db, other, *JUNE, today=dt.date(2026, 11, 25)).filed == 0
+    assert request_figures.figures(db, other, *JUNE, today=dt.date(2026, 11, 25),
+                                control=EXACT).filed == 0
 
 
 def _manager(db, province: Province) -> User:
@@ -296,63 +280,179 @@ def _manager(db, province: Province) -> User:
                        password="một câu đủ dài")
 
 
-def test_the_dashboard_is_the_managers_own_scope_and_is_audited(db, province):
+def _reader(db, province: Province) -> User:
+    """An approver of the province's body: reads the records of its scope."""
+    return create_user(db, SYSTEM, username="approver.thu", full_name="Phó giám đốc thử",
+                       organisation_id=province.body.id, roles={Role.APPROVER},
+                       password="một câu đủ dài")
+
+
+def _build(db, user: User, control, **period) -> dashboard.Dashboard:
+    return dashboard.build(db, Actor(user), Rulebook(), control=control,
+                           **({"day": DAY, "start": JUNE[0], "end": JUNE[1]} | period))
+
+
+# The cell-key method's promises.
+
+def test_the_perturbation_table_keeps_zeros_hides_small_counts_and_moves_others_by_two():
+    for key in (0.0, 0.05, 0.3, 0.5, 0.77, 0.999):
+        assert disclosure.perturbed(0, key, 5) == 0
+        for n in range(1, 5):
+            assert disclosure.perturbed(n, key, 5) in (0, 5)
+        for n in range(5, 40):
+            shown = disclosure.perturbed(n, key, 5)
+            assert shown >= 5 and abs(shown - n) <= 2
+    # On average a small count is itself (shown as 5 with probability n/5).
+    for n in range(1, 5):
+        assert dict(disclosure.ptable_row(n, 5))[5] == pytest.approx(n / 5)
+    assert all(sum(p for _, p in disclosure.ptable_row(n, 5)) == pytest.approx(1)
+               for n in range(60))
+
+
+def test_the_records_keys_summed_by_the_database_are_those_python_computes(db, province):
+    keys = disclosure.RecordKeys.from_secret(b"test-secret")
+    ids = db.scalars(select(CustodyEpisode.id)).all()
+    # Integer arithmetic all the way: no overflow into floating point on either back-end.
+    assert int(db.scalar(select(func.sum(keys.sql(CustodyEpisode.id))))) == keys.sum_of(ids)
+    largest = literal(2**31 - 2, BigInteger)
+    assert int(db.scalar(select(keys.sql(largest)))) == keys.of(2**31 - 2)
+
+
+def test_published_figures_are_perturbed_but_the_same_records_give_the_same_figure(db, province):
+    exact = statistics.population(db, province.scope(), DAY, EXACT)
+    shown = statistics.population(db, province.scope(), DAY, PUBLISHED)
+    assert shown == statistics.population(db, province.scope(), DAY, PUBLISHED)
+    for dim, breakdown in exact.breakdowns.items():
+        published = counts(shown.breakdowns[dim])
+        for cell in breakdown.cells:
+            n = published.get(cell.key, 0)
+            if cell.count == 0:
+                assert n == 0
+            elif cell.count < 5:
+                assert n in (0, 5)
+            else:
+                assert abs(n - cell.count) <= 2
+    # A total is a cell of its own: the same records (all six held), the same figure.
+    assert {b.total for b in shown.breakdowns.values()} == {shown.total}
+    # The measure's cell and the time held cells of the same records agree: here every
+    # custody is near its limit, so both cells hold P2 alone.
+    held = statistics.time_held(db, province.scope(), DAY, Rulebook().on(DAY), PUBLISHED)
+    near = {c.key: c.count for c in held.cells["custody"]}["near"]
+    assert near == counts(shown.breakdowns["measure"])["custody"]
+    # Another secret perturbs otherwise.
+    others = [statistics.population(db, province.scope(), DAY,
+                                    disclosure.cell_key_control(f"other-{i}", 5)) for i in range(8)]
+    assert len({o.breakdowns["age_band"].cells for o in others}) > 1
+
+
+def test_request_figures_are_published_too(db, province):
+    Requests(db, province)
+    bodies = subtree_ids(db, province.body.id, DAY)
+    f = request_figures.figures(db, bodies, *JUNE, today=dt.date(2026, 11, 25),
+                                control=PUBLISHED)
+    # One detained person's request: never shown as 1; 4 filed: 0 or 5.
+    assert dict((k, n) for k, _, n in f.by_requester).get("detained_person", 0) in (0, 5)
+    assert f.filed in (0, 5) and f.answered in (0, 5)
+    assert all(n in (0, 5) for _, n in f.overdue)
+    # Two stays are too few for a median that is not one request's own time.
+    waiting = [s for s in f.state_times if s.state is RequestState.AWAITING_APPROVAL]
+    assert all(s.median_days is None and s.mean_days is None for s in waiting)
+
+
+# The two audiences.
+
+def test_the_managers_dashboard_is_published_and_audited(db, province):
     Requests(db, province)
     manager = _manager(db, province)
-    now = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
-    board = dashboard.build(db, Actor(manager, "10.0.0.1", now), Rulebook(), day=DAY,
-                            start=JUNE[0], end=JUNE[1], threshold=1)
-    assert board.organisation.id == province.body.id
-    assert board.population.total == 6
-    assert board.requests.filed == 4
+    board = _build(db, manager, PUBLISHED)
+    assert board.organisation.id == province.body.id and not board.exact
+    assert board.population == statistics.population(db, province.scope(), DAY, PUBLISHED)
+    assert abs(board.population.total - 6) <= 2
     entry = last_audit(db, "statistics.view")
     assert entry.actor_name == "manager.thu" and '"day": "2026-06-30"' in entry.details
+    # The manager does not read records: no exact figures.
+    with pytest.raises(Forbidden):
+        _build(db, manager, EXACT)
+
+
+def test_those_who_read_the_records_see_them_exactly_and_each_view_is_audited(db, province):
+    Requests(db, province)
+    reader = _reader(db, province)
+    board = _build(db, reader, EXACT, day=dt.date(2026, 6, 12))
+    assert board.exact and board.population.total == 7
+    assert board.requests.filed == 4
+    assert last_audit(db, "statistics.exact").details.count('"day": "2026-06-12"') == 1
+    # Exact figures never go into a file; a reader without the manager's role has no
+    # published dashboard either.
+    with pytest.raises(Forbidden):
+        _build(db, reader, EXACT, export="csv")
+    with pytest.raises(Forbidden):
+        _build(db, reader, PUBLISHED)
 
 
 @pytest.mark.parametrize("role", [Role.CLERK, Role.APPROVER, Role.INSPECTOR, Role.REQUESTER])
-def test_other_roles_get_no_statistics(db, province, role):
+def test_other_roles_get_no_published_statistics(db, province, role):
     user = create_user(db, SYSTEM, username=f"x.{role.value}", full_name="X",
                        organisation_id=province.body.id, roles={role},
                        password="một câu đủ dài")
     with pytest.raises(Forbidden):
-        dashboard.build(db, Actor(user), Rulebook(), day=DAY, start=JUNE[0], end=JUNE[1],
-                        threshold=1)
+        _build(db, user, PUBLISHED)
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.INSPECTOR, Role.REQUESTER])
+def test_exact_figures_need_records_in_the_scope(db, province, role):
+    # A procuracy reads no records: its requester, like any manager or inspector, is refused.
+    body = province.procuracy if role is Role.REQUESTER else province.body
+    user = create_user(db, SYSTEM, username=f"y.{role.value}", full_name="Y",
+                       organisation_id=body.id, roles={role}, password="một câu đủ dài")
+    with pytest.raises(Forbidden):
+        _build(db, user, EXACT)
 
 
 @pytest.mark.parametrize(("start", "end", "day"), [
     ("2026-06-30", "2026-06-01", "2026-06-30"),   # backwards
     ("2010-01-01", "2026-06-30", "2026-06-30"),   # more than ten years
-    ("2026-06-01", "2099-01-01", "2026-06-30"),   # the future
+    ("2026-06-01", "2099-01-31", "2026-06-30"),   # the future
+    ("2026-06-01", "2026-06-30", "2026-06-29"),   # not a month's end
+    ("2026-06-02", "2026-06-30", "2026-06-30"),   # not a whole month
+    ("2026-05-01", "2026-06-30", "2026-06-30"),   # two months, neither quarter nor year
+    ("2026-04-01", "2026-05-31", "2026-06-30"),   # a quarter's first two months
 ])
-def test_a_bad_period_is_refused(db, province, start, end, day):
+def test_a_period_that_is_not_published_is_refused(db, province, start, end, day):
     manager = _manager(db, province)
     with pytest.raises(InvalidInput):
-        dashboard.build(db, Actor(manager), Rulebook(), day=dt.date.fromisoformat(day),
-                        start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end),
-                        threshold=1)
+        _build(db, manager, PUBLISHED, day=dt.date.fromisoformat(day),
+               start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
 
 
-def test_exports_carry_the_same_figures(db, province):
-    manager = _manager(db, province)
-    board = dashboard.build(db, Actor(manager), Rulebook(), day=DAY, start=JUNE[0],
-                            end=JUNE[1], threshold=3)
+@pytest.mark.parametrize(("start", "end"), [("2026-06-01", "2026-06-30"),   # a month
+                                            ("2026-04-01", "2026-06-30"),   # a quarter
+                                            ("2026-01-01", "2026-06-30")])  # the year so far
+def test_the_reporting_periods(db, province, start, end):
+    board = _build(db, _manager(db, province), PUBLISHED, start=dt.date.fromisoformat(start),
+                   end=dt.date.fromisoformat(end))
+    assert (board.start, board.end) == (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+
+
+def test_exports_carry_the_published_figures(db, province):
+    board = _build(db, _manager(db, province), PUBLISHED)
     text = dashboard.to_csv(board, str).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["Section", "Breakdown", "Item", "Figure"]
     as_dict = {(r[1], r[2]): r[3] for r in rows[1:] if r[0].startswith("Persons held")}
-    assert as_dict[("Total", "")] == "6"
-    assert as_dict[("Sex", "Female")] == "<3" and as_dict[("Sex", "Male")] == "x"
-    assert as_dict[("Age", "30 to 44")] == "3"
+    assert as_dict[("Total", "")] == str(board.population.total)
+    # One woman is held: her cell shows 0 or 5, never 1.
+    assert as_dict[("Sex", "Female")] in ("0", "5")
     book = load_workbook(io.BytesIO(dashboard.to_xlsx(board, str)), read_only=True)
     sheet = book.worksheets[0]
     xlsx_rows = [tuple(c for c in r) for r in sheet.iter_rows(min_row=3, values_only=True)]
     assert [tuple("" if v is None else str(v) for v in r) for r in xlsx_rows] == [
         tuple(r) for r in rows[1:]]
     # Numbers stay numbers in the workbook.
-    assert any(r[3] == 6 and r[1] == "Total" for r in xlsx_rows)
+    assert any(r[3] == board.population.total and r[1] == "Total" for r in xlsx_rows)
 
 
-# The web side: what a manager sees and downloads.
+# The web side: what a manager sees and downloads, what a reader of the records sees.
 
 def test_the_manager_of_hanoi_sees_hanoi_only(client, auth, db):
     auth.login("manager.hanoi")
@@ -365,25 +465,42 @@ def test_the_manager_of_hanoi_sees_hanoi_only(client, auth, db):
     assert any(name in html for name in names)
     assert "Hồ Chí Minh" not in html and "Quân khu" not in html
     assert last_audit(db, "statistics.view").actor_name == "manager.hanoi"
+    assert "/statistics/exact" not in html
 
 
-def test_the_dashboard_and_its_files_agree(client, auth, db):
+def test_the_dashboard_and_its_files_agree(app, client, auth, db):
     auth.login("manager.hanoi")
-    query = "?day=2026-11-20&start=2026-01-01&end=2026-11-20"
+    query = "?day=2026-10-31&start=2026-01-01&end=2026-10-31"
     answer = client.get(f"/statistics/export.xlsx{query}")
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"].endswith('.xlsx"')
     assert last_audit(db, "statistics.export").details.count('"format": "xlsx"') == 1
     sheet = load_workbook(io.BytesIO(answer.data), read_only=True).worksheets[0]
     total = next(r[3] for r in sheet.iter_rows(min_row=3, values_only=True)
-                 if r[1] in ("Total", "Tổng số") and str(r[0]).endswith("20/11/2026"))
-    expected = statistics.population(db, management_scope(db, org(db, "CA-HANOI"),
-                                                          dt.date(2026, 11, 20)),
-                                     dt.date(2026, 11, 20), threshold=5).total
+                 if r[1] in ("Total", "Tổng số") and str(r[0]).endswith("31/10/2026"))
+    day = dt.date(2026, 10, 31)
+    expected = statistics.population(db, management_scope(db, org(db, "CA-HANOI"), day), day,
+                                     app.extensions["custody_statistics"]).total
     assert total == expected
     csv_answer = client.get(f"/statistics/export.csv{query}")
     assert csv_answer.headers["Content-Type"].startswith("text/csv")
     assert csv_answer.data.startswith("\ufeff".encode())
+
+
+def test_a_clerk_sees_the_exact_figures_of_the_facility_on_the_page_only(client, auth, db):
+    auth.login("clerk.hanoi")
+    assert "/statistics/exact" in client.get("/").get_data(as_text=True)
+    page = client.get("/statistics/exact?day=2026-11-20&start=2026-01-01&end=2026-11-20")
+    assert page.status_code == 200
+    day = dt.date(2026, 11, 20)
+    clerk = db.scalars(select(User).where(User.username == "clerk.hanoi")).one()
+    scope = management_scope(db, clerk.organisation, day)
+    exact = statistics.population(db, scope, day, EXACT).total
+    html = page.get_data(as_text=True)
+    assert f'<p class="big-figure">{exact} ' in html
+    assert "Tải XLSX" not in html and "export.csv" not in html
+    assert last_audit(db, "statistics.exact").actor_name == "clerk.hanoi"
+    assert client.get("/statistics/export.csv").status_code == 403
 
 
 def test_a_bad_period_on_the_page_says_why(client, auth):
@@ -392,25 +509,32 @@ def test_a_bad_period_on_the_page_says_why(client, auth):
     assert page.status_code == 422
     assert "Ngày kết thúc kỳ trước ngày bắt đầu." in page.get_data(as_text=True)
     assert client.get("/statistics/?day=not-a-date").status_code == 422
+    page = client.get("/statistics/?day=2026-10-30")
+    assert page.status_code == 422
+    assert "cuối tháng" in page.get_data(as_text=True)
 
 
 def test_kept_figures_are_served_until_they_are_older_than_the_age(db, province, database_url):
-    manager = _manager(db, province)
+    reader = _reader(db, province)
     t0 = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
     age = dt.timedelta(minutes=10)
     engine = make_engine(database_url)
 
-    def board(at):
+    def board(at, control=EXACT):
         # A transaction of its own, as a request has (the figures are kept in a savepoint).
         with make_session_factory(engine)() as session:
-            shown = dashboard.build(session, Actor(session.get(User, manager.id), None, at),
-                                    Rulebook(), day=DAY, start=JUNE[0], end=JUNE[1],
-                                    threshold=1, max_age=age)
+            user = session.get(User, reader.id if control is EXACT else manager.id)
+            shown = dashboard.build(session, Actor(user, None, at), Rulebook(), day=DAY,
+                                    start=JUNE[0], end=JUNE[1], control=control, max_age=age)
             session.commit()
             return shown
 
+    manager = _manager(db, province)
     first = board(t0)
     assert (first.population.total, first.as_of) == (6, t0)
+    # The same body's published figures are kept apart from its exact ones.
+    assert board(t0, PUBLISHED).population == statistics.population(
+        db, province.scope(), DAY, PUBLISHED)
     province.held("P9", Sex.FEMALE, "1991-01-01", province.camp, Measure.DETENTION,
                   "2026-06-01")
     kept = board(t0 + dt.timedelta(minutes=5))
@@ -424,9 +548,7 @@ def test_kept_figures_are_served_until_they_are_older_than_the_age(db, province,
 
 def test_kept_figures_read_back_exactly_as_counted(db, province):
     Requests(db, province)
-    manager = _manager(db, province)
-    counted = dashboard.build(db, Actor(manager), Rulebook(), day=DAY, start=JUNE[0],
-                              end=JUNE[1], threshold=3)
+    counted = _build(db, _manager(db, province), PUBLISHED)
     parts = (counted.population, counted.movements, counted.time_held, counted.requests)
     assert snapshots.decode(json.loads(json.dumps(snapshots.encode(parts)))) == parts
 

@@ -122,7 +122,7 @@ def sweep_command() -> None:
     config = current_app.config
     with app_sessions()() as session:
         counted = dashboard.warm(session, Actor(None, "cron"), flow.rules,
-                                 config["STATISTICS_MIN_COUNT"],
+                                 current_app.extensions["custody_statistics"],
                                  dt.timedelta(minutes=config["STATISTICS_MAX_AGE_MINUTES"]))
         session.commit()
     click.echo(f"statistics counted for {counted} bodies")

@@ -1,4 +1,5 @@
-"""The statistics dashboard of a body's own scope, and its CSV and XLSX exports."""
+"""The statistics dashboard of a body's own scope (published figures), its CSV and XLSX exports,
+and the exact figures for those who may read the records counted."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from forms.statistics import DashboardForm
 from web import db
 from web.i18n import domain_message, label
 from web.security import actor, requires
-from workflow.errors import InvalidInput
-from workflow.figures import dashboard, reports, statistics
+from workflow.errors import Forbidden, InvalidInput
+from workflow.figures import dashboard, disclosure, reports, statistics
+from workflow.i18n import N_
 from workflow.records.enums import Measure
+from workflow.records.policy import can_view_exact_figures
 from workflow.security.permissions import Permission
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -36,22 +39,40 @@ def label_lines(text: str, width: int = 28, most: int = 3) -> list[str]:
     return lines
 
 
-def _board(form: DashboardForm, export: str | None = None) -> dashboard.Dashboard | None:
-    """The figures for the form's day and period (today, and this year so far, by default)."""
+@bp.app_context_processor
+def exact_figures_gate() -> dict:
+    """`exact_figures_open()` for the menu: whether the user may see exact figures today."""
+
+    def exact_figures_open() -> bool:
+        who = actor()
+        return can_view_exact_figures(db.session(), who.user, who.today)
+
+    return {"exact_figures_open": exact_figures_open}
+
+
+def _board(form: DashboardForm, exact: bool = False,
+           export: str | None = None) -> dashboard.Dashboard | None:
+    """The figures for the form's day and period: by default the latest published ones (the
+    last month ended, the year to its end), or today and this year so far when exact."""
     if not form.validate():
         return None
     who = actor()
     today = who.today
-    day = form.day.data or today
-    end = form.end.data or today
+    if exact:
+        day, start, end = today, dt.date(today.year, 1, 1), today
+    else:
+        day, start, end = disclosure.default_reporting(today)
+    day = form.day.data or day
+    end = form.end.data or end
     start = form.start.data or dt.date(end.year, 1, 1)
     form.day.data, form.start.data, form.end.data = day, start, end
+    config = current_app.config
+    control = (disclosure.exact_control() if exact
+               else current_app.extensions["custody_statistics"])
     try:
         return dashboard.build(db.session(), who, current_app.extensions["custody_workflow"].rules,
-                               day=day, start=start, end=end,
-                               threshold=current_app.config["STATISTICS_MIN_COUNT"],
-                               max_age=dt.timedelta(
-                                   minutes=current_app.config["STATISTICS_MAX_AGE_MINUTES"]),
+                               day=day, start=start, end=end, control=control,
+                               max_age=dt.timedelta(minutes=config["STATISTICS_MAX_AGE_MINUTES"]),
                                export=export)
     except InvalidInput as error:
         form.form_errors.append(domain_message(error))
@@ -61,14 +82,25 @@ def _board(form: DashboardForm, export: str | None = None) -> dashboard.Dashboar
 @bp.route("/")
 @requires(Permission.READ_STATISTICS)
 def index():
-    """Charts with their tables: persons held, movements, time held, requests."""
+    """Charts with their tables: persons held, movements, time held, requests (published)."""
     form = DashboardForm(request.args)
     board = _board(form)
     return _page(form, board), 200 if board else 422
 
 
-def _page(form: DashboardForm, board: dashboard.Dashboard | None) -> str:
-    return render_template("statistics/index.html", form=form, board=board,
+@bp.route("/exact")
+@requires(Permission.READ_RECORDS)
+def exact():
+    """The same figures exactly as counted, for those who may read the records counted."""
+    if not can_view_exact_figures(db.session(), actor().user, actor().today):
+        raise Forbidden(N_("Exact figures are for those who may read the records counted."))
+    form = DashboardForm(request.args)
+    board = _board(form, exact=True)
+    return _page(form, board, exact=True), 200 if board else 422
+
+
+def _page(form: DashboardForm, board: dashboard.Dashboard | None, exact: bool = False) -> str:
+    return render_template("statistics/index.html", form=form, board=board, exact=exact,
                            dimensions=statistics.DIMENSIONS, movements=statistics.MOVEMENTS,
                            movement_matrix=dashboard.movement_matrix,
                            movement_totals=dashboard.movement_totals,

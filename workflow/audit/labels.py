@@ -161,6 +161,7 @@ ACTIONS: dict[str, str] = {
     # Statistics and facility reports
     "statistics.view": N_("Statistics viewed"),
     "statistics.export": N_("Statistics exported"),
+    "statistics.exact": N_("Exact figures viewed"),
     "report.create": N_("Report drafted"),
     "report.edit": N_("Report edited"),
     "report.correct": N_("Correction of a report drafted"),

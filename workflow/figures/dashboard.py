@@ -1,5 +1,9 @@
 """A body's statistics dashboard: its scope's figures for a day and a period, and the same figures
-as rows for CSV and XLSX files. Every view and export is audited."""
+as rows for CSV and XLSX files. Two audiences: those who may read the records counted see the
+figures exactly (operational: occupancy, time held against the limit), on the page only; the
+managers' dashboard and every file leave that circle, so they are published for fixed reporting
+periods and perturbed by the cell-key method (`disclosure`). Every view and export is
+audited."""
 
 from __future__ import annotations
 
@@ -16,19 +20,18 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.enums import Role
-from workflow.errors import InvalidInput
-from workflow.figures import reports, snapshots, statistics
+from workflow.errors import Forbidden, InvalidInput
+from workflow.figures import disclosure, reports, snapshots, statistics
 from workflow.figures import requests as request_figures
 from workflow.i18n import N_
 from workflow.models import FacilityReport, Organisation, User, UserRole
 from workflow.organisations.scope import NATIONWIDE_KINDS, Scope, management_scope, subtree_ids
 from workflow.records.enums import Measure
+from workflow.records.policy import can_view_exact_figures
 from workflow.requests.rules import Rulebook
 from workflow.security.permissions import Permission, require
 
 MAX_PERIOD_DAYS = 3660
-SUPPRESSED = "<{threshold}"
-COMPLEMENT_MARK = "x"  # withheld so that a small figure beside it cannot be worked out
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Dashboard:
     start: dt.date
     end: dt.date
     threshold: int
+    exact: bool  # figures as counted (else perturbed by the cell-key method)
     population: statistics.Population
     movements: statistics.Movements
     time_held: statistics.TimeHeld
@@ -48,8 +52,8 @@ class Dashboard:
     # Entered through the facilities' accepted periodic reports (read at every load).
     facility_figures: list[tuple[Organisation, FacilityReport]] = field(default_factory=list)
 
-    def held_at(self, facility_id: int) -> int | None:
-        """Persons held at a facility on the day (None: withheld)."""
+    def held_at(self, facility_id: int) -> int:
+        """Persons held at a facility on the day."""
         for cell in self.population.breakdowns["facility"].cells:
             if cell.key == str(facility_id):
                 return cell.count
@@ -57,24 +61,36 @@ class Dashboard:
 
 
 def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
-          start: dt.date, end: dt.date, threshold: int, export: str | None = None,
-          max_age: dt.timedelta = dt.timedelta(0)) -> Dashboard:
-    """The figures of the actor's own body (never another's), audited as viewed or exported."""
-    user = require(actor.user, Permission.READ_STATISTICS)
+          start: dt.date, end: dt.date, control: disclosure.Control,
+          export: str | None = None, max_age: dt.timedelta = dt.timedelta(0)) -> Dashboard:
+    """The figures of the actor's own body (never another's), audited as viewed or exported:
+    exact for those who may read the records counted (never as a file), else published for a
+    reporting period and perturbed."""
+    user = actor.user
+    if control.exact:
+        if user is None or not can_view_exact_figures(session, user, actor.today):
+            raise Forbidden(N_("Exact figures are for those who may read the records counted."))
+        if export:
+            raise Forbidden(N_("Exact figures are not exported: a file leaves your body."))
+    else:
+        user = require(user, Permission.READ_STATISTICS)
     if start > end:
         raise InvalidInput(N_("The period ends before it starts."))
     if (end - start).days > MAX_PERIOD_DAYS:
         raise InvalidInput(N_("The period may span at most ten years."))
     if max(day, end) > actor.today:
         raise InvalidInput(N_("Figures are counted up to today, not in the future."))
+    if not control.exact:
+        disclosure.check_reporting(day, start, end)
     org = user.organisation
     scope = management_scope(session, org, day)
-    figures, as_of = _kept(session, org, scope, rulebook, day, start, end, threshold, actor,
+    figures, as_of = _kept(session, org, scope, rulebook, day, start, end, control, actor,
                            max_age)
-    result = Dashboard(org, day, start, end, threshold, *figures, as_of=as_of,
-                       facility_figures=reports.latest_figures(
+    result = Dashboard(org, day, start, end, control.threshold, control.exact, *figures,
+                       as_of=as_of, facility_figures=reports.latest_figures(
                            session, None if scope.nationwide else sorted(scope.facility_ids)))
-    audit.record(session, actor, "statistics.export" if export else "statistics.view",
+    audit.record(session, actor, "statistics.exact" if control.exact else
+                 "statistics.export" if export else "statistics.view",
                  object_type="organisation", object_id=org.id,
                  details={"day": day.isoformat(), "from": start.isoformat(),
                           "to": end.isoformat(), "as_of": as_of.isoformat(timespec="seconds"),
@@ -83,7 +99,7 @@ def build(session: Session, actor: Actor, rulebook: Rulebook, *, day: dt.date,
 
 
 def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook, day: dt.date,
-          start: dt.date, end: dt.date, threshold: int, actor: Actor,
+          start: dt.date, end: dt.date, control: disclosure.Control, actor: Actor,
           max_age: dt.timedelta) -> tuple[tuple, dt.datetime]:
     """The body's figures and when they were counted: kept ones while younger than `max_age`,
     else counted from the records now."""
@@ -91,28 +107,29 @@ def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook,
     def count() -> tuple:
         statistics.analytical(session)
         bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
-        return (statistics.population(session, scope, day, threshold),
-                statistics.movements(session, scope, start, end, threshold),
-                statistics.time_held(session, scope, day, rulebook.on(day), threshold),
-                request_figures.figures(session, bodies, start, end, actor.today))
+        return (statistics.population(session, scope, day, control),
+                statistics.movements(session, scope, start, end, control),
+                statistics.time_held(session, scope, day, rulebook.on(day), control),
+                request_figures.figures(session, bodies, start, end, actor.today, control))
 
-    key = {"day": day, "start": start, "end": end, "threshold": threshold}
+    key = {"day": day, "start": start, "end": end, "threshold": control.threshold,
+           "exact": control.exact}
     return snapshots.cached(session, org.id, key, actor.now, max_age, count)
 
 
-def warm(session: Session, actor: Actor, rulebook: Rulebook, threshold: int,
+def warm(session: Session, actor: Actor, rulebook: Rulebook, control: disclosure.Control,
          max_age: dt.timedelta) -> int:
-    """Count the default view (today, this year) of every body with an active manager whose
-    kept figures are older than half `max_age`; how many were counted."""
-    today = actor.today
+    """Count the default view (the latest published figures) of every body with an active
+    manager whose kept figures are older than half `max_age`; how many were counted."""
+    day, start, end = disclosure.default_reporting(actor.today)
     orgs = session.scalars(select(Organisation).join(User, User.organisation_id == Organisation.id)
                            .join(UserRole, UserRole.user_id == User.id)
                            .where(UserRole.role == Role.MANAGER.value, User.active.is_(True))
                            .distinct())
     counted = 0
     for org in list(orgs):
-        _, as_of = _kept(session, org, management_scope(session, org, today), rulebook, today,
-                         dt.date(today.year, 1, 1), today, threshold, actor, max_age / 2)
+        _, as_of = _kept(session, org, management_scope(session, org, day), rulebook, day,
+                         start, end, control, actor, max_age / 2)
         counted += as_of == actor.now
     return counted
 
@@ -129,8 +146,8 @@ def movement_matrix(board: Dashboard, dimension: str) -> list[tuple[str, list[st
 
 def movement_totals(board: Dashboard) -> list[statistics.Cell]:
     """One cell per kind of movement over the period."""
-    return [statistics.Cell(k.value, k.label, n, None if n is not None else statistics.SMALL)
-            for k in statistics.MOVEMENTS for n in [board.movements.totals[k.value]]]
+    return [statistics.Cell(k.value, k.label, board.movements.totals[k.value])
+            for k in statistics.MOVEMENTS]
 
 
 def requester_cells(figures: request_figures.RequestFigures) -> list[statistics.Cell]:
@@ -142,33 +159,23 @@ Row = tuple[str, str, str, int | float | str | None]
 
 
 def rows(board: Dashboard, t: Callable[[str], str]) -> Iterator[Row]:
-    """(section, breakdown, item, figure) for every figure on the dashboard; a suppressed
-    figure is the text "<threshold"."""
-    hidden = SUPPRESSED.format(threshold=board.threshold)
-
-    def shown(count: int | None, withheld: str | None = statistics.SMALL) -> int | str:
-        if count is not None:
-            return count
-        return COMPLEMENT_MARK if withheld == statistics.COMPLEMENT else hidden
-
+    """(section, breakdown, item, figure) for every figure on the dashboard, as shown."""
     section = t(N_("Persons held on %(day)s")) % {"day": board.day.strftime("%d/%m/%Y")}
-    yield section, t(N_("Total")), "", shown(board.population.total)
+    yield section, t(N_("Total")), "", board.population.total
     for b in board.population.breakdowns.values():
         for cell in b.cells:
-            yield section, t(b.title), t(cell.label), shown(cell.count, cell.withheld)
+            yield section, t(b.title), t(cell.label), cell.count
     section = t(N_("Movements from %(start)s to %(end)s")) % {
         "start": board.start.strftime("%d/%m/%Y"), "end": board.end.strftime("%d/%m/%Y")}
     for kind in statistics.MOVEMENTS:
-        yield section, t(N_("Total")), t(kind.label), shown(board.movements.totals[kind.value])
+        yield section, t(N_("Total")), t(kind.label), board.movements.totals[kind.value]
         for b in board.movements.by_kind[kind.value].values():
             for cell in b.cells:
-                yield section, f"{t(kind.label)} – {t(b.title)}", t(cell.label), shown(
-                    cell.count, cell.withheld)
+                yield section, f"{t(kind.label)} – {t(b.title)}", t(cell.label), cell.count
     section = t(N_("Time held against the legal limit"))
     for measure, cells in board.time_held.cells.items():
         for cell in cells:
-            yield section, t(Measure(measure).label), t(cell.label), shown(cell.count,
-                                                                      cell.withheld)
+            yield section, t(Measure(measure).label), t(cell.label), cell.count
     section = t(N_("Facility figures from accepted periodic reports"))
     for facility, report in board.facility_figures:
         for key, label in reports.FIGURES.items():

@@ -1,7 +1,8 @@
 """Figures on detained persons computed from the records, never typed in twice (Decree Art. 9 §1):
 the population held on a day and the movements over a period, each broken down by facility,
 province, branch, measure, stage of the case, sex, age band and nationality; time held against the
-legal limits. Small counts that could point at a person are suppressed."""
+legal limits. Each figure is shown as its `disclosure.Control` says: exact, or perturbed by the
+cell-key method (every count is summed with its records' keys for that)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import String, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from workflow.figures.disclosure import Control, Publish
 from workflow.i18n import N_
 from workflow.models import CaseStageEntry, CustodyEpisode, CustodyEvent, Organisation, Person
 from workflow.organisations.enums import Branch
@@ -38,7 +40,6 @@ AGE_BANDS: tuple[tuple[int, str], ...] = (
 MOVEMENTS: tuple[EventKind, ...] = (
     EventKind.RECEIPT, EventKind.RELEASE, EventKind.TRANSFER, EventKind.EXTRACTION,
     EventKind.HANDOVER_FOR_SENTENCE, EventKind.ESCAPE, EventKind.DEATH)
-SMALL, COMPLEMENT = "small", "complement"
 NO_CASE = "none"
 NO_PROVINCE = "central"
 NO_CASE_LABEL = N_("No case recorded")
@@ -47,22 +48,21 @@ CENTRAL_LABEL = N_("Central (no province)")
 
 @dataclass(frozen=True)
 class Cell:
-    """One figure of a breakdown; `count` is None when withheld: `withheld` says why ("small":
-    under the threshold; "complement": withheld so that a small one cannot be worked out)."""
+    """One figure of a breakdown, as shown."""
 
     key: str
     label: str
-    count: int | None
-    withheld: str | None = None
+    count: int
 
 
 @dataclass(frozen=True)
 class Breakdown:
-    """A figure split along one dimension; the cells add up to `total` (suppressed ones too)."""
+    """A figure split along one dimension; `total` is a cell of its own (perturbed figures
+    need not add up to it)."""
 
     dimension: str
     cells: tuple[Cell, ...]
-    total: int | None
+    total: int
 
     @property
     def title(self) -> str:
@@ -72,7 +72,7 @@ class Breakdown:
     @property
     def largest(self) -> int:
         """The largest shown figure (charts scale to it)."""
-        return max((c.count for c in self.cells if c.count is not None), default=0)
+        return max((c.count for c in self.cells), default=0)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Population:
     """Persons held at the end of a day in a scope."""
 
     day: dt.date
-    total: int | None
+    total: int
     breakdowns: dict[str, Breakdown]
 
 
@@ -91,7 +91,7 @@ class Movements:
 
     start: dt.date
     end: dt.date
-    totals: dict[str, int | None]
+    totals: dict[str, int]
     by_kind: dict[str, dict[str, Breakdown]]
 
 
@@ -164,24 +164,26 @@ def held_on(day: dt.date) -> ColumnElement:
                 or_(CustodyEpisode.end_date.is_(None), CustodyEpisode.end_date > day))
 
 
-def population(session: Session, scope: Scope, day: dt.date, threshold: int) -> Population:
+def population(session: Session, scope: Scope, day: dt.date, control: Control) -> Population:
     """Persons held at the end of `day` in the scope, by every dimension."""
     held = (select(CustodyEpisode.case_id).where(held_on(day), _in_scope(scope))
             .where(CustodyEpisode.case_id.is_not(None)))
     stages = _stage_table(day, held)
     stmt = (
-        select(*_grouped(stages, day), func.count())
+        select(*_grouped(stages, day), func.count(),
+               func.sum(control.keys.sql(CustodyEpisode.id)))
         .join(Person, Person.id == CustodyEpisode.person_id)
         .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
         .where(held_on(day), _in_scope(scope))
         .group_by(*GROUPS)
     )
     rows = list(session.execute(stmt))
-    return Population(day, *_breakdowns(rows, _facilities(session, rows), threshold))
+    publish = control.publisher("population")
+    return Population(day, *_breakdowns(rows, _facilities(session, rows), publish))
 
 
 def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
-              threshold: int) -> Movements:
+              control: Control) -> Movements:
     """Receipts, releases, transfers out, extractions, handovers, escapes and deaths over the
     period (both days included); ages and stages of the case are those of the period's last
     day."""
@@ -191,7 +193,8 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
         CustodyEvent, CustodyEvent.episode_id == CustodyEpisode.id).where(
         in_period, _in_scope(scope), CustodyEpisode.case_id.is_not(None)))
     stmt = (
-        select(CustodyEvent.kind.label("g_kind"), *_grouped(stages, end), func.count())
+        select(CustodyEvent.kind.label("g_kind"), *_grouped(stages, end), func.count(),
+               func.sum(control.keys.sql(CustodyEvent.id)))
         .join(CustodyEpisode, CustodyEpisode.id == CustodyEvent.episode_id)
         .join(Person, Person.id == CustodyEpisode.person_id)
         .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
@@ -204,13 +207,14 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
     facilities = _facilities(session, [r for rows in per_kind.values() for r in rows])
     totals, by_kind = {}, {}
     for kind in MOVEMENTS:
+        publish = control.publisher(f"movements|{kind.value}")
         totals[kind.value], by_kind[kind.value] = _breakdowns(per_kind.get(kind.value, []),
-                                                              facilities, threshold)
+                                                              facilities, publish)
     return Movements(start, end, totals, by_kind)
 
 
 def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
-              threshold: int) -> TimeHeld:
+              control: Control) -> TimeHeld:
     """Persons held on `day` whose time is within, near (`rules.near_days`) or past the limit
     their measure and its recorded extensions allow."""
     held = select(CustodyEpisode.id).where(held_on(day), _in_scope(scope))
@@ -220,20 +224,24 @@ def time_held(session: Session, scope: Scope, day: dt.date, rules: RuleSet,
                   .group_by(CustodyEvent.episode_id).subquery())
     stmt = (select(CustodyEpisode.measure.label("g_measure"),
                    CustodyEpisode.start_date.label("g_start"),
-                   func.coalesce(extensions.c.n, 0).label("g_extensions"), func.count())
+                   func.coalesce(extensions.c.n, 0).label("g_extensions"), func.count(),
+                   func.sum(control.keys.sql(CustodyEpisode.id)))
             .select_from(CustodyEpisode)
             .outerjoin(extensions, extensions.c.episode_id == CustodyEpisode.id)
             .where(held_on(day), _in_scope(scope))
             .group_by("g_measure", "g_start", "g_extensions"))
-    tally: dict[str, Counter] = {m.value: Counter() for m in Measure}
-    for measure, start, extended, count in session.execute(stmt):
+    tally: dict[str, dict[str, list[int]]] = {
+        m.value: {s: [0, 0] for s in STATUS_LABELS} for m in Measure}
+    for measure, start, extended, count, keys in session.execute(stmt):
         limit = start + dt.timedelta(days=rules.limit_days(Measure(measure), extended))
         near = dt.timedelta(days=rules.near_days(Measure(measure)))
         status = "past" if day > limit else "near" if limit - day <= near else "within"
-        tally[str(measure)][status] += count
+        tally[str(measure)][status][0] += count
+        tally[str(measure)][status][1] += int(keys)
+    # Perturbed as the population's cells are: the same records held give the same figure.
+    publish = control.publisher("population")
     return TimeHeld(day, {
-        measure: tuple(_suppressed([Cell(s, STATUS_LABELS[s], counts.get(s, 0))
-                                    for s in STATUS_LABELS], threshold))
+        measure: tuple(Cell(s, STATUS_LABELS[s], publish(*counts[s])) for s in STATUS_LABELS)
         for measure, counts in tally.items()})
 
 
@@ -251,20 +259,22 @@ def _facilities(session: Session, rows: list) -> dict[int, Organisation]:
 
 
 def _breakdowns(rows: list, facilities: Mapping[int, Organisation],
-                threshold: int) -> tuple[int | None, dict[str, Breakdown]]:
+                publish: Publish) -> tuple[int, dict[str, Breakdown]]:
     """The total and a breakdown by every dimension of grouped rows (facility, measure, stage,
-    sex, band, nationality, count), small counts withheld."""
+    sex, band, nationality, count, key sum), each cell shown as `publish` says."""
     counts: dict[str, Counter] = {dim: Counter() for dim in DIMENSIONS}
-    for fid, measure, stage, sex, band, nationality, n in rows:
+    keys: dict[str, Counter] = {dim: Counter() for dim in DIMENSIONS}
+    for fid, measure, stage, sex, band, nationality, n, key_sum in rows:
         org = facilities[fid]
         for dim, value in (("facility", str(fid)), ("province", org.province or NO_PROVINCE),
                            ("branch", org.branch.value), ("measure", str(measure)),
                            ("stage", str(stage)), ("sex", str(sex)), ("age_band", band),
                            ("nationality", nationality)):
             counts[dim][value] += n
-    total = sum(row[-1] for row in rows)
-    return _suppress_one(total, threshold), {
-        dim: _breakdown(dim, counts[dim], facilities, threshold) for dim in DIMENSIONS}
+            keys[dim][value] += int(key_sum)
+    total = publish(sum(row[-2] for row in rows), sum(int(row[-1]) for row in rows))
+    return total, {dim: _breakdown(dim, counts[dim], keys[dim], total, facilities, publish)
+                   for dim in DIMENSIONS}
 
 
 def _labels(dim: str, facilities: Mapping[int, Organisation]) -> dict[str, str]:
@@ -284,34 +294,17 @@ def _labels(dim: str, facilities: Mapping[int, Organisation]) -> dict[str, str]:
     return {}
 
 
-def _breakdown(dim: str, counts: Counter, facilities: Mapping[int, Organisation],
-               threshold: int) -> Breakdown:
+def _breakdown(dim: str, counts: Counter, keys: Counter, total: int,
+               facilities: Mapping[int, Organisation], publish: Publish) -> Breakdown:
     fixed = _labels(dim, facilities)
     if fixed and dim != "facility":
-        cells = [Cell(key, label, counts.get(key, 0)) for key, label in fixed.items()]
+        cells = [Cell(key, label, publish(counts.get(key, 0), keys.get(key, 0)))
+                 for key, label in fixed.items()]
     else:
-        # Open lists (facilities, provinces, nationalities): largest first, then by name.
-        named = [(key, fixed.get(key, CENTRAL_LABEL if key == NO_PROVINCE else key), n)
-                 for key, n in counts.items()]
+        # Open lists (facilities, provinces, nationalities): largest first, then by name. A
+        # value shown as 0 is left out: its row alone would say that someone has it.
+        named = [(key, fixed.get(key, CENTRAL_LABEL if key == NO_PROVINCE else key),
+                  publish(n, keys[key])) for key, n in counts.items()]
         cells = [Cell(key, label, n) for key, label, n in
-                 sorted(named, key=lambda c: (-c[2], c[1]))]
-    total = sum(counts.values())
-    return Breakdown(dim, tuple(_suppressed(cells, threshold)), _suppress_one(total, threshold))
-
-
-def _suppress_one(count: int, threshold: int) -> int | None:
-    return None if 0 < count < threshold else count
-
-
-def _suppressed(cells: list[Cell], threshold: int) -> list[Cell]:
-    """Counts between 1 and threshold-1 are withheld; when only one is, the next smallest goes
-    too, so that the total minus the rest cannot give it back."""
-    small = {i for i, c in enumerate(cells) if c.count and c.count < threshold}
-    complement = set()
-    if len(small) == 1:
-        others = [(c.count, i) for i, c in enumerate(cells) if c.count and i not in small]
-        if others:
-            complement.add(min(others)[1])
-    return [Cell(c.key, c.label, None, SMALL) if i in small
-            else Cell(c.key, c.label, None, COMPLEMENT) if i in complement else c
-            for i, c in enumerate(cells)]
+                 sorted(named, key=lambda c: (-c[2], c[1])) if n]
+    return Breakdown(dim, tuple(cells), total)

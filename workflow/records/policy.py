@@ -97,6 +97,14 @@ def can_read_person(session: Session, user: User | None, person: Person | None,
     return any(scope.covers(e.facility_id) for e in person.episodes)
 
 
+def can_view_exact_figures(session: Session, user: User | None, day: dt.date) -> bool:
+    """Whether the user may see the figures of their body's scope exactly as counted: whoever
+    may open the records counted (a role that reads records, in a body that keeps some), as
+    for a record read; figures for anyone else are perturbed (`figures.disclosure`)."""
+    return can(user, Permission.READ_RECORDS) and not management_scope(
+        session, user.organisation, day).empty
+
+
 # --- the record file and the reports of errors in it ---------------------------------------------
 
 
