@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
@@ -27,11 +27,14 @@ def notify(session: Session, user_id: int, request: AccessRequest, kind: str) ->
 
 def notify_org(session: Session, org_id: int, request: AccessRequest, kind: str,
                 role: Role) -> None:
-    users = session.execute(select(User.id).join(UserRole).where(
+    """Tell every active user of the body holding the role."""
+    # The accounts with their roles in two statements: the mail owed to each reads them from
+    # the session instead of loading them one by one (a body may have dozens of approvers).
+    users = session.scalars(select(User).join(UserRole).where(
         User.organisation_id == org_id, User.active.is_(True), UserRole.role == role)
-    ).scalars().all()
-    for user_id in users:
-        notify(session, user_id, request, kind)
+        .options(selectinload(User.role_rows))).all()
+    for user in users:
+        notify(session, user.id, request, kind)
 
 
 def inbox(session: Session, actor: Actor, limit: int = 100) -> list[Notification]:
