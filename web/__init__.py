@@ -44,6 +44,12 @@ def _rule_set(version: str | None) -> RuleSet | None:
         return None
 
 
+def _current_user():
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 def _unread() -> int:
     from flask_login import current_user
 
@@ -240,6 +246,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
                                    "kiosk_gates": kiosk_gates, "read_gates": read_gates,
                                    "requester_gates": requester_gates,
+                                   # The user itself rather than Flask-Login's proxy, which
+                                   # finds them again at each of a page's many uses.
+                                   "current_user": _current_user(),
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,
