@@ -31,8 +31,10 @@ from workflow.security import mfa  # noqa: E402
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def scratch_url(backend: str, keep: str | None) -> tuple[str, Callable[[], None]]:
-    """A scratch database URL and how to remove it (kept when `keep` names it)."""
+def scratch_url(backend: str, keep: str | None,
+                template: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A scratch database URL and how to remove it (kept when `keep` names it); on PostgreSQL,
+    a copy of the database `template` names if it does."""
     if backend == "sqlite":
         path = Path(keep) if keep else Path(tempfile.mkdtemp()) / "bench.db"
         return f"sqlite:///{path}", (lambda: None) if keep else (lambda: path.unlink())
@@ -40,7 +42,8 @@ def scratch_url(backend: str, keep: str | None) -> tuple[str, Callable[[], None]
     admin = make_url(PG).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"'
+                         + (f' TEMPLATE "{template}"' if template else ""))
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -100,9 +103,9 @@ def stats(samples: list[float]) -> tuple[float, float]:
 class Baselines:
     """The app under test, plus a signed-in page of the same layout that does no work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, config: dict | None = None) -> None:
         self.app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False,
-                               "SECRET_KEY": "bench"})
+                               "SECRET_KEY": "bench", **(config or {})})
         self.filler: list[str] = []
 
         @login_required

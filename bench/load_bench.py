@@ -34,6 +34,7 @@ from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.demo.world import load_demo
 from workflow.documents import extracts, issuing
+from workflow.documents.enums import Authority
 from workflow.enums import Role, Secrecy
 from workflow.models import CustodyEpisode, Organisation, Person, User
 from workflow.requests import decisions, filing, kernel
@@ -73,6 +74,8 @@ def prepare(url: str, users: int) -> dict:
                     organisation_id=org.id, roles={role}, password=PASSWORD,
                     # Approvers cleared for what the demo records hold, so they can decide.
                     clearance=Secrecy.TOP_SECRET if role is Role.APPROVER else Secrecy.NONE)
+                if role is Role.APPROVER:  # a decision issues a document its signer signs
+                    user.position, user.signs_as = "Phó Giám đốc", Authority.DEPUTY
                 secret = pyotp.random_base32()
                 mfa.install(session, user, secret, fernet, SYSTEM.now)
                 made[kind].append({"username": user.username, "secret": secret, "id": user.id})
@@ -82,6 +85,7 @@ def prepare(url: str, users: int) -> dict:
                                         organisation_id=session.scalars(select(Organisation).where(
                                             Organisation.code == "CA-HANOI")).one().id,
                                         password=PASSWORD, clearance=Secrecy.TOP_SECRET)
+        approver.position, approver.signs_as = "Phó Giám đốc", Authority.DEPUTY
         session.commit()
         for i, account in enumerate(made["requester"]):
             who = Actor(session.get(User, account["id"]), "bench")
@@ -98,7 +102,9 @@ def prepare(url: str, users: int) -> dict:
             extracts.preview(session, releaser, document.id)
             extracts.release_extract(session, flow, settings, releaser, filed.id,
                                      document_id=document.id, sha256=document.sha256,
-                                     download_limit=20)
+                                     # A secret one goes in the copies printed on it.
+                                     download_limit=None if document.secrecy is not Secrecy.NONE
+                                     else 20)
             account["extract"] = document.id
             session.commit()
         identities = [p.identifiers[-1].value for p in persons]

@@ -5,29 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, has_app_context, has_request_context, request
-from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from web import db, errors, headers, i18n, jobs, ops, sessions
-from web.extensions import csrf, limiter, login_manager
-from web.kiosk import device as kiosk_device
-from web.security import refuse_nul_characters
-from workflow.audit import tracker as read_gates
-from workflow.documents import letters
-from workflow.documents import tokens as signing_tokens
-from workflow.documents.issuing import ExtractSettings
-from workflow.figures import disclosure
-from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
-from workflow.requests import policy as request_policy
-from workflow.requests import requesters as requester_gates
-from workflow.requests.kernel import Workflow
-from workflow.requests.rules import NoRuleSet, Rulebook, RuleSet
-from workflow.security import kiosk as kiosk_gates
-from workflow.security import mfa, tokens
-from workflow.security.permissions import Permission, can
+if TYPE_CHECKING:
+    from workflow.documents.tokens import TokenSettings
+    from workflow.requests.rules import RuleSet
+
+# The application's modules are imported by `create_app`, not here: `custody --help` and the
+# commands that build no application import this package without paying for them.
 
 ROOT = Path(__file__).resolve().parent.parent
 # The page templates: beside the packages in a work tree, inside `web` once installed from a
@@ -48,15 +37,24 @@ def _secret_key(instance: Path) -> str:
 
 def _rule_set(version: str | None) -> RuleSet | None:
     """The rule set of a version, for the pages that cite it (None when there is none)."""
+    from workflow.requests.rules import NoRuleSet
+
     try:
         return current_app.extensions["custody_workflow"].rules.version(version or "")
     except NoRuleSet:
         return None
 
 
+def _current_user():
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 def _unread() -> int:
     from flask_login import current_user
 
+    from web import db
     from workflow.requests.inbox import unread_count
 
     if not current_user.is_authenticated:
@@ -82,9 +80,11 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def _signing_tokens(config, instance: Path) -> signing_tokens.TokenSettings:
+def _signing_tokens(config, instance: Path) -> TokenSettings:
     """Where officials' own keys are reached: the configured PKCS#11 module, else SoftHSM2's
     (pointed at this installation's token directory) where it is installed."""
+    from workflow.documents import tokens as signing_tokens
+
     module = config["SIGNING_PKCS11_MODULE"] or signing_tokens.default_module()
     if module == signing_tokens.SOFTHSM_MODULE:
         signing_tokens.use_token_directory(instance / "softhsm")
@@ -94,6 +94,25 @@ def _signing_tokens(config, instance: Path) -> signing_tokens.TokenSettings:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; `test_config` overrides everything else."""
+    from flask_smorest import Api
+
+    from web import db, errors, headers, i18n, jobs, ops, sessions
+    from web.extensions import csrf, limiter, login_manager
+    from web.kiosk import device as kiosk_device
+    from web.security import refuse_nul_characters
+    from workflow.audit import tracker as read_gates
+    from workflow.documents import letters
+    from workflow.documents.issuing import ExtractSettings
+    from workflow.figures import disclosure
+    from workflow.records.versions import FIELD_LABELS, OUTCOME_LABELS, RECORD_LABELS
+    from workflow.requests import policy as request_policy
+    from workflow.requests import requesters as requester_gates
+    from workflow.requests.kernel import Workflow
+    from workflow.requests.rules import Rulebook
+    from workflow.security import kiosk as kiosk_gates
+    from workflow.security import mfa, tokens
+    from workflow.security.permissions import Permission, can
+
     app = Flask(__name__, template_folder=str(TEMPLATES),
                 instance_path=str(ROOT / "instance"))
     # Identifiers in URLs fit the database's integer columns; a larger number is simply 404.
@@ -251,6 +270,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(lambda: {"can": can, "perms": Permission, "gates": request_policy,
                                    "kiosk_gates": kiosk_gates, "read_gates": read_gates,
                                    "requester_gates": requester_gates,
+                                   # The user itself rather than Flask-Login's proxy, which
+                                   # finds them again at each of a page's many uses.
+                                   "current_user": _current_user(),
                                    "unread": _unread(),
                                    "record_labels": RECORD_LABELS, "rule_set": _rule_set,
                                    "field_labels": FIELD_LABELS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, current_app, g, session
-from flask_babel import format_datetime, format_decimal, get_locale, gettext
+from flask_babel import format_datetime, format_decimal, get_locale, get_translations, gettext
 
 from web.extensions import babel
 from workflow.errors import DomainError
@@ -57,10 +57,25 @@ def vn_number(value: float | None) -> str:
     return format_decimal(value) if value is not None else ""
 
 
+def _translations():
+    """This request's translations, found once: Flask-Babel's template functions look them up
+    again for each of the hundred or so texts of a page. (Flask-Babel too keeps one locale for
+    the whole request.)"""
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
 def init_app(app: Flask) -> None:
     """Bind Babel and the template helpers."""
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n), newstyle=True)
     app.jinja_env.filters.update(label=label, vn_date=vn_date, vn_datetime=vn_datetime,
                                vn_number=vn_number)
     app.jinja_env.globals.update(get_locale=get_locale)

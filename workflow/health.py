@@ -15,7 +15,6 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection, Engine, case, create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
-from workflow import schema
 from workflow.audit.chain import HEAD_ID
 from workflow.models import (
     AuditCheckpoint,
@@ -53,6 +52,9 @@ def probe_engine(engine: Engine) -> Engine:
 @functools.cache
 def _head_revision() -> str:
     # Read from the migration scripts once per process: the code does not change under it.
+    # (Alembic is loaded then, by the first probe, not when the application starts.)
+    from workflow import schema
+
     return schema.head_revision()
 
 

@@ -368,3 +368,23 @@ def test_the_server_counts_limits_in_one_store_or_runs_one_worker(app, runner, m
     app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
     assert runner.invoke(args=["serve", "--workers", "3"]).exit_code == 0
     assert seen["workers"] == 3
+
+
+def test_the_unread_count_read_with_the_user_follows_what_the_request_adds_and_reads(app):
+    from workflow.requests import inbox
+    from workflow.security import sessions
+
+    with app.extensions["custody_sessions"]() as session:
+        world = World(session)
+        request = ask(world, "requester.vks", person_with_stage(world, CaseStage.CLOSED))
+        user = world.user("approver.hanoi")
+        session.flush()
+        before = inbox.unread_count(session, user)
+        sessions.load_signed_in(session, user.id, None)  # as every page's user loader does
+        assert inbox.unread_count(session, user) == before
+        inbox.notify(session, user.id, request, "new_task")
+        assert inbox.unread_count(session, user) == before + 1
+        sessions.load_signed_in(session, user.id, None)
+        inbox.mark_read(session, Actor(user, "test"))
+        assert inbox.unread_count(session, user) == 0
+        session.rollback()

@@ -13,7 +13,6 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -211,6 +210,8 @@ def to_csv(board: Dashboard, t: Callable[[str], str]) -> bytes:
 
 def to_xlsx(board: Dashboard, t: Callable[[str], str]) -> bytes:
     """The figures as an XLSX workbook: one sheet, one figure a row, numbers as numbers."""
+    from openpyxl import Workbook  # a large library: loaded by the first export, not at start
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(t(N_("Statistics"))[:31])
     sheet.append([f"{board.organisation.name}"])

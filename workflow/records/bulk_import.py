@@ -19,7 +19,6 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -285,6 +284,8 @@ def _read_xlsx(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
         raise InvalidInput(N_("The file is not an XLSX workbook.")) from error
     if unpacked > MAX_UNPACKED:
         raise InvalidInput(N_("The workbook is too large once unpacked: split it."))
+    from openpyxl import load_workbook  # a large library: loaded by the first import, not at start
+
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:

@@ -7,11 +7,6 @@ import csv
 import io
 from collections.abc import Callable
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from workflow.i18n import N_
 from workflow.records.bulk_import import (
     COLUMN_TABLE,
@@ -37,6 +32,12 @@ def template_xlsx(t: Callable[[str], str]) -> bytes:
     every cell text (so that a spreadsheet keeps the leading zeros of a number and reads no date
     the American way), the enumerations offered as lists; the second sheet says what each column
     takes. `t` translates the second sheet."""
+    # A large library: loaded by the first template asked for, not at start.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = Workbook()
     sheet = book.active
     sheet.title = t(N_("Persons received"))[:31]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, event, func, select
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
@@ -27,11 +27,14 @@ def notify(session: Session, user_id: int, request: AccessRequest, kind: str) ->
 
 def notify_org(session: Session, org_id: int, request: AccessRequest, kind: str,
                 role: Role) -> None:
-    users = session.execute(select(User.id).join(UserRole).where(
+    """Tell every active user of the body holding the role."""
+    # The accounts with their roles in two statements: the mail owed to each reads them from
+    # the session instead of loading them one by one (a body may have dozens of approvers).
+    users = session.scalars(select(User).join(UserRole).where(
         User.organisation_id == org_id, User.active.is_(True), UserRole.role == role)
-    ).scalars().all()
-    for user_id in users:
-        notify(session, user_id, request, kind)
+        .options(selectinload(User.role_rows))).all()
+    for user in users:
+        notify(session, user.id, request, kind)
 
 
 def inbox(session: Session, actor: Actor, limit: int = 100) -> list[Notification]:
@@ -48,8 +51,44 @@ def inbox(session: Session, actor: Actor, limit: int = 100) -> list[Notification
 
 def unread_count(session: Session, user: User) -> int:
     """How many notifications the user has not read."""
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    known = session.info.get(_UNREAD)
+    if known is not None and known[0] == user.id:
+        return known[1]
+    return session.scalar(select(unread_column(user.id))) or 0
+
+
+def unread_column(user_id: int | ColumnElement[int]) -> ScalarSelect[int]:
+    """The number of the user's unread notifications, as a column of another query."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery()
+
+
+def remember_unread(session: Session, user_id: int, count: int) -> None:
+    """The count read with the user at the start of a request (`unread_column`), for the
+    page's badge: told again only if this transaction adds or reads notifications."""
+    session.info[_UNREAD] = (user_id, count)
+
+
+_UNREAD = "inbox.unread"
+
+
+@event.listens_for(Session, "after_attach")
+def _notification_added(session: Session, instance: object) -> None:
+    if isinstance(instance, Notification):
+        session.info.pop(_UNREAD, None)
+
+
+@event.listens_for(Notification.read_at, "set")
+def _notification_read(target: Notification, *_args) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_UNREAD, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _transaction_ended(session: Session, *_args) -> None:
+    session.info.pop(_UNREAD, None)  # other transactions may change it from here on
 
 
 def mark_read(session: Session, actor: Actor) -> int:
