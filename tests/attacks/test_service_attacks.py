@@ -302,6 +302,13 @@ S = {
                                 REQUESTER, CENTRE),
     "exchange.feeds.run_feed": (lambda s, a, o: feeds.run_feed(s, a, o["agreement"], KEY),
                           HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.reexport_package": (lambda s, a, o: outgoing.reexport_package(
+        s, a, "TTCSDL", 1, KEY), HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.record_receipt": (lambda s, a, o: outgoing.record_receipt(
+        s, a, {"format": "custody-receipt/1", "source": "TTCSDL", "sequence": 1,
+               "receiver": "QP-QL"}), HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.sent_packages": (lambda s, a, o: outgoing.sent_packages(s, a, "TTCSDL"),
+                                        HANOI_EXCHANGE, CENTRE),
     "exchange.trust.register_partner": (lambda s, a, o: trust.register_partner(
         s, a, "QP-QL", "not a key"), CENTRE, INSTALLATION),
     "security.kiosk.register_device": (lambda s, a, o: kiosk.register_device(s, a, "Máy"),
@@ -423,6 +430,8 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
             session, SYSTEM, partner="CSDL khác", fields=["full_name"],
             purpose="Cung cấp theo Điều 13 Nghị định", approval_ref="QĐ 1",
             valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
+        # A package the centre sent, for the control of making one again.
+        outgoing.export_package(session, _as(session, CENTRE), "TTCSDL", KEY)
         own = filing.file_own_request(session, FLOW, _as(session, DETAINEE),
                                       categories=["episodes"], provision=ProvisionForm.PDF)
         vks = org(session, "VKS-HANOI").id

@@ -157,6 +157,8 @@ ACTIONS: dict[str, str] = {
     "exchange.trust": N_("Partner's signing key trusted"),
     "exchange.agreement": N_("Exchange agreement recorded"),
     "exchange.feed": N_("Agreed data feed sent"),
+    "exchange.reexport": N_("Data package made again"),
+    "exchange.receipt": N_("Receiver's receipt for a data package recorded"),
     # Statistics and facility reports
     "statistics.view": N_("Statistics viewed"),
     "statistics.export": N_("Statistics exported"),
@@ -326,6 +328,10 @@ DETAILS: dict[str, str] = {
     "mandate_id": N_("Mandate (number)"),
     "ground": N_("Ground"),
     "entered_for": N_("Entered for the requester (account number)"),
+    "overlap_days": N_("Previous key still accepted (days)"),
+    "receiver": N_("Receiver"),
+    "outcome": N_("Outcome"),
+    "same_hash": N_("Same content as sent"),
 }
 
 

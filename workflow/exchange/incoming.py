@@ -4,17 +4,19 @@ package applied twice changes nothing; a record changed here since is a conflict
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Date, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.errors import Conflict, Forbidden
+from workflow.errors import Conflict, DomainError, Forbidden
 from workflow.exchange.policy import can_import
 from workflow.exchange.trust import outside_scope, verified_package
 from workflow.exchange.wire import (
@@ -22,9 +24,12 @@ from workflow.exchange.wire import (
     NOT_COPIED,
     ORDER,
     ORG_REFS,
+    RECEIPT_FORMAT,
     RECORD_REFS,
+    canonical,
     linked_record,
     org_codes,
+    sign,
 )
 from workflow.i18n import N_
 from workflow.models import (
@@ -72,26 +77,28 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
     if sender is None or not can_import(session, actor.user, sender, actor.today):
         raise Forbidden(N_("This account does not receive the packages of %(source)s."),
                         source=source)
-    outside = outside_scope(session, body, management_scope(session, sender, actor.today))
-    if outside:
-        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
-                           "(%(record)s): it is refused and nothing was applied."),
-                        source=source, record=outside)
     report = ImportReport(source, sequence)
     prior = session.scalar(select(ExchangePackage).where(
         ExchangePackage.direction == "in", ExchangePackage.source == source,
         ExchangePackage.sequence == sequence))
-    if prior is not None:
-        if prior.sha256 != digest:
-            raise Conflict(N_("Package %(n)s of %(source)s was imported before with other "
-                              "content."), n=sequence, source=source)
-        report.already_imported = True
-    else:
+    if prior is not None and prior.sha256 != digest:
+        raise Conflict(N_("Package %(n)s of %(source)s was imported before with other "
+                          "content."), n=sequence, source=source)
+    if prior is None:
+        # The order first: a package after a gap is refused as such, whatever it holds.
         last = session.scalar(select(func.max(ExchangePackage.sequence)).where(
             ExchangePackage.direction == "in", ExchangePackage.source == source)) or 0
         if sequence != last + 1:
             raise Conflict(N_("Package %(n)s of %(source)s comes next; this one is %(got)s."),
                            n=last + 1, source=source, got=sequence)
+    outside = outside_scope(session, body, management_scope(session, sender, actor.today))
+    if outside:
+        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
+                           "(%(record)s): it is refused and nothing was applied."),
+                        source=source, record=outside)
+    if prior is not None:
+        report.already_imported = True
+    else:
         _apply(session, actor, body, report)
         session.add(ExchangePackage(
             direction="in", source=source, sequence=sequence, sha256=digest,
@@ -103,6 +110,26 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
                  | {"conflicts": len(report.conflicts)})
     session.flush()
     return report
+
+
+def receipt(receiver: str, package: object, key: Ed25519PrivateKey, at: dt.datetime,
+            report: ImportReport | None = None, refusal: DomainError | None = None) -> dict:
+    """The receiver's signed word to the sender on a package: its hash as it arrived, and
+    whether it was applied (with its conflicts), already applied, or refused and why."""
+    document = package if isinstance(package, dict) else {}
+    body = {k: v for k, v in document.items() if k != "signature"}
+    if report is not None:
+        outcome = "already applied" if report.already_imported else "applied"
+    else:
+        outcome = "refused"
+    return sign({
+        "format": RECEIPT_FORMAT, "receiver": receiver, "source": document.get("source"),
+        "sequence": document.get("sequence"),
+        "sha256": hashlib.sha256(canonical(body)).hexdigest(), "outcome": outcome,
+        "created": report.created if report else 0, "updated": report.updated if report else 0,
+        "conflicts": report.conflicts if report else [],
+        "reason": refusal.message % refusal.params if refusal is not None else None,
+        "signed_at": at.isoformat()}, key)
 
 
 def _apply(session: Session, actor: Actor, body: dict, report: ImportReport) -> None:

@@ -4,10 +4,13 @@ from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from workflow.models.calendar import CalendarDay
 from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
+    ChangeLogEntry,
     ExchangeAgreement,
     ExchangeLink,
     ExchangePackage,
     ExchangePartner,
+    ExchangeReceipt,
+    ExchangeRetiredKey,
     FeedRun,
 )
 from workflow.models.extracts import (
@@ -50,11 +53,14 @@ from workflow.models.webhooks import Webhook, WebhookAttempt, WebhookOutbox
 __all__ = [
     "AuditCheckpoint",
     "CalendarDay",
+    "ChangeLogEntry",
     "DataErrorReport",
     "ExchangeAgreement",
     "ExchangeLink",
     "ExchangePackage",
     "ExchangePartner",
+    "ExchangeReceipt",
+    "ExchangeRetiredKey",
     "FeedRun",
     "DocumentRegister",
     "DocumentTemplate",
