@@ -22,7 +22,7 @@ from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflow.exchange import feeds, incoming, outgoing, trust, wire
+from workflow.exchange import feeds, incoming, matches, outgoing, trust, wire
 from workflow.models import (
     AuditEntry,
     Case,
@@ -32,14 +32,17 @@ from workflow.models import (
     ExchangePackage,
     Organisation,
     Person,
+    PersonIdentifier,
+    PersonMatch,
     RecordVersion,
     User,
 )
+from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
 from workflow.organisations.tree import build_tree
 from workflow.records import corrections
 from workflow.records import episodes as records_episodes
-from workflow.records.enums import EventKind
+from workflow.records.enums import EventKind, IdentifierKind
 from workflow.schema import upgrade
 from workflow.security.accounts import create_user
 
@@ -582,3 +585,109 @@ def test_the_receivers_signed_receipt_is_recorded_and_shown_by_the_sender(sides)
         AuditEntry.action == "exchange.receipt")).one()
     assert json.loads(entry.details) == {"receiver": "TTCSDL", "outcome": "applied",
                                          "conflicts": 0, "same_hash": True}
+
+
+# --- the same person in both subsystems -------------------------------------------------------
+
+
+def _held_at_centre(centre: Side, like: Person, name: str, document: str) -> Person:
+    """A person the centre already holds (from the police subsystem, say), as the Army holds
+    `like` but for the name and, unless it is theirs, the citizen identity number."""
+    person = Person(full_name=name, name_key=search_key(name), given_key=given_name_key(name),
+                    birth_date=like.birth_date, sex=like.sex, nationality=like.nationality,
+                    place_of_origin=like.place_of_origin)
+    theirs = next((i for i in like.identifiers if i.value == document), None)
+    person.identifiers.append(PersonIdentifier(
+        kind=IdentifierKind.CITIZEN_ID, value=document,
+        issued_on=theirs.issued_on if theirs else None,
+        issuing_country=theirs.issuing_country if theirs else None,
+        valid_from=theirs.valid_from if theirs else dt.date(2020, 1, 1),
+        valid_to=theirs.valid_to if theirs else None))
+    centre.session.add(person)
+    centre.session.commit()
+    return person
+
+
+def _citizen_id(person: Person) -> str:
+    return next(i.value for i in person.identifiers if i.kind == IdentifierKind.CITIZEN_ID)
+
+
+def test_a_person_known_here_by_an_identity_document_is_linked_not_duplicated(sides):
+    army, centre = sides
+    there = next(p for p in army.session.scalars(select(Person).order_by(Person.id))
+                 if any(i.kind == IdentifierKind.CITIZEN_ID for i in p.identifiers)
+                 and p.id in {e.person_id for e in army.session.scalars(
+                     select(CustodyEpisode).where(
+                         CustodyEpisode.facility_id.in_(army.facilities())))})
+    here = _held_at_centre(centre, there, there.full_name + " Văn", _citizen_id(there))
+    report = apply(centre, export(army))
+    assert report.linked == 2  # the person and the document they share
+    assert report.conflicts == [{
+        "type": "person", "id": there.id, "version": there.version,
+        "problem": f"the same as person {here.id} here (identity document), linked; these "
+                   "differ and were not overwritten: full_name"}]
+    centre.session.expire_all()
+    holders = centre.session.scalars(select(PersonIdentifier.person_id).where(
+        PersonIdentifier.value == _citizen_id(there))).all()
+    assert holders == [here.id]
+    army_codes = {e.facility.code for e in there.episodes
+                  if e.facility_id in army.facilities()}
+    assert {e.facility.code for e in here.episodes} == army_codes
+    assert centre.count(Person) == len(army.projection())  # no second record of them
+    assert centre.count(PersonMatch) == 0
+
+
+def test_a_near_match_is_flagged_for_someone_to_confirm(sides):
+    army, centre = sides
+    there = _camp_person(army)
+    here = _held_at_centre(centre, there, there.full_name, "999999999999")
+    report = apply(centre, export(army))
+    assert report.near_matches == 1 and report.linked == 0 and report.conflicts == []
+    received = centre.session.get(Person, linked(centre, there.id))
+    match = centre.session.scalars(select(PersonMatch)).one()
+    assert (match.person_id, match.candidate_id, match.status) == (received.id, here.id, "open")
+
+
+def linked(side: Side, source_id: int, kind: str = "person") -> int:
+    return side.session.scalar(select(ExchangeLink.local_id).where(
+        ExchangeLink.record_type == kind, ExchangeLink.source_id == source_id))
+
+
+def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows(sides):
+    army, centre = sides
+    there = _camp_person(army)
+    here = _held_at_centre(centre, there, there.full_name, "999999999999")
+    apply(centre, export(army))
+    received = centre.session.get(Person, linked(centre, there.id))
+    match = centre.session.scalars(select(PersonMatch)).one()
+    officer = Actor(create_user(
+        centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
+        organisation_id=centre.session.scalar(select(Organisation.id).where(
+            Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài"))
+    with pytest.raises(Forbidden):
+        matches.decide_match(centre.session, Actor(centre.receiver), match.id, same=True,
+                             reason="Đối chiếu ảnh")
+    assert [m.id for m in matches.open_matches(centre.session, officer)] == [match.id]
+    matches.decide_match(centre.session, officer, match.id, same=True,
+                         reason="Đối chiếu ảnh và vân tay: cùng một người")
+    centre.session.commit()
+    centre.session.expire_all()
+    army_episodes = len([e for e in there.episodes if e.facility_id in army.facilities()])
+    assert (len(here.episodes), len(received.episodes), len(received.identifiers)) == (
+        army_episodes, 0, 0)
+    assert {i.value for i in here.identifiers} >= {"999999999999", _citizen_id(there)}
+    assert linked(centre, there.id) == here.id and match.status == "same"
+    with pytest.raises(Conflict):
+        matches.decide_match(centre.session, officer, match.id, same=False, reason="Nhầm lẫn")
+    centre.session.rollback()
+    # The Army's next change to that person lands on the joined record, not as a conflict.
+    corrections.correct(army.session, _army_clerk(army), "person", there.id,
+                        {"place_of_origin": "Nghệ An"}, reason="Sửa quê quán",
+                        expected_version=there.version)
+    army.session.commit()
+    assert apply(centre, export(army)).conflicts == []
+    centre.session.expire_all()
+    assert here.place_of_origin == "Nghệ An"
+    assert centre.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.person_id == here.id, AuditEntry.action == "exchange.match")).all() == [
+        "exchange.match"]

@@ -218,6 +218,10 @@ class ImportReportOut(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
+    linked = fields.Integer(metadata={"description": "Records linked to ones already here (a "
+                                                    "person known by an identity document)."})
+    near_matches = fields.Integer(metadata={"description": "Persons received who may be ones "
+                                                          "already here, left to confirm."})
     conflicts = fields.List(fields.Dict())
     already_imported = fields.Boolean()
     receipt = fields.Dict(metadata={"description": "The signed receipt (custody-receipt/1) to "

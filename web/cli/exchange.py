@@ -17,7 +17,7 @@ from web.keys import EXCHANGE, signing_key
 from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import DomainError
-from workflow.exchange import feeds, incoming, outgoing, trust
+from workflow.exchange import feeds, incoming, matches, outgoing, trust
 from workflow.models import User
 
 
@@ -127,7 +127,8 @@ def import_command(account: str, path: str, receipt_path: str | None) -> None:
                    "nothing changed.")
         return
     click.echo(f"Package {report.sequence} of {report.source}: {report.created} created, "
-               f"{report.updated} updated, {report.unchanged} unchanged, "
+               f"{report.updated} updated, {report.unchanged} unchanged, {report.linked} linked "
+               f"to records already here, {report.near_matches} possible matches to confirm, "
                f"{len(report.conflicts)} conflicts.")
     for conflict in report.conflicts:
         click.echo(f"CONFLICT {conflict['type']} {conflict['id']}: {conflict['problem']}",
@@ -179,6 +180,35 @@ def sent_command(account: str, source: str | None) -> None:
             for r in row["receipts"]) or "no receipt"
         click.echo(f"{row['sequence']:>5}  {row['at'][:16]}  {row['records']:>6} records  "
                    f"{row['sha256'][:12]}  {said}")
+
+
+@exchange_group.command("matches")
+@ACCOUNT
+@with_appcontext
+def matches_command(account: str) -> None:
+    """List the persons received who may be ones already here (same name and date of birth)."""
+    rows = _in_transaction(lambda s, a: [
+        (m.id, m.source, m.person_id, m.candidate_id, m.found_at)
+        for m in matches.open_matches(s, a)], "matches", account)
+    for match_id, source, received, candidate, found_at in rows:
+        click.echo(f"{match_id:>5}  {found_at:%d/%m/%Y}  received from {source} as person "
+                   f"{received}, perhaps person {candidate}")
+    if not rows:
+        click.echo("No possible match is waiting.")
+
+
+@exchange_group.command("match")
+@ACCOUNT
+@click.argument("match_id", type=int)
+@click.option("--same/--different", required=True, help="One person, or two.")
+@click.option("--reason", required=True, help="How it was established.")
+@with_appcontext
+def match_command(account: str, match_id: int, same: bool, reason: str) -> None:
+    """Decide a possible match: the same person (the records become one) or two persons."""
+    _in_transaction(lambda s, a: matches.decide_match(s, a, match_id, same=same, reason=reason),
+                    "match", account)
+    click.echo(f"Possible match {match_id}: " + ("the same person, records joined." if same
+                                                  else "two persons."))
 
 
 @exchange_group.command("agreement")

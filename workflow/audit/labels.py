@@ -159,6 +159,7 @@ ACTIONS: dict[str, str] = {
     "exchange.feed": N_("Agreed data feed sent"),
     "exchange.reexport": N_("Data package made again"),
     "exchange.receipt": N_("Receiver's receipt for a data package recorded"),
+    "exchange.match": N_("Possible match of two persons decided"),
     # Statistics and facility reports
     "statistics.view": N_("Statistics viewed"),
     "statistics.export": N_("Statistics exported"),
@@ -332,6 +333,10 @@ DETAILS: dict[str, str] = {
     "receiver": N_("Receiver"),
     "outcome": N_("Outcome"),
     "same_hash": N_("Same content as sent"),
+    "same": N_("The same person"),
+    "received": N_("Record received (number)"),
+    "linked": N_("Linked to records already here"),
+    "near_matches": N_("Possible matches to confirm"),
 }
 
 

@@ -12,6 +12,7 @@ from workflow.models.exchange import (
     ExchangeReceipt,
     ExchangeRetiredKey,
     FeedRun,
+    PersonMatch,
 )
 from workflow.models.extracts import (
     DocumentRegister,
@@ -88,6 +89,7 @@ __all__ = [
     "OrganisationLink",
     "Person",
     "PersonIdentifier",
+    "PersonMatch",
     "ReadDisclosure",
     "RecordDocument",
     "RecordVersion",

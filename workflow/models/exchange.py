@@ -120,6 +120,29 @@ class ExchangeReceipt(Base):
     package: Mapped[ExchangePackage] = relationship()
 
 
+class PersonMatch(Base):
+    """A person received who may be one already here (same name and date of birth, no identity
+    document in common): left open until someone confirms they are the same or not."""
+
+    __tablename__ = "person_match"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'same', 'different')", name="status"),
+        CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided_when_closed"),
+        UniqueConstraint("person_id", "candidate_id", name="uq_person_match_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 class ExchangeLink(Base):
     """Which local record a partner's record became, and the versions last applied."""
 

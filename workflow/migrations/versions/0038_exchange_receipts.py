@@ -1,5 +1,6 @@
 """exchange: the body of each package sent (so it can be made again), partners' retired keys
-accepted for an overlap, and the receivers' signed receipts (append-only)
+accepted for an overlap, the receivers' signed receipts (append-only), and persons received
+who may be ones already here, to confirm
 
 Revision ID: 0038
 Revises: 0037
@@ -55,11 +56,39 @@ def upgrade() -> None:
         sa.UniqueConstraint('digest', name=op.f('uq_exchange_receipt_digest')),
     )
     op.create_index(op.f('ix_exchange_receipt_package_id'), 'exchange_receipt', ['package_id'])
+    op.create_table(
+        'person_match',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('source', sa.String(length=40), nullable=False),
+        sa.Column('source_id', sa.Integer(), nullable=False),
+        sa.Column('person_id', sa.Integer(), nullable=False),
+        sa.Column('candidate_id', sa.Integer(), nullable=False),
+        sa.Column('found_at', workflow.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('status', sa.String(length=10), nullable=False),
+        sa.Column('decided_at', workflow.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('decided_by_id', sa.Integer(), nullable=True),
+        sa.Column('reason', sa.Text(), nullable=True),
+        sa.CheckConstraint("status IN ('open', 'same', 'different')",
+                           name=op.f('ck_person_match_status')),
+        sa.CheckConstraint("(status = 'open') = (decided_at IS NULL)",
+                           name=op.f('ck_person_match_decided_when_closed')),
+        sa.ForeignKeyConstraint(['candidate_id'], ['person.id'],
+                                name=op.f('fk_person_match_candidate_id_person')),
+        sa.ForeignKeyConstraint(['decided_by_id'], ['app_user.id'],
+                                name=op.f('fk_person_match_decided_by_id_app_user')),
+        sa.ForeignKeyConstraint(['person_id'], ['person.id'],
+                                name=op.f('fk_person_match_person_id_person')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_person_match')),
+        sa.UniqueConstraint('person_id', 'candidate_id', name='uq_person_match_pair'),
+    )
+    op.create_index(op.f('ix_person_match_person_id'), 'person_match', ['person_id'])
     append_only.protect(op, APPEND_ONLY)
 
 
 def downgrade() -> None:
     append_only.unprotect(op, APPEND_ONLY)
+    op.drop_index(op.f('ix_person_match_person_id'), table_name='person_match')
+    op.drop_table('person_match')
     op.drop_index(op.f('ix_exchange_receipt_package_id'), table_name='exchange_receipt')
     op.drop_table('exchange_receipt')
     op.drop_table('exchange_retired_key')
