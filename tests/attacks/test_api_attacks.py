@@ -44,6 +44,10 @@ FILING = {EXCHANGE: 403}  # any requester files and previews its own requests
 PACKAGE = {"format": "custody-exchange/1", "source": "TTCSDL", "sequence": 1,
            "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [],
            "stages": [], "signature": {"key_id": "x", "value": "00"}}
+RECEIPT = {"format": "custody-receipt/1", "receiver": "QP-QL", "source": "TTCSDL", "sequence": 1,
+           "sha256": "0" * 64, "outcome": "applied", "conflicts": [],
+           "signed_at": "2026-11-25T00:00:00+00:00",
+           "signature": {"key_id": "x", "value": "00"}}
 NEW_REQUEST = {"channel": "network", "subject_kind": "person", "provision": "pdf",
                "purpose": "Phục vụ kiểm sát việc tạm giam theo quy định",
                "legal_basis": "Điều 12 Nghị định 121/2017/NĐ-CP", "categories": ["a_orders"],
@@ -73,6 +77,8 @@ ROUTES = {
                                      TO_EXCHANGE),
     ("POST", "api.import_package"): ("/exchange/packages", PACKAGE, TO_EXCHANGE),
     ("POST", "api.run_feed"): ("/exchange/agreements/{agreement}/feed", None, TO_EXCHANGE),
+    ("GET", "api.sent_packages"): ("/exchange/packages/sent?source=TTCSDL", None, TO_EXCHANGE),
+    ("POST", "api.record_receipt"): ("/exchange/receipts", RECEIPT, TO_EXCHANGE),
     ("GET", "api.documents"): ("/requests/{id}/documents", None, ON_REQUEST),
     # Documents and codes by their own numbers: tests/web/test_api.py; here dead tokens only.
     ("GET", "api.download"): ("/documents/{id}/download", None, {}),

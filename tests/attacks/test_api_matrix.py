@@ -22,6 +22,11 @@ ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "request
             EXCHANGE: ("TTCSDL", "exchange")}
 DECISION = {FILER: 403}  # the filer may see its request, but no token decides
 
+RECEIPT = {"format": "custody-receipt/1", "receiver": "TTCSDL", "source": "QP-QL", "sequence": 1,
+           "sha256": "0" * 64, "outcome": "applied", "conflicts": [],
+           "signed_at": "2026-11-25T00:00:00+00:00",
+           "signature": {"key_id": "x", "value": "00"}}
+
 # endpoint → (method, path, body, expected status per account; others get `default`)
 CASES = {
     # Lists: a filer has its own; the exchange account has none.
@@ -49,6 +54,8 @@ CASES = {
         "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [], "stages": [],
         "signature": {"key_id": "x", "value": "00"}}, {}, 403),
     "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
+    "api.sent_packages": ("GET", "/api/v1/exchange/packages/sent?source=QP-QL", None, {}, 403),
+    "api.record_receipt": ("POST", "/api/v1/exchange/receipts", RECEIPT, {}, 403),
     # Documents: the filer sees its request's (none yet); no document has these ids or code.
     "api.documents": ("GET", "/api/v1/requests/{id}/documents", None, {FILER: 200}, 404),
     "api.download": ("GET", "/api/v1/documents/{id}/download", None, {}, 404),

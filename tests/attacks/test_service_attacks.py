@@ -23,10 +23,10 @@ from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters, reading, secrets
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
-from workflow.exchange import feeds, incoming, outgoing, trust
+from workflow.exchange import feeds, incoming, matches, outgoing, trust
 from workflow.figures import dashboard, disclosure, reports
 from workflow.figures.enums import ReportKind
-from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, User
+from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, PersonMatch, User
 from workflow.records import (
     bulk_import,
     cases,
@@ -67,6 +67,7 @@ PROVINCE, CLERK, APPROVER, CONSENT, REQUESTER, MANAGER, ADMIN, INSPECTOR = (
     "clerk.hcm", "clerk.hanoi", "approver.hanoi", "consent.hanoi", "requester.vks",
     "manager.hanoi", "admin", "inspector")
 CENTRE, HANOI_EXCHANGE = "exchange.centre", "exchange.hanoi"
+CENTRE_CLERK = "clerk.centre"  # a records officer of the body that keeps the whole database
 SOFTWARE = "system.vks"  # the procuracy's own software (a system account that files)
 DETAINEE = "detainee.demo"  # a detained person's kiosk account
 LAWYER = "lawyer.demo"  # a defence lawyer outside the state, acting for the kiosk's person
@@ -302,6 +303,17 @@ S = {
                                 REQUESTER, CENTRE),
     "exchange.feeds.run_feed": (lambda s, a, o: feeds.run_feed(s, a, o["agreement"], KEY),
                           HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.reexport_package": (lambda s, a, o: outgoing.reexport_package(
+        s, a, "TTCSDL", 1, KEY), HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.record_receipt": (lambda s, a, o: outgoing.record_receipt(
+        s, a, {"format": "custody-receipt/1", "source": "TTCSDL", "sequence": 1,
+               "receiver": "QP-QL"}), HANOI_EXCHANGE, CENTRE),
+    "exchange.outgoing.sent_packages": (lambda s, a, o: outgoing.sent_packages(s, a, "TTCSDL"),
+                                        HANOI_EXCHANGE, CENTRE),
+    "exchange.matches.open_matches": (lambda s, a, o: matches.open_matches(s, a), CLERK,
+                                      CENTRE_CLERK),
+    "exchange.matches.decide_match": (lambda s, a, o: matches.decide_match(
+        s, a, o["match"], same=True, reason="Cùng số CMND cũ"), CLERK, CENTRE_CLERK),
     "exchange.trust.register_partner": (lambda s, a, o: trust.register_partner(
         s, a, "QP-QL", "not a key"), CENTRE, INSTALLATION),
     "security.kiosk.register_device": (lambda s, a, o: kiosk.register_device(s, a, "Máy"),
@@ -423,6 +435,15 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
             session, SYSTEM, partner="CSDL khác", fields=["full_name"],
             purpose="Cung cấp theo Điều 13 Nghị định", approval_ref="QĐ 1",
             valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 12, 31))
+        accounts.create_user(session, SYSTEM, username=CENTRE_CLERK, full_name=CENTRE_CLERK,
+                             organisation_id=org(session, "TTCSDL").id, roles={Role.CLERK},
+                             password="một cụm từ đủ dài")
+        two = session.scalars(select(Person.id).order_by(Person.id).limit(2)).all()
+        match = PersonMatch(source="QP-QL", source_id=1, person_id=two[1], candidate_id=two[0],
+                            found_at=NOW)
+        session.add(match)
+        # A package the centre sent, for the control of making one again.
+        outgoing.export_package(session, _as(session, CENTRE), "TTCSDL", KEY)
         own = filing.file_own_request(session, FLOW, _as(session, DETAINEE),
                                       categories=["episodes"], provision=ProvisionForm.PDF)
         vks = org(session, "VKS-HANOI").id
@@ -436,7 +457,7 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
                 "number": request.subject_person.identifiers[-1].value,
                 "system": session.scalar(select(User.id).where(User.username == "system.vks")),
                 "token": session.scalar(select(ApiToken.id)), "own_request": own.id,
-                "vks": vks, "hook": hook.id,
+                "vks": vks, "hook": hook.id, "match": match.id,
                 "kiosk_person": session.scalar(select(User.person_id).where(
                     User.username == DETAINEE)),
                 "kiosk_number": session.get(Person, session.scalar(select(User.person_id).where(

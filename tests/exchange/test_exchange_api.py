@@ -259,3 +259,71 @@ def test_only_the_keeper_of_the_whole_database_runs_a_feed(app, runner, tmp_path
                                      headers=_token(app, "exchange.army"))
     assert refused.status_code == 403 and "persons" not in refused.get_json()
     assert _count(app, FeedRun) == 0
+
+
+def _trust_each_other(app, runner, centre, tmp_path) -> None:
+    """Each installation trusts the other's exchange key: the Army's packages at the centre, the
+    centre's receipts at the Army."""
+    app.config["EXCHANGE_SIGNING_KEY"] = str(tmp_path / "army.pem")
+    for cli, name in ((runner, "army"), (centre.test_cli_runner(), "centre")):
+        (tmp_path / f"{name}.pub").write_text(cli.invoke(args=["exchange", "key"]).output
+                                              .split("\n", 1)[1])
+    assert centre.test_cli_runner().invoke(args=["exchange", "trust", ARMY,
+                                                 str(tmp_path / "army.pub")]).exit_code == 0
+    assert runner.invoke(args=["exchange", "trust", "TTCSDL",
+                               str(tmp_path / "centre.pub")]).exit_code == 0
+    _exchange_account(app, ARMY, "exchange.army")
+
+
+def test_receipts_and_packages_made_again_over_the_api(app, centre, runner, tmp_path):
+    _trust_each_other(app, runner, centre, tmp_path)
+    army, headers = app.test_client(), _token(app, "exchange.army")
+    package = army.post("/api/v1/exchange/packages/export", json={"source": ARMY},
+                        headers=headers).get_json()
+    again = army.post("/api/v1/exchange/packages/export", json={"source": ARMY, "again": 1},
+                      headers=headers)
+    assert again.status_code == 200
+    assert {k: v for k, v in again.get_json().items() if k != "signature"} == {
+        k: v for k, v in package.items() if k != "signature"}
+    applied = centre.test_client().post("/api/v1/exchange/packages", json=again.get_json(),
+                                        headers=_token(centre, "exchange.centre")).get_json()
+    receipt = applied["receipt"]
+    assert (receipt["outcome"], receipt["sequence"], receipt["receiver"]) == (
+        "applied", 1, "TTCSDL")
+    kept = army.post("/api/v1/exchange/receipts", json=receipt, headers=headers)
+    assert kept.status_code == 200, kept.get_json()
+    assert kept.get_json() | {"signed_at": "-"} == {
+        "receiver": "TTCSDL", "outcome": "applied", "same_content": True, "conflicts": 0,
+        "signed_at": "-"}
+    forged = receipt | {"outcome": "refused"}
+    assert army.post("/api/v1/exchange/receipts", json=forged,
+                     headers=headers).status_code == 422
+    sent = army.get(f"/api/v1/exchange/packages/sent?source={ARMY}", headers=headers)
+    assert [(p["sequence"], p["acknowledged"]) for p in sent.get_json()] == [(1, True)]
+    assert app.test_client().get(f"/api/v1/exchange/packages/sent?source={ARMY}",
+                                 headers=system_token(app)).status_code == 403
+
+
+def test_receipts_on_the_command_line(app, centre, runner, tmp_path):
+    _trust_each_other(app, runner, centre, tmp_path)
+    out, receipt = tmp_path / "package-1.json", tmp_path / "receipt-1.json"
+    assert runner.invoke(args=["exchange", "export", "--account", "exchange.army",
+                               "--out", str(out)]).exit_code == 0
+    centre_cli = centre.test_cli_runner()
+    text = out.read_text("utf-8")
+    out.write_text(text.replace('"full_name": "', '"full_name": "X', 1), "utf-8")
+    receive = ["exchange", "import", "--account", "exchange.centre", str(out),
+               "--receipt", str(receipt)]
+    assert centre_cli.invoke(args=receive).exit_code == 1
+    assert json.loads(receipt.read_text("utf-8"))["outcome"] == "refused"
+    recorded = runner.invoke(args=["exchange", "receipt", "--account", "exchange.army",
+                                   str(receipt)])
+    assert recorded.exit_code == 0, recorded.output
+    assert "refused by TTCSDL, 0 conflicts, NOT the content sent" in recorded.output
+    out.write_text(text, "utf-8")
+    assert centre_cli.invoke(args=receive).exit_code == 0
+    assert runner.invoke(args=["exchange", "receipt", "--account", "exchange.army",
+                               str(receipt)]).exit_code == 0
+    shown = runner.invoke(args=["exchange", "sent", "--account", "exchange.army"])
+    assert shown.exit_code == 0
+    assert "refused by TTCSDL" in shown.output and "applied by TTCSDL" in shown.output

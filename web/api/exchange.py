@@ -6,7 +6,16 @@ from __future__ import annotations
 from flask import request
 
 from web import db
-from web.api.schemas import ExportIn, FeedOut, ImportReportOut, PackageSchema
+from web.api.schemas import (
+    ExportIn,
+    FeedOut,
+    ImportReportOut,
+    PackageSchema,
+    ReceiptOut,
+    ReceiptSchema,
+    SentPackageOut,
+    SourceArgs,
+)
 from web.api.views import _actor, bp
 from web.keys import EXCHANGE, signing_key
 from workflow.exchange import feeds, incoming, outgoing
@@ -16,7 +25,11 @@ from workflow.exchange import feeds, incoming, outgoing
 @bp.arguments(ExportIn)
 @bp.response(200, PackageSchema)
 def export_package(data):
-    """The next signed package of a managing body's scope (changes since its last one)."""
+    """The next signed package of a managing body's scope (changes since its last one), or
+    package `again` made again."""
+    if data.get("again") is not None:
+        return outgoing.reexport_package(db.session(), _actor(), data["source"], data["again"],
+                                         signing_key(EXCHANGE))
     return outgoing.export_package(db.session(), _actor(), data["source"], signing_key(EXCHANGE))
 
 
@@ -26,7 +39,29 @@ def export_package(data):
 def import_package(_data):
     """Verify a package's signature and apply it; the same package twice changes nothing."""
     # The signature covers the document exactly as sent, so the raw JSON is what is verified.
-    return incoming.import_package(db.session(), _actor(), request.get_json()).as_dict()
+    package, actor = request.get_json(), _actor()
+    report = incoming.import_package(db.session(), actor, package)
+    return report.as_dict() | {"receipt": incoming.receipt(
+        actor.user.organisation.code, package, signing_key(EXCHANGE), actor.now, report=report)}
+
+
+@bp.route("/exchange/packages/sent", methods=["GET"])
+@bp.arguments(SourceArgs, location="query")
+@bp.response(200, SentPackageOut(many=True))
+def sent_packages(args):
+    """The body's packages, newest first, with the receipts its receivers gave back."""
+    return [p.as_dict() for p in outgoing.sent_packages(db.session(), _actor(), args["source"])]
+
+
+@bp.route("/exchange/receipts", methods=["POST"])
+@bp.arguments(ReceiptSchema)
+@bp.response(200, ReceiptOut)
+def record_receipt(_data):
+    """Keep a receiver's signed receipt for one of our packages."""
+    kept = outgoing.record_receipt(db.session(), _actor(), request.get_json())
+    return {"receiver": kept.receiver, "outcome": kept.outcome,
+            "same_content": kept.sha256 == kept.package.sha256, "conflicts": kept.conflicts,
+            "signed_at": kept.signed_at.isoformat()}
 
 
 @bp.route("/exchange/agreements/<int:agreement_id>/feed", methods=["POST"])

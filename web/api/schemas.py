@@ -192,6 +192,9 @@ class ExportIn(Schema):
     """Which managing body's scope to send."""
 
     source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    again = fields.Integer(strict=True, validate=validate.Range(min=1),
+                           metadata={"description": "Make this package again (same content and "
+                                                    "number, signed with today's key)."})
 
 
 class PackageSchema(Schema):
@@ -215,8 +218,58 @@ class ImportReportOut(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
+    linked = fields.Integer(metadata={"description": "Records linked to ones already here (a "
+                                                    "person known by an identity document)."})
+    near_matches = fields.Integer(metadata={"description": "Persons received who may be ones "
+                                                          "already here, left to confirm."})
     conflicts = fields.List(fields.Dict())
     already_imported = fields.Boolean()
+    receipt = fields.Dict(metadata={"description": "The signed receipt (custody-receipt/1) to "
+                                                   "give back to the sender."})
+
+
+class ReceiptSchema(Schema):
+    """A receiver's signed receipt for a package (format custody-receipt/1)."""
+
+    format = fields.String(required=True, validate=validate.Length(max=40))
+    receiver = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    sha256 = fields.String(required=True, validate=validate.Length(equal=64))
+    outcome = fields.String(required=True, validate=validate.Length(max=16))
+    created = fields.Integer()
+    updated = fields.Integer()
+    conflicts = fields.List(fields.Dict(), required=True)
+    reason = fields.String(allow_none=True)
+    signed_at = fields.String(required=True, validate=validate.Length(max=40))
+    signature = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class SourceArgs(Schema):
+    """Which managing body's packages."""
+
+    source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ReceiptOut(Schema):
+    """What a receiver said of a package."""
+
+    receiver = fields.String()
+    outcome = fields.String()
+    same_content = fields.Boolean()
+    conflicts = fields.Integer()
+    signed_at = fields.String()
+
+
+class SentPackageOut(Schema):
+    """A package sent and the receipts recorded for it."""
+
+    sequence = fields.Integer()
+    sha256 = fields.String()
+    at = fields.String()
+    records = fields.Integer()
+    acknowledged = fields.Boolean()
+    receipts = fields.List(fields.Nested(ReceiptOut))
 
 
 class FeedOut(Schema):

@@ -16,7 +16,8 @@ from web.cli.common import run_service
 from web.keys import EXCHANGE, signing_key
 from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
-from workflow.exchange import feeds, incoming, outgoing, trust
+from workflow.errors import DomainError
+from workflow.exchange import feeds, incoming, matches, outgoing, trust
 from workflow.models import User
 
 
@@ -62,24 +63,35 @@ def key_command() -> None:
 @exchange_group.command("trust")
 @click.argument("code")
 @click.argument("public_key", type=click.Path(exists=True, dir_okay=False))
+@click.option("--overlap-days", type=click.IntRange(min=0), default=0, show_default=True,
+              help="How long packages signed with the key this one replaces are still accepted.")
 @with_appcontext
-def trust_command(code: str, public_key: str) -> None:
-    """Accept packages from the body CODE signed with the key in PUBLIC_KEY (PEM)."""
+def trust_command(code: str, public_key: str, overlap_days: int) -> None:
+    """Accept packages (and receipts) from the body CODE signed with the key in PUBLIC_KEY."""
     pem = Path(public_key).read_text("utf-8")
-    partner = _in_transaction(lambda s, a: trust.register_partner(s, a, code, pem), "trust")
+    partner = _in_transaction(lambda s, a: trust.register_partner(
+        s, a, code, pem, dt.timedelta(days=overlap_days)), "trust")
     click.echo(f"Packages of {code} signed with key {partner.key_id} are accepted.")
 
 
 @exchange_group.command("export")
 @ACCOUNT
 @click.option("--source", help="Code of the managing body whose scope is sent (the account's).")
+@click.option("--again", "again", type=click.IntRange(min=1),
+              help="Make package N again (same content and number, signed with today's key).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
-def export_command(account: str, source: str | None, out: str) -> None:
+def export_command(account: str, source: str | None, again: int | None, out: str) -> None:
     """Write the next package of SOURCE's scope (changes since its last package) to OUT."""
     key = signing_key(EXCHANGE)
-    package = _in_transaction(lambda s, a: outgoing.export_package(
-        s, a, source or a.user.organisation.code, key), "export", account)
+
+    def work(session, actor):
+        code = source or actor.user.organisation.code
+        if again is not None:
+            return outgoing.reexport_package(session, actor, code, again, key)
+        return outgoing.export_package(session, actor, code, key)
+
+    package = _in_transaction(work, "export", account)
     _write(out, package)
     click.echo(f"Package {package['sequence']} of {package['source']}: "
                f"{len(package['records'])} record versions, {len(package['stages'])} case "
@@ -89,26 +101,114 @@ def export_command(account: str, source: str | None, out: str) -> None:
 @exchange_group.command("import")
 @ACCOUNT
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False),
+              help="Write the signed receipt for the sender here (also when refused).")
 @with_appcontext
-def import_command(account: str, path: str) -> None:
+def import_command(account: str, path: str, receipt_path: str | None) -> None:
     """Verify and apply a package; exit 1 if it was refused (then nothing was applied)."""
     try:
         package = json.loads(Path(path).read_text("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise click.ClickException(f"{path} is not a JSON file: {error}") from error
-    report = _in_transaction(lambda s, a: incoming.import_package(s, a, package), "import", account)
+    signed = {}
+
+    def work(session, actor):
+        signed.update(receiver=actor.user.organisation.code, at=actor.now)
+        try:
+            return incoming.import_package(session, actor, package)
+        except DomainError as refusal:
+            _receipt(receipt_path, package, signed, refusal=refusal)
+            raise
+
+    report = _in_transaction(work, "import", account)
+    _receipt(receipt_path, package, signed, report=report)
     if report.already_imported:
         click.echo(f"Package {report.sequence} of {report.source} was imported before: "
                    "nothing changed.")
         return
     click.echo(f"Package {report.sequence} of {report.source}: {report.created} created, "
-               f"{report.updated} updated, {report.unchanged} unchanged, "
+               f"{report.updated} updated, {report.unchanged} unchanged, {report.linked} linked "
+               f"to records already here, {report.near_matches} possible matches to confirm, "
                f"{len(report.conflicts)} conflicts.")
     for conflict in report.conflicts:
         click.echo(f"CONFLICT {conflict['type']} {conflict['id']}: {conflict['problem']}",
                    err=True)
     if report.conflicts:
         sys.exit(2)
+
+
+def _receipt(path: str | None, package: object, signed: dict, **outcome) -> None:
+    if path is not None:
+        _write(path, incoming.receipt(signed["receiver"], package, signing_key(EXCHANGE),
+                                      signed["at"], **outcome))
+
+
+@exchange_group.command("receipt")
+@ACCOUNT
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def receipt_command(account: str, path: str) -> None:
+    """Record the receiver's signed receipt for one of our packages."""
+    try:
+        receipt = json.loads(Path(path).read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path} is not a JSON file: {error}") from error
+    kept = _in_transaction(lambda s, a: _described(outgoing.record_receipt(s, a, receipt)),
+                           "receipt", account)
+    click.echo(kept)
+
+
+def _described(receipt) -> str:
+    package = receipt.package
+    return (f"Package {package.source}#{package.sequence}: {receipt.outcome} by "
+            f"{receipt.receiver}, {receipt.conflicts} conflicts"
+            + ("" if receipt.sha256 == package.sha256 else ", NOT the content sent") + ".")
+
+
+@exchange_group.command("sent")
+@ACCOUNT
+@click.option("--source", help="Code of the managing body (the account's).")
+@with_appcontext
+def sent_command(account: str, source: str | None) -> None:
+    """List the packages sent, newest first, with what their receivers said."""
+    rows = _in_transaction(lambda s, a: [p.as_dict() for p in outgoing.sent_packages(
+        s, a, source or a.user.organisation.code)], "sent", account)
+    for row in rows:
+        said = "; ".join(
+            f"{r['outcome']} by {r['receiver']} {r['signed_at'][:16]}, {r['conflicts']} "
+            f"conflicts" + ("" if r["same_content"] else ", NOT the content sent")
+            for r in row["receipts"]) or "no receipt"
+        click.echo(f"{row['sequence']:>5}  {row['at'][:16]}  {row['records']:>6} records  "
+                   f"{row['sha256'][:12]}  {said}")
+
+
+@exchange_group.command("matches")
+@ACCOUNT
+@with_appcontext
+def matches_command(account: str) -> None:
+    """List the persons received who may be ones already here (same name and date of birth)."""
+    rows = _in_transaction(lambda s, a: [
+        (m.id, m.source, m.person_id, m.candidate_id, m.found_at)
+        for m in matches.open_matches(s, a)], "matches", account)
+    for match_id, source, received, candidate, found_at in rows:
+        click.echo(f"{match_id:>5}  {found_at:%d/%m/%Y}  received from {source} as person "
+                   f"{received}, perhaps person {candidate}")
+    if not rows:
+        click.echo("No possible match is waiting.")
+
+
+@exchange_group.command("match")
+@ACCOUNT
+@click.argument("match_id", type=int)
+@click.option("--same/--different", required=True, help="One person, or two.")
+@click.option("--reason", required=True, help="How it was established.")
+@with_appcontext
+def match_command(account: str, match_id: int, same: bool, reason: str) -> None:
+    """Decide a possible match: the same person (the records become one) or two persons."""
+    _in_transaction(lambda s, a: matches.decide_match(s, a, match_id, same=same, reason=reason),
+                    "match", account)
+    click.echo(f"Possible match {match_id}: " + ("the same person, records joined." if same
+                                                  else "two persons."))
 
 
 @exchange_group.command("agreement")

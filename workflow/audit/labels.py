@@ -158,6 +158,9 @@ ACTIONS: dict[str, str] = {
     "exchange.trust": N_("Partner's signing key trusted"),
     "exchange.agreement": N_("Exchange agreement recorded"),
     "exchange.feed": N_("Agreed data feed sent"),
+    "exchange.reexport": N_("Data package made again"),
+    "exchange.receipt": N_("Receiver's receipt for a data package recorded"),
+    "exchange.match": N_("Possible match of two persons decided"),
     # Statistics and facility reports
     "statistics.view": N_("Statistics viewed"),
     "statistics.export": N_("Statistics exported"),
@@ -330,6 +333,14 @@ DETAILS: dict[str, str] = {
     "entered_for": N_("Entered for the requester (account number)"),
     "job": N_("Job (number)"),
     "parts": N_("Parts to render"),
+    "overlap_days": N_("Previous key still accepted (days)"),
+    "receiver": N_("Receiver"),
+    "outcome": N_("Outcome"),
+    "same_hash": N_("Same content as sent"),
+    "same": N_("The same person"),
+    "received": N_("Record received (number)"),
+    "linked": N_("Linked to records already here"),
+    "near_matches": N_("Possible matches to confirm"),
 }
 
 

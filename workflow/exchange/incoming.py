@@ -4,17 +4,19 @@ package applied twice changes nothing; a record changed here since is a conflict
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Date, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.errors import Conflict, Forbidden
+from workflow.errors import Conflict, DomainError, Forbidden, InvalidInput
 from workflow.exchange.policy import can_import
 from workflow.exchange.trust import outside_scope, verified_package
 from workflow.exchange.wire import (
@@ -22,9 +24,12 @@ from workflow.exchange.wire import (
     NOT_COPIED,
     ORDER,
     ORG_REFS,
+    RECEIPT_FORMAT,
     RECORD_REFS,
+    canonical,
     linked_record,
     org_codes,
+    sign,
 )
 from workflow.i18n import N_
 from workflow.models import (
@@ -35,9 +40,13 @@ from workflow.models import (
     ExchangePackage,
     Organisation,
     Person,
+    PersonIdentifier,
+    PersonMatch,
 )
 from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
+from workflow.records.enums import IdentifierKind
+from workflow.records.identifiers import normalise_identifier
 from workflow.records.versions import write_version
 from workflow.security.permissions import Permission, require
 
@@ -53,14 +62,17 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    linked: int = 0
+    near_matches: int = 0
     conflicts: list[dict] = field(default_factory=list)
     already_imported: bool = False
 
     def as_dict(self) -> dict:
         """For the package's row, the audit entry and the API."""
         return {"source": self.source, "sequence": self.sequence, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged,
-                "conflicts": self.conflicts, "already_imported": self.already_imported}
+                "updated": self.updated, "unchanged": self.unchanged, "linked": self.linked,
+                "near_matches": self.near_matches, "conflicts": self.conflicts,
+                "already_imported": self.already_imported}
 
 
 def import_package(session: Session, actor: Actor, package: object) -> ImportReport:
@@ -72,26 +84,28 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
     if sender is None or not can_import(session, actor.user, sender, actor.today):
         raise Forbidden(N_("This account does not receive the packages of %(source)s."),
                         source=source)
-    outside = outside_scope(session, body, management_scope(session, sender, actor.today))
-    if outside:
-        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
-                           "(%(record)s): it is refused and nothing was applied."),
-                        source=source, record=outside)
     report = ImportReport(source, sequence)
     prior = session.scalar(select(ExchangePackage).where(
         ExchangePackage.direction == "in", ExchangePackage.source == source,
         ExchangePackage.sequence == sequence))
-    if prior is not None:
-        if prior.sha256 != digest:
-            raise Conflict(N_("Package %(n)s of %(source)s was imported before with other "
-                              "content."), n=sequence, source=source)
-        report.already_imported = True
-    else:
+    if prior is not None and prior.sha256 != digest:
+        raise Conflict(N_("Package %(n)s of %(source)s was imported before with other "
+                          "content."), n=sequence, source=source)
+    if prior is None:
+        # The order first: a package after a gap is refused as such, whatever it holds.
         last = session.scalar(select(func.max(ExchangePackage.sequence)).where(
             ExchangePackage.direction == "in", ExchangePackage.source == source)) or 0
         if sequence != last + 1:
             raise Conflict(N_("Package %(n)s of %(source)s comes next; this one is %(got)s."),
                            n=last + 1, source=source, got=sequence)
+    outside = outside_scope(session, body, management_scope(session, sender, actor.today))
+    if outside:
+        raise Forbidden(N_("The package holds a record outside the scope of %(source)s "
+                           "(%(record)s): it is refused and nothing was applied."),
+                        source=source, record=outside)
+    if prior is not None:
+        report.already_imported = True
+    else:
         _apply(session, actor, body, report)
         session.add(ExchangePackage(
             direction="in", source=source, sequence=sequence, sha256=digest,
@@ -105,15 +119,99 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
     return report
 
 
+def receipt(receiver: str, package: object, key: Ed25519PrivateKey, at: dt.datetime,
+            report: ImportReport | None = None, refusal: DomainError | None = None) -> dict:
+    """The receiver's signed word to the sender on a package: its hash as it arrived, and
+    whether it was applied (with its conflicts), already applied, or refused and why."""
+    document = package if isinstance(package, dict) else {}
+    body = {k: v for k, v in document.items() if k != "signature"}
+    if report is not None:
+        outcome = "already applied" if report.already_imported else "applied"
+    else:
+        outcome = "refused"
+    return sign({
+        "format": RECEIPT_FORMAT, "receiver": receiver, "source": document.get("source"),
+        "sequence": document.get("sequence"),
+        "sha256": hashlib.sha256(canonical(body)).hexdigest(), "outcome": outcome,
+        "created": report.created if report else 0, "updated": report.updated if report else 0,
+        "conflicts": report.conflicts if report else [],
+        "reason": refusal.message % refusal.params if refusal is not None else None,
+        "signed_at": at.isoformat()}, key)
+
+
 def _apply(session: Session, actor: Actor, body: dict, report: ImportReport) -> None:
     orgs = {code: oid for oid, code in org_codes(session).items()}
     reason = f"exchange:{body['source']}#{body['sequence']}"
     in_order = sorted(body["records"],
                       key=lambda r: (ORDER.index(r["type"]), r["id"], r["version"]))
+    documents = _documents(body["records"])
     for item in in_order:
-        _apply_record(session, actor, body["source"], item, orgs, reason, report)
+        _apply_record(session, actor, body["source"], item, orgs, reason, report, documents)
     for item in body["stages"]:
         _apply_stage(session, body["source"], item, orgs, report)
+
+
+def _documents(records: list[dict]) -> dict[int, set[tuple[IdentifierKind, str]]]:
+    """The identity documents the package gives each of its persons (by the sender's id)."""
+    found: dict[int, set[tuple[IdentifierKind, str]]] = {}
+    for item in records:
+        data = item["data"]
+        typed = _typed(data) if item["type"] == "identifier" else None
+        if typed is not None and isinstance(data.get("person_id"), int):
+            found.setdefault(data["person_id"], set()).add(typed)
+    return found
+
+
+def _typed(data: Mapping) -> tuple[IdentifierKind, str] | None:
+    try:
+        kind = IdentifierKind(data.get("kind"))
+        return kind, normalise_identifier(kind, str(data.get("value")))
+    except (ValueError, InvalidInput):
+        return None
+
+
+def _held_here(session: Session, typed: tuple[IdentifierKind, str]) -> PersonIdentifier | None:
+    kind, value = typed
+    return session.scalar(select(PersonIdentifier).where(PersonIdentifier.kind == kind,
+                                                         PersonIdentifier.value == value))
+
+
+def _known_person(session: Session, documents: set[tuple[IdentifierKind, str]]) -> Person | None:
+    """The one person here holding one of these identity documents, if any."""
+    holders = {held.person_id for typed in sorted(documents, key=str)
+               if (held := _held_here(session, typed)) is not None}
+    if len(holders) > 1:
+        raise _Skip(f"its identity documents belong to {len(holders)} different persons here")
+    return session.get(Person, holders.pop()) if holders else None
+
+
+def _link_known(session: Session, source: str, item: dict, record: object, values: dict,
+                report: ImportReport) -> None:
+    """Link the sender's record to the one already here; what differs is a conflict."""
+    session.add(ExchangeLink(source=source, record_type=item["type"], source_id=item["id"],
+                             local_id=record.id, source_version=item["version"],
+                             local_version=record.version))
+    report.linked += 1
+    differ = sorted(k for k in type(record).corrigible
+                    if k in values and getattr(record, k) != values[k])
+    if differ:
+        report.conflicts.append({
+            "type": item["type"], "id": item["id"], "version": item["version"],
+            "problem": f"the same as {item['type']} {record.id} here (identity document), "
+                       f"linked; these differ and were not overwritten: {', '.join(differ)}"})
+
+
+def _flag_near_matches(session: Session, actor: Actor, source: str, source_id: int,
+                       person: Person, report: ImportReport) -> None:
+    """Persons here with the same name and date of birth but no shared identity document:
+    perhaps the same person, for someone to confirm."""
+    candidates = session.scalars(select(Person.id).where(
+        Person.name_key == person.name_key, Person.birth_date == person.birth_date,
+        Person.id != person.id).order_by(Person.id)).all()
+    for candidate in candidates:
+        session.add(PersonMatch(source=source, source_id=source_id, person_id=person.id,
+                                candidate_id=candidate, found_at=actor.now))
+    report.near_matches += bool(candidates)
 
 
 def _values(session: Session, source: str, model: type, data: dict,
@@ -168,7 +266,8 @@ def _person_of(session: Session, record: object) -> int | None:
 
 
 def _apply_record(session: Session, actor: Actor, source: str, item: dict,
-                  orgs: Mapping[str, int], reason: str, report: ImportReport) -> None:
+                  orgs: Mapping[str, int], reason: str, report: ImportReport,
+                  documents: Mapping[int, set[tuple[IdentifierKind, str]]]) -> None:
     record_type, source_id, version = item["type"], item["id"], item["version"]
     model = MODELS[record_type]
     link = linked_record(session, source, record_type, source_id)
@@ -179,6 +278,11 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
         with session.begin_nested():
             values = _values(session, source, model, item["data"], orgs)
             if link is None:
+                known = _already_here(session, record_type, item, values, documents)
+                if known is not None:
+                    _link_known(session, source, item, known, values, report)
+                    session.flush()
+                    return
                 record = model(**values, version=1)
                 session.add(record)
             else:
@@ -199,6 +303,8 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
                                          source_id=source_id, local_id=record.id,
                                          source_version=version, local_version=record.version))
                 report.created += 1
+                if isinstance(record, Person):
+                    _flag_near_matches(session, actor, source, source_id, record, report)
             else:
                 link.source_version, link.local_version = version, record.version
                 report.updated += 1
@@ -207,6 +313,20 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
         why = str(problem) if isinstance(problem, _Skip) else "refused by the database"
         report.conflicts.append({"type": record_type, "id": source_id, "version": version,
                                  "problem": why})
+
+
+def _already_here(session: Session, record_type: str, item: dict, values: dict,
+                  documents: Mapping[int, set[tuple[IdentifierKind, str]]]) -> object | None:
+    """The record here that a new one of the sender's is: a person holding one of its identity
+    documents, or that very document of the person it was linked to."""
+    if record_type == "person":
+        return _known_person(session, documents.get(item["id"], set()))
+    if record_type == "identifier" and (typed := _typed(item["data"])) is not None:
+        held = _held_here(session, typed)
+        if held is not None and held.person_id != values.get("person_id"):
+            raise _Skip(f"identity document held here by another person ({held.person_id})")
+        return held
+    return None
 
 
 def _apply_stage(session: Session, source: str, item: dict, orgs: Mapping[str, int],

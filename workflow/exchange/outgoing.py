@@ -3,25 +3,39 @@ append-only version log and signed with the body's key; the sequence moves only 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.errors import Forbidden, InvalidInput, NotFound
+from workflow.exchange import changelog
 from workflow.exchange.policy import can_export
-from workflow.exchange.wire import FORMAT, ORG_REFS, canonical, org_codes, sign
+from workflow.exchange.trust import moment, verified
+from workflow.exchange.wire import (
+    FORMAT,
+    ORG_REFS,
+    RECEIPT_FORMAT,
+    RECEIPT_OUTCOMES,
+    canonical,
+    org_codes,
+    sign,
+)
 from workflow.i18n import N_
 from workflow.models import (
     CaseStageEntry,
+    ChangeLogEntry,
     CustodyEpisode,
     CustodyEvent,
     ExchangePackage,
+    ExchangeReceipt,
     Organisation,
     RecordDocument,
     RecordVersion,
@@ -35,12 +49,7 @@ from workflow.security.permissions import Permission, require
 def export_package(session: Session, actor: Actor, source_code: str,
                    key: Ed25519PrivateKey) -> dict:
     """The next package of the body's scope: versions written since its last package."""
-    require(actor.user, Permission.EXCHANGE_DATA)
-    source = session.scalar(select(Organisation).where(Organisation.code == source_code))
-    if source is None:
-        raise NotFound(N_("No organisation has the code %(code)s."), code=source_code)
-    if not can_export(session, actor.user, source, actor.today):
-        raise Forbidden(N_("An exchange account sends only its own body's packages."))
+    source = _own_body(session, actor, source_code)
     scope = management_scope(session, source, actor.today)
     if scope.empty:
         raise InvalidInput(N_("%(code)s manages no facility: it has no records to send."),
@@ -48,12 +57,12 @@ def export_package(session: Session, actor: Actor, source_code: str,
     last = session.scalar(select(ExchangePackage).where(
         ExchangePackage.direction == "out", ExchangePackage.source == source_code)
         .order_by(ExchangePackage.sequence.desc()).limit(1))
-    since = last.marks if last else {"version": 0, "stage": 0}
-    upto = {"version": session.scalar(select(func.max(RecordVersion.id))) or 0,
-            "stage": session.scalar(select(func.max(CaseStageEntry.id))) or 0}
-    versions = session.scalars(select(RecordVersion).where(
-        RecordVersion.id > since["version"], RecordVersion.id <= upto["version"],
-        _in_package(scope)).order_by(RecordVersion.id))
+    since = changelog.start_of(session, last.marks) if last else 0
+    upto = changelog.place(session)
+    window = (ChangeLogEntry.position > since, ChangeLogEntry.position <= upto)
+    versions = session.scalars(select(RecordVersion).join(
+        ChangeLogEntry, ChangeLogEntry.version_id == RecordVersion.id).where(
+        *window, _in_package(scope)).order_by(ChangeLogEntry.position))
     cases = _scope_cases(scope)
     codes = org_codes(session)
     records = [{"type": v.record_type, "id": v.record_id, "version": v.version,
@@ -61,22 +70,133 @@ def export_package(session: Session, actor: Actor, source_code: str,
     stages = [{"id": s.id, "case_id": s.case_id, "stage": s.stage.value,
                "handling_org": codes.get(s.handling_org_id) if s.handling_org_id else None,
                "from_date": s.from_date.isoformat(), "note": s.note}
-              for s in session.scalars(select(CaseStageEntry).where(
-                  CaseStageEntry.id > since["stage"], CaseStageEntry.id <= upto["stage"],
-                  CaseStageEntry.case_id.in_(cases)).order_by(CaseStageEntry.id))]
+              for s in session.scalars(select(CaseStageEntry).join(
+                  ChangeLogEntry, ChangeLogEntry.stage_id == CaseStageEntry.id).where(
+                  *window, CaseStageEntry.case_id.in_(cases)).order_by(ChangeLogEntry.position))]
     sequence = (last.sequence if last else 0) + 1
     body = {"format": FORMAT, "source": source_code, "sequence": sequence,
-            "created_at": actor.now.isoformat(), "marks": upto, "records": records,
+            "created_at": actor.now.isoformat(), "marks": {"log": upto}, "records": records,
             "stages": stages}
     session.add(ExchangePackage(
         direction="out", source=source_code, sequence=sequence,
-        sha256=hashlib.sha256(canonical(body)).hexdigest(), marks_json=json.dumps(upto),
+        sha256=hashlib.sha256(canonical(body)).hexdigest(), marks_json=json.dumps({"log": upto}),
         result_json=json.dumps({"records": len(records), "stages": len(stages)}),
-        at=actor.now, actor_id=actor.user.id if actor.user else None))
+        at=actor.now, actor_id=actor.user.id if actor.user else None,
+        body=canonical(body).decode()))
     audit.record(session, actor, "exchange.export", object_type="package",
                  object_id=f"{source_code}#{sequence}",
                  details={"records": len(records), "stages": len(stages)})
     return sign(body, key)
+
+
+def reexport_package(session: Session, actor: Actor, source_code: str, sequence: int,
+                     key: Ed25519PrivateKey) -> dict:
+    """Package `sequence` again, as it was made (same content, same number), signed with the
+    current key: for a package lost on the way or signed with a key since replaced."""
+    _own_body(session, actor, source_code)
+    package = _sent(session, source_code, sequence)
+    if package.body is None:
+        raise InvalidInput(N_("Package %(n)s was sent before packages were kept: it cannot be "
+                              "made again."), n=sequence)
+    audit.record(session, actor, "exchange.reexport", object_type="package",
+                 object_id=f"{source_code}#{sequence}", details={"sha256": package.sha256})
+    return sign(json.loads(package.body), key)
+
+
+def record_receipt(session: Session, actor: Actor, receipt: object) -> ExchangeReceipt:
+    """Keep a receiver's signed receipt for one of our packages (the same receipt twice is kept
+    once); refused if its signature does not verify with the receiver's trusted key."""
+    require(actor.user, Permission.EXCHANGE_DATA)
+    if not isinstance(receipt, dict) or receipt.get("format") != RECEIPT_FORMAT:
+        raise InvalidInput(N_("This is not an exchange receipt (format %(format)s)."),
+                           format=RECEIPT_FORMAT)
+    source, sequence = receipt.get("source"), receipt.get("sequence")
+    if not isinstance(source, str) or not isinstance(sequence, int) \
+            or not isinstance(receipt.get("receiver"), str):
+        raise InvalidInput(N_("The receipt names no package."))
+    _own_body(session, actor, source)
+    body = verified(session, receipt["receiver"], receipt, receipt.get("signed_at"))
+    signed_at = moment(body.get("signed_at"))
+    if body.get("outcome") not in RECEIPT_OUTCOMES or not isinstance(body.get("conflicts"), list) \
+            or not isinstance(body.get("sha256"), str) or signed_at is None:
+        raise InvalidInput(N_("The receipt is incomplete."))
+    package = _sent(session, source, sequence)
+    digest = hashlib.sha256(canonical(receipt)).hexdigest()
+    kept = session.scalar(select(ExchangeReceipt).where(ExchangeReceipt.digest == digest))
+    if kept is not None:
+        return kept
+    kept = ExchangeReceipt(
+        package_id=package.id, receiver=body["receiver"], outcome=body["outcome"],
+        sha256=body["sha256"][:64], conflicts=len(body["conflicts"]),
+        signed_at=signed_at,
+        document=canonical(receipt).decode(), digest=digest, recorded_at=actor.now,
+        recorded_by_id=actor.user.id if actor.user else None)
+    session.add(kept)
+    session.flush()
+    audit.record(session, actor, "exchange.receipt", object_type="package",
+                 object_id=f"{source}#{sequence}",
+                 details={"receiver": kept.receiver, "outcome": kept.outcome,
+                          "conflicts": kept.conflicts, "same_hash": kept.sha256 == package.sha256})
+    return kept
+
+
+@dataclass(frozen=True)
+class SentPackage:
+    """A package sent and what its receivers said of it."""
+
+    sequence: int
+    sha256: str
+    at: dt.datetime
+    records: int
+    receipts: list[ExchangeReceipt]
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether a receiver said it applied this very content."""
+        return any(r.outcome in ("applied", "already applied") and r.sha256 == self.sha256
+                   for r in self.receipts)
+
+    def as_dict(self) -> dict:
+        """For the API."""
+        return {"sequence": self.sequence, "sha256": self.sha256, "at": self.at.isoformat(),
+                "records": self.records, "acknowledged": self.acknowledged,
+                "receipts": [{"receiver": r.receiver, "outcome": r.outcome,
+                              "same_content": r.sha256 == self.sha256,
+                              "conflicts": r.conflicts, "signed_at": r.signed_at.isoformat()}
+                             for r in self.receipts]}
+
+
+def sent_packages(session: Session, actor: Actor, source_code: str) -> list[SentPackage]:
+    """The body's packages, newest first, each with the receipts recorded for it."""
+    _own_body(session, actor, source_code)
+    packages = session.scalars(select(ExchangePackage).where(
+        ExchangePackage.direction == "out", ExchangePackage.source == source_code)
+        .order_by(ExchangePackage.sequence.desc())).all()
+    receipts: dict[int, list[ExchangeReceipt]] = {}
+    for receipt in session.scalars(select(ExchangeReceipt).where(ExchangeReceipt.package_id.in_(
+            [p.id for p in packages])).order_by(ExchangeReceipt.signed_at)):
+        receipts.setdefault(receipt.package_id, []).append(receipt)
+    return [SentPackage(p.sequence, p.sha256, p.at, p.result.get("records", 0),
+                        receipts.get(p.id, [])) for p in packages]
+
+
+def _own_body(session: Session, actor: Actor, source_code: str) -> Organisation:
+    require(actor.user, Permission.EXCHANGE_DATA)
+    source = session.scalar(select(Organisation).where(Organisation.code == source_code))
+    if source is None:
+        raise NotFound(N_("No organisation has the code %(code)s."), code=source_code)
+    if not can_export(session, actor.user, source, actor.today):
+        raise Forbidden(N_("An exchange account sends only its own body's packages."))
+    return source
+
+
+def _sent(session: Session, source_code: str, sequence: int) -> ExchangePackage:
+    package = session.scalar(select(ExchangePackage).where(
+        ExchangePackage.direction == "out", ExchangePackage.source == source_code,
+        ExchangePackage.sequence == sequence))
+    if package is None:
+        raise NotFound(N_("%(code)s sent no package %(n)s."), code=source_code, n=sequence)
+    return package
 
 
 def _scope_episodes(scope):

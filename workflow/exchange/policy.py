@@ -50,3 +50,11 @@ def can_run_feed(session: Session, user: User | None, agreement: ExchangeAgreeme
 def can_configure(user: User | None) -> bool:
     """Whether the actor may trust a key or record an agreement: the installation only."""
     return user is None
+
+
+def can_confirm_match(session: Session, user: User | None, day: dt.date) -> bool:
+    """Whether the account may say that two records of persons are one person or two: a
+    records officer of the body that keeps the whole database (the records come from several
+    subsystems, so no narrower scope holds both)."""
+    return (can(user, Permission.WRITE_RECORDS)
+            and management_scope(session, user.organisation, day).nationwide)

@@ -3,12 +3,13 @@ the order of sequences, and every record inside the sender's scope on the day.""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -21,15 +22,19 @@ from workflow.i18n import N_
 from workflow.models import (
     CustodyEpisode,
     ExchangePartner,
+    ExchangeRetiredKey,
 )
 from workflow.organisations.scope import Scope
 
 
-def register_partner(session: Session, actor: Actor, code: str, public_key_pem: str
-                     ) -> ExchangePartner:
-    """Trust a body's packages signed with this key (a new key replaces the old)."""
+def register_partner(session: Session, actor: Actor, code: str, public_key_pem: str,
+                     overlap: dt.timedelta = dt.timedelta(0)) -> ExchangePartner:
+    """Trust a body's packages signed with this key; a key it replaces still verifies what was
+    signed up to the end of the overlap."""
     if not can_configure(actor.user):
         raise Forbidden(N_("Keys are trusted by the administrators of the database."))
+    if overlap < dt.timedelta(0):
+        raise InvalidInput(N_("The overlap of two keys cannot be negative."))
     try:
         key = serialization.load_pem_public_key(public_key_pem.encode())
     except ValueError as error:
@@ -40,11 +45,59 @@ def register_partner(session: Session, actor: Actor, code: str, public_key_pem: 
     if partner is None:
         partner = ExchangePartner(code=code, public_key="", key_id="")
         session.add(partner)
+        session.flush()
+    elif partner.key_id != key_id(key):
+        session.add(ExchangeRetiredKey(partner_id=partner.id, key_id=partner.key_id,
+                                       public_key=partner.public_key, retired_at=actor.now,
+                                       accepted_until=actor.now + overlap))
+    session.execute(delete(ExchangeRetiredKey).where(  # a key trusted again is current again
+        ExchangeRetiredKey.partner_id == partner.id, ExchangeRetiredKey.key_id == key_id(key)))
     partner.public_key, partner.key_id = public_pem(key), key_id(key)
     session.flush()
     audit.record(session, actor, "exchange.trust", object_type="partner", object_id=code,
-                 details={"key_id": partner.key_id})
+                 details={"key_id": partner.key_id, "overlap_days": overlap.days})
     return partner
+
+
+def verified(session: Session, code: str, document: dict, made_at: object) -> dict:
+    """The document without its signature, once the signature verifies with a key of the body
+    `code` that was in force when the document says it was made."""
+    signature = document.get("signature")
+    if not isinstance(signature, dict):
+        raise InvalidInput(N_("The package names no source or carries no signature."))
+    partner = session.scalar(select(ExchangePartner).where(ExchangePartner.code == code))
+    if partner is None:
+        raise InvalidInput(N_("No key is registered for %(source)s: its packages are not "
+                              "accepted."), source=code)
+    pem = partner.public_key
+    if signature.get("key_id") != partner.key_id:
+        retired = session.scalar(select(ExchangeRetiredKey).where(
+            ExchangeRetiredKey.partner_id == partner.id,
+            ExchangeRetiredKey.key_id == signature.get("key_id")))
+        if retired is not None:
+            if moment(made_at) is None or moment(made_at) > retired.accepted_until:
+                raise InvalidInput(N_("Signed with the key %(key)s of %(source)s after that key "
+                                      "was replaced: ask for it again signed with the current "
+                                      "key."), key=retired.key_id, source=code)
+            pem = retired.public_key
+    body = {k: v for k, v in document.items() if k != "signature"}
+    key = serialization.load_pem_public_key(pem.encode())
+    try:
+        key.verify(bytes.fromhex(str(signature.get("value", ""))), canonical(body))
+    except (InvalidSignature, ValueError) as error:
+        raise InvalidInput(N_("The package's signature does not verify: it was changed after "
+                              "signing, or signed with another key. Nothing was applied."),
+                           ) from error
+    return body
+
+
+def moment(value: object) -> dt.datetime | None:
+    """A timezone-aware ISO 8601 moment of a signed document, or None."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
 
 
 def verified_package(session: Session, package: object) -> tuple[dict, str]:
@@ -52,22 +105,10 @@ def verified_package(session: Session, package: object) -> tuple[dict, str]:
     if not isinstance(package, dict) or package.get("format") != FORMAT:
         raise InvalidInput(N_("This is not an exchange package (format %(format)s)."),
                            format=FORMAT)
-    body = {k: v for k, v in package.items() if k != "signature"}
-    signature = package.get("signature")
-    source = body.get("source")
-    if not isinstance(source, str) or not isinstance(signature, dict):
+    source = package.get("source")
+    if not isinstance(source, str):
         raise InvalidInput(N_("The package names no source or carries no signature."))
-    partner = session.scalar(select(ExchangePartner).where(ExchangePartner.code == source))
-    if partner is None:
-        raise InvalidInput(N_("No key is registered for %(source)s: its packages are not "
-                              "accepted."), source=source)
-    key = serialization.load_pem_public_key(partner.public_key.encode())
-    try:
-        key.verify(bytes.fromhex(str(signature.get("value", ""))), canonical(body))
-    except (InvalidSignature, ValueError) as error:
-        raise InvalidInput(N_("The package's signature does not verify: it was changed after "
-                              "signing, or signed with another key. Nothing was applied."),
-                           ) from error
+    body = verified(session, source, package, package.get("created_at"))
     if not isinstance(body.get("sequence"), int) or not isinstance(body.get("records"), list) \
             or not isinstance(body.get("stages"), list) or not isinstance(body.get("marks"), dict):
         raise InvalidInput(N_("The package is incomplete."))

@@ -23,6 +23,8 @@ from workflow.models import (
 )
 
 FORMAT = "custody-exchange/1"
+RECEIPT_FORMAT = "custody-receipt/1"
+RECEIPT_OUTCOMES = ("applied", "already applied", "refused")
 MODELS: dict[str, type] = {"person": Person, "case": Case, "identifier": PersonIdentifier,
                            "episode": CustodyEpisode, "event": CustodyEvent,
                            "document": RecordDocument}

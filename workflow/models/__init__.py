@@ -4,11 +4,15 @@ from workflow.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from workflow.models.calendar import CalendarDay
 from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
+    ChangeLogEntry,
     ExchangeAgreement,
     ExchangeLink,
     ExchangePackage,
     ExchangePartner,
+    ExchangeReceipt,
+    ExchangeRetiredKey,
     FeedRun,
+    PersonMatch,
 )
 from workflow.models.extracts import (
     DocumentRegister,
@@ -51,11 +55,14 @@ from workflow.models.webhooks import Webhook, WebhookAttempt, WebhookOutbox
 __all__ = [
     "AuditCheckpoint",
     "CalendarDay",
+    "ChangeLogEntry",
     "DataErrorReport",
     "ExchangeAgreement",
     "ExchangeLink",
     "ExchangePackage",
     "ExchangePartner",
+    "ExchangeReceipt",
+    "ExchangeRetiredKey",
     "FeedRun",
     "DocumentRegister",
     "DocumentTemplate",
@@ -83,6 +90,7 @@ __all__ = [
     "OrganisationLink",
     "Person",
     "PersonIdentifier",
+    "PersonMatch",
     "ReadDisclosure",
     "RecordDocument",
     "RecordVersion",

@@ -7,7 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base, UTCDateTime, utcnow
@@ -26,6 +34,21 @@ class ExchangePartner(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ExchangeRetiredKey(Base):
+    """A key a partner signed with before its current one: its packages made up to
+    `accepted_until` (the end of the overlap given when the key was replaced) still verify."""
+
+    __tablename__ = "exchange_retired_key"
+    __table_args__ = (UniqueConstraint("partner_id", "key_id", name="uq_exchange_retired_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("exchange_partner.id"))
+    key_id: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class ExchangePackage(Base):
     """One package sent ('out') or applied ('in'), with what it covered (append-only)."""
 
@@ -42,6 +65,9 @@ class ExchangePackage(Base):
     result_json: Mapped[str] = mapped_column("result", Text, default="{}")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # What was signed, kept by the sender so that the package can be made again (None for
+    # packages received, and those sent before bodies were kept).
+    body: Mapped[str | None] = mapped_column(Text)
 
     @property
     def marks(self) -> dict[str, int]:
@@ -52,6 +78,69 @@ class ExchangePackage(Base):
     def result(self) -> dict:
         """What applying it did."""
         return json.loads(self.result_json)
+
+
+class ChangeLogEntry(Base):
+    """A record version or case stage in the order its transaction committed: the row is written
+    by a trigger in the writing transaction, its position given later, by the exporter, to the
+    committed rows that have none (so a lower id committed late still gets a later position)."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (
+        CheckConstraint("(version_id IS NULL) <> (stage_id IS NULL)", name="one_change"),
+        UniqueConstraint("position", name="uq_change_log_position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("record_version.id"),
+                                                   unique=True)
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("case_stage.id"), unique=True)
+    position: Mapped[int | None] = mapped_column(Integer)
+
+
+class ExchangeReceipt(Base):
+    """A receiver's signed word on a package sent: what arrived (its hash), and whether it was
+    applied, already applied or refused, with its conflicts (append-only: the evidence)."""
+
+    __tablename__ = "exchange_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("exchange_package.id"), index=True)
+    receiver: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    conflicts: Mapped[int] = mapped_column(Integer)
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The receipt as signed, kept whole so that it can be checked again.
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    package: Mapped[ExchangePackage] = relationship()
+
+
+class PersonMatch(Base):
+    """A person received who may be one already here (same name and date of birth, no identity
+    document in common): left open until someone confirms they are the same or not."""
+
+    __tablename__ = "person_match"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'same', 'different')", name="status"),
+        CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided_when_closed"),
+        UniqueConstraint("person_id", "candidate_id", name="uq_person_match_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ExchangeLink(Base):

@@ -14,7 +14,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 APPEND_ONLY = ("audit_entry", "audit_checkpoint", "record_version", "case_stage",
                "request_transition", "document_template", "exchange_package", "feed_run",
                "mail_attempt", "read_disclosure", "request_assignment", "calendar_day",
-               "webhook_attempt")
+               "webhook_attempt", "exchange_receipt")
 
 
 def grant_app_role(engine: Engine, role: str) -> list[str]:
