@@ -119,9 +119,11 @@ EXEMPT = {
     # the release's own gate.
     "documents.secrets.register_secret",
     # The installation's own timers and commands, run as the system (`custody sweep`, `demo`,
-    # `extract purge`, `audit checkpoint`, the statistics' warming): no route and no token.
+    # `extract purge`, `audit checkpoint`, the statistics' warming, `init --orgs`): no route
+    # and no token.
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
     "audit.checkpoints.create", "figures.dashboard.warm",
+    "organisations.tree.load_reference_tree",
     # Public by law: anyone may check a document's verification code.
     "documents.verification.public_status",
     # Reads that only filter by the actor's own scope: what they return is the actor's.

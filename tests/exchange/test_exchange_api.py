@@ -327,3 +327,33 @@ def test_receipts_on_the_command_line(app, centre, runner, tmp_path):
     shown = runner.invoke(args=["exchange", "sent", "--account", "exchange.army"])
     assert shown.exit_code == 0
     assert "refused by TTCSDL" in shown.output and "applied by TTCSDL" in shown.output
+
+
+def _tampered(package: dict, _keys) -> str:
+    return json.dumps(package).replace('"full_name": "', '"full_name": "X', 1)
+
+
+def _second_first(package: dict, keys) -> str:
+    """Package 2, genuinely signed, before package 1 arrived."""
+    return json.dumps(_signed_by_army(keys, {**package, "sequence": 2}))
+
+
+@pytest.mark.parametrize("account, content, status, reason", [
+    ("exchange.centre", _tampered, 422, "does not verify"),
+    ("exchange.centre", _second_first, 409, "comes next"),
+    ("exchange.centre", lambda p, _keys: "{not json", 422, "not an exchange package"),
+    ("exchange.nobody", lambda p, _keys: json.dumps(p), 404, "No account is named"),
+], ids=["tampered", "out-of-order", "not-json", "unknown-account"])
+def test_a_refused_import_on_the_command_line_is_audited_as_over_the_api(
+        app, runner, centre, tmp_path, account, content, status, reason):
+    package = _army_package(app, runner, centre, tmp_path)
+    path = tmp_path / "package.json"
+    path.write_text(content(package, tmp_path), "utf-8")
+    before = {m: _count(centre, m) for m in ROWS}
+    refused = centre.test_cli_runner().invoke(args=["exchange", "import", "--account", account,
+                                                    str(path)])
+    assert refused.exit_code == 1 and reason in refused.output, refused.output
+    assert {m: _count(centre, m) for m in ROWS} == before
+    entry = _refusals(centre)[-1]
+    assert (entry["object_id"], entry["status"]) == ("exchange import", status)
+    assert reason in entry["reason"]

@@ -120,9 +120,11 @@ def sweep_command() -> None:
     if made:
         click.echo(f"audit checkpoint signed at entry {made}")
     config = current_app.config
+    counted = 0
     with app_sessions()() as session:
-        counted = dashboard.warm(session, Actor(None, "cron"), flow.rules,
-                                 current_app.extensions["custody_statistics"],
-                                 dt.timedelta(minutes=config["STATISTICS_MAX_AGE_MINUTES"]))
-        session.commit()
+        for fresh in dashboard.warm(session, Actor(None, "cron"), flow.rules,
+                                    current_app.extensions["custody_statistics"],
+                                    dt.timedelta(minutes=config["STATISTICS_MAX_AGE_MINUTES"])):
+            session.commit()
+            counted += fresh
     click.echo(f"statistics counted for {counted} bodies")

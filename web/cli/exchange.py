@@ -12,25 +12,28 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from web.cli.common import run_service
+from web.cli.common import refused, run_service
 from web.keys import EXCHANGE, signing_key
 from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
-from workflow.errors import DomainError
+from workflow.errors import DomainError, NotFound
 from workflow.exchange import feeds, incoming, matches, outgoing, trust
+from workflow.i18n import N_
 from workflow.models import User
 
 
 def _in_transaction(work, command: str, account: str | None = None):
     """Run `work(session, actor)` in one transaction as the installation or, when it moves data,
-    as the named exchange account (the same gates as its API token). A domain error undoes the
-    work, is audited as a refusal and becomes a clean exit."""
+    as the named exchange account (the same gates as its API token). A domain error (an account
+    that does not exist too) undoes the work, is audited as a refusal and becomes a clean
+    exit."""
     with current_app.extensions["custody_sessions"]() as session:
         actor = Actor(None, "cli")
         if account is not None:
             user = session.scalar(select(User).where(User.username == account))
             if user is None:
-                raise click.ClickException(f"No account is named {account}.")
+                raise refused(session, actor, f"exchange {command}",
+                              NotFound(N_("No account is named %(name)s."), name=account))
             actor = Actor(user, "cli")
         result = run_service(session, actor, f"exchange {command}",
                              lambda: work(session, actor))
@@ -108,8 +111,8 @@ def import_command(account: str, path: str, receipt_path: str | None) -> None:
     """Verify and apply a package; exit 1 if it was refused (then nothing was applied)."""
     try:
         package = json.loads(Path(path).read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise click.ClickException(f"{path} is not a JSON file: {error}") from error
+    except (ValueError, UnicodeDecodeError):
+        package = None  # not JSON: refused (and audited) as not a package, like any other
     signed = {}
 
     def work(session, actor):

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from web.cli.common import app_engine, app_sealer, app_sessions, engine_of
+from web.cli.common import app_engine, app_sealer, app_sessions, engine_of, run_service
 from web.extensions import limits_shared
 from web.ops import logs, metrics
 from workflow import schema
@@ -21,17 +21,27 @@ from workflow.context import SYSTEM
 from workflow.demo import world as demo
 from workflow.errors import DomainError
 from workflow.models import Person
+from workflow.organisations import tree
 
 
 @click.command("init")
+@click.option("--orgs", is_flag=True,
+              help="Also load the reference organisation tree (both branches, their facilities "
+                   "and the outside bodies) into a new installation that holds none.")
 @with_appcontext
-def init_command() -> None:
+def init_command(orgs: bool) -> None:
     """Create or upgrade the database schema through the migrations."""
     from web.cli.documents import ensure_credentials
 
     schema.upgrade(app_engine())
     click.echo(f"Database at revision {schema.current_revision(app_engine())}: "
                f"{app_engine().url.render_as_string(hide_password=True)}")
+    if orgs:
+        with app_sessions()() as session:
+            loaded = run_service(session, SYSTEM, "init --orgs",
+                                 lambda: tree.load_reference_tree(session, SYSTEM))
+            session.commit()
+        click.echo(f"Organisation tree loaded: {len(loaded)} organisations.")
     created, orgs = ensure_credentials()
     if created:
         click.echo(f"Development signing certificates: {created} created for {orgs} "

@@ -151,6 +151,7 @@ ACTIONS: dict[str, str] = {
     "admin.token_issue": N_("API token issued"),
     "admin.token_revoke": N_("API token revoked"),
     "admin.demo_load": N_("Demo data loaded"),
+    "admin.tree_load": N_("Reference organisation tree loaded"),
     "api.token": N_("Request with an API token"),
     # Data exchange (Art. 13)
     "exchange.export": N_("Data package exported"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -102,6 +103,11 @@ DEMO_ACCOUNTS = [
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
 ]
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
+REQUEST_PLANS = ("awaiting", "approved", "refused", "returned", "released", "awaiting")
+# Persons the demo needs at the Hà Nội camp and never elsewhere: one for each of the
+# procuracy's requests, and one more in case the kiosk's detainee (held there today, whom the
+# outside requesters act for) is among them.
+HELD_AT_CAMP = 1 + len(REQUEST_PLANS)
 # Requesters outside the state (Art. 12 §3b), vouched for by the Hà Nội camp's clerk, who also
 # recorded that both act for the kiosk's detained person: a defence lawyer of a law firm and a
 # relative with the person's written authorisation.
@@ -211,6 +217,9 @@ class PersonFactory:
         self.orgs = orgs
         self.place_codes = {name: code for _p, name, code in PROVINCES}
         self.open_cases: list[dict] = []
+        # By facility id: persons held there today, and persons never held anywhere else.
+        self.held_at: Counter[int] = Counter()
+        self.only_at: Counter[int] = Counter()
 
     def handlers(self, facility: Organisation) -> dict[CaseStage, int]:
         """The investigation agency, procuracy and court that handle cases from a facility."""
@@ -250,13 +259,15 @@ class PersonFactory:
         self.open_cases = (self.open_cases + [{"id": case["id"], "facility": facility.id}])[-50:]
         return case["id"]
 
-    def person(self, batch: _Batch) -> dict:
-        """Add one person with identifiers, episodes, events and documents to the batch."""
+    def person(self, batch: _Batch, held_at: Organisation | None = None) -> dict:
+        """Add one person with identifiers, episodes, events and documents to the batch; with
+        `held_at`, an adult held there today, received there within the last weeks."""
         rng = self.rng
         sex = Sex.MALE if rng.random() < 0.88 else Sex.FEMALE
         name = f"{_weighted(rng, FAMILY)} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}"
-        birth = _date_between(rng, dt.date(1955, 1, 1), dt.date(2008, 6, 30))
-        facility = rng.choices(self.facilities, weights=self.weights)[0]
+        born_by = dt.date(2000, 12, 31) if held_at else dt.date(2008, 6, 30)
+        birth = _date_between(rng, dt.date(1955, 1, 1), born_by)
+        facility = held_at or rng.choices(self.facilities, weights=self.weights)[0]
         foreign = rng.random() < 0.03
         nationality, letter = rng.choice(FOREIGN) if foreign else ("Việt Nam", "")
         person = batch.add(Person, {
@@ -265,14 +276,22 @@ class PersonFactory:
             "place_of_origin": None if foreign else f"{facility.province or 'Hà Nội'}"})
         pid = person["id"]
         self.identifiers(batch, pid, birth, sex, foreign, letter, facility)
-        episodes = 2 if rng.random() < 0.15 else 1
+        episodes = 1 if held_at else 2 if rng.random() < 0.15 else 1
         last_end = max(START, birth + dt.timedelta(days=365 * 18))
+        if held_at:  # received within the last 50 days: shorter than any stay at a camp
+            last_end = max(last_end, TODAY - dt.timedelta(days=50))
+        places: list[int] = []
         for n in range(episodes):
             if last_end >= TODAY - dt.timedelta(days=30):
                 break
             final = n == episodes - 1
             where = facility if final else rng.choices(self.facilities, weights=self.weights)[0]
+            places.append(where.id)
             last_end = self.episode(batch, pid, where, last_end, final)
+        if places and last_end == TODAY:  # the last episode is open
+            self.held_at[places[-1]] += 1
+        if len(set(places)) == 1:
+            self.only_at[places[0]] += 1
         return person
 
     def identifiers(self, batch, pid, birth, sex, foreign, letter, facility) -> None:
@@ -371,16 +390,25 @@ class PersonFactory:
 
 
 def generate_persons(
-    session: Session, count: int, seed: int, *, details: bool = True, chunk: int = 2000
+    session: Session, count: int, seed: int, *, details: bool = True, chunk: int = 2000,
+    held_at: str | None = None, held: int = 0,
 ) -> Iterator[int]:
-    """Insert `count` persons in chunks; yields how many are in after each chunk."""
+    """Insert `count` persons in chunks; yields how many are in after each chunk. Of them (or
+    all, if fewer), at least one is held today at the facility `held_at` and at least `held`
+    were never held anywhere else: the last ones are placed there when the random draw has not
+    put enough."""
     factory = PersonFactory(session, seed, details)
+    camp = next((f for f in factory.facilities if f.code == held_at), None)
+    if held and camp is None:
+        raise ValueError(f"no facility {held_at} to hold demo persons at")
     ids, now = _Ids(session), dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
     done = 0
     while done < count:
         batch = _Batch(session, ids, now, versions=details)
-        for _ in range(min(chunk, count - done)):
-            factory.person(batch)
+        for n in range(min(chunk, count - done)):
+            short = max(held - factory.only_at[camp.id],
+                        1 - factory.held_at[camp.id]) if camp else 0
+            factory.person(batch, camp if short >= count - done - n else None)
         batch.flush()
         done += min(chunk, count - done)
         yield done
@@ -395,7 +423,8 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
         raise Conflict("The database already holds records; demo data goes into an empty one.")
     if not session.scalar(select(func.count()).select_from(Organisation)):
         build_tree(session)
-    for _ in generate_persons(session, persons, seed, details=details):
+    for _ in generate_persons(session, persons, seed, details=details,
+                              held_at=DETAINEE_ACCOUNT.org_code, held=HELD_AT_CAMP):
         pass
     orgs = {o.code: o for o in session.execute(select(Organisation)).scalars()}
     for account in DEMO_ACCOUNTS:
@@ -493,7 +522,7 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
                 return False
         return True
 
-    plans = ["awaiting", "approved", "refused", "returned", "released", "awaiting"]
+    plans = REQUEST_PLANS
     remaining, chosen = list(held), []
     for plan in plans:
         if not remaining:

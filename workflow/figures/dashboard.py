@@ -103,13 +103,13 @@ def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook,
     """The body's figures and when they were counted: kept ones while younger than `max_age`,
     else counted from the records now."""
 
-    def count() -> tuple:
-        statistics.analytical(session)
-        bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(session, org.id, end)
-        return (statistics.population(session, scope, day, control),
-                statistics.movements(session, scope, start, end, control),
-                statistics.time_held(session, scope, day, rulebook.on(day), control),
-                request_figures.figures(session, bodies, start, end, actor.today, control))
+    def count(reader: Session) -> tuple:
+        statistics.analytical(reader)
+        bodies = None if org.kind in NATIONWIDE_KINDS else subtree_ids(reader, org.id, end)
+        return (statistics.population(reader, scope, day, control),
+                statistics.movements(reader, scope, start, end, control),
+                statistics.time_held(reader, scope, day, rulebook.on(day), control),
+                request_figures.figures(reader, bodies, start, end, actor.today, control))
 
     key = {"day": day, "start": start, "end": end, "threshold": control.threshold,
            "exact": control.exact}
@@ -117,20 +117,20 @@ def _kept(session: Session, org: Organisation, scope: Scope, rulebook: Rulebook,
 
 
 def warm(session: Session, actor: Actor, rulebook: Rulebook, control: disclosure.Control,
-         max_age: dt.timedelta) -> int:
+         max_age: dt.timedelta) -> Iterator[bool]:
     """Count the default view (the latest published figures) of every body with an active
-    manager whose kept figures are older than half `max_age`; how many were counted."""
+    manager whose kept figures are older than half `max_age`, one body at a time: yields
+    whether each was counted afresh (the caller commits between, so that each body's figures
+    are kept in a short transaction of their own and no count runs while a write is held)."""
     day, start, end = disclosure.default_reporting(actor.today)
     orgs = session.scalars(select(Organisation).join(User, User.organisation_id == Organisation.id)
                            .join(UserRole, UserRole.user_id == User.id)
                            .where(UserRole.role == Role.MANAGER.value, User.active.is_(True))
                            .distinct())
-    counted = 0
     for org in list(orgs):
         _, as_of = _kept(session, org, management_scope(session, org, day), rulebook, day,
                          start, end, control, actor, max_age / 2)
-        counted += as_of == actor.now
-    return counted
+        yield as_of == actor.now
 
 
 def movement_matrix(board: Dashboard, dimension: str) -> list[tuple[str, list[statistics.Cell]]]:

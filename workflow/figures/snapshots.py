@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.db import reading
 from workflow.figures import requests as request_figures
 from workflow.figures import statistics
 from workflow.models import StatisticsSnapshot
@@ -64,16 +65,18 @@ def decode(value: object) -> object:
 
 
 def cached(session: Session, organisation_id: int, key: dict[str, object], now: dt.datetime,
-           max_age: dt.timedelta, compute: Callable[[], T]) -> tuple[T, dt.datetime]:
+           max_age: dt.timedelta, compute: Callable[[Session], T]) -> tuple[T, dt.datetime]:
     """The figures under `key` and when they were counted: kept ones while younger than
-    `max_age`, else freshly computed (and kept)."""
+    `max_age`, else computed afresh by `compute` in a read-only session of its own (a count
+    takes seconds and must not hold the write lock meanwhile), then kept through `session`."""
     text_key = json.dumps(key, sort_keys=True, default=str)
     row = session.scalar(select(StatisticsSnapshot).where(
         StatisticsSnapshot.organisation_id == organisation_id,
         StatisticsSnapshot.key == text_key))
     if row is not None and now - row.computed_at <= max_age:
         return decode(json.loads(row.data)), row.computed_at
-    figures = compute()
+    with reading(session) as reader:
+        figures = compute(reader)
     data = json.dumps(encode(figures), ensure_ascii=False)
     if max_age > dt.timedelta(0):
         try:

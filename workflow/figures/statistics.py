@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, text
@@ -123,10 +123,10 @@ def age_band(birth: ColumnElement, day: dt.date) -> ColumnElement:
 GROUPS = ("g_facility", "g_measure", "g_stage", "g_sex", "g_band", "g_nationality")
 
 
-def _grouped(stages, day: dt.date) -> list[ColumnElement]:
+def _grouped(day: dt.date) -> list[ColumnElement]:
     return [CustodyEpisode.facility_id.label("g_facility"),
             CustodyEpisode.measure.label("g_measure"),
-            func.coalesce(stages.c.stage, NO_CASE, type_=String).label("g_stage"),
+            func.coalesce(_stage_on(day), NO_CASE, type_=String).label("g_stage"),
             Person.sex.label("g_sex"), age_band(Person.birth_date, day).label("g_band"),
             Person.nationality.label("g_nationality")]
 
@@ -136,18 +136,15 @@ def _in_scope(scope: Scope) -> ColumnElement:
         sorted(scope.facility_ids) or [-1])
 
 
-def _stage_table(day: dt.date | ColumnElement, cases_from: Iterable | None = None):
-    """case id → its stage on the day: the latest stage entry started on or before it."""
-    ranked = select(
-        CaseStageEntry.case_id, CaseStageEntry.stage,
-        func.row_number().over(partition_by=CaseStageEntry.case_id,
-                               order_by=(CaseStageEntry.from_date.desc(),
-                                         CaseStageEntry.id.desc())).label("rank"),
-    ).where(CaseStageEntry.from_date <= day)
-    if cases_from is not None:
-        ranked = ranked.where(CaseStageEntry.case_id.in_(cases_from))
-    ranked = ranked.subquery()
-    return select(ranked.c.case_id, ranked.c.stage).where(ranked.c.rank == 1).subquery()
+def _stage_on(day: dt.date) -> ColumnElement:
+    """The stage on the day of the episode's case: its latest stage entry started on or before
+    it, looked up per row through the (case, from_date) index. A join to a ranked table of all
+    stages instead made SQLite scan that table once per event (108 s at 100,000 persons)."""
+    return (select(CaseStageEntry.stage)
+            .where(CaseStageEntry.case_id == CustodyEpisode.case_id,
+                   CaseStageEntry.from_date <= day)
+            .order_by(CaseStageEntry.from_date.desc(), CaseStageEntry.id.desc())
+            .limit(1).scalar_subquery())
 
 
 def analytical(session: Session) -> None:
@@ -166,14 +163,10 @@ def held_on(day: dt.date) -> ColumnElement:
 
 def population(session: Session, scope: Scope, day: dt.date, control: Control) -> Population:
     """Persons held at the end of `day` in the scope, by every dimension."""
-    held = (select(CustodyEpisode.case_id).where(held_on(day), _in_scope(scope))
-            .where(CustodyEpisode.case_id.is_not(None)))
-    stages = _stage_table(day, held)
     stmt = (
-        select(*_grouped(stages, day), func.count(),
+        select(*_grouped(day), func.count(),
                func.sum(control.keys.sql(CustodyEpisode.id)))
         .join(Person, Person.id == CustodyEpisode.person_id)
-        .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
         .where(held_on(day), _in_scope(scope))
         .group_by(*GROUPS)
     )
@@ -189,15 +182,11 @@ def movements(session: Session, scope: Scope, start: dt.date, end: dt.date,
     day."""
     in_period = and_(CustodyEvent.occurred_on.between(start, end),
                      CustodyEvent.kind.in_([k.value for k in MOVEMENTS]))
-    stages = _stage_table(end, select(CustodyEpisode.case_id).join(
-        CustodyEvent, CustodyEvent.episode_id == CustodyEpisode.id).where(
-        in_period, _in_scope(scope), CustodyEpisode.case_id.is_not(None)))
     stmt = (
-        select(CustodyEvent.kind.label("g_kind"), *_grouped(stages, end), func.count(),
+        select(CustodyEvent.kind.label("g_kind"), *_grouped(end), func.count(),
                func.sum(control.keys.sql(CustodyEvent.id)))
         .join(CustodyEpisode, CustodyEpisode.id == CustodyEvent.episode_id)
         .join(Person, Person.id == CustodyEpisode.person_id)
-        .outerjoin(stages, stages.c.case_id == CustodyEpisode.case_id)
         .where(in_period, _in_scope(scope))
         .group_by("g_kind", *GROUPS)
     )

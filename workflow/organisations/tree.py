@@ -9,8 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.audit import chain as audit
+from workflow.context import Actor
+from workflow.errors import Conflict
+from workflow.i18n import N_
 from workflow.models import Organisation, OrganisationLink
 from workflow.names import search_key
 from workflow.organisations.enums import Branch, OrgKind, OrgLevel
@@ -143,3 +148,14 @@ def build_tree(session: Session) -> dict[str, Organisation]:
             t.by_code[code].governing = t.by_code[governing]
     session.flush()
     return t.by_code
+
+
+def load_reference_tree(session: Session, actor: Actor) -> dict[str, Organisation]:
+    """The reference tree (`build_tree`) for a new installation, whose database holds no
+    organisations yet; audited. Returns the organisations by code."""
+    if session.scalar(select(func.count()).select_from(Organisation)):
+        raise Conflict(N_("The database holds organisations already: the reference tree is "
+                          "loaded only into a new installation."))
+    orgs = build_tree(session)
+    audit.record(session, actor, "admin.tree_load", details={"total": len(orgs)})
+    return orgs
