@@ -124,6 +124,9 @@ EXEMPT = {
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
     "audit.checkpoints.create", "figures.dashboard.warm",
     "organisations.tree.load_reference_tree",
+    # The record of a job an operation hands off (prepare, release), made after that
+    # operation's own gate; the job runs the operation again as its asker, gate and all.
+    "jobs.runs.submit",
     # Public by law: anyone may check a document's verification code.
     "documents.verification.public_status",
     # Reads that only filter by the actor's own scope: what they return is the actor's.
