@@ -213,3 +213,55 @@ def test_a_release_posted_on_one_request_cannot_name_another_requests_draft(
     _work(queued_app, queue_name)
     assert [d.state for d in _extracts(db, other_id)] == [IssuedState.RELEASED]
     assert [d.state for d in _extracts(db, request_id)] == [IssuedState.PREPARED]
+
+
+def test_a_running_job_tells_it_is_alive_as_its_parts_are_rendered(
+        queued_app, queue_name, db, backend, monkeypatch):
+    """Else `recover` (every tick of `custody worker`) takes a job rendering for longer than
+    HEARTBEAT_LOST for one cut short, and a second run renders it again beside the first."""
+    if backend == "sqlite":
+        pytest.skip("SQLite's one writer holds the lock while it renders: nothing reads it")
+    monkeypatch.setattr(extracts, "PART_LINES", 12)  # several parts
+    request_id, _ = _asked_to_prepare(queued_app, db)
+    real, seen = rendering.Renderer.render_parts, []
+
+    def watched(self, template, values, parts, progress=None):
+        done = real(self, template, values, parts, progress)
+        with queued_app.extensions["custody_sessions"]() as other:  # what `recover` reads
+            job = _jobs(other, request_id)[-1]
+            seen.append((job.state, job.heartbeat_at > job.started_at))
+        return done
+
+    monkeypatch.setattr(rendering.Renderer, "render_parts", watched)
+    _work(queued_app, queue_name)
+    last = _jobs(db, request_id)[-1]
+    assert (last.state, last.error) == ("done", None)
+    assert seen == [("running", True)]
+
+
+def test_two_prepares_posted_at_once_queue_one_job(queued_app, queue_name, db, backend):
+    if backend != "postgresql":
+        pytest.skip("two writers at once: PostgreSQL")
+    import threading
+
+    with queued_app.extensions["custody_sessions"]() as session:
+        _person, request = arrange(World(session), db)
+        request_id = request.id
+    clients = [_signed_in(queued_app, "approver.hanoi") for _ in range(2)]
+    version = version_of(db, request_id)
+    start, codes = threading.Barrier(2), []
+
+    def post(client):
+        start.wait()
+        codes.append(client.post(f"/requests/{request_id}",
+                                 data={"action": "prepare", "version": version}).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) in ([302, 409], [302, 422])
+    assert len(_jobs(db, request_id)) == 1
+    _work(queued_app, queue_name)
+    assert [d.state for d in _extracts(db, request_id)] == [IssuedState.PREPARED]
