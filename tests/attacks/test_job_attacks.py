@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.helpers import version_of
-from tests.operations.test_jobs import (  # noqa: F401 - the fixture is used by name
+from tests.operations import test_jobs
+from tests.operations.test_jobs import (
     _extracts,
     _jobs,
     _prepared_and_asked_to_release,
     _serials,
     _signed_in,
     _work,
-    queued_app,
 )
 from tests.worlds import World, arrange
 from workflow.context import Actor
@@ -26,6 +26,8 @@ from workflow.models import AccessRequest, AuditEntry, User
 from workflow.models.users import UserRole
 from workflow.requests import decisions
 from workflow.requests.enums import RequestState
+
+queued_app = test_jobs.queued_app  # the application whose long extracts go on a Redis queue
 
 
 def _asked_to_prepare(app, db) -> tuple[int, object]:
