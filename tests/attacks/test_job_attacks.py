@@ -301,3 +301,25 @@ def test_the_queueing_reads_in_words_on_the_audit_trail(app):
         shown = dict(details(entry))
     assert shown["Công việc (số)"] == "7"
     assert "extract.release" not in shown.values()
+
+
+@pytest.mark.xfail(strict=True, reason="a job that no worker ever takes (none running, or one "
+                   "that dies before it claims) is queued again by `recover` forever: the "
+                   "request is blocked and its page refreshes for good")
+def test_a_job_never_taken_does_not_block_the_request_for_good(queued_app, queue_name, db):
+    import datetime as dt
+
+    from workflow.db import utcnow
+    from workflow.jobs import runs
+
+    request_id, client = _asked_to_prepare(queued_app, db)
+    [job] = _jobs(db, request_id)
+    job.created_at = utcnow() - dt.timedelta(days=3)  # asked three days ago, never taken
+    db.commit()
+    with queued_app.extensions["custody_sessions"]() as session:
+        for hours in range(0, 72, 1):  # the worker's looks over those three days
+            runs.recover(session, now=job.created_at + dt.timedelta(hours=hours, minutes=6))
+        session.commit()
+    [job] = _jobs(db, request_id)
+    assert not job.active
+    assert 'http-equiv="refresh"' not in _page(client, request_id)
