@@ -353,3 +353,29 @@ def test_a_failed_jobs_panel_goes_once_the_extract_is_released_otherwise(
     page = _page(client, request_id)
     direct.extensions["custody_engine"].dispose()
     assert "Không hoàn thành được" not in page
+
+
+@pytest.mark.xfail(strict=True, reason="a refusal's parameters go into the job's error column "
+                   "as they are: a named recipient's account name is kept there")
+def test_the_jobs_error_column_keeps_no_account_name(queued_app, queue_name, db):
+    with queued_app.extensions["custody_sessions"]() as session:
+        _person, request = arrange(World(session), db)
+        request_id = request.id
+    client = _signed_in(queued_app, "approver.hanoi")
+    url = f"/requests/{request_id}"
+    client.post(url, data={"action": "prepare", "version": version_of(db, request_id)})
+    _work(queued_app, queue_name)
+    [draft] = _extracts(db, request_id)
+    client.get(f"/documents/{draft.id}/preview.pdf")
+    client.post(url, data={"action": "release", "release-document_id": str(draft.id),
+                           "release-sha256": draft.sha256, "release-valid_days": "7",
+                           "release-download_limit": "2", "release-named": "consent.hanoi",
+                           "version": version_of(db, request_id), "confirmed": "yes"})
+    assert _jobs(db, request_id)[-1].kind == "extract.release"
+    named = _user(db, "consent.hanoi")
+    named.active = False  # the named recipient leaves before the job runs
+    db.commit()
+    _work(queued_app, queue_name)
+    job = _jobs(db, request_id)[-1]
+    assert job.state == "failed"
+    assert "consent.hanoi" not in job.error
