@@ -153,8 +153,6 @@ def test_acts_posted_while_a_release_job_waits_do_not_number_twice_nor_stick(
     assert 'http-equiv="refresh"' not in page and 'value="prepare"' in page  # not stuck
 
 
-@pytest.mark.xfail(strict=True, reason="a fault's kind (a Python class name, WorkerLost) is "
-                   "shown as the failure reason on the Vietnamese page")
 def test_a_job_ended_by_a_fault_is_told_in_vietnamese(queued_app, queue_name, db,
                                                       monkeypatch):
     request_id, client = _asked_to_prepare(queued_app, db)
@@ -174,8 +172,6 @@ def test_a_job_ended_by_a_fault_is_told_in_vietnamese(queued_app, queue_name, db
     assert "WorkerLost" not in _page(client, request_id)
 
 
-@pytest.mark.xfail(strict=True, reason="a job failed because the request was withdrawn still "
-                   "tells its asker 'you may try again' on the withdrawn request")
 def test_a_job_whose_request_was_withdrawn_does_not_invite_to_try_again(
         queued_app, queue_name, db):
     request_id, client = _asked_to_prepare(queued_app, db)
@@ -269,9 +265,6 @@ def test_two_prepares_posted_at_once_queue_one_job(queued_app, queue_name, db, b
     assert [d.state for d in _extracts(db, request_id)] == [IssuedState.PREPARED]
 
 
-@pytest.mark.xfail(strict=True, reason="a job's act refused when it runs (the official lost the "
-                   "right meanwhile) leaves no audit entry: the web audits every refusal "
-                   "(access.refused), the job only writes its own row")
 def test_a_job_refused_when_it_runs_is_audited_as_who_asked(queued_app, queue_name, db):
     from workflow.audit.chain import Outcome
 
@@ -288,8 +281,6 @@ def test_a_job_refused_when_it_runs_is_audited_as_who_asked(queued_app, queue_na
     assert [(e.actor_id, e.ip) for e in refused] == [(asker.id, "10.9.8.7")]
 
 
-@pytest.mark.xfail(strict=True, reason="the audit trail shows the queued job's kind as its code "
-                   "('extract.prepare'): no (\"extract\", \"kind\") words in labels.VALUES")
 def test_the_queueing_reads_in_words_on_the_audit_trail(app):
     import json
 
@@ -303,9 +294,6 @@ def test_the_queueing_reads_in_words_on_the_audit_trail(app):
     assert "extract.release" not in shown.values()
 
 
-@pytest.mark.xfail(strict=True, reason="a job that no worker ever takes (none running, or one "
-                   "that dies before it claims) is queued again by `recover` forever: the "
-                   "request is blocked and its page refreshes for good")
 def test_a_job_never_taken_does_not_block_the_request_for_good(queued_app, queue_name, db):
     import datetime as dt
 
@@ -325,9 +313,6 @@ def test_a_job_never_taken_does_not_block_the_request_for_good(queued_app, queue
     assert 'http-equiv="refresh"' not in _page(client, request_id)
 
 
-@pytest.mark.xfail(strict=True, reason="a failed job's panel stays until a newer document is "
-                   "made: an extract released since (in the request, e.g. signed with a PIN) "
-                   "still shows 'could not be released, try again'")
 def test_a_failed_jobs_panel_goes_once_the_extract_is_released_otherwise(
         queued_app, queue_name, db, database_url, tmp_path):
     request_id, release = _prepared_and_asked_to_release(queued_app, queue_name, db)
@@ -355,8 +340,6 @@ def test_a_failed_jobs_panel_goes_once_the_extract_is_released_otherwise(
     assert "Không hoàn thành được" not in page
 
 
-@pytest.mark.xfail(strict=True, reason="a refusal's parameters go into the job's error column "
-                   "as they are: a named recipient's account name is kept there")
 def test_the_jobs_error_column_keeps_no_account_name(queued_app, queue_name, db):
     with queued_app.extensions["custody_sessions"]() as session:
         _person, request = arrange(World(session), db)

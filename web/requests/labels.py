@@ -95,6 +95,12 @@ FAILED_JOB_LABELS = {"extract.prepare": N_("The extract could not be prepared"),
                      "extract.release": N_("The extract could not be released")}
 
 
+# Why a job ended without its work, in words: a fault's own kind is for the logs, not the page.
+FAULTS = {"WorkerLost": N_("the worker doing it stopped before it finished"),
+          "QueueLost": N_("no worker took it up in time"),
+          "": N_("a fault in producing the document")}
+
+
 def job_reason(job) -> str:
     """Why a job failed, in the reader's language: the domain's refusal, or a fault's kind."""
     try:
@@ -103,7 +109,7 @@ def job_reason(job) -> str:
         told = None
     if isinstance(told, dict) and "message" in told:
         return translated(told["message"], told.get("params") or {})
-    return gettext("a fault in producing the document (%(kind)s)", kind=job.error or "—")
+    return gettext(FAULTS.get(job.error or "", FAULTS[""]))
 
 
 def context() -> dict:

@@ -367,6 +367,8 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
     ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
     ("requester", "kind"): _words(RequesterKind),
+    ("extract", "kind"): {"extract.prepare": N_("Preparing an extract"),
+                          "extract.release": N_("Releasing an extract")},
     ("requester", "organisation_kind"): _words(OrgKind),
     ("requester", "ground"): _words(MandateGround),
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.db import utcnow
 from workflow.errors import DocumentFailed, DomainError
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 HEARTBEAT_LOST = dt.timedelta(minutes=5)
 # A queued job nobody took in this long was lost on the queue (Redis restarted, a failed put).
 QUEUE_LOST = dt.timedelta(minutes=5)
+# One still not taken this long after it was asked for (no worker runs) fails, so that its
+# request is not held for good: its official may ask again.
+QUEUE_GIVE_UP = dt.timedelta(hours=12)
+# A refusal's parameters kept with a failed job: the ones that name no one (the rest are
+# replaced, so that the column holds no account's or person's name).
+SAFE_PARAMS = frozenset({"max", "level", "status", "count", "days", "limit", "copies"})
 
 Progress = Callable[[int, int], None]
 
@@ -107,9 +114,10 @@ def progress_writer(sessions: sessionmaker, job_id: int) -> Progress:
 
 
 def _message(error: DomainError) -> str:
-    # The domain's message id and its parameters: the page translates them for its reader.
+    # The domain's message id and its parameters that name no one: the page translates them.
     return json.dumps({"message": error.message,
-                       "params": {k: str(v) for k, v in error.params.items()}},
+                       "params": {k: str(v) if k in SAFE_PARAMS else "…"
+                                  for k, v in error.params.items()}},
                       ensure_ascii=False)
 
 
@@ -138,6 +146,11 @@ def run(sessions: sessionmaker, env: Environment, handlers: dict[str, Handler], 
             return _ended(session, job_id, None, kind)
         except DomainError as refusal:
             session.rollback()
+            # Refused as the web refuses an act, and audited alike: as the one who asked.
+            audit.record(session, actor, "access.refused", outcome=audit.Outcome.DENIED,
+                         object_type="job", object_id=job_id,
+                         details={"status": refusal.status, "reason": refusal.message,
+                                  "kind": job.kind, "request": job.request_id})
             return _ended(session, job_id, "failed", _message(refusal))
         except Exception as error:  # noqa: BLE001 - a fault: undone, retried, recorded
             session.rollback()
@@ -171,6 +184,9 @@ def recover(session: Session, now: dt.datetime | None = None) -> list[int]:
     for job in lost:
         if job.state == "running" and job.attempts >= job.max_attempts:
             job.state, job.finished_at, job.error = "failed", now, "WorkerLost"
+            continue
+        if job.state == "queued" and now - job.created_at > QUEUE_GIVE_UP:
+            job.state, job.finished_at, job.error = "failed", now, "QueueLost"
             continue
         if job.state == "running":
             job.state, job.error = "queued", "WorkerLost"
