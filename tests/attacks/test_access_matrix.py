@@ -102,7 +102,10 @@ MATRIX = {
     **{f"api.{name}": (path, expect(set(), others=405, anonymous=405)) for name, path in [
         ("export_package", "/api/v1/exchange/packages/export"),
         ("import_package", "/api/v1/exchange/packages"),
-        ("run_feed", "/api/v1/exchange/agreements/1/feed")]},
+        ("run_feed", "/api/v1/exchange/agreements/1/feed"),
+        ("record_receipt", "/api/v1/exchange/receipts")]},
+    "api.sent_packages": ("/api/v1/exchange/packages/sent?source=TTCSDL",
+                          expect(set(), others=401, anonymous=401)),
     # Agencies' own systems: an extract as data and the body's webhooks (token only).
     "api.extract_contents": ("/api/v1/documents/{extract}/contents",
                              expect(set(), others=401, anonymous=401)),

@@ -298,5 +298,8 @@ def test_no_wrong_account_gets_through_the_command_line(app, db, runner, tmp_pat
             # The installation's own command refused by the domain: audited the same way.
             assert [(e.action, e.object_id) for e in written] == [
                 ("access.refused", "create-token")], (name, account)
+        elif name in COMMANDS:  # no such account: refused and audited all the same
+            assert [(e.action, e.object_id) for e in written] == [
+                ("access.refused", f"exchange {name}")], (name, account)
         else:  # no account to name: nothing happened
             assert written == [], (name, account, [e.action for e in written])

@@ -16,7 +16,7 @@ from workflow.audit import chain as audit
 from workflow.context import SYSTEM, Actor
 from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
-from workflow.figures import dashboard, statistics
+from workflow.figures import dashboard, disclosure, statistics
 from workflow.models import StatisticsSnapshot, User
 from workflow.requests.rules import Rulebook
 from workflow.security.accounts import create_user
@@ -31,9 +31,11 @@ def _page_count(app) -> None:
     with app.extensions["custody_sessions"]() as session:
         manager = session.scalars(select(User).where(User.username == "manager.central")).one()
         now = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
+        day, start, end = disclosure.default_reporting(now.date())  # the published view
         board = dashboard.build(session, Actor(manager, "10.0.0.1", now), Rulebook(),
-                                day=now.date(), start=dt.date(2026, 1, 1), end=now.date(),
-                                threshold=5, max_age=dt.timedelta(minutes=10))
+                                day=day, start=start, end=end,
+                                control=app.extensions["custody_statistics"],
+                                max_age=dt.timedelta(minutes=10))
         session.commit()
         assert board.as_of == now
 
