@@ -5,21 +5,14 @@ function a worker runs for a job id."""
 
 from __future__ import annotations
 
-import os
-import socket
+from flask import Flask
 
-from flask import Flask, current_app
-
+from web.worker import worker_name
 from workflow.jobs import kinds, queues, runs
 from workflow.models import Job
 
 # The application a worker runs jobs in: `custody worker` sets it before it takes any.
 _app: Flask | None = None
-
-
-def worker_name() -> str:
-    """Who runs a job: the host and the process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def init_app(app: Flask) -> None:
@@ -69,8 +62,3 @@ def use(app: Flask) -> None:
     """The application this process's worker runs jobs in."""
     global _app
     _app = app
-
-
-def dispatcher() -> queues.Dispatcher:
-    """This application's dispatcher."""
-    return current_app.extensions["custody_jobs"]

@@ -238,8 +238,7 @@ def _job(req, forms, documents) -> Job | None:
     if job is None or not (job.user_id == current_user.id or {"prepare", "release"} & set(forms)):
         return None
     if job.state == "failed" and (req.state is not RequestState.APPROVED or any(
-            d.created_at >= job.finished_at or (d.released_at or d.created_at) >=
-            job.finished_at for d in documents)):
+            (d.released_at or d.created_at) >= job.finished_at for d in documents)):
         return None  # something happened since: the failure is no longer the news
     return job if job.active or job.state == "failed" else None
 

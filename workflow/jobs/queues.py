@@ -61,10 +61,6 @@ class OnRedis:
             self.queue().enqueue_call(PERFORM, args=(job_id,), timeout=3600, result_ttl=60,
                                       failure_ttl=7 * 86400, description=f"job {job_id}")
 
-    def depth(self) -> int:
-        """How many jobs wait on the queue."""
-        return self.queue().count
-
 
 def later(session: Session, job_id: int) -> None:
     """Have the job dispatched once the session's transaction commits (dropped on rollback)."""

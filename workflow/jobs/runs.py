@@ -96,8 +96,7 @@ def claim(session: Session, job_id: int, worker: str, now: dt.datetime | None = 
     session.commit()
     if taken.rowcount != 1:
         return None
-    job = session.get(Job, job_id, populate_existing=True)
-    return job
+    return session.get(Job, job_id, populate_existing=True)
 
 
 def progress_writer(sessions: sessionmaker, job_id: int) -> Progress:
@@ -194,8 +193,3 @@ def recover(session: Session, now: dt.datetime | None = None) -> list[int]:
         queues.later(session, job.id)
         again.append(job.id)
     return again
-
-
-def depth(session: Session) -> int:
-    """How many jobs wait or run."""
-    return len(session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")))).all())
