@@ -341,20 +341,8 @@ def test_a_failed_jobs_panel_goes_once_the_extract_is_released_otherwise(
 
 
 def test_the_jobs_error_column_keeps_no_account_name(queued_app, queue_name, db):
-    with queued_app.extensions["custody_sessions"]() as session:
-        _person, request = arrange(World(session), db)
-        request_id = request.id
-    client = _signed_in(queued_app, "approver.hanoi")
-    url = f"/requests/{request_id}"
-    client.post(url, data={"action": "prepare", "version": version_of(db, request_id)})
-    _work(queued_app, queue_name)
-    [draft] = _extracts(db, request_id)
-    client.get(f"/documents/{draft.id}/preview.pdf")
-    client.post(url, data={"action": "release", "release-document_id": str(draft.id),
-                           "release-sha256": draft.sha256, "release-valid_days": "7",
-                           "release-download_limit": "2", "release-named": "consent.hanoi",
-                           "version": version_of(db, request_id), "confirmed": "yes"})
-    assert _jobs(db, request_id)[-1].kind == "extract.release"
+    request_id, _release = _prepared_and_asked_to_release(queued_app, queue_name, db,
+                                                          named="consent.hanoi")
     named = _user(db, "consent.hanoi")
     named.active = False  # the named recipient leaves before the job runs
     db.commit()

@@ -202,7 +202,9 @@ def test_a_job_cut_short_with_its_worker_is_found_again_and_run(queued_app, queu
     assert [d.state for d in _extracts(db, request_id)] == [IssuedState.PREPARED]
 
 
-def _prepared_and_asked_to_release(app, queue_name, db) -> tuple[int, Job]:
+def _prepared_and_asked_to_release(app, queue_name, db, named: str = "") -> tuple[int, Job]:
+    """A long extract prepared by the worker, previewed, and its release asked for (to the
+    accounts `named`, if any): the request and the release job waiting on the queue."""
     with app.extensions["custody_sessions"]() as session:
         _person, request = arrange(World(session), db)
         request_id = request.id
@@ -214,7 +216,7 @@ def _prepared_and_asked_to_release(app, queue_name, db) -> tuple[int, Job]:
     client.get(f"/documents/{draft.id}/preview.pdf")
     client.post(url, data={"action": "release", "release-document_id": str(draft.id),
                            "release-sha256": draft.sha256, "release-valid_days": "7",
-                           "release-download_limit": "2",
+                           "release-download_limit": "2", "release-named": named,
                            "version": version_of(db, request_id), "confirmed": "yes"})
     release = _jobs(db, request_id)[-1]
     assert release.kind == "extract.release" and release.state == "queued"
