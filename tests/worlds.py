@@ -7,6 +7,7 @@ so its fixtures (`world`, `objects`) are every test's."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from workflow.models import (
     Case,
     CustodyEpisode,
     CustodyEvent,
+    ExchangeConflict,
+    ExchangeLink,
     Mandate,
     Person,
     RecordDocument,
@@ -228,6 +231,27 @@ def release(world: World, document, **kwargs):
                      **kwargs)
 
 
+def exchange_conflict(app, db, person: Person) -> int:
+    """A record of Hà Nội's camp person as its subsystem sent it, changed here since: open in
+    the conflict queue of Hà Nội's camp."""
+    with app.extensions["custody_sessions"]() as session:
+        session.add(ExchangeLink(source="TTG-HANOI", record_type="person", source_id=7001,
+                                 local_id=person.id, source_version=1,
+                                 local_version=person.version))
+        conflict = ExchangeConflict(
+            source="TTG-HANOI", sequence=2, record_type="person", source_id=7001,
+            source_version=2, local_id=person.id, found_at=NOW, status="open",
+            problem=json.dumps({"message": "changed here since the last package; not "
+                                           "overwritten", "params": {}}),
+            data_json=json.dumps({"type": "person", "id": 7001, "version": 2, "data": {
+                "full_name": person.full_name, "birth_date": person.birth_date.isoformat(),
+                "sex": person.sex.value, "nationality": person.nationality,
+                "place_of_origin": "Quê quán theo bên gửi"}}))
+        session.add(conflict)
+        session.commit()
+        return conflict.id
+
+
 @pytest.fixture
 def objects(app, db):
     with app.extensions["custody_sessions"]() as session:
@@ -262,6 +286,7 @@ def objects(app, db):
         reports.fire(session, Actor(clerk), report.id, "submit")
         session.commit()
         ids["report"] = report.id
+    ids["conflict"] = exchange_conflict(app, db, person)
     device, _secret = register_kiosk(app)
     lawyer = db.execute(select(User.id).where(User.username == "lawyer.demo")).scalar_one()
     mandate = db.execute(select(Mandate.id).where(Mandate.user_id == lawyer)).scalar_one()

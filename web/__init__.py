@@ -283,6 +283,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web.admin.views import bp as admin_bp
     from web.audit_trail.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
+    from web.conflicts.views import bp as conflicts_bp
     from web.documents.views import bp as documents_bp
     from web.error_reports.views import bp as error_reports_bp
     from web.kiosk.views import bp as kiosk_bp
@@ -296,7 +297,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (auth_bp, main_bp, records_bp, requests_bp, audit_bp, admin_bp,
                       documents_bp, statistics_bp, reports_bp, kiosk_bp, error_reports_bp,
-                      reads_bp, account_bp, requesters_bp):
+                      reads_bp, account_bp, requesters_bp, conflicts_bp):
         app.register_blueprint(blueprint)
 
     import web.api.exchange  # noqa: F401 - its routes join the API blueprint

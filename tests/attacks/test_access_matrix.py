@@ -103,7 +103,8 @@ MATRIX = {
         ("export_package", "/api/v1/exchange/packages/export"),
         ("import_package", "/api/v1/exchange/packages"),
         ("run_feed", "/api/v1/exchange/agreements/1/feed"),
-        ("record_receipt", "/api/v1/exchange/receipts")]},
+        ("record_receipt", "/api/v1/exchange/receipts"), ("make_ask", "/api/v1/exchange/asks/make"),
+        ("record_ask", "/api/v1/exchange/asks")]},
     "api.sent_packages": ("/api/v1/exchange/packages/sent?source=TTCSDL",
                           expect(set(), others=401, anonymous=401)),
     # Agencies' own systems: an extract as data and the body's webhooks (token only).
@@ -139,6 +140,10 @@ MATRIX = {
     "error_reports.report": ("/documents/{extract}/report-error", expect({RQ}, others=404)),
     "error_reports.index": ("/error-reports/", expect({CL})),
     "error_reports.show": ("/error-reports/{error_report}", expect({CL})),
+    # The exchange's conflict queue: records officers; one conflict, only those whose scope
+    # holds its sender's (Hà Nội's camp).
+    "conflicts.index": ("/exchange/conflicts/", expect({CL})),
+    "conflicts.show": ("/exchange/conflicts/{conflict}", expect({CL}, others=404)),
     # Statistics of the body's own scope: managers only (figures, never a person's record).
     "statistics.index": ("/statistics/", expect({MA})),
     "statistics.export": ("/statistics/export.csv", expect({MA})),

@@ -44,6 +44,9 @@ FILING = {EXCHANGE: 403}  # any requester files and previews its own requests
 PACKAGE = {"format": "custody-exchange/1", "source": "TTCSDL", "sequence": 1,
            "created_at": "2026-11-25T00:00:00+00:00", "marks": {}, "records": [],
            "stages": [], "signature": {"key_id": "x", "value": "00"}}
+ASK = {"format": "custody-ask/1", "receiver": "QP-QL", "source": "TTCSDL",
+       "records": [{"type": "person", "id": 1}], "signed_at": "2026-11-25T00:00:00+00:00",
+       "signature": {"key_id": "x", "value": "00"}}
 RECEIPT = {"format": "custody-receipt/1", "receiver": "QP-QL", "source": "TTCSDL", "sequence": 1,
            "sha256": "0" * 64, "outcome": "applied", "conflicts": [],
            "signed_at": "2026-11-25T00:00:00+00:00",
@@ -79,6 +82,8 @@ ROUTES = {
     ("POST", "api.run_feed"): ("/exchange/agreements/{agreement}/feed", None, TO_EXCHANGE),
     ("GET", "api.sent_packages"): ("/exchange/packages/sent?source=TTCSDL", None, TO_EXCHANGE),
     ("POST", "api.record_receipt"): ("/exchange/receipts", RECEIPT, TO_EXCHANGE),
+    ("POST", "api.make_ask"): ("/exchange/asks/make", {"source": "TTCSDL"}, TO_EXCHANGE),
+    ("POST", "api.record_ask"): ("/exchange/asks", ASK, TO_EXCHANGE),
     ("GET", "api.documents"): ("/requests/{id}/documents", None, ON_REQUEST),
     # Documents and codes by their own numbers: tests/web/test_api.py; here dead tokens only.
     ("GET", "api.download"): ("/documents/{id}/download", None, {}),

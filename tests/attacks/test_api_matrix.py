@@ -22,6 +22,9 @@ ACCOUNTS = {FILER: ("VKS-HANOI", "requester"), OTHER: ("VKS-HOCHIMINH", "request
             EXCHANGE: ("TTCSDL", "exchange")}
 DECISION = {FILER: 403}  # the filer may see its request, but no token decides
 
+ASK = {"format": "custody-ask/1", "receiver": "TTCSDL", "source": "QP-QL",
+       "records": [{"type": "person", "id": 1}], "signed_at": "2026-11-25T00:00:00+00:00",
+       "signature": {"key_id": "x", "value": "00"}}
 RECEIPT = {"format": "custody-receipt/1", "receiver": "TTCSDL", "source": "QP-QL", "sequence": 1,
            "sha256": "0" * 64, "outcome": "applied", "conflicts": [],
            "signed_at": "2026-11-25T00:00:00+00:00",
@@ -56,6 +59,10 @@ CASES = {
     "api.run_feed": ("POST", "/api/v1/exchange/agreements/1/feed", None, {}, 403),
     "api.sent_packages": ("GET", "/api/v1/exchange/packages/sent?source=QP-QL", None, {}, 403),
     "api.record_receipt": ("POST", "/api/v1/exchange/receipts", RECEIPT, {}, 403),
+    # Asking a sender for records again: the receiving exchange account (none marked: 422).
+    "api.make_ask": ("POST", "/api/v1/exchange/asks/make", {"source": "QP-QL"},
+                     {EXCHANGE: 422}, 403),
+    "api.record_ask": ("POST", "/api/v1/exchange/asks", ASK, {}, 403),
     # Documents: the filer sees its request's (none yet); no document has these ids or code.
     "api.documents": ("GET", "/api/v1/requests/{id}/documents", None, {FILER: 200}, 404),
     "api.download": ("GET", "/api/v1/documents/{id}/download", None, {}, 404),

@@ -88,6 +88,9 @@ ATTACKS = {
     "reads.disclose": ("/handled-cases/{handled_case}/disclose-reads", {}, set()),
     "error_reports.show": ("/error-reports/{error_report}", {
         "action": "no_error", "no_error-note": "Dữ liệu đúng với hồ sơ gốc"}, set()),
+    # A conflict of Hà Nội camp's records: only a records officer whose scope holds it settles.
+    "conflicts.show": ("/exchange/conflicts/{conflict}", {
+        "decision": "theirs", "reason": "Lấy theo bên gửi", "confirm": "y"}, set()),
     # The kiosk: a clerk registers a device at their own facility (legitimate); Hà Nội's device
     # and persons are Hà Nội's clerks' alone; the request form is the kiosk session's.
     "kiosk.devices": ("/kiosk/devices", {"name": "Máy lạ"}, CLERKS),

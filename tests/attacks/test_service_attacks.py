@@ -23,7 +23,7 @@ from workflow.context import SYSTEM, Actor
 from workflow.documents import extracts, letters, reading, secrets
 from workflow.enums import Role, Secrecy
 from workflow.errors import DomainError, Forbidden, NotFound
-from workflow.exchange import feeds, incoming, matches, outgoing, trust
+from workflow.exchange import conflicts, feeds, incoming, matches, outgoing, trust
 from workflow.figures import dashboard, disclosure, reports
 from workflow.figures.enums import ReportKind
 from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, PersonMatch, User
@@ -75,6 +75,9 @@ INSTALLATION = None  # the server's command line: no account, so none to lock
 
 # Operations that take an actor but have nothing to refuse it, and why.
 EXEMPT = {
+    # Applying a conflict's record again is a step of conflicts.decide, whose gate (attacked
+    # below) comes first; nothing else calls it.
+    "exchange.incoming.apply_again",
     # The actor's own credentials, second factor, sessions and notifications: the password or
     # the code is the check (tests/security/test_auth.py, test_mfa.py); there is no one else's
     # to reach.
@@ -319,6 +322,22 @@ S = {
                                       CENTRE_CLERK),
     "exchange.matches.decide_match": (lambda s, a, o: matches.decide_match(
         s, a, o["match"], same=True, reason="Cùng số CMND cũ"), CLERK, CENTRE_CLERK),
+    # The conflict queue: Hà Nội camp's records officer settles the conflicts of its records.
+    "exchange.conflicts.list_conflicts": (lambda s, a, o: conflicts.list_conflicts(s, a),
+                                          REQUESTER, CLERK),
+    "exchange.conflicts.get_conflict": (lambda s, a, o: conflicts.get_conflict(
+        s, a, o["conflict"]), PROVINCE, CLERK),
+    "exchange.conflicts.read_conflict": (lambda s, a, o: conflicts.read_conflict(
+        s, a, o["conflict"]), PROVINCE, CLERK),
+    "exchange.conflicts.decide": (lambda s, a, o: conflicts.decide(
+        s, a, o["conflict"], keep="theirs", reason="Lấy theo bên gửi"), PROVINCE, CLERK),
+    "exchange.conflicts.ask_again": (lambda s, a, o: conflicts.ask_again(
+        s, a, o["conflict"], reason="Đề nghị gửi lại"), CENTRE, CLERK),
+    "exchange.conflicts.ask_document": (lambda s, a, o: conflicts.ask_document(
+        s, a, "TTG-HANOI", KEY), CLERK, HANOI_EXCHANGE),
+    "exchange.outgoing.record_ask": (lambda s, a, o: outgoing.record_ask(
+        s, a, {"format": "custody-ask/1", "source": "TTCSDL", "receiver": "QP-QL",
+               "records": [{"type": "person", "id": 1}]}), HANOI_EXCHANGE, CENTRE),
     "exchange.trust.register_partner": (lambda s, a, o: trust.register_partner(
         s, a, "QP-QL", "not a key"), CENTRE, INSTALLATION),
     "security.kiosk.register_device": (lambda s, a, o: kiosk.register_device(s, a, "Máy"),

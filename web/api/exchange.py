@@ -7,6 +7,8 @@ from flask import request
 
 from web import db
 from web.api.schemas import (
+    AskedOut,
+    AskSchema,
     ExportIn,
     FeedOut,
     ImportReportOut,
@@ -18,7 +20,7 @@ from web.api.schemas import (
 )
 from web.api.views import _actor, bp
 from web.keys import EXCHANGE, signing_key
-from workflow.exchange import feeds, incoming, outgoing
+from workflow.exchange import conflicts, feeds, incoming, outgoing
 
 
 @bp.route("/exchange/packages/export", methods=["POST"])
@@ -62,6 +64,23 @@ def record_receipt(_data):
     return {"receiver": kept.receiver, "outcome": kept.outcome,
             "same_content": kept.sha256 == kept.package.sha256, "conflicts": kept.conflicts,
             "signed_at": kept.signed_at.isoformat()}
+
+
+@bp.route("/exchange/asks/make", methods=["POST"])
+@bp.arguments(SourceArgs)
+@bp.response(200, AskSchema)
+def make_ask(data):
+    """The signed request to a sender for the records of its that the records officers here
+    marked to be asked for again."""
+    return conflicts.ask_document(db.session(), _actor(), data["source"], signing_key(EXCHANGE))
+
+
+@bp.route("/exchange/asks", methods=["POST"])
+@bp.arguments(AskSchema)
+@bp.response(200, AskedOut)
+def record_ask(_data):
+    """Keep a receiver's signed request for records of ours: the next package carries them."""
+    return {"records": outgoing.record_ask(db.session(), _actor(), request.get_json())}
 
 
 @bp.route("/exchange/agreements/<int:agreement_id>/feed", methods=["POST"])

@@ -245,6 +245,23 @@ class ReceiptSchema(Schema):
     signature = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
 
+class AskSchema(Schema):
+    """A receiver's signed request for records again (format custody-ask/1)."""
+
+    format = fields.String(required=True, validate=validate.Length(max=40))
+    receiver = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+    signed_at = fields.String(required=True, validate=validate.Length(max=40))
+    signature = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class AskedOut(Schema):
+    """How many records a request newly asked for (the next package carries them)."""
+
+    records = fields.Integer()
+
+
 class SourceArgs(Schema):
     """Which managing body's packages."""
 

@@ -17,7 +17,7 @@ from web.keys import EXCHANGE, signing_key
 from workflow.audit.checkpoints import key_id, public_pem
 from workflow.context import Actor
 from workflow.errors import DomainError, NotFound
-from workflow.exchange import feeds, incoming, matches, outgoing, trust
+from workflow.exchange import conflicts, feeds, incoming, matches, outgoing, trust
 from workflow.i18n import N_
 from workflow.models import User
 
@@ -152,13 +152,17 @@ def _receipt(path: str | None, package: object, signed: dict, **outcome) -> None
 @with_appcontext
 def receipt_command(account: str, path: str) -> None:
     """Record the receiver's signed receipt for one of our packages."""
-    try:
-        receipt = json.loads(Path(path).read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise click.ClickException(f"{path} is not a JSON file: {error}") from error
+    receipt = _read_json(path)
     kept = _in_transaction(lambda s, a: _described(outgoing.record_receipt(s, a, receipt)),
                            "receipt", account)
     click.echo(kept)
+
+
+def _read_json(path: str) -> object:
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path} is not a JSON file: {error}") from error
 
 
 def _described(receipt) -> str:
@@ -212,6 +216,71 @@ def match_command(account: str, match_id: int, same: bool, reason: str) -> None:
                     "match", account)
     click.echo(f"Possible match {match_id}: " + ("the same person, records joined." if same
                                                   else "two persons."))
+
+
+@exchange_group.command("conflicts")
+@ACCOUNT
+@click.option("--all", "everything", is_flag=True, help="Also the settled ones.")
+@with_appcontext
+def conflicts_command(account: str, everything: bool) -> None:
+    """List the records received that were not applied as sent, waiting for a decision."""
+    rows = _in_transaction(lambda s, a: [
+        (c.id, c.source, c.sequence, c.record_type, c.source_id, c.status,
+         json.loads(c.problem)) for c in conflicts.list_conflicts(
+            s, a, open_only=not everything)], "conflicts", account)
+    for conflict_id, source, sequence, kind, source_id, status, problem in rows:
+        text = problem["message"] % problem["params"] if problem["params"] else problem["message"]
+        click.echo(f"{conflict_id:>5}  {source}#{sequence}  {kind} {source_id}  {status}: {text}")
+    if not rows:
+        click.echo("No conflict is waiting.")
+
+
+@exchange_group.command("conflict")
+@ACCOUNT
+@click.argument("conflict_id", type=int)
+@click.option("--keep", type=click.Choice(["ours", "theirs", "merge", "ask"]), required=True,
+              help="Keep the record here, take the sender's, merge (with --take), or ask the "
+                   "sender to send it again.")
+@click.option("--take", "take", multiple=True,
+              help="With --keep merge: a field to take from the sender (repeat for several).")
+@click.option("--reason", required=True, help="Why (stands in the record's history).")
+@with_appcontext
+def conflict_command(account: str, conflict_id: int, keep: str, take: tuple[str, ...],
+                     reason: str) -> None:
+    """Settle a conflict: keep ours, take theirs, merge field by field, or ask again."""
+    if keep == "ask":
+        _in_transaction(lambda s, a: conflicts.ask_again(s, a, conflict_id, reason=reason),
+                        "conflict", account)
+        click.echo(f"Conflict {conflict_id}: to be asked of its sender "
+                   "(`custody exchange ask` signs the request).")
+        return
+    done = _in_transaction(lambda s, a: conflicts.decide(
+        s, a, conflict_id, keep=keep, fields=take, reason=reason).status, "conflict", account)
+    click.echo(f"Conflict {conflict_id}: {done}.")
+
+
+@exchange_group.command("ask")
+@ACCOUNT
+@click.option("--source", required=True, help="Code of the sender asked for its records.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def ask_command(account: str, source: str, out: str) -> None:
+    """Sign the request to SOURCE for the records marked to be asked again, to OUT."""
+    document = _in_transaction(lambda s, a: conflicts.ask_document(
+        s, a, source, signing_key(EXCHANGE)), "ask", account)
+    _write(out, document)
+    click.echo(f"Request to {source} for {len(document['records'])} records, written to {out}.")
+
+
+@exchange_group.command("asked")
+@ACCOUNT
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def asked_command(account: str, path: str) -> None:
+    """Record a receiver's signed request for records again: the next package carries them."""
+    document = _read_json(path)
+    count = _in_transaction(lambda s, a: outgoing.record_ask(s, a, document), "asked", account)
+    click.echo(f"{count} records asked for again: the next package carries them.")
 
 
 @exchange_group.command("agreement")

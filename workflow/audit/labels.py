@@ -162,6 +162,11 @@ ACTIONS: dict[str, str] = {
     "exchange.reexport": N_("Data package made again"),
     "exchange.receipt": N_("Receiver's receipt for a data package recorded"),
     "exchange.match": N_("Possible match of two persons decided"),
+    "exchange.conflict": N_("Exchange conflict settled"),
+    "exchange.conflict_read": N_("Exchange conflict opened"),
+    "exchange.ask_again": N_("Record marked to be asked of its sender again"),
+    "exchange.ask": N_("Request to a sender for records again signed"),
+    "exchange.asked": N_("Receiver's request for records again recorded"),
     # Statistics and facility reports
     "statistics.view": N_("Statistics viewed"),
     "statistics.export": N_("Statistics exported"),
@@ -195,6 +200,7 @@ OBJECTS: dict[str, str] = {
     "partner": N_("Exchange partner"),
     "package": N_("Data package"),
     "error_report": N_("Report of an error in provided data"),
+    "conflict": N_("Exchange conflict"),
     "calendar_day": N_("Calendar change"),
 }
 
@@ -342,6 +348,8 @@ DETAILS: dict[str, str] = {
     "received": N_("Record received (number)"),
     "linked": N_("Linked to records already here"),
     "near_matches": N_("Possible matches to confirm"),
+    "decision": N_("Decision"),
+    "record": N_("Record"),
 }
 
 
@@ -371,6 +379,8 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
                           "extract.release": N_("Releasing an extract")},
     ("requester", "organisation_kind"): _words(OrgKind),
     ("requester", "ground"): _words(MandateGround),
+    ("exchange", "decision"): {"ours": N_("Kept ours"), "theirs": N_("Took theirs"),
+                               "merged": N_("Merged")},
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,6 +36,7 @@ from workflow.models import (
     CaseStageEntry,
     CustodyEpisode,
     CustodyEvent,
+    ExchangeConflict,
     ExchangeLink,
     ExchangePackage,
     Organisation,
@@ -45,9 +46,10 @@ from workflow.models import (
 )
 from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
+from workflow.records.checks import lock_row
 from workflow.records.enums import IdentifierKind
 from workflow.records.identifiers import normalise_identifier
-from workflow.records.versions import write_version
+from workflow.records.versions import RECORD_LABELS, plain, write_version
 from workflow.security.permissions import Permission, require
 
 # --- packages in ----------------------------------------------------------------------------
@@ -66,6 +68,18 @@ class ImportReport:
     near_matches: int = 0
     conflicts: list[dict] = field(default_factory=list)
     already_imported: bool = False
+    # For the conflict queue: each conflict with the sender's record; the records applied.
+    pending: list[dict] = field(default_factory=list, repr=False)
+    applied: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
+
+    def conflict(self, item: dict, problem: _Skip, local_id: int | None = None) -> None:
+        """Report a record not applied as sent, and keep it for the queue."""
+        entry = {"type": item.get("type", "stage"), "id": item["id"], "problem": str(problem)}
+        if "version" in item:
+            entry["version"] = item["version"]
+        self.conflicts.append(entry)
+        self.pending.append(entry | {"item": item, "local_id": local_id, "needs": problem.needs,
+                                     "message": problem.message, "params": problem.params})
 
     def as_dict(self) -> dict:
         """For the package's row, the audit entry and the API."""
@@ -107,6 +121,7 @@ def import_package(session: Session, actor: Actor, package: object) -> ImportRep
         report.already_imported = True
     else:
         _apply(session, actor, body, report)
+        _queue_conflicts(session, actor, source, sequence, report)
         session.add(ExchangePackage(
             direction="in", source=source, sequence=sequence, sha256=digest,
             marks_json=json.dumps(body["marks"]), result_json=json.dumps(report.as_dict()),
@@ -137,6 +152,57 @@ def receipt(receiver: str, package: object, key: Ed25519PrivateKey, at: dt.datet
         "conflicts": report.conflicts if report else [],
         "reason": refusal.message % refusal.params if refusal is not None else None,
         "signed_at": at.isoformat()}, key)
+
+
+def apply_again(session: Session, actor: Actor, source: str, sequence: int, item: dict, *,
+                stage: bool, decided: Collection[str] | None, reason: str) -> ImportReport:
+    """Apply a sender's record kept in the conflict queue, on a records officer's decision: all
+    of it or the fields `decided` over the record here. Raises if it still cannot be."""
+    orgs = {code: oid for oid, code in org_codes(session).items()}
+    report = ImportReport(source, sequence)
+    if stage:
+        _apply_stage(session, source, item, orgs, report)
+    else:
+        _apply_record(session, actor, source, item, orgs, reason, report,
+                      _documents([item]), decided=decided, decision=True)
+    if report.pending:
+        problem = report.pending[0]
+        params = dict(problem["params"])
+        if "type" in params:  # the record's kind in words, translated with the message
+            params["type"] = RECORD_LABELS.get(params["type"], params["type"])
+        raise Conflict(problem["message"], **params)
+    return report
+
+
+def _queue_conflicts(session: Session, actor: Actor, source: str, sequence: int,
+                     report: ImportReport) -> None:
+    """Keep each conflict for a decision (one open entry per record: a later version's conflict
+    replaces what it holds), and close the open entries of records this package applied."""
+    waiting = {(c.record_type, c.source_id): c for c in session.scalars(
+        select(ExchangeConflict).where(ExchangeConflict.source == source,
+                                       ExchangeConflict.status.in_(("open", "asked")))
+        .with_for_update())}
+    for key in report.applied & waiting.keys():
+        entry = waiting.pop(key)
+        entry.status, entry.closed_at, entry.closed_in = "applied", actor.now, sequence
+    for pending in report.pending:
+        if report.applied.get((pending["type"], pending["id"]), -1) >= pending.get("version", 0):
+            continue  # a later version of it applied in this very package
+        entry = waiting.get((pending["type"], pending["id"]))
+        if entry is None:
+            entry = ExchangeConflict(source=source, record_type=pending["type"],
+                                     source_id=pending["id"], found_at=actor.now,
+                                     status="open")
+            session.add(entry)
+            waiting[(pending["type"], pending["id"])] = entry
+        needs = pending["needs"]
+        entry.sequence, entry.source_version = sequence, pending.get("version")
+        entry.local_id, entry.data_json = pending["local_id"], json.dumps(pending["item"])
+        entry.problem = json.dumps({"message": pending["message"],
+                                    "params": pending["params"]}, default=str)
+        entry.needs_type, entry.needs_id = (needs if needs and isinstance(needs[1], int)
+                                            else (None, None))
+    session.flush()
 
 
 def _apply(session: Session, actor: Actor, body: dict, report: ImportReport) -> None:
@@ -181,7 +247,8 @@ def _known_person(session: Session, documents: set[tuple[IdentifierKind, str]]) 
     holders = {held.person_id for typed in sorted(documents, key=str)
                if (held := _held_here(session, typed)) is not None}
     if len(holders) > 1:
-        raise _Skip(f"its identity documents belong to {len(holders)} different persons here")
+        raise _Skip(N_("its identity documents belong to %(n)s different persons here"),
+                    n=len(holders))
     return session.get(Person, holders.pop()) if holders else None
 
 
@@ -195,10 +262,12 @@ def _link_known(session: Session, source: str, item: dict, record: object, value
     differ = sorted(k for k in type(record).corrigible
                     if k in values and getattr(record, k) != values[k])
     if differ:
-        report.conflicts.append({
-            "type": item["type"], "id": item["id"], "version": item["version"],
-            "problem": f"the same as {item['type']} {record.id} here (identity document), "
-                       f"linked; these differ and were not overwritten: {', '.join(differ)}"})
+        report.conflict(item, _Skip(N_("the same as %(type)s %(id)s here (identity document), "
+                                       "linked; these differ and were not overwritten: "
+                                       "%(fields)s"), type=item["type"], id=record.id,
+                                    fields=", ".join(differ)), local_id=record.id)
+    else:
+        report.applied[(item["type"], item["id"])] = item["version"]
 
 
 def _flag_near_matches(session: Session, actor: Actor, source: str, source_id: int,
@@ -223,7 +292,7 @@ def _values(session: Session, source: str, model: type, data: dict,
         if column in columns and name in data:
             code = data[name]
             if code is not None and code not in orgs:
-                raise _Skip(f"unknown organisation {code}")
+                raise _Skip(N_("unknown organisation %(code)s"), code=code)
             values[column] = orgs[code] if code is not None else None
     for key, value in data.items():
         if key in NOT_COPIED or key in ORG_REFS.values() or key not in columns:
@@ -231,14 +300,54 @@ def _values(session: Session, source: str, model: type, data: dict,
         if key in RECORD_REFS and value is not None:
             link = linked_record(session, source, RECORD_REFS[key], value)
             if link is None:
-                raise _Skip(f"refers to {RECORD_REFS[key]} {value}, which was never received")
+                raise _Skip(N_("refers to %(type)s %(id)s, which was never received"),
+                            needs=(RECORD_REFS[key], value), type=RECORD_REFS[key], id=value)
             value = link.local_id
         values[key] = _coerce(columns[key], value)
     return values
 
 
+def _kept_here(session: Session, source: str, item: dict, link: ExchangeLink,
+               orgs: Mapping[str, int]) -> dict:
+    """The sender's values a records officer decided against (keeping ours, or merging) at
+    the version last seen: a field the sender still sends unchanged stays as kept here."""
+    decision = session.scalar(select(ExchangeConflict).where(
+        ExchangeConflict.source == source, ExchangeConflict.record_type == item["type"],
+        ExchangeConflict.source_id == item["id"],
+        ExchangeConflict.source_version == link.source_version,
+        ExchangeConflict.status.in_(("ours", "merged"))).order_by(ExchangeConflict.id.desc())
+        .limit(1))
+    if decision is None:
+        return {}
+    try:
+        base = _values(session, source, MODELS[item["type"]], decision.data["data"], orgs)
+    except _Skip:
+        return {}
+    return {k: v for k, v in base.items() if k not in decision.taken}
+
+
+def readable(session: Session, source: str, record_type: str, data: dict) -> dict:
+    """A sender's record as it would be here (references as this database's ids, where it
+    has them), for a person to compare with the record here."""
+    orgs = {code: oid for oid, code in org_codes(session).items()}
+    try:
+        values = _values(session, source, MODELS[record_type], data, orgs)
+    except (_Skip, KeyError):
+        values = {k: v for k, v in data.items() if k not in NOT_COPIED}
+    return {k: plain(v) for k, v in values.items()}
+
+
 class _Skip(Exception):
-    """A record that cannot be applied: reported as a conflict."""
+    """A record that cannot be applied: reported as a conflict (with, when a reference was
+    never received, the record to ask the sender for)."""
+
+    def __init__(self, message: str, needs: tuple[str, int] | None = None,
+                 **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params, self.needs = message, params, needs
+
+
+_REFUSED = N_("refused by the database")
 
 
 def _coerce(column, value: object) -> object:
@@ -251,13 +360,15 @@ def _coerce(column, value: object) -> object:
         if enum_class is not None:
             return enum_class(value)
     except ValueError as error:
-        raise _Skip(f"{column.name}: {value!r} is not valid") from error
+        raise _Skip(N_("%(column)s: %(value)s is not valid"), column=column.name,
+                    value=repr(value)) from error
     if isinstance(value, (dict, list)):
-        raise _Skip(f"{column.name}: not a plain value")
+        raise _Skip(N_("%(column)s: not a plain value"), column=column.name)
     return value
 
 
-def _person_of(session: Session, record: object) -> int | None:
+def person_of(session: Session, record: object) -> int | None:
+    """The person a record is part of."""
     if isinstance(record, Person):
         return record.id
     if isinstance(record, CustodyEvent):
@@ -267,11 +378,15 @@ def _person_of(session: Session, record: object) -> int | None:
 
 def _apply_record(session: Session, actor: Actor, source: str, item: dict,
                   orgs: Mapping[str, int], reason: str, report: ImportReport,
-                  documents: Mapping[int, set[tuple[IdentifierKind, str]]]) -> None:
+                  documents: Mapping[int, set[tuple[IdentifierKind, str]]],
+                  decided: Collection[str] | None = None, decision: bool = False) -> None:
+    """Apply one record of the sender's; `decided`: a records officer's decision to take these
+    fields of it over the record here, whatever changed here since (`decision`: the reason is
+    the decision's own)."""
     record_type, source_id, version = item["type"], item["id"], item["version"]
     model = MODELS[record_type]
     link = linked_record(session, source, record_type, source_id)
-    if link is not None and version <= link.source_version:
+    if link is not None and version <= link.source_version and decided is None:
         report.unchanged += 1
         return
     try:
@@ -286,18 +401,24 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
                 record = model(**values, version=1)
                 session.add(record)
             else:
-                record = session.get(model, link.local_id)
-                if record.version != link.local_version:
-                    raise _Skip("changed here since the last package; not overwritten")
+                record = lock_row(session, model, link.local_id)
+                if decided is None and record.version != link.local_version:
+                    raise _Skip(N_("changed here since the last package; not overwritten"))
+                kept = {} if decided is not None else _kept_here(session, source, item, link,
+                                                                 orgs)
                 for key, value in values.items():
+                    if decided is not None and key not in decided:
+                        continue
+                    if key in kept and kept[key] == value:
+                        continue  # kept here on a decision, and the sender has not changed it
                     setattr(record, key, value)
                 record.version += 1
             if isinstance(record, Person):
                 record.name_key = search_key(record.full_name)
                 record.given_key = given_name_key(record.full_name)
             session.flush()
-            write_version(session, actor, record, person_id=_person_of(session, record),
-                          reason=f"{reason} v{version}")
+            write_version(session, actor, record, person_id=person_of(session, record),
+                          reason=reason if decision else f"{reason} v{version}")
             if link is None:
                 session.add(ExchangeLink(source=source, record_type=record_type,
                                          source_id=source_id, local_id=record.id,
@@ -306,13 +427,14 @@ def _apply_record(session: Session, actor: Actor, source: str, item: dict,
                 if isinstance(record, Person):
                     _flag_near_matches(session, actor, source, source_id, record, report)
             else:
-                link.source_version, link.local_version = version, record.version
+                link.source_version = max(version, link.source_version)
+                link.local_version = record.version
                 report.updated += 1
             session.flush()
+        report.applied[(record_type, source_id)] = version
     except (_Skip, IntegrityError, TypeError) as problem:
-        why = str(problem) if isinstance(problem, _Skip) else "refused by the database"
-        report.conflicts.append({"type": record_type, "id": source_id, "version": version,
-                                 "problem": why})
+        report.conflict(item, problem if isinstance(problem, _Skip) else _Skip(_REFUSED),
+                        local_id=link.local_id if link is not None else None)
 
 
 def _already_here(session: Session, record_type: str, item: dict, values: dict,
@@ -324,7 +446,8 @@ def _already_here(session: Session, record_type: str, item: dict, values: dict,
     if record_type == "identifier" and (typed := _typed(item["data"])) is not None:
         held = _held_here(session, typed)
         if held is not None and held.person_id != values.get("person_id"):
-            raise _Skip(f"identity document held here by another person ({held.person_id})")
+            raise _Skip(N_("identity document held here by another person (%(id)s)"),
+                        id=held.person_id)
         return held
     return None
 
@@ -338,9 +461,10 @@ def _apply_stage(session: Session, source: str, item: dict, orgs: Mapping[str, i
     handler = item.get("handling_org")
     try:
         if case is None:
-            raise _Skip(f"refers to case {item.get('case_id')}, which was never received")
+            raise _Skip(N_("refers to %(type)s %(id)s, which was never received"),
+                        needs=("case", item.get("case_id")), type="case", id=item.get("case_id"))
         if handler is not None and handler not in orgs:
-            raise _Skip(f"unknown organisation {handler}")
+            raise _Skip(N_("unknown organisation %(code)s"), code=handler)
         columns = CaseStageEntry.__table__.c
         with session.begin_nested():
             stage = CaseStageEntry(
@@ -354,6 +478,6 @@ def _apply_stage(session: Session, source: str, item: dict, orgs: Mapping[str, i
                                      local_id=stage.id))
             session.flush()
         report.created += 1
+        report.applied[("stage", item["id"])] = 0
     except (_Skip, IntegrityError) as problem:
-        why = str(problem) if isinstance(problem, _Skip) else "refused by the database"
-        report.conflicts.append({"type": "stage", "id": item["id"], "problem": why})
+        report.conflict(item, problem if isinstance(problem, _Skip) else _Skip(_REFUSED))

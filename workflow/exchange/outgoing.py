@@ -20,7 +20,9 @@ from workflow.exchange import changelog
 from workflow.exchange.policy import can_export
 from workflow.exchange.trust import moment, verified
 from workflow.exchange.wire import (
+    ASK_FORMAT,
     FORMAT,
+    MODELS,
     ORG_REFS,
     RECEIPT_FORMAT,
     RECEIPT_OUTCOMES,
@@ -34,6 +36,7 @@ from workflow.models import (
     ChangeLogEntry,
     CustodyEpisode,
     CustodyEvent,
+    ExchangeAsk,
     ExchangePackage,
     ExchangeReceipt,
     Organisation,
@@ -60,9 +63,11 @@ def export_package(session: Session, actor: Actor, source_code: str,
     since = changelog.start_of(session, last.marks) if last else 0
     upto = changelog.place(session)
     window = (ChangeLogEntry.position > since, ChangeLogEntry.position <= upto)
-    versions = session.scalars(select(RecordVersion).join(
+    versions = list(session.scalars(select(RecordVersion).join(
         ChangeLogEntry, ChangeLogEntry.version_id == RecordVersion.id).where(
-        *window, _in_package(scope)).order_by(ChangeLogEntry.position))
+        *window, _in_package(scope)).order_by(ChangeLogEntry.position)))
+    sequence = (last.sequence if last else 0) + 1
+    versions += _asked(session, source_code, scope, versions, sequence)
     cases = _scope_cases(scope)
     codes = org_codes(session)
     records = [{"type": v.record_type, "id": v.record_id, "version": v.version,
@@ -73,7 +78,6 @@ def export_package(session: Session, actor: Actor, source_code: str,
               for s in session.scalars(select(CaseStageEntry).join(
                   ChangeLogEntry, ChangeLogEntry.stage_id == CaseStageEntry.id).where(
                   *window, CaseStageEntry.case_id.in_(cases)).order_by(ChangeLogEntry.position))]
-    sequence = (last.sequence if last else 0) + 1
     body = {"format": FORMAT, "source": source_code, "sequence": sequence,
             "created_at": actor.now.isoformat(), "marks": {"log": upto}, "records": records,
             "stages": stages}
@@ -87,6 +91,71 @@ def export_package(session: Session, actor: Actor, source_code: str,
                  object_id=f"{source_code}#{sequence}",
                  details={"records": len(records), "stages": len(stages)})
     return sign(body, key)
+
+
+def _asked(session: Session, source_code: str, scope, sending: list[RecordVersion],
+           sequence: int) -> list[RecordVersion]:
+    """The latest version of each record a receiver asked for again (of the scope's own
+    records, not already in the package); the asks are answered by this package."""
+    asks = session.scalars(select(ExchangeAsk).where(
+        ExchangeAsk.source == source_code, ExchangeAsk.sent_in.is_(None))
+        .order_by(ExchangeAsk.id).with_for_update()).all()
+    have = {(v.record_type, v.record_id) for v in sending}
+    wanted: list[tuple[str, int]] = []
+    for ask in asks:
+        ask.sent_in = sequence
+        wanted.append((ask.record_type, ask.record_id))
+        # A person or case travels with its episodes here: they show it is ours to send.
+        column = {"person": CustodyEpisode.person_id, "case": CustodyEpisode.case_id}.get(
+            ask.record_type)
+        if column is not None:
+            wanted += [("episode", e) for e in session.scalars(
+                select(CustodyEpisode.id).where(column == ask.record_id,
+                                                CustodyEpisode.id.in_(_scope_episodes(scope)))
+                .order_by(CustodyEpisode.id))]
+    extra: list[RecordVersion] = []
+    for record_type, record_id in wanted:
+        if (record_type, record_id) in have:
+            continue
+        latest = session.scalar(select(RecordVersion).where(
+            RecordVersion.record_type == record_type, RecordVersion.record_id == record_id,
+            _in_package(scope)).order_by(RecordVersion.version.desc()).limit(1))
+        if latest is not None:
+            extra.append(latest)
+            have.add((record_type, record_id))
+    return extra
+
+
+def record_ask(session: Session, actor: Actor, document: object) -> int:
+    """Keep a receiver's signed request for records of ours again (the same request twice is
+    kept once); the next package answers it. How many records were newly asked."""
+    require(actor.user, Permission.EXCHANGE_DATA)
+    if not isinstance(document, dict) or document.get("format") != ASK_FORMAT:
+        raise InvalidInput(N_("This is not a request for records (format %(format)s)."),
+                           format=ASK_FORMAT)
+    source, receiver = document.get("source"), document.get("receiver")
+    records = document.get("records")
+    if not isinstance(source, str) or not isinstance(receiver, str) \
+            or not isinstance(records, list):
+        raise InvalidInput(N_("The request names no records."))
+    _own_body(session, actor, source)
+    body = verified(session, receiver, document, document.get("signed_at"))
+    asked_at = moment(body.get("signed_at"))
+    wanted = {(r.get("type"), r.get("id")) for r in records if isinstance(r, dict)}
+    if asked_at is None or not wanted or any(
+            t not in MODELS or not isinstance(i, int) for t, i in wanted):
+        raise InvalidInput(N_("The request is incomplete."))
+    kept = {(a.record_type, a.record_id) for a in session.scalars(select(ExchangeAsk).where(
+        ExchangeAsk.source == source, ExchangeAsk.receiver == receiver,
+        ExchangeAsk.asked_at == asked_at))}
+    new = sorted(wanted - kept)
+    for record_type, record_id in new:
+        session.add(ExchangeAsk(source=source, receiver=receiver, record_type=record_type,
+                                record_id=record_id, asked_at=asked_at, recorded_at=actor.now))
+    session.flush()
+    audit.record(session, actor, "exchange.asked", object_type="package", object_id=source,
+                 details={"receiver": receiver, "records": len(new)})
+    return len(new)
 
 
 def reexport_package(session: Session, actor: Actor, source_code: str, sequence: int,

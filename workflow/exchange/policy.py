@@ -30,13 +30,32 @@ def can_export(session: Session, user: User | None, source: Organisation, day: d
 def can_import(session: Session, user: User | None, sender: Organisation, day: dt.date) -> bool:
     """Whether the account may apply the sender's packages: the sender manages facilities, and
     they all lie in the scope of the account's own body (the central centre: every sender)."""
-    if not can(user, Permission.EXCHANGE_DATA):
-        return False
+    return can(user, Permission.EXCHANGE_DATA) and _receives(session, user, sender, day)
+
+
+def _receives(session: Session, user: User, sender: Organisation, day: dt.date) -> bool:
+    """Whether the sender's whole scope lies in the scope of the user's own body."""
     theirs = management_scope(session, sender, day)
     ours = management_scope(session, user.organisation, day)
     if theirs.empty:
         return False
     return ours.nationwide or (not theirs.nationwide and theirs.facility_ids <= ours.facility_ids)
+
+
+def can_resolve_conflict(session: Session, user: User | None, sender: Organisation | None,
+                         day: dt.date) -> bool:
+    """Whether the account may see and decide the conflicts of the sender's records: a records
+    officer of a body whose scope holds the sender's (the body the packages are received
+    into), since a decision writes records of that scope."""
+    return (sender is not None and can(user, Permission.WRITE_RECORDS)
+            and _receives(session, user, sender, day))
+
+
+def can_ask_again(session: Session, user: User | None, sender: Organisation | None,
+                  day: dt.date) -> bool:
+    """Whether the account may sign the request that the sender send records again: the
+    exchange account that receives the sender's packages."""
+    return sender is not None and can_import(session, user, sender, day)
 
 
 def can_run_feed(session: Session, user: User | None, agreement: ExchangeAgreement,

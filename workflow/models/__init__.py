@@ -6,6 +6,8 @@ from workflow.models.error_reports import DataErrorReport
 from workflow.models.exchange import (
     ChangeLogEntry,
     ExchangeAgreement,
+    ExchangeAsk,
+    ExchangeConflict,
     ExchangeLink,
     ExchangePackage,
     ExchangePartner,
@@ -58,6 +60,8 @@ __all__ = [
     "ChangeLogEntry",
     "DataErrorReport",
     "ExchangeAgreement",
+    "ExchangeAsk",
+    "ExchangeConflict",
     "ExchangeLink",
     "ExchangePackage",
     "ExchangePartner",

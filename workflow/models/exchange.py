@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -141,6 +142,91 @@ class PersonMatch(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+CONFLICT_OPEN = "status IN ('open', 'asked')"
+
+
+class ExchangeConflict(Base):
+    """A partner's record that was not applied as sent: open until a records officer keeps
+    ours, takes theirs or merges the two field by field, or until a later package applies it
+    (after the receiver asked the sender for it again). One open entry per record: a later
+    version that conflicts too replaces what the entry holds."""
+
+    __tablename__ = "exchange_conflict"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'asked', 'ours', 'theirs', 'merged', 'applied')",
+                        name="status"),
+        CheckConstraint(f"({CONFLICT_OPEN}) = (closed_at IS NULL)", name="closed_when_decided"),
+        CheckConstraint("status IN ('ours', 'theirs', 'merged') OR closed_by_id IS NULL",
+                        name="closed_by_a_decision"),
+        Index("ix_exchange_conflict_record", "source", "record_type", "source_id"),
+        Index("uq_exchange_conflict_open", "source", "record_type", "source_id", unique=True,
+              sqlite_where=CONFLICT_OPEN, postgresql_where=CONFLICT_OPEN),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int] = mapped_column(Integer)  # the package it came in
+    record_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[int] = mapped_column(Integer)
+    source_version: Mapped[int | None] = mapped_column(Integer)
+    local_id: Mapped[int | None] = mapped_column(Integer)  # the record here, when linked
+    problem: Mapped[str] = mapped_column(Text)
+    # The sender's record as it came (references by the sender's ids, bodies by code).
+    data_json: Mapped[str] = mapped_column("data", Text)
+    # The record the sender must send first (a reference never received), to ask for.
+    needs_type: Mapped[str | None] = mapped_column(String(32))
+    needs_id: Mapped[int | None] = mapped_column(Integer)
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closed_in: Mapped[int | None] = mapped_column(Integer)  # the package that applied it
+    reason: Mapped[str | None] = mapped_column(Text)
+    taken_json: Mapped[str | None] = mapped_column("taken", Text)  # fields taken from theirs
+
+    closed_by: Mapped[User | None] = relationship()
+
+    @property
+    def data(self) -> dict:
+        """The sender's record as it came."""
+        return json.loads(self.data_json)
+
+    @property
+    def name(self) -> str | None:
+        """The person's name, when the sender's record is a person."""
+        return self.data.get("data", {}).get("full_name") if self.record_type == "person" \
+            else None
+
+    @property
+    def taken(self) -> list[str]:
+        """The fields a decision took from the sender's record."""
+        return json.loads(self.taken_json) if self.taken_json else []
+
+    @property
+    def is_open(self) -> bool:
+        """Whether it still waits for a decision or for the sender."""
+        return self.status in ("open", "asked")
+
+
+class ExchangeAsk(Base):
+    """A receiver's signed request that we send one of our records again (it could not apply
+    it): the next package of its scope carries the record's latest version."""
+
+    __tablename__ = "exchange_ask"
+    __table_args__ = (UniqueConstraint("source", "receiver", "record_type", "record_id",
+                                       "asked_at", name="uq_exchange_ask"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))  # our body, whose record it is
+    receiver: Mapped[str] = mapped_column(String(40))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_in: Mapped[int | None] = mapped_column(Integer)  # the package that carried it
 
 
 class ExchangeLink(Base):

@@ -40,7 +40,8 @@ OUTCOME_LABELS = {"success": N_("success"), "failure": N_("failure"), "denied": 
 _NOT_CONTENT = {"version", "created_at", "created_by_id", "name_key", "given_key"}
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
+    """A column's value as JSON has it."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.date):
@@ -52,7 +53,7 @@ def snapshot(record: object) -> dict[str, object]:
     """The record's content as plain JSON values."""
     mapper = inspect(record).mapper
     return {
-        attr.key: _plain(getattr(record, attr.key))
+        attr.key: plain(getattr(record, attr.key))
         for attr in mapper.column_attrs
         if attr.key not in _NOT_CONTENT
     }
