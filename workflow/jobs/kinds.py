@@ -10,6 +10,7 @@ from workflow.models.jobs import Job
 
 PREPARE = "extract.prepare"
 RELEASE = "extract.release"
+IMPORT = "records.import"
 
 
 def _prepare(session: Session, env: Environment, actor: Actor, job: Job,
@@ -32,4 +33,11 @@ def _release(session: Session, env: Environment, actor: Actor, job: Job,
         expected_version=params["expected_version"], job=job, progress=progress)
 
 
-HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release}
+def _import(session: Session, env: Environment, actor: Actor, job: Job,
+            progress: Progress | None) -> None:
+    from workflow.records import bulk_import
+
+    bulk_import.apply_import(session, actor, job, progress)
+
+
+HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release, IMPORT: _import}
