@@ -197,7 +197,9 @@ def test_an_uploader_who_lost_the_facility_meanwhile_imports_nothing_audited_as_
     _work(queued_app, queue_name)
     [job] = _import_jobs(db)
     assert (job.state, job.attempts) == ("failed", 1)  # a refusal: never retried
-    assert _imported(db) == 0 and _upload(db, job.id).report_json is None
+    upload = _upload(db, job.id)
+    assert _imported(db) == 0 and upload.report_json is None
+    assert upload.content is None  # no copy of the persons kept for nothing
     refused = db.scalars(select(AuditEntry).where(AuditEntry.action == "access.refused",
                                                   AuditEntry.object_type == "job")).one()
     assert (refused.object_id, refused.actor_id) == (str(job.id), clerk.id)
@@ -205,3 +207,17 @@ def test_an_uploader_who_lost_the_facility_meanwhile_imports_nothing_audited_as_
     page = client.get(f"/persons/import/{job.id}").get_data(as_text=True)
     assert "Không nhập được tệp" in page and "hồ sơ của cơ sở mình" in page
     assert 'http-equiv="refresh"' not in page
+
+
+def test_an_import_no_worker_took_in_time_fails_and_its_file_goes(queued_app, queue_name, db):
+    from workflow.db import utcnow
+
+    client, job = _sent(queued_app, db)
+    waiting = db.get(Job, job.id)
+    waiting.created_at = utcnow() - runs.QUEUE_GIVE_UP * 2
+    db.commit()
+    assert jobs.recover(queued_app) == []  # not queued again: failed
+    [job] = _import_jobs(db)
+    assert job.state == "failed" and _upload(db, job.id).content is None
+    page = client.get(f"/persons/import/{job.id}").get_data(as_text=True)
+    assert "Không nhập được tệp" in page and "gửi lại tệp" in page

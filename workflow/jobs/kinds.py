@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
@@ -40,4 +42,12 @@ def _import(session: Session, env: Environment, actor: Actor, job: Job,
     bulk_import.apply_import(session, actor, job, progress)
 
 
+def _drop_file(session: Session, job: Job) -> None:
+    from workflow.records import bulk_import
+
+    bulk_import.drop_file(session, job)
+
+
 HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release, IMPORT: _import}
+# What a kind of job kept for its work and lets go of once it has failed for good.
+LET_GO: dict[str, Callable[[Session, Job], None]] = {IMPORT: _drop_file}

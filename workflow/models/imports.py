@@ -1,6 +1,7 @@
 """A facility's file of records waiting for the job that imports it (tệp nhập hồ sơ): kept in
 the database, not on one node's disk, so that the worker of either node finds it; the file is
-dropped once imported, the report of what happened to each row kept for its uploader."""
+dropped once imported (or once its job failed for good), the report of what happened to each
+row kept for its uploader."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from workflow.db import Base
 
 class RecordImport(Base):
     """An uploaded file of records and its import job: the file until the job has imported it
-    (or rejected it), then the report instead."""
+    (or rejected it), then the report instead; neither if the job failed."""
 
     __tablename__ = "record_import"
     __table_args__ = (
-        # The file is kept exactly until the report is written, in the same transaction.
-        CheckConstraint("(content IS NULL) = (report_json IS NOT NULL)", name="file_or_report"),
+        # Never both: the file is dropped as its report is written (or once its job failed).
+        CheckConstraint("content IS NULL OR report_json IS NULL", name="file_or_report"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
@@ -520,6 +520,14 @@ def apply_import(session: Session, actor: Actor, job: Job,
     upload.report_json, upload.content = result.to_json(), None
     session.flush()
     return result
+
+
+def drop_file(session: Session, job: Job) -> None:
+    """Drop the file of an import whose job failed for good: nothing of it was imported, and a
+    copy of persons' details is not kept for nothing (its uploader sends it again)."""
+    session.execute(update(RecordImport)
+                    .where(RecordImport.job_id == job.id, RecordImport.report_json.is_(None))
+                    .values(content=None).execution_options(synchronize_session=False))
 
 
 def can_see_import(actor: Actor, job: Job) -> bool:

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column('rows', sa.Integer(), nullable=False),
         sa.Column('content', sa.LargeBinary(), nullable=True),
         sa.Column('report_json', sa.Text(), nullable=True),
-        sa.CheckConstraint('(content IS NULL) = (report_json IS NOT NULL)',
+        sa.CheckConstraint('content IS NULL OR report_json IS NULL',
                            name=op.f('ck_record_import_file_or_report')),
         sa.ForeignKeyConstraint(['job_id'], ['background_job.id'],
                                 name=op.f('fk_record_import_job_id_background_job')),
