@@ -33,7 +33,7 @@ from workflow.models import (
     RequestTransition,
     User,
 )
-from workflow.records import cases, corrections, error_reports
+from workflow.records import bulk_import, cases, corrections, error_reports, import_template
 from workflow.records.enums import CaseStage, DocumentCategory, EventKind
 from workflow.requests import decisions, filing
 from workflow.requests.enums import Channel, ProvisionForm, RequestState, SubjectKind
@@ -284,6 +284,11 @@ def objects(app, db):
             period_end=dt.date(2026, 11, 1), title="Sự việc", body="Mô tả sự việc",
             figures={}))
         reports.fire(session, Actor(clerk), report.id, "submit")
+        # A file sent for import (the blank template: its example row is refused, so that
+        # nothing is registered), its job run once this commits.
+        ids["import_job"] = bulk_import.queue_import(
+            session, Actor(clerk), org(session, "TTG-HANOI").id,
+            import_template.template_csv(), "mau.csv").id
         session.commit()
         ids["report"] = report.id
     ids["conflict"] = exchange_conflict(app, db, person)

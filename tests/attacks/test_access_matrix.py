@@ -156,6 +156,8 @@ MATRIX = {
     "reports.show": ("/reports/{report}", expect({CL, MA}, others=403)),
     "reports.edit": ("/reports/{report}/edit", expect({CL}, status_ok=302, others=403)),
     "records.import_persons": ("/persons/import", expect({CL})),
+    # An import's progress and report: its uploader's alone (tests/attacks/test_job_attacks.py).
+    "records.import_job": ("/persons/import/{import_job}", expect({CL})),
     # The import's template: for those who may import (the XLSX one below).
     "records.import_template": ("/persons/import/template.csv", expect({CL})),
     # The kiosk: a facility's clerks manage it; the rest exists only on a kiosk device (404

@@ -292,6 +292,10 @@ def test_the_queueing_reads_in_words_on_the_audit_trail(app):
         shown = dict(details(entry))
     assert shown["Công việc (số)"] == "7"
     assert "extract.release" not in shown.values()
+    refused = AuditEntry(action="access.refused",
+                         details=json.dumps({"kind": "records.import", "request": None}))
+    with app.test_request_context():
+        assert "Nhập tệp hồ sơ" in dict(details(refused)).values()  # a job refused as it ran
 
 
 def test_a_job_never_taken_does_not_block_the_request_for_good(queued_app, queue_name, db):
@@ -350,3 +354,67 @@ def test_the_jobs_error_column_keeps_no_account_name(queued_app, queue_name, db)
     job = _jobs(db, request_id)[-1]
     assert job.state == "failed"
     assert "consent.hanoi" not in job.error
+
+
+# --- a file of records imported by a job --------------------------------------------------------
+
+
+def test_an_import_is_followed_by_its_uploader_alone(queued_app, queue_name, db):
+    from tests.records.test_import_jobs import _sent
+
+    client, job = _sent(queued_app, db)
+    url = f"/persons/import/{job.id}"
+    others = {name: _signed_in(queued_app, name)
+              for name in ("clerk.ntg", "clerk.hcm", "requester.vks", "approver.hanoi")}
+
+    def shown_to_others() -> dict[str, int]:
+        seen = {}
+        for name, other in others.items():
+            page = other.get(url)
+            assert "tep.csv" not in page.get_data(as_text=True), name
+            seen[name] = page.status_code
+        return seen
+
+    # Another facility's clerk, of this province or another: as if there were no such import;
+    # who enters no records: not theirs to ask.
+    refused = {"clerk.ntg": 404, "clerk.hcm": 404, "requester.vks": 403, "approver.hanoi": 403}
+    assert client.get(url).status_code == 200 and shown_to_others() == refused
+    _work(queued_app, queue_name)
+    assert "Đã đăng ký 3 người" in client.get(url).get_data(as_text=True)
+    assert shown_to_others() == refused  # nor the report once it is there
+
+
+def test_a_forged_import_job_id_shows_nothing(queued_app, queue_name, db):
+    from tests.records.test_import_jobs import _sent
+
+    request_id, _ = _asked_to_prepare(queued_app, db)
+    [extract_job] = _jobs(db, request_id)  # another kind of job, another user's
+    client, job = _sent(queued_app, db)
+    for forged in (job.id + 1000, extract_job.id, 0):
+        assert client.get(f"/persons/import/{forged}").status_code == 404, forged
+    assert client.get("/persons/import/-1").status_code == 404
+
+
+def test_another_clerk_of_the_same_facility_neither_reads_nor_runs_an_import(
+        queued_app, queue_name, db):
+    from tests.helpers import org
+    from tests.records.test_import_jobs import _imported, _sent
+    from workflow.context import SYSTEM
+    from workflow.errors import Forbidden, NotFound
+    from workflow.models import Job
+    from workflow.records import bulk_import
+    from workflow.security import accounts
+
+    _client, job = _sent(queued_app, db)
+    with queued_app.extensions["custody_sessions"]() as session:
+        colleague = accounts.create_user(
+            session, SYSTEM, username="clerk.hanoi.2", full_name="Cán bộ hồ sơ thứ hai",
+            organisation_id=org(session, "TTG-HANOI").id, roles={Role.CLERK},
+            password="một cụm từ đủ dài")
+        actor = Actor(colleague, "10.0.0.2")
+        with pytest.raises(NotFound):
+            bulk_import.import_job(session, actor, job.id)
+        with pytest.raises(Forbidden):  # even handed the job: it imports as its uploader only
+            bulk_import.apply_import(session, actor, session.get(Job, job.id))
+        session.rollback()
+    assert _imported(db) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
+import json
 import pkgutil
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -26,7 +27,15 @@ from workflow.errors import DomainError, Forbidden, NotFound
 from workflow.exchange import conflicts, feeds, incoming, matches, outgoing, trust
 from workflow.figures import dashboard, disclosure, reports
 from workflow.figures.enums import ReportKind
-from workflow.models import AccessRequest, ApiToken, IssuedDocument, Person, PersonMatch, User
+from workflow.models import (
+    AccessRequest,
+    ApiToken,
+    IssuedDocument,
+    Job,
+    Person,
+    PersonMatch,
+    User,
+)
 from workflow.records import (
     bulk_import,
     cases,
@@ -273,6 +282,12 @@ S = {
                                   PROVINCE, CLERK),
     "records.bulk_import.import_rows": (lambda s, a, o: bulk_import.import_rows(
         s, a, o["camp"], [ROW], "tep.json"), PROVINCE, CLERK),
+    "records.bulk_import.queue_import": (lambda s, a, o: bulk_import.queue_import(
+        s, a, o["camp"], json.dumps([ROW]).encode(), "tep.json"), PROVINCE, CLERK),
+    "records.bulk_import.import_job": (lambda s, a, o: bulk_import.import_job(
+        s, a, o["import_job"]), PROVINCE, CLERK),
+    "records.bulk_import.apply_import": (lambda s, a, o: bulk_import.apply_import(
+        s, a, s.get(Job, o["import_job"])), PROVINCE, CLERK),
     "records.search.search_persons": (lambda s, a, o: search.search_persons(s, a, "nguyen"),
                               MANAGER, CLERK),
     "figures.reports.create": (lambda s, a, o: reports.create(s, a, _report_input()),

@@ -431,3 +431,27 @@ def test_a_request_holds_the_chain_head_only_while_it_commits(database_url, db):
         slow.close()
         quick.close()
         engine.dispose()
+
+
+def test_a_released_savepoint_neither_chains_nor_witnesses_before_the_commit(app, db):
+    """A request's acts run in savepoints (a refusal undoes only its own): the entries they kept
+    aside are chained at the request's commit, not when a savepoint is released — else the head
+    is locked for the rest of the request, and a witness line is written for entries a failed
+    commit then takes back (read later as a chain cut off)."""
+    witness = Path(app.instance_path) / "audit-witness.log"
+    seen = witness.read_text() if witness.exists() else ""
+    with app.extensions["custody_sessions"]() as session:
+        session.info[audit.DEFER] = True
+        with session.begin_nested():
+            audit.record(session, SYSTEM, "record.search", details={"q": "x"})
+        assert session.scalar(select(AuditHead.seq)) is not None
+        assert audit._PENDING in session.info  # still kept aside: nothing chained yet
+        assert (witness.read_text() if witness.exists() else "") == seen
+        session.rollback()  # the request fails after its act
+    assert (witness.read_text() if witness.exists() else "") == seen
+    with app.extensions["custody_sessions"]() as session:
+        session.info[audit.DEFER] = True
+        with session.begin_nested():
+            entry = audit.record(session, SYSTEM, "record.search", details={"q": "y"})
+        session.commit()
+    assert f"{entry.seq} {entry.seq} {entry.hash}\n" in witness.read_text()

@@ -33,9 +33,11 @@ from web import db
 from web.forms_support import attempt, status_for
 from web.i18n import label, translated, vn_date
 from web.records import purposes, searches
+from web.requests.labels import job_reason
 from web.security import actor, requires
 from workflow.enums import Labelled
 from workflow.errors import NotFound
+from workflow.i18n import N_
 from workflow.models import CustodyEpisode, Organisation, Person
 from workflow.organisations.enums import OrgKind
 from workflow.organisations.scope import facilities_in_scope
@@ -230,24 +232,34 @@ def new_person():
 @bp.route("/persons/import", methods=["GET", "POST"])
 @requires(Permission.WRITE_RECORDS)
 def import_persons():
-    """Register the records of a facility's file at once: all rows, or none and why."""
+    """Send a facility's file of records: checked at once, then imported by a job whose page
+    follows it."""
     form = ImportForm()
     form.facility_id.choices = _facility_choices()
-    result = None
     if form.validate_on_submit():
         upload = form.file.data
-        result = attempt(form, lambda: bulk_import.import_rows(
-            db.session(), actor(), form.facility_id.data,
-            bulk_import.read_rows(upload.read(), upload.filename or ""), upload.filename or ""))
-        if result is not None and result.applied:
-            flash(_("%(n)s persons have been registered from %(file)s.", n=result.imported,
-                    file=upload.filename), "success")
-            return redirect(url_for(".import_persons"))
-    status = status_for(form) if result is None else 422
+        job = attempt(form, lambda: bulk_import.queue_import(
+            db.session(), actor(), form.facility_id.data, upload.read(), upload.filename or ""))
+        if job is not None:
+            return redirect(url_for(".import_job", job_id=job.id))
+    return render_template("records/import.html", form=form,
+                           columns=bulk_import.describe(_)), status_for(form)
+
+
+@bp.route("/persons/import/<int:job_id>")
+@requires(Permission.WRITE_RECORDS)
+def import_job(job_id: int):
+    """How far the import of one's file is (the page looks again by itself), then its report:
+    all rows registered, or none and why."""
+    job, upload = bulk_import.import_job(db.session(), actor(), job_id)
+    # The report is committed with the rows: it is what happened, whatever became of the job.
+    result = (bulk_import.ImportResult.from_json(upload.report_json)
+              if upload.report_json else None)
     rejected = [(r.row, r.column, translated(r.message, r.params))
                 for r in (result.rejected if result else [])]
-    return render_template("records/import.html", form=form, result=result, rejected=rejected,
-                           columns=bulk_import.describe(_)), status
+    return render_template("records/import_job.html", job=job, upload=upload, result=result,
+                           rejected=rejected,
+                           reason=job_reason(job, N_("a fault while importing the file")))
 
 
 TEMPLATES = {

@@ -101,15 +101,16 @@ FAULTS = {"WorkerLost": N_("the worker doing it stopped before it finished"),
           "": N_("a fault in producing the document")}
 
 
-def job_reason(job) -> str:
-    """Why a job failed, in the reader's language: the domain's refusal, or a fault's kind."""
+def job_reason(job, fault: str = FAULTS[""]) -> str:
+    """Why a job failed, in the reader's language: the domain's refusal, or a fault's kind
+    (`fault`: what any other fault of this kind of job is called)."""
     try:
         told = json.loads(job.error or "")
     except ValueError:
         told = None
     if isinstance(told, dict) and "message" in told:
         return translated(told["message"], told.get("params") or {})
-    return gettext(FAULTS.get(job.error or "", FAULTS[""]))
+    return gettext(FAULTS.get(job.error or "", fault))
 
 
 def context() -> dict:

@@ -191,6 +191,10 @@ def _chain(session: Session, entries: list[AuditEntry]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _settle_before_commit(session: Session) -> None:
+    # Both events fire for a savepoint released too: that is no commit. Chained then, a
+    # request's entries would lock the head for the rest of the request.
+    if session.in_nested_transaction():
+        return
     settle(session)
     session.info.pop(_MARKS, None)
 
@@ -198,6 +202,8 @@ def _settle_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _witness_after_commit(session: Session) -> None:
     # Only once committed: a line for a commit that failed would later read as a cut-off chain.
+    if session.in_nested_transaction():
+        return
     lines = session.info.pop(_WITNESSED, None)
     if lines:
         try:

@@ -74,6 +74,7 @@ ACTIONS: dict[str, str] = {
     "record.correct": N_("Record corrected"),
     "record.case_stage": N_("Case moved to another stage"),
     "record.import": N_("Records imported from a file"),
+    "record.import_queue": N_("File of records handed to the job queue"),
     # Access requests (their triggers: workflow/requests/machine.py, deadlines.py, filing.py)
     "request.preview": N_("Request checked before filing"),
     "request.file": N_("Request drafted"),
@@ -364,6 +365,10 @@ def _words(enum_cls: type[Labelled]) -> dict[str, str]:
 
 
 # Values that are codes, by the group of the action and the key: their words.
+# The kinds of job (workflow.jobs.kinds), as the trail names them.
+JOB_KINDS = {"extract.prepare": N_("Preparing an extract"),
+             "extract.release": N_("Releasing an extract"),
+             "records.import": N_("Importing a file of records")}
 VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("request", "from"): _words(RequestState),
     ("request", "to"): _words(RequestState),
@@ -375,8 +380,8 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("record", "by"): {"name": N_("name"), "identifier": N_("identity number")},
     ("record", "read_purpose"): {code: words for code, (words, _stored) in READ_PURPOSES.items()},
     ("requester", "kind"): _words(RequesterKind),
-    ("extract", "kind"): {"extract.prepare": N_("Preparing an extract"),
-                          "extract.release": N_("Releasing an extract")},
+    ("extract", "kind"): JOB_KINDS,
+    ("access", "kind"): JOB_KINDS,  # a job refused when it ran
     ("requester", "organisation_kind"): _words(OrgKind),
     ("requester", "ground"): _words(MandateGround),
     ("exchange", "decision"): {"ours": N_("Kept ours"), "theirs": N_("Took theirs"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from workflow.context import Actor
@@ -10,6 +12,7 @@ from workflow.models.jobs import Job
 
 PREPARE = "extract.prepare"
 RELEASE = "extract.release"
+IMPORT = "records.import"
 
 
 def _prepare(session: Session, env: Environment, actor: Actor, job: Job,
@@ -32,4 +35,19 @@ def _release(session: Session, env: Environment, actor: Actor, job: Job,
         expected_version=params["expected_version"], job=job, progress=progress)
 
 
-HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release}
+def _import(session: Session, env: Environment, actor: Actor, job: Job,
+            progress: Progress | None) -> None:
+    from workflow.records import bulk_import
+
+    bulk_import.apply_import(session, actor, job, progress)
+
+
+def _drop_file(session: Session, job: Job) -> None:
+    from workflow.records import bulk_import
+
+    bulk_import.drop_file(session, job)
+
+
+HANDLERS: dict[str, Handler] = {PREPARE: _prepare, RELEASE: _release, IMPORT: _import}
+# What a kind of job kept for its work and lets go of once it has failed for good.
+LET_GO: dict[str, Callable[[Session, Job], None]] = {IMPORT: _drop_file}

@@ -166,8 +166,18 @@ def _ended(session: Session, job_id: int, state: str | None, error: str) -> Job:
     job.finished_at = None if retry else utcnow()
     if retry:
         queues.later(session, job.id)
+    else:
+        _let_go(session, job)
     session.commit()
     return job
+
+
+def _let_go(session: Session, job: Job) -> None:
+    """A job failed for good: what its kind kept for its work (an import's file) is let go."""
+    from workflow.jobs.kinds import LET_GO  # the kinds import this module
+
+    if (let_go := LET_GO.get(job.kind)) is not None:
+        let_go(session, job)
 
 
 def recover(session: Session, now: dt.datetime | None = None) -> list[int]:
@@ -183,9 +193,11 @@ def recover(session: Session, now: dt.datetime | None = None) -> list[int]:
     for job in lost:
         if job.state == "running" and job.attempts >= job.max_attempts:
             job.state, job.finished_at, job.error = "failed", now, "WorkerLost"
+            _let_go(session, job)
             continue
         if job.state == "queued" and now - job.created_at > QUEUE_GIVE_UP:
             job.state, job.finished_at, job.error = "failed", now, "QueueLost"
+            _let_go(session, job)
             continue
         if job.state == "running":
             job.state, job.error = "queued", "WorkerLost"

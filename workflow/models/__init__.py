@@ -23,6 +23,7 @@ from workflow.models.extracts import (
     SecretRegisterEntry,
     SigningCredential,
 )
+from workflow.models.imports import RecordImport
 from workflow.models.jobs import Job
 from workflow.models.kiosk import KioskDevice, KioskPin
 from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
@@ -108,6 +109,7 @@ __all__ = [
     "RequesterVetting",
     "ScheduledRun",
     "Job",
+    "RecordImport",
     "Webhook",
     "WebhookAttempt",
     "WebhookOutbox",

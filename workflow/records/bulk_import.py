@@ -7,7 +7,12 @@ looked up in the tables below (COLUMN_TABLE, VALUE_TABLES) after folding case an
 (`search_key`: "Giới tính" = "gioi tinh", "Nữ" = "nu"). Dates are dd/mm/yyyy or yyyy-mm-dd. A row
 rejected is named by its number as a spreadsheet shows it and by its column as the file heads
 it, with what the column allows. The template (CSV with a byte-order mark, or XLSX with a second
-sheet describing each column) carries the Vietnamese headings and one example row."""
+sheet describing each column) carries the Vietnamese headings and one example row.
+
+From the page, a file is checked at once (its format, size and columns: a clear error, nothing
+kept) and then imported by a job (`queue_import`, `apply_import`): kept in the database until the
+job, acting as the uploader with every gate asked again, has imported it, and its report shown
+to the uploader alone (`import_job`)."""
 
 from __future__ import annotations
 
@@ -19,16 +24,21 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
-from workflow.errors import DomainError, InvalidInput
+from workflow.errors import DomainError, Forbidden, InvalidInput, NotFound
 from workflow.i18n import N_
+from workflow.jobs import kinds as job_kinds
+from workflow.jobs import runs as jobs
+from workflow.models import Job, RecordImport
 from workflow.names import search_key
 from workflow.records import checks, episodes, persons
 from workflow.records.enums import IdentifierKind, Measure, Sex
 from workflow.records.identifiers import normalise_identifier
+from workflow.security.permissions import Permission, can
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
@@ -36,6 +46,7 @@ MAX_UNPACKED = 50 * 1024 * 1024  # an XLSX file is a zip: what it may unpack to
 MAX_COLUMNS = 64
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 DEFAULT_NATIONALITY = "Việt Nam"
+PROGRESS_STEPS = 50  # how often at most a job tells how far it is through a file
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,20 @@ class ImportResult:
     def applied(self) -> bool:
         """Whether the rows are in the database."""
         return not self.rejected and self.imported == self.rows
+
+    def to_json(self) -> str:
+        """The report as kept with the import job."""
+        return json.dumps({"rows": self.rows, "imported": self.imported,
+                           "rejected": [[r.row, r.column, r.message, r.params]
+                                        for r in self.rejected]},
+                          ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> ImportResult:
+        """The report kept with an import job."""
+        data = json.loads(text)
+        return cls(rows=data["rows"], imported=data["imported"],
+                   rejected=[Rejection(*r) for r in data["rejected"]])
 
 
 # --- the columns --------------------------------------------------------------------------------
@@ -395,15 +420,21 @@ def _check_row(row: _Row, facility) -> None:
 
 
 def import_rows(session: Session, actor: Actor, facility_id: int,
-                rows: list[dict[str, str]], filename: str) -> ImportResult:
+                rows: list[dict[str, str]], filename: str, *, job: Job | None = None,
+                progress: jobs.Progress | None = None) -> ImportResult:
     """Register every row at the facility, or none: a rejected row undoes the whole file. A
-    facility the actor does not enter records at refuses the file as a whole (Forbidden)."""
+    facility the actor does not enter records at refuses the file as a whole (Forbidden). Run
+    by an import `job`, how far it is told to `progress` (rows checked of all)."""
     facility = checks.writable_facility(session, actor, facility_id)
     columns = resolve_columns(dict.fromkeys(k for r in rows for k in r))
     result = ImportResult(rows=len(rows))
     offset = 1 if filename.lower().endswith((".csv", ".xlsx")) else 0  # the header is row 1
+    step = max(1, len(rows) // PROGRESS_STEPS)
     outer = session.begin_nested()
     for number, values in enumerate(rows, start=1 + offset):
+        done = number - offset - 1
+        if progress is not None and done and done % step == 0:
+            progress(done, len(rows))
         row = _Row(values, columns)
         try:
             with session.begin_nested():
@@ -446,5 +477,68 @@ def import_rows(session: Session, actor: Actor, facility_id: int,
     audit.record(session, actor, "record.import", object_type="organisation",
                  object_id=facility_id,
                  details={"file": filename[:100], "rows": result.rows,
-                          "imported": result.imported, "rejected": len(result.rejected)})
+                          "imported": result.imported, "rejected": len(result.rejected)}
+                 | ({"job": job.id} if job is not None else {}))
     return result
+
+
+# --- off the request path -----------------------------------------------------------------------
+
+
+def queue_import(session: Session, actor: Actor, facility_id: int, content: bytes,
+                 filename: str) -> Job:
+    """Check a file now — the facility, its format, size and columns (InvalidInput: nothing is
+    kept) — and keep it for the job that imports it as the actor once the session commits."""
+    facility = checks.writable_facility(session, actor, facility_id)
+    rows = read_rows(content, filename)
+    job = jobs.submit(session, actor, job_kinds.IMPORT, parts_total=len(rows))
+    session.add(RecordImport(job_id=job.id, facility_id=facility.id, filename=filename[:255],
+                             rows=len(rows), content=content))
+    audit.record(session, actor, "record.import_queue", object_type="organisation",
+                 object_id=facility.id,
+                 details={"job": job.id, "file": filename[:100], "rows": len(rows)})
+    session.flush()
+    return job
+
+
+def apply_import(session: Session, actor: Actor, job: Job,
+                 progress: jobs.Progress | None = None) -> ImportResult:
+    """The job's work: import its file as the actor (every gate asked again now), then keep the
+    report in the file's place. A job run again (a retry after its work was committed, a
+    message delivered twice, two workers at once) finds the report and imports nothing."""
+    if job.user_id != actor.user.id:
+        raise Forbidden(N_("Only the one who sent a file imports it."))
+    upload = session.scalars(
+        select(RecordImport).where(RecordImport.job_id == job.id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    checks.writable_facility(session, actor, upload.facility_id)
+    if upload.report_json is not None:
+        return ImportResult.from_json(upload.report_json)
+    result = import_rows(session, actor, upload.facility_id,
+                         read_rows(upload.content, upload.filename), upload.filename,
+                         job=job, progress=progress)
+    upload.report_json, upload.content = result.to_json(), None
+    session.flush()
+    return result
+
+
+def drop_file(session: Session, job: Job) -> None:
+    """Drop the file of an import whose job failed for good: nothing of it was imported, and a
+    copy of persons' details is not kept for nothing (its uploader sends it again)."""
+    session.execute(update(RecordImport)
+                    .where(RecordImport.job_id == job.id, RecordImport.report_json.is_(None))
+                    .values(content=None).execution_options(synchronize_session=False))
+
+
+def can_see_import(actor: Actor, job: Job) -> bool:
+    """Whether the actor may follow an import job and read its report: its uploader alone."""
+    return (job.kind == job_kinds.IMPORT and job.user_id == actor.user.id
+            and can(actor.user, Permission.WRITE_RECORDS))
+
+
+def import_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, RecordImport]:
+    """An import job and its file, for its uploader (NotFound for anyone else, as for none)."""
+    job = session.get(Job, job_id)
+    if job is None or not can_see_import(actor, job):
+        raise NotFound(N_("No such import."))
+    return job, session.scalars(select(RecordImport).where(RecordImport.job_id == job.id)).one()
