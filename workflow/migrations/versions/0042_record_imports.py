@@ -2,14 +2,14 @@
 it (either node's worker), then its report in place of the file
 
 Revision ID: 0042
-Revises: 0038
+Revises: 0039
 Create Date: 2026-12-01 15:00:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0042'
-down_revision = '0038'
+down_revision = '0039'
 branch_labels = None
 depends_on = None
 
