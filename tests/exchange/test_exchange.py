@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, text
@@ -30,6 +31,7 @@ from workflow.models import (
     CustodyEpisode,
     ExchangeLink,
     ExchangePackage,
+    FeedRun,
     Organisation,
     Person,
     PersonIdentifier,
@@ -415,14 +417,12 @@ def test_no_feed_outside_its_agreement(sides):
 # --- commit order -----------------------------------------------------------------------------
 
 
-def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, backend):
-    """On PostgreSQL ids are handed out at insert and transactions commit in any order: a
-    version holding a lower id, still uncommitted while a package is made, must be in the
-    next package (a watermark of the highest id read at export skipped it for ever)."""
+@contextmanager
+def _one_commits_late(army: Side, backend: str) -> Iterator[tuple[Person, Person]]:
+    """Two of the camp's persons renamed at once: the first in a transaction that takes the
+    lower version id and commits only when the block ends, the second committed at once."""
     if backend != "postgresql":
         pytest.skip("SQLite lets one writer in at a time: ids are taken in commit order")
-    army, centre = sides
-    apply(centre, export(army))
     clerk_id = _army_clerk(army).user.id
     army.session.commit()
     camp = army.session.scalar(select(Organisation.id).where(Organisation.code == "QP-TTG"))
@@ -439,23 +439,72 @@ def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, bac
                             {"full_name": "Lê Văn Nhanh"}, reason="Sửa theo CCCD",
                             expected_version=second.version)
         quick.commit()
+        army.session.expire_all()  # it read the two persons before they were renamed
+        yield first, second
+        slow.commit()
+    late, early = (army.session.scalar(select(RecordVersion.id).where(
+        RecordVersion.record_type == "person", RecordVersion.record_id == p.id,
+        RecordVersion.version == 2)) for p in (first, second))
+    assert late < early, "the late version holds the lower id"
+
+
+def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, backend):
+    """On PostgreSQL ids are handed out at insert and transactions commit in any order: a
+    version holding a lower id, still uncommitted while a package is made, must be in the
+    next package (a watermark of the highest id read at export skipped it for ever)."""
+    army, centre = sides
+    apply(centre, export(army))
+    with _one_commits_late(army, backend) as (first, second):
         ids = dict(army.session.execute(select(RecordVersion.record_id, RecordVersion.id).where(
             RecordVersion.record_type == "person", RecordVersion.version == 2)).all())
         middle = export(army)  # while the slower transaction still holds its lower id
-        slow.commit()
     assert ids.get(first.id) is None  # not committed when read
     names = {r["data"]["full_name"] for r in middle["records"] if r["type"] == "person"}
     assert names == {"Lê Văn Nhanh"}
     late = export(army)
     assert [r["data"]["full_name"] for r in late["records"] if r["type"] == "person"] == [
         "Trần Văn Chậm"]
-    late_id = army.session.scalar(select(RecordVersion.id).where(
-        RecordVersion.record_type == "person", RecordVersion.record_id == first.id,
-        RecordVersion.version == 2))
-    assert late_id < ids[second.id], "the late version holds the lower id"
     for package in (middle, late):
         assert apply(centre, package).conflicts == []
     assert centre.projection() == army.projection()
+
+
+def test_a_version_committed_after_a_feed_run_goes_in_the_next_run(sides, backend):
+    """The same for feeds: the run after one made while a lower id was still uncommitted
+    provides that person."""
+    army, _centre = sides
+    agreement = _agreement(army)
+    now = Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC))
+    feeds.run_feed(army.session, now, agreement.id, army.key)
+    army.session.commit()
+    with _one_commits_late(army, backend) as (first, second):
+        middle = feeds.run_feed(army.session, now, agreement.id, army.key)
+        army.session.commit()
+    late = feeds.run_feed(army.session, now, agreement.id, army.key)
+    army.session.commit()
+    assert [p["full_name"] for p in middle["persons"]] == ["Lê Văn Nhanh"]
+    assert [(p["ref"], p["full_name"]) for p in late["persons"]] == [(first.id,
+                                                                     "Trần Văn Chậm")]
+
+
+def test_a_feed_run_made_before_the_change_log_is_followed_from_its_version_mark(sides):
+    """A run made before the log kept the highest version id it read: the next run provides
+    the persons of every version above it, no more."""
+    army, _centre = sides
+    agreement = _agreement(army)
+    cut = army.session.scalar(select(func.max(RecordVersion.id))) // 2
+    army.session.add(FeedRun(agreement_id=agreement.id, at=T0, since_mark=0, until_mark=cut,
+                             marks="version", persons=1, sha256="0" * 64))
+    army.session.commit()
+    run = feeds.run_feed(army.session, Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                                             T0), agreement.id, army.key)
+    army.session.commit()
+    later = set(army.session.scalars(select(RecordVersion.person_id).where(
+        RecordVersion.id > cut, RecordVersion.person_id.is_not(None))))
+    assert later and {p["ref"] for p in run["persons"]} == later
+    assert army.session.scalars(select(FeedRun.marks).order_by(FeedRun.id)).all() == [
+        "version", "log"]
 
 
 def test_packages_sent_before_the_change_log_are_not_sent_again(database_url, tmp_path):
