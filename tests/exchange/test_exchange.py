@@ -24,6 +24,7 @@ from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.exchange import feeds, incoming, matches, outgoing, trust, wire
+from workflow.figures import disclosure, statistics
 from workflow.models import (
     AuditEntry,
     Case,
@@ -42,9 +43,10 @@ from workflow.models import (
 from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
 from workflow.organisations.tree import build_tree
-from workflow.records import corrections
+from workflow.records import corrections, persons, search
 from workflow.records import episodes as records_episodes
 from workflow.records.enums import EventKind, IdentifierKind
+from workflow.records.reading import ReadPurpose
 from workflow.schema import upgrade
 from workflow.security.accounts import create_user
 
@@ -702,6 +704,14 @@ def linked(side: Side, source_id: int, kind: str = "person") -> int:
         ExchangeLink.record_type == kind, ExchangeLink.source_id == source_id))
 
 
+def _records_officer(centre: Side) -> Actor:
+    """A records officer of the centre, which keeps the whole database."""
+    return Actor(create_user(
+        centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
+        organisation_id=centre.session.scalar(select(Organisation.id).where(
+            Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài"))
+
+
 def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows(sides):
     army, centre = sides
     there = _camp_person(army)
@@ -709,10 +719,7 @@ def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows
     apply(centre, export(army))
     received = centre.session.get(Person, linked(centre, there.id))
     match = centre.session.scalars(select(PersonMatch)).one()
-    officer = Actor(create_user(
-        centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
-        organisation_id=centre.session.scalar(select(Organisation.id).where(
-            Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài"))
+    officer = _records_officer(centre)
     with pytest.raises(Forbidden):
         matches.decide_match(centre.session, Actor(centre.receiver), match.id, same=True,
                              reason="Đối chiếu ảnh")
@@ -740,3 +747,46 @@ def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows
     assert centre.session.scalars(select(AuditEntry.action).where(
         AuditEntry.person_id == here.id, AuditEntry.action == "exchange.match")).all() == [
         "exchange.match"]
+
+
+def test_a_record_joined_to_another_is_neither_found_nor_counted_apart_and_points_to_it(sides):
+    army, centre = sides
+    there = _camp_person(army)
+    here = _held_at_centre(centre, there, there.full_name, "999999999999")
+    apply(centre, export(army))
+    received = centre.session.get(Person, linked(centre, there.id))
+    officer = _records_officer(centre)
+    day = received.episodes[0].start_date
+    scope = management_scope(centre.session, officer.user.organisation, day)
+
+    def found() -> set[int]:
+        hits = search.search_persons(centre.session, officer, there.full_name, there.birth_date)
+        return {hit.person_id for hit in hits.hits}
+
+    def held() -> int:
+        return statistics.population(centre.session, scope, day,
+                                     disclosure.exact_control()).total
+
+    assert found() == {here.id, received.id}
+    counted = held()
+    held_by_them = {e.id for e in received.episodes}
+    match = centre.session.scalars(select(PersonMatch)).one()
+    matches.decide_match(centre.session, officer, match.id, same=True,
+                         reason="Đối chiếu ảnh và vân tay: cùng một người")
+    centre.session.commit()
+    centre.session.expire_all()
+    assert found() == {here.id}
+    assert held() == counted
+    assert {e.id for e in here.episodes} == held_by_them and received.episodes == []
+    assert _citizen_id(there) in {i.value for i in here.identifiers}
+    assert received.merged_into_id == here.id and received.full_name == there.full_name
+    page = persons.view_person(centre.session, officer, received.id, ReadPurpose("keeping"))
+    assert (page.person.merged_into_id, page.can_write) == (here.id, False)
+    assert page.creations  # its history stays with it
+    # Never joined twice, nor to a record itself joined elsewhere.
+    again = PersonMatch(source=ARMY, source_id=there.id, person_id=here.id,
+                        candidate_id=received.id, found_at=T0)
+    centre.session.add(again)
+    centre.session.commit()
+    with pytest.raises(Conflict, match="joined to another"):
+        matches.decide_match(centre.session, officer, again.id, same=True, reason="Nhầm lẫn")
