@@ -51,11 +51,10 @@ def downgrade() -> None:
     # append-only triggers (a rebuild loses them).
     op.execute("PRAGMA defer_foreign_keys = ON")
     with op.batch_alter_table('person') as batch:
-        batch.drop_constraint('ck_person_not_merged_into_itself', type_='check')
-        batch.drop_constraint('fk_person_merged_into_id_person', type_='foreignkey')
+        batch.drop_constraint(op.f('ck_person_not_merged_into_itself'), type_='check')
         batch.drop_column('merged_into_id')
     append_only.unprotect(op, ("feed_run",))
     with op.batch_alter_table('feed_run') as batch:
-        batch.drop_constraint('ck_feed_run_marks_kind', type_='check')
+        batch.drop_constraint(op.f('ck_feed_run_marks_kind'), type_='check')
         batch.drop_column('marks')
     append_only.protect(op, ("feed_run",))
