@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, text
@@ -23,6 +24,7 @@ from workflow.db import make_engine, make_session_factory
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.exchange import feeds, incoming, matches, outgoing, trust, wire
+from workflow.figures import disclosure, statistics
 from workflow.models import (
     AuditEntry,
     Case,
@@ -30,6 +32,7 @@ from workflow.models import (
     CustodyEpisode,
     ExchangeLink,
     ExchangePackage,
+    FeedRun,
     Organisation,
     Person,
     PersonIdentifier,
@@ -40,9 +43,10 @@ from workflow.models import (
 from workflow.names import given_name_key, search_key
 from workflow.organisations.scope import management_scope
 from workflow.organisations.tree import build_tree
-from workflow.records import corrections
+from workflow.records import corrections, persons, search
 from workflow.records import episodes as records_episodes
 from workflow.records.enums import EventKind, IdentifierKind
+from workflow.records.reading import ReadPurpose
 from workflow.schema import upgrade
 from workflow.security.accounts import create_user
 
@@ -415,14 +419,12 @@ def test_no_feed_outside_its_agreement(sides):
 # --- commit order -----------------------------------------------------------------------------
 
 
-def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, backend):
-    """On PostgreSQL ids are handed out at insert and transactions commit in any order: a
-    version holding a lower id, still uncommitted while a package is made, must be in the
-    next package (a watermark of the highest id read at export skipped it for ever)."""
+@contextmanager
+def _one_commits_late(army: Side, backend: str) -> Iterator[tuple[Person, Person]]:
+    """Two of the camp's persons renamed at once: the first in a transaction that takes the
+    lower version id and commits only when the block ends, the second committed at once."""
     if backend != "postgresql":
         pytest.skip("SQLite lets one writer in at a time: ids are taken in commit order")
-    army, centre = sides
-    apply(centre, export(army))
     clerk_id = _army_clerk(army).user.id
     army.session.commit()
     camp = army.session.scalar(select(Organisation.id).where(Organisation.code == "QP-TTG"))
@@ -439,23 +441,72 @@ def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, bac
                             {"full_name": "Lê Văn Nhanh"}, reason="Sửa theo CCCD",
                             expected_version=second.version)
         quick.commit()
+        army.session.expire_all()  # it read the two persons before they were renamed
+        yield first, second
+        slow.commit()
+    late, early = (army.session.scalar(select(RecordVersion.id).where(
+        RecordVersion.record_type == "person", RecordVersion.record_id == p.id,
+        RecordVersion.version == 2)) for p in (first, second))
+    assert late < early, "the late version holds the lower id"
+
+
+def test_a_version_committed_after_an_export_goes_in_the_next_package(sides, backend):
+    """On PostgreSQL ids are handed out at insert and transactions commit in any order: a
+    version holding a lower id, still uncommitted while a package is made, must be in the
+    next package (a watermark of the highest id read at export skipped it for ever)."""
+    army, centre = sides
+    apply(centre, export(army))
+    with _one_commits_late(army, backend) as (first, second):
         ids = dict(army.session.execute(select(RecordVersion.record_id, RecordVersion.id).where(
             RecordVersion.record_type == "person", RecordVersion.version == 2)).all())
         middle = export(army)  # while the slower transaction still holds its lower id
-        slow.commit()
     assert ids.get(first.id) is None  # not committed when read
     names = {r["data"]["full_name"] for r in middle["records"] if r["type"] == "person"}
     assert names == {"Lê Văn Nhanh"}
     late = export(army)
     assert [r["data"]["full_name"] for r in late["records"] if r["type"] == "person"] == [
         "Trần Văn Chậm"]
-    late_id = army.session.scalar(select(RecordVersion.id).where(
-        RecordVersion.record_type == "person", RecordVersion.record_id == first.id,
-        RecordVersion.version == 2))
-    assert late_id < ids[second.id], "the late version holds the lower id"
     for package in (middle, late):
         assert apply(centre, package).conflicts == []
     assert centre.projection() == army.projection()
+
+
+def test_a_version_committed_after_a_feed_run_goes_in_the_next_run(sides, backend):
+    """The same for feeds: the run after one made while a lower id was still uncommitted
+    provides that person."""
+    army, _centre = sides
+    agreement = _agreement(army)
+    now = Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC))
+    feeds.run_feed(army.session, now, agreement.id, army.key)
+    army.session.commit()
+    with _one_commits_late(army, backend) as (first, second):
+        middle = feeds.run_feed(army.session, now, agreement.id, army.key)
+        army.session.commit()
+    late = feeds.run_feed(army.session, now, agreement.id, army.key)
+    army.session.commit()
+    assert [p["full_name"] for p in middle["persons"]] == ["Lê Văn Nhanh"]
+    assert [(p["ref"], p["full_name"]) for p in late["persons"]] == [(first.id,
+                                                                     "Trần Văn Chậm")]
+
+
+def test_a_feed_run_made_before_the_change_log_is_followed_from_its_version_mark(sides):
+    """A run made before the log kept the highest version id it read: the next run provides
+    the persons of every version above it, no more."""
+    army, _centre = sides
+    agreement = _agreement(army)
+    cut = army.session.scalar(select(func.max(RecordVersion.id))) // 2
+    army.session.add(FeedRun(agreement_id=agreement.id, at=T0, since_mark=0, until_mark=cut,
+                             marks="version", persons=1, sha256="0" * 64))
+    army.session.commit()
+    run = feeds.run_feed(army.session, Actor(army.account("TTCSDL", "exchange.central"), "cli",
+                                             T0), agreement.id, army.key)
+    army.session.commit()
+    later = set(army.session.scalars(select(RecordVersion.person_id).where(
+        RecordVersion.id > cut, RecordVersion.person_id.is_not(None))))
+    assert later and {p["ref"] for p in run["persons"]} == later
+    assert army.session.scalars(select(FeedRun.marks).order_by(FeedRun.id)).all() == [
+        "version", "log"]
 
 
 def test_packages_sent_before_the_change_log_are_not_sent_again(database_url, tmp_path):
@@ -653,6 +704,14 @@ def linked(side: Side, source_id: int, kind: str = "person") -> int:
         ExchangeLink.record_type == kind, ExchangeLink.source_id == source_id))
 
 
+def _records_officer(centre: Side) -> Actor:
+    """A records officer of the centre, which keeps the whole database."""
+    return Actor(create_user(
+        centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
+        organisation_id=centre.session.scalar(select(Organisation.id).where(
+            Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài"))
+
+
 def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows(sides):
     army, centre = sides
     there = _camp_person(army)
@@ -660,10 +719,7 @@ def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows
     apply(centre, export(army))
     received = centre.session.get(Person, linked(centre, there.id))
     match = centre.session.scalars(select(PersonMatch)).one()
-    officer = Actor(create_user(
-        centre.session, SYSTEM, username="clerk.centre", full_name="Cán bộ TT",
-        organisation_id=centre.session.scalar(select(Organisation.id).where(
-            Organisation.code == "TTCSDL")), roles={Role.CLERK}, password="một câu đủ dài"))
+    officer = _records_officer(centre)
     with pytest.raises(Forbidden):
         matches.decide_match(centre.session, Actor(centre.receiver), match.id, same=True,
                              reason="Đối chiếu ảnh")
@@ -691,3 +747,46 @@ def test_a_records_officer_of_the_centre_joins_a_near_match_and_the_link_follows
     assert centre.session.scalars(select(AuditEntry.action).where(
         AuditEntry.person_id == here.id, AuditEntry.action == "exchange.match")).all() == [
         "exchange.match"]
+
+
+def test_a_record_joined_to_another_is_neither_found_nor_counted_apart_and_points_to_it(sides):
+    army, centre = sides
+    there = _camp_person(army)
+    here = _held_at_centre(centre, there, there.full_name, "999999999999")
+    apply(centre, export(army))
+    received = centre.session.get(Person, linked(centre, there.id))
+    officer = _records_officer(centre)
+    day = received.episodes[0].start_date
+    scope = management_scope(centre.session, officer.user.organisation, day)
+
+    def found() -> set[int]:
+        hits = search.search_persons(centre.session, officer, there.full_name, there.birth_date)
+        return {hit.person_id for hit in hits.hits}
+
+    def held() -> int:
+        return statistics.population(centre.session, scope, day,
+                                     disclosure.exact_control()).total
+
+    assert found() == {here.id, received.id}
+    counted = held()
+    held_by_them = {e.id for e in received.episodes}
+    match = centre.session.scalars(select(PersonMatch)).one()
+    matches.decide_match(centre.session, officer, match.id, same=True,
+                         reason="Đối chiếu ảnh và vân tay: cùng một người")
+    centre.session.commit()
+    centre.session.expire_all()
+    assert found() == {here.id}
+    assert held() == counted
+    assert {e.id for e in here.episodes} == held_by_them and received.episodes == []
+    assert _citizen_id(there) in {i.value for i in here.identifiers}
+    assert received.merged_into_id == here.id and received.full_name == there.full_name
+    page = persons.view_person(centre.session, officer, received.id, ReadPurpose("keeping"))
+    assert (page.person.merged_into_id, page.can_write) == (here.id, False)
+    assert page.creations  # its history stays with it
+    # Never joined twice, nor to a record itself joined elsewhere.
+    again = PersonMatch(source=ARMY, source_id=there.id, person_id=here.id,
+                        candidate_id=received.id, found_at=T0)
+    centre.session.add(again)
+    centre.session.commit()
+    with pytest.raises(Conflict, match="joined to another"):
+        matches.decide_match(centre.session, officer, again.id, same=True, reason="Nhầm lẫn")

@@ -5,6 +5,7 @@ tampered one is a 422 with nothing applied; other accounts get 403; feeds need a
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import pytest
@@ -19,6 +20,7 @@ from tests.helpers import system_token
 from web import create_app
 from workflow.context import SYSTEM
 from workflow.enums import Role
+from workflow.exchange.wire import canonical
 from workflow.models import (
     AuditEntry,
     CustodyEpisode,
@@ -302,6 +304,67 @@ def test_receipts_and_packages_made_again_over_the_api(app, centre, runner, tmp_
     assert [(p["sequence"], p["acknowledged"]) for p in sent.get_json()] == [(1, True)]
     assert app.test_client().get(f"/api/v1/exchange/packages/sent?source={ARMY}",
                                  headers=system_token(app)).status_code == 403
+
+
+def _renamed(package: dict, _export, _keys) -> dict:
+    """Changed on the way: its signature no longer verifies."""
+    changed = copy.deepcopy(package)
+    next(r for r in changed["records"] if r["type"] == "person")["data"]["full_name"] += "X"
+    return changed
+
+
+def _next_before_this(_package: dict, export, _keys) -> dict:
+    """Package 2, sent before package 1 arrived."""
+    return export()
+
+
+def _outside_its_facilities(package: dict, _export, keys) -> dict:
+    """Genuinely signed, but holding an episode at a facility the Army does not manage."""
+    changed = copy.deepcopy(package)
+    next(r for r in changed["records"] if r["type"] == "episode")["data"]["facility"] = (
+        "TTG-HANOI")
+    return _signed_by_army(keys, changed)
+
+
+@pytest.mark.parametrize("sent, status, reason", [
+    (_renamed, 422, "does not verify"),
+    (_next_before_this, 409, "comes next"),
+    (_outside_its_facilities, 403, "outside the scope"),
+], ids=["tampered", "out-of-order", "outside-scope"])
+def test_a_refused_package_is_answered_with_the_receivers_signed_refusal(
+        app, centre, runner, tmp_path, sent, status, reason):
+    _trust_each_other(app, runner, centre, tmp_path)
+    army, headers = app.test_client(), _token(app, "exchange.army")
+
+    def export() -> dict:
+        return army.post("/api/v1/exchange/packages/export", json={"source": ARMY},
+                         headers=headers).get_json()
+
+    arrived = sent(export(), export, tmp_path)
+    refused = centre.test_client().post("/api/v1/exchange/packages", json=arrived,
+                                        headers=_token(centre, "exchange.centre"))
+    assert refused.status_code == status, refused.get_json()
+    receipt = refused.get_json()["receipt"]
+    assert (receipt["outcome"], receipt["receiver"], receipt["sequence"]) == (
+        "refused", "TTCSDL", arrived["sequence"])
+    assert reason in receipt["reason"] and receipt["conflicts"] == []
+    assert receipt["sha256"] == hashlib.sha256(canonical(
+        {k: v for k, v in arrived.items() if k != "signature"})).hexdigest()
+    # The Army keeps it only once its signature verifies with the centre's trusted key.
+    kept = army.post("/api/v1/exchange/receipts", json=receipt, headers=headers)
+    assert kept.status_code == 200, kept.get_json()
+    assert (kept.get_json()["outcome"], kept.get_json()["same_content"]) == (
+        "refused", sent is _next_before_this)
+    assert army.post("/api/v1/exchange/receipts", json=receipt | {"reason": "-"},
+                     headers=headers).status_code == 422
+
+
+def test_no_receipt_is_signed_for_an_account_that_receives_no_packages(app, centre, runner,
+                                                                        tmp_path):
+    package = _army_package(app, runner, centre, tmp_path)
+    refused = centre.test_client().post("/api/v1/exchange/packages", json=package,
+                                        headers=system_token(centre))
+    assert refused.status_code == 403 and "receipt" not in refused.get_json()
 
 
 def test_receipts_on_the_command_line(app, centre, runner, tmp_path):

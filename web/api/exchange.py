@@ -20,7 +20,10 @@ from web.api.schemas import (
 )
 from web.api.views import _actor, bp
 from web.keys import EXCHANGE, signing_key
+from workflow.context import Actor
+from workflow.errors import DomainError
 from workflow.exchange import conflicts, feeds, incoming, outgoing
+from workflow.exchange.policy import can_receive
 
 
 @bp.route("/exchange/packages/export", methods=["POST"])
@@ -42,9 +45,19 @@ def import_package(_data):
     """Verify a package's signature and apply it; the same package twice changes nothing."""
     # The signature covers the document exactly as sent, so the raw JSON is what is verified.
     package, actor = request.get_json(), _actor()
-    report = incoming.import_package(db.session(), actor, package)
-    return report.as_dict() | {"receipt": incoming.receipt(
-        actor.user.organisation.code, package, signing_key(EXCHANGE), actor.now, report=report)}
+    try:
+        report = incoming.import_package(db.session(), actor, package)
+    except DomainError as refusal:
+        # The sender learns what arrived and why it was refused, signed as an applied one is.
+        if can_receive(actor.user):
+            refusal.answer = {"receipt": _receipt(actor, package, refusal=refusal)}
+        raise
+    return report.as_dict() | {"receipt": _receipt(actor, package, report=report)}
+
+
+def _receipt(actor: Actor, package: object, **outcome) -> dict:
+    return incoming.receipt(actor.user.organisation.code, package, signing_key(EXCHANGE),
+                            actor.now, **outcome)
 
 
 @bp.route("/exchange/packages/sent", methods=["GET"])

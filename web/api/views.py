@@ -128,9 +128,12 @@ def _refused(status: int, reason: str) -> None:
 
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
-    """Domain errors answer with their status and message; the refusal is audited."""
+    """Domain errors answer with their status and message, and whatever the view added for
+    the caller in `error.answer` (a refused package's signed receipt); the refusal is
+    audited."""
     _refused(error.status, error.message)
-    return {"status": error.status, "error": domain_message(error)}, error.status
+    return {"status": error.status, "error": domain_message(error),
+            **getattr(error, "answer", {})}, error.status
 
 
 @bp.errorhandler(HTTPException)

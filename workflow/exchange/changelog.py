@@ -39,3 +39,13 @@ def start_of(session: Session, marks: dict[str, int]) -> int:
     return session.scalar(select(func.max(ChangeLogEntry.position)).where(or_(
         ChangeLogEntry.version_id <= marks.get("version", 0),
         ChangeLogEntry.stage_id <= marks.get("stage", 0)))) or 0
+
+
+def before_version(session: Session, version_id: int) -> int:
+    """The position just before the first placed version whose id is above `version_id` (the
+    mark of a run that read the highest version id): nothing above it is left out."""
+    first = session.scalar(select(func.min(ChangeLogEntry.position)).where(
+        ChangeLogEntry.version_id > version_id, ChangeLogEntry.position.is_not(None)))
+    if first is None:
+        return session.scalar(select(func.max(ChangeLogEntry.position))) or 0
+    return first - 1

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.errors import Forbidden, InvalidInput, NotFound
+from workflow.exchange import changelog
 from workflow.exchange.policy import can_configure, can_run_feed
 from workflow.exchange.wire import canonical, sign
 from workflow.i18n import N_
 from workflow.models import (
+    ChangeLogEntry,
     ExchangeAgreement,
     FeedRun,
     Person,
@@ -80,11 +82,13 @@ def run_feed(session: Session, actor: Actor, agreement_id: int, key: Ed25519Priv
                            "runs a feed."))
     last = session.scalar(select(FeedRun).where(FeedRun.agreement_id == agreement.id)
                           .order_by(FeedRun.id.desc()).limit(1))
-    since = last.until_mark if last else 0
-    until = session.scalar(select(func.max(RecordVersion.id))) or 0
-    person_ids = sorted(session.scalars(select(RecordVersion.person_id).where(
-        RecordVersion.id > since, RecordVersion.id <= until,
-        RecordVersion.person_id.is_not(None)).distinct()))
+    until = changelog.place(session)
+    since = _end_of(session, last)
+    person_ids = sorted(session.scalars(select(RecordVersion.person_id).join(
+        ChangeLogEntry, ChangeLogEntry.version_id == RecordVersion.id).join(
+        Person, Person.id == RecordVersion.person_id).where(
+        ChangeLogEntry.position > since, ChangeLogEntry.position <= until,
+        Person.merged_into_id.is_(None)).distinct()))
     rows = [_feed_row(session, pid, agreement.fields) for pid in person_ids]
     body = {"format": FEED_FORMAT, "agreement": agreement.id, "partner": agreement.partner,
             "approval_ref": agreement.approval_ref, "fields": agreement.fields,
@@ -93,11 +97,22 @@ def run_feed(session: Session, actor: Actor, agreement_id: int, key: Ed25519Priv
             "created_at": actor.now.isoformat(), "persons": rows}
     session.add(FeedRun(agreement_id=agreement.id, at=actor.now,
                         actor_id=actor.user.id if actor.user else None, since_mark=since,
-                        until_mark=until, persons=len(rows),
+                        until_mark=until, marks="log", persons=len(rows),
                         sha256=hashlib.sha256(canonical(body)).hexdigest()))
     audit.record(session, actor, "exchange.feed", object_type="agreement",
                  object_id=agreement.id, details={"persons": len(rows), "run": body["run"]})
     return sign(body, key)
+
+
+def _end_of(session: Session, run: FeedRun | None) -> int:
+    """The log position the run ended at; for a run made before the log, whose mark is the
+    highest version id it read, the position before the first version above that id (a version
+    at or below it placed later, which that run may have missed, is given again)."""
+    if run is None:
+        return 0
+    if run.marks == "log":
+        return run.until_mark
+    return changelog.before_version(session, run.until_mark)
 
 
 def _feed_row(session: Session, person_id: int, fields: list[str]) -> dict:

@@ -276,7 +276,7 @@ def _flag_near_matches(session: Session, actor: Actor, source: str, source_id: i
     perhaps the same person, for someone to confirm."""
     candidates = session.scalars(select(Person.id).where(
         Person.name_key == person.name_key, Person.birth_date == person.birth_date,
-        Person.id != person.id).order_by(Person.id)).all()
+        Person.id != person.id, Person.merged_into_id.is_(None)).order_by(Person.id)).all()
     for candidate in candidates:
         session.add(PersonMatch(source=source, source_id=source_id, person_id=person.id,
                                 candidate_id=candidate, found_at=actor.now))

@@ -61,9 +61,12 @@ def _gate(session: Session, actor: Actor) -> None:
 
 def _merge(session: Session, actor: Actor, match: PersonMatch, reason: str) -> None:
     """Move what the received record holds to the one already here; the received record stays,
-    empty, with its history."""
+    empty, with its history, marked as joined to the one kept."""
     received = lock_row(session, Person, match.person_id)
     kept = lock_row(session, Person, match.candidate_id)
+    if received.merged_into_id is not None or kept.merged_into_id is not None:
+        raise Conflict(N_("One of the two records was joined to another since: decide the "
+                          "possible matches of the record kept."))
     for model in (PersonIdentifier, CustodyEpisode, RecordDocument):
         for record in session.scalars(select(model).where(model.person_id == received.id)):
             record.person_id = kept.id
@@ -72,6 +75,7 @@ def _merge(session: Session, actor: Actor, match: PersonMatch, reason: str) -> N
             write_version(session, actor, record, person_id=kept.id, reason=reason)
             _relink(session, record.record_type, record.id, record.id, record.version)
     _relink(session, "person", received.id, kept.id, kept.version)
+    received.merged_into_id = kept.id
     session.flush()
 
 

@@ -27,10 +27,16 @@ def can_export(session: Session, user: User | None, source: Organisation, day: d
     return can(user, Permission.EXCHANGE_DATA) and user.organisation_id == source.id
 
 
+def can_receive(user: User | None) -> bool:
+    """Whether the account receives packages at all, and so signs its receipts for them (a
+    refused one too): an exchange account."""
+    return can(user, Permission.EXCHANGE_DATA)
+
+
 def can_import(session: Session, user: User | None, sender: Organisation, day: dt.date) -> bool:
     """Whether the account may apply the sender's packages: the sender manages facilities, and
     they all lie in the scope of the account's own body (the central centre: every sender)."""
-    return can(user, Permission.EXCHANGE_DATA) and _receives(session, user, sender, day)
+    return can_receive(user) and _receives(session, user, sender, day)
 
 
 def _receives(session: Session, user: User, sender: Organisation, day: dt.date) -> bool:

@@ -34,7 +34,8 @@ RECORD_REFS = {"person_id": "person", "episode_id": "episode", "case_id": "case"
 # Organisations travel by code: ids differ between databases, codes do not.
 ORG_REFS = {"facility_id": "facility", "other_facility_id": "other_facility",
             "handling_org_id": "handling_org"}
-NOT_COPIED = {"id", "version", "created_at", "created_by_id", "name_key", "given_key"}
+NOT_COPIED = {"id", "version", "created_at", "created_by_id", "name_key", "given_key",
+              "merged_into_id"}
 
 
 def canonical(body: Mapping) -> bytes:

@@ -274,9 +274,12 @@ class ExchangeAgreement(Base):
 
 
 class FeedRun(Base):
-    """One run of a feed under an agreement: how many persons, the file's hash (append-only)."""
+    """One run of a feed under an agreement: how many persons, the file's hash (append-only).
+    Its marks are change log positions; runs made before the log have the highest version id
+    read instead (`marks` says which)."""
 
     __tablename__ = "feed_run"
+    __table_args__ = (CheckConstraint("marks IN ('version', 'log')", name="marks_kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("exchange_agreement.id"), index=True)
@@ -284,5 +287,6 @@ class FeedRun(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     since_mark: Mapped[int] = mapped_column(Integer)
     until_mark: Mapped[int] = mapped_column(Integer)
+    marks: Mapped[str] = mapped_column(String(8), default="log", server_default="version")
     persons: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))

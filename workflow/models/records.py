@@ -58,6 +58,7 @@ class Person(Versioned, Base):
     __table_args__ = (
         Index("ix_person_name_key", "name_key", "id"),
         Index("ix_person_given_key", "given_key", "name_key"),
+        CheckConstraint("merged_into_id <> id", name="not_merged_into_itself"),
     )
     record_type = "person"
     corrigible = ("full_name", "birth_date", "sex", "nationality", "place_of_origin")
@@ -70,6 +71,9 @@ class Person(Versioned, Base):
     sex: Mapped[Sex] = mapped_column(enum_type(Sex))
     nationality: Mapped[str] = mapped_column(String(64), default="Việt Nam")
     place_of_origin: Mapped[str | None] = mapped_column(String(255))
+    # A person received and then found to be one already here (`exchange.matches`): the record
+    # stays, empty, with its history, and is never listed or counted apart from the one kept.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
     identifiers: Mapped[list[PersonIdentifier]] = relationship(
         back_populates="person", order_by="PersonIdentifier.valid_from"

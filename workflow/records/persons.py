@@ -220,7 +220,8 @@ def view_person(session: Session, actor: Actor, person_id: int,
             raise PurposeRequired(N_("State the purpose of reading this record."))
         scope = user_scope(session, actor)
         episodes = [e for e in person.episodes if scope.covers(e.facility_id)]
-        writable = can(user, Permission.WRITE_RECORDS)
+        # A record joined to another is kept as it was: it is written to there.
+        writable = can(user, Permission.WRITE_RECORDS) and person.merged_into_id is None
     episode_ids = {e.id for e in episodes}
     docs = [d for d in person.documents if d.episode_id is None or d.episode_id in episode_ids]
     shown = [d for d in docs if can_see_secret(user, d.secrecy)]

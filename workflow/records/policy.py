@@ -94,6 +94,10 @@ def can_read_person(session: Session, user: User | None, person: Person | None,
     if not can(user, Permission.READ_RECORDS):
         return False
     scope = management_scope(session, user.organisation, day)
+    if person.merged_into_id is not None:
+        # Joined to another record (`exchange.matches`): whoever may open that one is shown
+        # where it went.
+        person = session.get(Person, person.merged_into_id)
     return any(scope.covers(e.facility_id) for e in person.episodes)
 
 

@@ -130,7 +130,11 @@ def search_persons(
     inspectors' trail matches a person's searches by)."""
     require(actor.user, Permission.SEARCH_RECORDS)
     scope = user_scope(session, actor)
-    match = match_persons(session, query, scope_clause(scope), birth_date)
+    # A record joined to another (`exchange.matches`) is found as the one it was joined to.
+    reach: ColumnElement[bool] = Person.merged_into_id.is_(None)
+    if (within := scope_clause(scope)) is not None:
+        reach = and_(reach, within)
+    match = match_persons(session, query, reach, birth_date)
     hits = describe(session, match.ids[:LIMIT], scope)
     audit.record(session, actor, "record.search",
                  details={"by": match.by, "query": query.strip(), "key": match.key,

@@ -37,7 +37,9 @@ FIELD_LABELS = {
 OUTCOME_LABELS = {"success": N_("success"), "failure": N_("failure"), "denied": N_("denied")}
 
 # Derived or bookkeeping columns are not part of what a version says about the record.
-_NOT_CONTENT = {"version", "created_at", "created_by_id", "name_key", "given_key"}
+# merged_into_id: where the record was joined to, not what it says (`exchange.matches`).
+_NOT_CONTENT = {"version", "created_at", "created_by_id", "name_key", "given_key",
+                "merged_into_id"}
 
 
 def plain(value: object) -> object:

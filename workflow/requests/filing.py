@@ -195,7 +195,8 @@ def _find_subject(session: Session, data: RequestInput, among: set[int] | None) 
         person = person_with_number(session, number)
     elif data.subject_name and data.subject_birth_date:
         stmt = select(Person).where(Person.name_key == search_key(data.subject_name),
-                                    Person.birth_date == data.subject_birth_date)
+                                    Person.birth_date == data.subject_birth_date,
+                                    Person.merged_into_id.is_(None))
         if among is not None:
             stmt = stmt.where(Person.id.in_(sorted(among)))
         matches = session.execute(stmt.limit(2)).scalars().all()
