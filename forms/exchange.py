@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, HiddenField, RadioField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import Form, choices
@@ -37,3 +37,5 @@ class ConflictDecisionForm(Form):
     confirm = BooleanField(_l("I have compared the two records"), description=_l(
         "A decision writes a new version of the record and cannot be undone."),
         validators=[DataRequired(message=_l("Tick to confirm."))])
+    # The version of the record here that the page showed (a decision on another is refused).
+    version = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])

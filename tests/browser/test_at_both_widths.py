@@ -5,6 +5,7 @@ looked at a person by the number on their card, a decision that survives re-auth
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -16,6 +17,7 @@ from tests.browser.test_request_flow import sign_out
 from tests.browser.test_sign_in_and_search import sign_in
 from tests.conftest import password_of
 from tests.helpers import SQLITE_ONLY, code_for, person_at
+from workflow.models import ExchangeConflict
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 WIDTHS = pytest.mark.parametrize("width", [390, 1366])
@@ -85,3 +87,17 @@ def test_a_refusal_typed_before_re_authentication_is_not_lost(page, objects, wid
     _fits(page, width)
     page.get_by_role("button", name=re.compile("Xác nhận: từ chối")).click()
     expect(page.locator(".panel-refusal")).to_contain_text("Đã từ chối yêu cầu")
+
+
+def test_a_senders_overlong_name_does_not_widen_the_conflict_pages(page, objects, db):
+    conflict = db.get(ExchangeConflict, objects["conflict"])
+    data = conflict.data
+    data["data"]["full_name"] = "Nguyễn" + "X" * 150  # a sender's value, one unbroken word
+    conflict.data_json = json.dumps(data)
+    db.commit()
+    page.set_viewport_size({"width": 390, "height": 900})
+    sign_in(page, "clerk.hanoi")
+    for url in (f"/exchange/conflicts/{conflict.id}", "/exchange/conflicts/"):
+        page.goto(url)
+        expect(page.get_by_text("Nguyễn" + "X" * 150).first).to_be_visible()
+        _fits(page, 390)

@@ -7,9 +7,11 @@ replaces the open entry instead of adding one."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
 
 from tests.exchange.test_exchange import (
     ARMY,
@@ -24,11 +26,14 @@ from tests.exchange.test_exchange import (
 )
 from workflow.audit.checkpoints import public_pem
 from workflow.context import SYSTEM, Actor
+from workflow.db import make_session_factory
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.exchange import conflicts, outgoing, trust, wire
 from workflow.models import (
     AuditEntry,
+    CustodyEpisode,
+    ExchangeAsk,
     ExchangeConflict,
     Organisation,
     Person,
@@ -157,8 +162,10 @@ def test_only_a_records_officer_whose_scope_holds_the_sender_sees_or_decides(sid
     _both_changed(army, centre, officer)
     conflict = conflicts.list_conflicts(centre.session, officer)[0]
     hanoi = _officer(centre, "CA-HANOI", "clerk.hanoi")
+    with pytest.raises(Forbidden):  # the exchange account moves packages, it decides nothing
+        conflicts.list_conflicts(centre.session, Actor(centre.receiver))
+    assert conflicts.list_conflicts(centre.session, hanoi) == []
     for outsider in (Actor(centre.receiver), hanoi):
-        assert conflicts.list_conflicts(centre.session, outsider) == []
         assert conflicts.open_count(centre.session, outsider.user, outsider.today) == 0
         with pytest.raises(NotFound):
             conflicts.decide(centre.session, outsider, conflict.id, keep="ours",
@@ -251,3 +258,160 @@ def test_take_theirs_applies_a_skipped_record_once_what_it_needs_arrived(sides):
     settled = {c.record_type: c.status for c in centre.session.scalars(
         select(ExchangeConflict).where(ExchangeConflict.needs_type == "person"))}
     assert settled["episode"] == "applied"
+
+
+ONE_WRITER = "SQLite has one writer: a second session cannot write beside the first"
+
+
+def test_of_two_officers_deciding_the_same_conflict_only_the_first_decision_stands(
+        sides, backend):
+    if backend == "sqlite":
+        pytest.skip(ONE_WRITER)
+    army, centre = sides
+    officer = _officer(centre)
+    here, _there = _both_changed(army, centre, officer)
+    conflict_id = conflicts.list_conflicts(centre.session, officer)[0].id
+    version = here.version
+    # Both requests found the conflict open (as the page holds it); the other officer's
+    # decision commits first.
+    shown = conflicts.get_conflict(centre.session, officer, conflict_id)
+    with make_session_factory(centre.engine)() as other:
+        conflicts.decide(other, Actor(other.get(type(officer.user), officer.user.id)),
+                         conflict_id, keep="ours", reason="Giữ bản tại trung tâm")
+        other.commit()
+    with pytest.raises(Conflict, match="settled already"):
+        conflicts.decide(centre.session, officer, conflict_id, keep="theirs",
+                         reason="Lấy theo bên gửi")
+    centre.session.rollback()
+    centre.session.expire_all()
+    assert (here.version, here.nationality) == (version, "Lào")
+    assert shown.status == "ours"
+    assert centre.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "exchange.conflict")) == 1
+
+
+def test_two_decisions_at_the_same_moment_queue_on_the_lock_and_the_second_is_refused(
+        sides, backend):
+    if backend == "sqlite":
+        pytest.skip(ONE_WRITER)
+    army, centre = sides
+    officer = _officer(centre)
+    _both_changed(army, centre, officer)
+    conflict_id = conflicts.list_conflicts(centre.session, officer)[0].id
+    conflicts.decide(centre.session, officer, conflict_id, keep="ours", reason="Giữ bản này")
+    outcome: list[object] = []
+
+    def second() -> None:
+        with make_session_factory(centre.engine)() as other:
+            try:
+                conflicts.decide(other, Actor(other.get(type(officer.user), officer.user.id)),
+                                 conflict_id, keep="theirs", reason="Lấy bản bên gửi")
+                other.commit()
+                outcome.append("decided")
+            except Conflict as error:
+                outcome.append(error)
+
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    waiting.join(1)
+    assert waiting.is_alive()  # held on the conflict's lock until the first decision commits
+    centre.session.commit()
+    waiting.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    centre.session.expire_all()
+    assert centre.session.get(ExchangeConflict, conflict_id).status == "ours"
+
+
+def test_a_decision_on_a_record_corrected_since_it_was_compared_is_refused(sides):
+    army, centre = sides
+    officer = _officer(centre)
+    here, _there = _both_changed(army, centre, officer)
+    conflict_id = conflicts.list_conflicts(centre.session, officer)[0].id
+    compared = here.version
+    corrections.correct(centre.session, officer, "person", here.id, {"nationality": "Campuchia"},
+                        reason="Sửa lại quốc tịch", expected_version=compared)
+    centre.session.commit()
+    with pytest.raises(Conflict, match="compare them again"):
+        conflicts.decide(centre.session, officer, conflict_id, keep="theirs",
+                         reason="Lấy theo bên gửi", seen_version=compared)
+    centre.session.rollback()
+    centre.session.expire_all()
+    assert (here.nationality, here.version) == ("Campuchia", compared + 1)
+    assert centre.session.get(ExchangeConflict, conflict_id).status == "open"
+    conflicts.decide(centre.session, officer, conflict_id, keep="merge",
+                     fields=["place_of_origin"], reason="Quê quán theo bên gửi",
+                     seen_version=compared + 1)
+    centre.session.commit()
+    centre.session.expire_all()
+    assert (here.nationality, here.place_of_origin) == ("Campuchia", "Hà Giang (sửa)")
+
+
+def test_a_merge_takes_no_field_the_comparison_does_not_offer(sides):
+    army, centre = sides
+    officer = _officer(centre)
+    here, _there = _both_changed(army, centre, officer)
+    conflict_id = conflicts.list_conflicts(centre.session, officer)[0].id
+    before = (here.id, here.version, here.name_key)
+    for crafted in (["id"], ["version"], ["name_key", "created_by_id"], ["person_id"]):
+        with pytest.raises(InvalidInput):
+            conflicts.decide(centre.session, officer, conflict_id, keep="merge",
+                             fields=crafted, reason="Trường không được đưa ra")
+        centre.session.rollback()
+    centre.session.expire_all()
+    assert (here.id, here.version, here.name_key) == before
+
+
+def _ask(centre: Side, records: list, receiver: str = "TTCSDL", key=None) -> dict:
+    return wire.sign({"format": wire.ASK_FORMAT, "receiver": receiver, "source": ARMY,
+                      "records": records, "signed_at": "2026-11-25T08:00:00+00:00"},
+                     key or centre.key)
+
+
+def test_the_sender_refuses_a_malformed_or_oversized_request_and_keeps_nothing(sides):
+    army, centre = sides
+    trust.register_partner(army.session, SYSTEM, "TTCSDL", public_pem(centre.key))
+    army.session.commit()
+    person = _camp_person(army).id
+    for records in ([{"type": "person", "id": [person]}], [{"type": "person", "id": True}],
+                    [{"type": "person", "id": 2**40}], [{"type": "person", "id": -1}],
+                    [{"type": ["person"], "id": person}], [{"type": "user", "id": 1}],
+                    ["person"], [],
+                    [{"type": "person", "id": i} for i in range(1, wire.ASK_LIMIT + 2)]):
+        with pytest.raises(InvalidInput):
+            outgoing.record_ask(army.session, Actor(army.sender), _ask(centre, records))
+        army.session.rollback()
+    assert army.count(ExchangeAsk) == 0
+    assert outgoing.record_ask(army.session, Actor(army.sender), _ask(centre, [
+        {"type": "person", "id": i} for i in range(1, wire.ASK_LIMIT + 1)])) == wire.ASK_LIMIT
+
+
+def test_only_a_body_that_receives_the_senders_packages_may_ask_for_its_records(sides):
+    army, centre = sides
+    stranger = Ed25519PrivateKey.generate()  # a province's police, trusted for other packages
+    trust.register_partner(army.session, SYSTEM, "CA-HANOI", public_pem(stranger))
+    army.session.commit()
+    person = _camp_person(army).id
+    with pytest.raises(InvalidInput, match="does not receive the packages"):
+        outgoing.record_ask(army.session, Actor(army.sender),
+                            _ask(centre, [{"type": "person", "id": person}], "CA-HANOI",
+                                 stranger))
+    army.session.rollback()
+    assert army.count(ExchangeAsk) == 0
+    export(army)  # the first package, then nothing more asked of the Army
+    assert export(army)["records"] == []
+
+
+def test_a_record_outside_the_senders_scope_is_never_sent_however_it_is_asked_for(sides):
+    army, centre = sides
+    trust.register_partner(army.session, SYSTEM, "TTCSDL", public_pem(centre.key))
+    army.session.commit()
+    export(army)
+    theirs = army.session.scalar(select(Person.id).where(Person.id.not_in(
+        select(CustodyEpisode.person_id).join(Organisation, Organisation.id ==
+                                              CustodyEpisode.facility_id)
+        .where(Organisation.code.like("QP-%")))).limit(1))
+    assert theirs is not None
+    assert outgoing.record_ask(army.session, Actor(army.sender),
+                               _ask(centre, [{"type": "person", "id": theirs}])) == 1
+    army.session.commit()
+    assert export(army)["records"] == []

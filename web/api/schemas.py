@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from workflow.exchange.wire import ASK_LIMIT
 from workflow.requests.decisions import REFUSAL_REASONS
 from workflow.requests.enums import (
     Channel,
@@ -251,7 +252,8 @@ class AskSchema(Schema):
     format = fields.String(required=True, validate=validate.Length(max=40))
     receiver = fields.String(required=True, validate=validate.Length(min=1, max=40))
     source = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+    records = fields.List(fields.Dict(), required=True,
+                          validate=validate.Length(min=1, max=ASK_LIMIT))
     signed_at = fields.String(required=True, validate=validate.Length(max=40))
     signature = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 

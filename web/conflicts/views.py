@@ -48,6 +48,8 @@ def problem_text(conflict) -> str:
     params = dict(problem.get("params") or {})
     if "type" in params:
         params["type"] = _(RECORD_LABELS.get(params["type"], params["type"]))
+    if "column" in params:  # a field's name in words, not the column's
+        params["column"] = _(FIELD_LABELS.get(params["column"], params["column"]))
     if "fields" in params:
         params["fields"] = ", ".join(_(FIELD_LABELS.get(f, f))
                                      for f in str(params["fields"]).split(", "))
@@ -94,7 +96,9 @@ def show(conflict_id: int):
     form = ConflictDecisionForm()
     form.take.choices = choices([(row.name, _(FIELD_LABELS.get(row.name, row.name)))
                                  for row in rows if row.differs and conflict.local_id is not None])
-    if conflict.is_open and form.validate_on_submit():
+    record = conflicts.local_record(sess, conflict)
+    # A settled conflict's form is still heard: the decision refuses it with a clear message.
+    if form.validate_on_submit():
         decision = form.decision.data
         if decision == "ask":
             done = attempt(form, lambda: conflicts.ask_again(
@@ -104,12 +108,14 @@ def show(conflict_id: int):
         else:
             done = attempt(form, lambda: conflicts.decide(
                 sess, actor(), conflict.id, keep=decision, fields=form.take.data or (),
-                reason=form.reason.data))
+                reason=form.reason.data,
+                seen_version=int(form.version.data) if form.version.data else None))
             message = _("The conflict is settled; the record's history shows the decision.")
         if done:
             flash(message, "success")
             return redirect(url_for(".show", conflict_id=conflict.id))
-    record = conflicts.local_record(sess, conflict)
+    if record is not None:  # the version the page shows, which its decision is about
+        form.version.data = str(record.version)
     return render_template("conflicts/show.html", conflict=conflict, rows=rows, form=form,
                            record=record, person_id=person_of(sess, record) if record else None,
                            problem_text=problem_text, field_labels=FIELD_LABELS, shown=shown,

@@ -18,10 +18,10 @@ from workflow.context import Actor
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.exchange import incoming
 from workflow.exchange.policy import can_ask_again, can_resolve_conflict
-from workflow.exchange.wire import ASK_FORMAT, MODELS, linked_record, sign
+from workflow.exchange.wire import ASK_FORMAT, ASK_LIMIT, MODELS, linked_record, sign
 from workflow.i18n import N_
 from workflow.models import ExchangeConflict, Organisation, User
-from workflow.records.checks import correction_reason
+from workflow.records.checks import correction_reason, lock_row
 from workflow.records.versions import snapshot
 from workflow.security.permissions import Permission, can
 
@@ -74,7 +74,9 @@ def get_conflict(session: Session, actor: Actor, conflict_id: int, *,
                  lock: bool = False) -> ExchangeConflict:
     """One conflict, if the actor may decide it (otherwise it does not exist for them)."""
     query = select(ExchangeConflict).where(ExchangeConflict.id == conflict_id)
-    conflict = session.scalar(query.with_for_update() if lock else query)
+    if lock:  # read again under the lock: a decision made meanwhile must show
+        query = query.with_for_update().execution_options(populate_existing=True)
+    conflict = session.scalar(query)
     sender = conflict and session.scalar(select(Organisation).where(
         Organisation.code == conflict.source))
     if conflict is None or not can_resolve_conflict(session, actor.user, sender, actor.today):
@@ -134,11 +136,20 @@ def local_record(session: Session, conflict: ExchangeConflict) -> object | None:
 
 
 def decide(session: Session, actor: Actor, conflict_id: int, *, keep: str,
-           fields: Collection[str] = (), reason: str) -> ExchangeConflict:
-    """Keep the record here, take the sender's, or take the chosen fields of the sender's."""
+           fields: Collection[str] = (), reason: str,
+           seen_version: int | None = None) -> ExchangeConflict:
+    """Keep the record here, take the sender's, or take the chosen fields of the sender's;
+    `seen_version`: the version of the record here that was compared (a page's), refused if a
+    correction has changed it since."""
     if keep not in DECISIONS:
         raise InvalidInput(N_("Choose what to keep."))
     conflict = _open_for_decision(session, actor, conflict_id)
+    if seen_version is not None and conflict.local_id is not None:
+        record = lock_row(session, MODELS[conflict.record_type], conflict.local_id)
+        session.refresh(record)
+        if record.version != seen_version:
+            raise Conflict(N_("The record here was changed after you compared the two records: "
+                              "compare them again before deciding."))
     reason = correction_reason(reason)
     why = f"exchange conflict {conflict.id} ({conflict.source} v{conflict.source_version}): " \
           f"{reason}" if conflict.source_version else f"exchange conflict {conflict.id}: {reason}"
@@ -202,7 +213,7 @@ def ask_document(session: Session, actor: Actor, source: str, key: Ed25519Privat
         ExchangeConflict.source == source, ExchangeConflict.status == "asked")
         .order_by(ExchangeConflict.id)).all()
     records = sorted({r for conflict in asked for r in _asked_records(conflict)},
-                     key=lambda r: (r[0], r[1]))
+                     key=lambda r: (r[0], r[1]))[:ASK_LIMIT]  # the rest: the next request
     if not records:
         raise InvalidInput(N_("No record of %(source)s is waiting to be asked for."),
                            source=source)

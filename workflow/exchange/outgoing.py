@@ -17,10 +17,11 @@ from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.errors import Forbidden, InvalidInput, NotFound
 from workflow.exchange import changelog
-from workflow.exchange.policy import can_export
+from workflow.exchange.policy import can_export, receives
 from workflow.exchange.trust import moment, verified
 from workflow.exchange.wire import (
     ASK_FORMAT,
+    ASK_LIMIT,
     FORMAT,
     MODELS,
     ORG_REFS,
@@ -138,13 +139,19 @@ def record_ask(session: Session, actor: Actor, document: object) -> int:
     if not isinstance(source, str) or not isinstance(receiver, str) \
             or not isinstance(records, list):
         raise InvalidInput(N_("The request names no records."))
-    _own_body(session, actor, source)
+    sender = _own_body(session, actor, source)
+    if len(records) > ASK_LIMIT:
+        raise InvalidInput(N_("A request may name at most %(n)s records."), n=ASK_LIMIT)
     body = verified(session, receiver, document, document.get("signed_at"))
     asked_at = moment(body.get("signed_at"))
-    wanted = {(r.get("type"), r.get("id")) for r in records if isinstance(r, dict)}
-    if asked_at is None or not wanted or any(
-            t not in MODELS or not isinstance(i, int) for t, i in wanted):
+    if asked_at is None or not records or not all(_asked_record(r) for r in records):
         raise InvalidInput(N_("The request is incomplete."))
+    asker = session.scalar(select(Organisation).where(Organisation.code == receiver))
+    if asker is None or not receives(session, asker, sender, actor.today):
+        raise InvalidInput(N_("%(receiver)s does not receive the packages of %(source)s: it may "
+                           "not ask for their records."), receiver=receiver,
+                           source=source)
+    wanted = {(r["type"], r["id"]) for r in records}
     kept = {(a.record_type, a.record_id) for a in session.scalars(select(ExchangeAsk).where(
         ExchangeAsk.source == source, ExchangeAsk.receiver == receiver,
         ExchangeAsk.asked_at == asked_at))}
@@ -156,6 +163,12 @@ def record_ask(session: Session, actor: Actor, document: object) -> int:
     audit.record(session, actor, "exchange.asked", object_type="package", object_id=source,
                  details={"receiver": receiver, "records": len(new)})
     return len(new)
+
+
+def _asked_record(record: object) -> bool:
+    """Whether one entry of a request names a record: a kind of ours and a row number."""
+    return isinstance(record, dict) and isinstance(record.get("type"), str) \
+        and record["type"] in MODELS and type(record.get("id")) is int and 0 < record["id"] < 2**31
 
 
 def reexport_package(session: Session, actor: Actor, source_code: str, sequence: int,

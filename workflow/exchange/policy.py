@@ -36,13 +36,15 @@ def can_receive(user: User | None) -> bool:
 def can_import(session: Session, user: User | None, sender: Organisation, day: dt.date) -> bool:
     """Whether the account may apply the sender's packages: the sender manages facilities, and
     they all lie in the scope of the account's own body (the central centre: every sender)."""
-    return can_receive(user) and _receives(session, user, sender, day)
+    return can_receive(user) and receives(session, user.organisation, sender, day)
 
 
-def _receives(session: Session, user: User, sender: Organisation, day: dt.date) -> bool:
-    """Whether the sender's whole scope lies in the scope of the user's own body."""
+def receives(session: Session, receiver: Organisation, sender: Organisation,
+             day: dt.date) -> bool:
+    """Whether the sender's whole scope lies in the receiver's scope (the receiver may take the
+    sender's packages in)."""
     theirs = management_scope(session, sender, day)
-    ours = management_scope(session, user.organisation, day)
+    ours = management_scope(session, receiver, day)
     if theirs.empty:
         return False
     return ours.nationwide or (not theirs.nationwide and theirs.facility_ids <= ours.facility_ids)
@@ -54,7 +56,7 @@ def can_resolve_conflict(session: Session, user: User | None, sender: Organisati
     officer of a body whose scope holds the sender's (the body the packages are received
     into), since a decision writes records of that scope."""
     return (sender is not None and can(user, Permission.WRITE_RECORDS)
-            and _receives(session, user, sender, day))
+            and receives(session, user.organisation, sender, day))
 
 
 def can_ask_again(session: Session, user: User | None, sender: Organisation | None,

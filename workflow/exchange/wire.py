@@ -25,6 +25,7 @@ from workflow.models import (
 FORMAT = "custody-exchange/1"
 RECEIPT_FORMAT = "custody-receipt/1"
 ASK_FORMAT = "custody-ask/1"  # a receiver asks for records again
+ASK_LIMIT = 1000  # records one request may name (the rest wait for the next request)
 RECEIPT_OUTCOMES = ("applied", "already applied", "refused")
 MODELS: dict[str, type] = {"person": Person, "case": Case, "identifier": PersonIdentifier,
                            "episode": CustodyEpisode, "event": CustodyEvent,
