@@ -24,7 +24,7 @@ from workflow.models.extracts import (
 from workflow.models.jobs import Job
 from workflow.models.kiosk import KioskDevice, KioskPin
 from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
-from workflow.models.organisations import Organisation, OrganisationLink
+from workflow.models.organisations import Organisation, OrganisationLink, OrganisationName
 from workflow.models.records import (
     Case,
     CaseStageEntry,
@@ -45,6 +45,7 @@ from workflow.models.requests import (
     RequestStep,
     RequestTransition,
 )
+from workflow.models.restriction import RestrictionEpisode, RestrictionEvent, RestrictionFlag
 from workflow.models.schedule import ScheduledRun
 from workflow.models.sessions import UserSession
 from workflow.models.statistics import StatisticsSnapshot
@@ -88,6 +89,7 @@ __all__ = [
     "CustodyEvent",
     "Organisation",
     "OrganisationLink",
+    "OrganisationName",
     "Person",
     "PersonIdentifier",
     "PersonMatch",
@@ -100,6 +102,9 @@ __all__ = [
     "UserSession",
     "StatisticsSnapshot",
     "FacilityReport",
+    "RestrictionEpisode",
+    "RestrictionEvent",
+    "RestrictionFlag",
     "Mandate",
     "RequesterVetting",
     "ScheduledRun",

@@ -108,6 +108,20 @@ def _new_identifier(session: Session, actor: Actor, person: Person, data: Identi
     return ident
 
 
+def new_person(session: Session, actor: Actor, person_data: PersonInput,
+               identifier_data: IdentifierInput | None = None) -> Person:
+    """A new person with their identity number, versioned (the caller's gate decided it)."""
+    person = Person(**person_data.clean(actor),
+                    created_by_id=actor.user.id if actor.user else None)
+    set_search_keys(person)
+    session.add(person)
+    session.flush()
+    write_version(session, actor, person, person_id=person.id, reason=None)
+    if identifier_data is not None and identifier_data.value.strip():
+        _new_identifier(session, actor, person, identifier_data)
+    return person
+
+
 def create_person(
     session: Session,
     actor: Actor,
@@ -116,16 +130,10 @@ def create_person(
     identifier_data: IdentifierInput | None = None,
 ) -> Person:
     """Register a person received at a facility, with the first episode and an identity number."""
-    user = require(actor.user, Permission.WRITE_RECORDS)
+    require(actor.user, Permission.WRITE_RECORDS)
     writable_facility(session, actor, episode_data.facility_id)  # before anything is written
-    person = Person(**person_data.clean(actor), created_by_id=user.id)
-    set_search_keys(person)
-    session.add(person)
-    session.flush()
-    write_version(session, actor, person, person_id=person.id, reason=None)
+    person = new_person(session, actor, person_data, identifier_data)
     episode = new_episode(session, actor, person, episode_data)
-    if identifier_data is not None and identifier_data.value.strip():
-        _new_identifier(session, actor, person, identifier_data)
     audit.record(session, actor, "record.create", object_type="person", object_id=person.id,
                  person_id=person.id, details={"episode_id": episode.id})
     return person
