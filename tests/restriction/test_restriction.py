@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from tests.helpers import org, versions_of
 from tests.worlds import FLOW
-from workflow.context import Actor
+from workflow.context import SYSTEM, Actor
 from workflow.enums import Role
 from workflow.errors import Conflict, Forbidden, NotFound
-from workflow.models import Organisation, OrganisationLink, RestrictionFlag
-from workflow.organisations.enums import Branch, OrgKind, OrgLevel
+from workflow.models import RestrictionFlag
+from workflow.organisations.communes import load_communes
 from workflow.records import episodes
 from workflow.records.enums import Measure, Sex
 from workflow.records.persons import IdentifierInput, PersonInput
@@ -40,21 +40,15 @@ def at(day: dt.date, hour: int = 3) -> dt.datetime:
 @pytest.fixture
 def communes(world):
     """Two commune police of Hà Nội and one of Hồ Chí Minh City, each with a clerk."""
+    load_communes(world.session, SYSTEM, "code,name,parent,valid_from\n"
+                  "CAX-HN-A,Công an phường Ba Đình,CA-HANOI,2025-07-01\n"
+                  "CAX-HN-B,Công an phường Hoàn Kiếm,CA-HANOI,2025-07-01\n"
+                  "CAX-HCM-A,Công an phường Sài Gòn,CA-HOCHIMINH,2025-07-01\n")
+    world.session.commit()
     made = {}
-    for code, name, province in (("CAX-HN-A", "Công an phường Ba Đình", "CA-HANOI"),
-                                 ("CAX-HN-B", "Công an phường Hoàn Kiếm", "CA-HANOI"),
-                                 ("CAX-HCM-A", "Công an phường Sài Gòn", "CA-HOCHIMINH")):
-        commune = Organisation(code=code, name=name, kind=OrgKind.COMMUNE_POLICE,
-                               branch=Branch.POLICE, level=OrgLevel.COMMUNE,
-                               province=org(world.session, province).province,
-                               valid_from=dt.date(2025, 7, 1))
-        world.session.add(commune)
-        world.session.add(OrganisationLink(organisation=commune,
-                                           parent=org(world.session, province),
-                                           valid_from=dt.date(2025, 7, 1)))
-        world.session.commit()
+    for code in ("CAX-HN-A", "CAX-HN-B", "CAX-HCM-A"):
         world.make_user(f"clerk.{code.lower()}", code, Role.CLERK)
-        made[code] = commune.id
+        made[code] = org(world.session, code).id
     world.make_user("clerk.province", "CA-HANOI", Role.CLERK)
     return made
 

@@ -59,6 +59,7 @@ ACTIONS: dict[str, str] = {
     "kiosk.sign_in": N_("Sign-in at the kiosk"),
     # Records
     # Residence restriction (workflow/restriction/)
+    "admin.commune_load": N_("Commune police loaded from a file"),
     "restriction.open": N_("Person placed under residence restriction"),
     "restriction.event": N_("Residence restriction event recorded"),
     "restriction.residence": N_("Change of residence recorded"),
@@ -354,6 +355,8 @@ DETAILS: dict[str, str] = {
     "commune": N_("Commune police"),
     "restriction_id": N_("Residence restriction (number)"),
     "flag": N_("Missing"),
+    "renamed": N_("Renamed"),
+    "relinked": N_("Placed under another body"),
 }
 
 
