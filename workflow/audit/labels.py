@@ -224,6 +224,7 @@ DETAILS: dict[str, str] = {
     "date_from": N_("From"),
     "date_to": N_("To"),
     "episodes": N_("Episodes shown"),
+    "restrictions": N_("Residence restrictions shown"),
     "episode_id": N_("Episode"),
     "withheld_documents": N_("Documents withheld (secrecy)"),
     "read_purpose": N_("Purpose of the reading"),

@@ -105,6 +105,7 @@ DEMO_ACCOUNTS = [
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
     # Commune police manage persons under residence restriction (Law 128/2025).
     DemoAccount("clerk.commune", Role.CLERK, "CAX-HANOI-BADINH", "Thượng úy Ngô Văn Sơn"),
+    DemoAccount("clerk.hoankiem", Role.CLERK, "CAX-HANOI-HOANKIEM", "Trung úy Lý Thị Hằng"),
 ]
 # The demo's commune police (`custody load-communes` loads a national file the same way).
 COMMUNES_FILE = Path(__file__).with_name("communes.csv")

@@ -20,6 +20,7 @@ from workflow.models import (
     Person,
     PersonIdentifier,
     RecordDocument,
+    RestrictionEpisode,
 )
 from workflow.names import normalise_name, search_key
 from workflow.records.checks import (
@@ -206,6 +207,8 @@ class PersonView:
     corrections: list[HistoryEntry] = field(default_factory=list)
     creations: list[Creation] = field(default_factory=list)
     can_write: bool = False
+    # Residence restrictions managed by a commune of the reader's scope (all, for one's own).
+    restrictions: list[RestrictionEpisode] = field(default_factory=list)
 
 
 def view_person(session: Session, actor: Actor, person_id: int,
@@ -223,11 +226,13 @@ def view_person(session: Session, actor: Actor, person_id: int,
         raise NotFound(N_("No such record."))
     if reads_own_record(user, person_id):
         episodes, writable = list(person.episodes), False
+        restrictions = list(person.restrictions)
     else:
         if purpose is None:
             raise PurposeRequired(N_("State the purpose of reading this record."))
         scope = user_scope(session, actor)
         episodes = [e for e in person.episodes if scope.covers(e.facility_id)]
+        restrictions = [r for r in person.restrictions if scope.covers_commune(r.commune_id)]
         writable = can(user, Permission.WRITE_RECORDS)
     episode_ids = {e.id for e in episodes}
     docs = [d for d in person.documents if d.episode_id is None or d.episode_id in episode_ids]
@@ -239,10 +244,13 @@ def view_person(session: Session, actor: Actor, person_id: int,
     visible |= {("episode", e.id) for e in episodes}
     visible |= {("event", ev.id) for e in episodes for ev in e.events}
     visible |= {("document", d.id) for d in shown}
+    visible |= {("restriction", r.id) for r in restrictions}
+    visible |= {("restriction_event", ev.id) for r in restrictions for ev in r.events}
     audit.record(session, actor, "record.view", object_type="person", object_id=person.id,
                  person_id=person.id, purpose=purpose.text if purpose else None,
                  details={"episodes": sorted(episode_ids), "withheld_documents": len(withheld),
+                          "restrictions": sorted(r.id for r in restrictions),
                           "read_purpose": purpose.code if purpose else None})
     corrections, creations = split_history(person_history(session, person.id, visible))
     return PersonView(person, episodes, len(person.episodes) - len(episodes), shown, withheld,
-                      cases, corrections, creations, writable)
+                      cases, corrections, creations, writable, restrictions)
