@@ -255,3 +255,12 @@ def test_a_person_under_restriction_then_detained_keeps_one_record(world, commun
     for username in ("clerk.hanoi", "clerk.cax-hn-a"):
         assert can_read_person(world.session, world.user(username), person, day)
     assert not can_read_person(world.session, world.user("clerk.cax-hcm-a"), person, day)
+
+
+def test_the_readme_draws_the_lifecycle_as_the_table_says():
+    from pathlib import Path
+
+    from workflow.restriction.lifecycle import LIFECYCLE
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"```mermaid\n{LIFECYCLE.mermaid()}\n```" in readme
