@@ -264,3 +264,15 @@ def test_the_readme_draws_the_lifecycle_as_the_table_says():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"```mermaid\n{LIFECYCLE.mermaid()}\n```" in readme
+
+
+def test_custody_sweep_flags_the_demo_person_who_never_reported_in(runner, db):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert "residence restriction: report-ins missing: 1," in result.output
+    late = db.scalars(select(RestrictionFlag).where(
+        RestrictionFlag.kind == FlagKind.REPORT_IN)).one()
+    assert late.episode.person.full_name == "Lưu Thị Duyên"
+    assert late.due_on == dt.date(2026, 11, 19) and late.commune_id == late.episode.commune_id
+    again = runner.invoke(args=["sweep"])
+    assert "report-ins missing: 0, assessments missing: 0, handovers late: 0" in again.output

@@ -29,6 +29,7 @@ from workflow.records.checks import clean_text, past_date, visible_person
 from workflow.records.persons import IdentifierInput, PersonInput, new_person
 from workflow.records.versions import write_version
 from workflow.requests.kernel import Workflow, calendar_of
+from workflow.requests.rules import NoRuleSet, RuleSet
 from workflow.restriction import deadlines
 from workflow.restriction.enums import EndReason, RestrictionEventKind, RestrictionState
 from workflow.restriction.lifecycle import LIFECYCLE
@@ -94,7 +95,7 @@ def _new_episode(session: Session, flow: Workflow, actor: Actor, person: Person,
     if any(e.end_date is None for e in person.episodes):
         raise Conflict(N_("The person is held in custody or detention: record the end of "
                           "that episode first."))
-    rules = flow.rules.on(order_date)
+    rules = _rules(flow, order_date, actor)
     episode = RestrictionEpisode(
         person=person, commune=commune, deciding_org=deciding,
         order_number=clean_text(data.order_number, N_("Order number"), 64),
@@ -131,6 +132,15 @@ def register_person(session: Session, flow: Workflow, actor: Actor, person_data:
     audit.record(session, actor, "record.create", object_type="person", object_id=person.id,
                  person_id=person.id, details={"restriction_id": episode.id})
     return person
+
+
+def _rules(flow: Workflow, day: dt.date, actor: Actor) -> RuleSet:
+    """The rule set in force on the day; for a day before any (an old order entered late),
+    the one in force today."""
+    try:
+        return flow.rules.on(day)
+    except NoRuleSet:
+        return flow.rules.on(actor.today)
 
 
 def _locked(session: Session, actor: Actor, episode_id: int, gate: Gate,
@@ -249,7 +259,7 @@ def change_residence(session: Session, flow: Workflow, actor: Actor, episode_id:
                    residence=residence, other_commune_id=None)
     episode.residence = residence
     if other is not None:
-        due = deadlines.handover_due(calendar_of(session, flow), flow.rules.on(day), day)
+        due = deadlines.handover_due(calendar_of(session, flow), _rules(flow, day, actor), day)
         # The state and its columns change together (the database ties them).
         LIFECYCLE.fire(episode, "hand_over")
         episode.handover_to, episode.handover_due = other, due
