@@ -107,6 +107,8 @@ DEMO_ACCOUNTS = [
     DemoAccount("clerk.commune", Role.CLERK, "CAX-HANOI-BADINH", "Thượng úy Ngô Văn Sơn"),
     DemoAccount("clerk.hoankiem", Role.CLERK, "CAX-HANOI-HOANKIEM", "Trung úy Lý Thị Hằng"),
 ]
+# Persons under residence restriction the demo adds, beyond the persons held it is asked for.
+RESTRICTED_PERSONS = 3
 # The demo's commune police (`custody load-communes` loads a national file the same way).
 COMMUNES_FILE = Path(__file__).with_name("communes.csv")
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
