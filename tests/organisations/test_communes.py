@@ -102,6 +102,8 @@ def test_a_commune_moved_to_another_province_is_in_each_scope_on_its_days(runner
     assert management_scope(db, hanoi, dt.date(2025, 12, 31)).covers_commune(commune.id)
     assert not management_scope(db, hanoi, dt.date(2026, 1, 1)).covers_commune(commune.id)
     assert management_scope(db, bacninh, dt.date(2026, 1, 1)).covers_commune(commune.id)
+    # Its documents are numbered with its own abbreviation, headed by the province over it now.
+    assert (commune.abbreviation, commune.governing_id) == ("CAX-M-1", bacninh.id)
     assert runner.invoke(args=["load-communes", path]).output.endswith("2 unchanged.\n")
 
 

@@ -20,6 +20,7 @@ from workflow.errors import InvalidInput
 from workflow.i18n import N_
 from workflow.models import Organisation, OrganisationLink, OrganisationName
 from workflow.organisations.enums import Branch, OrgKind, OrgLevel
+from workflow.organisations.governance import governance_of
 
 COLUMNS = ("code", "name", "parent", "valid_from")
 OPTIONAL = ("valid_to",)
@@ -162,10 +163,13 @@ def load_communes(session: Session, actor: Actor, text: str,
             commune = orgs.get(code)
             if commune is None:
                 first = history[0]
+                parent = orgs[first.parent]
+                abbreviation, _governing = governance_of(code, OrgKind.COMMUNE_POLICE,
+                                                         parent.province, parent.code)
                 commune = Organisation(code=code, name=first.name, kind=OrgKind.COMMUNE_POLICE,
                                        branch=Branch.POLICE, level=OrgLevel.COMMUNE,
-                                       province=orgs[first.parent].province,
-                                       valid_from=first.valid_from)
+                                       province=parent.province, valid_from=first.valid_from,
+                                       abbreviation=abbreviation, governing=parent)
                 session.add(commune)
                 orgs[code] = commune
                 result.created += 1
@@ -209,6 +213,8 @@ def _apply(session: Session, commune: Organisation, row: CommuneRow,
             result.moved += 1
         link = OrganisationLink(organisation=commune, parent=parent, valid_from=row.valid_from,
                                 valid_to=commune.valid_to)
+        # Its documents are headed by the body it is under now.
+        commune.governing, commune.province = parent, parent.province
         session.add(link)
         links.append(link)
         changed = True
