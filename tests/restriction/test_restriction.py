@@ -257,15 +257,6 @@ def test_a_person_under_restriction_then_detained_keeps_one_record(world, commun
     assert not can_read_person(world.session, world.user("clerk.cax-hcm-a"), person, day)
 
 
-def test_the_readme_draws_the_lifecycle_as_the_table_says():
-    from pathlib import Path
-
-    from workflow.restriction.lifecycle import LIFECYCLE
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert f"```mermaid\n{LIFECYCLE.mermaid()}\n```" in readme
-
-
 def test_custody_sweep_flags_the_demo_person_who_never_reported_in(runner, db):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
