@@ -34,6 +34,7 @@ from workflow.models import (
     Job,
     Person,
     PersonMatch,
+    RestrictionEpisode,
     User,
 )
 from workflow.records import (
@@ -68,6 +69,8 @@ from workflow.requests.enums import (
 )
 from workflow.requests.filing import RequestInput
 from workflow.requests.rules import Rulebook
+from workflow.restriction import operations
+from workflow.restriction.enums import EndReason, RestrictionEventKind, RestrictionState
 from workflow.security import accounts, kiosk, mfa, tokens
 from workflow.webhooks import registry
 
@@ -81,6 +84,9 @@ SOFTWARE = "system.vks"  # the procuracy's own software (a system account that f
 DETAINEE = "detainee.demo"  # a detained person's kiosk account
 LAWYER = "lawyer.demo"  # a defence lawyer outside the state, acting for the kiosk's person
 INSTALLATION = None  # the server's command line: no account, so none to lock
+# Residence restriction: the demo's clerk of the commune managing its persons under it, and
+# that of the commune its moved person is handed over to.
+COMMUNE, RECEIVING = "clerk.commune", "clerk.hoankiem"
 
 # Operations that take an actor but have nothing to refuse it, and why.
 EXEMPT = {
@@ -117,6 +123,7 @@ EXEMPT = {
     "records.episodes.new_episode", "records.cases.linkable_case", "records.cases.check_case",
     "records.cases.check_relink", "records.checks.visible_person",
     "records.checks.writable_episode", "records.checks.past_date",
+    "records.persons.new_person",
     # A question about the actor's own reading (has this releaser opened this preview?), asked
     # by the release after its gate; it reads one's own audit entries and changes nothing.
     "documents.extracts.previewed_by",
@@ -135,7 +142,8 @@ EXEMPT = {
     # and no token.
     "requests.deadlines.sweep", "demo.world.load_demo", "documents.extracts.purge",
     "audit.checkpoints.create", "figures.dashboard.warm",
-    "organisations.tree.load_reference_tree",
+    "organisations.tree.load_reference_tree", "restriction.sweep.sweep",
+    "organisations.communes.load_communes",
     # The record of a job an operation hands off (prepare, release), made after that
     # operation's own gate; the job runs the operation again as its asker, gate and all.
     "jobs.runs.submit",
@@ -162,6 +170,13 @@ def _written_input(o: dict) -> RequestInput:
     data.channel, data.scan_ref = Channel.WRITTEN, "scans/don.pdf"
     data.identity_number = o["kiosk_number"]
     return data
+
+
+def _restriction_input(o: dict) -> operations.RestrictionInput:
+    return operations.RestrictionInput(
+        commune_id=o["badinh"], order_number="50/QĐ-CSĐT", order_date=dt.date(2026, 11, 20),
+        deciding_org_id=o["investigators"], start_date=dt.date(2026, 11, 20),
+        term_until=dt.date(2027, 2, 20), residence="Số 2 phố Liễu Giai")
 
 
 def _report_input() -> reports.ReportInput:
@@ -436,6 +451,24 @@ S = {
                                   REQUESTER, SOFTWARE),
     "webhooks.registry.deliveries": (lambda s, a, o: registry.deliveries(
         s, a, o["vks"], o["hook"]), REQUESTER, SOFTWARE),
+    # Residence restriction: another province's clerk acts on Ba Đình's persons; a commune
+    # takes over only what is handed over to it.
+    "restriction.operations.open_restriction": (lambda s, a, o: operations.open_restriction(
+        s, FLOW, a, o["restricted_person"], _restriction_input(o)), PROVINCE, COMMUNE),
+    "restriction.operations.register_person": (lambda s, a, o: operations.register_person(
+        s, FLOW, a, persons.PersonInput(full_name="Lê Văn Cấm", birth_date=dt.date(1990, 3, 12),
+                                        sex="male"), _restriction_input(o)), PROVINCE, COMMUNE),
+    "restriction.operations.record_event": (lambda s, a, o: operations.record_event(
+        s, FLOW, a, o["restriction"], kind=RestrictionEventKind.MEETING,
+        occurred_on=dt.date(2026, 11, 20)), PROVINCE, COMMUNE),
+    "restriction.operations.change_residence": (lambda s, a, o: operations.change_residence(
+        s, FLOW, a, o["restriction"], occurred_on=dt.date(2026, 11, 20),
+        residence="Số 1 phố Tràng Tiền", commune_id=o["hoankiem"]), PROVINCE, COMMUNE),
+    "restriction.operations.receive_handover": (lambda s, a, o: operations.receive_handover(
+        s, FLOW, a, o["handed_over"], occurred_on=dt.date(2026, 11, 24)), COMMUNE, RECEIVING),
+    "restriction.operations.end_restriction": (lambda s, a, o: operations.end_restriction(
+        s, FLOW, a, o["restriction"], reason=EndReason.LIFTED,
+        occurred_on=dt.date(2026, 11, 20)), RECEIVING, COMMUNE),
     "exchange.feeds.create_agreement": (lambda s, a, o: feeds.create_agreement(
         s, a, partner="P", fields=["full_name"], purpose="Cung cấp theo Điều 13",
         approval_ref="QĐ 1", valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2099, 1, 1)),
@@ -500,7 +533,21 @@ def _arrange(app, db, objects) -> dict:  # noqa: F811
                 "kiosk_person": session.scalar(select(User.person_id).where(
                     User.username == DETAINEE)),
                 "kiosk_number": session.get(Person, session.scalar(select(User.person_id).where(
-                    User.username == DETAINEE))).identifiers[-1].value}
+                    User.username == DETAINEE))).identifiers[-1].value,
+                **_restrictions(session)}
+
+
+def _restrictions(session) -> dict:
+    """The demo's persons under residence restriction at Ba Đình: one under the measure, one
+    being handed over to Hoàn Kiếm."""
+    episodes = {e.state: e for e in session.scalars(select(RestrictionEpisode).order_by(
+        RestrictionEpisode.id.desc()))}
+    active = episodes[RestrictionState.ACTIVE]
+    return {"restriction": active.id, "restricted_person": active.person_id,
+            "handed_over": episodes[RestrictionState.HANDING_OVER].id,
+            "badinh": org(session, "CAX-HANOI-BADINH").id,
+            "hoankiem": org(session, "CAX-HANOI-HOANKIEM").id,
+            "investigators": org(session, "CSDT-HANOI").id}
 
 
 def _as(session, username: str | None) -> Actor:

@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from tests.exchange.test_exchange import (
     ARMY,
@@ -175,7 +175,12 @@ def test_an_exchange_account_exports_only_its_own_body(app, tmp_path):
                                  headers=_token(app, "exchange.central"))
     assert own.status_code == 200
     assert own.get_json()["sequence"] == 1
-    assert len(own.get_json()["records"]) == _count(app, RecordVersion)
+    # Everything of the records the exchange carries: persons held, their episodes and the
+    # rest (persons under residence restriction alone join the exchange later: issue 19).
+    assert len(own.get_json()["records"]) == _count(
+        app, RecordVersion, RecordVersion.record_type.not_in(["restriction", "restriction_event"]),
+        or_(RecordVersion.person_id.is_(None),
+            RecordVersion.person_id.in_(select(CustodyEpisode.person_id))))
 
 
 def test_the_command_line_exports_as_a_named_exchange_account(app, runner, tmp_path):

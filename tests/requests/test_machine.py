@@ -38,10 +38,12 @@ def test_readme_diagrams_are_generated_from_the_tables():
     from workflow.documents.states import LIFECYCLE as DOCUMENTS
     from workflow.figures.reports import LIFECYCLE as REPORTS
     from workflow.records.error_reports import LIFECYCLE as ERRORS
+    from workflow.restriction.lifecycle import LIFECYCLE as RESTRICTION
 
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```mermaid\n(.*?)\n```", readme, re.S)
-    assert blocks == [mermaid(), REPORTS.mermaid(), DOCUMENTS.mermaid(), ERRORS.mermaid()]
+    assert blocks == [mermaid(), REPORTS.mermaid(), RESTRICTION.mermaid(), DOCUMENTS.mermaid(),
+                      ERRORS.mermaid()]
 
 
 def test_every_lifecycle_changes_state_only_through_its_rows():
@@ -53,8 +55,9 @@ def test_every_lifecycle_changes_state_only_through_its_rows():
     from workflow.figures.reports import LIFECYCLE as REPORTS
     from workflow.records.error_reports import LIFECYCLE as ERRORS
     from workflow.requests.machine import LIFECYCLE as REQUESTS
+    from workflow.restriction.lifecycle import LIFECYCLE as RESTRICTION
 
-    for lifecycle in (REQUESTS, REPORTS, DOCUMENTS, ERRORS):
+    for lifecycle in (REQUESTS, REPORTS, DOCUMENTS, ERRORS, RESTRICTION):
         assert all(lifecycle.caption(row) for row in lifecycle.rows)
 
     class Doc:

@@ -24,6 +24,7 @@ from workflow.models import (
     Mandate,
     Organisation,
     Person,
+    RestrictionEpisode,
     User,
 )
 from workflow.organisations.tree import build_tree
@@ -104,7 +105,7 @@ def test_demo_data_is_deterministic(tmp_path):
             names.append(session.execute(select(Person.full_name, Person.birth_date)
                                          .order_by(Person.id)).all())
         engine.dispose()
-    assert names[0] == names[1] and len(names[0]) == 50
+    assert names[0] == names[1] and len(names[0]) == 50 + demo.RESTRICTED_PERSONS
 
 
 def test_demo_refuses_a_database_with_records_and_if_empty_skips(runner, db):
@@ -176,7 +177,11 @@ def test_a_small_demo_has_its_kiosk_person_and_requests_whatever_the_seed(tmp_pa
     with make_session_factory(engine)() as session:
         summary = demo.load_demo(session, SYSTEM, persons=40, seed=seed)
         session.commit()
-        assert count(session, Person) == 40
+        # The persons asked for, held, and those under residence restriction at Ba Đình.
+        assert count(session, Person) == 40 + demo.RESTRICTED_PERSONS
+        assert {r.commune.code for r in session.scalars(select(RestrictionEpisode))} == {
+            "CAX-HANOI-BADINH"}
+        assert count(session, RestrictionEpisode) == demo.RESTRICTED_PERSONS
         kiosk = session.scalars(select(User).where(
             User.username == demo.DETAINEE_ACCOUNT.username)).one()
         assert kiosk.person_id == summary["kiosk_person"]

@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "CSV, XLSX or JSON file; exit 1 with the rejected rows."),
     "init": ("web.cli.server:init_command",
              "Create or upgrade the database schema through the migrations."),
+    "load-communes": ("web.cli.organisations:load_communes_command", "Load the commune police "
+                      "of a CSV file (code, name, parent, valid_from[, valid_to]) into the "
+                      "organisation tree; exit 1 with the bad rows, nothing loaded."),
     "list-tokens": ("web.cli.accounts:list_tokens_command", "The account's tokens: id, name, "
                     "created, expires, last used, revoked."),
     "mail": ("web.cli.mail:mail_group", "Mail about requests (the outbox)."),
@@ -54,7 +57,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("web.cli.server:serve_command",
               "Serve the application with gunicorn (a production WSGI server)."),
     "sweep": ("web.cli.audit:sweep_command", "Mark due-soon and overdue requests, escalate, "
-              "expire; safe to run from cron."),
+              "expire; flag residence restrictions missing a report-in, an assessment or a "
+              "handover; safe to run from cron."),
     # Needs neither the application nor its database: works before `custody init`.
     "totp-code": ("web.cli.accounts:totp_code_command", "The current code of an authenticator "
                   "key, for signing in without a phone: KEY as the enrolment page shows it, in "

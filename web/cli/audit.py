@@ -18,6 +18,7 @@ from workflow.audit import checkpoints
 from workflow.context import Actor
 from workflow.figures import dashboard
 from workflow.requests import deadlines
+from workflow.restriction import sweep as restriction_sweep
 
 
 @click.group("audit")
@@ -109,13 +110,20 @@ def _checkpoint_if_due(force: bool = False) -> int | None:
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:
-    """Mark due-soon and overdue requests, escalate, expire; safe to run from cron."""
+    """Mark due-soon and overdue requests, escalate, expire; flag residence restrictions
+    missing a report-in, an assessment or a handover; safe to run from cron."""
     flow = current_app.extensions["custody_workflow"]
     with app_sessions()() as session:
         report = deadlines.sweep(session, flow, Actor(None, "cron"))
         session.commit()
     click.echo(f"due soon: {len(report.due_soon)}, overdue: {len(report.overdue)}, "
                f"escalated: {len(report.escalated)}, expired: {len(report.expired)}")
+    with app_sessions()() as session:
+        flagged = restriction_sweep.sweep(session, flow, Actor(None, "cron"))
+        session.commit()
+    click.echo(f"residence restriction: report-ins missing: {len(flagged.report_in)}, "
+               f"assessments missing: {len(flagged.assessment)}, "
+               f"handovers late: {len(flagged.handover)}")
     made = _checkpoint_if_due()
     if made:
         click.echo(f"audit checkpoint signed at entry {made}")

@@ -12,6 +12,7 @@ from workflow.records.enums import ErrorReportState
 from workflow.records.reading import READ_PURPOSES
 from workflow.records.versions import FIELD_LABELS, RECORD_LABELS
 from workflow.requests.enums import CalendarChange, MandateGround, RequesterKind, RequestState
+from workflow.restriction.enums import EndReason, FlagKind, RestrictionEventKind
 
 # The groups of actions, by the code's first part, in the order the action filter lists them.
 GROUPS: dict[str, str] = {
@@ -34,6 +35,7 @@ GROUPS: dict[str, str] = {
     "data_error": N_("Reports of errors in provided data"),
     "mail": N_("Mail notifications"),
     "calendar": N_("Working-day calendar"),
+    "restriction": N_("Residence restriction"),
     "webhook": N_("Webhooks of requesting bodies"),
     "backup": N_("Backups"),
 }
@@ -56,6 +58,14 @@ ACTIONS: dict[str, str] = {
     "kiosk.pin_lockout": N_("Kiosk PIN locked after wrong tries"),
     "kiosk.sign_in": N_("Sign-in at the kiosk"),
     # Records
+    # Residence restriction (workflow/restriction/)
+    "admin.commune_load": N_("Commune police loaded from a file"),
+    "restriction.open": N_("Person placed under residence restriction"),
+    "restriction.event": N_("Residence restriction event recorded"),
+    "restriction.residence": N_("Change of residence recorded"),
+    "restriction.receive": N_("Person under residence restriction received by another commune"),
+    "restriction.end": N_("Residence restriction ended"),
+    "restriction.flag": N_("Residence restriction deadline missed"),
     # Requesters outside the state (Art. 12 §3b)
     "requester.register": N_("Requester outside the state registered and vouched for"),
     "requester.view": N_("Registration of a requester outside the state viewed"),
@@ -221,6 +231,7 @@ DETAILS: dict[str, str] = {
     "date_from": N_("From"),
     "date_to": N_("To"),
     "episodes": N_("Episodes shown"),
+    "restrictions": N_("Residence restrictions shown"),
     "episode_id": N_("Episode"),
     "withheld_documents": N_("Documents withheld (secrecy)"),
     "read_purpose": N_("Purpose of the reading"),
@@ -351,6 +362,11 @@ DETAILS: dict[str, str] = {
     "near_matches": N_("Possible matches to confirm"),
     "decision": N_("Decision"),
     "record": N_("Record"),
+    "commune": N_("Commune police"),
+    "restriction_id": N_("Residence restriction (number)"),
+    "flag": N_("Missing"),
+    "renamed": N_("Renamed"),
+    "relinked": N_("Placed under another body"),
 }
 
 
@@ -386,6 +402,9 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("requester", "ground"): _words(MandateGround),
     ("exchange", "decision"): {"ours": N_("Kept ours"), "theirs": N_("Took theirs"),
                                "merged": N_("Merged")},
+    ("restriction", "kind"): _words(RestrictionEventKind),
+    ("restriction", "flag"): _words(FlagKind),
+    ("restriction", "reason"): _words(EndReason),
     ("auth", "method"): {"totp": N_("authenticator app"), "recovery": N_("recovery code")},
     ("auth", "notice"): {"acknowledged": N_("read and acknowledged")},
     ("auth", "reason"): {"bad credentials": N_("wrong username or password"),

@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, text
@@ -32,6 +33,7 @@ from workflow.models import (
     User,
 )
 from workflow.names import given_name_key, search_key
+from workflow.organisations.communes import load_communes
 from workflow.organisations.enums import OrgKind
 from workflow.records.enums import (
     CaseStage,
@@ -101,7 +103,14 @@ DEMO_ACCOUNTS = [
                 position="Phó Thủ trưởng", signs_as=Authority.DEPUTY),
     DemoAccount("manager.hanoi", Role.MANAGER, "CA-HANOI", "Đại tá Trịnh Văn Nam"),
     DemoAccount("manager.central", Role.MANAGER, "TTCSDL", "Giám đốc Trung tâm Hoàng Minh Đức"),
+    # Commune police manage persons under residence restriction (Law 128/2025).
+    DemoAccount("clerk.commune", Role.CLERK, "CAX-HANOI-BADINH", "Thượng úy Ngô Văn Sơn"),
+    DemoAccount("clerk.hoankiem", Role.CLERK, "CAX-HANOI-HOANKIEM", "Trung úy Lý Thị Hằng"),
 ]
+# Persons under residence restriction the demo adds, beyond the persons held it is asked for.
+RESTRICTED_PERSONS = 3
+# The demo's commune police (`custody load-communes` loads a national file the same way).
+COMMUNES_FILE = Path(__file__).with_name("communes.csv")
 DETAINEE_ACCOUNT = DemoAccount("detainee.demo", Role.DETAINEE, "TTG-HANOI", "")
 REQUEST_PLANS = ("awaiting", "approved", "refused", "returned", "released", "awaiting")
 # Persons the demo needs at the Hà Nội camp and never elsewhere: one for each of the
@@ -423,6 +432,7 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
         raise Conflict("The database already holds records; demo data goes into an empty one.")
     if not session.scalar(select(func.count()).select_from(Organisation)):
         build_tree(session)
+    load_communes(session, actor, COMMUNES_FILE.read_text(encoding="utf-8"), COMMUNES_FILE.name)
     for _ in generate_persons(session, persons, seed, details=details,
                               held_at=DETAINEE_ACCOUNT.org_code, held=HELD_AT_CAMP):
         pass
@@ -449,6 +459,7 @@ def load_demo(session: Session, actor: Actor, persons: int = 3000, seed: int = 2
     kiosk.issue_pin(session, actor, kiosk_person.id, pin=DEMO_KIOSK_PIN)
     load_demo_outsiders(session, kiosk_person)
     requests = load_demo_requests(session, orgs, documents)
+    load_demo_restrictions(session, orgs)
     audit.record(session, actor, "admin.demo_load", details={"persons": persons, "seed": seed,
                                                              "requests": requests})
     return {"persons": persons, "organisations": len(orgs),
@@ -566,3 +577,52 @@ def load_demo_requests(session: Session, orgs: dict[str, Organisation],
             decisions.return_for_supplement(session, flow, approver, request.id,
                                          reason="Bổ sung số quyết định phân công kiểm sát viên")
     return len(held)
+
+
+def load_demo_restrictions(session: Session, orgs: dict[str, Organisation]) -> None:
+    """Persons under residence restriction at Ba Đình, entered through the real services by
+    the commune's clerk: one reported in and assessed, one who has not reported in (the sweep
+    flags it), one who moved to Hoàn Kiếm and waits to be handed over."""
+    from workflow.records.enums import Sex
+    from workflow.records.persons import IdentifierInput, PersonInput
+    from workflow.requests.kernel import Workflow
+    from workflow.restriction import operations
+    from workflow.restriction.enums import RestrictionEventKind as K
+
+    flow = Workflow()
+    clerk = session.scalars(select(User).where(User.username == "clerk.commune")).one()
+
+    def on(day: dt.date) -> Actor:
+        return Actor(clerk, "demo", dt.datetime.combine(day, dt.time(3), dt.UTC))
+
+    def register(name: str, born: dt.date, sex: Sex, number: str, ordered: dt.date,
+                 order: str, residence: str):
+        data = operations.RestrictionInput(
+            commune_id=orgs["CAX-HANOI-BADINH"].id, order_number=order, order_date=ordered,
+            deciding_org_id=orgs["CSDT-HANOI"].id, start_date=ordered,
+            term_until=ordered + dt.timedelta(days=120), residence=residence)
+        person = operations.register_person(
+            session, flow, on(ordered), PersonInput(full_name=name, birth_date=born, sex=sex),
+            data, IdentifierInput(kind="cccd", value=number))
+        return person.restrictions[0]
+
+    first = register("Phan Văn Thịnh", dt.date(1988, 6, 14), Sex.MALE, "001088900114",
+                     dt.date(2026, 10, 5), "31/QĐ-CSĐT", "Số 12 phố Đội Cấn, phường Ba Đình")
+    operations.record_event(session, flow, on(dt.date(2026, 10, 7)), first.id,
+                            kind=K.REPORT_IN, occurred_on=dt.date(2026, 10, 7),
+                            note="Có mặt, ký giấy cam đoan")
+    operations.record_event(session, flow, on(dt.date(2026, 10, 30)), first.id,
+                            kind=K.ASSESSMENT, occurred_on=dt.date(2026, 10, 30),
+                            period=dt.date(2026, 10, 1), note="Chấp hành tốt")
+    operations.record_event(session, flow, on(dt.date(2026, 11, 12)), first.id,
+                            kind=K.MEETING, occurred_on=dt.date(2026, 11, 12))
+    register("Lưu Thị Duyên", dt.date(1995, 2, 3), Sex.FEMALE, "001195900203",
+             dt.date(2026, 11, 16), "44/QĐ-VKS", "Số 3 ngõ Núi Trúc, phường Ba Đình")
+    moved = register("Đặng Quốc Bảo", dt.date(1979, 11, 30), Sex.MALE, "001079901130",
+                     dt.date(2026, 9, 8), "27/QĐ-CSĐT", "Số 40 phố Kim Mã, phường Ba Đình")
+    operations.record_event(session, flow, on(dt.date(2026, 9, 9)), moved.id,
+                            kind=K.REPORT_IN, occurred_on=dt.date(2026, 9, 9))
+    operations.change_residence(
+        session, flow, on(dt.date(2026, 11, 23)), moved.id, occurred_on=dt.date(2026, 11, 23),
+        residence="Số 8 phố Hàng Bạc, phường Hoàn Kiếm",
+        commune_id=orgs["CAX-HANOI-HOANKIEM"].id)

@@ -27,7 +27,7 @@ from workflow.models.imports import RecordImport
 from workflow.models.jobs import Job
 from workflow.models.kiosk import KioskDevice, KioskPin
 from workflow.models.mail import MailAttempt, MailOutbox, MailPreference
-from workflow.models.organisations import Organisation, OrganisationLink
+from workflow.models.organisations import Organisation, OrganisationLink, OrganisationName
 from workflow.models.records import (
     Case,
     CaseStageEntry,
@@ -48,6 +48,7 @@ from workflow.models.requests import (
     RequestStep,
     RequestTransition,
 )
+from workflow.models.restriction import RestrictionEpisode, RestrictionEvent, RestrictionFlag
 from workflow.models.schedule import ScheduledRun
 from workflow.models.sessions import UserSession
 from workflow.models.statistics import StatisticsSnapshot
@@ -93,6 +94,7 @@ __all__ = [
     "CustodyEvent",
     "Organisation",
     "OrganisationLink",
+    "OrganisationName",
     "Person",
     "PersonIdentifier",
     "PersonMatch",
@@ -105,6 +107,9 @@ __all__ = [
     "UserSession",
     "StatisticsSnapshot",
     "FacilityReport",
+    "RestrictionEpisode",
+    "RestrictionEvent",
+    "RestrictionFlag",
     "Mandate",
     "RequesterVetting",
     "ScheduledRun",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, String
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.db import Base
@@ -35,6 +43,8 @@ class Organisation(Base):
     governing_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
 
     governing: Mapped[Organisation | None] = relationship(remote_side=[id])
+    names: Mapped[list[OrganisationName]] = relationship(
+        back_populates="organisation", order_by="OrganisationName.valid_from")
     links: Mapped[list[OrganisationLink]] = relationship(
         foreign_keys="OrganisationLink.organisation_id",
         back_populates="organisation",
@@ -45,8 +55,30 @@ class Organisation(Base):
         """Whether the body existed on that day."""
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
 
+    def name_on(self, day: dt.date) -> str:
+        """The name in force on the day: the latest dated name from before it, else `name`."""
+        dated = [n for n in self.names if n.valid_from <= day]
+        return dated[-1].name if dated else self.name
+
     def __repr__(self) -> str:
         return f"<Organisation {self.code}>"
+
+
+class OrganisationName(Base):
+    """A name a body bears from `valid_from` until its next name (bodies are renamed: the 2026
+    managing bodies "... và cấm đi khỏi nơi cư trú", communes after a merger)."""
+
+    __tablename__ = "organisation_name"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "valid_from", name="uq_organisation_name_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="names")
 
 
 class OrganisationLink(Base):

@@ -7,7 +7,7 @@ version (the first included) is kept in `record_version`, which the database kee
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
@@ -33,6 +33,9 @@ from workflow.records.enums import (
     Sex,
 )
 
+if TYPE_CHECKING:
+    from workflow.models.restriction import RestrictionEpisode
+
 # Search keys compare byte-wise so that an index range scan finds every prefix on PostgreSQL too.
 SearchKey = String(160).with_variant(String(160, collation="C"), "postgresql")
 
@@ -52,7 +55,8 @@ class Versioned:
 
 
 class Person(Versioned, Base):
-    """A person held in custody or detention (người bị tạm giữ, người bị tạm giam)."""
+    """A person held in custody or detention (người bị tạm giữ, người bị tạm giam) or under
+    residence restriction (người bị cấm đi khỏi nơi cư trú)."""
 
     __tablename__ = "person"
     __table_args__ = (
@@ -83,6 +87,10 @@ class Person(Versioned, Base):
     )
     documents: Mapped[list[RecordDocument]] = relationship(
         back_populates="person", order_by="RecordDocument.issued_on"
+    )
+    # Residence restrictions (workflow/models/restriction.py): one record holds every measure.
+    restrictions: Mapped[list[RestrictionEpisode]] = relationship(
+        back_populates="person", order_by="RestrictionEpisode.start_date"
     )
 
 

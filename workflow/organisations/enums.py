@@ -24,6 +24,9 @@ class OrgKind(Labelled):
     DISTRICT_BODY = "district_body", N_("District custody management body")
     MILITARY_REGION_BODY = "military_region_body", N_("Military-region enforcement body")
     BORDER_GUARD_COMMAND = "border_guard_command", N_("Provincial Border Guard Command")
+    # Manages persons under residence restriction where they live (Law 128/2025, Circular
+    # 56/2026): no facility, but a scope of persons.
+    COMMUNE_POLICE = "commune_police", N_("Commune police")
     DETENTION_CAMP = "detention_camp", N_("Detention camp")
     CUSTODY_HOUSE = "custody_house", N_("Custody house")
     BORDER_CUSTODY_ROOM = "border_custody_room", N_("Border-post custody room")
@@ -65,3 +68,4 @@ class OrgLevel(Labelled):
     PROVINCE = "province", N_("Province")
     REGION = "region", N_("Region")
     DISTRICT = "district", N_("District")
+    COMMUNE = "commune", N_("Commune")

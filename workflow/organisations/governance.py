@@ -73,6 +73,9 @@ def _governance(code: str, kind: OrgKind, province: str | None,
         OrgKind.COURT: (f"TA{pi}", "TATC"),
         OrgKind.BORDER_GUARD_COMMAND: (f"BĐBP-{pi}", "BQP"),
         OrgKind.BORDER_CUSTODY_ROOM: (f"BTG-BĐBP-{pi}", parent_code),
+        # A commune police's file gives no abbreviation: its code serves (unique), under the
+        # provincial police that governs it.
+        OrgKind.COMMUNE_POLICE: (code, parent_code),
     }
     if kind is OrgKind.PROCURACY:
         regional = code.startswith("VKSKV-")

@@ -18,19 +18,31 @@ NATIONWIDE_KINDS = frozenset({OrgKind.CENTRAL_CENTRE})
 
 @dataclass(frozen=True)
 class Scope:
-    """The facilities whose records a body manages; `nationwide` means all of them."""
+    """The facilities whose records a body manages, and the commune police whose persons under
+    residence restriction it manages; `nationwide` means all of them."""
 
     facility_ids: frozenset[int]
     nationwide: bool = False
+    commune_ids: frozenset[int] = frozenset()
 
     def covers(self, facility_id: int) -> bool:
         """Whether the facility is in scope."""
         return self.nationwide or facility_id in self.facility_ids
 
+    def covers_commune(self, commune_id: int) -> bool:
+        """Whether the persons the commune police manage are in scope."""
+        return self.nationwide or commune_id in self.commune_ids
+
+    def covers_person(self, person) -> bool:
+        """Whether the person is in scope: held at one of its facilities (now or before), or
+        under a residence restriction one of its communes manages now."""
+        return (any(self.covers(e.facility_id) for e in person.episodes)
+                or any(self.covers_commune(r.commune_id) for r in person.restrictions))
+
     @property
     def empty(self) -> bool:
-        """Whether the body manages no facility at all (an outside body)."""
-        return not self.nationwide and not self.facility_ids
+        """Whether the body manages no facility and no commune at all (an outside body)."""
+        return not self.nationwide and not self.facility_ids and not self.commune_ids
 
 
 _MEMO = "scope.subtree"
@@ -92,15 +104,19 @@ def parent_on(session: Session, org_id: int, day: dt.date) -> int | None:
 
 
 def management_scope(session: Session, org: Organisation, day: dt.date) -> Scope:
-    """The facilities the body manages on that day."""
+    """The facilities and the commune police the body manages on that day (a commune police
+    manages itself; a province, the communes under it)."""
     if org.kind in NATIONWIDE_KINDS:
         return Scope(frozenset(), nationwide=True)
     memo = session.info.setdefault(_MEMO, {})
-    if ("facilities", org.id, day) not in memo:
-        memo["facilities", org.id, day] = frozenset(session.scalars(select(Organisation.id).where(
+    if ("scope", org.id, day) not in memo:
+        kinds = dict(session.execute(select(Organisation.id, Organisation.kind).where(
             Organisation.id.in_(subtree_ids(session, org.id, day)),
-            Organisation.kind.in_(list(FACILITY_KINDS)))))
-    return Scope(memo["facilities", org.id, day])
+            Organisation.kind.in_([*FACILITY_KINDS, OrgKind.COMMUNE_POLICE]))).all())
+        memo["scope", org.id, day] = Scope(
+            frozenset(i for i, k in kinds.items() if k in FACILITY_KINDS),
+            commune_ids=frozenset(i for i, k in kinds.items() if k is OrgKind.COMMUNE_POLICE))
+    return memo["scope", org.id, day]
 
 
 def facilities_in_scope(session: Session, scope: Scope) -> list[Organisation]:

@@ -130,6 +130,6 @@ def visible_person(
     require(actor.user, permission)
     person = session.get(Person, person_id)
     scope = user_scope(session, actor)
-    if person is None or not any(scope.covers(e.facility_id) for e in person.episodes):
+    if person is None or not scope.covers_person(person):
         raise NotFound(N_("No such record."))
     return person

@@ -57,7 +57,7 @@ def _check_writable(session: Session, actor: Actor, record) -> None:
         ok = scope.covers(record.episode.facility_id)
     else:
         person = session.get(Person, owner_person_id(record))
-        ok = person is not None and any(scope.covers(e.facility_id) for e in person.episodes)
+        ok = person is not None and scope.covers_person(person)
     if not ok:
         raise NotFound(N_("No such record."))
 

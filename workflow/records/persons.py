@@ -20,6 +20,7 @@ from workflow.models import (
     Person,
     PersonIdentifier,
     RecordDocument,
+    RestrictionEpisode,
 )
 from workflow.names import normalise_name, search_key
 from workflow.records.checks import (
@@ -108,6 +109,20 @@ def _new_identifier(session: Session, actor: Actor, person: Person, data: Identi
     return ident
 
 
+def new_person(session: Session, actor: Actor, person_data: PersonInput,
+               identifier_data: IdentifierInput | None = None) -> Person:
+    """A new person with their identity number, versioned (the caller's gate decided it)."""
+    person = Person(**person_data.clean(actor),
+                    created_by_id=actor.user.id if actor.user else None)
+    set_search_keys(person)
+    session.add(person)
+    session.flush()
+    write_version(session, actor, person, person_id=person.id, reason=None)
+    if identifier_data is not None and identifier_data.value.strip():
+        _new_identifier(session, actor, person, identifier_data)
+    return person
+
+
 def create_person(
     session: Session,
     actor: Actor,
@@ -116,16 +131,10 @@ def create_person(
     identifier_data: IdentifierInput | None = None,
 ) -> Person:
     """Register a person received at a facility, with the first episode and an identity number."""
-    user = require(actor.user, Permission.WRITE_RECORDS)
+    require(actor.user, Permission.WRITE_RECORDS)
     writable_facility(session, actor, episode_data.facility_id)  # before anything is written
-    person = Person(**person_data.clean(actor), created_by_id=user.id)
-    set_search_keys(person)
-    session.add(person)
-    session.flush()
-    write_version(session, actor, person, person_id=person.id, reason=None)
+    person = new_person(session, actor, person_data, identifier_data)
     episode = new_episode(session, actor, person, episode_data)
-    if identifier_data is not None and identifier_data.value.strip():
-        _new_identifier(session, actor, person, identifier_data)
     audit.record(session, actor, "record.create", object_type="person", object_id=person.id,
                  person_id=person.id, details={"episode_id": episode.id})
     return person
@@ -198,6 +207,8 @@ class PersonView:
     corrections: list[HistoryEntry] = field(default_factory=list)
     creations: list[Creation] = field(default_factory=list)
     can_write: bool = False
+    # Residence restrictions managed by a commune of the reader's scope (all, for one's own).
+    restrictions: list[RestrictionEpisode] = field(default_factory=list)
 
 
 def view_person(session: Session, actor: Actor, person_id: int,
@@ -215,11 +226,13 @@ def view_person(session: Session, actor: Actor, person_id: int,
         raise NotFound(N_("No such record."))
     if reads_own_record(user, person_id):
         episodes, writable = list(person.episodes), False
+        restrictions = list(person.restrictions)
     else:
         if purpose is None:
             raise PurposeRequired(N_("State the purpose of reading this record."))
         scope = user_scope(session, actor)
         episodes = [e for e in person.episodes if scope.covers(e.facility_id)]
+        restrictions = [r for r in person.restrictions if scope.covers_commune(r.commune_id)]
         # A record joined to another is kept as it was: it is written to there.
         writable = can(user, Permission.WRITE_RECORDS) and person.merged_into_id is None
     episode_ids = {e.id for e in episodes}
@@ -232,10 +245,13 @@ def view_person(session: Session, actor: Actor, person_id: int,
     visible |= {("episode", e.id) for e in episodes}
     visible |= {("event", ev.id) for e in episodes for ev in e.events}
     visible |= {("document", d.id) for d in shown}
+    visible |= {("restriction", r.id) for r in restrictions}
+    visible |= {("restriction_event", ev.id) for r in restrictions for ev in r.events}
     audit.record(session, actor, "record.view", object_type="person", object_id=person.id,
                  person_id=person.id, purpose=purpose.text if purpose else None,
                  details={"episodes": sorted(episode_ids), "withheld_documents": len(withheld),
+                          "restrictions": sorted(r.id for r in restrictions),
                           "read_purpose": purpose.code if purpose else None})
     corrections, creations = split_history(person_history(session, person.id, visible))
     return PersonView(person, episodes, len(person.episodes) - len(episodes), shown, withheld,
-                      cases, corrections, creations, writable)
+                      cases, corrections, creations, writable, restrictions)

@@ -86,19 +86,19 @@ def reads_own_record(user: User | None, person_id: int) -> bool:
 def can_read_person(session: Session, user: User | None, person: Person | None,
                     day: dt.date) -> bool:
     """Whether the user may open the person's record: their own, or one held at a facility of
-    their body's scope by a role that reads records (Art. 12 §3a: directly, with a purpose)."""
+    their body's scope, or under a residence restriction one of its communes manages, by a role
+    that reads records (Art. 12 §3a: directly, with a purpose)."""
     if person is None:
         return False
     if reads_own_record(user, person.id):
         return True
     if not can(user, Permission.READ_RECORDS):
         return False
-    scope = management_scope(session, user.organisation, day)
     if person.merged_into_id is not None:
         # Joined to another record (`exchange.matches`): whoever may open that one is shown
         # where it went.
         person = session.get(Person, person.merged_into_id)
-    return any(scope.covers(e.facility_id) for e in person.episodes)
+    return management_scope(session, user.organisation, day).covers_person(person)
 
 
 def can_view_exact_figures(session: Session, user: User | None, day: dt.date) -> bool:

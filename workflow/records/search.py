@@ -6,14 +6,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.audit import chain as audit
 from workflow.context import Actor
 from workflow.errors import InvalidInput
 from workflow.i18n import N_
-from workflow.models import CustodyEpisode, Organisation, Person, PersonIdentifier
+from workflow.models import (
+    CustodyEpisode,
+    Organisation,
+    Person,
+    PersonIdentifier,
+    RestrictionEpisode,
+)
 from workflow.names import search_key
 from workflow.organisations.scope import Scope
 from workflow.records.checks import user_scope
@@ -48,12 +54,19 @@ class SearchResult:
 
 
 def scope_clause(scope: Scope) -> ColumnElement[bool] | None:
-    """Persons held, now or before, at a facility of the scope (None: nationwide, everyone)."""
+    """Persons held, now or before, at a facility of the scope, or under a residence
+    restriction one of its communes manages (`Scope.covers_person` as a condition; None:
+    nationwide, everyone)."""
     if scope.nationwide:
         return None
-    return exists().where(
+    held = exists().where(
         and_(CustodyEpisode.person_id == Person.id,
              CustodyEpisode.facility_id.in_(sorted(scope.facility_ids))))
+    if not scope.commune_ids:
+        return held
+    return or_(held, exists().where(
+        and_(RestrictionEpisode.person_id == Person.id,
+             RestrictionEpisode.commune_id.in_(sorted(scope.commune_ids)))))
 
 
 @dataclass(frozen=True)

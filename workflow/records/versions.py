@@ -21,6 +21,8 @@ RECORD_LABELS = {
     "event": N_("Event"),
     "document": N_("Document"),
     "case": N_("Case"),
+    "restriction": N_("Residence restriction"),
+    "restriction_event": N_("Residence restriction event"),
 }
 FIELD_LABELS = {
     "full_name": N_("Full name"), "birth_date": N_("Date of birth"), "sex": N_("Sex"),
@@ -33,6 +35,15 @@ FIELD_LABELS = {
     "other_facility_id": N_("Destination facility (transfers)"), "category": N_("Category"),
     "title": N_("Title"), "number": N_("Number"), "issuer": N_("Issuer"),
     "secrecy": N_("Secrecy level"), "summary": N_("Summary"), "charges": N_("Charges"),
+    # Residence restriction (workflow/models/restriction.py).
+    "order_number": N_("Order number"), "order_date": N_("Order date"),
+    "deciding_org_id": N_("Deciding body"), "term_until": N_("Term until"),
+    "residence": N_("Place of residence"), "commune_id": N_("Managing commune police"),
+    "state": N_("State"), "report_in_due": N_("Report-in due"),
+    "reported_in_on": N_("Reported in on"), "handover_to_id": N_("Handed over to"),
+    "handover_due": N_("Handover due"), "end_reason": N_("Reason for the end"),
+    "replaced_by_id": N_("Replaced by (episode)"), "period": N_("Month assessed"),
+    "until_on": N_("Until"), "other_commune_id": N_("Receiving commune police"),
 }
 OUTCOME_LABELS = {"success": N_("success"), "failure": N_("failure"), "denied": N_("denied")}
 

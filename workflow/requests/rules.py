@@ -121,6 +121,14 @@ class RuleSet:
     detention_extensions: int = 3
     custody_near_days: int = 1
     detention_near_days: int = 10
+    # Residence restriction (Circular 56/2026 Art. 11 §2, read from a secondary copy only):
+    # the person reports within this many working days of the order; on a change of residence
+    # the commune hands the person over within this many; the monthly assessment is due on the
+    # last working day of the month. Pending text until the official text is read (then set
+    # `restriction_pending` to false with the values read).
+    restriction_report_days: int = 3
+    restriction_handover_days: int = 3
+    restriction_pending: bool = True
 
     def limit_days(self, measure: Measure, extensions: int) -> int:
         """Days a measure allows from its start with that many recorded extensions."""
@@ -176,6 +184,14 @@ class RuleSet:
         """The names of the provisions and categories still pending text."""
         return ([key for key, cited in self.provisions.items() if cited.pending]
                 + [c.category.value for c in self.record_categories if c.provision.pending])
+
+    @property
+    def restriction_pending_values(self) -> list[str]:
+        """The residence-restriction values still pending text (none once confirmed)."""
+        if not self.restriction_pending:
+            return []
+        return ["restriction_report_days", "restriction_handover_days",
+                "restriction_assessment_day"]
 
     def overridden(self, values: Mapping[str, object]) -> RuleSet:
         """This rule set with configured values, each checked and read as its field's type
