@@ -19,9 +19,11 @@ from workflow.models import (
     PersonIdentifier,
     PersonMatch,
     RecordDocument,
+    RestrictionEpisode,
 )
 from workflow.records.checks import correction_reason, lock_row
 from workflow.records.versions import write_version
+from workflow.restriction.enums import RestrictionState
 
 
 def open_matches(session: Session, actor: Actor) -> list[PersonMatch]:
@@ -67,7 +69,11 @@ def _merge(session: Session, actor: Actor, match: PersonMatch, reason: str) -> N
     if received.merged_into_id is not None or kept.merged_into_id is not None:
         raise Conflict(N_("One of the two records was joined to another since: decide the "
                           "possible matches of the record kept."))
-    for model in (PersonIdentifier, CustodyEpisode, RecordDocument):
+    if _restricted(received) and _restricted(kept):
+        raise Conflict(N_("Both records are under residence restriction: end one of the two "
+                          "measures first."))
+    # A residence restriction follows the person too: its commune reads the record kept.
+    for model in (PersonIdentifier, CustodyEpisode, RecordDocument, RestrictionEpisode):
         for record in session.scalars(select(model).where(model.person_id == received.id)):
             record.person_id = kept.id
             record.version += 1
@@ -77,6 +83,10 @@ def _merge(session: Session, actor: Actor, match: PersonMatch, reason: str) -> N
     _relink(session, "person", received.id, kept.id, kept.version)
     received.merged_into_id = kept.id
     session.flush()
+
+
+def _restricted(person: Person) -> bool:
+    return any(r.state is not RestrictionState.ENDED for r in person.restrictions)
 
 
 def _relink(session: Session, record_type: str, was: int, now: int, version: int) -> None:
