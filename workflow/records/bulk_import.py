@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import zipfile
 from collections.abc import Callable, Iterable
@@ -280,7 +281,8 @@ def _read_json(text: str) -> tuple[list[str], list[dict[str, str]]]:
         data = data.get("records")
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InvalidInput(N_("A JSON file holds a list of records (objects)."))
-    rows = [{str(k): "" if v is None else str(v) for k, v in r.items()} for r in data]
+    rows = [{str(k): "" if v is None else str(v) for k, v in r.items()}
+            for r in data[:MAX_ROWS + 1]]  # one more than taken: `read_rows` refuses the file
     return list(dict.fromkeys(k for r in rows for k in r)), rows
 
 
@@ -292,7 +294,10 @@ def _read_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     try:
         headings = [h for h in (reader.fieldnames or []) if h]
-        rows = [{k: (v or "") for k, v in r.items() if k} for r in reader]
+        # One row more than a file may hold is enough to refuse it: 5 MB of one-letter rows
+        # would take seconds and most of a gigabyte to hold.
+        rows = [{k: (v or "") for k, v in r.items() if k}
+                for r in itertools.islice(reader, MAX_ROWS + 1)]
     except csv.Error as error:  # a cell longer than the reader takes, a quote never closed
         raise InvalidInput(N_("The file cannot be read as CSV: a cell is too long or a "
                               "quotation mark is not closed.")) from error
