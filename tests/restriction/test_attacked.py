@@ -12,7 +12,7 @@ from tests.restriction import test_restriction
 from tests.restriction.test_restriction import _act, _register
 from tests.worlds import NOW
 from workflow.enums import Role
-from workflow.errors import Conflict, Forbidden, NotFound
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.exchange import matches
 from workflow.models import PersonMatch
 from workflow.records.enums import Sex
@@ -46,6 +46,9 @@ def test_a_handover_to_another_province_is_received_there_alone_and_ended_once(w
         with pytest.raises(refusal):
             _act(world, operations.receive_handover, wrong, DAY, episode.id, occurred_on=DAY)
     assert not can_read_person(world.session, world.user("clerk.cax-hcm-a"), person, DAY)
+    with pytest.raises(InvalidInput, match="before the change of residence"):
+        _act(world, operations.receive_handover, "clerk.cax-hcm-a", DAY, episode.id,
+             occurred_on=DAY - dt.timedelta(days=1))
     _act(world, operations.receive_handover, "clerk.cax-hcm-a", DAY, episode.id,
          occurred_on=DAY)
     world.session.expire_all()

@@ -279,6 +279,8 @@ def receive_handover(session: Session, flow: Workflow, actor: Actor, episode_id:
     the episode (and the one before no longer sees it)."""
     episode = _locked(session, actor, episode_id, can_receive_restriction, expected_version)
     day = _day(actor, episode, occurred_on)
+    if day < max(e.occurred_on for e in episode.events if e.kind is K.RESIDENCE_CHANGE):
+        raise InvalidInput(N_("The handover is dated before the change of residence."))
     before, receiving = episode.commune, episode.handover_to
     event = _event(session, actor, episode, K.HANDOVER, day, note, document_number,
                    other_commune_id=receiving.id)
