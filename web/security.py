@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -68,3 +69,17 @@ def refuse_nul_characters() -> None:
     for values in (request.args, request.form):
         if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
             abort(400)
+    # A JSON body writes one as \u0000: only a body that holds that text is parsed to look.
+    if request.is_json and re.search(rb"\\u0000", request.get_data(cache=True), re.IGNORECASE) \
+            and _holds_nul(request.get_json(silent=True)):
+        abort(400)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False

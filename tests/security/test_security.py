@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Auth, password_of
-from tests.helpers import code_for, last_audit
+from tests.helpers import code_for, last_audit, system_token
 from web import create_app
 from workflow.context import Actor
 from workflow.errors import InvalidInput
@@ -290,6 +290,18 @@ def test_a_nul_character_in_a_field_is_refused_not_a_server_error(client, auth, 
                                        "purpose": "\x00", "acknowledge": "y"})
     assert response.status_code == 400
     assert client.get(f"{path}?next=%00").status_code == 400
+
+
+def test_a_nul_character_in_a_json_body_is_refused_not_a_server_error(client, app):
+    # Found by the API fuzzer on PostgreSQL: {"source": "\u0000"} reached a query.
+    headers = system_token(app)
+    for body in ({"source": "\x00"}, {"source": "QP-QL", "again": 1, "x": ["a\x00"]}):
+        response = client.post("/api/v1/exchange/asks/make", json=body, headers=headers)
+        assert response.status_code == 400, body
+    # A backslash written as text before "u0000" is no NUL: the body goes through.
+    kept = client.post("/api/v1/exchange/asks/make", json={"source": "\\u0000"},
+                       headers=headers)
+    assert kept.status_code != 400 and kept.status_code < 500
 
 
 def test_a_nul_character_in_the_path_is_refused_not_a_server_error(client):
