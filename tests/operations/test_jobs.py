@@ -248,24 +248,19 @@ def test_a_release_job_run_again_never_numbers_the_extract_twice(queued_app, que
     assert (again.number, again.sha256) == (number, sha) and _serials(db, org_id) == serial
 
 
-def test_two_workers_running_one_release_at_once_number_it_once(queued_app, queue_name, db,
-                                                                backend):
-    if backend != "postgresql":
-        pytest.skip("two writers at once: PostgreSQL")
+def _at_once(app, job_id: int, workers: int = 2) -> list[str]:
+    """Run the job's work in `workers` threads let go together, as workers that took the same
+    message at once would: what each ended with ("done", or its error's class name)."""
     from web import jobs
-
-    request_id, release = _prepared_and_asked_to_release(queued_app, queue_name, db)
-    job = db.get(Job, release.id)
-    env = jobs.environment(queued_app)
     from workflow.context import Actor
     from workflow.jobs import kinds
     from workflow.models import User
 
-    outcomes, start = [], threading.Barrier(2)
+    env, outcomes, start = jobs.environment(app), [], threading.Barrier(workers)
 
     def worker():
-        with queued_app.app_context(), queued_app.extensions["custody_sessions"]() as session:
-            mine = session.get(Job, job.id)
+        with app.app_context(), app.extensions["custody_sessions"]() as session:
+            mine = session.get(Job, job_id)
             actor = Actor(session.get(User, mine.user_id), mine.ip)
             start.wait()
             try:
@@ -276,12 +271,21 @@ def test_two_workers_running_one_release_at_once_number_it_once(queued_app, queu
                 session.rollback()
                 outcomes.append(type(error).__name__)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert outcomes == ["done", "done"]  # the second found it released by the first
+    return outcomes
+
+
+def test_two_workers_running_one_release_at_once_number_it_once(queued_app, queue_name, db,
+                                                                backend):
+    if backend != "postgresql":
+        pytest.skip("two writers at once: PostgreSQL")
+
+    request_id, release = _prepared_and_asked_to_release(queued_app, queue_name, db)
+    assert _at_once(queued_app, release.id) == ["done", "done"]  # the second found it released
     [released] = _extracts(db, request_id)
     assert released.state is IssuedState.RELEASED
     assert _serials(db, released.org_id) == released.serial

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -159,31 +158,9 @@ def test_two_workers_running_one_import_at_once_import_it_once(queued_app, queue
                                                                backend):
     if backend != "postgresql":
         pytest.skip("two writers at once: PostgreSQL")
-    from workflow.context import Actor
-    from workflow.jobs import kinds
-
     _client, job = _sent(queued_app, db)
-    env, outcomes, start = jobs.environment(queued_app), [], threading.Barrier(2)
-
-    def worker():
-        with queued_app.app_context(), queued_app.extensions["custody_sessions"]() as session:
-            mine = session.get(Job, job.id)
-            actor = Actor(session.get(User, mine.user_id), mine.ip)
-            start.wait()
-            try:
-                kinds.HANDLERS[mine.kind](session, env, actor, mine, None)
-                session.commit()
-                outcomes.append("done")
-            except Exception as error:  # noqa: BLE001
-                session.rollback()
-                outcomes.append(type(error).__name__)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes == ["done", "done"]  # the second found the report of the first
+    # the second found the report of the first
+    assert test_jobs._at_once(queued_app, job.id) == ["done", "done"]
     assert _imported(db) == 3
     assert json.loads(_upload(db, job.id).report_json)["imported"] == 3
 
